@@ -1,0 +1,175 @@
+//! The `dr` configuration file: which clusters exist, how to reach them, and where their
+//! credentials come from. Passwords are never written inline: they are read from an
+//! environment variable or a file named here, so the file itself can be shared and logged.
+//!
+//! ```yaml
+//! clusters:
+//!   - name: prod
+//!     url: https://prod.example.com:8080
+//!     user: dr-operator
+//!     password_env: PROD_PASSWORD      # or password_file: /run/secrets/prod
+//!     ca_cert: /etc/dr/prod-ca.pem     # optional; verification is always on unless insecure
+//!     hosts: [10.1.0.5, prod.example.com]   # names policies may use in target_host
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::papi::{ClientOptions, HttpTransport, PapiClient, TlsOptions, TransportError};
+use crate::secret::Secret;
+
+/// One cluster entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterEntry {
+    pub name: String,
+    pub url: String,
+    pub user: String,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub ca_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub insecure: bool,
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_timeout_ms() -> u64 {
+    60_000
+}
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub clusters: Vec<ClusterEntry>,
+}
+
+/// The configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("cluster {cluster}: {message}")]
+    Cluster { cluster: String, message: String },
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+}
+
+impl Config {
+    /// Load and check a YAML config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let cfg: Config = yaml_serde::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let mut seen = std::collections::BTreeSet::new();
+        for c in &cfg.clusters {
+            if !seen.insert(c.name.clone()) {
+                return Err(ConfigError::Cluster {
+                    cluster: c.name.clone(),
+                    message: "listed twice".into(),
+                });
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// Build one HTTP client per cluster. `ca_override`/`insecure` come from the command line
+    /// and apply to every cluster.
+    pub fn clients(
+        &self,
+        ca_override: Option<&Path>,
+        insecure: bool,
+    ) -> Result<BTreeMap<String, PapiClient>, ConfigError> {
+        let mut out = BTreeMap::new();
+        for c in &self.clusters {
+            let password = resolve_password(c)?;
+            let tls = match (ca_override, &c.ca_cert) {
+                (Some(p), _) => TlsOptions::with_ca_file(p)?,
+                (None, Some(p)) => TlsOptions::with_ca_file(p)?,
+                (None, None) => TlsOptions::default(),
+            };
+            let tls = TlsOptions {
+                insecure: insecure || c.insecure,
+                ..tls
+            };
+            let transport = HttpTransport::new(&c.url, &tls, c.timeout_ms)?;
+            let opts = ClientOptions {
+                timeout_ms: c.timeout_ms,
+                ..ClientOptions::default()
+            };
+            out.insert(
+                c.name.clone(),
+                PapiClient::new(&c.name, Arc::new(transport), &c.user, password, opts),
+            );
+        }
+        Ok(out)
+    }
+}
+
+fn resolve_password(c: &ClusterEntry) -> Result<Secret, ConfigError> {
+    let err = |message: String| ConfigError::Cluster {
+        cluster: c.name.clone(),
+        message,
+    };
+    match (&c.password_env, &c.password_file) {
+        (Some(var), None) => std::env::var(var).map(Secret::new).map_err(|_| {
+            err(format!(
+                "environment variable {var} (password_env) is not set"
+            ))
+        }),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map(|s| Secret::new(s.trim_end_matches(['\n', '\r'])))
+            .map_err(|e| err(format!("cannot read password_file {}: {e}", path.display()))),
+        (Some(_), Some(_)) => Err(err("set password_env or password_file, not both".into())),
+        (None, None) => Err(err(
+            "no credentials: set password_env (an environment variable) or password_file".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_password_source_is_explained() {
+        let c = ClusterEntry {
+            name: "prod".into(),
+            url: "https://x:8080".into(),
+            user: "admin".into(),
+            password_env: None,
+            password_file: None,
+            ca_cert: None,
+            insecure: false,
+            hosts: vec![],
+            timeout_ms: 1000,
+        };
+        let e = resolve_password(&c).unwrap_err().to_string();
+        assert!(e.contains("prod") && e.contains("password_env"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = yaml_serde::from_str::<Config>("clusters: []\npasword: x\n").unwrap_err();
+        assert!(err.to_string().contains("pasword"), "{err}");
+    }
+}

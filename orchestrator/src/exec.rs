@@ -1,0 +1,370 @@
+//! The executor: runs a plan's DAG concurrently and records every step instance's status.
+//!
+//! Rules it keeps (DESIGN.md §2), each enforced here and checked again by the harness:
+//! * **Order (I1).** An instance starts only after all its predecessors ended.
+//! * **Skip (I2).** When a SyncIQ chain step (`sync_data`, `allow_write`, `resync_prep`) of
+//!   policy P fails, every instance downstream of it *for P* is `skipped{upstream_failed}`
+//!   without being attempted; other policies go on. Other steps failing are recorded and do
+//!   not skip anything. When a gate step (`validate`, `block_on_warning`) fails, everything
+//!   downstream is skipped and the preparation (schedules cached by 1b) is rolled back.
+//! * **Job slots.** Steps that run a SyncIQ job take one of their cluster's
+//!   `max_concurrent_jobs` slots; when slots are short the longest expected jobs start first.
+//! * **Serial mode.** `parallel: false` runs one instance at a time, in plan order.
+//!
+//! The executor is a single future (no spawned tasks): with tokio's paused clock on a
+//! current-thread runtime the interleaving, and so the report, is the same for the same seed.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+
+use crate::inventory::Inventory;
+use crate::papi::PapiClient;
+use crate::plan::{Plan, StepId, StepInstance};
+use crate::report::{Outcome, Report, SkipReason, StepRecord, StepStatus};
+use crate::steps::{self, StepDone, StepError};
+
+/// Mutable state shared by the steps of one run.
+#[derive(Debug, Default, Clone)]
+pub struct RunState {
+    /// Schedules cached by step 1b, by policy.
+    pub cached_schedules: BTreeMap<String, String>,
+    /// Validation warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Everything a step may use.
+#[derive(Debug)]
+pub struct RunCtx {
+    pub run_id: String,
+    pub plan: Plan,
+    pub inventory: Inventory,
+    pub clusters: BTreeMap<String, PapiClient>,
+    state: Mutex<RunState>,
+}
+
+impl RunCtx {
+    /// New context for a run.
+    pub fn new(
+        run_id: impl Into<String>,
+        plan: Plan,
+        inventory: Inventory,
+        clusters: BTreeMap<String, PapiClient>,
+    ) -> Self {
+        RunCtx {
+            run_id: run_id.into(),
+            plan,
+            inventory,
+            clusters,
+            state: Mutex::new(RunState::default()),
+        }
+    }
+
+    /// Read or change the shared run state (never held across an await).
+    pub fn with_state<R>(&self, f: impl FnOnce(&mut RunState) -> R) -> R {
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+}
+
+/// Confirms manual steps. `drill` supplies a simulated operator; `dr` pauses the run.
+pub trait Operator: Send + Sync {
+    /// Wait for the operator to confirm `inst`; `false` = nobody will confirm in this run.
+    fn confirm<'a>(&'a self, inst: &'a StepInstance, instructions: &'a str) -> BoxFuture<'a, bool>;
+}
+
+/// An operator that never confirms: the run ends `paused` at the first manual step.
+pub struct AbsentOperator;
+
+impl Operator for AbsentOperator {
+    fn confirm<'a>(&'a self, _: &'a StepInstance, _: &'a str) -> BoxFuture<'a, bool> {
+        Box::pin(async { false })
+    }
+}
+
+/// Progress events.
+#[derive(Debug, Clone)]
+pub enum RunEvent {
+    StepStarted(StepRecord),
+    StepEnded(StepRecord),
+}
+
+/// Observer of progress events (progress bars, the harness, the REST API).
+pub type Observer = Arc<dyn Fn(&RunEvent) + Send + Sync>;
+
+enum Finished {
+    Done(StepDone, bool),
+    Failed(StepError),
+}
+
+/// Run the plan to completion (or until it pauses) and return the report.
+pub async fn execute(
+    ctx: Arc<RunCtx>,
+    operator: Arc<dyn Operator>,
+    observer: Option<Observer>,
+) -> Report {
+    let epoch = tokio::time::Instant::now();
+    let now_ms = move || epoch.elapsed().as_millis() as u64;
+    let mode = ctx.plan.spec.mode;
+    let mut steps: Vec<StepInstance> = ctx.plan.steps.clone();
+    let mut records: Vec<StepRecord> = steps.iter().map(|s| StepRecord::pending(s, mode)).collect();
+    let mut seq: u64 = 0;
+    let max_parallel = if ctx.plan.spec.options.parallel {
+        usize::MAX
+    } else {
+        1
+    };
+    let slot_limit: BTreeMap<String, u32> = ctx
+        .inventory
+        .clusters
+        .iter()
+        .map(|(n, c)| (n.clone(), c.max_concurrent_jobs.max(1)))
+        .collect();
+    let mut slots_used: BTreeMap<String, u32> = BTreeMap::new();
+    let mut rolled_back = false;
+    let emit = |ev: RunEvent| {
+        if let Some(o) = &observer {
+            o(&ev)
+        }
+    };
+
+    let mut running: FuturesUnordered<BoxFuture<'static, (usize, Finished)>> =
+        FuturesUnordered::new();
+
+    loop {
+        // 1. Settle skips until nothing changes (a skip can make its dependents decidable).
+        loop {
+            let mut changed = false;
+            for i in 0..steps.len() {
+                if !matches!(records[i].status, StepStatus::Pending) {
+                    continue;
+                }
+                if !steps[i]
+                    .deps
+                    .iter()
+                    .all(|&d| records[d].status.is_terminal())
+                {
+                    continue;
+                }
+                if let Some(reason) = skip_reason(&steps[i], &steps, &records) {
+                    seq += 1;
+                    let t = now_ms();
+                    records[i].status = StepStatus::Skipped { reason };
+                    records[i].end_ms = Some(t);
+                    records[i].end_seq = Some(seq);
+                    emit(RunEvent::StepEnded(records[i].clone()));
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+
+        // 2. Roll back the preparation once if a gate failed.
+        if !rolled_back {
+            if let Some(gate) = failed_gate(&steps, &records) {
+                rolled_back = true;
+                let cached: Vec<String> = steps
+                    .iter()
+                    .filter(|s| {
+                        s.step == StepId::CacheSchedules
+                            && records[s.idx].status == StepStatus::Succeeded
+                            && records[s.idx].acted
+                    })
+                    .filter_map(|s| s.policy.clone())
+                    .collect();
+                for p in cached {
+                    let idx = steps.len();
+                    let inst = StepInstance {
+                        idx,
+                        step: StepId::RollbackSchedules,
+                        policy: Some(p),
+                        zone: None,
+                        actor: crate::plan::Actor::Source,
+                        deps: vec![gate],
+                        job_slot: None,
+                        expected_ms: 0,
+                    };
+                    records.push(StepRecord::pending(&inst, mode));
+                    steps.push(inst);
+                }
+            }
+        }
+
+        // 3. Start what is ready, longest expected jobs first, within slots and parallelism.
+        let mut ready: Vec<usize> = (0..steps.len())
+            .filter(|&i| {
+                matches!(records[i].status, StepStatus::Pending)
+                    && steps[i]
+                        .deps
+                        .iter()
+                        .all(|&d| records[d].status.is_terminal())
+            })
+            .collect();
+        ready.sort_by(|&a, &b| {
+            steps[b]
+                .expected_ms
+                .cmp(&steps[a].expected_ms)
+                .then(a.cmp(&b))
+        });
+        if max_parallel == 1 {
+            ready.sort();
+        }
+        for i in ready {
+            if running.len() >= max_parallel {
+                break;
+            }
+            if let Some(cluster) = &steps[i].job_slot {
+                let used = slots_used.get(cluster).copied().unwrap_or(0);
+                let limit = slot_limit.get(cluster).copied().unwrap_or(1);
+                if used >= limit {
+                    continue;
+                }
+                slots_used.insert(cluster.clone(), used + 1);
+            }
+            seq += 1;
+            records[i].status = StepStatus::Running;
+            records[i].start_ms = Some(now_ms());
+            records[i].start_seq = Some(seq);
+            emit(RunEvent::StepStarted(records[i].clone()));
+            let inst = steps[i].clone();
+            let ctx2 = ctx.clone();
+            let op = operator.clone();
+            running.push(Box::pin(async move {
+                tracing::info!(step = %inst.label(), "step started");
+                let result = steps::execute(&ctx2, &inst).await;
+                let fin = match result {
+                    Ok(done) => {
+                        let confirmed = match &done.manual {
+                            Some(text) => op.confirm(&inst, text).await,
+                            None => true,
+                        };
+                        Finished::Done(done, confirmed)
+                    }
+                    Err(e) => Finished::Failed(e),
+                };
+                (inst.idx, fin)
+            }));
+        }
+
+        // 4. Wait for the next instance to end.
+        let Some((i, fin)) = running.next().await else {
+            break;
+        };
+        if let Some(cluster) = &steps[i].job_slot {
+            if let Some(u) = slots_used.get_mut(cluster) {
+                *u = u.saturating_sub(1);
+            }
+        }
+        seq += 1;
+        records[i].end_ms = Some(now_ms());
+        records[i].end_seq = Some(seq);
+        match fin {
+            Finished::Done(done, confirmed) => {
+                records[i].acted = done.acted;
+                records[i].detail = done.detail;
+                records[i].status = match done.manual {
+                    Some(instructions) => StepStatus::Manual {
+                        instructions,
+                        confirmed,
+                    },
+                    None => StepStatus::Succeeded,
+                };
+            }
+            Finished::Failed(e) => {
+                tracing::warn!(step = %steps[i].label(), error = %e, "step failed");
+                records[i].status = StepStatus::Failed { error: e.0 };
+            }
+        }
+        emit(RunEvent::StepEnded(records[i].clone()));
+    }
+
+    let outcome = outcome_of(&steps, &records);
+    let ended = now_ms();
+    let state = ctx.with_state(|s| s.clone());
+    Report {
+        schema: 1,
+        run_id: ctx.run_id.clone(),
+        kind: ctx.plan.spec.kind,
+        mode,
+        from: ctx.plan.spec.from.clone(),
+        to: ctx.plan.spec.to.clone(),
+        policies: ctx.plan.policies.iter().map(|p| p.name.clone()).collect(),
+        outcome,
+        started_ms: 0,
+        ended_ms: ended,
+        makespan_ms: ended,
+        steps: records,
+        cached_schedules: state.cached_schedules,
+        warnings: state.warnings,
+    }
+}
+
+/// Why `inst` must be skipped, given its (all terminal) predecessors.
+pub fn skip_reason(
+    inst: &StepInstance,
+    steps: &[StepInstance],
+    records: &[StepRecord],
+) -> Option<SkipReason> {
+    for &d in &inst.deps {
+        let dep = &steps[d];
+        let rec = &records[d];
+        match &rec.status {
+            StepStatus::Failed { .. }
+                if dep.step.is_gate() && inst.step != StepId::RollbackSchedules =>
+            {
+                return Some(SkipReason::ValidationFailed { step: dep.step });
+            }
+            StepStatus::Skipped {
+                reason: r @ SkipReason::ValidationFailed { .. },
+            } => return Some(r.clone()),
+            _ => {}
+        }
+        if inst.policy.is_some() && dep.policy == inst.policy {
+            match &rec.status {
+                StepStatus::Failed { .. } if dep.step.is_synciq_chain() => {
+                    return Some(SkipReason::UpstreamFailed {
+                        step: dep.step,
+                        policy: inst.policy.clone().unwrap_or_default(),
+                    })
+                }
+                StepStatus::Skipped {
+                    reason: r @ SkipReason::UpstreamFailed { .. },
+                } => return Some(r.clone()),
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+fn failed_gate(steps: &[StepInstance], records: &[StepRecord]) -> Option<usize> {
+    steps
+        .iter()
+        .find(|s| s.step.is_gate() && matches!(records[s.idx].status, StepStatus::Failed { .. }))
+        .map(|s| s.idx)
+}
+
+/// The run outcome from the final statuses (DESIGN.md §2).
+pub fn outcome_of(steps: &[StepInstance], records: &[StepRecord]) -> Outcome {
+    if failed_gate(steps, records).is_some() {
+        return Outcome::Blocked;
+    }
+    if records.iter().any(|r| !r.status.is_terminal()) {
+        return Outcome::Paused;
+    }
+    if records.iter().all(|r| r.status.is_ok()) {
+        return Outcome::Succeeded;
+    }
+    let any_cut_over = records
+        .iter()
+        .any(|r| r.step == StepId::AllowWrite && r.status == StepStatus::Succeeded);
+    if any_cut_over {
+        Outcome::Partial
+    } else {
+        Outcome::Failed
+    }
+}

@@ -1,0 +1,129 @@
+//! What the orchestrator knows about the clusters before it plans: identities, SyncIQ
+//! policies and their expected job runtimes. Built by [`discover`] over PAPI, or loaded from
+//! a `dr discover --dump` file.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::papi::{PapiClient, PapiError};
+
+/// One cluster as discovered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    pub name: String,
+    pub guid: String,
+    pub release: String,
+    /// Names by which policies may refer to this cluster in `target_host` (its name, FQDN, IPs).
+    pub hosts: Vec<String>,
+    /// SyncIQ `max_concurrent_jobs` (the job slots the scheduler may use).
+    pub max_concurrent_jobs: u32,
+    /// SyncIQ service state (`on`, `off`, `paused`).
+    pub synciq_service: String,
+}
+
+/// One SyncIQ policy as discovered on its source cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyInfo {
+    pub name: String,
+    pub id: String,
+    /// Source cluster name.
+    pub source: String,
+    /// Target cluster name (resolved from `target_host`), if known.
+    pub target: Option<String>,
+    pub source_path: String,
+    pub target_path: String,
+    pub schedule: String,
+    pub enabled: bool,
+    pub last_job_state: Option<String>,
+    /// Expected runtime of a sync job, from the newest report's duration (0 = unknown).
+    pub expected_job_ms: u64,
+}
+
+/// Everything discovered.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Inventory {
+    pub clusters: BTreeMap<String, ClusterInfo>,
+    pub policies: BTreeMap<String, PolicyInfo>,
+}
+
+impl Inventory {
+    /// Policies replicating from `from` to `to`, by name.
+    pub fn policies_between(&self, from: &str, to: &str) -> Vec<&PolicyInfo> {
+        self.policies
+            .values()
+            .filter(|p| p.source == from && p.target.as_deref() == Some(to))
+            .collect()
+    }
+}
+
+/// Discover the named clusters. `hosts` lists extra names under which each cluster may appear
+/// in a policy's `target_host`.
+pub async fn discover(
+    clients: &BTreeMap<String, PapiClient>,
+    hosts: &BTreeMap<String, Vec<String>>,
+) -> Result<Inventory, PapiError> {
+    let mut inv = Inventory::default();
+    for (name, client) in clients {
+        let cfg = client.cluster_config().await?;
+        let settings = client.sync_settings().await?;
+        let mut h = vec![name.clone()];
+        if !cfg.name.is_empty() && !h.contains(&cfg.name) {
+            h.push(cfg.name.clone());
+        }
+        for extra in hosts.get(name).into_iter().flatten() {
+            if !h.contains(extra) {
+                h.push(extra.clone());
+            }
+        }
+        inv.clusters.insert(
+            name.clone(),
+            ClusterInfo {
+                name: name.clone(),
+                guid: cfg.guid,
+                release: cfg.onefs_version.release,
+                hosts: h,
+                max_concurrent_jobs: settings.max_concurrent_jobs.unwrap_or(50).max(1),
+                synciq_service: settings.service,
+            },
+        );
+    }
+    for (name, client) in clients {
+        for p in client.list_policies().await? {
+            let target = inv
+                .clusters
+                .values()
+                .find(|c| {
+                    c.hosts
+                        .iter()
+                        .any(|h| h.eq_ignore_ascii_case(&p.target_host))
+                })
+                .map(|c| c.name.clone());
+            let expected_job_ms = match client.reports(&p.name).await {
+                Ok(reports) => reports
+                    .iter()
+                    .find(|r| r.action.as_deref().unwrap_or("run") == "run")
+                    .and_then(|r| r.duration)
+                    .map(|d| (d.max(0) as u64) * 1000)
+                    .unwrap_or(0),
+                Err(_) => 0,
+            };
+            inv.policies.insert(
+                p.name.clone(),
+                PolicyInfo {
+                    name: p.name.clone(),
+                    id: p.id.clone(),
+                    source: name.clone(),
+                    target,
+                    source_path: p.source_root_path.clone(),
+                    target_path: p.target_path.clone(),
+                    schedule: p.schedule.clone(),
+                    enabled: p.enabled,
+                    last_job_state: p.last_job_state.clone(),
+                    expected_job_ms,
+                },
+            );
+        }
+    }
+    Ok(inv)
+}

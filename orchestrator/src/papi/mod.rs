@@ -1,0 +1,570 @@
+//! The OneFS Platform API client the orchestrator uses for every cluster call.
+//!
+//! One [`PapiClient`] per cluster. It adds HTTP Basic auth, the request-context headers
+//! (`x-dr-run`, `x-dr-step`, `x-dr-policy`, `x-dr-zone`, which a real cluster ignores and which
+//! let a simulated cluster attribute every change to a step), a per-request timeout, and retries
+//! with exponential backoff for the answers that mean "try again" (503, 429, timeouts, dropped
+//! connections). Everything else — 4xx, 500 — is returned at once: a step decides what it means.
+
+pub mod transport;
+pub mod types;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use transport::{
+    BoxError, ClusterService, HttpTransport, ServiceTransport, TlsOptions, Transport,
+    TransportError,
+};
+pub use types::*;
+
+use crate::secret::Secret;
+
+/// Retry policy for transient failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RetryPolicy {
+    /// Total tries including the first (DESIGN: 3 by default).
+    pub max_attempts: u32,
+    /// Delay before the second try; doubles each time.
+    pub base_backoff_ms: u64,
+    /// Cap on one delay.
+    pub max_backoff_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_backoff_ms: 1_000,
+            max_backoff_ms: 30_000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay after failed attempt `attempt` (1-based). No jitter: runs must replay exactly,
+    /// and one orchestrator per cluster pair does not make a thundering herd.
+    pub fn backoff_ms(&self, attempt: u32) -> u64 {
+        let shift = attempt.saturating_sub(1).min(20);
+        self.base_backoff_ms
+            .saturating_mul(1u64 << shift)
+            .min(self.max_backoff_ms)
+    }
+}
+
+/// Which run and step a request belongs to; sent as headers, recorded by simulated clusters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallCtx {
+    pub run: Option<String>,
+    pub step: Option<String>,
+    pub policy: Option<String>,
+    pub zone: Option<String>,
+}
+
+/// A PAPI call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PapiError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The cluster answered with an error status.
+    #[error("{cluster}: {method} {path} → HTTP {status}{}: {message}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
+    Status {
+        cluster: String,
+        method: String,
+        path: String,
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
+    /// The body did not have the shape the API documents.
+    #[error("{cluster}: {method} {path}: unexpected response body: {detail}")]
+    Decode {
+        cluster: String,
+        method: String,
+        path: String,
+        detail: String,
+    },
+}
+
+impl PapiError {
+    /// HTTP status, when the cluster answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            PapiError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether a retry may succeed (503, 429, timeouts, dropped connections).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            PapiError::Transport(t) => t.is_retryable(),
+            PapiError::Status { status, .. } => matches!(status, 503 | 429),
+            PapiError::Decode { .. } => false,
+        }
+    }
+
+    /// Whether the cluster could not be reached at all.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            PapiError::Transport(TransportError::Connection { .. })
+                | PapiError::Transport(TransportError::Timeout { .. })
+        )
+    }
+}
+
+/// Connection settings of one client.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The `N` in `/platform/N/`. OneFS accepts older versions for the resources we use.
+    pub api_version: String,
+    /// Per-request timeout (applied on top of the transport's own, so that it also holds
+    /// in virtual time).
+    pub timeout_ms: u64,
+    pub retry: RetryPolicy,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            api_version: "14".to_string(),
+            timeout_ms: 60_000,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// PAPI client for one cluster.
+#[derive(Clone, Debug)]
+pub struct PapiClient {
+    cluster: String,
+    transport: Arc<dyn Transport>,
+    user: String,
+    password: Secret,
+    opts: ClientOptions,
+    ctx: CallCtx,
+}
+
+impl PapiClient {
+    /// A client for `cluster` (a display name) over `transport`.
+    pub fn new(
+        cluster: impl Into<String>,
+        transport: Arc<dyn Transport>,
+        user: impl Into<String>,
+        password: Secret,
+        opts: ClientOptions,
+    ) -> Self {
+        PapiClient {
+            cluster: cluster.into(),
+            transport,
+            user: user.into(),
+            password,
+            opts,
+            ctx: CallCtx::default(),
+        }
+    }
+
+    /// The cluster's display name.
+    pub fn cluster(&self) -> &str {
+        &self.cluster
+    }
+
+    /// Client options in force.
+    pub fn options(&self) -> &ClientOptions {
+        &self.opts
+    }
+
+    /// The same client, tagging its calls with `ctx`.
+    pub fn with_ctx(&self, ctx: CallCtx) -> PapiClient {
+        PapiClient {
+            ctx,
+            ..self.clone()
+        }
+    }
+
+    fn platform_path(&self, rest: &str) -> String {
+        format!(
+            "/platform/{}/{}",
+            self.opts.api_version,
+            rest.trim_start_matches('/')
+        )
+    }
+
+    fn build_request(
+        &self,
+        method: &http::Method,
+        path: &str,
+        body: &Option<Bytes>,
+    ) -> http::Request<Bytes> {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            self.user,
+            self.password.expose()
+        ));
+        let mut b = http::Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header(http::header::AUTHORIZATION, format!("Basic {token}"))
+            .header(http::header::ACCEPT, "application/json");
+        if body.is_some() {
+            b = b.header(http::header::CONTENT_TYPE, "application/json");
+        }
+        let headers = [
+            ("x-dr-run", &self.ctx.run),
+            ("x-dr-step", &self.ctx.step),
+            ("x-dr-policy", &self.ctx.policy),
+            ("x-dr-zone", &self.ctx.zone),
+        ];
+        for (name, value) in headers {
+            if let Some(v) = value {
+                if let Ok(hv) = http::HeaderValue::from_str(v) {
+                    b = b.header(name, hv);
+                }
+            }
+        }
+        b.body(body.clone().unwrap_or_default())
+            .expect("request parts are valid by construction")
+    }
+
+    /// Send a request with retries; return the raw body of a 2xx answer.
+    pub async fn call(
+        &self,
+        method: http::Method,
+        rest: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<Bytes, PapiError> {
+        let path = self.platform_path(rest);
+        self.call_path(method, &path, body).await
+    }
+
+    /// Like [`PapiClient::call`] with a full path (for `/platform/latest`, `/session/1/...`).
+    pub async fn call_path(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<Bytes, PapiError> {
+        let body = body.map(|v| Bytes::from(serde_json::to_vec(&v).unwrap_or_default()));
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let req = self.build_request(&method, path, &body);
+            let result = self.send_once(&method, path, req).await;
+            match result {
+                Ok(bytes) => return Ok(bytes),
+                Err(e) if e.is_retryable() && attempt < self.opts.retry.max_attempts => {
+                    let delay = self.opts.retry.backoff_ms(attempt);
+                    tracing::debug!(cluster = %self.cluster, %method, path, attempt, delay_ms = delay, error = %e, "retrying PAPI call");
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: &http::Method,
+        path: &str,
+        req: http::Request<Bytes>,
+    ) -> Result<Bytes, PapiError> {
+        let timeout = Duration::from_millis(self.opts.timeout_ms);
+        let resp = match tokio::time::timeout(timeout, self.transport.send(req)).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(PapiError::Transport(TransportError::Timeout {
+                    target: self.transport.describe(),
+                    timeout_ms: self.opts.timeout_ms,
+                }))
+            }
+        };
+        let status = resp.status();
+        let body = resp.into_body();
+        if status.is_success() {
+            return Ok(body);
+        }
+        let (code, message) = parse_error_body(&body);
+        Err(PapiError::Status {
+            cluster: self.cluster.clone(),
+            method: method.to_string(),
+            path: path.to_string(),
+            status: status.as_u16(),
+            code,
+            message,
+        })
+    }
+
+    /// GET and decode JSON.
+    pub async fn get_json<T: DeserializeOwned>(&self, rest: &str) -> Result<T, PapiError> {
+        let bytes = self.call(http::Method::GET, rest, None).await?;
+        self.decode(&http::Method::GET, rest, &bytes)
+    }
+
+    fn decode<T: DeserializeOwned>(
+        &self,
+        method: &http::Method,
+        rest: &str,
+        bytes: &[u8],
+    ) -> Result<T, PapiError> {
+        serde_json::from_slice(bytes).map_err(|e| PapiError::Decode {
+            cluster: self.cluster.clone(),
+            method: method.to_string(),
+            path: self.platform_path(rest),
+            detail: e.to_string(),
+        })
+    }
+
+    /// POST a JSON body; decode the answer.
+    pub async fn post_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        rest: &str,
+        body: &B,
+    ) -> Result<T, PapiError> {
+        let v = serde_json::to_value(body).unwrap_or_default();
+        let bytes = self.call(http::Method::POST, rest, Some(v)).await?;
+        if bytes.is_empty() {
+            return self.decode(&http::Method::POST, rest, b"{}");
+        }
+        self.decode(&http::Method::POST, rest, &bytes)
+    }
+
+    /// PUT a JSON body (PAPI answers 204).
+    pub async fn put_json<B: Serialize>(&self, rest: &str, body: &B) -> Result<(), PapiError> {
+        let v = serde_json::to_value(body).unwrap_or_default();
+        self.call(http::Method::PUT, rest, Some(v))
+            .await
+            .map(|_| ())
+    }
+
+    /// DELETE (PAPI answers 204).
+    pub async fn delete(&self, rest: &str) -> Result<(), PapiError> {
+        self.call(http::Method::DELETE, rest, None)
+            .await
+            .map(|_| ())
+    }
+
+    // ----- typed calls -------------------------------------------------------------------
+
+    /// `GET /cluster/config`.
+    pub async fn cluster_config(&self) -> Result<ClusterConfig, PapiError> {
+        self.get_json("cluster/config").await
+    }
+
+    /// `GET /sync/settings`.
+    pub async fn sync_settings(&self) -> Result<SyncSettings, PapiError> {
+        let s: SettingsEnvelope<SyncSettings> = self.get_json("sync/settings").await?;
+        Ok(s.settings)
+    }
+
+    /// All SyncIQ policies (follows `resume` tokens).
+    pub async fn list_policies(&self) -> Result<Vec<SyncPolicy>, PapiError> {
+        self.list_all("sync/policies", "policies").await
+    }
+
+    /// One policy by name or id; `None` on 404.
+    pub async fn get_policy(&self, name: &str) -> Result<Option<SyncPolicy>, PapiError> {
+        self.get_one(&format!("sync/policies/{}", enc(name)), "policies")
+            .await
+    }
+
+    /// `PUT /sync/policies/{name}` with the given fields.
+    pub async fn update_policy(
+        &self,
+        name: &str,
+        fields: &serde_json::Value,
+    ) -> Result<(), PapiError> {
+        self.put_json(&format!("sync/policies/{}", enc(name)), fields)
+            .await
+    }
+
+    /// One target policy by name or id; `None` on 404.
+    pub async fn get_target_policy(
+        &self,
+        name: &str,
+    ) -> Result<Option<SyncTargetPolicy>, PapiError> {
+        self.get_one(&format!("sync/target/policies/{}", enc(name)), "policies")
+            .await
+    }
+
+    /// The running (or queued) job of a policy; `None` when it has none.
+    pub async fn get_job(&self, policy: &str) -> Result<Option<SyncJob>, PapiError> {
+        self.get_one(&format!("sync/jobs/{}", enc(policy)), "jobs")
+            .await
+    }
+
+    /// `POST /sync/jobs {"id": policy, "action": action}`.
+    pub async fn start_job(&self, policy: &str, action: JobAction) -> Result<(), PapiError> {
+        let body = serde_json::json!({"id": policy, "action": action.as_str()});
+        let _: serde_json::Value = self.post_json("sync/jobs", &body).await?;
+        Ok(())
+    }
+
+    /// Reports of a policy's finished jobs, newest first.
+    pub async fn reports(&self, policy_name: &str) -> Result<Vec<SyncReport>, PapiError> {
+        let mut reports: Vec<SyncReport> = self
+            .list_all(
+                &format!("sync/reports?policy_name={}", enc(policy_name)),
+                "reports",
+            )
+            .await?;
+        reports.sort_by(|a, b| {
+            b.end_time
+                .unwrap_or(0)
+                .cmp(&a.end_time.unwrap_or(0))
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        Ok(reports)
+    }
+
+    async fn get_one<T: DeserializeOwned>(
+        &self,
+        rest: &str,
+        key: &str,
+    ) -> Result<Option<T>, PapiError> {
+        match self.get_json::<serde_json::Value>(rest).await {
+            Ok(v) => {
+                let mut list: Vec<T> = match v.get(key) {
+                    Some(items) => {
+                        serde_json::from_value(items.clone()).map_err(|e| PapiError::Decode {
+                            cluster: self.cluster.clone(),
+                            method: "GET".into(),
+                            path: self.platform_path(rest),
+                            detail: e.to_string(),
+                        })?
+                    }
+                    None => {
+                        return Err(PapiError::Decode {
+                            cluster: self.cluster.clone(),
+                            method: "GET".into(),
+                            path: self.platform_path(rest),
+                            detail: format!("no {key:?} list in the answer"),
+                        })
+                    }
+                };
+                Ok(if list.is_empty() {
+                    None
+                } else {
+                    Some(list.swap_remove(0))
+                })
+            }
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Follow `resume` tokens until the list is complete (bounded, in case a cluster loops).
+    async fn list_all<T: DeserializeOwned>(
+        &self,
+        rest: &str,
+        key: &str,
+    ) -> Result<Vec<T>, PapiError> {
+        const MAX_PAGES: usize = 10_000;
+        let mut out = Vec::new();
+        let mut next = rest.to_string();
+        for _ in 0..MAX_PAGES {
+            let page: serde_json::Value = self.get_json(&next).await?;
+            let items = page
+                .get(key)
+                .cloned()
+                .unwrap_or(serde_json::Value::Array(vec![]));
+            let mut items: Vec<T> =
+                serde_json::from_value(items).map_err(|e| PapiError::Decode {
+                    cluster: self.cluster.clone(),
+                    method: "GET".into(),
+                    path: self.platform_path(&next),
+                    detail: e.to_string(),
+                })?;
+            out.append(&mut items);
+            match page.get("resume").and_then(|r| r.as_str()) {
+                Some(token) if !token.is_empty() => {
+                    let base = rest.split('?').next().unwrap_or(rest);
+                    next = format!("{base}?resume={}", enc(token));
+                }
+                _ => return Ok(out),
+            }
+        }
+        Err(PapiError::Decode {
+            cluster: self.cluster.clone(),
+            method: "GET".into(),
+            path: self.platform_path(rest),
+            detail: format!("more than {MAX_PAGES} pages of results"),
+        })
+    }
+}
+
+/// Percent-encode one path segment or query value.
+pub fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Pull `{"errors":[{"code","message"}]}` apart; fall back to the raw text (trimmed).
+fn parse_error_body(body: &[u8]) -> (Option<String>, String) {
+    #[derive(serde::Deserialize)]
+    struct Errs {
+        errors: Vec<Err1>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Err1 {
+        code: Option<String>,
+        message: Option<String>,
+    }
+    if let Ok(e) = serde_json::from_slice::<Errs>(body) {
+        if let Some(first) = e.errors.into_iter().next() {
+            return (first.code, first.message.unwrap_or_default());
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text: String = text.chars().take(300).collect();
+    (None, text.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let r = RetryPolicy {
+            max_attempts: 5,
+            base_backoff_ms: 100,
+            max_backoff_ms: 350,
+        };
+        assert_eq!(r.backoff_ms(1), 100);
+        assert_eq!(r.backoff_ms(2), 200);
+        assert_eq!(r.backoff_ms(3), 350);
+        assert_eq!(r.backoff_ms(60), 350);
+    }
+
+    #[test]
+    fn error_bodies_are_parsed() {
+        let (code, msg) = parse_error_body(
+            br#"{"errors":[{"code":"AEC_NOT_FOUND","message":"no such policy"}]}"#,
+        );
+        assert_eq!(code.as_deref(), Some("AEC_NOT_FOUND"));
+        assert_eq!(msg, "no such policy");
+        let (code, msg) = parse_error_body(b"  bad gateway ");
+        assert_eq!(code, None);
+        assert_eq!(msg, "bad gateway");
+    }
+
+    #[test]
+    fn encoding_escapes_separators() {
+        assert_eq!(enc("a b/c"), "a%20b%2Fc");
+        assert_eq!(enc("eng_mirror"), "eng_mirror");
+    }
+}

@@ -1,0 +1,228 @@
+//! The run report: one record per step instance plus the run outcome. Its JSON form is a
+//! stable schema (field names do not change; new fields may be added).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::{StepId, StepInstance};
+use crate::run_spec::{Mode, RunKind};
+
+/// Why a step was not attempted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SkipReason {
+    /// A SyncIQ step of the same policy failed upstream.
+    UpstreamFailed { step: StepId, policy: String },
+    /// Validation (or block-on-warning) stopped the run before any cut-over.
+    ValidationFailed { step: StepId },
+    /// The zone cut-over gate held: some zone policies' final sync failed.
+    ZoneGate {
+        zone: String,
+        failed_policies: Vec<String>,
+    },
+    /// Uncontrolled failover: the source cannot be reached.
+    SourceUnreachable,
+    /// The run was paused waiting for an operator and this step never became ready.
+    WaitingForOperator,
+}
+
+impl SkipReason {
+    /// Short text for tables.
+    pub fn short(&self) -> String {
+        match self {
+            SkipReason::UpstreamFailed { step, policy } => {
+                format!("upstream_failed({step}[{policy}])")
+            }
+            SkipReason::ValidationFailed { step } => format!("validation_failed({step})"),
+            SkipReason::ZoneGate {
+                zone,
+                failed_policies,
+            } => format!("zone_gate({zone}: {})", failed_policies.join(",")),
+            SkipReason::SourceUnreachable => "source_unreachable".into(),
+            SkipReason::WaitingForOperator => "waiting_for_operator".into(),
+        }
+    }
+}
+
+/// A step instance's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum StepStatus {
+    Pending,
+    Running,
+    Succeeded,
+    Failed {
+        error: String,
+    },
+    Skipped {
+        reason: SkipReason,
+    },
+    Manual {
+        instructions: String,
+        confirmed: bool,
+    },
+    NotApplicable,
+}
+
+impl StepStatus {
+    /// The bare status name (`succeeded`, `skipped`, ...), as scenario `expect` uses it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepStatus::Pending => "pending",
+            StepStatus::Running => "running",
+            StepStatus::Succeeded => "succeeded",
+            StepStatus::Failed { .. } => "failed",
+            StepStatus::Skipped { .. } => "skipped",
+            StepStatus::Manual { .. } => "manual",
+            StepStatus::NotApplicable => "not_applicable",
+        }
+    }
+
+    /// Whether the step is over (nothing more will happen to it in this run).
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self, StepStatus::Pending | StepStatus::Running)
+            && !matches!(
+                self,
+                StepStatus::Manual {
+                    confirmed: false,
+                    ..
+                }
+            )
+    }
+
+    /// Whether the step counts as done well.
+    pub fn is_ok(&self) -> bool {
+        matches!(
+            self,
+            StepStatus::Succeeded
+                | StepStatus::NotApplicable
+                | StepStatus::Manual {
+                    confirmed: true,
+                    ..
+                }
+        )
+    }
+}
+
+/// One step instance in the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub idx: usize,
+    pub seed_no: String,
+    pub step: StepId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    pub deps: Vec<usize>,
+    #[serde(flatten)]
+    pub status: StepStatus,
+    /// Virtual (or wall) ms since the run started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_ms: Option<u64>,
+    /// Position of the start/end event in the run's event order (ties in time broken).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_seq: Option<u64>,
+    /// Whether the step changed anything (false when it found the work already done).
+    pub acted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl StepRecord {
+    /// A fresh pending record for a plan instance.
+    pub fn pending(inst: &StepInstance, mode: Mode) -> Self {
+        StepRecord {
+            idx: inst.idx,
+            seed_no: inst.step.seed_no(mode).to_string(),
+            step: inst.step,
+            policy: inst.policy.clone(),
+            zone: inst.zone.clone(),
+            deps: inst.deps.clone(),
+            status: StepStatus::Pending,
+            start_ms: None,
+            end_ms: None,
+            start_seq: None,
+            end_seq: None,
+            acted: false,
+            detail: None,
+        }
+    }
+}
+
+/// How the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every step succeeded (or was confirmed / not applicable).
+    Succeeded,
+    /// Some policies failed over, some steps failed or were skipped.
+    Partial,
+    /// Nothing was failed over.
+    Failed,
+    /// Validation stopped the run; preparation was rolled back.
+    Blocked,
+    /// Stopped by an operator or a crash and not resumed.
+    Aborted,
+    /// Waiting for an operator to confirm manual steps.
+    Paused,
+}
+
+impl Outcome {
+    /// snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Partial => "partial",
+            Outcome::Failed => "failed",
+            Outcome::Blocked => "blocked",
+            Outcome::Aborted => "aborted",
+            Outcome::Paused => "paused",
+        }
+    }
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: u32,
+    pub run_id: String,
+    pub kind: RunKind,
+    pub mode: Mode,
+    pub from: String,
+    pub to: String,
+    pub policies: Vec<String>,
+    pub outcome: Outcome,
+    pub started_ms: u64,
+    pub ended_ms: u64,
+    /// `ended_ms - started_ms`.
+    pub makespan_ms: u64,
+    pub steps: Vec<StepRecord>,
+    /// Schedules cached by step 1b, by policy.
+    pub cached_schedules: BTreeMap<String, String>,
+    /// Validation warnings (and other non-fatal findings).
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    /// Status of one step instance, by step id and policy/zone.
+    pub fn find(&self, step: StepId, policy: Option<&str>) -> Option<&StepRecord> {
+        self.steps
+            .iter()
+            .find(|r| r.step == step && r.policy.as_deref() == policy)
+    }
+
+    /// Counts by status name.
+    pub fn status_counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for r in &self.steps {
+            *m.entry(r.status.name()).or_insert(0) += 1;
+        }
+        m
+    }
+}

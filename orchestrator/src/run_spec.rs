@@ -1,0 +1,127 @@
+//! What an operator asks for: the kind of run, the failover mode, the clusters and the options.
+//!
+//! The same type is the `run:` section of a scenario file and the body of a `dr serve`
+//! failover request, so the CLI, the REST API and the harness all mean the same thing.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Failover, failback or rehearsal.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default, PartialOrd, Ord,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunKind {
+    #[default]
+    Failover,
+    Failback,
+    Rehearsal,
+}
+
+/// The four failover modes of the seed table.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default, PartialOrd, Ord,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    #[default]
+    SynciqPolicy,
+    Dfs,
+    AccessZone,
+    IpPool,
+}
+
+impl Mode {
+    /// The scenario/CLI spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::SynciqPolicy => "synciq-policy",
+            Mode::Dfs => "dfs",
+            Mode::AccessZone => "access-zone",
+            Mode::IpPool => "ip-pool",
+        }
+    }
+}
+
+/// How networking steps (SmartConnect, SPNs, DNS) are carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Networking {
+    /// The orchestrator runs them.
+    #[default]
+    Auto,
+    /// They are printed as a checklist and the run waits for an operator's confirmation.
+    Manual,
+}
+
+/// Run options (DESIGN.md §2). Defaults are what a careful admin would pick.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunOptions {
+    /// Step 1a: Deny-Everyone on the SMB shares under the failed-over paths.
+    pub data_integrity: bool,
+    /// Step 1 (option): turn SMB and NFS off cluster-wide on the source.
+    pub disable_protocols: bool,
+    /// Step 3a: abort before any change when validation has warnings.
+    pub block_on_warning: bool,
+    /// Step 12: create the source's quotas on the target.
+    pub quotas: bool,
+    /// Run the SyncIQ jobs once before the lock, then a short delta sync after it.
+    pub presync: bool,
+    /// Independent policies' chains run concurrently (false = one step at a time).
+    pub parallel: bool,
+    /// Auto or manual networking steps.
+    pub networking: Networking,
+    /// How often a running SyncIQ job is polled.
+    pub job_poll_interval_ms: u64,
+    /// Give up waiting for one SyncIQ job after this long.
+    pub job_timeout_ms: u64,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            data_integrity: false,
+            disable_protocols: false,
+            block_on_warning: false,
+            quotas: true,
+            presync: false,
+            parallel: true,
+            networking: Networking::Auto,
+            job_poll_interval_ms: 5_000,
+            job_timeout_ms: 24 * 3_600_000,
+        }
+    }
+}
+
+/// A run request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    #[serde(default)]
+    pub kind: RunKind,
+    #[serde(default)]
+    pub mode: Mode,
+    /// The cluster failing over (currently active).
+    pub from: String,
+    /// The cluster taking over.
+    pub to: String,
+    /// SyncIQ/DFS modes: the policies to fail over (default: all from `from` to `to`).
+    #[serde(default)]
+    pub policies: Vec<String>,
+    /// Access Zone mode: the zone.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// IP Pool mode: the source pool id.
+    #[serde(default)]
+    pub pool: Option<String>,
+    /// False = uncontrolled failover (source unreachable).
+    #[serde(default = "default_true")]
+    pub controlled: bool,
+    #[serde(default)]
+    pub options: RunOptions,
+}
+
+fn default_true() -> bool {
+    true
+}

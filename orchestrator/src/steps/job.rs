@@ -1,0 +1,121 @@
+//! Start a SyncIQ job and wait for it to end.
+//!
+//! OneFS keeps one job per policy; a finished job disappears from `/sync/jobs` and shows up in
+//! `/sync/reports`. So: note the policy's existing report ids, start the job (or adopt one of
+//! the same action that is already running — a retried or resumed step must not start a second
+//! one), poll until the job is gone, then read the new report to learn how it ended.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::papi::{JobAction, PapiClient, SyncReport};
+use crate::run_spec::RunOptions;
+
+use super::StepError;
+
+/// Run `action` for `policy` on the cluster of `client` and wait for its report.
+pub async fn run_job(
+    client: &PapiClient,
+    policy: &str,
+    action: JobAction,
+    opts: &RunOptions,
+) -> Result<SyncReport, StepError> {
+    let poll = Duration::from_millis(opts.job_poll_interval_ms.max(1));
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(opts.job_timeout_ms);
+    let before: BTreeSet<String> = client
+        .reports(policy)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+
+    // Another job of the policy (a scheduled run that started before 1b) must end first.
+    loop {
+        match client.get_job(policy).await? {
+            Some(j) if j.action.as_deref().unwrap_or("run") == action.as_str() => {
+                tracing::info!(
+                    cluster = client.cluster(),
+                    policy,
+                    action = action.as_str(),
+                    "adopting the job already running"
+                );
+                break;
+            }
+            Some(j) => {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(StepError(format!(
+                        "{policy}: a {} job (state {}) is still running after {} ms; cannot start {}",
+                        j.action.as_deref().unwrap_or("run"),
+                        j.state,
+                        opts.job_timeout_ms,
+                        action.as_str()
+                    )));
+                }
+                tokio::time::sleep(poll).await;
+            }
+            None => {
+                match client.start_job(policy, action).await {
+                    Ok(()) => {}
+                    // A dropped connection retried after the job had started gives 409: adopt.
+                    Err(e) if e.status() == Some(409) => match client.get_job(policy).await? {
+                        Some(j) if j.action.as_deref().unwrap_or("run") == action.as_str() => {}
+                        _ => return Err(e.into()),
+                    },
+                    Err(e) => return Err(e.into()),
+                }
+                break;
+            }
+        }
+    }
+
+    loop {
+        tokio::time::sleep(poll).await;
+        match client.get_job(policy).await? {
+            Some(j) => {
+                if matches!(j.state.as_str(), "failed" | "canceled" | "needs_attention") {
+                    return Err(StepError(format!(
+                        "{} job for {policy} on {} is {}",
+                        action.as_str(),
+                        client.cluster(),
+                        j.state
+                    )));
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(StepError(format!(
+                        "{} job for {policy} on {} did not finish within {} ms (state {})",
+                        action.as_str(),
+                        client.cluster(),
+                        opts.job_timeout_ms,
+                        j.state
+                    )));
+                }
+            }
+            None => {
+                let reports = client.reports(policy).await?;
+                let new = reports.into_iter().find(|r| {
+                    !before.contains(&r.id)
+                        && r.action.as_deref().unwrap_or("run") == action.as_str()
+                });
+                return match new {
+                    Some(r) if r.state == "finished" => Ok(r),
+                    Some(r) => Err(StepError(format!(
+                        "{} job for {policy} on {} ended {}{}",
+                        action.as_str(),
+                        client.cluster(),
+                        r.state,
+                        if r.errors.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", r.errors.join("; "))
+                        }
+                    ))),
+                    None => Err(StepError(format!(
+                        "{} job for {policy} on {} ended without a report",
+                        action.as_str(),
+                        client.cluster()
+                    ))),
+                };
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Step 11, `restore_schedule`: put the schedule cached in step 1b on the mirror policy, so
+//! replication continues in the new direction as it ran before.
+
+use serde_json::json;
+
+use crate::exec::RunCtx;
+use crate::plan::StepInstance;
+
+use super::{mirror_name, StepDone, StepError};
+
+pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+    let policy = ctx.policy_of(inst)?;
+    let tgt = ctx.target(inst)?;
+    let mirror = mirror_name(policy);
+    let schedule = match ctx.with_state(|s| s.cached_schedules.get(policy).cloned()) {
+        Some(s) => s,
+        // 1b failed or never ran: the source policy still carries its schedule.
+        None => ctx
+            .source(inst)?
+            .get_policy(policy)
+            .await?
+            .map(|p| p.schedule)
+            .unwrap_or_default(),
+    };
+    let m = tgt.get_policy(&mirror).await?.ok_or_else(|| {
+        StepError(format!(
+            "mirror policy {mirror} not found on {}",
+            ctx.plan.spec.to
+        ))
+    })?;
+    if m.schedule == schedule {
+        return Ok(StepDone::unchanged(format!(
+            "{mirror} schedule already {schedule:?}"
+        )));
+    }
+    tgt.update_policy(&mirror, &json!({"schedule": schedule}))
+        .await?;
+    Ok(StepDone::acted(format!(
+        "{mirror} schedule set to {schedule:?}"
+    )))
+}

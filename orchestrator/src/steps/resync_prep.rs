@@ -1,0 +1,39 @@
+//! Step 10, `resync_prep`: SyncIQ resync-prep on the source. It creates `<name>_mirror` on the
+//! target (replicating back), disables the source policy and makes the source path read-only.
+
+use crate::exec::RunCtx;
+use crate::papi::JobAction;
+use crate::plan::StepInstance;
+
+use super::job::run_job;
+use super::{mirror_name, StepDone, StepError};
+
+pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+    let policy = ctx.policy_of(inst)?;
+    let src = ctx.source(inst)?;
+    let tgt = ctx.target(inst)?;
+    let mirror = mirror_name(policy);
+    let p = src.get_policy(policy).await?.ok_or_else(|| {
+        StepError(format!(
+            "policy {policy} not found on {}",
+            ctx.plan.spec.from
+        ))
+    })?;
+    if !p.enabled && tgt.get_policy(&mirror).await?.is_some() {
+        return Ok(StepDone::unchanged(format!(
+            "{mirror} already exists on {}",
+            ctx.plan.spec.to
+        )));
+    }
+    run_job(&src, policy, JobAction::ResyncPrep, &ctx.plan.spec.options).await?;
+    if tgt.get_policy(&mirror).await?.is_none() {
+        return Err(StepError(format!(
+            "resync-prep finished but {mirror} does not exist on {}",
+            ctx.plan.spec.to
+        )));
+    }
+    Ok(StepDone::acted(format!(
+        "{mirror} created on {}",
+        ctx.plan.spec.to
+    )))
+}

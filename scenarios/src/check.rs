@@ -1,0 +1,314 @@
+//! The invariant checker (DESIGN.md §6). It reads only the orchestrator's report and the
+//! simulated clusters' audit log, never the orchestrator's internals, so it judges the run
+//! the way an auditor with the cluster logs would.
+//!
+//! Implemented here: I1 (order), I2 (skip semantics and no trace of skipped steps), I3
+//! (truthful report against the audit log). The others are listed as not checked.
+
+use std::collections::BTreeSet;
+
+use orchestrator::{Plan, Report, SkipReason, StepId, StepStatus};
+use serde::{Deserialize, Serialize};
+use sim_onefs::AuditEntry;
+
+/// Every invariant id of the design.
+pub const ALL_INVARIANTS: [&str; 10] =
+    ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8", "I9", "I10"];
+
+/// The invariants this build checks.
+pub const CHECKED: [&str; 3] = ["I1", "I2", "I3"];
+
+/// Result of one invariant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvariantResult {
+    pub id: String,
+    pub checked: bool,
+    pub violations: Vec<String>,
+}
+
+impl InvariantResult {
+    /// Checked and no violation.
+    pub fn ok(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+/// What the checker reads.
+pub struct Evidence<'a> {
+    pub plan: &'a Plan,
+    pub report: &'a Report,
+    pub audit: &'a [AuditEntry],
+    pub run_id: &'a str,
+    /// Sim time (ms) at which the report's time 0 happened.
+    pub run_offset_ms: Option<u64>,
+}
+
+/// Check the invariants named in `which` (ids; unknown or unimplemented ones are reported as
+/// not checked).
+pub fn check(ev: &Evidence<'_>, which: &[&str]) -> Vec<InvariantResult> {
+    which
+        .iter()
+        .map(|&id| {
+            let violations = match id {
+                "I1" => Some(i1_order(ev)),
+                "I2" => Some(i2_skip(ev)),
+                "I3" => Some(i3_truthful(ev)),
+                _ => None,
+            };
+            InvariantResult {
+                id: id.to_string(),
+                checked: violations.is_some(),
+                violations: violations.unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+fn label(r: &orchestrator::StepRecord) -> String {
+    match (&r.policy, &r.zone) {
+        (Some(p), _) => format!("#{} {}[{p}]", r.idx, r.step),
+        (None, Some(z)) => format!("#{} {}[zone {z}]", r.idx, r.step),
+        _ => format!("#{} {}", r.idx, r.step),
+    }
+}
+
+/// Entries of the audit log made on behalf of a step instance of this run.
+fn entries_of<'a>(
+    ev: &'a Evidence<'_>,
+    step: StepId,
+    policy: Option<&'a str>,
+) -> impl Iterator<Item = &'a AuditEntry> + 'a {
+    let run = ev.run_id;
+    ev.audit.iter().filter(move |e| {
+        e.run.as_deref() == Some(run)
+            && e.step.as_deref() == Some(step.as_str())
+            && e.policy.as_deref() == policy
+            && e.action != "fault.inject"
+    })
+}
+
+/// I1: every executed instance started after all its predecessors ended; and every audit
+/// entry a step caused lies within that step's run window.
+fn i1_order(ev: &Evidence<'_>) -> Vec<String> {
+    let mut v = Vec::new();
+    let recs = &ev.report.steps;
+    for r in recs {
+        let Some(start) = r.start_seq else { continue };
+        for &d in &r.deps {
+            match recs.get(d).and_then(|p| p.end_seq) {
+                Some(end) if end < start => {}
+                Some(end) => v.push(format!(
+                    "{} started (event {start}) before its predecessor {} ended (event {end})",
+                    label(r),
+                    label(&recs[d])
+                )),
+                None => v.push(format!(
+                    "{} started although its predecessor {} never ended",
+                    label(r),
+                    label(&recs[d])
+                )),
+            }
+        }
+        if let (Some(offset), Some(s), Some(e)) = (ev.run_offset_ms, r.start_ms, r.end_ms) {
+            for a in entries_of(ev, r.step, r.policy.as_deref()) {
+                if a.action == "fs.write" {
+                    continue;
+                }
+                let t = a.t_ms.saturating_sub(offset);
+                if t < s || t > e {
+                    v.push(format!(
+                        "{}: audit entry #{} ({} {}) at {t} ms lies outside the step's window {s}..{e} ms",
+                        label(r),
+                        a.seq,
+                        a.action,
+                        a.object
+                    ));
+                }
+            }
+        }
+    }
+    v
+}
+
+/// What I2 says a step's status must be: skipped (with this reason) or not skipped.
+fn expected_skip(ev: &Evidence<'_>, idx: usize) -> Option<SkipReason> {
+    let recs = &ev.report.steps;
+    let me = &recs[idx];
+    // Rollback instances are added by the executor and depend on the failed gate by design.
+    if me.step == StepId::RollbackSchedules {
+        return None;
+    }
+    let ancestors = ancestors(recs, idx);
+    for &a in &ancestors {
+        let r = &recs[a];
+        if r.step.is_gate() && matches!(r.status, StepStatus::Failed { .. }) {
+            return Some(SkipReason::ValidationFailed { step: r.step });
+        }
+    }
+    if let Some(p) = &me.policy {
+        // The earliest failed SyncIQ chain step of the same policy upstream.
+        let mut failed: Vec<&orchestrator::StepRecord> = ancestors
+            .iter()
+            .map(|&a| &recs[a])
+            .filter(|r| {
+                r.policy.as_ref() == Some(p)
+                    && r.step.is_synciq_chain()
+                    && matches!(r.status, StepStatus::Failed { .. })
+            })
+            .collect();
+        failed.sort_by_key(|r| r.idx);
+        if let Some(f) = failed.first() {
+            return Some(SkipReason::UpstreamFailed {
+                step: f.step,
+                policy: p.clone(),
+            });
+        }
+    }
+    None
+}
+
+fn ancestors(recs: &[orchestrator::StepRecord], idx: usize) -> BTreeSet<usize> {
+    let mut out = BTreeSet::new();
+    let mut frontier = vec![idx];
+    while let Some(n) = frontier.pop() {
+        for &d in &recs[n].deps {
+            if d < recs.len() && out.insert(d) {
+                frontier.push(d);
+            }
+        }
+    }
+    out
+}
+
+/// I2: skipped iff an upstream SyncIQ step of the same policy (or a gate) failed, with that
+/// reason; a skipped step left no trace in the audit log.
+fn i2_skip(ev: &Evidence<'_>) -> Vec<String> {
+    let mut v = Vec::new();
+    for (i, r) in ev.report.steps.iter().enumerate() {
+        let expected = expected_skip(ev, i);
+        match (&r.status, &expected) {
+            (StepStatus::Skipped { reason }, Some(exp)) => {
+                if reason != exp {
+                    v.push(format!(
+                        "{} skipped for {} but the rule gives {}",
+                        label(r),
+                        reason.short(),
+                        exp.short()
+                    ));
+                }
+            }
+            (StepStatus::Skipped { reason }, None) => {
+                // Waiting for an operator is not a skip rule; it only ends paused runs.
+                if *reason != SkipReason::WaitingForOperator {
+                    v.push(format!(
+                        "{} skipped ({}) although no SyncIQ step of its policy failed upstream",
+                        label(r),
+                        reason.short()
+                    ))
+                }
+            }
+            (status, Some(exp)) => v.push(format!(
+                "{} is {} but must be skipped ({})",
+                label(r),
+                status.name(),
+                exp.short()
+            )),
+            (_, None) => {}
+        }
+        if matches!(r.status, StepStatus::Skipped { .. }) {
+            for a in entries_of(ev, r.step, r.policy.as_deref()) {
+                v.push(format!(
+                    "{} was skipped but audit entry #{} ({} {} on {}) carries its name",
+                    label(r),
+                    a.seq,
+                    a.action,
+                    a.object,
+                    a.cluster
+                ));
+            }
+        }
+    }
+    v
+}
+
+/// The audit action that proves a step took effect, if the step acts through one.
+fn completion_action(step: StepId) -> Option<&'static str> {
+    match step {
+        StepId::CacheSchedules | StepId::RestoreSchedule | StepId::RollbackSchedules => {
+            Some("sync.policy.update")
+        }
+        StepId::SyncData | StepId::AllowWrite | StepId::ResyncPrep | StepId::RunMirror => {
+            Some("sync.job.finish")
+        }
+        _ => None,
+    }
+}
+
+/// I3: every status in the report agrees with the audit log.
+fn i3_truthful(ev: &Evidence<'_>) -> Vec<String> {
+    let mut v = Vec::new();
+    let recs = &ev.report.steps;
+    for r in recs {
+        let Some(action) = completion_action(r.step) else {
+            continue;
+        };
+        let ok_entries = entries_of(ev, r.step, r.policy.as_deref())
+            .filter(|a| a.action == action && a.result == "ok")
+            .count();
+        match &r.status {
+            StepStatus::Succeeded if r.acted && ok_entries == 0 => v.push(format!(
+                "{} reported succeeded (acted) but the audit log has no successful {action} for it",
+                label(r)
+            )),
+            StepStatus::Succeeded if !r.acted && ok_entries > 0 => v.push(format!(
+                "{} reported it changed nothing but the audit log has {ok_entries} {action} for it",
+                label(r)
+            )),
+            StepStatus::Failed { .. } if ok_entries > 0 && action == "sync.job.finish" => {
+                v.push(format!(
+                    "{} reported failed but its job finished successfully per the audit log",
+                    label(r)
+                ))
+            }
+            _ => {}
+        }
+        if r.step == StepId::AllowWrite && r.status == StepStatus::Succeeded && r.acted {
+            let enabled = entries_of(ev, r.step, r.policy.as_deref()).any(|a| {
+                a.action == "sync.target_policy.state"
+                    && a.detail.get("to").and_then(|t| t.as_str()) == Some("writes_enabled")
+            });
+            if !enabled {
+                v.push(format!(
+                    "{} reported succeeded but no target policy reached writes_enabled",
+                    label(r)
+                ));
+            }
+        }
+    }
+    // Every audit entry that names a step of this run must belong to an instance that ran.
+    for a in ev.audit {
+        if a.run.as_deref() != Some(ev.run_id) || a.action == "fault.inject" {
+            continue;
+        }
+        let Some(step) = a.step.as_deref() else {
+            continue;
+        };
+        let ran = recs.iter().any(|r| {
+            r.step.as_str() == step
+                && r.policy.as_deref() == a.policy.as_deref()
+                && r.start_seq.is_some()
+        });
+        if !ran {
+            v.push(format!(
+                "audit entry #{} ({} {} on {}) names step {step}{} which the report does not show as run",
+                a.seq,
+                a.action,
+                a.object,
+                a.cluster,
+                a.policy.as_deref().map(|p| format!("[{p}]")).unwrap_or_default()
+            ));
+        }
+    }
+    let _ = ev.plan;
+    v
+}

@@ -1,0 +1,17 @@
+//! `scenarios`: the scenario format, simulated worlds, the invariant checker and the drill
+//! harness behind the `drill` command.
+//!
+//! A scenario (YAML, [`scenario::Scenario`]) names a seeded world of simulated clusters, the
+//! run to make, faults to inject and what to expect. [`runner::run_scenario`] builds the world
+//! with `sim-onefs`, runs the real orchestrator against it (in-process under a paused clock,
+//! or over loopback HTTP), and [`check`] judges the result from the report and the clusters'
+//! audit log.
+
+pub mod check;
+pub mod generate;
+pub mod runner;
+pub mod scenario;
+pub mod table;
+
+pub use runner::{run_scenario, DrillOptions, DrillResult, TransportKind};
+pub use scenario::Scenario;

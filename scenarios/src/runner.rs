@@ -1,0 +1,331 @@
+//! Run one scenario: build its simulated world, point the real orchestrator at it, check the
+//! invariants and the scenario's `expect`.
+//!
+//! In-process runs use a current-thread tokio runtime with a paused clock: the simulated
+//! clusters' jobs take virtual time, the orchestrator's polls and backoffs sleep in virtual
+//! time, and the same seed gives the same bytes out. HTTP runs serve each simulated cluster
+//! on 127.0.0.1 and use the orchestrator's real `HttpTransport`, in real time.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use orchestrator::exec::{Operator, RunEvent};
+use orchestrator::papi::{ClientOptions, HttpTransport, PapiClient, ServiceTransport, TlsOptions};
+use orchestrator::secret::Secret;
+use orchestrator::{Plan, Report, StepInstance};
+use serde::{Deserialize, Serialize};
+use sim_onefs::{AuditEntry, Sim};
+
+use crate::check::{self, Evidence, InvariantResult};
+use crate::scenario::{InvariantKeyword, InvariantSelection, OperatorSpec, Scenario};
+
+/// How the orchestrator reaches the simulated clusters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransportKind {
+    /// `ServiceTransport` into the clusters' Routers, paused clock (the default).
+    #[default]
+    InProcess,
+    /// `HttpTransport` to the Routers served on 127.0.0.1, real time.
+    Http,
+}
+
+/// Options of one drill run.
+#[derive(Debug, Clone, Default)]
+pub struct DrillOptions {
+    pub transport: TransportKind,
+}
+
+/// A drill could not run at all (as opposed to running and failing its checks).
+#[derive(Debug, thiserror::Error)]
+pub enum DrillError {
+    #[error("cannot build the simulated world: {0}")]
+    World(String),
+    #[error("the orchestrator could not start the run: {0}")]
+    Run(String),
+    #[error("runtime: {0}")]
+    Runtime(String),
+}
+
+/// Everything a drill produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DrillResult {
+    pub scenario: String,
+    pub seed: u64,
+    pub run_id: String,
+    pub transport: TransportKind,
+    pub plan: Plan,
+    pub report: Report,
+    pub invariants: Vec<InvariantResult>,
+    /// `expect` mismatches (empty = as expected).
+    pub expect_failures: Vec<String>,
+    pub audit: Vec<AuditEntry>,
+}
+
+impl DrillResult {
+    /// All checked invariants hold and the run ended as expected.
+    pub fn passed(&self) -> bool {
+        self.expect_failures.is_empty() && self.invariants.iter().all(|i| i.ok())
+    }
+
+    /// The deterministic trace: report and audit log, as canonical JSON lines.
+    pub fn trace(&self) -> String {
+        let mut s = serde_json::to_string(&self.report).unwrap_or_default();
+        s.push('\n');
+        for a in &self.audit {
+            s.push_str(&serde_json::to_string(a).unwrap_or_default());
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// The simulated operator of a drill.
+struct SimOperator {
+    spec: OperatorSpec,
+}
+
+impl Operator for SimOperator {
+    fn confirm<'a>(
+        &'a self,
+        inst: &'a StepInstance,
+        _instructions: &'a str,
+    ) -> futures::future::BoxFuture<'a, bool> {
+        Box::pin(async move {
+            match &self.spec {
+                OperatorSpec::Immediate => true,
+                OperatorSpec::ConfirmAfter(d) => {
+                    tokio::time::sleep(Duration::from_millis(d.0)).await;
+                    tracing::info!(step = %inst.label(), "simulated operator confirmed");
+                    true
+                }
+                OperatorSpec::Absent => false,
+            }
+        })
+    }
+}
+
+/// Run `scn` on a fresh runtime and return the result.
+pub fn run_scenario(scn: &Scenario, opts: &DrillOptions) -> Result<DrillResult, DrillError> {
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    builder.enable_time();
+    match opts.transport {
+        TransportKind::InProcess => {
+            builder.start_paused(true);
+        }
+        TransportKind::Http => {
+            builder.enable_io();
+        }
+    }
+    let rt = builder
+        .build()
+        .map_err(|e| DrillError::Runtime(e.to_string()))?;
+    rt.block_on(run_scenario_async(scn, opts))
+}
+
+/// Run `scn` on the current runtime (which must have a paused clock for in-process runs to
+/// be deterministic).
+pub async fn run_scenario_async(
+    scn: &Scenario,
+    opts: &DrillOptions,
+) -> Result<DrillResult, DrillError> {
+    let sim = Sim::new(&scn.world, scn.seed).map_err(|e| DrillError::World(e.to_string()))?;
+    for f in &scn.faults {
+        sim.add_fault(f.clone());
+    }
+    let run_id = format!("{}-{}", scn.name, scn.seed);
+    let mut servers = Vec::new();
+    let clients = match opts.transport {
+        TransportKind::InProcess => in_process_clients(&sim)?,
+        TransportKind::Http => {
+            let (clients, handles) = http_clients(&sim).await?;
+            servers = handles;
+            clients
+        }
+    };
+
+    // The report's time 0 in sim time, learnt from the first event.
+    let offset: Arc<Mutex<Option<u64>>> = Arc::new(Mutex::new(None));
+    let observer: orchestrator::Observer = {
+        let sim = sim.clone();
+        let offset = offset.clone();
+        Arc::new(move |ev: &RunEvent| {
+            if let RunEvent::StepStarted(r) = ev {
+                let mut o = offset.lock().unwrap_or_else(|p| p.into_inner());
+                if o.is_none() {
+                    *o = Some(sim.now_ms().saturating_sub(r.start_ms.unwrap_or(0)));
+                }
+            }
+        })
+    };
+    let operator = Arc::new(SimOperator {
+        spec: scn.operator.clone(),
+    });
+    let result = Box::pin(orchestrator::runner::run(
+        &run_id,
+        clients,
+        &scn.run,
+        operator,
+        Some(observer),
+    ))
+    .await;
+    for h in servers {
+        h.abort();
+    }
+    let (plan, report) = result.map_err(|e| DrillError::Run(e.to_string()))?;
+    let audit = sim.audit_log();
+
+    let which: Vec<&str> = match &scn.expect.invariants {
+        InvariantSelection::Keyword(InvariantKeyword::All) => check::ALL_INVARIANTS.to_vec(),
+        InvariantSelection::Keyword(InvariantKeyword::None) => vec![],
+        InvariantSelection::List(ids) => ids.iter().map(String::as_str).collect(),
+    };
+    let run_offset_ms = match opts.transport {
+        TransportKind::InProcess => *offset.lock().unwrap_or_else(|p| p.into_inner()),
+        // Real time drifts between the two clocks; the window check would be noise.
+        TransportKind::Http => None,
+    };
+    let invariants = check::check(
+        &Evidence {
+            plan: &plan,
+            report: &report,
+            audit: &audit,
+            run_id: &run_id,
+            run_offset_ms,
+        },
+        &which,
+    );
+    let expect_failures = check_expect(scn, &report);
+    Ok(DrillResult {
+        scenario: scn.name.clone(),
+        seed: scn.seed,
+        run_id,
+        transport: opts.transport,
+        plan,
+        report,
+        invariants,
+        expect_failures,
+        audit,
+    })
+}
+
+fn credentials(sim: &Sim, cluster: &str) -> Result<(String, Secret), DrillError> {
+    let (user, password) = sim
+        .admin_credentials(cluster)
+        .ok_or_else(|| DrillError::World(format!("cluster {cluster} has no admin user")))?;
+    Ok((user, Secret::new(password)))
+}
+
+fn client_options() -> ClientOptions {
+    ClientOptions::default()
+}
+
+fn in_process_clients(sim: &Sim) -> Result<BTreeMap<String, PapiClient>, DrillError> {
+    let mut out = BTreeMap::new();
+    for name in sim.cluster_names() {
+        let service = sim
+            .service(&name)
+            .ok_or_else(|| DrillError::World(format!("no service for {name}")))?;
+        let (user, password) = credentials(sim, &name)?;
+        let transport = ServiceTransport::new(name.clone(), service);
+        out.insert(
+            name.clone(),
+            PapiClient::new(&name, Arc::new(transport), user, password, client_options()),
+        );
+    }
+    Ok(out)
+}
+
+/// Serve every cluster's Router on 127.0.0.1 and connect HTTP clients to them.
+pub async fn http_clients(
+    sim: &Sim,
+) -> Result<
+    (
+        BTreeMap<String, PapiClient>,
+        Vec<tokio::task::JoinHandle<()>>,
+    ),
+    DrillError,
+> {
+    let mut out = BTreeMap::new();
+    let mut handles = Vec::new();
+    for name in sim.cluster_names() {
+        let router = sim
+            .router(&name)
+            .ok_or_else(|| DrillError::World(format!("no router for {name}")))?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| DrillError::Runtime(format!("bind 127.0.0.1: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| DrillError::Runtime(e.to_string()))?;
+        handles.push(tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        }));
+        let (user, password) = credentials(sim, &name)?;
+        let transport = HttpTransport::new(
+            &format!("http://{addr}"),
+            &TlsOptions::default(),
+            client_options().timeout_ms,
+        )
+        .map_err(|e| DrillError::Runtime(e.to_string()))?;
+        out.insert(
+            name.clone(),
+            PapiClient::new(&name, Arc::new(transport), user, password, client_options()),
+        );
+    }
+    Ok((out, handles))
+}
+
+/// Compare the report with the scenario's `expect`.
+pub fn check_expect(scn: &Scenario, report: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(o) = &scn.expect.outcome {
+        if report.outcome.as_str() != o {
+            out.push(format!(
+                "outcome is {} but the scenario expects {o}",
+                report.outcome.as_str()
+            ));
+        }
+    }
+    for e in &scn.expect.steps {
+        let matching: Vec<_> = report
+            .steps
+            .iter()
+            .filter(|r| {
+                r.step.as_str() == e.step
+                    && (e.policy.is_none() || r.policy == e.policy)
+                    && (e.zone.is_none() || r.zone == e.zone)
+            })
+            .collect();
+        let what = format!(
+            "{}{}{}",
+            e.step,
+            e.policy
+                .as_deref()
+                .map(|p| format!("[{p}]"))
+                .unwrap_or_default(),
+            e.zone
+                .as_deref()
+                .map(|z| format!("[zone {z}]"))
+                .unwrap_or_default()
+        );
+        if matching.is_empty() {
+            out.push(format!(
+                "{what}: not in the run's plan (expected {})",
+                e.status
+            ));
+            continue;
+        }
+        for r in matching {
+            if r.status.name() != e.status {
+                out.push(format!(
+                    "{what} is {} but the scenario expects {}",
+                    r.status.name(),
+                    e.status
+                ));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,135 @@
+//! Human-readable output of a drill: the step table, the invariants and the verdict.
+
+use std::fmt::Write as _;
+
+use crate::check::CHECKED;
+use crate::runner::DrillResult;
+use orchestrator::StepStatus;
+
+/// `h:mm:ss.mmm` of virtual (or wall) milliseconds.
+pub fn fmt_ms(ms: u64) -> String {
+    let h = ms / 3_600_000;
+    let m = (ms / 60_000) % 60;
+    let s = (ms / 1000) % 60;
+    let milli = ms % 1000;
+    format!("{h}:{m:02}:{s:02}.{milli:03}")
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The step table.
+pub fn step_table(r: &DrillResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<5} {:<5} {:<28} {:<20} {:<10} {:>13} {:>13}  detail",
+        "#", "seed", "step", "policy/zone", "status", "start", "end"
+    );
+    for s in &r.report.steps {
+        let target = s
+            .policy
+            .clone()
+            .or_else(|| s.zone.as_ref().map(|z| format!("zone:{z}")))
+            .unwrap_or_else(|| "-".into());
+        let detail = match &s.status {
+            StepStatus::Failed { error } => error.clone(),
+            StepStatus::Skipped { reason } => reason.short(),
+            StepStatus::Manual {
+                instructions,
+                confirmed,
+            } => format!(
+                "{}{}",
+                if *confirmed {
+                    "confirmed: "
+                } else {
+                    "WAITING: "
+                },
+                instructions
+            ),
+            _ => s.detail.clone().unwrap_or_default(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<5} {:<5} {:<28} {:<20} {:<10} {:>13} {:>13}  {}",
+            s.idx,
+            s.seed_no,
+            s.step.as_str(),
+            truncate(&target, 20),
+            s.status.name(),
+            s.start_ms.map(fmt_ms).unwrap_or_else(|| "-".into()),
+            s.end_ms.map(fmt_ms).unwrap_or_else(|| "-".into()),
+            truncate(&detail, 100)
+        );
+    }
+    out
+}
+
+/// Step table, outcome, invariants and expectations.
+pub fn render(r: &DrillResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "scenario {} (seed {}), {} {} {} → {}, {} policies, transport {:?}\n",
+        r.scenario,
+        r.seed,
+        r.report.mode.as_str(),
+        format!("{:?}", r.report.kind).to_lowercase(),
+        r.report.from,
+        r.report.to,
+        r.report.policies.len(),
+        r.transport
+    );
+    out.push_str(&step_table(r));
+    let counts: Vec<String> = r
+        .report
+        .status_counts()
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "\noutcome: {}   makespan: {} (virtual)   steps: {}",
+        r.report.outcome.as_str(),
+        fmt_ms(r.report.makespan_ms),
+        counts.join(", ")
+    );
+    for w in &r.report.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    let _ = writeln!(out, "\ninvariants:");
+    for i in &r.invariants {
+        if !i.checked {
+            let _ = writeln!(out, "  {:<4} not checked in this build", i.id);
+        } else if i.ok() {
+            let _ = writeln!(out, "  {:<4} ok", i.id);
+        } else {
+            let _ = writeln!(out, "  {:<4} VIOLATED ({})", i.id, i.violations.len());
+            for v in i.violations.iter().take(20) {
+                let _ = writeln!(out, "       - {v}");
+            }
+        }
+    }
+    if r.expect_failures.is_empty() {
+        let _ = writeln!(out, "\nexpect: met");
+    } else {
+        let _ = writeln!(out, "\nexpect: NOT met");
+        for f in &r.expect_failures {
+            let _ = writeln!(out, "  - {f}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nresult: {}  (checked: {})",
+        if r.passed() { "PASS" } else { "FAIL" },
+        CHECKED.join(" ")
+    );
+    out
+}

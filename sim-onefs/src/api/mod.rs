@@ -1,0 +1,400 @@
+//! PAPI front end: the axum `Router` of one cluster.
+//!
+//! Every request goes through [`papi_middleware`], in this order: cluster down → dropped
+//! connection; `papi_latency_ms` sleep; `/platform/N` version check; HTTP Basic auth and role
+//! check; fault rules (delay / HTTP error / dropped connection / cluster and link effects);
+//! then the handler. Handlers lock the world only inside synchronous closures
+//! ([`crate::Sim::with_world`]), never across an `.await`.
+//!
+//! Envelopes and errors follow `reference/onefs-papi.md`: lists are
+//! `{"<plural>": [...], "resume": null, "total": N}`, single GETs a one-element list,
+//! create 201 `{"id"}`, update/delete 204, errors `{"errors": [{"code", "message"}]}`.
+
+mod cluster;
+mod sync_jobs;
+mod sync_policies;
+mod sync_reports;
+mod sync_settings;
+mod sync_target;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use crate::audit::ReqCtx;
+use crate::faults::RequestInfo;
+use crate::spec::Role;
+use crate::synciq::SyncError;
+use crate::{ConnectionDropped, Sim};
+
+/// Per-router state: the world handle and which cluster this router serves.
+#[derive(Clone)]
+pub(crate) struct ApiState {
+    pub sim: Sim,
+    pub cluster: String,
+}
+
+/// Highest API version number the simulator accepts.
+pub const MAX_API_VERSION: u32 = 22;
+
+pub(crate) fn router(sim: Sim, cluster: &str) -> Router {
+    let st = ApiState {
+        sim,
+        cluster: cluster.to_string(),
+    };
+    let v = |p: &str| format!("/platform/{{ver}}/{p}");
+    Router::new()
+        .route("/platform/latest", get(cluster::latest))
+        .route(&v("cluster/identity"), get(cluster::identity))
+        .route(&v("cluster/config"), get(cluster::config))
+        .route(
+            &v("sync/policies"),
+            get(sync_policies::list).post(sync_policies::create),
+        )
+        .route(
+            &v("sync/policies/{id}"),
+            get(sync_policies::get_one)
+                .put(sync_policies::update)
+                .delete(sync_policies::delete),
+        )
+        .route(&v("sync/policies/{id}/reset"), post(sync_policies::reset))
+        .route(
+            &v("sync/jobs"),
+            get(sync_jobs::list).post(sync_jobs::create),
+        )
+        .route(
+            &v("sync/jobs/{id}"),
+            get(sync_jobs::get_one).put(sync_jobs::update),
+        )
+        .route(&v("sync/reports"), get(sync_reports::list))
+        .route(&v("sync/reports/{id}"), get(sync_reports::get_one))
+        .route(&v("sync/target/policies"), get(sync_target::list))
+        .route(&v("sync/target/policies/{id}"), get(sync_target::get_one))
+        .route(
+            &v("sync/settings"),
+            get(sync_settings::get).put(sync_settings::update),
+        )
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(st.clone(), papi_middleware))
+        .with_state(st)
+}
+
+async fn not_found(req: Request) -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("Path not found: {}", req.uri().path()),
+    )
+    .into_response()
+}
+
+// ------------------------------------------------------------------------- errors
+
+/// A PAPI error response.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+/// The AEC code OneFS uses for a status.
+pub(crate) fn aec_code(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "AEC_BAD_REQUEST",
+        401 => "AEC_UNAUTHORIZED",
+        403 => "AEC_FORBIDDEN",
+        404 => "AEC_NOT_FOUND",
+        409 => "AEC_CONFLICT",
+        s if s >= 500 => "AEC_SYSTEM_INTERNAL_ERROR",
+        _ => "AEC_BAD_REQUEST",
+    }
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"errors": [{"code": aec_code(self.status), "message": self.message}]});
+        let mut r = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Basic realm=\"isi_papi\""),
+            );
+        }
+        r
+    }
+}
+
+impl From<SyncError> for ApiError {
+    fn from(e: SyncError) -> ApiError {
+        match e {
+            SyncError::NotFound(m) => ApiError::not_found(m),
+            SyncError::Conflict(m) => ApiError::conflict(m),
+            SyncError::BadRequest(m) => ApiError::bad_request(m),
+        }
+    }
+}
+
+pub(crate) type ApiResult = Result<Response, ApiError>;
+
+/// `{"<plural>": [...], "resume": null, "total": N}`
+pub(crate) fn list_envelope(key: &str, items: Vec<Value>) -> Response {
+    let total = items.len();
+    let mut m = Map::new();
+    m.insert(key.to_string(), Value::Array(items));
+    m.insert("resume".into(), Value::Null);
+    m.insert("total".into(), json!(total));
+    Json(Value::Object(m)).into_response()
+}
+
+/// Single-object GET: the plural key with a one-element list.
+pub(crate) fn single_envelope(key: &str, item: Value) -> Response {
+    let mut m = Map::new();
+    m.insert(key.to_string(), Value::Array(vec![item]));
+    Json(Value::Object(m)).into_response()
+}
+
+pub(crate) fn created(id: &str) -> Response {
+    (StatusCode::CREATED, Json(json!({ "id": id }))).into_response()
+}
+
+pub(crate) fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+// ------------------------------------------------------------------------- bodies
+
+/// Parse a request body as a JSON object.
+pub(crate) fn json_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ApiError::bad_request(
+            "request body is required (a JSON object)",
+        ));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ApiError::bad_request("request body must be a JSON object")),
+        Err(e) => Err(ApiError::bad_request(format!("malformed JSON body: {e}"))),
+    }
+}
+
+/// Reject keys not in `allowed`.
+pub(crate) fn check_keys(m: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
+    match m.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::bad_request(format!(
+            "Field: {k} is not a valid field for this request"
+        ))),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn opt_str(m: &Map<String, Value>, f: &str) -> Result<Option<String>, ApiError> {
+    match m.get(f) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "Field: {f} must be a string"
+        ))),
+    }
+}
+
+pub(crate) fn req_str(m: &Map<String, Value>, f: &str) -> Result<String, ApiError> {
+    opt_str(m, f)?.ok_or_else(|| ApiError::bad_request(format!("Field: {f} is required")))
+}
+
+pub(crate) fn opt_bool(m: &Map<String, Value>, f: &str) -> Result<Option<bool>, ApiError> {
+    match m.get(f) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "Field: {f} must be a boolean"
+        ))),
+    }
+}
+
+pub(crate) fn opt_u64(m: &Map<String, Value>, f: &str) -> Result<Option<u64>, ApiError> {
+    match m.get(f) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+            ApiError::bad_request(format!("Field: {f} must be a non-negative integer"))
+        }),
+    }
+}
+
+/// The `{id}` path parameter (axum has already percent-decoded it).
+pub(crate) fn path_id(p: &BTreeMap<String, String>) -> String {
+    p.get("id").cloned().unwrap_or_default()
+}
+
+// ------------------------------------------------------------------------- middleware
+
+fn dropped() -> Response {
+    let mut r = (StatusCode::BAD_GATEWAY, "connection dropped").into_response();
+    r.extensions_mut().insert(ConnectionDropped);
+    r
+}
+
+fn header_str(h: &HeaderMap, name: &str) -> Option<String> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Decode `Authorization: Basic …` into (user, password).
+fn basic_credentials(h: &HeaderMap) -> Option<(String, String)> {
+    let v = h.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
+    let s = String::from_utf8(raw).ok()?;
+    let (u, p) = s.split_once(':')?;
+    Some((u.to_string(), p.to_string()))
+}
+
+/// Split `/platform/N/rest` into the version token and `rest`.
+fn split_platform(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix("/platform/")?;
+    Some(rest.split_once('/').unwrap_or((rest, "")))
+}
+
+fn version_ok(v: &str) -> bool {
+    v == "latest"
+        || v.parse::<u32>()
+            .is_ok_and(|n| (1..=MAX_API_VERSION).contains(&n))
+}
+
+async fn papi_middleware(State(st): State<ApiState>, mut req: Request, next: Next) -> Response {
+    let (up, papi_latency) = st.sim.with_world(|w| {
+        (
+            w.cluster(&st.cluster).is_some_and(|c| c.up),
+            w.costs.papi_latency_ms,
+        )
+    });
+    if !up {
+        return dropped();
+    }
+    if papi_latency > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(papi_latency)).await;
+    }
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+
+    // Authentication and authorisation come before anything that reveals the API surface.
+    let user = basic_credentials(req.headers()).and_then(|(u, p)| {
+        st.sim
+            .users(&st.cluster)
+            .into_iter()
+            .find(|x| x.name == u && x.password == p)
+    });
+    let Some(user) = user else {
+        return ApiError::new(StatusCode::UNAUTHORIZED, "Authorization required").into_response();
+    };
+    let (ver, route) = match split_platform(&path) {
+        Some(("latest", "")) => ("latest", ""),
+        Some((v, r)) if version_ok(v) && !r.is_empty() => (v, r),
+        _ => return ApiError::not_found(format!("Path not found: {path}")).into_response(),
+    };
+    let _ = ver;
+    let route = route.trim_end_matches('/').to_string();
+    let read_like = method == Method::GET || method == Method::HEAD;
+    match user.role {
+        Role::ReadOnly if !read_like => {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "User {} has the read-only role and may not {} {path}",
+                    user.name, method
+                ),
+            )
+            .into_response();
+        }
+        Role::SynciqOperator
+            if !route.is_empty() && !route.starts_with("sync/") && route != "sync" =>
+        {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "User {} (synciq-operator) lacks the privilege for {path}",
+                    user.name
+                ),
+            )
+            .into_response();
+        }
+        _ => {}
+    }
+
+    let h = req.headers();
+    let ctx = ReqCtx {
+        actor: user.name.clone(),
+        run: header_str(h, "x-dr-run"),
+        step: header_str(h, "x-dr-step"),
+        policy: header_str(h, "x-dr-policy"),
+        zone: header_str(h, "x-dr-zone"),
+    };
+    let decision = st.sim.with_world(|w| {
+        let now = w.now_ms;
+        w.eval_request_faults(&RequestInfo {
+            cluster: &st.cluster,
+            method: method.as_str(),
+            route: &route,
+            ctx: &ctx,
+            now_ms: now,
+            job_policy: None,
+        })
+    });
+    if decision.delay_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(decision.delay_ms)).await;
+    }
+    // A fault may have taken this very cluster down (or it went down during the delay).
+    let up = st
+        .sim
+        .with_world(|w| w.cluster(&st.cluster).is_some_and(|c| c.up));
+    if decision.drop || !up {
+        return dropped();
+    }
+    if let Some(status) = decision.http_status {
+        let s = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return ApiError::new(s, format!("injected fault: HTTP {status}")).into_response();
+    }
+    req.extensions_mut().insert(ctx);
+    let resp = next.run(req).await;
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+        return ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("Method {method} is not supported on {path}"),
+        )
+        .into_response();
+    }
+    resp
+}

@@ -1,0 +1,308 @@
+//! `sync/policies`: list, create, get, update, delete, reset.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::Extension;
+use serde_json::{json, Map, Value};
+
+use super::*;
+use crate::audit::AuditEntry;
+use crate::model::{random_hex, valid_ifs_path, WorldState};
+use crate::synciq::{policy_json, Policy};
+
+const UPDATABLE: &[&str] = &[
+    "name",
+    "enabled",
+    "schedule",
+    "description",
+    "source_root_path",
+    "target_host",
+    "target_path",
+    "action",
+];
+
+pub(super) async fn list(State(st): State<ApiState>) -> ApiResult {
+    let items = st.sim.with_world(|w| {
+        w.cluster(&st.cluster)
+            .map(|c| {
+                c.synciq
+                    .policies
+                    .values()
+                    .map(policy_json)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    });
+    Ok(list_envelope("policies", items))
+}
+
+pub(super) async fn get_one(
+    State(st): State<ApiState>,
+    p: Result<Path<BTreeMap<String, String>>, PathRejection>,
+) -> ApiResult {
+    let key = path_id(&p.map_err(|e| ApiError::bad_request(e.body_text()))?.0);
+    st.sim.with_world(|w| {
+        let s = &w
+            .cluster(&st.cluster)
+            .ok_or_else(|| ApiError::not_found("cluster"))?
+            .synciq;
+        let id = s
+            .policy_id(&key)
+            .ok_or_else(|| ApiError::not_found(format!("Policy {key} not found")))?;
+        Ok(single_envelope("policies", policy_json(&s.policies[&id])))
+    })
+}
+
+fn check_path(f: &str, v: &str) -> Result<(), ApiError> {
+    if valid_ifs_path(v) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Field: {f}: `{v}` must be an absolute path under /ifs"
+        )))
+    }
+}
+
+fn check_action(m: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+    let a = opt_str(m, "action")?;
+    if let Some(a) = &a {
+        if a != "sync" && a != "copy" {
+            return Err(ApiError::bad_request(format!(
+                "Field: action: invalid value `{a}` (expected sync or copy)"
+            )));
+        }
+    }
+    Ok(a)
+}
+
+fn resolve_target(w: &WorldState, own: &str, host: &str) -> Result<String, ApiError> {
+    let c = w.resolve_host(host).ok_or_else(|| {
+        ApiError::bad_request(format!("Field: target_host: unknown host `{host}`"))
+    })?;
+    if c == own {
+        return Err(ApiError::bad_request(format!(
+            "Field: target_host: `{host}` is this cluster; local targets are not simulated"
+        )));
+    }
+    Ok(c)
+}
+
+pub(super) async fn create(
+    State(st): State<ApiState>,
+    Extension(ctx): Extension<ReqCtx>,
+    body: Bytes,
+) -> ApiResult {
+    let m = json_object(&body)?;
+    check_keys(&m, UPDATABLE)?;
+    let name = req_str(&m, "name")?;
+    let source_root_path = req_str(&m, "source_root_path")?;
+    let target_host = req_str(&m, "target_host")?;
+    let target_path = req_str(&m, "target_path")?;
+    let action = check_action(&m)?.unwrap_or_else(|| "sync".into());
+    let enabled = opt_bool(&m, "enabled")?.unwrap_or(true);
+    let schedule = opt_str(&m, "schedule")?.unwrap_or_default();
+    let description = opt_str(&m, "description")?.unwrap_or_default();
+    if name.is_empty() {
+        return Err(ApiError::bad_request("Field: name must not be empty"));
+    }
+    check_path("source_root_path", &source_root_path)?;
+    check_path("target_path", &target_path)?;
+    st.sim.with_world(|w| {
+        let target_cluster = resolve_target(w, &st.cluster, &target_host)?;
+        if w.cluster(&st.cluster)
+            .ok_or_else(|| ApiError::not_found("cluster"))?
+            .synciq
+            .policy_id(&name)
+            .is_some()
+        {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("Policy {name} already exists"),
+            ));
+        }
+        let id = random_hex(&mut w.rng, 32);
+        let now = w.now_ms;
+        let p = Policy {
+            id: id.clone(),
+            name: name.clone(),
+            enabled,
+            action,
+            source_root_path,
+            target_host,
+            target_cluster,
+            target_path,
+            schedule,
+            description,
+            last_job_state: "unknown".into(),
+            last_started: None,
+            last_success: None,
+            conflicted: false,
+            synced: Default::default(),
+        };
+        let detail = policy_json(&p);
+        w.cluster_mut(&st.cluster)
+            .expect("checked")
+            .synciq
+            .policies
+            .insert(id.clone(), p);
+        let e = AuditEntry::new(now, &st.cluster, &ctx.actor, "sync.policy.create", &id)
+            .ctx(&ctx)
+            .detail(detail);
+        w.push_audit(e);
+        Ok(created(&id))
+    })
+}
+
+pub(super) async fn update(
+    State(st): State<ApiState>,
+    Extension(ctx): Extension<ReqCtx>,
+    p: Result<Path<BTreeMap<String, String>>, PathRejection>,
+    body: Bytes,
+) -> ApiResult {
+    let key = path_id(&p.map_err(|e| ApiError::bad_request(e.body_text()))?.0);
+    let m = json_object(&body)?;
+    check_keys(&m, UPDATABLE)?;
+    let name = opt_str(&m, "name")?;
+    let enabled = opt_bool(&m, "enabled")?;
+    let schedule = opt_str(&m, "schedule")?;
+    let description = opt_str(&m, "description")?;
+    let source_root_path = opt_str(&m, "source_root_path")?;
+    let target_host = opt_str(&m, "target_host")?;
+    let target_path = opt_str(&m, "target_path")?;
+    let action = check_action(&m)?;
+    if let Some(v) = &source_root_path {
+        check_path("source_root_path", v)?;
+    }
+    if let Some(v) = &target_path {
+        check_path("target_path", v)?;
+    }
+    if name.as_deref() == Some("") {
+        return Err(ApiError::bad_request("Field: name must not be empty"));
+    }
+    st.sim.with_world(|w| {
+        let target_cluster = match &target_host {
+            Some(h) => Some(resolve_target(w, &st.cluster, h)?),
+            None => None,
+        };
+        let now = w.now_ms;
+        let s = &mut w
+            .cluster_mut(&st.cluster)
+            .ok_or_else(|| ApiError::not_found("cluster"))?
+            .synciq;
+        let id = s
+            .policy_id(&key)
+            .ok_or_else(|| ApiError::not_found(format!("Policy {key} not found")))?;
+        if let Some(n) = &name {
+            if s.policies.values().any(|q| &q.name == n && q.id != id) {
+                return Err(ApiError::conflict(format!("Policy {n} already exists")));
+            }
+        }
+        let changes_paths =
+            source_root_path.is_some() || target_path.is_some() || target_host.is_some();
+        if changes_paths && s.jobs.contains_key(&id) {
+            return Err(ApiError::conflict(
+                "cannot change paths while a job is in progress",
+            ));
+        }
+        let p = s.policies.get_mut(&id).expect("exists");
+        if let Some(v) = name {
+            p.name = v;
+        }
+        if let Some(v) = enabled {
+            p.enabled = v;
+        }
+        if let Some(v) = schedule {
+            p.schedule = v;
+        }
+        if let Some(v) = description {
+            p.description = v;
+        }
+        if let Some(v) = action {
+            p.action = v;
+        }
+        if changes_paths {
+            // A re-pointed policy starts over with a full sync.
+            p.synced.clear();
+        }
+        if let Some(v) = source_root_path {
+            p.source_root_path = v;
+        }
+        if let Some(v) = target_path {
+            p.target_path = v;
+        }
+        if let (Some(h), Some(c)) = (target_host, target_cluster) {
+            p.target_host = h;
+            p.target_cluster = c;
+        }
+        let e = AuditEntry::new(now, &st.cluster, &ctx.actor, "sync.policy.update", &id)
+            .ctx(&ctx)
+            .detail(Value::Object(m));
+        w.push_audit(e);
+        Ok(no_content())
+    })
+}
+
+pub(super) async fn delete(
+    State(st): State<ApiState>,
+    Extension(ctx): Extension<ReqCtx>,
+    p: Result<Path<BTreeMap<String, String>>, PathRejection>,
+) -> ApiResult {
+    let key = path_id(&p.map_err(|e| ApiError::bad_request(e.body_text()))?.0);
+    st.sim.with_world(|w| {
+        let now = w.now_ms;
+        let s = &mut w
+            .cluster_mut(&st.cluster)
+            .ok_or_else(|| ApiError::not_found("cluster"))?
+            .synciq;
+        let id = s
+            .policy_id(&key)
+            .ok_or_else(|| ApiError::not_found(format!("Policy {key} not found")))?;
+        if s.jobs.contains_key(&id) {
+            return Err(ApiError::conflict(format!(
+                "Policy {key} has a job in progress; cancel it first"
+            )));
+        }
+        let p = s.policies.remove(&id).expect("exists");
+        let e = AuditEntry::new(now, &st.cluster, &ctx.actor, "sync.policy.delete", &id)
+            .ctx(&ctx)
+            .detail(json!({"name": p.name}));
+        w.push_audit(e);
+        Ok(no_content())
+    })
+}
+
+/// Reset: forget the sync baseline (the next run is a full sync) and clear `conflicted`.
+pub(super) async fn reset(
+    State(st): State<ApiState>,
+    Extension(ctx): Extension<ReqCtx>,
+    p: Result<Path<BTreeMap<String, String>>, PathRejection>,
+) -> ApiResult {
+    let key = path_id(&p.map_err(|e| ApiError::bad_request(e.body_text()))?.0);
+    st.sim.with_world(|w| {
+        let now = w.now_ms;
+        let s = &mut w
+            .cluster_mut(&st.cluster)
+            .ok_or_else(|| ApiError::not_found("cluster"))?
+            .synciq;
+        let id = s
+            .policy_id(&key)
+            .ok_or_else(|| ApiError::not_found(format!("Policy {key} not found")))?;
+        if s.jobs.contains_key(&id) {
+            return Err(ApiError::conflict(format!(
+                "Policy {key} has a job in progress"
+            )));
+        }
+        let p = s.policies.get_mut(&id).expect("exists");
+        p.synced.clear();
+        p.conflicted = false;
+        let name = p.name.clone();
+        let e = AuditEntry::new(now, &st.cluster, &ctx.actor, "sync.policy.reset", &id)
+            .ctx(&ctx)
+            .detail(json!({"name": name}));
+        w.push_audit(e);
+        Ok(created(&id))
+    })
+}

@@ -1,0 +1,338 @@
+//! `sim-onefs`: a deterministic in-process simulation of a set of OneFS clusters (a "world")
+//! with the SyncIQ core, served through axum Routers on the real PAPI routes.
+//!
+//! # Architecture
+//! * `spec` — serde input types (the scenario's `world:`); `faults` — fault rules and matching.
+//! * `model` — world state (clusters, files, link, faults, audit) and the lazy event loop.
+//! * `synciq` — policies, target policies, jobs, reports, settings; PAPI JSON rendering.
+//! * `api` — the PAPI Router: middleware (auth, version, faults) and one module per resource.
+//! * `audit`, `clock` — audit entries, virtual time.
+//!
+//! Time: virtual time is tokio's clock (virtual under a paused runtime, real otherwise).
+//! There are no background tasks: every public method and every request first calls
+//! `advance(now)`, which processes all due events in time order, each stamped with its own
+//! due time. Same seed + same request sequence (at the same virtual times) ⇒ identical
+//! `state_json` and audit log.
+//!
+//! World start: every spec policy is installed as if it had one successful sync ending at
+//! t=0 (target holds a copy, a report exists, the target policy is `writes_disabled`); then
+//! `unsynced_fraction` of each `files` entry get version 2 on the source only.
+//!
+//! API boundary: [`Sim`] plus the spec/fault/audit types re-exported here. The orchestrator
+//! never links this crate; it talks PAPI to [`Sim::router`] / [`Sim::service`].
+
+#![recursion_limit = "512"]
+
+mod api;
+pub mod audit;
+pub mod clock;
+pub mod faults;
+pub mod model;
+pub mod spec;
+pub mod synciq;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+pub use audit::{AuditEntry, ReqCtx};
+pub use faults::{DurationSpec, FaultEffect, FaultMatch, FaultRule};
+pub use model::FileEntry;
+pub use spec::*;
+
+use model::{is_under, valid_ifs_path, WorldState};
+
+/// Errors building a world.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    #[error("invalid world spec: {0}")]
+    InvalidSpec(String),
+}
+
+/// Errors of simulated client file operations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FsError {
+    #[error("unknown cluster `{0}`")]
+    UnknownCluster(String),
+    #[error("cluster `{0}` is down")]
+    ClusterDown(String),
+    #[error("invalid path `{0}`: must be an absolute path under /ifs")]
+    InvalidPath(String),
+    #[error("`{path}` on `{cluster}` is read-only: it is in the SyncIQ target directory of policy `{policy}` ({state})")]
+    ReadOnly {
+        cluster: String,
+        path: String,
+        policy: String,
+        state: String,
+    },
+}
+
+/// Transport-level error of [`Sim::service`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimConnError {
+    #[error("connection dropped (cluster down or injected fault)")]
+    Dropped,
+}
+
+/// Response extension marking a dropped connection; [`Sim::service`] turns it into
+/// `Err(SimConnError::Dropped)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnectionDropped;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The in-process PAPI service of one cluster.
+pub type SimService = tower::util::BoxCloneSyncService<
+    http::Request<axum::body::Body>,
+    http::Response<axum::body::Body>,
+    BoxError,
+>;
+
+struct Inner {
+    clock: clock::Clock,
+    world: Mutex<WorldState>,
+}
+
+/// Handle to a simulated world. Cheap to clone; all clones share the state.
+#[derive(Clone)]
+pub struct Sim {
+    inner: Arc<Inner>,
+}
+
+impl Sim {
+    /// Validate `spec` and build the world at virtual time 0 (= now on tokio's clock).
+    pub fn new(spec: &WorldSpec, seed: u64) -> Result<Sim, SimError> {
+        let world = WorldState::from_spec(spec, seed)?;
+        Ok(Sim {
+            inner: Arc::new(Inner {
+                clock: clock::Clock::start(),
+                world: Mutex::new(world),
+            }),
+        })
+    }
+
+    /// Lock the world, bring it up to the current virtual time, and run `f`.
+    /// The lock is never held across an `.await`.
+    pub(crate) fn with_world<R>(&self, f: impl FnOnce(&mut WorldState) -> R) -> R {
+        let now = self.inner.clock.now_ms();
+        let mut w = self
+            .inner
+            .world
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        w.advance(now);
+        f(&mut w)
+    }
+
+    /// The PAPI router of one cluster.
+    pub fn router(&self, cluster: &str) -> Option<axum::Router> {
+        self.with_world(|w| w.clusters.contains_key(cluster))
+            .then(|| api::router(self.clone(), cluster))
+    }
+
+    /// The router wrapped so that a dropped connection is `Err(SimConnError::Dropped)`.
+    pub fn service(&self, cluster: &str) -> Option<SimService> {
+        use tower::ServiceExt;
+        let router = self.router(cluster)?;
+        type Req = http::Request<axum::body::Body>;
+        let svc = tower::service_fn(move |req: Req| {
+            let r = router.clone();
+            async move {
+                let resp = match ServiceExt::<Req>::oneshot(r, req).await {
+                    Ok(resp) => resp,
+                    Err(e) => match e {},
+                };
+                if resp.extensions().get::<ConnectionDropped>().is_some() {
+                    Err(Box::new(SimConnError::Dropped) as BoxError)
+                } else {
+                    Ok(resp)
+                }
+            }
+        });
+        Some(tower::util::BoxCloneSyncService::new(svc))
+    }
+
+    pub fn cluster_names(&self) -> Vec<String> {
+        self.with_world(|w| w.clusters.keys().cloned().collect())
+    }
+
+    /// The first user with the admin role.
+    pub fn admin_credentials(&self, cluster: &str) -> Option<(String, String)> {
+        self.users(cluster)
+            .into_iter()
+            .find(|u| u.role == Role::Admin)
+            .map(|u| (u.name, u.password))
+    }
+
+    pub fn users(&self, cluster: &str) -> Vec<UserSpec> {
+        self.with_world(|w| {
+            w.cluster(cluster)
+                .map(|c| c.users.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Virtual milliseconds since [`Sim::new`].
+    pub fn now_ms(&self) -> u64 {
+        self.with_world(|w| w.now_ms)
+    }
+
+    /// Add a fault rule (time rules fire at `when.at`, or at once if that has passed).
+    pub fn add_fault(&self, rule: FaultRule) {
+        self.with_world(|w| w.add_fault(rule));
+    }
+
+    /// Like [`Sim::add_fault`] but rejects out-of-range parameters.
+    pub fn try_add_fault(&self, rule: FaultRule) -> Result<(), SimError> {
+        rule.validate().map_err(SimError::InvalidSpec)?;
+        self.add_fault(rule);
+        Ok(())
+    }
+
+    /// Rules for the harness and the AD simulator (`orchestrator_crash`, `ad_unreachable`,
+    /// `spn_collision`), in the order they were added.
+    pub fn pending_harness_faults(&self) -> Vec<FaultRule> {
+        self.with_world(|w| w.harness_faults())
+    }
+
+    pub fn audit_log(&self) -> Vec<AuditEntry> {
+        self.with_world(|w| w.audit.clone())
+    }
+
+    /// A client writes (creates or overwrites) a file; returns the new version.
+    pub fn client_write(
+        &self,
+        cluster: &str,
+        path: &str,
+        size_bytes: u64,
+        actor: &str,
+    ) -> Result<u64, FsError> {
+        self.with_world(|w| {
+            let now = w.now_ms;
+            let actor = if actor.starts_with("client:") {
+                actor.to_string()
+            } else {
+                format!("client:{actor}")
+            };
+            let result = (|| {
+                let c = w
+                    .cluster(cluster)
+                    .ok_or_else(|| FsError::UnknownCluster(cluster.to_string()))?;
+                if !c.up {
+                    return Err(FsError::ClusterDown(cluster.to_string()));
+                }
+                if !valid_ifs_path(path) {
+                    return Err(FsError::InvalidPath(path.to_string()));
+                }
+                if let Some((policy, state)) = w.read_only_reason(cluster, path) {
+                    return Err(FsError::ReadOnly {
+                        cluster: cluster.to_string(),
+                        path: path.to_string(),
+                        policy,
+                        state,
+                    });
+                }
+                let c = w.cluster_mut(cluster).expect("checked");
+                let e = c.files.entry(path.to_string()).or_insert(FileEntry {
+                    version: 0,
+                    size_bytes,
+                    mtime_ms: now,
+                });
+                e.version += 1;
+                e.size_bytes = size_bytes;
+                e.mtime_ms = now;
+                Ok(e.version)
+            })();
+            let mut entry = AuditEntry::new(now, cluster, &actor, "fs.write", path);
+            entry = match &result {
+                Ok(v) => entry.detail(serde_json::json!({"version": v, "size_bytes": size_bytes})),
+                Err(e) => entry.error(&e.to_string()),
+            };
+            if !matches!(result, Err(FsError::UnknownCluster(_))) {
+                w.push_audit(entry);
+            }
+            result
+        })
+    }
+
+    pub fn read_file(&self, cluster: &str, path: &str) -> Option<FileEntry> {
+        self.with_world(|w| w.cluster(cluster)?.files.get(path).cloned())
+    }
+
+    /// All files at or under `root`, keyed by full path.
+    pub fn tree(&self, cluster: &str, root: &str) -> BTreeMap<String, FileEntry> {
+        self.with_world(|w| {
+            w.cluster(cluster)
+                .map(|c| {
+                    c.files
+                        .range(root.to_string()..)
+                        .take_while(|(k, _)| k.starts_with(root))
+                        .filter(|(k, _)| is_under(k, root))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    }
+
+    /// Whether a client could write `path` on `cluster` now.
+    pub fn is_writable(&self, cluster: &str, path: &str) -> bool {
+        self.with_world(|w| {
+            w.cluster(cluster).is_some_and(|c| c.up)
+                && valid_ifs_path(path)
+                && w.read_only_reason(cluster, path).is_none()
+        })
+    }
+
+    /// Whether the cluster is up (not taken down by a fault).
+    pub fn is_up(&self, cluster: &str) -> bool {
+        self.with_world(|w| w.cluster(cluster).is_some_and(|c| c.up))
+    }
+
+    /// Full deterministic dump of the world (without the audit log and passwords).
+    pub fn state_json(&self) -> serde_json::Value {
+        self.with_world(|w| {
+            let mut v = serde_json::to_value(&*w).unwrap_or(serde_json::Value::Null);
+            if let Some(m) = v.as_object_mut() {
+                m.insert("audit_len".into(), serde_json::json!(w.audit.len()));
+            }
+            v
+        })
+    }
+
+    /// The PAPI JSON of a policy (by id or name).
+    pub fn policy_state(&self, cluster: &str, policy: &str) -> Option<serde_json::Value> {
+        self.with_world(|w| {
+            let s = &w.cluster(cluster)?.synciq;
+            let id = s.policy_id(policy)?;
+            Some(synciq::policy_json(&s.policies[&id]))
+        })
+    }
+
+    /// The PAPI JSON of a target policy (by id or name).
+    pub fn target_policy_state(&self, cluster: &str, policy: &str) -> Option<serde_json::Value> {
+        self.with_world(|w| {
+            let s = &w.cluster(cluster)?.synciq;
+            let id = s.target_policy_id(policy)?;
+            Some(synciq::target_policy_json(&s.target_policies[&id]))
+        })
+    }
+
+    /// The PAPI JSON of a policy's running job (by policy id or name), if any.
+    pub fn job_state(&self, cluster: &str, policy: &str) -> Option<serde_json::Value> {
+        self.with_world(|w| {
+            let now = w.now_ms;
+            let s = &w.cluster(cluster)?.synciq;
+            let id = s.job_id(policy)?;
+            Some(synciq::job_json(&s.jobs[&id], now))
+        })
+    }
+
+    /// The PAPI JSON of all reports on a cluster, oldest first.
+    pub fn reports(&self, cluster: &str) -> Vec<serde_json::Value> {
+        self.with_world(|w| {
+            w.cluster(cluster)
+                .map(|c| c.synciq.reports.iter().map(synciq::report_json).collect())
+                .unwrap_or_default()
+        })
+    }
+}

@@ -1,0 +1,762 @@
+//! The world state: clusters, their configuration data and file trees, the link, fault rules,
+//! the audit log — and the lazy event loop (`advance`) that moves it through virtual time.
+//!
+//! Invariants kept here:
+//! * all collections are ordered (`BTreeMap`/`Vec`), all randomness comes from one
+//!   `ChaCha8Rng` seeded from the world seed, so equal inputs give equal state;
+//! * state only changes inside `advance` (due events, each stamped with its own due time)
+//!   or in a request/API call after `advance(now)` ran, so events are processed in time order.
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{AuditEntry, ReqCtx};
+use crate::faults::{conditions_match, FaultEffect, FaultRule, FaultState, RequestInfo, RuleKind};
+use crate::spec::*;
+use crate::synciq::{JobEvent, SyncIqState};
+use crate::SimError;
+
+/// One file's metadata; contents are modelled by version only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub version: u64,
+    pub size_bytes: u64,
+    pub mtime_ms: u64,
+}
+
+/// Files under some root, keyed by path relative to it (with a leading `/`).
+pub type Snapshot = BTreeMap<String, FileEntry>;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Cluster {
+    pub name: String,
+    pub guid: String,
+    pub release: String,
+    /// False while a `cluster_down` fault holds: every request is a dropped connection.
+    pub up: bool,
+    /// Not part of the state dump: passwords do not belong in replay files.
+    #[serde(skip)]
+    pub users: Vec<UserSpec>,
+    pub zones: BTreeMap<String, ZoneSpec>,
+    pub pools: BTreeMap<String, PoolSpec>,
+    pub smb_shares: Vec<SmbShareSpec>,
+    pub nfs_exports: Vec<NfsExportSpec>,
+    pub quotas: Vec<QuotaSpec>,
+    pub files: BTreeMap<String, FileEntry>,
+    pub synciq: SyncIqState,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorldState {
+    pub seed: u64,
+    /// Virtual time up to which events have been processed.
+    pub now_ms: u64,
+    pub link: LinkSpec,
+    pub costs: CostSpec,
+    pub link_partitioned: bool,
+    pub clusters: BTreeMap<String, Cluster>,
+    pub pool_mappings: Vec<PoolMappingSpec>,
+    pub faults: Vec<FaultState>,
+    #[serde(skip)]
+    pub audit: Vec<AuditEntry>,
+    #[serde(skip)]
+    pub rng: ChaCha8Rng,
+}
+
+/// Decision of the request rules for one request.
+#[derive(Debug, Default)]
+pub struct RequestFaults {
+    pub delay_ms: u64,
+    pub http_status: Option<u16>,
+    pub drop: bool,
+}
+
+/// Effects of the job rules on a job being created.
+#[derive(Debug, Default)]
+pub struct JobFaults {
+    pub fail_at_progress: Option<f64>,
+    pub force_fail: Option<String>,
+}
+
+/// True if `path` is `root` or inside it.
+pub fn is_under(path: &str, root: &str) -> bool {
+    let root = root.trim_end_matches('/');
+    path == root || (path.starts_with(root) && path.as_bytes().get(root.len()) == Some(&b'/'))
+}
+
+/// An absolute, normalised path inside `/ifs`.
+pub fn valid_ifs_path(p: &str) -> bool {
+    (p == "/ifs" || p.starts_with("/ifs/"))
+        && !p.ends_with('/')
+        && p.split('/')
+            .skip(1)
+            .all(|s| !s.is_empty() && s != "." && s != "..")
+}
+
+/// Files under `root`, keyed relative to it.
+pub fn subtree(files: &BTreeMap<String, FileEntry>, root: &str) -> Snapshot {
+    files
+        .range(root.to_string()..)
+        .take_while(|(k, _)| k.starts_with(root))
+        .filter(|(k, _)| is_under(k, root))
+        .map(|(k, v)| (k[root.len()..].to_string(), v.clone()))
+        .collect()
+}
+
+/// Make the tree under `root` exactly `snap`.
+pub fn replace_subtree(files: &mut BTreeMap<String, FileEntry>, root: &str, snap: &Snapshot) {
+    let old: Vec<String> = files
+        .range(root.to_string()..)
+        .take_while(|(k, _)| k.starts_with(root))
+        .filter(|(k, _)| is_under(k, root))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in old {
+        files.remove(&k);
+    }
+    for (rel, e) in snap {
+        files.insert(format!("{root}{rel}"), e.clone());
+    }
+}
+
+pub fn random_hex(rng: &mut ChaCha8Rng, len: usize) -> String {
+    const HEX: &[u8] = b"0123456789abcdef";
+    (0..len)
+        .map(|_| HEX[rng.random_range(0..16)] as char)
+        .collect()
+}
+
+fn bad(msg: String) -> SimError {
+    SimError::InvalidSpec(msg)
+}
+
+impl WorldState {
+    /// Validate the spec and build the world as of t=0 (see the crate doc for the initial sync).
+    pub fn from_spec(spec: &WorldSpec, seed: u64) -> Result<WorldState, SimError> {
+        validate(spec)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut clusters = BTreeMap::new();
+        for c in &spec.clusters {
+            let guid = random_hex(&mut rng, 36);
+            let mut users = c.users.clone();
+            if users.is_empty() {
+                let password: String = (0..16)
+                    .map(|_| rng.sample(rand::distr::Alphanumeric) as char)
+                    .collect();
+                users.push(UserSpec {
+                    name: "admin".into(),
+                    password,
+                    role: Role::Admin,
+                });
+            }
+            let mut zones = BTreeMap::new();
+            zones.insert(
+                "System".to_string(),
+                ZoneSpec {
+                    name: "System".into(),
+                    base_path: "/ifs".into(),
+                },
+            );
+            for z in &c.zones {
+                zones.insert(z.name.clone(), z.clone());
+            }
+            let mut files = BTreeMap::new();
+            for f in &c.files {
+                for i in 0..f.count {
+                    files.insert(
+                        format!("{}/f{:06}", f.root, i),
+                        FileEntry {
+                            version: 1,
+                            size_bytes: f.size_bytes,
+                            mtime_ms: 0,
+                        },
+                    );
+                }
+            }
+            clusters.insert(
+                c.name.clone(),
+                Cluster {
+                    name: c.name.clone(),
+                    guid,
+                    release: c.release.clone(),
+                    up: true,
+                    users,
+                    zones,
+                    pools: c.pools.iter().map(|p| (p.id.clone(), p.clone())).collect(),
+                    smb_shares: c.smb_shares.clone(),
+                    nfs_exports: c.nfs_exports.clone(),
+                    quotas: c.quotas.clone(),
+                    files,
+                    synciq: SyncIqState::new(c.synciq_service, c.max_concurrent_jobs),
+                },
+            );
+        }
+        let mut w = WorldState {
+            seed,
+            now_ms: 0,
+            link: spec.link.clone(),
+            costs: spec.costs.clone(),
+            link_partitioned: false,
+            clusters,
+            pool_mappings: spec.pool_mappings.clone(),
+            faults: Vec::new(),
+            audit: Vec::new(),
+            rng,
+        };
+        for p in &spec.policies {
+            w.install_initial_policy(p);
+        }
+        // Changes since the initial sync: chosen after all copies exist, so targets hold v1.
+        for c in &spec.clusters {
+            for f in &c.files {
+                let k = (f.count as f64 * f.unsynced_fraction).round() as usize;
+                let n = usize::try_from(f.count).unwrap_or(usize::MAX);
+                if k == 0 || n == 0 {
+                    continue;
+                }
+                let picks = rand::seq::index::sample(&mut w.rng, n, k.min(n)).into_vec();
+                let mut picks = picks;
+                picks.sort_unstable();
+                let cl = w.clusters.get_mut(&c.name).expect("validated");
+                for i in picks {
+                    if let Some(e) = cl.files.get_mut(&format!("{}/f{:06}", f.root, i)) {
+                        e.version = 2;
+                    }
+                }
+            }
+        }
+        Ok(w)
+    }
+
+    pub fn cluster(&self, name: &str) -> Option<&Cluster> {
+        self.clusters.get(name)
+    }
+
+    pub fn cluster_mut(&mut self, name: &str) -> Option<&mut Cluster> {
+        self.clusters.get_mut(name)
+    }
+
+    /// Append an entry, assigning its sequence number.
+    pub fn push_audit(&mut self, mut e: AuditEntry) {
+        e.seq = self.audit.len() as u64 + 1;
+        self.audit.push(e);
+    }
+
+    pub fn add_fault(&mut self, rule: FaultRule) {
+        let index = self.faults.len();
+        self.faults.push(FaultState {
+            index,
+            rule,
+            matches: 0,
+            fired: 0,
+            done: false,
+            added_ms: self.now_ms,
+        });
+    }
+
+    /// Why `path` on `cluster` is read-only to clients, if it is: the name and state of the
+    /// SyncIQ target policy whose domain contains it.
+    pub fn read_only_reason(&self, cluster: &str, path: &str) -> Option<(String, String)> {
+        let c = self.clusters.get(cluster)?;
+        c.synciq
+            .target_policies
+            .values()
+            .find(|tp| {
+                tp.failover_failback_state != "writes_enabled" && is_under(path, &tp.target_path)
+            })
+            .map(|tp| (tp.name.clone(), tp.failover_failback_state.clone()))
+    }
+
+    // ---------------------------------------------------------------- event loop
+
+    /// Process every event due at or before `now`, in time order, each stamped with its own
+    /// due time. Ties: time rules before jobs; then cluster name, job id.
+    pub fn advance(&mut self, now: u64) {
+        let now = now.max(self.now_ms);
+        while let Some((t, ev)) = self.next_event() {
+            if t > now {
+                break;
+            }
+            let t = t.max(self.now_ms);
+            self.now_ms = t;
+            match ev {
+                Event::TimeFault(i) => self.fire_time_rule(i, t),
+                Event::Job { cluster, id, kind } => self.process_job_event(&cluster, &id, kind, t),
+            }
+        }
+        self.now_ms = now;
+    }
+
+    fn next_event(&self) -> Option<(u64, Event)> {
+        let mut best: Option<(u64, u8, Event)> = None;
+        let mut consider = |t: u64, class: u8, ev: Event| {
+            if best
+                .as_ref()
+                .is_none_or(|(bt, bc, _)| (t, class) < (*bt, *bc))
+            {
+                best = Some((t, class, ev));
+            }
+        };
+        for f in &self.faults {
+            if !f.done && f.rule.kind() == RuleKind::Time {
+                let at = f.rule.when.at.map(|d| d.0).unwrap_or(0);
+                consider(at.max(f.added_ms), 0, Event::TimeFault(f.index));
+            }
+        }
+        for c in self.clusters.values() {
+            for j in c.synciq.jobs.values() {
+                if let Some((t, kind)) = j.next_event(self.costs.job_start_latency_ms) {
+                    consider(
+                        t,
+                        1,
+                        Event::Job {
+                            cluster: c.name.clone(),
+                            id: j.id.clone(),
+                            kind,
+                        },
+                    );
+                }
+            }
+        }
+        best.map(|(t, _, ev)| (t, ev))
+    }
+
+    // ---------------------------------------------------------------- faults
+
+    fn fire_time_rule(&mut self, i: usize, t: u64) {
+        let Some(f) = self.faults.get_mut(i) else {
+            return;
+        };
+        f.done = true;
+        f.matches += 1;
+        if let Some(p) = f.rule.when.probability {
+            let x: f64 = self.rng.random();
+            if x >= p {
+                return;
+            }
+        }
+        let f = &mut self.faults[i];
+        f.fired += 1;
+        let rule = f.rule.clone();
+        let cluster = rule.when.cluster.clone().unwrap_or_default();
+        self.apply_state_effect(i, &rule, &cluster, &ReqCtx::default(), t, None);
+    }
+
+    /// Count a match of rule `i` and decide whether it fires (nth, limit, probability).
+    fn rule_fires(&mut self, i: usize) -> bool {
+        let f = &mut self.faults[i];
+        f.matches += 1;
+        if f.rule.when.nth.is_some_and(|n| f.matches < n) || f.fired >= f.rule.fire_limit() {
+            return false;
+        }
+        if let Some(p) = f.rule.when.probability {
+            let x: f64 = self.rng.random();
+            if x >= p {
+                return false;
+            }
+        }
+        self.faults[i].fired += 1;
+        true
+    }
+
+    fn audit_fault(
+        &mut self,
+        i: usize,
+        cluster: &str,
+        ctx: &ReqCtx,
+        t: u64,
+        req: Option<(&str, &str)>,
+    ) {
+        let rule = &self.faults[i].rule;
+        let detail = serde_json::json!({
+            "rule": i,
+            "effect": rule.effect,
+            "method": req.map(|r| r.0),
+            "route": req.map(|r| r.1),
+        });
+        let e = AuditEntry::new(
+            t,
+            cluster,
+            "fault",
+            "fault.inject",
+            &format!("rule/{i}/{}", rule.effect.name()),
+        )
+        .ctx(ctx)
+        .detail(detail);
+        self.push_audit(e);
+    }
+
+    /// Cluster/link effects (from a time rule or a matched request).
+    fn apply_state_effect(
+        &mut self,
+        i: usize,
+        rule: &FaultRule,
+        default_cluster: &str,
+        ctx: &ReqCtx,
+        t: u64,
+        req: Option<(&str, &str)>,
+    ) {
+        self.audit_fault(i, default_cluster, ctx, t, req);
+        match &rule.effect {
+            FaultEffect::ClusterDown { cluster } => {
+                let c = cluster
+                    .clone()
+                    .unwrap_or_else(|| default_cluster.to_string());
+                self.set_cluster_up(&c, false, t);
+            }
+            FaultEffect::ClusterUp { cluster } => {
+                let c = cluster
+                    .clone()
+                    .unwrap_or_else(|| default_cluster.to_string());
+                self.set_cluster_up(&c, true, t);
+            }
+            FaultEffect::LinkPartition => self.set_link(true, t),
+            FaultEffect::LinkHeal => self.set_link(false, t),
+            _ => {}
+        }
+    }
+
+    /// Evaluate request rules for one request (called by the PAPI middleware after auth).
+    pub fn eval_request_faults(&mut self, req: &RequestInfo) -> RequestFaults {
+        let mut out = RequestFaults::default();
+        for i in 0..self.faults.len() {
+            let rule = self.faults[i].rule.clone();
+            if rule.kind() != RuleKind::Request || !conditions_match(&rule.when, req) {
+                continue;
+            }
+            if !self.rule_fires(i) {
+                continue;
+            }
+            let r = Some((req.method, req.route));
+            match &rule.effect {
+                FaultEffect::Http { status, .. } => {
+                    self.audit_fault(i, req.cluster, req.ctx, req.now_ms, r);
+                    out.http_status.get_or_insert(*status);
+                }
+                FaultEffect::Delay { ms } => {
+                    self.audit_fault(i, req.cluster, req.ctx, req.now_ms, r);
+                    out.delay_ms += ms;
+                }
+                FaultEffect::DropConnection => {
+                    self.audit_fault(i, req.cluster, req.ctx, req.now_ms, r);
+                    out.drop = true;
+                }
+                _ => self.apply_state_effect(i, &rule, req.cluster, req.ctx, req.now_ms, r),
+            }
+        }
+        out
+    }
+
+    /// Evaluate job rules for a job being created by `POST sync/jobs`.
+    pub fn eval_job_faults(&mut self, req: &RequestInfo, action: &str) -> JobFaults {
+        let mut out = JobFaults::default();
+        for i in 0..self.faults.len() {
+            let rule = self.faults[i].rule.clone();
+            let applies = matches!(
+                (&rule.effect, action),
+                (FaultEffect::SyncjobFail { .. }, "run")
+                    | (FaultEffect::AllowWriteFail, "allow_write")
+                    | (FaultEffect::ResyncPrepFail, "resync_prep")
+            );
+            if !applies || !conditions_match(&rule.when, req) || !self.rule_fires(i) {
+                continue;
+            }
+            self.audit_fault(
+                i,
+                req.cluster,
+                req.ctx,
+                req.now_ms,
+                Some((req.method, req.route)),
+            );
+            match rule.effect {
+                FaultEffect::SyncjobFail { at_progress } => {
+                    let p = out
+                        .fail_at_progress
+                        .map_or(at_progress, |q| q.min(at_progress));
+                    out.fail_at_progress = Some(p);
+                }
+                _ => out.force_fail = Some(format!("injected fault: {}", rule.effect.name())),
+            }
+        }
+        out
+    }
+
+    pub fn harness_faults(&self) -> Vec<FaultRule> {
+        self.faults
+            .iter()
+            .filter(|f| f.rule.kind() == RuleKind::Harness)
+            .map(|f| f.rule.clone())
+            .collect()
+    }
+
+    // ---------------------------------------------------------------- cluster / link
+
+    pub fn set_cluster_up(&mut self, name: &str, up: bool, t: u64) {
+        let Some(c) = self.clusters.get_mut(name) else {
+            let e = AuditEntry::new(
+                t,
+                name,
+                "fault",
+                if up { "cluster.up" } else { "cluster.down" },
+                name,
+            )
+            .error("unknown cluster");
+            self.push_audit(e);
+            return;
+        };
+        if c.up == up {
+            return;
+        }
+        c.up = up;
+        self.push_audit(AuditEntry::new(
+            t,
+            name,
+            "fault",
+            if up { "cluster.up" } else { "cluster.down" },
+            name,
+        ));
+        if !up {
+            // Jobs on the cluster, and jobs elsewhere that copy from or to it, fail now.
+            let victims: Vec<(String, String)> = self
+                .clusters
+                .values()
+                .flat_map(|c| {
+                    c.synciq
+                        .jobs
+                        .values()
+                        .filter(|j| c.name == name || j.source == name || j.target == name)
+                        .map(|j| (c.name.clone(), j.id.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            for (c, id) in victims {
+                self.end_job(
+                    &c,
+                    &id,
+                    crate::synciq::JobState::Failed,
+                    Some(format!("cluster {name} is down")),
+                    t,
+                );
+            }
+        }
+    }
+
+    pub fn set_link(&mut self, partitioned: bool, t: u64) {
+        if self.link_partitioned == partitioned {
+            return;
+        }
+        self.link_partitioned = partitioned;
+        let action = if partitioned {
+            "link.partition"
+        } else {
+            "link.heal"
+        };
+        self.push_audit(AuditEntry::new(t, "", "fault", action, "link"));
+        if partitioned {
+            let victims: Vec<(String, String)> = self
+                .clusters
+                .values()
+                .flat_map(|c| {
+                    c.synciq
+                        .jobs
+                        .values()
+                        .filter(|j| j.source != j.target && j.started_ms.is_some())
+                        .map(|j| (c.name.clone(), j.id.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            for (c, id) in victims {
+                self.end_job(
+                    &c,
+                    &id,
+                    crate::synciq::JobState::Failed,
+                    Some("inter-cluster link partitioned".into()),
+                    t,
+                );
+            }
+        }
+    }
+
+    /// Why a job between `src` and `tgt` cannot move data right now.
+    pub fn link_problem(&self, src: &str, tgt: &str) -> Option<String> {
+        for c in [src, tgt] {
+            if !self.clusters.get(c).is_some_and(|c| c.up) {
+                return Some(format!("cluster {c} is unreachable"));
+            }
+        }
+        if src != tgt && self.link_partitioned {
+            return Some("inter-cluster link partitioned".into());
+        }
+        None
+    }
+}
+
+enum Event {
+    TimeFault(usize),
+    Job {
+        cluster: String,
+        id: String,
+        kind: JobEvent,
+    },
+}
+
+fn validate(spec: &WorldSpec) -> Result<(), SimError> {
+    let mut names = std::collections::BTreeSet::new();
+    if spec.clusters.is_empty() {
+        return Err(bad(
+            "world.clusters: at least one cluster is required".into()
+        ));
+    }
+    for c in &spec.clusters {
+        if c.name.is_empty() {
+            return Err(bad("world.clusters: a cluster has an empty name".into()));
+        }
+        if !names.insert(c.name.as_str()) {
+            return Err(bad(format!(
+                "world.clusters: duplicate cluster name `{}`",
+                c.name
+            )));
+        }
+        if c.max_concurrent_jobs == 0 {
+            return Err(bad(format!(
+                "cluster `{}`: max_concurrent_jobs must be at least 1",
+                c.name
+            )));
+        }
+        let mut users = std::collections::BTreeSet::new();
+        for u in &c.users {
+            if !users.insert(u.name.as_str()) {
+                return Err(bad(format!(
+                    "cluster `{}`: duplicate user `{}`",
+                    c.name, u.name
+                )));
+            }
+        }
+        let mut zones = std::collections::BTreeSet::from(["System"]);
+        for z in &c.zones {
+            if z.name != "System" && !zones.insert(z.name.as_str()) {
+                return Err(bad(format!(
+                    "cluster `{}`: duplicate zone `{}`",
+                    c.name, z.name
+                )));
+            }
+            if !valid_ifs_path(&z.base_path) {
+                return Err(bad(format!(
+                    "cluster `{}` zone `{}`: base_path `{}` must be an absolute path under /ifs",
+                    c.name, z.name, z.base_path
+                )));
+            }
+        }
+        let mut pools = std::collections::BTreeSet::new();
+        for p in &c.pools {
+            if !pools.insert(p.id.as_str()) {
+                return Err(bad(format!(
+                    "cluster `{}`: duplicate pool `{}`",
+                    c.name, p.id
+                )));
+            }
+            if !zones.contains(p.zone.as_str()) {
+                return Err(bad(format!(
+                    "cluster `{}` pool `{}`: unknown zone `{}`",
+                    c.name, p.id, p.zone
+                )));
+            }
+        }
+        for s in &c.smb_shares {
+            if !zones.contains(s.zone.as_str()) {
+                return Err(bad(format!(
+                    "cluster `{}` share `{}`: unknown zone `{}`",
+                    c.name, s.name, s.zone
+                )));
+            }
+        }
+        for f in &c.files {
+            if !valid_ifs_path(&f.root) {
+                return Err(bad(format!(
+                    "cluster `{}` files: root `{}` must be an absolute path under /ifs",
+                    c.name, f.root
+                )));
+            }
+            if !(0.0..=1.0).contains(&f.unsynced_fraction) {
+                return Err(bad(format!(
+                    "cluster `{}` files `{}`: unsynced_fraction must be within 0..=1",
+                    c.name, f.root
+                )));
+            }
+        }
+    }
+    if spec.link.bandwidth_bytes_per_s == 0 {
+        return Err(bad("world.link.bandwidth_bytes_per_s must be > 0".into()));
+    }
+    let mut pnames = std::collections::BTreeSet::new();
+    for p in &spec.policies {
+        let w = |m: String| bad(format!("policy `{}`: {m}", p.name));
+        if p.name.is_empty() {
+            return Err(bad("world.policies: a policy has an empty name".into()));
+        }
+        if !pnames.insert(p.name.as_str()) {
+            return Err(bad(format!(
+                "world.policies: duplicate policy name `{}`",
+                p.name
+            )));
+        }
+        for (k, c) in [("source", &p.source), ("target", &p.target)] {
+            if !names.contains(c.as_str()) {
+                return Err(w(format!("{k} cluster `{c}` is not in world.clusters")));
+            }
+        }
+        if p.source == p.target {
+            return Err(w("source and target must be different clusters".into()));
+        }
+        for (k, path) in [
+            ("source_path", &p.source_path),
+            ("target_path", &p.target_path),
+        ] {
+            if !valid_ifs_path(path) {
+                return Err(w(format!(
+                    "{k} `{path}` must be an absolute path under /ifs"
+                )));
+            }
+        }
+    }
+    // Two policies may not write into overlapping target directories of one cluster.
+    for (i, a) in spec.policies.iter().enumerate() {
+        for b in &spec.policies[i + 1..] {
+            if a.target == b.target
+                && (is_under(&a.target_path, &b.target_path)
+                    || is_under(&b.target_path, &a.target_path))
+            {
+                return Err(bad(format!(
+                    "policies `{}` and `{}` have overlapping target paths on `{}`",
+                    a.name, b.name, a.target
+                )));
+            }
+        }
+    }
+    for m in &spec.pool_mappings {
+        for (k, v) in [("source", &m.source), ("target", &m.target)] {
+            let ok = v.split_once('/').is_some_and(|(c, pool)| {
+                spec.clusters
+                    .iter()
+                    .any(|cl| cl.name == c && cl.pools.iter().any(|p| p.id == pool))
+            });
+            if !ok {
+                return Err(bad(format!(
+                    "pool_mappings {k} `{v}`: expected `cluster/pool-id` naming an existing pool"
+                )));
+            }
+        }
+        for p in &m.policies {
+            if !pnames.contains(p.as_str()) {
+                return Err(bad(format!(
+                    "pool_mappings `{}`: unknown policy `{p}`",
+                    m.source
+                )));
+            }
+        }
+    }
+    Ok(())
+}
