@@ -7,6 +7,8 @@
 //! Flow: [`inventory::discover`] → [`plan::build`] (the DAG) → [`exec::execute`] (runs it,
 //! keeping order and skip rules) → [`report::Report`]. [`runner::run`] does all three.
 
+#[cfg(feature = "planted-bugs")]
+pub mod bugs;
 pub mod config;
 pub mod exec;
 pub mod inventory;

@@ -438,6 +438,12 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
         b.steps[sync].expected_ms = p.expected_job_ms;
         let allow = b.add(StepId::AllowWrite, name, None, Actor::Target, vec![sync]);
         let resync = b.add(StepId::ResyncPrep, name, None, Actor::Source, vec![allow]);
+        #[cfg(feature = "planted-bugs")]
+        if spec.options.planted_bug == Some(crate::bugs::PlantedBug::ResyncPrepBeforeAllowWrite) {
+            // Wrong on purpose: resync_prep right after the sync, allow_write after it.
+            b.steps[resync].deps = vec![sync];
+            b.steps[allow].deps = vec![resync];
+        }
         let restore = b.add(
             StepId::RestoreSchedule,
             name,

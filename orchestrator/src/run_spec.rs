@@ -76,6 +76,10 @@ pub struct RunOptions {
     pub job_poll_interval_ms: u64,
     /// Give up waiting for one SyncIQ job after this long.
     pub job_timeout_ms: u64,
+    /// Test-only: run a deliberately wrong variant (see `bugs.rs`).
+    #[cfg(feature = "planted-bugs")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planted_bug: Option<crate::bugs::PlantedBug>,
 }
 
 impl Default for RunOptions {
@@ -90,6 +94,8 @@ impl Default for RunOptions {
             networking: Networking::Auto,
             job_poll_interval_ms: 5_000,
             job_timeout_ms: 24 * 3_600_000,
+            #[cfg(feature = "planted-bugs")]
+            planted_bug: None,
         }
     }
 }

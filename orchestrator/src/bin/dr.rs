@@ -251,6 +251,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                             ));
                         }
                     }
+                    RunEvent::StepsAdded(_) | RunEvent::State(_) => {}
                 })
             };
             let (_plan, report) = runner::run(
