@@ -51,6 +51,101 @@ fn default_timeout_ms() -> u64 {
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub clusters: Vec<ClusterEntry>,
+    /// `dr serve` settings (API tokens by reference, limits).
+    #[serde(default)]
+    pub api: ApiConfig,
+}
+
+/// A role of a `dr serve` API token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiRole {
+    /// May read everything and start, resume and confirm runs.
+    Operator,
+    /// May only read.
+    Viewer,
+}
+
+/// One API token; the token itself comes from an environment variable or a file.
+///
+/// ```yaml
+/// api:
+///   tokens:
+///     - {name: ops, role: operator, token_env: DR_OPERATOR_TOKEN}
+///     - {name: dash, role: viewer, token_file: /run/secrets/dr-viewer}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiTokenEntry {
+    pub name: String,
+    pub role: ApiRole,
+    #[serde(default)]
+    pub token_env: Option<String>,
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+}
+
+/// `dr serve` settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    pub tokens: Vec<ApiTokenEntry>,
+    /// Runs executing at once in the server (more are refused with 429).
+    pub max_concurrent_runs: usize,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            tokens: vec![],
+            max_concurrent_runs: 4,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// A resolved API token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiToken {
+    pub name: String,
+    pub role: ApiRole,
+    pub token: Secret,
+}
+
+impl ApiConfig {
+    /// Read every token from its environment variable or file.
+    pub fn resolve_tokens(&self) -> Result<Vec<ApiToken>, ConfigError> {
+        let mut out = Vec::new();
+        for t in &self.tokens {
+            let err = |message: String| ConfigError::Cluster {
+                cluster: format!("api token {}", t.name),
+                message,
+            };
+            let token = match (&t.token_env, &t.token_file) {
+                (Some(var), None) => std::env::var(var).map_err(|_| {
+                    err(format!("environment variable {var} (token_env) is not set"))
+                })?,
+                (None, Some(path)) => std::fs::read_to_string(path)
+                    .map(|s| s.trim().to_string())
+                    .map_err(|e| err(format!("cannot read token_file {}: {e}", path.display())))?,
+                (Some(_), Some(_)) => {
+                    return Err(err("set token_env or token_file, not both".into()))
+                }
+                (None, None) => return Err(err("set token_env or token_file".into())),
+            };
+            if token.len() < 16 {
+                return Err(err("the token must be at least 16 characters".into()));
+            }
+            out.push(ApiToken {
+                name: t.name.clone(),
+                role: t.role,
+                token: Secret::new(token),
+            });
+        }
+        Ok(out)
+    }
 }
 
 /// The configuration is unusable.

@@ -33,6 +33,15 @@ pub struct RunState {
     pub cached_schedules: BTreeMap<String, String>,
     /// Validation warnings.
     pub warnings: Vec<String>,
+    /// Original permissions of the shares the data-integrity lock changed, by `zone/share`.
+    #[serde(default)]
+    pub saved_share_permissions: BTreeMap<String, Vec<crate::papi::SmbPermission>>,
+    /// The orchestrator's config replication jobs, by policy: `enabled`, `user_disabled`.
+    #[serde(default)]
+    pub config_jobs: BTreeMap<String, String>,
+    /// Protocols step 1 turned off on the source (`smb`, `nfs`).
+    #[serde(default)]
+    pub protocols_disabled: Vec<String>,
 }
 
 /// Everything a step may use.
@@ -42,6 +51,8 @@ pub struct RunCtx {
     pub plan: Plan,
     pub inventory: Inventory,
     pub clusters: BTreeMap<String, PapiClient>,
+    /// DNS client for `repoint_dns` (None: DNS steps fail with a clear message).
+    pub dns: Option<crate::dns::DnsClient>,
     state: Mutex<RunState>,
 }
 
@@ -58,8 +69,15 @@ impl RunCtx {
             plan,
             inventory,
             clusters,
+            dns: None,
             state: Mutex::new(RunState::default()),
         }
+    }
+
+    /// Use `dns` for the DNS steps.
+    pub fn with_dns(mut self, dns: Option<crate::dns::DnsClient>) -> Self {
+        self.dns = dns;
+        self
     }
 
     /// Read or change the shared run state (never held across an await).
@@ -238,32 +256,17 @@ pub async fn execute_resumable(
         if !rolled_back {
             if let Some(gate) = failed_gate(&steps, &records) {
                 rolled_back = true;
-                let cached: Vec<String> = steps
-                    .iter()
-                    .filter(|s| {
-                        s.step == StepId::CacheSchedules
-                            && records[s.idx].status == StepStatus::Succeeded
-                            && records[s.idx].acted
-                    })
-                    .filter_map(|s| s.policy.clone())
-                    .collect();
-                let added = cached.len();
-                for p in cached {
-                    let idx = steps.len();
-                    let inst = StepInstance {
-                        idx,
-                        step: StepId::RollbackSchedules,
-                        policy: Some(p),
-                        zone: None,
-                        actor: crate::plan::Actor::Source,
-                        deps: vec![gate],
-                        job_slot: None,
-                        expected_ms: 0,
-                    };
+                let added = rollback_instances(&steps, &records, gate);
+                for mut inst in added.iter().cloned() {
+                    inst.idx = steps.len();
                     records.push(StepRecord::pending(&inst, mode));
                     steps.push(inst);
                 }
-                emit(RunEvent::StepsAdded(steps[records.len() - added..].to_vec()));
+                if !added.is_empty() {
+                    emit(RunEvent::StepsAdded(
+                        steps[steps.len() - added.len()..].to_vec(),
+                    ));
+                }
             }
         }
 
@@ -287,6 +290,32 @@ pub async fn execute_resumable(
             ready.sort();
         }
         for i in ready {
+            if steps[i].step == StepId::ZoneGate {
+                // The gate is the executor's own decision, from its predecessors' statuses.
+                seq += 1;
+                let t = now_ms();
+                records[i].start_ms = Some(t);
+                records[i].start_seq = Some(seq);
+                emit(RunEvent::StepStarted(records[i].clone()));
+                let failed = zone_gate_failures(&steps[i], &steps, &records);
+                seq += 1;
+                records[i].end_ms = Some(t);
+                records[i].end_seq = Some(seq);
+                records[i].status = if failed.is_empty() {
+                    records[i].detail = Some("all zone policies synced".into());
+                    StepStatus::Succeeded
+                } else {
+                    StepStatus::Failed {
+                        error: format!(
+                            "zone gate held: final sync failed for {}; the zone is not cut over",
+                            failed.join(", ")
+                        ),
+                    }
+                };
+                emit(RunEvent::StepEnded(records[i].clone()));
+                emit(RunEvent::State(ctx.with_state(|s| s.clone())));
+                continue;
+            }
             if running.len() >= max_parallel {
                 break;
             }
@@ -323,7 +352,11 @@ pub async fn execute_resumable(
             }));
         }
 
-        // 4. Wait for the next instance to end.
+        // 4. Wait for the next instance to end (a gate decided above may have made more
+        // instances ready: go round again first).
+        if running.is_empty() && progress_possible(&steps, &records) {
+            continue;
+        }
         let Some((i, fin)) = running.next().await else {
             break;
         };
@@ -374,23 +407,29 @@ pub async fn execute_resumable(
         steps: records,
         cached_schedules: state.cached_schedules,
         warnings: state.warnings,
+        config_jobs: state.config_jobs,
     }
 }
 
 /// Why `inst` must be skipped, given its (all terminal) predecessors.
+///
+/// Gates first (validation, then the zone gate): a failed gate, or a predecessor skipped
+/// because of one, skips everything downstream with that reason. Then the per-policy rule:
+/// a failed SyncIQ chain step of the same policy (or a same-policy predecessor skipped for
+/// that) skips this instance.
 pub fn skip_reason(
     inst: &StepInstance,
     steps: &[StepInstance],
     records: &[StepRecord],
     #[cfg(feature = "planted-bugs")] planted: Option<crate::bugs::PlantedBug>,
 ) -> Option<SkipReason> {
+    if inst.step.is_rollback() {
+        return None;
+    }
     for &d in &inst.deps {
         let dep = &steps[d];
-        let rec = &records[d];
-        match &rec.status {
-            StepStatus::Failed { .. }
-                if dep.step.is_gate() && inst.step != StepId::RollbackSchedules =>
-            {
+        match &records[d].status {
+            StepStatus::Failed { .. } if dep.step.is_validation_gate() => {
                 return Some(SkipReason::ValidationFailed { step: dep.step });
             }
             StepStatus::Skipped {
@@ -398,26 +437,115 @@ pub fn skip_reason(
             } => return Some(r.clone()),
             _ => {}
         }
-        #[cfg(feature = "planted-bugs")]
-        if planted == Some(crate::bugs::PlantedBug::SkipLogicOff) {
+    }
+    for &d in &inst.deps {
+        let dep = &steps[d];
+        match &records[d].status {
+            StepStatus::Failed { .. } if dep.step == StepId::ZoneGate => {
+                return Some(SkipReason::ZoneGate {
+                    zone: dep.zone.clone().unwrap_or_default(),
+                    failed_policies: zone_gate_failures(dep, steps, records),
+                });
+            }
+            StepStatus::Skipped {
+                reason: r @ SkipReason::ZoneGate { .. },
+            } => return Some(r.clone()),
+            _ => {}
+        }
+    }
+    #[cfg(feature = "planted-bugs")]
+    if planted == Some(crate::bugs::PlantedBug::SkipLogicOff) {
+        return None;
+    }
+    let policy = inst.policy.as_ref()?;
+    for &d in &inst.deps {
+        let dep = &steps[d];
+        if dep.policy.as_ref() != Some(policy) {
             continue;
         }
-        if inst.policy.is_some() && dep.policy == inst.policy {
-            match &rec.status {
-                StepStatus::Failed { .. } if dep.step.is_synciq_chain() => {
-                    return Some(SkipReason::UpstreamFailed {
-                        step: dep.step,
-                        policy: inst.policy.clone().unwrap_or_default(),
-                    })
-                }
-                StepStatus::Skipped {
-                    reason: r @ SkipReason::UpstreamFailed { .. },
-                } => return Some(r.clone()),
-                _ => {}
+        match &records[d].status {
+            StepStatus::Failed { .. } if dep.step.is_synciq_chain() => {
+                return Some(SkipReason::UpstreamFailed {
+                    step: dep.step,
+                    policy: policy.clone(),
+                })
             }
+            StepStatus::Skipped {
+                reason: r @ SkipReason::UpstreamFailed { .. },
+            } => return Some(r.clone()),
+            _ => {}
         }
     }
     None
+}
+
+/// The zone policies whose final sync (or config sync) did not succeed, for a zone gate.
+pub fn zone_gate_failures(
+    gate: &StepInstance,
+    steps: &[StepInstance],
+    records: &[StepRecord],
+) -> Vec<String> {
+    let mut out: Vec<String> = gate
+        .deps
+        .iter()
+        .filter(|&&d| {
+            steps[d].step == StepId::SyncData && !matches!(records[d].status, StepStatus::Succeeded)
+        })
+        .filter_map(|&d| steps[d].policy.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether some pending instance has all its predecessors over.
+fn progress_possible(steps: &[StepInstance], records: &[StepRecord]) -> bool {
+    (0..steps.len()).any(|i| {
+        matches!(records[i].status, StepStatus::Pending)
+            && steps[i]
+                .deps
+                .iter()
+                .all(|&d| records[d].status.is_terminal())
+    })
+}
+
+/// The rollback instances for a failed gate: put back what the preparation changed.
+fn rollback_instances(
+    steps: &[StepInstance],
+    records: &[StepRecord],
+    gate: usize,
+) -> Vec<StepInstance> {
+    let did = |step: StepId| {
+        steps
+            .iter()
+            .filter(move |s| s.step == step && records[s.idx].status == StepStatus::Succeeded)
+    };
+    let mk = |step: StepId, policy: Option<String>| StepInstance {
+        idx: 0,
+        step,
+        policy,
+        zone: None,
+        actor: crate::plan::Actor::Source,
+        deps: vec![gate],
+        job_slot: None,
+        expected_ms: 0,
+    };
+    let mut out = Vec::new();
+    if did(StepId::DataIntegrityLock).next().is_some() {
+        out.push(mk(StepId::RollbackLock, None));
+    }
+    for s in did(StepId::CacheSchedules).filter(|s| records[s.idx].acted) {
+        out.push(mk(StepId::RollbackSchedules, s.policy.clone()));
+    }
+    if did(StepId::DisableConfigJobs).next().is_some() {
+        let mut i = mk(StepId::RollbackConfigJobs, None);
+        i.actor = crate::plan::Actor::Orchestrator;
+        out.push(i);
+    }
+    if did(StepId::DisableProtocols).any(|s| records[s.idx].acted) {
+        out.push(mk(StepId::RollbackProtocols, None));
+    }
+    out
 }
 
 fn failed_gate(steps: &[StepInstance], records: &[StepRecord]) -> Option<usize> {
@@ -427,9 +555,15 @@ fn failed_gate(steps: &[StepInstance], records: &[StepRecord]) -> Option<usize> 
         .map(|s| s.idx)
 }
 
+fn failed_validation(steps: &[StepInstance], records: &[StepRecord]) -> bool {
+    steps.iter().any(|s| {
+        s.step.is_validation_gate() && matches!(records[s.idx].status, StepStatus::Failed { .. })
+    })
+}
+
 /// The run outcome from the final statuses (DESIGN.md §2).
 pub fn outcome_of(steps: &[StepInstance], records: &[StepRecord]) -> Outcome {
-    if failed_gate(steps, records).is_some() {
+    if failed_validation(steps, records) {
         return Outcome::Blocked;
     }
     if records.iter().any(|r| !r.status.is_terminal()) {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::papi::{PapiClient, PapiError};
+use crate::papi::{AccessZone, AdsProvider, PapiClient, PapiError};
 
 /// One cluster as discovered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,14 +40,77 @@ pub struct PolicyInfo {
     pub expected_job_ms: u64,
 }
 
+/// A SmartConnect pool as discovered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolInfo {
+    /// Full id, `groupnet0.subnet0.pool0`.
+    pub id: String,
+    /// The pool's own name (last id part).
+    pub name: String,
+    pub access_zone: String,
+    pub sc_dns_zone: String,
+    pub aliases: Vec<String>,
+    /// SmartConnect service IPs of the pool's subnet.
+    pub ssips: Vec<String>,
+    /// The pool's address ranges (`low`..=`high`).
+    #[serde(default)]
+    pub ranges: Vec<crate::papi::IpRange>,
+}
+
+impl PoolInfo {
+    /// Whether `addr` is one of the pool's addresses.
+    pub fn has_addr(&self, addr: std::net::Ipv4Addr) -> bool {
+        self.ranges.iter().any(|r| {
+            match (
+                r.low.parse::<std::net::Ipv4Addr>(),
+                r.high.parse::<std::net::Ipv4Addr>(),
+            ) {
+                (Ok(lo), Ok(hi)) => addr >= lo && addr <= hi,
+                _ => false,
+            }
+        })
+    }
+}
+
 /// Everything discovered.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Inventory {
     pub clusters: BTreeMap<String, ClusterInfo>,
     pub policies: BTreeMap<String, PolicyInfo>,
+    /// Access zones by cluster.
+    #[serde(default)]
+    pub zones: BTreeMap<String, Vec<AccessZone>>,
+    /// SmartConnect pools by cluster.
+    #[serde(default)]
+    pub pools: BTreeMap<String, Vec<PoolInfo>>,
+    /// AD providers by cluster.
+    #[serde(default)]
+    pub ads: BTreeMap<String, Vec<AdsProvider>>,
 }
 
 impl Inventory {
+    /// The access zone of `cluster` whose base path holds `path` most closely.
+    pub fn zone_of_path(&self, cluster: &str, path: &str) -> Option<&AccessZone> {
+        self.zones
+            .get(cluster)?
+            .iter()
+            .filter(|z| crate::steps::path_under(path, &z.path))
+            .max_by_key(|z| z.path.len())
+    }
+
+    /// A zone of `cluster` by name.
+    pub fn zone(&self, cluster: &str, name: &str) -> Option<&AccessZone> {
+        self.zones.get(cluster)?.iter().find(|z| z.name == name)
+    }
+
+    /// A pool of `cluster` by full id or by its short name.
+    pub fn pool(&self, cluster: &str, id: &str) -> Option<&PoolInfo> {
+        self.pools
+            .get(cluster)?
+            .iter()
+            .find(|p| p.id == id || p.name == id)
+    }
+
     /// Policies replicating from `from` to `to`, by name.
     pub fn policies_between(&self, from: &str, to: &str) -> Vec<&PolicyInfo> {
         self.policies
@@ -89,6 +152,36 @@ pub async fn discover(
         );
     }
     for (name, client) in clients {
+        inv.zones.insert(name.clone(), client.zones().await?);
+        inv.ads.insert(name.clone(), client.ads_providers().await?);
+        let mut pools = Vec::new();
+        let mut subnet_ssips: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for p in client.pools().await? {
+            let (g, s, short) = crate::papi::split_pool_id(&p.id);
+            let (g, s, short) = (g.to_string(), s.to_string(), short.to_string());
+            let key = (g.clone(), s.clone());
+            if !subnet_ssips.contains_key(&key) {
+                let ssips = match client.subnet(&g, &s).await? {
+                    Some(sub) => sub.sc_service_addrs.iter().map(|r| r.low.clone()).collect(),
+                    None => Vec::new(),
+                };
+                subnet_ssips.insert(key.clone(), ssips);
+            }
+            pools.push(PoolInfo {
+                name: if p.name.is_empty() {
+                    short
+                } else {
+                    p.name.clone()
+                },
+                id: p.id.clone(),
+                access_zone: p.access_zone.clone(),
+                sc_dns_zone: p.sc_dns_zone.clone(),
+                aliases: p.sc_dns_zone_aliases.clone(),
+                ssips: subnet_ssips.get(&key).cloned().unwrap_or_default(),
+                ranges: p.ranges.clone(),
+            });
+        }
+        inv.pools.insert(name.clone(), pools);
         for p in client.list_policies().await? {
             let target = inv
                 .clusters

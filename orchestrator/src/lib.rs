@@ -10,14 +10,17 @@
 #[cfg(feature = "planted-bugs")]
 pub mod bugs;
 pub mod config;
+pub mod dns;
 pub mod exec;
 pub mod inventory;
+pub mod journal;
 pub mod papi;
 pub mod plan;
 pub mod report;
 pub mod run_spec;
 pub mod runner;
 pub mod secret;
+pub mod server;
 pub mod steps;
 
 pub use exec::{AbsentOperator, Observer, Operator, RunEvent};

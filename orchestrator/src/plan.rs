@@ -15,8 +15,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::inventory::{Inventory, PolicyInfo};
-use crate::run_spec::{Mode, Networking, RunKind, RunSpec};
+use std::collections::BTreeMap;
+
+use crate::inventory::{Inventory, PolicyInfo, PoolInfo};
+use crate::run_spec::{Mode, Naming, Networking, PoolMapping, RunKind, RunSpec};
 
 /// Every step id (DESIGN.md §2). Stable snake_case names used in reports, the journal,
 /// scenario faults and golden traces.
@@ -48,13 +50,21 @@ pub enum StepId {
     EnableConfigJobs,
     RefreshClients,
     AllowWriteRevert,
+    /// Zone cut-over gate: holds when any zone policy's final sync failed.
+    ZoneGate,
     /// Rollback of 1b: the cached schedule is put back on the source policy.
     RollbackSchedules,
+    /// Rollback of 1a: the shares' original permissions are put back.
+    RollbackLock,
+    /// Rollback of 3b: the config jobs are enabled again.
+    RollbackConfigJobs,
+    /// Rollback of step 1's option: SMB/NFS are turned back on.
+    RollbackProtocols,
 }
 
 impl StepId {
     /// All ids, in seed order.
-    pub const ALL: [StepId; 26] = [
+    pub const ALL: [StepId; 30] = [
         StepId::CheckOpenFiles,
         StepId::DisableProtocols,
         StepId::DataIntegrityLock,
@@ -80,7 +90,11 @@ impl StepId {
         StepId::EnableConfigJobs,
         StepId::RefreshClients,
         StepId::AllowWriteRevert,
+        StepId::ZoneGate,
         StepId::RollbackSchedules,
+        StepId::RollbackLock,
+        StepId::RollbackConfigJobs,
+        StepId::RollbackProtocols,
     ];
 
     /// The snake_case id.
@@ -111,7 +125,11 @@ impl StepId {
             StepId::EnableConfigJobs => "enable_config_jobs",
             StepId::RefreshClients => "refresh_clients",
             StepId::AllowWriteRevert => "allow_write_revert",
+            StepId::ZoneGate => "zone_gate",
             StepId::RollbackSchedules => "rollback_schedules",
+            StepId::RollbackLock => "rollback_lock",
+            StepId::RollbackConfigJobs => "rollback_config_jobs",
+            StepId::RollbackProtocols => "rollback_protocols",
         }
     }
 
@@ -203,7 +221,11 @@ impl StepId {
             StepId::EnableConfigJobs => "13b",
             StepId::RefreshClients => "19",
             StepId::AllowWriteRevert => "R",
+            StepId::ZoneGate => "G",
             StepId::RollbackSchedules => "1b↺",
+            StepId::RollbackLock => "1a↺",
+            StepId::RollbackConfigJobs => "3b↺",
+            StepId::RollbackProtocols => "1↺",
         }
     }
 
@@ -224,7 +246,44 @@ impl StepId {
     /// Gate steps: when one fails, the run stops before cutting anything over and the
     /// preparation is rolled back.
     pub fn is_gate(self) -> bool {
+        matches!(
+            self,
+            StepId::Validate | StepId::BlockOnWarning | StepId::ZoneGate
+        )
+    }
+
+    /// Gates whose failure means the run was blocked by validation.
+    pub fn is_validation_gate(self) -> bool {
         matches!(self, StepId::Validate | StepId::BlockOnWarning)
+    }
+
+    /// Rollback steps, added by the executor when a gate fails.
+    pub fn is_rollback(self) -> bool {
+        matches!(
+            self,
+            StepId::RollbackSchedules
+                | StepId::RollbackLock
+                | StepId::RollbackConfigJobs
+                | StepId::RollbackProtocols
+        )
+    }
+
+    /// Steps that act on the source cluster and so cannot run when it is unreachable
+    /// (uncontrolled failover).
+    pub fn needs_source(self) -> bool {
+        matches!(
+            self,
+            StepId::CheckOpenFiles
+                | StepId::DisableProtocols
+                | StepId::DataIntegrityLock
+                | StepId::CacheSchedules
+                | StepId::SyncData
+                | StepId::SyncConfig
+                | StepId::DfsRenameShares
+                | StepId::RenameSourceSmartconnect
+                | StepId::ResyncPrep
+                | StepId::RemoveSourceQuotas
+        )
     }
 
     /// Networking steps (seed 6–10 in zone modes, 14–18 in SyncIQ mode).
@@ -295,6 +354,9 @@ pub struct Plan {
     pub spec: RunSpec,
     /// The policies the run covers, in name order.
     pub policies: Vec<PolicyInfo>,
+    /// Zones cut over (zone modes) or whose names move (SyncIQ mode, automatic networking).
+    #[serde(default)]
+    pub zones: Vec<ZonePlan>,
     pub steps: Vec<StepInstance>,
 }
 
@@ -311,6 +373,8 @@ pub enum PlanError {
     SameCluster(String),
     #[error("{0}")]
     Unsupported(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 struct Builder {
@@ -342,6 +406,46 @@ impl Builder {
     }
 }
 
+/// A resolved pool mapping for the networking steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetMapping {
+    pub source_pool: PoolInfo,
+    pub target_pool: PoolInfo,
+}
+
+impl NetMapping {
+    /// The client-facing names the source pool carries (zone name and aliases), without
+    /// any rename prefix: the names that must move.
+    pub fn names(&self, naming: &Naming) -> Vec<String> {
+        let mut v = vec![strip(
+            &self.source_pool.sc_dns_zone,
+            &naming.original_prefix,
+        )];
+        for a in &self.source_pool.aliases {
+            let a = strip(a, &naming.original_prefix);
+            if !a.is_empty() && !a.starts_with(&naming.ignore_prefix) && !v.contains(&a) {
+                v.push(a);
+            }
+        }
+        v.retain(|n| !n.is_empty() && !n.starts_with(&naming.hint_prefix));
+        v
+    }
+}
+
+fn strip(name: &str, prefix: &str) -> String {
+    name.strip_prefix(prefix).unwrap_or(name).to_string()
+}
+
+/// One zone's part of a plan (zone modes, and SyncIQ mode with automatic networking).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZonePlan {
+    pub name: String,
+    /// Base path on the source.
+    pub base_path: String,
+    pub mappings: Vec<NetMapping>,
+    pub policies: Vec<String>,
+}
+
 /// Build the DAG for `spec` over `inv`.
 pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
     let known = || inv.clusters.keys().cloned().collect::<Vec<_>>().join(", ");
@@ -353,24 +457,17 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
     if spec.from == spec.to {
         return Err(PlanError::SameCluster(spec.from.clone()));
     }
-    if spec.kind != RunKind::Failover {
-        return Err(PlanError::Unsupported(format!(
-            "run kind {:?} is not implemented yet; only failover runs can be planned",
-            spec.kind
-        )));
+    if spec.kind == RunKind::Rehearsal {
+        return Err(PlanError::Unsupported(
+            "rehearsal runs are not implemented yet; only failover and failback can be planned"
+                .into(),
+        ));
     }
-    if spec.mode != Mode::SynciqPolicy {
-        return Err(PlanError::Unsupported(format!(
-            "mode {} is not implemented yet; only synciq-policy can be planned",
-            spec.mode.as_str()
-        )));
-    }
+    let naming = &spec.options.naming;
     let candidates = inv.policies_between(&spec.from, &spec.to);
-    let policies: Vec<PolicyInfo> = if spec.policies.is_empty() {
-        candidates.into_iter().cloned().collect()
-    } else {
+    let pick_named = |names: &[String]| -> Result<Vec<PolicyInfo>, PlanError> {
         let mut out = Vec::new();
-        let mut names: Vec<&String> = spec.policies.iter().collect();
+        let mut names: Vec<&String> = names.iter().collect();
         names.sort();
         names.dedup();
         for name in names {
@@ -390,28 +487,215 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
                 }
             }
         }
-        out
+        Ok(out)
+    };
+    let resolve_mapping = |m: &PoolMapping| -> Result<NetMapping, PlanError> {
+        let side = |s: &str| -> Result<PoolInfo, PlanError> {
+            let (cluster, pool) = PoolMapping::split(s).ok_or_else(|| {
+                PlanError::Invalid(format!("pool mapping {s:?} must be <cluster>/<pool-id>"))
+            })?;
+            inv.pool(cluster, pool).cloned().ok_or_else(|| {
+                PlanError::Invalid(format!("pool {pool:?} not found on cluster {cluster:?}"))
+            })
+        };
+        Ok(NetMapping {
+            source_pool: side(&m.source)?,
+            target_pool: side(&m.target)?,
+        })
+    };
+    // Mappings between from and to: explicit ones, then target-pool alias hints
+    // (`igls-<source-pool-name>` on a target pool names its source pool).
+    let mut mappings: Vec<(NetMapping, Vec<String>)> = Vec::new();
+    for m in &spec.pool_mappings {
+        let src_cluster = PoolMapping::split(&m.source).map(|x| x.0);
+        let tgt_cluster = PoolMapping::split(&m.target).map(|x| x.0);
+        if src_cluster == Some(spec.from.as_str()) && tgt_cluster == Some(spec.to.as_str()) {
+            mappings.push((resolve_mapping(m)?, m.policies.clone()));
+        }
+    }
+    for tp in inv.pools.get(&spec.to).into_iter().flatten() {
+        for alias in &tp.aliases {
+            let Some(src_name) = alias.strip_prefix(&naming.hint_prefix) else {
+                continue;
+            };
+            if src_name.starts_with("original-") || src_name.starts_with("dfs-") {
+                continue;
+            }
+            if let Some(sp) = inv.pool(&spec.from, src_name) {
+                if !mappings.iter().any(|(m, _)| m.source_pool.id == sp.id) {
+                    mappings.push((
+                        NetMapping {
+                            source_pool: sp.clone(),
+                            target_pool: tp.clone(),
+                        },
+                        vec![],
+                    ));
+                }
+            }
+        }
+    }
+
+    let zone_policies = |zone: &str| -> Result<(String, Vec<PolicyInfo>), PlanError> {
+        let z = inv.zone(&spec.from, zone).ok_or_else(|| {
+            PlanError::Invalid(format!(
+                "access zone {zone:?} does not exist on {}",
+                spec.from
+            ))
+        })?;
+        if inv.zone(&spec.to, zone).is_none() {
+            return Err(PlanError::Invalid(format!(
+                "access zone {zone:?} does not exist on {}; create it there first",
+                spec.to
+            )));
+        }
+        let ps = candidates
+            .iter()
+            .filter(|p| crate::steps::path_under(&p.source_path, &z.path) && z.path != "/ifs")
+            .map(|p| (*p).clone())
+            .collect();
+        Ok((z.path.clone(), ps))
+    };
+
+    let mut zones: Vec<ZonePlan> = Vec::new();
+    let policies: Vec<PolicyInfo> = match spec.mode {
+        Mode::SynciqPolicy | Mode::Dfs => {
+            let ps = if spec.policies.is_empty() {
+                candidates.iter().map(|p| (*p).clone()).collect()
+            } else {
+                pick_named(&spec.policies)?
+            };
+            if spec.mode == Mode::SynciqPolicy && spec.options.networking == Networking::Auto {
+                // Automatic networking in SyncIQ mode needs the pool mapping in the plan.
+                let mut by_zone: BTreeMap<String, ZonePlan> = BTreeMap::new();
+                for (m, _) in &mappings {
+                    let z = m.source_pool.access_zone.clone();
+                    let base = inv
+                        .zone(&spec.from, &z)
+                        .map(|x| x.path.clone())
+                        .unwrap_or_default();
+                    let e = by_zone.entry(z.clone()).or_insert(ZonePlan {
+                        name: z,
+                        base_path: base,
+                        mappings: vec![],
+                        policies: vec![],
+                    });
+                    e.mappings.push(m.clone());
+                }
+                zones = by_zone.into_values().collect();
+            }
+            ps
+        }
+        Mode::AccessZone => {
+            let zone = spec.zone.as_deref().ok_or_else(|| {
+                PlanError::Invalid("access-zone mode needs run.zone (the zone to fail over)".into())
+            })?;
+            let (base, ps) = zone_policies(zone)?;
+            let ms: Vec<NetMapping> = mappings
+                .iter()
+                .filter(|(m, _)| m.source_pool.access_zone == zone)
+                .map(|(m, _)| m.clone())
+                .collect();
+            if ms.is_empty() {
+                return Err(PlanError::Invalid(format!(
+                    "no SmartConnect pool of zone {zone:?} on {} is mapped to a pool on {} (add world.pool_mappings / run.pool_mappings, or an alias hint {}<pool> on the target pool)",
+                    spec.from, spec.to, naming.hint_prefix
+                )));
+            }
+            if !spec.policies.is_empty() {
+                return Err(PlanError::Invalid(
+                    "access-zone mode fails over every policy of the zone; remove run.policies"
+                        .into(),
+                ));
+            }
+            zones.push(ZonePlan {
+                name: zone.to_string(),
+                base_path: base,
+                mappings: ms,
+                policies: ps.iter().map(|p| p.name.clone()).collect(),
+            });
+            ps
+        }
+        Mode::IpPool => {
+            let pool = spec.pool.as_deref().ok_or_else(|| {
+                PlanError::Invalid("ip-pool mode needs run.pool (the source pool id)".into())
+            })?;
+            let sp = inv.pool(&spec.from, pool).ok_or_else(|| {
+                PlanError::Invalid(format!("pool {pool:?} not found on {}", spec.from))
+            })?;
+            let (m, assigned) = mappings
+                .iter()
+                .find(|(m, _)| m.source_pool.id == sp.id)
+                .cloned()
+                .ok_or_else(|| {
+                    PlanError::Invalid(format!(
+                        "pool {pool:?} is not mapped to a pool on {} (add a pool mapping or the alias hint {}{} on the target pool)",
+                        spec.to, naming.hint_prefix, sp.name
+                    ))
+                })?;
+            let zone = sp.access_zone.clone();
+            let (base, zone_ps) = zone_policies(&zone)?;
+            let ps = if !assigned.is_empty() {
+                pick_named(&assigned)?
+            } else if !spec.policies.is_empty() {
+                pick_named(&spec.policies)?
+            } else {
+                zone_ps
+            };
+            zones.push(ZonePlan {
+                name: zone,
+                base_path: base,
+                mappings: vec![m],
+                policies: ps.iter().map(|p| p.name.clone()).collect(),
+            });
+            ps
+        }
     };
     if policies.is_empty() {
         return Err(PlanError::NoPolicies(spec.from.clone(), spec.to.clone()));
     }
 
+    let zone_mode = matches!(spec.mode, Mode::AccessZone | Mode::IpPool);
+    let o = &spec.options;
     let mut b = Builder { steps: Vec::new() };
-    let names: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
 
-    // 1b: per policy, no predecessors.
-    let cache: Vec<usize> = names
+    // 1, (1), 1a, 1b: preparation on the source.
+    let mut prep = vec![b.add(StepId::CheckOpenFiles, None, None, Actor::Source, vec![])];
+    if o.disable_protocols {
+        prep.push(b.add(
+            StepId::DisableProtocols,
+            None,
+            None,
+            Actor::Source,
+            vec![prep[0]],
+        ));
+    }
+    if o.data_integrity {
+        let last = *prep.last().unwrap_or(&0);
+        prep.push(b.add(
+            StepId::DataIntegrityLock,
+            None,
+            None,
+            Actor::Source,
+            vec![last],
+        ));
+    }
+    let after_prep = *prep.last().unwrap_or(&0);
+    let cache: Vec<usize> = policies
         .iter()
-        .map(|p| b.add(StepId::CacheSchedules, Some(p), None, Actor::Source, vec![]))
+        .map(|p| {
+            b.add(
+                StepId::CacheSchedules,
+                Some(&p.name),
+                None,
+                Actor::Source,
+                vec![after_prep],
+            )
+        })
         .collect();
-    // 2, 3, 3a: one each, after all preparation.
-    let begin = b.add(
-        StepId::Begin,
-        None,
-        None,
-        Actor::Orchestrator,
-        cache.clone(),
-    );
+    // 2, 3, 3a, 3b.
+    let mut begin_deps = cache.clone();
+    begin_deps.push(after_prep);
+    let begin = b.add(StepId::Begin, None, None, Actor::Orchestrator, begin_deps);
     let mut gate = b.add(
         StepId::Validate,
         None,
@@ -419,7 +703,7 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
         Actor::Orchestrator,
         vec![begin],
     );
-    if spec.options.block_on_warning {
+    if o.block_on_warning {
         gate = b.add(
             StepId::BlockOnWarning,
             None,
@@ -428,20 +712,85 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
             vec![gate],
         );
     }
+    let cfg_off = b.add(
+        StepId::DisableConfigJobs,
+        None,
+        None,
+        Actor::Orchestrator,
+        vec![gate],
+    );
 
-    // Per-policy SyncIQ chains.
+    // 4, 5 (and 6 in DFS mode) per policy.
+    let mut pre_cut: BTreeMap<String, usize> = BTreeMap::new();
+    let mut syncs: BTreeMap<String, usize> = BTreeMap::new();
+    for p in &policies {
+        let name = Some(p.name.as_str());
+        let sync = b.add(StepId::SyncData, name, None, Actor::Source, vec![cfg_off]);
+        b.steps[sync].job_slot = Some(p.source.clone());
+        b.steps[sync].expected_ms = p.expected_job_ms;
+        let cfg = b.add(StepId::SyncConfig, name, None, Actor::Both, vec![sync]);
+        let mut last = cfg;
+        if spec.mode == Mode::Dfs {
+            last = b.add(StepId::DfsRenameShares, name, None, Actor::Both, vec![cfg]);
+        }
+        syncs.insert(p.name.clone(), sync);
+        pre_cut.insert(p.name.clone(), last);
+    }
+
+    // Zone modes: the cut-over gate, then networking 6→10, before allow-write.
+    let net_steps = [
+        (StepId::RenameSourceSmartconnect, Actor::Source),
+        (StepId::RemoveSourceSpns, Actor::Source),
+        (StepId::MoveSmartconnectToTarget, Actor::Target),
+        (StepId::AddTargetSpns, Actor::Target),
+        (StepId::RepointDns, Actor::Dns),
+    ];
+    let mut cut_deps: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    if zone_mode {
+        for z in &zones {
+            let mut deps: Vec<usize> = z
+                .policies
+                .iter()
+                .filter_map(|p| pre_cut.get(p).copied())
+                .collect();
+            deps.extend(z.policies.iter().filter_map(|p| syncs.get(p).copied()));
+            let g = b.add(
+                StepId::ZoneGate,
+                None,
+                Some(&z.name),
+                Actor::Orchestrator,
+                deps,
+            );
+            let mut prev = g;
+            for (step, actor) in net_steps {
+                prev = b.add(step, None, Some(&z.name), actor, vec![prev]);
+            }
+            #[allow(unused_mut)]
+            let mut cut = vec![g, prev];
+            #[cfg(feature = "planted-bugs")]
+            if spec.options.planted_bug == Some(crate::bugs::PlantedBug::ZoneGateIgnored) {
+                // Wrong on purpose: allow-write waits only for the policy's own steps.
+                cut = vec![];
+            }
+            for p in &z.policies {
+                cut_deps.insert(p.clone(), cut.clone());
+            }
+        }
+    }
+
+    // 9, 10, 11, 12, 13, 13a, 13b per policy.
     let mut chain_ends = Vec::new();
     for (i, p) in policies.iter().enumerate() {
         let name = Some(p.name.as_str());
-        let sync = b.add(StepId::SyncData, name, None, Actor::Source, vec![gate]);
-        b.steps[sync].job_slot = Some(p.source.clone());
-        b.steps[sync].expected_ms = p.expected_job_ms;
-        let allow = b.add(StepId::AllowWrite, name, None, Actor::Target, vec![sync]);
+        let mut deps = vec![pre_cut[&p.name]];
+        deps.extend(cut_deps.get(&p.name).cloned().unwrap_or_default());
+        let allow = b.add(StepId::AllowWrite, name, None, Actor::Target, deps);
         let resync = b.add(StepId::ResyncPrep, name, None, Actor::Source, vec![allow]);
         #[cfg(feature = "planted-bugs")]
         if spec.options.planted_bug == Some(crate::bugs::PlantedBug::ResyncPrepBeforeAllowWrite) {
             // Wrong on purpose: resync_prep right after the sync, allow_write after it.
-            b.steps[resync].deps = vec![sync];
+            let pre = b.steps[allow].deps.clone();
+            b.steps[resync].deps = pre;
             b.steps[allow].deps = vec![resync];
         }
         let restore = b.add(
@@ -451,43 +800,83 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
             Actor::Target,
             vec![resync, cache[i]],
         );
-        let mirror = b.add(
-            StepId::RunMirror,
+        let mut before_mirror = vec![resync, restore];
+        let mut quota_prev = vec![allow, restore];
+        if o.quotas {
+            let q = b.add(
+                StepId::FailoverQuotas,
+                name,
+                None,
+                Actor::Target,
+                quota_prev.clone(),
+            );
+            quota_prev = vec![allow, q];
+        }
+        #[allow(unused_mut)]
+        let mut rm_deps = quota_prev;
+        #[cfg(feature = "planted-bugs")]
+        if spec.options.planted_bug == Some(crate::bugs::PlantedBug::QuotaRemovalBeforeAllowWrite) {
+            // Wrong on purpose: source quotas go before the target is writable.
+            rm_deps = vec![pre_cut[&p.name]];
+        }
+        let rm = b.add(
+            StepId::RemoveSourceQuotas,
             name,
             None,
-            Actor::Target,
-            vec![resync, restore],
+            Actor::Source,
+            rm_deps,
         );
+        before_mirror.push(rm);
+        let mirror = b.add(StepId::RunMirror, name, None, Actor::Target, before_mirror);
         b.steps[mirror].job_slot = Some(spec.to.clone());
         b.steps[mirror].expected_ms = p.expected_job_ms;
-        chain_ends.push(mirror);
+        let cfg_on = b.add(
+            StepId::EnableConfigJobs,
+            name,
+            None,
+            Actor::Orchestrator,
+            vec![resync, mirror],
+        );
+        chain_ends.push(cfg_on);
     }
 
-    // SyncIQ mode networking (14–18): manual checklist, or automatic when pools are mapped.
-    // Without a pool mapping there is nothing the orchestrator can move automatically, so in
-    // auto mode the steps are left out of the plan.
-    if spec.options.networking == Networking::Manual {
-        let mut prev = chain_ends.clone();
-        for step in [
-            StepId::RenameSourceSmartconnect,
-            StepId::RemoveSourceSpns,
-            StepId::MoveSmartconnectToTarget,
-            StepId::AddTargetSpns,
-            StepId::RepointDns,
-        ] {
-            let actor = match step {
-                StepId::RenameSourceSmartconnect | StepId::RemoveSourceSpns => Actor::Source,
-                StepId::RepointDns => Actor::Dns,
-                _ => Actor::Target,
-            };
-            let i = b.add(step, None, None, actor, prev);
-            prev = vec![i];
+    // SyncIQ mode networking 14–18: automatic per mapped zone, or a manual checklist.
+    let mut tail = chain_ends.clone();
+    if spec.mode == Mode::SynciqPolicy {
+        if spec.options.networking == Networking::Manual {
+            let mut prev = chain_ends.clone();
+            for (step, actor) in net_steps {
+                let i = b.add(step, None, None, actor, prev);
+                prev = vec![i];
+            }
+            tail = prev;
+        } else if !zones.is_empty() {
+            tail = Vec::new();
+            for z in &zones {
+                let mut prev = chain_ends.clone();
+                for (step, actor) in net_steps {
+                    let i = b.add(step, None, Some(&z.name), actor, prev);
+                    prev = vec![i];
+                }
+                tail.extend(prev);
+            }
         }
+    }
+    // 19: only where clients have a name to move to (or DFS referrals to follow).
+    let has_clients_step = zone_mode
+        || spec.mode == Mode::Dfs
+        || spec.options.networking == Networking::Manual
+        || !zones.is_empty();
+    if has_clients_step {
+        let mut deps = tail;
+        deps.extend(chain_ends.iter().copied());
+        b.add(StepId::RefreshClients, None, None, Actor::Clients, deps);
     }
 
     Ok(Plan {
         spec: spec.clone(),
         policies,
+        zones,
         steps: b.steps,
     })
 }
@@ -594,6 +983,7 @@ mod tests {
             policies: vec![],
             zone: None,
             pool: None,
+            pool_mappings: vec![],
             controlled: true,
             options: RunOptions::default(),
         }

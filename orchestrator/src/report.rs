@@ -207,6 +207,10 @@ pub struct Report {
     pub cached_schedules: BTreeMap<String, String>,
     /// Validation warnings (and other non-fatal findings).
     pub warnings: Vec<String>,
+    /// The orchestrator's config replication jobs at the end, by policy (`enabled`,
+    /// `user_disabled`).
+    #[serde(default)]
+    pub config_jobs: BTreeMap<String, String>,
 }
 
 impl Report {

@@ -76,6 +76,8 @@ pub struct RunOptions {
     pub job_poll_interval_ms: u64,
     /// Give up waiting for one SyncIQ job after this long.
     pub job_timeout_ms: u64,
+    /// Name prefixes the steps use (sites with another convention keep theirs).
+    pub naming: Naming,
     /// Test-only: run a deliberately wrong variant (see `bugs.rs`).
     #[cfg(feature = "planted-bugs")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,9 +96,53 @@ impl Default for RunOptions {
             networking: Networking::Auto,
             job_poll_interval_ms: 5_000,
             job_timeout_ms: 24 * 3_600_000,
+            naming: Naming::default(),
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
         }
+    }
+}
+
+/// Name prefixes (DESIGN.md §2). Defaults are the conventional `igls-` names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Naming {
+    /// Prefix of a renamed source SmartConnect zone/alias: `igls-original-<name>`.
+    pub original_prefix: String,
+    /// Prefix of names to leave alone.
+    pub ignore_prefix: String,
+    /// Prefix of the inactive copy of a DFS share: `igls-dfs-<share>`.
+    pub dfs_prefix: String,
+    /// Target-pool alias hint naming its source pool: `igls-<source-pool-name>`.
+    pub hint_prefix: String,
+}
+
+impl Default for Naming {
+    fn default() -> Self {
+        Naming {
+            original_prefix: "igls-original-".into(),
+            ignore_prefix: "igls-ignore-".into(),
+            dfs_prefix: "igls-dfs-".into(),
+            hint_prefix: "igls-".into(),
+        }
+    }
+}
+
+/// A source pool → target pool mapping (`cluster/pool-id` on each side).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoolMapping {
+    pub source: String,
+    pub target: String,
+    /// IP Pool mode: the policies assigned to this pool (default: the zone's policies).
+    #[serde(default)]
+    pub policies: Vec<String>,
+}
+
+impl PoolMapping {
+    /// Split `cluster/pool-id`.
+    pub fn split(s: &str) -> Option<(&str, &str)> {
+        s.split_once('/')
     }
 }
 
@@ -121,6 +167,10 @@ pub struct RunSpec {
     /// IP Pool mode: the source pool id.
     #[serde(default)]
     pub pool: Option<String>,
+    /// Pool mappings for the networking steps (a scenario's `world.pool_mappings` is used
+    /// when this is empty).
+    #[serde(default)]
+    pub pool_mappings: Vec<PoolMapping>,
     /// False = uncontrolled failover (source unreachable).
     #[serde(default = "default_true")]
     pub controlled: bool,

@@ -1,10 +1,17 @@
-//! One call from connected clients to a finished report: discover, plan, execute.
+//! One call from connected clients to a finished report: discover, plan, execute — plain
+//! ([`run`]) or journaled ([`run_journaled`], [`resume`]).
+//!
+//! A journaled run is recorded in a [`Journal`] before it acts: its plan and inventory, then
+//! every step's intent and result. [`resume`] picks an interrupted (or paused) run up from the
+//! journal: finished steps are not redone, steps that were in flight run again (they read the
+//! cluster state first and are idempotent), unconfirmed manual steps ask the operator again.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::exec::{self, Observer, Operator, RunCtx};
+use crate::exec::{self, Observer, Operator, RunCtx, RunEvent};
 use crate::inventory::{self, Inventory};
+use crate::journal::{Journal, JournalError, Recorder};
 use crate::papi::{PapiClient, PapiError};
 use crate::plan::{self, Plan, PlanError};
 use crate::report::Report;
@@ -17,6 +24,8 @@ pub enum RunError {
     Discover(#[from] PapiError),
     #[error("cannot plan the run: {0}")]
     Plan(#[from] PlanError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
 }
 
 /// Discover the clusters in `clients`.
@@ -32,9 +41,136 @@ pub async fn run(
     operator: Arc<dyn Operator>,
     observer: Option<Observer>,
 ) -> Result<(Plan, Report), RunError> {
+    run_with_dns(run_id, clients, None, spec, operator, observer).await
+}
+
+/// [`run`] with a DNS client for the DNS steps (`repoint_dns`).
+pub async fn run_with_dns(
+    run_id: &str,
+    clients: BTreeMap<String, PapiClient>,
+    dns: Option<crate::dns::DnsClient>,
+    spec: &RunSpec,
+    operator: Arc<dyn Operator>,
+    observer: Option<Observer>,
+) -> Result<(Plan, Report), RunError> {
     let inv = discover(&clients).await?;
     let plan = plan::build(spec, &inv)?;
-    let ctx = Arc::new(RunCtx::new(run_id, plan.clone(), inv, clients));
+    let ctx = Arc::new(RunCtx::new(run_id, plan.clone(), inv, clients).with_dns(dns));
     let report = exec::execute(ctx, operator, observer).await;
     Ok((plan, report))
+}
+
+/// Discover and plan `spec`, then record the run in `journal` (taking its policy/zone locks,
+/// or refusing with [`JournalError::Locked`]). Returns the plan and inventory to execute.
+pub async fn prepare_journaled(
+    journal: &Journal,
+    run_id: &str,
+    clients: &BTreeMap<String, PapiClient>,
+    spec: &RunSpec,
+) -> Result<(Plan, Inventory), RunError> {
+    let inv = discover(clients).await?;
+    let plan = plan::build(spec, &inv)?;
+    journal.create_run(run_id, &plan, &inv)?;
+    Ok((plan, inv))
+}
+
+/// Chain the journal's recorder before the caller's observer.
+pub fn journal_observer(recorder: &Arc<Recorder>, extra: Option<Observer>) -> Observer {
+    let j = recorder.observer();
+    Arc::new(move |ev: &RunEvent| {
+        j(ev);
+        if let Some(o) = &extra {
+            o(ev)
+        }
+    })
+}
+
+/// Execute a run already recorded by [`prepare_journaled`], journaling every event, and
+/// record its report.
+pub async fn execute_journaled(
+    journal: &Journal,
+    run_id: &str,
+    plan: Plan,
+    inv: Inventory,
+    clients: BTreeMap<String, PapiClient>,
+    operator: Arc<dyn Operator>,
+    observer: Option<Observer>,
+) -> Result<Report, RunError> {
+    let ctx = Arc::new(RunCtx::new(run_id, plan, inv, clients));
+    let rec = journal.recorder(run_id);
+    let obs = journal_observer(&rec, observer);
+    let report = exec::execute(ctx, operator, Some(obs)).await;
+    rec.flush();
+    journal.finish_run(run_id, &report)?;
+    Ok(report)
+}
+
+/// [`prepare_journaled`] then [`execute_journaled`].
+pub async fn run_journaled(
+    journal: &Journal,
+    run_id: &str,
+    clients: BTreeMap<String, PapiClient>,
+    spec: &RunSpec,
+    operator: Arc<dyn Operator>,
+    observer: Option<Observer>,
+) -> Result<(Plan, Report), RunError> {
+    let (plan, inv) = prepare_journaled(journal, run_id, &clients, spec).await?;
+    let report = execute_journaled(
+        journal,
+        run_id,
+        plan.clone(),
+        inv,
+        clients,
+        operator,
+        observer,
+    )
+    .await?;
+    Ok((plan, report))
+}
+
+/// Continue an interrupted or paused run from the journal. `operator` confirms manual steps
+/// (`dr` passes a [`crate::journal::JournalOperator`] with the recorded confirmations).
+pub async fn resume(
+    journal: &Journal,
+    run_id: &str,
+    clients: BTreeMap<String, PapiClient>,
+    operator: Arc<dyn Operator>,
+    observer: Option<Observer>,
+) -> Result<(Plan, Report), RunError> {
+    let (plan, inv, mut point) = journal.resume_point(run_id)?;
+    repair_in_flight(&inv, &mut point);
+    journal.mark_running(run_id)?;
+    let ctx = Arc::new(RunCtx::new(run_id, plan.clone(), inv, clients));
+    let rec = journal.recorder(run_id);
+    let obs = journal_observer(&rec, observer);
+    let report = exec::execute_resumable(ctx, operator, Some(obs), Some(point)).await;
+    rec.flush();
+    journal.finish_run(run_id, &report)?;
+    Ok((plan, report))
+}
+
+/// Repairs for steps that were in flight when the run stopped.
+///
+/// Step 1b (`cache_schedules`) clears the policy's schedule on the cluster before its result
+/// (and the cached schedule) reach the journal. If the run died in between, the redone step
+/// finds the schedule already empty and could not tell what it was. The journal's inventory
+/// was read before the run changed anything, so it holds the schedule 1b was about to cache.
+fn repair_in_flight(inv: &Inventory, point: &mut exec::Resume) {
+    use crate::plan::StepId;
+    use crate::report::StepStatus;
+    for r in &point.records {
+        if r.step != StepId::CacheSchedules || r.status != StepStatus::Running {
+            continue;
+        }
+        let Some(p) = &r.policy else { continue };
+        if point.state.cached_schedules.contains_key(p) {
+            continue;
+        }
+        if let Some(info) = inv.policies.get(p) {
+            point
+                .state
+                .cached_schedules
+                .insert(p.clone(), info.schedule.clone());
+        }
+    }
 }

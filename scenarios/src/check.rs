@@ -3,9 +3,11 @@
 //! the way an auditor with the cluster logs would.
 //!
 //! Implemented here: I1 (order), I2 (skip semantics and no trace of skipped steps), I3
-//! (truthful report against the audit log). The others are listed as not checked.
+//! (truthful report against the audit log), I4 (no acknowledged write lost), I5 (no split
+//! brain), I6 (SPN uniqueness), I7 (access after failover), I8 (config parity) and I10
+//! (config jobs). I9 (convergence after a crash) is checked by the crash harness.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use orchestrator::{Plan, Report, SkipReason, StepId, StepStatus};
 use serde::{Deserialize, Serialize};
@@ -15,8 +17,8 @@ use sim_onefs::AuditEntry;
 pub const ALL_INVARIANTS: [&str; 10] =
     ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8", "I9", "I10"];
 
-/// The invariants this build checks.
-pub const CHECKED: [&str; 3] = ["I1", "I2", "I3"];
+/// The invariants this checker checks (I9 needs two runs: see `crash`).
+pub const CHECKED: [&str; 9] = ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8", "I10"];
 
 /// Result of one invariant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +43,16 @@ pub struct Evidence<'a> {
     pub run_id: &'a str,
     /// Sim time (ms) at which the report's time 0 happened.
     pub run_offset_ms: Option<u64>,
+    /// The scenario (world spec, run) — needed by I4–I8.
+    pub scenario: Option<&'a crate::scenario::Scenario>,
+    /// The world after the run.
+    pub world: Option<&'a crate::world::World>,
+    /// Every client write attempt.
+    pub clients: &'a [crate::clients::ClientEvent],
+    /// SPNs on two accounts before the run started (pre-existing; not the run's doing).
+    pub spn_collisions_at_start: &'a BTreeMap<String, Vec<String>>,
+    /// SPNs seen on two accounts after any step of the run ended.
+    pub spn_collisions_during: &'a BTreeMap<String, Vec<String>>,
 }
 
 /// Check the invariants named in `which` (ids; unknown or unimplemented ones are reported as
@@ -53,6 +65,12 @@ pub fn check(ev: &Evidence<'_>, which: &[&str]) -> Vec<InvariantResult> {
                 "I1" => Some(i1_order(ev)),
                 "I2" => Some(i2_skip(ev)),
                 "I3" => Some(i3_truthful(ev)),
+                "I4" => crate::invariants::i4_no_data_loss(ev),
+                "I5" => crate::invariants::i5_no_split_brain(ev),
+                "I6" => crate::invariants::i6_spn_unique(ev),
+                "I7" => crate::invariants::i7_access(ev),
+                "I8" => crate::invariants::i8_config_parity(ev),
+                "I10" => Some(crate::invariants::i10_config_jobs(ev)),
                 _ => None,
             };
             InvariantResult {
@@ -135,14 +153,33 @@ fn expected_skip(ev: &Evidence<'_>, idx: usize) -> Option<SkipReason> {
     let recs = &ev.report.steps;
     let me = &recs[idx];
     // Rollback instances are added by the executor and depend on the failed gate by design.
-    if me.step == StepId::RollbackSchedules {
+    if me.step.is_rollback() {
         return None;
     }
     let ancestors = ancestors(recs, idx);
     for &a in &ancestors {
         let r = &recs[a];
-        if r.step.is_gate() && matches!(r.status, StepStatus::Failed { .. }) {
+        if r.step.is_validation_gate() && matches!(r.status, StepStatus::Failed { .. }) {
             return Some(SkipReason::ValidationFailed { step: r.step });
+        }
+    }
+    for &a in &ancestors {
+        let r = &recs[a];
+        if r.step == StepId::ZoneGate && matches!(r.status, StepStatus::Failed { .. }) {
+            // The gate holds for the zone policies whose final sync did not succeed.
+            let mut failed: Vec<String> = r
+                .deps
+                .iter()
+                .map(|&d| &recs[d])
+                .filter(|d| d.step == StepId::SyncData && d.status != StepStatus::Succeeded)
+                .filter_map(|d| d.policy.clone())
+                .collect();
+            failed.sort();
+            failed.dedup();
+            return Some(SkipReason::ZoneGate {
+                zone: r.zone.clone().unwrap_or_default(),
+                failed_policies: failed,
+            });
         }
     }
     if let Some(p) = &me.policy {
@@ -231,17 +268,30 @@ fn i2_skip(ev: &Evidence<'_>) -> Vec<String> {
     v
 }
 
-/// The audit action that proves a step took effect, if the step acts through one.
-fn completion_action(step: StepId) -> Option<&'static str> {
-    match step {
-        StepId::CacheSchedules | StepId::RestoreSchedule | StepId::RollbackSchedules => {
-            Some("sync.policy.update")
-        }
-        StepId::SyncData | StepId::AllowWrite | StepId::ResyncPrep | StepId::RunMirror => {
-            Some("sync.job.finish")
-        }
-        _ => None,
-    }
+/// The audit action that proves a SyncIQ job step took effect.
+fn job_completion(step: StepId) -> bool {
+    matches!(
+        step,
+        StepId::SyncData | StepId::AllowWrite | StepId::ResyncPrep | StepId::RunMirror
+    )
+}
+
+/// Steps whose effect is on a cluster (and so in its audit log). The others change only the
+/// orchestrator's own state (config jobs), read, decide, or wait for an operator.
+fn acts_on_cluster(step: StepId) -> bool {
+    !matches!(
+        step,
+        StepId::Begin
+            | StepId::Validate
+            | StepId::BlockOnWarning
+            | StepId::CheckOpenFiles
+            | StepId::DisableConfigJobs
+            | StepId::EnableConfigJobs
+            | StepId::RollbackConfigJobs
+            | StepId::ZoneGate
+            | StepId::RefreshClients
+            | StepId::RepointDns
+    )
 }
 
 /// I3: every status in the report agrees with the audit log.
@@ -249,22 +299,30 @@ fn i3_truthful(ev: &Evidence<'_>) -> Vec<String> {
     let mut v = Vec::new();
     let recs = &ev.report.steps;
     for r in recs {
-        let Some(action) = completion_action(r.step) else {
+        if !acts_on_cluster(r.step) || matches!(r.status, StepStatus::Manual { .. }) {
             continue;
-        };
+        }
         let ok_entries = entries_of(ev, r.step, r.policy.as_deref())
-            .filter(|a| a.action == action && a.result == "ok")
+            .filter(|a| {
+                a.result == "ok" && (!job_completion(r.step) || a.action == "sync.job.finish")
+            })
+            .filter(|a| r.zone.is_none() || a.zone.is_none() || a.zone == r.zone)
             .count();
+        let action = if job_completion(r.step) {
+            "sync.job.finish"
+        } else {
+            "change"
+        };
         match &r.status {
             StepStatus::Succeeded if r.acted && ok_entries == 0 => v.push(format!(
                 "{} reported succeeded (acted) but the audit log has no successful {action} for it",
                 label(r)
             )),
             StepStatus::Succeeded if !r.acted && ok_entries > 0 => v.push(format!(
-                "{} reported it changed nothing but the audit log has {ok_entries} {action} for it",
+                "{} reported it changed nothing but the audit log has {ok_entries} {action} entries for it",
                 label(r)
             )),
-            StepStatus::Failed { .. } if ok_entries > 0 && action == "sync.job.finish" => {
+            StepStatus::Failed { .. } if ok_entries > 0 && job_completion(r.step) => {
                 v.push(format!(
                     "{} reported failed but its job finished successfully per the audit log",
                     label(r)
@@ -312,3 +370,5 @@ fn i3_truthful(ev: &Evidence<'_>) -> Vec<String> {
     let _ = ev.plan;
     v
 }
+
+pub use crate::invariants::client_outages;

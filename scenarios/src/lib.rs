@@ -7,11 +7,17 @@
 //! or over loopback HTTP), and [`check`] judges the result from the report and the clusters'
 //! audit log.
 
+pub mod chaos;
 pub mod check;
+pub mod clients;
+pub mod crash;
 pub mod generate;
+pub mod invariants;
 pub mod runner;
 pub mod scenario;
+pub mod serve;
 pub mod table;
+pub mod world;
 
 pub use runner::{run_scenario, DrillOptions, DrillResult, TransportKind};
 pub use scenario::Scenario;

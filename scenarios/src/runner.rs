@@ -17,8 +17,12 @@ use orchestrator::{Plan, Report, StepInstance};
 use serde::{Deserialize, Serialize};
 use sim_onefs::{AuditEntry, Sim};
 
+use std::sync::atomic::Ordering;
+
 use crate::check::{self, Evidence, InvariantResult};
+use crate::clients::{run_clients, ClientControl, ClientEvent, ClientLog, Outage};
 use crate::scenario::{InvariantKeyword, InvariantSelection, OperatorSpec, Scenario};
+use crate::world::World;
 
 /// How the orchestrator reaches the simulated clusters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -60,6 +64,12 @@ pub struct DrillResult {
     pub invariants: Vec<InvariantResult>,
     /// `expect` mismatches (empty = as expected).
     pub expect_failures: Vec<String>,
+    /// Per-client outage windows and lost writes.
+    #[serde(default)]
+    pub outages: Vec<Outage>,
+    /// Every client write attempt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientEvent>,
     pub audit: Vec<AuditEntry>,
 }
 
@@ -77,13 +87,36 @@ impl DrillResult {
             s.push_str(&serde_json::to_string(a).unwrap_or_default());
             s.push('\n');
         }
+        for c in &self.clients {
+            s.push_str(&serde_json::to_string(c).unwrap_or_default());
+            s.push('\n');
+        }
         s
     }
 }
 
+/// How long simulated clients keep writing after the run ends (virtual ms), so I7 sees
+/// whether they reach their data on the target.
+pub const CLIENT_TAIL_MS: u64 = 180_000;
+
+/// How long simulated clients write before the run starts (virtual ms).
+pub const CLIENT_WARMUP_MS: u64 = 60_000;
+
+/// SPNs registered on more than one machine account right now.
+fn spn_collisions(sim: &Sim) -> BTreeMap<String, Vec<String>> {
+    sim.ad_domain().map(|d| d.collisions()).unwrap_or_default()
+}
+
 /// The simulated operator of a drill.
-struct SimOperator {
+pub struct SimOperator {
     spec: OperatorSpec,
+}
+
+impl SimOperator {
+    /// The operator a scenario's `operator:` key describes.
+    pub fn new(spec: OperatorSpec) -> Self {
+        SimOperator { spec }
+    }
 }
 
 impl Operator for SimOperator {
@@ -130,7 +163,9 @@ pub async fn run_scenario_async(
     scn: &Scenario,
     opts: &DrillOptions,
 ) -> Result<DrillResult, DrillError> {
-    let sim = Sim::new(&scn.world, scn.seed).map_err(|e| DrillError::World(e.to_string()))?;
+    let world = World::build(&scn.world, scn.seed).map_err(DrillError::World)?;
+    crate::clients::validate(&scn.clients).map_err(DrillError::World)?;
+    let sim = world.sim.clone();
     for f in &scn.faults {
         sim.add_fault(f.clone());
     }
@@ -144,37 +179,85 @@ pub async fn run_scenario_async(
             clients
         }
     };
+    let mut spec = scn.run.clone();
+    if spec.pool_mappings.is_empty() {
+        spec.pool_mappings = scn
+            .world
+            .pool_mappings
+            .iter()
+            .map(|m| orchestrator::run_spec::PoolMapping {
+                source: m.source.clone(),
+                target: m.target.clone(),
+                policies: m.policies.clone(),
+            })
+            .collect();
+    }
 
+    let spn_collisions_at_start = spn_collisions(&sim);
+    let spn_collisions_seen: Arc<Mutex<BTreeMap<String, Vec<String>>>> = Arc::default();
+    let ctl = ClientControl::default();
     // The report's time 0 in sim time, learnt from the first event.
     let offset: Arc<Mutex<Option<u64>>> = Arc::new(Mutex::new(None));
     let observer: orchestrator::Observer = {
         let sim = sim.clone();
         let offset = offset.clone();
-        Arc::new(move |ev: &RunEvent| {
-            if let RunEvent::StepStarted(r) = ev {
+        let ctl = ctl.clone();
+        let seen = spn_collisions_seen.clone();
+        Arc::new(move |ev: &RunEvent| match ev {
+            RunEvent::StepStarted(r) => {
                 let mut o = offset.lock().unwrap_or_else(|p| p.into_inner());
                 if o.is_none() {
                     *o = Some(sim.now_ms().saturating_sub(r.start_ms.unwrap_or(0)));
                 }
             }
+            RunEvent::StepEnded(r) => {
+                if r.step == orchestrator::StepId::RefreshClients && r.status.is_ok() {
+                    ctl.remount_generation.fetch_add(1, Ordering::SeqCst);
+                }
+                let mut s = seen.lock().unwrap_or_else(|p| p.into_inner());
+                for (spn, owners) in spn_collisions(&sim) {
+                    s.entry(spn).or_insert(owners);
+                }
+            }
+            _ => {}
         })
     };
     let operator = Arc::new(SimOperator {
         spec: scn.operator.clone(),
     });
-    let result = Box::pin(orchestrator::runner::run(
-        &run_id,
-        clients,
-        &scn.run,
-        operator,
-        Some(observer),
-    ))
-    .await;
+    let log: ClientLog = Arc::default();
+    let has_clients = scn.clients.iter().any(|c| c.writes_per_minute > 0);
+    let orchestrate = async {
+        if has_clients {
+            // Clients work normally for a while before the failover starts.
+            tokio::time::sleep(Duration::from_millis(CLIENT_WARMUP_MS)).await;
+        }
+        let r = Box::pin(orchestrator::runner::run_with_dns(
+            &run_id,
+            clients,
+            Some(world.dns_client()),
+            &spec,
+            operator,
+            Some(observer),
+        ))
+        .await;
+        if has_clients {
+            // Let the clients show what they see after the run (I7).
+            tokio::time::sleep(Duration::from_millis(CLIENT_TAIL_MS)).await;
+        }
+        ctl.stop.store(true, Ordering::SeqCst);
+        r
+    };
+    let (result, ()) = tokio::join!(
+        orchestrate,
+        run_clients(world.clone(), scn.clients.clone(), ctl.clone(), log.clone())
+    );
     for h in servers {
         h.abort();
     }
     let (plan, report) = result.map_err(|e| DrillError::Run(e.to_string()))?;
     let audit = sim.audit_log();
+    let client_log = log.lock().unwrap_or_else(|p| p.into_inner()).clone();
 
     let which: Vec<&str> = match &scn.expect.invariants {
         InvariantSelection::Keyword(InvariantKeyword::All) => check::ALL_INVARIANTS.to_vec(),
@@ -186,16 +269,24 @@ pub async fn run_scenario_async(
         // Real time drifts between the two clocks; the window check would be noise.
         TransportKind::Http => None,
     };
-    let invariants = check::check(
-        &Evidence {
-            plan: &plan,
-            report: &report,
-            audit: &audit,
-            run_id: &run_id,
-            run_offset_ms,
-        },
-        &which,
-    );
+    let seen = spn_collisions_seen
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let evidence = Evidence {
+        plan: &plan,
+        report: &report,
+        audit: &audit,
+        run_id: &run_id,
+        run_offset_ms,
+        scenario: Some(scn),
+        world: Some(&world),
+        clients: &client_log,
+        spn_collisions_at_start: &spn_collisions_at_start,
+        spn_collisions_during: &seen,
+    };
+    let invariants = check::check(&evidence, &which);
+    let outages = check::client_outages(&evidence);
     let expect_failures = check_expect(scn, &report);
     Ok(DrillResult {
         scenario: scn.name.clone(),
@@ -206,6 +297,8 @@ pub async fn run_scenario_async(
         report,
         invariants,
         expect_failures,
+        outages,
+        clients: client_log,
         audit,
     })
 }
@@ -221,7 +314,8 @@ fn client_options() -> ClientOptions {
     ClientOptions::default()
 }
 
-fn in_process_clients(sim: &Sim) -> Result<BTreeMap<String, PapiClient>, DrillError> {
+/// One in-process PAPI client per simulated cluster.
+pub fn in_process_clients(sim: &Sim) -> Result<BTreeMap<String, PapiClient>, DrillError> {
     let mut out = BTreeMap::new();
     for name in sim.cluster_names() {
         let service = sim

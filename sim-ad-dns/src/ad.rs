@@ -345,7 +345,10 @@ mod tests {
         // AZ-mode order: remove from source, then add on target: never two owners.
         for s in &spns {
             assert!(d.remove_spn("prod", s).unwrap());
-            assert!(!d.remove_spn("prod", s).unwrap(), "second removal is a no-op");
+            assert!(
+                !d.remove_spn("prod", s).unwrap(),
+                "second removal is a no-op"
+            );
             assert!(d.add_spn_checked("dr", s).unwrap());
             assert!(d.collisions().is_empty());
         }
@@ -415,8 +418,11 @@ mod tests {
     fn set_spns_replaces_and_dedups_case_insensitively() {
         let mut d = domain();
         d.add_spn("prod", "HOST/old").unwrap();
-        d.set_spns("PROD", vec!["HOST/a".into(), "host/A".into(), "HOST/b".into()])
-            .unwrap();
+        d.set_spns(
+            "PROD",
+            vec!["HOST/a".into(), "host/A".into(), "HOST/b".into()],
+        )
+        .unwrap();
         assert_eq!(d.spns("prod").unwrap(), vec!["HOST/a", "HOST/b"]);
         assert!(matches!(
             d.set_spns("prod", vec!["not an spn".into()]),

@@ -212,7 +212,9 @@ mod tests {
         .unwrap();
         // Before failover the target cluster holds the share under its parked name.
         let mut shares = Shares::new(&[("prod", "ledger"), ("dr", "igls-dfs-ledger")]);
-        let ns = root.referral(r"\\CORP.example\Root\Finance\q1\x.xlsx").unwrap();
+        let ns = root
+            .referral(r"\\CORP.example\Root\Finance\q1\x.xlsx")
+            .unwrap();
         assert_eq!(
             ns.pick_target(|h, s| shares.exists(h, s)).as_deref(),
             Some(r"\\prod\ledger")
@@ -256,7 +258,10 @@ mod tests {
         );
         assert_eq!(root.referral(r"\\dom\root\hr").unwrap().path, r"\\dom\root");
         // "financeX" is not under "finance": matching is by component.
-        assert_eq!(root.referral(r"\\dom\root\financex").unwrap().path, r"\\dom\root");
+        assert_eq!(
+            root.referral(r"\\dom\root\financex").unwrap().path,
+            r"\\dom\root"
+        );
         assert!(root.referral(r"\\other\root").is_none());
         assert!(root.referral("garbage").is_none());
         assert!(matches!(

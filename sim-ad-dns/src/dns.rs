@@ -33,7 +33,17 @@ use thiserror::Error;
 
 /// How a SmartConnect name is delegated (scenario key `world.dns.delegation`).
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
     JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
@@ -164,7 +174,10 @@ impl SmartConnectTable {
     /// The cluster behind `ssip` answers `name` with `addrs` (a pool zone name or alias).
     pub fn serve(&mut self, ssip: &str, name: &str, addrs: Vec<Ipv4Addr>) -> &mut Self {
         let n = name.trim_end_matches('.').to_ascii_lowercase();
-        self.ssips.entry(ssip.to_string()).or_default().insert(n, addrs);
+        self.ssips
+            .entry(ssip.to_string())
+            .or_default()
+            .insert(n, addrs);
         self
     }
 
@@ -636,7 +649,11 @@ mod tests {
     fn move_names(sc: &mut SmartConnectTable) {
         for n in ["finance.corp.example", "fin.corp.example"] {
             sc.withdraw(PROD_SSIP, n);
-            sc.serve(PROD_SSIP, &format!("igls-original-{n}"), vec![ip("10.1.0.21")]);
+            sc.serve(
+                PROD_SSIP,
+                &format!("igls-original-{n}"),
+                vec![ip("10.1.0.21")],
+            );
             sc.serve(DR_SSIP, n, vec![ip("10.2.0.21")]);
         }
     }
@@ -684,7 +701,10 @@ mod tests {
     fn dual_delegation_moves_with_rename_and_alias_without_dns_change() {
         let dns = dual_world();
         let mut sc = clusters();
-        assert_eq!(dns.delegation("finance.corp.example"), Some(Delegation::Dual));
+        assert_eq!(
+            dns.delegation("finance.corp.example"),
+            Some(Delegation::Dual)
+        );
         let r = dns.resolve("finance.corp.example", &sc).unwrap();
         assert_eq!(r.answered_by.as_deref(), Some(PROD_SSIP));
         assert_eq!(r.addrs, vec![ip("10.1.0.21")]);
@@ -783,7 +803,11 @@ mod tests {
         ));
         assert_eq!(dns.ns("finance.corp.example"), vec![DR_SSIP]);
         assert!(matches!(
-            dns.apply_update(&UpdateRequest::replace_ns("nope.example", "a.nope.example", &[])),
+            dns.apply_update(&UpdateRequest::replace_ns(
+                "nope.example",
+                "a.nope.example",
+                &[]
+            )),
             Err(DnsError::UnknownZone { .. })
         ));
     }
@@ -837,7 +861,10 @@ mod tests {
             .unwrap()
             .add_a("ssip-dr.corp.example", ip(DR_SSIP))
             .unwrap()
-            .delegate("finance.corp.example", &["ssip-dr.corp.example", "lame.corp.example"])
+            .delegate(
+                "finance.corp.example",
+                &["ssip-dr.corp.example", "lame.corp.example"],
+            )
             .unwrap();
         let mut sc = clusters();
         move_names(&mut sc);

@@ -35,8 +35,8 @@ pub mod wire;
 pub use ad::{smartconnect_spns, AdError, Domain, KerberosError, MachineAccount};
 pub use dfs::{parse_unc, pick_target, DfsError, DfsRoot, Namespace};
 pub use dns::{
-    Delegation, Dns, DnsError, Resolution, RrData, RrType, SmartConnectAnswerer,
-    SmartConnectTable, UpdateOp, UpdateRequest, Zone,
+    Delegation, Dns, DnsError, Resolution, RrData, RrType, SmartConnectAnswerer, SmartConnectTable,
+    UpdateOp, UpdateRequest, Zone,
 };
 pub use server::{serve, DnsServerHandle};
 pub use spec::{AccountSpec, AdSpec, DfsSpec, DnsSpec};

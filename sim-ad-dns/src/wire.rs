@@ -31,8 +31,9 @@ use hickory_proto::serialize::binary::{
     BinDecodable, BinDecoder, BinEncodable, BinEncoder, NameEncoding,
 };
 
-use crate::dns::{normalize_name, Dns, DnsError, RrData, RrType, SmartConnectAnswerer, UpdateOp,
-    UpdateRequest};
+use crate::dns::{
+    normalize_name, Dns, DnsError, RrData, RrType, SmartConnectAnswerer, UpdateOp, UpdateRequest,
+};
 
 /// TTL for answers SmartConnect hands out: 0, as SmartConnect does, so that clients re-ask
 /// and balancing/failover takes effect at once.
@@ -275,7 +276,8 @@ fn verify_split(
     let Ok(key_name) = key.key_name() else {
         return Err(TsigFailure::BadKey);
     };
-    if !split.key_name.eq_case(&key_name) && split.key_name != key_name {
+    // Name equality is case-insensitive, as key names are.
+    if split.key_name != key_name {
         return Err(TsigFailure::BadKey);
     }
     if split.tsig.algorithm != TsigAlgorithm::HmacSha256 {
@@ -439,15 +441,18 @@ fn tsig_error_response(
     fail: TsigFailure,
     now: Option<u64>,
 ) -> Vec<u8> {
-    let mut resp = error_response(req, ResponseCode::NotAuth);
-    // Drop the question for brevity? No: echoing it helps clients match the answer.
-    resp.metadata.response_code = ResponseCode::NotAuth;
+    let resp = error_response(req, ResponseCode::NotAuth);
     let out = encode(&resp);
     let time = now.unwrap_or(split.tsig.time);
     match (fail, key) {
         (TsigFailure::BadTime, Some(key)) => {
-            match sign_with_error(&out, key, time, Some(&split.tsig.mac), Some(TsigError::BadTime))
-            {
+            match sign_with_error(
+                &out,
+                key,
+                time,
+                Some(&split.tsig.mac),
+                Some(TsigError::BadTime),
+            ) {
                 Ok((signed, _)) => signed,
                 Err(_) => out,
             }
@@ -782,7 +787,11 @@ mod tests {
     /// Failover's cluster side: renamed on prod, aliased on dr.
     fn move_name(sc: &mut SmartConnectTable) {
         sc.withdraw(PROD, "finance.corp.example");
-        sc.serve(DR, "finance.corp.example", vec![ip("10.2.0.21"), ip("10.2.0.22")]);
+        sc.serve(
+            DR,
+            "finance.corp.example",
+            vec![ip("10.2.0.21"), ip("10.2.0.22")],
+        );
     }
 
     fn rcode(bytes: &[u8]) -> ResponseCode {
@@ -799,8 +808,14 @@ mod tests {
     #[test]
     fn query_over_wire_maps_outcomes_to_rcodes() {
         let (mut dns, mut sc) = world();
-        assert_eq!(query(&mut dns, &sc, "finance.corp.example"), Ok(vec![ip("10.1.0.21")]));
-        assert_eq!(query(&mut dns, &sc, "DC1.corp.example."), Ok(vec![ip("10.0.0.2")]));
+        assert_eq!(
+            query(&mut dns, &sc, "finance.corp.example"),
+            Ok(vec![ip("10.1.0.21")])
+        );
+        assert_eq!(
+            query(&mut dns, &sc, "DC1.corp.example."),
+            Ok(vec![ip("10.0.0.2")])
+        );
         let code = |r: Result<Vec<Ipv4Addr>, DnsError>| r.unwrap_err().rcode();
         assert_eq!(code(query(&mut dns, &sc, "nope.corp.example")), 3);
         assert_eq!(code(query(&mut dns, &sc, "www.elsewhere.example")), 5);
@@ -849,32 +864,67 @@ mod tests {
 
         let unsigned =
             build_ns_update_at(1, "corp.example", "finance.corp.example", &ssips, None, 0).unwrap();
-        assert_eq!(rcode(&handle_message(&unsigned, &mut dns, &sc, Some(&k))), ResponseCode::NotAuth);
+        assert_eq!(
+            rcode(&handle_message(&unsigned, &mut dns, &sc, Some(&k))),
+            ResponseCode::NotAuth
+        );
 
         let wrong_secret = TsigKey::new("dr-update.", b"not the secret".to_vec());
-        let forged =
-            build_ns_update_at(2, "corp.example", "finance.corp.example", &ssips, Some(&wrong_secret), 0)
-                .unwrap();
+        let forged = build_ns_update_at(
+            2,
+            "corp.example",
+            "finance.corp.example",
+            &ssips,
+            Some(&wrong_secret),
+            0,
+        )
+        .unwrap();
         let resp = handle_message(&forged, &mut dns, &sc, Some(&k));
         assert_eq!(rcode(&resp), ResponseCode::NotAuth);
         assert!(check_update_response(&resp, &forged, Some(&k)).is_err());
 
         let wrong_name = TsigKey::new("other-key.", k.secret.clone());
-        let other =
-            build_ns_update_at(3, "corp.example", "finance.corp.example", &ssips, Some(&wrong_name), 0)
-                .unwrap();
-        assert_eq!(rcode(&handle_message(&other, &mut dns, &sc, Some(&k))), ResponseCode::NotAuth);
+        let other = build_ns_update_at(
+            3,
+            "corp.example",
+            "finance.corp.example",
+            &ssips,
+            Some(&wrong_name),
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            rcode(&handle_message(&other, &mut dns, &sc, Some(&k))),
+            ResponseCode::NotAuth
+        );
 
         // A good signature, tampered with after signing (the SSIP bytes changed).
-        let mut tampered =
-            build_ns_update_at(4, "corp.example", "finance.corp.example", &ssips, Some(&k), 0).unwrap();
+        let mut tampered = build_ns_update_at(
+            4,
+            "corp.example",
+            "finance.corp.example",
+            &ssips,
+            Some(&k),
+            0,
+        )
+        .unwrap();
         let pos = tampered.windows(2).position(|w| w == b"10").unwrap();
         tampered[pos + 1] = b'9';
-        assert_eq!(rcode(&handle_message(&tampered, &mut dns, &sc, Some(&k))), ResponseCode::NotAuth);
+        assert_eq!(
+            rcode(&handle_message(&tampered, &mut dns, &sc, Some(&k))),
+            ResponseCode::NotAuth
+        );
 
         // Correct key but far outside the fudge window.
-        let stale =
-            build_ns_update_at(5, "corp.example", "finance.corp.example", &ssips, Some(&k), 1000).unwrap();
+        let stale = build_ns_update_at(
+            5,
+            "corp.example",
+            "finance.corp.example",
+            &ssips,
+            Some(&k),
+            1000,
+        )
+        .unwrap();
         let resp = handle_message_at(&stale, &mut dns, &sc, Some(&k), Some(1_700_000_000));
         assert_eq!(rcode(&resp), ResponseCode::NotAuth);
 
@@ -885,43 +935,82 @@ mod tests {
     fn unsigned_update_accepted_without_key_and_errors_mapped() {
         let (mut dns, sc) = world();
         let ssips = [DR.to_string()];
-        let upd = build_ns_update_at(9, "corp.example", "finance.corp.example", &ssips, None, 0).unwrap();
+        let upd =
+            build_ns_update_at(9, "corp.example", "finance.corp.example", &ssips, None, 0).unwrap();
         let resp = handle_message(&upd, &mut dns, &sc, None);
         check_update_response(&resp, &upd, None).unwrap();
         assert_eq!(dns.ns("finance.corp.example"), vec![DR]);
 
-        let unknown = build_ns_update_at(9, "other.example", "x.other.example", &ssips, None, 0).unwrap();
-        assert_eq!(rcode(&handle_message(&unknown, &mut dns, &sc, None)), ResponseCode::NotAuth);
-        let notzone = build_ns_update_at(9, "corp.example", "x.other.example", &ssips, None, 0).unwrap();
-        assert_eq!(rcode(&handle_message(&notzone, &mut dns, &sc, None)), ResponseCode::NotZone);
+        let unknown =
+            build_ns_update_at(9, "other.example", "x.other.example", &ssips, None, 0).unwrap();
+        assert_eq!(
+            rcode(&handle_message(&unknown, &mut dns, &sc, None)),
+            ResponseCode::NotAuth
+        );
+        let notzone =
+            build_ns_update_at(9, "corp.example", "x.other.example", &ssips, None, 0).unwrap();
+        assert_eq!(
+            rcode(&handle_message(&notzone, &mut dns, &sc, None)),
+            ResponseCode::NotZone
+        );
         // A signed request to a server without keys: BADKEY.
-        let signed =
-            build_ns_update_at(9, "corp.example", "finance.corp.example", &ssips, Some(&key()), 0).unwrap();
-        assert_eq!(rcode(&handle_message(&signed, &mut dns, &sc, None)), ResponseCode::NotAuth);
+        let signed = build_ns_update_at(
+            9,
+            "corp.example",
+            "finance.corp.example",
+            &ssips,
+            Some(&key()),
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            rcode(&handle_message(&signed, &mut dns, &sc, None)),
+            ResponseCode::NotAuth
+        );
     }
 
     #[test]
     fn ns_and_soa_queries_and_responses_ignored() {
         let (mut dns, sc) = world();
         let mut m = Message::new(5, MessageType::Query, OpCode::Query);
-        m.add_query(Query::query(Name::from_ascii("corp.example.").unwrap(), RecordType::SOA));
-        let r = Message::from_vec(&handle_message(&m.to_vec().unwrap(), &mut dns, &sc, None)).unwrap();
-        assert!(matches!(&r.answers[0].data, RData::SOA(s) if s.serial == dns.serial("corp.example").unwrap()));
+        m.add_query(Query::query(
+            Name::from_ascii("corp.example.").unwrap(),
+            RecordType::SOA,
+        ));
+        let r =
+            Message::from_vec(&handle_message(&m.to_vec().unwrap(), &mut dns, &sc, None)).unwrap();
+        assert!(
+            matches!(&r.answers[0].data, RData::SOA(s) if s.serial == dns.serial("corp.example").unwrap())
+        );
 
         let mut m = Message::new(6, MessageType::Query, OpCode::Query);
-        m.add_query(Query::query(Name::from_ascii("finance.corp.example.").unwrap(), RecordType::NS));
-        let r = Message::from_vec(&handle_message(&m.to_vec().unwrap(), &mut dns, &sc, None)).unwrap();
+        m.add_query(Query::query(
+            Name::from_ascii("finance.corp.example.").unwrap(),
+            RecordType::NS,
+        ));
+        let r =
+            Message::from_vec(&handle_message(&m.to_vec().unwrap(), &mut dns, &sc, None)).unwrap();
         assert!(matches!(&r.answers[0].data, RData::NS(ns) if ns.0.to_ascii() == "10.1.0.10."));
 
         // A response is never answered.
-        let resp = handle_message(&build_query(1, "dc1.corp.example").unwrap(), &mut dns, &sc, None);
+        let resp = handle_message(
+            &build_query(1, "dc1.corp.example").unwrap(),
+            &mut dns,
+            &sc,
+            None,
+        );
         assert!(handle_message(&resp, &mut dns, &sc, None).is_empty());
     }
 
     #[test]
     fn malformed_inputs_get_formerr() {
         let (mut dns, sc) = world();
-        for bytes in [&[][..], &[0x12][..], &[0x12, 0x34, 0x01][..], &[0u8; 11][..]] {
+        for bytes in [
+            &[][..],
+            &[0x12][..],
+            &[0x12, 0x34, 0x01][..],
+            &[0u8; 11][..],
+        ] {
             let r = handle_message(bytes, &mut dns, &sc, None);
             assert_eq!(rcode(&r), ResponseCode::FormErr);
         }

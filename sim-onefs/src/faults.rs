@@ -8,8 +8,10 @@
 //!   `POST sync/jobs` creates a job of the matching action;
 //! * time rules (cluster/link effects with no request condition) fire during `advance` at `at`.
 //!
-//! `ad_unreachable`, `spn_collision` and `orchestrator_crash` are not the cluster's business:
-//! they are stored and handed to the harness (`Sim::pending_harness_faults`).
+//! `ad_unreachable` and `spn_collision` act on the world's AD domain like the cluster/link
+//! effects (time rules, or request rules when they carry request conditions).
+//! `orchestrator_crash` is not the world's business: it is stored and handed to the harness
+//! (`Sim::pending_harness_faults`).
 //!
 //! Firing limits, so that a retrying client eventually gets through: `http` fires `count`
 //! times (default 1), `delay` and the job rules fire on every match, everything else once.
@@ -378,9 +380,7 @@ impl FaultRule {
             || w.route.is_some()
             || w.nth.is_some();
         match &self.effect {
-            FaultEffect::AdUnreachable
-            | FaultEffect::SpnCollision { .. }
-            | FaultEffect::OrchestratorCrash => RuleKind::Harness,
+            FaultEffect::OrchestratorCrash => RuleKind::Harness,
             FaultEffect::SyncjobFail { .. }
             | FaultEffect::AllowWriteFail
             | FaultEffect::ResyncPrepFail => RuleKind::Job,
@@ -388,6 +388,8 @@ impl FaultRule {
             | FaultEffect::ClusterUp { .. }
             | FaultEffect::LinkPartition
             | FaultEffect::LinkHeal
+            | FaultEffect::AdUnreachable
+            | FaultEffect::SpnCollision { .. }
                 if !has_request_cond =>
             {
                 RuleKind::Time

@@ -26,10 +26,12 @@
 mod api;
 pub mod audit;
 pub mod clock;
+pub mod config;
 pub mod faults;
 pub mod model;
 pub mod spec;
 pub mod synciq;
+mod view;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -90,6 +92,7 @@ pub type SimService = tower::util::BoxCloneSyncService<
 struct Inner {
     clock: clock::Clock,
     world: Mutex<WorldState>,
+    sessions: api::SessionStore,
 }
 
 /// Handle to a simulated world. Cheap to clone; all clones share the state.
@@ -106,6 +109,7 @@ impl Sim {
             inner: Arc::new(Inner {
                 clock: clock::Clock::start(),
                 world: Mutex::new(world),
+                sessions: api::SessionStore::default(),
             }),
         })
     }
@@ -121,6 +125,10 @@ impl Sim {
             .unwrap_or_else(PoisonError::into_inner);
         w.advance(now);
         f(&mut w)
+    }
+
+    pub(crate) fn sessions(&self) -> &api::SessionStore {
+        &self.inner.sessions
     }
 
     /// The PAPI router of one cluster.
@@ -188,8 +196,8 @@ impl Sim {
         Ok(())
     }
 
-    /// Rules for the harness and the AD simulator (`orchestrator_crash`, `ad_unreachable`,
-    /// `spn_collision`), in the order they were added.
+    /// Rules for the harness (`orchestrator_crash`), in the order they were added.
+    /// (`ad_unreachable` and `spn_collision` act on the world's AD domain.)
     pub fn pending_harness_faults(&self) -> Vec<FaultRule> {
         self.with_world(|w| w.harness_faults())
     }
@@ -324,6 +332,50 @@ impl Sim {
             let s = &w.cluster(cluster)?.synciq;
             let id = s.job_id(policy)?;
             Some(synciq::job_json(&s.jobs[&id], now))
+        })
+    }
+
+    /// SmartConnect: the addresses the cluster owning `ssip` (a subnet service address)
+    /// hands out for `name` (a pool's `sc_dns_zone` or alias), or `None` if no cluster
+    /// owns the SSIP or its pools do not carry the name. Down clusters do not answer.
+    pub fn smartconnect_answer(&self, ssip: &str, name: &str) -> Option<Vec<std::net::Ipv4Addr>> {
+        self.with_world(|w| {
+            w.clusters
+                .values()
+                .filter(|c| c.up)
+                .find_map(|c| c.cfg.smartconnect_answer(ssip, name))
+        })
+    }
+
+    /// A copy of the world's AD domain (`world.ad`), if it has one.
+    pub fn ad_domain(&self) -> Option<sim_ad_dns::Domain> {
+        self.with_world(|w| w.ad.clone())
+    }
+
+    /// Run `f` on the world's AD domain (e.g. a simulated client's Kerberos lookup).
+    pub fn with_ad<R>(&self, f: impl FnOnce(&mut sim_ad_dns::Domain) -> R) -> Option<R> {
+        self.with_world(|w| w.ad.as_mut().map(f))
+    }
+
+    /// A simulated SMB client opens `path` on `cluster`; returns the open-file id that
+    /// `GET protocols/smb/openfiles` lists until it is closed.
+    pub fn smb_open_file(&self, cluster: &str, path: &str, user: &str) -> Option<u64> {
+        self.with_world(|w| {
+            let c = w.cluster_mut(cluster)?;
+            let id = c.cfg.next_openfile_id;
+            c.cfg.next_openfile_id += 1;
+            let o = serde_json::json!({"file": path.replace('/', "\\").replacen("\\ifs", "C:\\ifs", 1),
+                                       "user": user, "locks": 0, "permissions": ["read", "write"]});
+            c.cfg.openfiles.insert(id, o.as_object().cloned().unwrap_or_default());
+            Some(id)
+        })
+    }
+
+    /// A simulated SMB client closes an open file.
+    pub fn smb_close_file(&self, cluster: &str, id: u64) -> bool {
+        self.with_world(|w| {
+            w.cluster_mut(cluster)
+                .is_some_and(|c| c.cfg.openfiles.remove(&id).is_some())
         })
     }
 

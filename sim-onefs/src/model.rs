@@ -14,6 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditEntry, ReqCtx};
+use crate::config::ConfigState;
 use crate::faults::{conditions_match, FaultEffect, FaultRule, FaultState, RequestInfo, RuleKind};
 use crate::spec::*;
 use crate::synciq::{JobEvent, SyncIqState};
@@ -40,11 +41,8 @@ pub struct Cluster {
     /// Not part of the state dump: passwords do not belong in replay files.
     #[serde(skip)]
     pub users: Vec<UserSpec>,
-    pub zones: BTreeMap<String, ZoneSpec>,
-    pub pools: BTreeMap<String, PoolSpec>,
-    pub smb_shares: Vec<SmbShareSpec>,
-    pub nfs_exports: Vec<NfsExportSpec>,
-    pub quotas: Vec<QuotaSpec>,
+    /// Zones, shares, exports, quotas, network, AD provider… (see [`crate::config`]).
+    pub cfg: ConfigState,
     pub files: BTreeMap<String, FileEntry>,
     pub synciq: SyncIqState,
 }
@@ -58,6 +56,8 @@ pub struct WorldState {
     pub costs: CostSpec,
     pub link_partitioned: bool,
     pub clusters: BTreeMap<String, Cluster>,
+    /// The world's AD domain (`world.ad`), shared by all clusters.
+    pub ad: Option<sim_ad_dns::Domain>,
     pub pool_mappings: Vec<PoolMappingSpec>,
     pub faults: Vec<FaultState>,
     #[serde(skip)]
@@ -152,16 +152,20 @@ impl WorldState {
                     role: Role::Admin,
                 });
             }
-            let mut zones = BTreeMap::new();
-            zones.insert(
-                "System".to_string(),
-                ZoneSpec {
-                    name: "System".into(),
-                    base_path: "/ifs".into(),
-                },
-            );
-            for z in &c.zones {
-                zones.insert(z.name.clone(), z.clone());
+            let mut cfg = ConfigState::from_spec(c);
+            let pending: Vec<String> = cfg.quotas.keys().cloned().collect();
+            for k in pending {
+                if let Some(q) = cfg.quotas.remove(&k) {
+                    cfg.quotas.insert(random_hex(&mut rng, 32), q);
+                }
+            }
+            if let Some(ad) = &spec.ad {
+                let o = serde_json::json!({
+                    "name": ad.domain.to_ascii_uppercase(),
+                    "machine_account": format!("{}$", c.name.to_ascii_uppercase()),
+                    "account": c.name,
+                });
+                cfg.ads = o.as_object().cloned();
             }
             let mut files = BTreeMap::new();
             for f in &c.files {
@@ -184,17 +188,21 @@ impl WorldState {
                     release: c.release.clone(),
                     up: true,
                     users,
-                    zones,
-                    pools: c.pools.iter().map(|p| (p.id.clone(), p.clone())).collect(),
-                    smb_shares: c.smb_shares.clone(),
-                    nfs_exports: c.nfs_exports.clone(),
-                    quotas: c.quotas.clone(),
+                    cfg,
                     files,
                     synciq: SyncIqState::new(c.synciq_service, c.max_concurrent_jobs),
                 },
             );
         }
+        let ad = match &spec.ad {
+            Some(a) => Some(
+                sim_ad_dns::Domain::from_spec(a, spec.clusters.iter().map(|c| c.name.as_str()))
+                    .map_err(|e| bad(format!("world.ad: {e}")))?,
+            ),
+            None => None,
+        };
         let mut w = WorldState {
+            ad,
             seed,
             now_ms: 0,
             link: spec.link.clone(),
@@ -415,6 +423,31 @@ impl WorldState {
             }
             FaultEffect::LinkPartition => self.set_link(true, t),
             FaultEffect::LinkHeal => self.set_link(false, t),
+            FaultEffect::AdUnreachable => {
+                if let Some(d) = self.ad.as_mut() {
+                    d.set_reachable(false);
+                }
+                self.push_audit(AuditEntry::new(t, "", "fault", "ad.unreachable", "domain"));
+            }
+            FaultEffect::SpnCollision { spn, account } => {
+                let r = match self.ad.as_mut() {
+                    Some(d) => {
+                        if d.account(account).is_err() && d.reachable {
+                            let _ = d.add_account(account);
+                        }
+                        d.add_spn(account, spn)
+                            .map(|_| ())
+                            .map_err(|e| e.to_string())
+                    }
+                    None => Err("the world has no AD domain".to_string()),
+                };
+                let mut e = AuditEntry::new(t, "", "fault", "ad.spn_plant", account)
+                    .detail(serde_json::json!({"spn": spn}));
+                if let Err(m) = r {
+                    e = e.error(&m);
+                }
+                self.push_audit(e);
+            }
             _ => {}
         }
     }

@@ -2,8 +2,7 @@
 //!
 //! These are plain serde/JSON-Schema types with no behaviour beyond defaults. Every struct
 //! denies unknown fields so a typo in a scenario is an error with a position, not a silently
-//! ignored key. Keys owned by other crates (`ad`, `dns`, `dfs`) are kept opaque here so that
-//! the whole `world:` block still deserialises into [`WorldSpec`].
+//! ignored key. Keys owned by `sim-ad-dns` (`ad`, `dns`, `dfs`) use its spec types.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -19,17 +18,17 @@ pub struct WorldSpec {
     pub link: LinkSpec,
     #[serde(default)]
     pub costs: CostSpec,
-    /// Owned by `sim-ad-dns`; opaque here.
+    /// The AD domain the clusters are joined to (`sim-ad-dns` type).
     #[serde(default)]
-    pub ad: Option<serde_json::Value>,
-    /// Owned by `sim-ad-dns`; opaque here.
+    pub ad: Option<sim_ad_dns::spec::AdSpec>,
+    /// SmartConnect delegation mode (`sim-ad-dns` type).
     #[serde(default)]
-    pub dns: Option<serde_json::Value>,
+    pub dns: Option<sim_ad_dns::spec::DnsSpec>,
     #[serde(default)]
     pub pool_mappings: Vec<PoolMappingSpec>,
-    /// Owned by `sim-ad-dns`; opaque here.
+    /// DFS namespaces (`sim-ad-dns` type).
     #[serde(default)]
-    pub dfs: Vec<serde_json::Value>,
+    pub dfs: Vec<sim_ad_dns::spec::DfsSpec>,
 }
 
 /// Source pool → target pool mapping (IP Pool / Access Zone networking).

@@ -417,8 +417,10 @@ impl WorldState {
         self.clusters
             .values()
             .find(|c| {
-                c.pools.values().any(|p| {
-                    p.sc_dns_zone == host || p.aliases.iter().any(|a| a == host) || p.ssip == host
+                let h = host.to_ascii_lowercase();
+                c.cfg.pools.iter().any(|(k, p)| {
+                    crate::config::ConfigState::pool_names(p).contains(&h)
+                        || c.cfg.pool_ssips(k).iter().any(|s| s == host)
                 })
             })
             .map(|c| c.name.clone())
@@ -1162,7 +1164,7 @@ fn opt_unix(v: Option<i64>) -> Value {
 
 /// A policy as `GET sync/policies` returns it.
 pub fn policy_json(p: &Policy) -> Value {
-    json!({
+    let mut v = json!({
         "accelerated_failback": false,
         "action": p.action,
         "burst_mode": false,
@@ -1225,11 +1227,13 @@ pub fn policy_json(p: &Policy) -> Value {
         "target_snapshot_expiration": 0,
         "target_snapshot_pattern": "SIQ-%{TargetPolicyName}-%Y-%m-%d_%H-%M-%S",
         "workers_per_node": 3,
-    })
+    });
+    crate::api::fill_defaults("sync_policy", &mut v);
+    v
 }
 
 pub fn target_policy_json(tp: &TargetPolicy) -> Value {
-    json!({
+    let mut v = json!({
         "failover_failback_state": tp.failover_failback_state,
         "id": tp.id,
         "last_job_state": if tp.last_job_state.is_empty() { "unknown" } else { tp.last_job_state.as_str() },
@@ -1240,7 +1244,9 @@ pub fn target_policy_json(tp: &TargetPolicy) -> Value {
         "source_cluster_guid": tp.source_cluster_guid,
         "source_host": tp.source_host,
         "target_path": tp.target_path,
-    })
+    });
+    crate::api::fill_defaults("target_policy", &mut v);
+    v
 }
 
 fn policy_summary(name: &str, src: &str, host: &str, tpath: &str) -> Value {
@@ -1251,7 +1257,7 @@ pub fn job_json(j: &Job, now: u64) -> Value {
     let frac = j.progress(now);
     let start = j.started_ms.map(|s| unix_s(s as i64));
     let duration = j.started_ms.map_or(0, |s| (now.saturating_sub(s)) / 1000);
-    json!({
+    let mut v = json!({
         "action": j.action.as_str(),
         "ads_streams_replicated": 0,
         "block_specs_replicated": 0,
@@ -1345,13 +1351,15 @@ pub fn job_json(j: &Job, now: u64) -> Value {
         "warnings": [],
         "workers": [],
         "worm_committed_file_conflicts": 0,
-    })
+    });
+    crate::api::fill_defaults("sync_job", &mut v);
+    v
 }
 
 pub fn report_json(r: &Report) -> Value {
     let start = unix_s(r.start_ms);
     let end = unix_s(r.end_ms);
-    json!({
+    let mut v = json!({
         "action": r.action.as_str(),
         "bytes_transferred": r.bytes_transferred,
         "dead_node": false,
@@ -1379,7 +1387,9 @@ pub fn report_json(r: &Report) -> Value {
         "total_network_bytes": r.bytes_transferred,
         "warnings": [],
         "workers": [],
-    })
+    });
+    crate::api::fill_defaults("sync_report", &mut v);
+    v
 }
 
 pub fn settings_json(s: &SyncSettings) -> Value {

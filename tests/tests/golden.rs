@@ -45,3 +45,18 @@ fn golden_sync_fails() {
 fn golden_validation_blocks() {
     insta::assert_snapshot!(compact("synciq-validation-blocks"));
 }
+
+#[test]
+fn golden_access_zone_happy_path() {
+    insta::assert_snapshot!(compact("az-happy-dual"));
+}
+
+#[test]
+fn golden_access_zone_gate_holds() {
+    insta::assert_snapshot!(compact("az-zone-gate-clients"));
+}
+
+#[test]
+fn golden_dfs() {
+    insta::assert_snapshot!(compact("dfs-happy"));
+}

@@ -7,7 +7,7 @@ use std::process::Command;
 fn orchestrator_depends_on_no_sim_crate() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["metadata", "--format-version", "1"])
         .current_dir(tests::repo_root())
         .output()
         .expect("cargo metadata runs");

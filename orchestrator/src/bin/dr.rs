@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use orchestrator::config::Config;
 use orchestrator::exec::{AbsentOperator, RunEvent};
+use orchestrator::journal::{Journal, JournalOperator};
 use orchestrator::{plan, runner, Mode, Networking, Outcome, RunKind, RunOptions, RunSpec};
 
 /// Storage-layer failover of OneFS (PowerScale) cluster pairs.
@@ -38,6 +39,14 @@ struct Cli {
     /// clusters you cannot reach over a trusted network.
     #[arg(long, global = true)]
     insecure: bool,
+    /// The run journal (SQLite, WAL): every run's plan, step intents and results.
+    #[arg(
+        long,
+        env = "DR_JOURNAL",
+        default_value = "dr-journal.sqlite",
+        global = true
+    )]
+    journal: PathBuf,
     /// Log filter (e.g. `info`, `orchestrator=debug`); logs go to stderr.
     #[arg(long, env = "DR_LOG", default_value = "warn", global = true)]
     log: String,
@@ -53,8 +62,24 @@ enum ModeArg {
     IpPool,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    Failover,
+    Failback,
+    Rehearsal,
+}
+
 #[derive(Args)]
 struct RunArgs {
+    /// Kind of run (the `failback` and `rehearsal` subcommands set it).
+    #[arg(long, value_enum, default_value = "failover")]
+    kind: KindArg,
+    /// Access Zone mode: the zone to fail over.
+    #[arg(long)]
+    zone: Option<String>,
+    /// IP Pool mode: the source pool id (e.g. `groupnet0.subnet0.pool0`).
+    #[arg(long)]
+    pool: Option<String>,
     /// The cluster failing over (currently active).
     #[arg(long)]
     from: Option<String>,
@@ -77,7 +102,7 @@ struct RunArgs {
     #[arg(long)]
     block_on_warning: bool,
     /// A YAML run spec (the `run:` section of a scenario) instead of the flags above.
-    #[arg(long, conflicts_with_all = ["from", "to", "policies"])]
+    #[arg(long, conflicts_with_all = ["from", "to", "policies", "zone", "pool"])]
     spec: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
@@ -101,7 +126,11 @@ impl RunArgs {
             .clone()
             .context("--to is required (or --spec FILE)")?;
         Ok(RunSpec {
-            kind: RunKind::Failover,
+            kind: match self.kind {
+                KindArg::Failover => RunKind::Failover,
+                KindArg::Failback => RunKind::Failback,
+                KindArg::Rehearsal => RunKind::Rehearsal,
+            },
             mode: match self.mode {
                 ModeArg::SynciqPolicy => Mode::SynciqPolicy,
                 ModeArg::Dfs => Mode::Dfs,
@@ -111,8 +140,9 @@ impl RunArgs {
             from,
             to,
             policies: self.policies.clone(),
-            zone: None,
-            pool: None,
+            zone: self.zone.clone(),
+            pool: self.pool.clone(),
+            pool_mappings: vec![],
             controlled: true,
             options: RunOptions {
                 networking: if self.manual_networking {
@@ -138,8 +168,40 @@ enum Cmd {
     },
     /// Print the step DAG a failover would run, without changing anything.
     Plan(RunArgs),
-    /// Run a failover.
+    /// Run a failover (journaled; see `status` and `resume`).
     Failover(RunArgs),
+    /// Run a failback (a failover in the other direction, using the mirror policies).
+    Failback(RunArgs),
+    /// Run a rehearsal (non-disruptive test of the target).
+    Rehearsal(RunArgs),
+    /// Readiness checks (step 3) for a run, changing nothing.
+    Readiness(RunArgs),
+    /// Runs in the journal; with RUN, that run's steps.
+    Status {
+        run: Option<String>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Continue an interrupted or paused run from the journal.
+    Resume {
+        run: String,
+        /// Confirm a manual step (`STEP` or `STEP:policy`; repeat).
+        #[arg(long = "confirm")]
+        confirm: Vec<String>,
+        /// Give up on the run: mark it aborted and release its locks (changes no cluster).
+        #[arg(long, conflicts_with = "confirm")]
+        abort: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the REST API (tokens from the config file's `api.tokens`).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8700")]
+        listen: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -167,6 +229,8 @@ fn main() -> ExitCode {
                     .is_some()
                     || c.downcast_ref::<orchestrator::plan::PlanError>().is_some()
                     || c.downcast_ref::<yaml_serde::Error>().is_some()
+                    || c.downcast_ref::<orchestrator::journal::JournalError>()
+                        .is_some()
             });
             ExitCode::from(if input { 2 } else { 3 })
         }
@@ -174,8 +238,22 @@ fn main() -> ExitCode {
 }
 
 async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(code) = journal_cmd(&cli).await? {
+        return Ok(code);
+    }
     let config = Config::load(&cli.config)?;
+    if cli.insecure {
+        tracing::warn!("--insecure: TLS certificates of the clusters are NOT verified");
+        eprintln!("dr: warning: --insecure: TLS certificates of the clusters are NOT verified");
+    }
     let clients = config.clients(cli.ca_cert.as_deref(), cli.insecure)?;
+    match &cli.cmd {
+        Cmd::Resume {
+            run, confirm, json, ..
+        } => return resume_cmd(&cli.journal, clients, run, confirm, *json).await,
+        Cmd::Serve { listen } => return serve_cmd(&cli.journal, &config, clients, listen).await,
+        _ => {}
+    }
     match cli.cmd {
         Cmd::Discover { dump } => {
             let inv = runner::discover(&clients).await.context("discovery")?;
@@ -214,82 +292,312 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Failover(args) => {
+        Cmd::Failover(args) => run_cmd(&cli.journal, clients, args, None).await,
+        Cmd::Failback(args) => run_cmd(&cli.journal, clients, args, Some(RunKind::Failback)).await,
+        Cmd::Rehearsal(args) => {
+            run_cmd(&cli.journal, clients, args, Some(RunKind::Rehearsal)).await
+        }
+        Cmd::Readiness(args) => {
             let spec = args.to_spec()?;
-            let run_id = format!(
-                "run-{}",
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0)
-            );
-            let bar = indicatif::ProgressBar::new_spinner();
-            let observer: orchestrator::Observer = {
-                let bar = bar.clone();
-                Arc::new(move |ev: &RunEvent| match ev {
-                    RunEvent::StepStarted(r) => bar.set_message(format!(
-                        "{} {}{}",
-                        r.seed_no,
-                        r.step,
-                        r.policy
-                            .as_deref()
-                            .map(|p| format!("[{p}]"))
-                            .unwrap_or_default()
-                    )),
-                    RunEvent::StepEnded(r) => {
-                        bar.inc(1);
-                        if !r.status.is_ok() {
-                            bar.println(format!(
-                                "{} {}{}: {}",
-                                r.seed_no,
-                                r.step,
-                                r.policy
-                                    .as_deref()
-                                    .map(|p| format!("[{p}]"))
-                                    .unwrap_or_default(),
-                                r.status.name()
-                            ));
-                        }
-                    }
-                    RunEvent::StepsAdded(_) | RunEvent::State(_) => {}
-                })
+            let inv = runner::discover(&clients).await.context("discovery")?;
+            let plan = plan::build(&spec, &inv)?;
+            let Some(inst) = plan
+                .steps
+                .iter()
+                .find(|s| s.step == orchestrator::StepId::Validate)
+                .cloned()
+            else {
+                anyhow::bail!("the plan has no validate step");
             };
-            let (_plan, report) = runner::run(
-                &run_id,
-                clients,
-                &spec,
-                Arc::new(AbsentOperator),
-                Some(observer),
-            )
-            .await?;
-            bar.finish_and_clear();
+            let ctx = orchestrator::exec::RunCtx::new("readiness", plan, inv, clients);
+            let result = orchestrator::steps::execute(&ctx, &inst).await;
+            let warnings = ctx.with_state(|s| s.warnings.clone());
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "ok": result.is_ok(),
+                        "error": result.as_ref().err().map(|e| e.to_string()),
+                        "warnings": warnings,
+                    }))?
+                );
             } else {
-                for s in &report.steps {
-                    println!(
-                        "{:<5} {:<28} {:<20} {}",
-                        s.seed_no,
-                        s.step.as_str(),
-                        s.policy.as_deref().or(s.zone.as_deref()).unwrap_or("-"),
-                        match &s.status {
-                            orchestrator::StepStatus::Failed { error } =>
-                                format!("failed: {error}"),
-                            orchestrator::StepStatus::Skipped { reason } =>
-                                format!("skipped: {}", reason.short()),
-                            orchestrator::StepStatus::Manual { instructions, .. } =>
-                                format!("manual: {instructions}"),
-                            other => other.name().to_string(),
-                        }
-                    );
+                for w in &warnings {
+                    println!("warning: {w}");
                 }
-                println!("outcome: {}", report.outcome.as_str());
+                match &result {
+                    Ok(d) => println!("ready: {}", d.detail.as_deref().unwrap_or("ok")),
+                    Err(e) => println!("not ready: {e}"),
+                }
             }
-            Ok(if report.outcome == Outcome::Succeeded {
+            Ok(if result.is_ok() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             })
         }
+        Cmd::Status { .. } | Cmd::Resume { .. } | Cmd::Serve { .. } => {
+            unreachable!("handled before connecting")
+        }
     }
+}
+
+/// Commands that need the journal but not (yet) the clusters.
+async fn journal_cmd(cli: &Cli) -> anyhow::Result<Option<ExitCode>> {
+    match &cli.cmd {
+        Cmd::Status { run, json } => {
+            let journal = Journal::open(&cli.journal)?;
+            match run {
+                None => {
+                    let runs = journal.list_runs()?;
+                    if *json {
+                        println!("{}", serde_json::to_string_pretty(&runs)?);
+                    } else if runs.is_empty() {
+                        println!("no runs in {}", cli.journal.display());
+                    } else {
+                        for r in runs {
+                            println!(
+                                "{:<28} {:<10} {:<9} {} {} → {}",
+                                r.id,
+                                r.status,
+                                format!("{:?}", r.spec.kind).to_lowercase(),
+                                r.spec.mode.as_str(),
+                                r.spec.from,
+                                r.spec.to
+                            );
+                        }
+                    }
+                }
+                Some(id) => {
+                    let d = journal.run(id)?;
+                    if *json {
+                        println!("{}", serde_json::to_string_pretty(&d)?);
+                    } else {
+                        println!(
+                            "run {} ({} {} {} → {}): {}",
+                            d.row.id,
+                            format!("{:?}", d.row.spec.kind).to_lowercase(),
+                            d.row.spec.mode.as_str(),
+                            d.row.spec.from,
+                            d.row.spec.to,
+                            d.row.status
+                        );
+                        print_steps(&d.steps);
+                        if !d.locks.is_empty() {
+                            println!("locks held: {}", d.locks.join(", "));
+                        }
+                        if !d.confirmations.is_empty() {
+                            println!("confirmed: {}", d.confirmations.join(", "));
+                        }
+                        print_waiting(&d.row.id, &d.steps);
+                    }
+                }
+            }
+            Ok(Some(ExitCode::SUCCESS))
+        }
+        Cmd::Resume {
+            run, abort: true, ..
+        } => {
+            let journal = Journal::open(&cli.journal)?;
+            journal.abort_run(run)?;
+            println!("run {run} marked aborted; its locks are released");
+            Ok(Some(ExitCode::SUCCESS))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn print_steps(steps: &[orchestrator::StepRecord]) {
+    for s in steps {
+        println!(
+            "{:<5} {:<28} {:<20} {}",
+            s.seed_no,
+            s.step.as_str(),
+            s.policy.as_deref().or(s.zone.as_deref()).unwrap_or("-"),
+            match &s.status {
+                orchestrator::StepStatus::Failed { error } => format!("failed: {error}"),
+                orchestrator::StepStatus::Skipped { reason } =>
+                    format!("skipped: {}", reason.short()),
+                orchestrator::StepStatus::Manual {
+                    instructions,
+                    confirmed,
+                } => format!(
+                    "manual{}: {instructions}",
+                    if *confirmed {
+                        " (confirmed)"
+                    } else {
+                        " (waiting)"
+                    }
+                ),
+                other => other.name().to_string(),
+            }
+        );
+    }
+}
+
+fn print_waiting(run_id: &str, steps: &[orchestrator::StepRecord]) {
+    let waiting: Vec<String> = steps
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.status,
+                orchestrator::StepStatus::Manual {
+                    confirmed: false,
+                    ..
+                }
+            )
+        })
+        .map(|s| {
+            orchestrator::journal::confirmation_key(
+                s.step.as_str(),
+                s.policy.as_deref().or(s.zone.as_deref()),
+            )
+        })
+        .collect();
+    if !waiting.is_empty() {
+        println!(
+            "paused: do the manual step(s) above, then: dr resume {run_id} {}",
+            waiting
+                .iter()
+                .map(|w| format!("--confirm {w}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+}
+
+fn progress_observer(bar: &indicatif::ProgressBar) -> orchestrator::Observer {
+    let bar = bar.clone();
+    Arc::new(move |ev: &RunEvent| match ev {
+        RunEvent::StepStarted(r) => bar.set_message(format!(
+            "{} {}{}",
+            r.seed_no,
+            r.step,
+            r.policy
+                .as_deref()
+                .map(|p| format!("[{p}]"))
+                .unwrap_or_default()
+        )),
+        RunEvent::StepEnded(r) => {
+            bar.inc(1);
+            if !r.status.is_ok() && r.status.is_terminal() {
+                bar.println(format!(
+                    "{} {}{}: {}",
+                    r.seed_no,
+                    r.step,
+                    r.policy
+                        .as_deref()
+                        .map(|p| format!("[{p}]"))
+                        .unwrap_or_default(),
+                    r.status.name()
+                ));
+            }
+        }
+        RunEvent::StepsAdded(_) | RunEvent::State(_) => {}
+    })
+}
+
+fn finish(report: &orchestrator::Report, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print_steps(&report.steps);
+        println!("run {} outcome: {}", report.run_id, report.outcome.as_str());
+        print_waiting(&report.run_id, &report.steps);
+    }
+    Ok(if report.outcome == Outcome::Succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn run_cmd(
+    journal_path: &std::path::Path,
+    clients: std::collections::BTreeMap<String, orchestrator::papi::PapiClient>,
+    args: RunArgs,
+    kind: Option<RunKind>,
+) -> anyhow::Result<ExitCode> {
+    let mut spec = args.to_spec()?;
+    if let Some(k) = kind {
+        spec.kind = k;
+    }
+    let journal = Journal::open(journal_path)?;
+    let run_id = format!(
+        "run-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0)
+    );
+    eprintln!(
+        "dr: run {run_id} (journal {}; if interrupted: dr resume {run_id})",
+        journal_path.display()
+    );
+    let bar = indicatif::ProgressBar::new_spinner();
+    let (_plan, report) = runner::run_journaled(
+        &journal,
+        &run_id,
+        clients,
+        &spec,
+        Arc::new(AbsentOperator),
+        Some(progress_observer(&bar)),
+    )
+    .await?;
+    bar.finish_and_clear();
+    finish(&report, args.json)
+}
+
+async fn resume_cmd(
+    journal_path: &std::path::Path,
+    clients: std::collections::BTreeMap<String, orchestrator::papi::PapiClient>,
+    run: &str,
+    confirm: &[String],
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let journal = Journal::open(journal_path)?;
+    if !confirm.is_empty() {
+        journal.confirm(run, confirm)?;
+    }
+    let operator = JournalOperator::new(journal.confirmations(run)?);
+    let bar = indicatif::ProgressBar::new_spinner();
+    let (_plan, report) = runner::resume(
+        &journal,
+        run,
+        clients,
+        Arc::new(operator),
+        Some(progress_observer(&bar)),
+    )
+    .await?;
+    bar.finish_and_clear();
+    finish(&report, json)
+}
+
+async fn serve_cmd(
+    journal_path: &std::path::Path,
+    config: &Config,
+    clients: std::collections::BTreeMap<String, orchestrator::papi::PapiClient>,
+    listen: &str,
+) -> anyhow::Result<ExitCode> {
+    let tokens = config.api.resolve_tokens()?;
+    if tokens.is_empty() {
+        anyhow::bail!(
+            "dr serve needs at least one API token: add api.tokens (name, role: operator|viewer, token_env or token_file) to the config file"
+        );
+    }
+    let journal = Journal::open(journal_path)?;
+    let state = orchestrator::server::AppState::new(
+        journal,
+        clients,
+        orchestrator::server::ServerConfig::new(&config.api, tokens),
+    );
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    eprintln!(
+        "dr serve: listening on http://{} (OpenAPI: /openapi.json, API: /api/v1)",
+        listener.local_addr()?
+    );
+    orchestrator::server::serve(listener, state).await?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -422,6 +422,216 @@ impl PapiClient {
         Ok(reports)
     }
 
+    /// A list resource; a 404 (resource not licensed or not present) is an empty list.
+    pub async fn list_or_empty<T: DeserializeOwned>(
+        &self,
+        rest: &str,
+        key: &str,
+    ) -> Result<Vec<T>, PapiError> {
+        match self.list_all(rest, key).await {
+            Err(e) if e.status() == Some(404) => Ok(Vec::new()),
+            other => other,
+        }
+    }
+
+    /// Access zones.
+    pub async fn zones(&self) -> Result<Vec<AccessZone>, PapiError> {
+        self.list_or_empty("zones", "zones").await
+    }
+
+    /// All network pools (flat listing).
+    pub async fn pools(&self) -> Result<Vec<NetworkPool>, PapiError> {
+        self.list_or_empty("network/pools", "pools").await
+    }
+
+    /// One subnet (for its SmartConnect service addresses).
+    pub async fn subnet(&self, groupnet: &str, subnet: &str) -> Result<Option<Subnet>, PapiError> {
+        self.get_one(
+            &format!(
+                "network/groupnets/{}/subnets/{}",
+                enc(groupnet),
+                enc(subnet)
+            ),
+            "subnets",
+        )
+        .await
+    }
+
+    /// One pool by its full id (`groupnet.subnet.pool`).
+    pub async fn pool(&self, id: &str) -> Result<Option<NetworkPool>, PapiError> {
+        let (g, s, p) = split_pool_id(id);
+        self.get_one(
+            &format!(
+                "network/groupnets/{}/subnets/{}/pools/{}",
+                enc(g),
+                enc(s),
+                enc(p)
+            ),
+            "pools",
+        )
+        .await
+    }
+
+    /// `PUT` fields of a pool.
+    pub async fn update_pool(&self, id: &str, fields: &serde_json::Value) -> Result<(), PapiError> {
+        let (g, s, p) = split_pool_id(id);
+        self.put_json(
+            &format!(
+                "network/groupnets/{}/subnets/{}/pools/{}",
+                enc(g),
+                enc(s),
+                enc(p)
+            ),
+            fields,
+        )
+        .await
+    }
+
+    /// SMB shares of a zone.
+    pub async fn smb_shares(&self, zone: &str) -> Result<Vec<SmbShare>, PapiError> {
+        self.list_or_empty(
+            &format!("protocols/smb/shares?zone={}", enc(zone)),
+            "shares",
+        )
+        .await
+    }
+
+    /// SMB shares of a zone as raw JSON (every field, for copying to another cluster).
+    pub async fn smb_shares_raw(&self, zone: &str) -> Result<Vec<serde_json::Value>, PapiError> {
+        self.list_or_empty(
+            &format!("protocols/smb/shares?zone={}", enc(zone)),
+            "shares",
+        )
+        .await
+    }
+
+    /// Create an SMB share in a zone.
+    pub async fn create_smb_share(
+        &self,
+        zone: &str,
+        body: &serde_json::Value,
+    ) -> Result<(), PapiError> {
+        let _: serde_json::Value = self
+            .post_json(&format!("protocols/smb/shares?zone={}", enc(zone)), body)
+            .await?;
+        Ok(())
+    }
+
+    /// Update an SMB share (`{"name": ...}` renames it).
+    pub async fn update_smb_share(
+        &self,
+        zone: &str,
+        name: &str,
+        fields: &serde_json::Value,
+    ) -> Result<(), PapiError> {
+        self.put_json(
+            &format!("protocols/smb/shares/{}?zone={}", enc(name), enc(zone)),
+            fields,
+        )
+        .await
+    }
+
+    /// SMB open files (cluster-wide).
+    pub async fn smb_open_files(&self) -> Result<Vec<SmbOpenFile>, PapiError> {
+        self.list_or_empty("protocols/smb/openfiles", "openfiles")
+            .await
+    }
+
+    /// SMB or NFS global settings (`proto` = `smb` | `nfs`).
+    pub async fn protocol_settings(&self, proto: &str) -> Result<ProtocolSettings, PapiError> {
+        let s: SettingsEnvelope<ProtocolSettings> = self
+            .get_json(&format!("protocols/{proto}/settings/global"))
+            .await?;
+        Ok(s.settings)
+    }
+
+    /// Turn the SMB or NFS service on or off cluster-wide.
+    pub async fn set_protocol_service(&self, proto: &str, on: bool) -> Result<(), PapiError> {
+        self.put_json(
+            &format!("protocols/{proto}/settings/global"),
+            &serde_json::json!({ "service": on }),
+        )
+        .await
+    }
+
+    /// NFS exports of a zone.
+    pub async fn nfs_exports(&self, zone: &str) -> Result<Vec<NfsExport>, PapiError> {
+        self.list_or_empty(
+            &format!("protocols/nfs/exports?zone={}", enc(zone)),
+            "exports",
+        )
+        .await
+    }
+
+    /// Create an NFS export in a zone.
+    pub async fn create_nfs_export(
+        &self,
+        zone: &str,
+        body: &serde_json::Value,
+    ) -> Result<(), PapiError> {
+        let _: serde_json::Value = self
+            .post_json(&format!("protocols/nfs/exports?zone={}", enc(zone)), body)
+            .await?;
+        Ok(())
+    }
+
+    /// NFS aliases of a zone.
+    pub async fn nfs_aliases(&self, zone: &str) -> Result<Vec<NfsAlias>, PapiError> {
+        self.list_or_empty(
+            &format!("protocols/nfs/aliases?zone={}", enc(zone)),
+            "aliases",
+        )
+        .await
+    }
+
+    /// Create an NFS alias in a zone.
+    pub async fn create_nfs_alias(
+        &self,
+        zone: &str,
+        body: &serde_json::Value,
+    ) -> Result<(), PapiError> {
+        let _: serde_json::Value = self
+            .post_json(&format!("protocols/nfs/aliases?zone={}", enc(zone)), body)
+            .await?;
+        Ok(())
+    }
+
+    /// All quotas.
+    pub async fn quotas(&self) -> Result<Vec<Quota>, PapiError> {
+        self.list_or_empty("quota/quotas", "quotas").await
+    }
+
+    /// Create a quota.
+    pub async fn create_quota(&self, body: &serde_json::Value) -> Result<(), PapiError> {
+        let _: serde_json::Value = self.post_json("quota/quotas", body).await?;
+        Ok(())
+    }
+
+    /// Delete a quota by id.
+    pub async fn delete_quota(&self, id: &str) -> Result<(), PapiError> {
+        self.delete(&format!("quota/quotas/{}", enc(id))).await
+    }
+
+    /// The cluster's AD providers.
+    pub async fn ads_providers(&self) -> Result<Vec<AdsProvider>, PapiError> {
+        self.list_or_empty("auth/providers/ads", "ads").await
+    }
+
+    /// The cluster's AD providers with duplicate-SPN detection (`dup_spns`).
+    pub async fn ads_providers_checked(&self) -> Result<Vec<AdsProvider>, PapiError> {
+        self.list_or_empty("auth/providers/ads?check_duplicates=true", "ads")
+            .await
+    }
+
+    /// Replace an AD provider's SPN list (PAPI's PUT replaces the whole list).
+    pub async fn set_ads_spns(&self, provider: &str, spns: &[String]) -> Result<(), PapiError> {
+        self.put_json(
+            &format!("auth/providers/ads/{}", enc(provider)),
+            &serde_json::json!({ "spns": spns }),
+        )
+        .await
+    }
+
     async fn get_one<T: DeserializeOwned>(
         &self,
         rest: &str,
@@ -496,6 +706,16 @@ impl PapiClient {
             detail: format!("more than {MAX_PAGES} pages of results"),
         })
     }
+}
+
+/// Split `groupnet0.subnet0.pool0` into its parts (missing parts are empty).
+pub fn split_pool_id(id: &str) -> (&str, &str, &str) {
+    let mut it = id.splitn(3, '.');
+    (
+        it.next().unwrap_or(""),
+        it.next().unwrap_or(""),
+        it.next().unwrap_or(""),
+    )
 }
 
 /// Percent-encode one path segment or query value.

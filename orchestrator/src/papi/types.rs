@@ -126,3 +126,186 @@ impl JobAction {
         }
     }
 }
+
+/// An access zone.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct AccessZone {
+    pub name: String,
+    /// Base path.
+    #[serde(default)]
+    pub path: String,
+}
+
+/// A `{low, high}` address range.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct IpRange {
+    pub low: String,
+    pub high: String,
+}
+
+/// A network pool (flat `/network/pools` listing).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct NetworkPool {
+    /// `groupnet0.subnet0.pool0`.
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub groupnet: String,
+    #[serde(default)]
+    pub subnet: String,
+    #[serde(default)]
+    pub access_zone: String,
+    #[serde(default)]
+    pub sc_dns_zone: String,
+    #[serde(default)]
+    pub sc_dns_zone_aliases: Vec<String>,
+    #[serde(default)]
+    pub ranges: Vec<IpRange>,
+}
+
+/// A subnet (for its SmartConnect service addresses).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct Subnet {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub sc_service_addrs: Vec<IpRange>,
+}
+
+/// The trustee of an SMB permission entry.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct Trustee {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, rename = "type")]
+    pub trustee_type: Option<String>,
+}
+
+/// One SMB share permission entry.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct SmbPermission {
+    pub permission: String,
+    pub permission_type: String,
+    pub trustee: Trustee,
+}
+
+impl SmbPermission {
+    /// The Deny-Everyone entry of the data-integrity lock (trustee SID S-1-1-0).
+    pub fn deny_everyone() -> Self {
+        SmbPermission {
+            permission: "full".into(),
+            permission_type: "deny".into(),
+            trustee: Trustee {
+                id: "SID:S-1-1-0".into(),
+                name: Some("Everyone".into()),
+                trustee_type: Some("wellknown".into()),
+            },
+        }
+    }
+
+    /// Whether this is a Deny-Everyone entry.
+    pub fn is_deny_everyone(&self) -> bool {
+        self.permission_type == "deny" && self.trustee.id == "SID:S-1-1-0"
+    }
+}
+
+/// An SMB share.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct SmbShare {
+    pub name: String,
+    pub path: String,
+    #[serde(default)]
+    pub permissions: Vec<SmbPermission>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// An SMB open file.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct SmbOpenFile {
+    #[serde(default)]
+    pub id: serde_json::Value,
+    pub file: String,
+    #[serde(default)]
+    pub user: Option<String>,
+}
+
+/// An NFS export.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct NfsExport {
+    #[serde(default)]
+    pub id: serde_json::Value,
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub clients: Vec<String>,
+    #[serde(default)]
+    pub root_clients: Vec<String>,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub zone: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// An NFS alias.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct NfsAlias {
+    pub name: String,
+    pub path: String,
+    #[serde(default)]
+    pub zone: Option<String>,
+}
+
+/// Quota thresholds (bytes).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+pub struct QuotaThresholds {
+    #[serde(default)]
+    pub hard: Option<u64>,
+    #[serde(default)]
+    pub soft: Option<u64>,
+    #[serde(default)]
+    pub advisory: Option<u64>,
+}
+
+/// A quota.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct Quota {
+    pub id: String,
+    pub path: String,
+    #[serde(rename = "type")]
+    pub quota_type: String,
+    #[serde(default)]
+    pub enforced: Option<bool>,
+    #[serde(default)]
+    pub include_snapshots: Option<bool>,
+    #[serde(default)]
+    pub thresholds: QuotaThresholds,
+    #[serde(default)]
+    pub persona: Option<serde_json::Value>,
+}
+
+/// An Active Directory provider of a cluster.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct AdsProvider {
+    #[serde(default)]
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub machine_account: String,
+    #[serde(default)]
+    pub spns: Vec<String>,
+    /// With `?check_duplicates=true`: SPNs of this account that another account also holds.
+    #[serde(default)]
+    pub dup_spns: Vec<String>,
+}
+
+/// SMB or NFS global settings (`service` on/off).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct ProtocolSettings {
+    #[serde(default)]
+    pub service: bool,
+}

@@ -5,22 +5,35 @@
 //! (DESIGN.md §2). A step returns [`StepDone`] (with `acted` telling whether it changed
 //! anything) or a [`StepError`] whose message is what the report shows.
 
+mod allow_write;
 mod begin;
 mod cache_schedules;
+mod check_open_files;
+pub mod config_jobs;
+mod data_integrity_lock;
+mod dfs_rename_shares;
+mod disable_protocols;
 pub mod job;
 mod manual;
+mod move_smartconnect_to_target;
+mod quotas;
+mod refresh_clients;
+mod rename_source_smartconnect;
+mod repoint_dns;
 mod restore_schedule;
 mod resync_prep;
 mod rollback_schedules;
 mod run_mirror;
+pub mod spns;
+mod sync_config;
 mod sync_data;
 mod validate;
 
-mod allow_write;
-
 use crate::exec::RunCtx;
-use crate::papi::{CallCtx, PapiClient, PapiError};
-use crate::plan::{StepId, StepInstance};
+use crate::inventory::PolicyInfo;
+use crate::papi::{CallCtx, PapiClient, PapiError, SmbShare};
+use crate::plan::{StepId, StepInstance, ZonePlan};
+use crate::run_spec::{Mode, Networking};
 
 /// A step finished without error.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -78,22 +91,60 @@ impl From<&str> for StepError {
 
 /// Run one step instance.
 pub async fn execute(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+    let manual_networking = ctx.plan.spec.mode == Mode::SynciqPolicy
+        && ctx.plan.spec.options.networking == Networking::Manual;
     match inst.step {
+        StepId::CheckOpenFiles => check_open_files::run(ctx, inst).await,
+        StepId::DisableProtocols => disable_protocols::run(ctx, inst).await,
+        StepId::DataIntegrityLock => data_integrity_lock::run(ctx, inst).await,
         StepId::CacheSchedules => cache_schedules::run(ctx, inst).await,
         StepId::Begin => begin::run(ctx, inst).await,
         StepId::Validate => validate::run(ctx, inst).await,
         StepId::BlockOnWarning => validate::block_on_warning(ctx, inst).await,
+        StepId::DisableConfigJobs => config_jobs::disable(ctx, inst).await,
         StepId::SyncData => sync_data::run(ctx, inst).await,
+        StepId::SyncConfig => sync_config::run(ctx, inst).await,
+        StepId::DfsRenameShares => dfs_rename_shares::run(ctx, inst).await,
+        s if s.is_networking() && manual_networking => manual::run(ctx, inst).await,
+        StepId::RenameSourceSmartconnect => rename_source_smartconnect::run(ctx, inst).await,
+        StepId::RemoveSourceSpns => spns::remove_source(ctx, inst).await,
+        StepId::MoveSmartconnectToTarget => move_smartconnect_to_target::run(ctx, inst).await,
+        StepId::AddTargetSpns => spns::add_target(ctx, inst).await,
+        StepId::RepointDns => repoint_dns::run(ctx, inst).await,
         StepId::AllowWrite => allow_write::run(ctx, inst).await,
         StepId::ResyncPrep => resync_prep::run(ctx, inst).await,
         StepId::RestoreSchedule => restore_schedule::run(ctx, inst).await,
+        StepId::FailoverQuotas => quotas::failover(ctx, inst).await,
+        StepId::RemoveSourceQuotas => quotas::remove_source(ctx, inst).await,
         StepId::RunMirror => run_mirror::run(ctx, inst).await,
+        StepId::EnableConfigJobs => config_jobs::enable(ctx, inst).await,
+        StepId::RefreshClients => refresh_clients::run(ctx, inst).await,
         StepId::RollbackSchedules => rollback_schedules::run(ctx, inst).await,
-        s if s.is_networking() => manual::run(ctx, inst).await,
+        StepId::RollbackLock => data_integrity_lock::rollback(ctx, inst).await,
+        StepId::RollbackConfigJobs => config_jobs::rollback(ctx, inst).await,
+        StepId::RollbackProtocols => disable_protocols::rollback(ctx, inst).await,
         other => Err(StepError(format!(
             "step {other} is not implemented in this build"
         ))),
     }
+}
+
+/// SMB shares of `cluster` (all its zones) whose path lies under one of `paths`.
+pub async fn shares_under(
+    ctx: &RunCtx,
+    client: &PapiClient,
+    cluster: &str,
+    paths: &[String],
+) -> Result<Vec<(String, SmbShare)>, StepError> {
+    let mut out = Vec::new();
+    for z in ctx.inventory.zones.get(cluster).into_iter().flatten() {
+        for share in client.smb_shares(&z.name).await? {
+            if paths.iter().any(|p| path_under(&share.path, p)) {
+                out.push((z.name.clone(), share));
+            }
+        }
+    }
+    Ok(out)
 }
 
 impl RunCtx {
@@ -120,6 +171,29 @@ impl RunCtx {
         self.client_for(&self.plan.spec.to, inst)
     }
 
+    /// The plan's record of the policy a per-policy step acts on.
+    pub fn policy_info(&self, inst: &StepInstance) -> Result<&PolicyInfo, StepError> {
+        let name = self.policy_of(inst)?;
+        self.plan
+            .policies
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| StepError(format!("policy {name} is not in the plan")))
+    }
+
+    /// The zone part of the plan a zone-level step acts on.
+    pub fn zone_plan(&self, inst: &StepInstance) -> Result<&ZonePlan, StepError> {
+        let zone = inst
+            .zone
+            .as_deref()
+            .ok_or_else(|| StepError(format!("{} needs a zone", inst.step)))?;
+        self.plan
+            .zones
+            .iter()
+            .find(|z| z.name == zone)
+            .ok_or_else(|| StepError(format!("zone {zone} is not in the plan")))
+    }
+
     /// The policy name a per-policy step acts on.
     pub fn policy_of<'a>(&self, inst: &'a StepInstance) -> Result<&'a str, StepError> {
         inst.policy
@@ -128,7 +202,49 @@ impl RunCtx {
     }
 }
 
-/// Name of the mirror policy resync-prep creates for `policy`.
+/// Name of the mirror policy resync-prep creates for `policy`. Failing back a mirror
+/// resyncs onto the original policy, so `eng_mirror`'s mirror is `eng`.
 pub fn mirror_name(policy: &str) -> String {
-    format!("{policy}_mirror")
+    match policy.strip_suffix("_mirror") {
+        Some(orig) if !orig.is_empty() => orig.to_string(),
+        _ => format!("{policy}_mirror"),
+    }
+}
+
+/// Whether `path` is `base` or below it (path-component aware: `/ifs/a` is not under
+/// `/ifs/ab`).
+pub fn path_under(path: &str, base: &str) -> bool {
+    let base = base.trim_end_matches('/');
+    if base.is_empty() {
+        return path.starts_with('/');
+    }
+    path == base || (path.starts_with(base) && path.as_bytes().get(base.len()) == Some(&b'/'))
+}
+
+/// Map `path` under `from_root` to the same place under `to_root`.
+pub fn map_path(path: &str, from_root: &str, to_root: &str) -> Option<String> {
+    if !path_under(path, from_root) {
+        return None;
+    }
+    let rest = &path[from_root.trim_end_matches('/').len()..];
+    Some(format!("{}{}", to_root.trim_end_matches('/'), rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert!(path_under("/ifs/a/b", "/ifs/a"));
+        assert!(path_under("/ifs/a", "/ifs/a/"));
+        assert!(!path_under("/ifs/ab", "/ifs/a"));
+        assert_eq!(
+            map_path("/ifs/a/x/y", "/ifs/a", "/ifs/b").as_deref(),
+            Some("/ifs/b/x/y")
+        );
+        assert_eq!(map_path("/ifs/c", "/ifs/a", "/ifs/b"), None);
+        assert_eq!(mirror_name("eng"), "eng_mirror");
+        assert_eq!(mirror_name("eng_mirror"), "eng");
+    }
 }

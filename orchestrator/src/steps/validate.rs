@@ -50,9 +50,12 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
             }
             match tgt.get_target_policy(&p.name).await {
                 Ok(Some(tp)) => {
-                    if tp.failover_failback_state != "writes_disabled" {
+                    if !matches!(
+                        tp.failover_failback_state.as_str(),
+                        "writes_disabled" | "resync_policy_created"
+                    ) {
                         errors.push(format!(
-                            "target policy {} on {} is {} (expected writes_disabled)",
+                            "target policy {} on {} is {} (expected writes_disabled, or resync_policy_created for a failback)",
                             p.name, spec.to, tp.failover_failback_state
                         ));
                     }
@@ -63,6 +66,9 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
                 Err(e) => errors.push(format!("target policy {}: {e}", p.name)),
             }
         }
+    }
+    if errors.is_empty() && ctx.plan.spec.options.networking == crate::run_spec::Networking::Auto {
+        check_networking(ctx, &src, &tgt, &mut errors, &mut warnings).await;
     }
     ctx.with_state(|s| s.warnings.extend(warnings.iter().cloned()));
     if !errors.is_empty() {
@@ -88,5 +94,70 @@ pub async fn block_on_warning(ctx: &RunCtx, _inst: &StepInstance) -> Result<Step
             warnings.len(),
             warnings.join("; ")
         )))
+    }
+}
+
+/// Zone checks: AD providers on both sides, no moved SPN held by another account, and the
+/// DNS delegation of every moved name.
+async fn check_networking(
+    ctx: &RunCtx,
+    src: &crate::papi::PapiClient,
+    tgt: &crate::papi::PapiClient,
+    errors: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) {
+    if ctx.plan.zones.is_empty() {
+        return;
+    }
+    let naming = &ctx.plan.spec.options.naming;
+    let names: Vec<String> = ctx
+        .plan
+        .zones
+        .iter()
+        .flat_map(|z| z.mappings.iter().flat_map(|m| m.names(naming)))
+        .collect();
+    let moved: Vec<String> = names
+        .iter()
+        .flat_map(|n| super::spns::spns_for(n))
+        .collect();
+    match src.ads_providers_checked().await {
+        Ok(ads) if ads.is_empty() => warnings.push(format!(
+            "{} has no AD provider: no SPNs to move (Kerberos to the moved names needs them)",
+            src.cluster()
+        )),
+        Ok(ads) => {
+            for a in &ads {
+                for d in &a.dup_spns {
+                    if moved.iter().any(|m| m.eq_ignore_ascii_case(d)) {
+                        errors.push(format!(
+                            "SPN collision: {d} of {} is also registered on another machine account; moving it would break Kerberos for that name",
+                            a.machine_account
+                        ));
+                    }
+                }
+            }
+        }
+        Err(e) => errors.push(format!("AD provider of {}: {e}", src.cluster())),
+    }
+    match tgt.ads_providers().await {
+        Ok(ads) if ads.is_empty() => errors.push(format!(
+            "{} has no AD provider: SPNs for the moved names cannot be registered there",
+            tgt.cluster()
+        )),
+        Ok(_) => {}
+        Err(e) => errors.push(format!("AD provider of {}: {e}", tgt.cluster())),
+    }
+    if let Some(dns) = &ctx.dns {
+        for n in &names {
+            match dns.ns(n).await {
+                Ok(ns) if ns.len() > 1 => {}
+                Ok(ns) if ns.len() == 1 => warnings.push(format!(
+                    "{n} is delegated to one SmartConnect service IP only ({}): single delegation, DNS will be updated",
+                    ns[0]
+                )),
+                Ok(_) => warnings.push(format!("{n} has no NS delegation")),
+                Err(e) => warnings.push(format!("DNS lookup of {n}: {e}")),
+            }
+        }
     }
 }

@@ -48,6 +48,66 @@ enum Cmd {
         #[arg(long)]
         trace_dir: Option<PathBuf>,
     },
+    /// Run a seeded chaos campaign: generated worlds, runs and faults, every run judged by
+    /// the invariant checker and the documented-rules oracle. Exit 0 = no violations, 1 =
+    /// some seed failed (written to --out as replayable scenario files).
+    Campaign {
+        /// Seed range, `A..B` (B exclusive) or `A..=B`.
+        #[arg(long, default_value = "0..1000")]
+        seeds: String,
+        /// Worker threads (each runs its scenarios on single-threaded runtimes).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Run only the seeds `s` with `s % n == i` (for fanning out over machines).
+        #[arg(long, default_value = "0/1")]
+        shard: String,
+        /// Largest world (policies); worlds lean small, up to this.
+        #[arg(long, default_value_t = 200)]
+        max_policies: usize,
+        /// Smallest world (policies).
+        #[arg(long, default_value_t = 1)]
+        min_policies: usize,
+        /// Most fault rules per scenario.
+        #[arg(long, default_value_t = 6)]
+        max_faults: usize,
+        /// Write failing seeds here (`seed-N.yaml` and the shrunk `seed-N.min.yaml`).
+        #[arg(long, default_value = "chaos-failures")]
+        out: PathBuf,
+        /// Extra runs spent shrinking each failing seed (0 = do not shrink).
+        #[arg(long, default_value_t = 150)]
+        shrink_budget: usize,
+        /// Stop after this many failing seeds.
+        #[arg(long)]
+        max_failures: Option<usize>,
+        /// Print the summary as JSON on stdout (for CI).
+        #[arg(long)]
+        json: bool,
+        /// Hide the progress bar.
+        #[arg(long)]
+        no_progress: bool,
+        /// Fail on known issues too (see scenarios/src/chaos/known.rs).
+        #[arg(long)]
+        strict: bool,
+        /// Test-only: run every scenario against a planted orchestrator bug
+        /// (needs a build with `--features planted-bugs`).
+        #[arg(long)]
+        planted_bug: Option<String>,
+    },
+    /// Serve a scenario's world as PAPI servers on loopback (one port per cluster) until
+    /// Ctrl-C; prints `<cluster> <url> user=<name> password=<password>` per cluster.
+    Serve {
+        /// Scenario (or world) YAML file.
+        file: PathBuf,
+        /// Serve HTTPS with a generated certificate.
+        #[arg(long)]
+        tls: bool,
+        /// Write the CA certificate (PEM) that clients should trust here (with --tls).
+        #[arg(long)]
+        ca_out: Option<PathBuf>,
+        /// First port (cluster i gets port+i); default 8080 when free, else chosen ports.
+        #[arg(long)]
+        port: Option<u16>,
+    },
     /// Print the scenario file's JSON Schema.
     Schema,
     /// Write a generated SyncIQ-mode scenario (YAML) to stdout.
@@ -81,6 +141,99 @@ fn main() -> ExitCode {
 
 fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.cmd {
+        Cmd::Campaign {
+            seeds,
+            jobs,
+            shard,
+            max_policies,
+            min_policies,
+            max_faults,
+            out,
+            shrink_budget,
+            max_failures,
+            json,
+            no_progress,
+            strict,
+            planted_bug,
+        } => {
+            use scenarios::chaos::{campaign, CampaignConfig, GenConfig};
+            let parsed = campaign::parse_seed_range(&seeds)
+                .and_then(|s| shard.parse::<campaign::Shard>().map(|sh| (s, sh)));
+            let (seeds, shard) = match parsed {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("drill: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let cfg = CampaignConfig {
+                seeds,
+                jobs: jobs.max(1),
+                shard,
+                gen: GenConfig {
+                    min_policies: min_policies.max(1),
+                    max_policies: max_policies.max(min_policies.max(1)),
+                    max_faults,
+                    ..GenConfig::default()
+                },
+                out_dir: Some(out),
+                shrink_budget,
+                planted_bug,
+                max_failures,
+                progress: !no_progress,
+            };
+            let summary = campaign::run_campaign(&cfg);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                print!("{}", summary.render());
+            }
+            let failing = if strict {
+                summary.violation_count_strict()
+            } else {
+                summary.violation_count()
+            };
+            Ok(if failing == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Cmd::Serve {
+            file,
+            tls,
+            ca_out,
+            port,
+        } => {
+            let scn = match Scenario::load(&file) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("drill: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                let opts = scenarios::serve::ServeOpts {
+                    tls,
+                    ca_out,
+                    port,
+                    ..Default::default()
+                };
+                let h = scenarios::serve::serve(&scn, opts).await?;
+                for c in &h.clusters {
+                    println!("{}", c.line());
+                }
+                use std::io::Write;
+                std::io::stdout().flush()?;
+                tokio::signal::ctrl_c().await?;
+                h.shutdown().await;
+                Ok::<_, anyhow::Error>(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Schema => {
             let schema = schemars::schema_for!(Scenario);
             println!("{}", serde_json::to_string_pretty(&schema)?);

@@ -31,12 +31,14 @@ pub(super) async fn identity(State(st): State<ApiState>) -> ApiResult {
         .sim
         .with_world(|w| w.cluster(&st.cluster).map(|c| c.name.clone()))
         .ok_or_else(|| ApiError::not_found("cluster"))?;
-    Ok(Json(json!({
+    let mut v = json!({
         "description": "",
         "logon": {"motd": "", "motd_header": ""},
+        "mttdl_level_msg": "none",
         "name": name,
-    }))
-    .into_response())
+    });
+    super::fill_defaults("cluster_identity", &mut v);
+    Ok(Json(v).into_response())
 }
 
 pub(super) async fn config(State(st): State<ApiState>) -> ApiResult {
@@ -51,7 +53,8 @@ pub(super) async fn config(State(st): State<ApiState>) -> ApiResult {
     let part = |i: usize| parts.get(i).copied().unwrap_or(0) & 0xff;
     let revision = (part(0) << 56) | (part(1) << 48) | (part(2) << 40) | (part(3) << 32);
     let build = format!("B_{}(RELEASE)", release.replace('.', "_"));
-    Ok(Json(json!({
+    let mut v = json!({
+        "availability_zone": "",
         "description": "",
         "devices": [{"devid": 1, "guid": guid, "is_up": true, "lnn": 1}],
         "encoding": "utf-8",
@@ -76,6 +79,10 @@ pub(super) async fn config(State(st): State<ApiState>) -> ApiResult {
         },
         "timezone": {"abbreviation": "UTC", "custom": "", "name": "UTC", "path": "UTC"},
         "upgrade_type": null,
-    }))
-    .into_response())
+        "is_powerscale_ve": false,
+        "node_id": "1",
+        "region": "",
+    });
+    super::fill_defaults("cluster_config", &mut v);
+    Ok(Json(v).into_response())
 }

@@ -11,6 +11,9 @@
 //! create 201 `{"id"}`, update/delete 204, errors `{"errors": [{"code", "message"}]}`.
 
 mod cluster;
+mod objects;
+mod protocols;
+mod session;
 mod sync_jobs;
 mod sync_policies;
 mod sync_reports;
@@ -18,6 +21,10 @@ mod sync_settings;
 mod sync_target;
 #[cfg(test)]
 mod tests;
+mod zones_net;
+
+pub(crate) use objects::fill_defaults;
+pub(crate) use session::SessionStore;
 
 use std::collections::BTreeMap;
 
@@ -83,6 +90,131 @@ pub(crate) fn router(sim: Sim, cluster: &str) -> Router {
         .route(
             &v("sync/settings"),
             get(sync_settings::get).put(sync_settings::update),
+        )
+        .route(
+            &v("protocols/smb/shares"),
+            get(protocols::smb_share_list).post(protocols::smb_share_create),
+        )
+        .route(
+            &v("protocols/smb/shares/{id}"),
+            get(protocols::smb_share_get)
+                .put(protocols::smb_share_update)
+                .delete(protocols::smb_share_delete),
+        )
+        .route(
+            &v("protocols/smb/openfiles"),
+            get(protocols::openfiles_list),
+        )
+        .route(
+            &v("protocols/smb/openfiles/{id}"),
+            axum::routing::delete(protocols::openfile_delete),
+        )
+        .route(
+            &v("protocols/smb/settings/global"),
+            get(protocols::smb_settings_get).put(protocols::smb_settings_put),
+        )
+        .route(
+            &v("protocols/nfs/settings/global"),
+            get(protocols::nfs_settings_get).put(protocols::nfs_settings_put),
+        )
+        .route(
+            &v("protocols/nfs/exports"),
+            get(protocols::nfs_export_list).post(protocols::nfs_export_create),
+        )
+        .route(
+            &v("protocols/nfs/exports/{id}"),
+            get(protocols::nfs_export_get)
+                .put(protocols::nfs_export_update)
+                .delete(protocols::nfs_export_delete),
+        )
+        .route(
+            &v("protocols/nfs/aliases"),
+            get(protocols::nfs_alias_list).post(protocols::nfs_alias_create),
+        )
+        .route(
+            &v("protocols/nfs/aliases/{id}"),
+            get(protocols::nfs_alias_get)
+                .put(protocols::nfs_alias_update)
+                .delete(protocols::nfs_alias_delete),
+        )
+        .route(
+            &v("quota/quotas"),
+            get(protocols::quota_list).post(protocols::quota_create),
+        )
+        .route(
+            &v("quota/quotas/{id}"),
+            get(protocols::quota_get)
+                .put(protocols::quota_update)
+                .delete(protocols::quota_delete),
+        )
+        .route(
+            &v("snapshot/schedules"),
+            get(protocols::schedule_list).post(protocols::schedule_create),
+        )
+        .route(
+            &v("snapshot/schedules/{id}"),
+            get(protocols::schedule_get)
+                .put(protocols::schedule_update)
+                .delete(protocols::schedule_delete),
+        )
+        .route(
+            &v("dedupe/settings"),
+            get(protocols::dedupe_get).put(protocols::dedupe_put),
+        )
+        .route(
+            &v("zones"),
+            get(zones_net::zone_list).post(zones_net::zone_create),
+        )
+        .route(
+            &v("zones/{id}"),
+            get(zones_net::zone_get)
+                .put(zones_net::zone_update)
+                .delete(zones_net::zone_delete),
+        )
+        .route(
+            &v("network/groupnets"),
+            get(zones_net::groupnet_list).post(zones_net::groupnet_create),
+        )
+        .route(
+            &v("network/groupnets/{g}"),
+            get(zones_net::groupnet_get)
+                .put(zones_net::groupnet_update)
+                .delete(zones_net::groupnet_delete),
+        )
+        .route(
+            &v("network/groupnets/{g}/subnets"),
+            get(zones_net::subnet_list).post(zones_net::subnet_create),
+        )
+        .route(
+            &v("network/groupnets/{g}/subnets/{s}"),
+            get(zones_net::subnet_get)
+                .put(zones_net::subnet_update)
+                .delete(zones_net::subnet_delete),
+        )
+        .route(
+            &v("network/groupnets/{g}/subnets/{s}/pools"),
+            get(zones_net::pool_list).post(zones_net::pool_create),
+        )
+        .route(
+            &v("network/groupnets/{g}/subnets/{s}/pools/{p}"),
+            get(zones_net::pool_get)
+                .put(zones_net::pool_update)
+                .delete(zones_net::pool_delete),
+        )
+        .route(&v("network/pools"), get(zones_net::pool_list_flat))
+        .route(
+            &v("network/pools/{id}"),
+            get(zones_net::pool_get).put(zones_net::pool_update),
+        )
+        .route(
+            &v("auth/providers/ads"),
+            get(zones_net::ads_list).post(zones_net::ads_create),
+        )
+        .route(
+            &v("auth/providers/ads/{id}"),
+            get(zones_net::ads_get)
+                .put(zones_net::ads_update)
+                .delete(zones_net::ads_delete),
         )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(st.clone(), papi_middleware))
@@ -162,16 +294,6 @@ impl From<SyncError> for ApiError {
 }
 
 pub(crate) type ApiResult = Result<Response, ApiError>;
-
-/// `{"<plural>": [...], "resume": null, "total": N}`
-pub(crate) fn list_envelope(key: &str, items: Vec<Value>) -> Response {
-    let total = items.len();
-    let mut m = Map::new();
-    m.insert(key.to_string(), Value::Array(items));
-    m.insert("resume".into(), Value::Null);
-    m.insert("total".into(), json!(total));
-    Json(Value::Object(m)).into_response()
-}
 
 /// Single-object GET: the plural key with a one-element list.
 pub(crate) fn single_envelope(key: &str, item: Value) -> Response {
@@ -310,13 +432,40 @@ async fn papi_middleware(State(st): State<ApiState>, mut req: Request, next: Nex
     let path = req.uri().path().to_string();
     let method = req.method().clone();
 
+    // Sessions: login / whoami / logout need no prior authentication.
+    if path.trim_end_matches('/') == "/session/1/session" {
+        let users = st.sim.users(&st.cluster);
+        let secure = req
+            .headers()
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes() == b"https");
+        let h = req.headers().clone();
+        let body = match axum::body::to_bytes(req.into_body(), 1 << 20).await {
+            Ok(b) => b,
+            Err(_) => return ApiError::bad_request("request body too large").into_response(),
+        };
+        return st
+            .sim
+            .sessions()
+            .handle(&st.cluster, &users, &method, &h, &body, secure);
+    }
+
     // Authentication and authorisation come before anything that reveals the API surface.
-    let user = basic_credentials(req.headers()).and_then(|(u, p)| {
-        st.sim
-            .users(&st.cluster)
-            .into_iter()
-            .find(|x| x.name == u && x.password == p)
-    });
+    let users = st.sim.users(&st.cluster);
+    let user = match basic_credentials(req.headers()) {
+        Some((u, p)) => users.into_iter().find(|x| x.name == u && x.password == p),
+        None => match st
+            .sim
+            .sessions()
+            .authenticate(&st.cluster, req.headers(), &method)
+        {
+            session::SessionAuth::Ok(name) => users.into_iter().find(|x| x.name == name),
+            session::SessionAuth::Invalid(msg) => {
+                return ApiError::new(StatusCode::UNAUTHORIZED, msg).into_response()
+            }
+            session::SessionAuth::None => None,
+        },
+    };
     let Some(user) = user else {
         return ApiError::new(StatusCode::UNAUTHORIZED, "Authorization required").into_response();
     };

@@ -22,7 +22,8 @@ const CREATE_KEYS: &[&str] = &[
     "skip_move",
 ];
 
-pub(super) async fn list(State(st): State<ApiState>) -> ApiResult {
+pub(super) async fn list(State(st): State<ApiState>, q: super::objects::QueryR) -> ApiResult {
+    let (q, off) = super::objects::list_query(q)?;
     let items = st.sim.with_world(|w| {
         let now = w.now_ms;
         w.cluster(&st.cluster)
@@ -35,7 +36,7 @@ pub(super) async fn list(State(st): State<ApiState>) -> ApiResult {
             })
             .unwrap_or_default()
     });
-    Ok(list_envelope("jobs", items))
+    super::objects::list_paged("jobs", items, &q, off)
 }
 
 pub(super) async fn get_one(

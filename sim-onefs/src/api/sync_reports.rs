@@ -14,7 +14,7 @@ pub(super) async fn list(
     State(st): State<ApiState>,
     q: Result<Query<BTreeMap<String, String>>, QueryRejection>,
 ) -> ApiResult {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let (q, off) = super::objects::list_query(q)?;
     let num = |k: &str| -> Result<Option<u64>, ApiError> {
         q.get(k)
             .map(|v| {
@@ -27,13 +27,13 @@ pub(super) async fn list(
             .transpose()
     };
     let newer_than = num("newer_than")?;
-    let limit = num("limit")?;
+    num("limit")?;
     st.sim.with_world(|w| {
         let now_s = unix_s(w.now_ms as i64);
         let c = w
             .cluster(&st.cluster)
             .ok_or_else(|| ApiError::not_found("cluster"))?;
-        let mut items: Vec<_> = c
+        let items: Vec<_> = c
             .synciq
             .reports
             .iter()
@@ -45,11 +45,8 @@ pub(super) async fn list(
                 newer_than.is_none_or(|d| unix_s(r.start_ms) >= now_s - (d as i64) * 86_400)
             })
             .map(report_json)
-            .collect();
-        if let Some(l) = limit {
-            items.truncate(l as usize);
-        }
-        Ok(list_envelope("reports", items))
+            .collect::<Vec<_>>();
+        super::objects::list_paged("reports", items, &q, off)
     })
 }
 

@@ -8,7 +8,8 @@ use axum::extract::{Path, State};
 use super::*;
 use crate::synciq::target_policy_json;
 
-pub(super) async fn list(State(st): State<ApiState>) -> ApiResult {
+pub(super) async fn list(State(st): State<ApiState>, q: super::objects::QueryR) -> ApiResult {
+    let (q, off) = super::objects::list_query(q)?;
     let items = st.sim.with_world(|w| {
         w.cluster(&st.cluster)
             .map(|c| {
@@ -20,7 +21,7 @@ pub(super) async fn list(State(st): State<ApiState>) -> ApiResult {
             })
             .unwrap_or_default()
     });
-    Ok(list_envelope("policies", items))
+    super::objects::list_paged("policies", items, &q, off)
 }
 
 pub(super) async fn get_one(

@@ -1,0 +1,284 @@
+//! The orchestrator's DNS client: wire-format queries and RFC 2136 dynamic updates.
+//!
+//! `repoint_dns` uses it to verify that moved SmartConnect names now resolve to the target
+//! (dual delegation) and, in single delegation, to replace a name's NS records with the
+//! target's SmartConnect service IP — TSIG-signed (HMAC-SHA256, RFC 8945) when a key is
+//! configured, as BIND expects. Messages go through a [`DnsTransport`]: UDP (TCP when the
+//! answer is truncated) to a real server, or an in-process function — same bytes.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::tsig::{TsigAlgorithm, TSIG};
+use hickory_proto::rr::rdata::NS;
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::secret::Secret;
+
+/// Largest DNS message we read.
+const MAX_MESSAGE_BYTES: usize = 65_535;
+
+/// A DNS exchange failed.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum DnsClientError {
+    #[error("DNS server {server}: {detail}")]
+    Transport { server: String, detail: String },
+    #[error("no DNS answer from {server} within {timeout_ms} ms")]
+    Timeout { server: String, timeout_ms: u64 },
+    #[error("DNS {name}: {rcode}")]
+    Rcode { name: String, rcode: String },
+    #[error("DNS message: {0}")]
+    Malformed(String),
+}
+
+/// Sends one DNS message and returns the answer.
+pub trait DnsTransport: Send + Sync + fmt::Debug {
+    fn exchange(&self, msg: Vec<u8>) -> BoxFuture<'_, Result<Vec<u8>, DnsClientError>>;
+}
+
+/// UDP to a real server, retried over TCP when the answer is truncated.
+#[derive(Debug, Clone)]
+pub struct NetDns {
+    pub server: SocketAddr,
+    pub timeout_ms: u64,
+}
+
+impl DnsTransport for NetDns {
+    fn exchange(&self, msg: Vec<u8>) -> BoxFuture<'_, Result<Vec<u8>, DnsClientError>> {
+        Box::pin(async move {
+            let server = self.server.to_string();
+            let t = Duration::from_millis(self.timeout_ms);
+            let io = |e: std::io::Error| DnsClientError::Transport {
+                server: server.clone(),
+                detail: e.to_string(),
+            };
+            let timeout = || DnsClientError::Timeout {
+                server: server.clone(),
+                timeout_ms: self.timeout_ms,
+            };
+            let bind: SocketAddr = if self.server.is_ipv4() {
+                "0.0.0.0:0".parse().expect("literal")
+            } else {
+                "[::]:0".parse().expect("literal")
+            };
+            let sock = tokio::net::UdpSocket::bind(bind).await.map_err(io)?;
+            sock.connect(self.server).await.map_err(io)?;
+            sock.send(&msg).await.map_err(io)?;
+            let mut buf = vec![0u8; MAX_MESSAGE_BYTES];
+            let n = tokio::time::timeout(t, sock.recv(&mut buf))
+                .await
+                .map_err(|_| timeout())?
+                .map_err(io)?;
+            buf.truncate(n);
+            // TC bit: ask again over TCP.
+            if buf.len() > 2 && buf[2] & 0x02 != 0 {
+                let mut tcp = tokio::time::timeout(t, tokio::net::TcpStream::connect(self.server))
+                    .await
+                    .map_err(|_| timeout())?
+                    .map_err(io)?;
+                let len = u16::try_from(msg.len())
+                    .map_err(|_| DnsClientError::Malformed("message too long".into()))?;
+                tcp.write_all(&len.to_be_bytes()).await.map_err(io)?;
+                tcp.write_all(&msg).await.map_err(io)?;
+                let mut lb = [0u8; 2];
+                tokio::time::timeout(t, tcp.read_exact(&mut lb))
+                    .await
+                    .map_err(|_| timeout())?
+                    .map_err(io)?;
+                let mut out = vec![0u8; u16::from_be_bytes(lb) as usize];
+                tokio::time::timeout(t, tcp.read_exact(&mut out))
+                    .await
+                    .map_err(|_| timeout())?
+                    .map_err(io)?;
+                return Ok(out);
+            }
+            Ok(buf)
+        })
+    }
+}
+
+/// In-process transport: a function from request bytes to answer bytes.
+#[derive(Clone)]
+pub struct FnDns(pub Arc<dyn Fn(Vec<u8>) -> Vec<u8> + Send + Sync>);
+
+impl fmt::Debug for FnDns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FnDns")
+    }
+}
+
+impl DnsTransport for FnDns {
+    fn exchange(&self, msg: Vec<u8>) -> BoxFuture<'_, Result<Vec<u8>, DnsClientError>> {
+        let f = self.0.clone();
+        Box::pin(async move { Ok(f(msg)) })
+    }
+}
+
+/// A TSIG key (hmac-sha256). The secret never prints.
+#[derive(Debug, Clone)]
+pub struct TsigKey {
+    pub name: String,
+    pub secret: Secret,
+}
+
+/// DNS client over a transport.
+#[derive(Debug, Clone)]
+pub struct DnsClient {
+    transport: Arc<dyn DnsTransport>,
+    tsig: Option<TsigKey>,
+    next_id: Arc<AtomicU16>,
+}
+
+fn dns_name(s: &str) -> Result<Name, DnsClientError> {
+    let fq = if s.ends_with('.') {
+        s.to_string()
+    } else {
+        format!("{s}.")
+    };
+    Name::from_ascii(&fq).map_err(|e| DnsClientError::Malformed(format!("name {s:?}: {e}")))
+}
+
+fn malformed(e: impl fmt::Display) -> DnsClientError {
+    DnsClientError::Malformed(e.to_string())
+}
+
+impl DnsClient {
+    /// A client; `tsig` signs updates.
+    pub fn new(transport: Arc<dyn DnsTransport>, tsig: Option<TsigKey>) -> Self {
+        DnsClient {
+            transport,
+            tsig,
+            // Deterministic ids: replayable runs, and the transport matches by socket anyway.
+            next_id: Arc::new(AtomicU16::new(1)),
+        }
+    }
+
+    fn id(&self) -> u16 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    async fn ask(&self, name: &str, rtype: RecordType) -> Result<Message, DnsClientError> {
+        let mut m = Message::new(self.id(), MessageType::Query, OpCode::Query);
+        m.metadata.recursion_desired = true;
+        m.add_query(Query::query(dns_name(name)?, rtype));
+        let bytes = m.to_vec().map_err(malformed)?;
+        let answer = self.transport.exchange(bytes).await?;
+        let r = Message::from_vec(&answer).map_err(malformed)?;
+        if r.response_code != ResponseCode::NoError {
+            return Err(DnsClientError::Rcode {
+                name: name.to_string(),
+                rcode: r.response_code.to_str().to_string(),
+            });
+        }
+        Ok(r)
+    }
+
+    /// The A addresses `name` resolves to.
+    pub async fn resolve_a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsClientError> {
+        let r = self.ask(name, RecordType::A).await?;
+        Ok(r.answers
+            .iter()
+            .filter_map(|rec| match &rec.data {
+                RData::A(a) => Some(a.0),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The NS targets of `name` (without the trailing dot).
+    pub async fn ns(&self, name: &str) -> Result<Vec<String>, DnsClientError> {
+        let r = self.ask(name, RecordType::NS).await?;
+        Ok(r.answers
+            .iter()
+            .chain(r.authorities.iter())
+            .filter_map(|rec| match &rec.data {
+                RData::NS(ns) => Some(ns.0.to_ascii().trim_end_matches('.').to_string()),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// RFC 2136: replace the NS RRset of `name` in `zone` with `targets`.
+    pub async fn replace_ns(
+        &self,
+        zone: &str,
+        name: &str,
+        targets: &[String],
+    ) -> Result<(), DnsClientError> {
+        let mut m = Message::new(self.id(), MessageType::Query, OpCode::Update);
+        let mut z = Query::query(dns_name(zone)?, RecordType::SOA);
+        z.set_query_class(DNSClass::IN);
+        m.add_query(z);
+        let owner = dns_name(name)?;
+        let mut del = Record::update0(owner.clone(), 0, RecordType::NS);
+        del.dns_class = DNSClass::ANY;
+        m.add_authority(del);
+        for t in targets {
+            m.add_authority(Record::from_rdata(
+                owner.clone(),
+                300,
+                RData::NS(NS(dns_name(t)?)),
+            ));
+        }
+        let mut bytes = m.to_vec().map_err(malformed)?;
+        if let Some(key) = &self.tsig {
+            bytes = sign(&bytes, key)?;
+        }
+        let answer = self.transport.exchange(bytes).await?;
+        let r = Message::from_vec(&answer).map_err(malformed)?;
+        if r.response_code != ResponseCode::NoError {
+            return Err(DnsClientError::Rcode {
+                name: name.to_string(),
+                rcode: r.response_code.to_str().to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Append a TSIG record (RFC 8945 §4.3: MAC over the message and the TSIG variables).
+fn sign(msg: &[u8], key: &TsigKey) -> Result<Vec<u8>, DnsClientError> {
+    if msg.len() < 12 {
+        return Err(malformed("message shorter than a header"));
+    }
+    let key_name = dns_name(&key.name)?;
+    let oid = u16::from_be_bytes([msg[0], msg[1]]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let pre = TSIG::new(
+        TsigAlgorithm::HmacSha256,
+        now,
+        300,
+        Vec::new(),
+        oid,
+        None,
+        Vec::new(),
+    );
+    let mut vars = Vec::new();
+    let mut enc = BinEncoder::new(&mut vars);
+    pre.emit_tsig_for_mac(&mut enc, &key_name)
+        .map_err(malformed)?;
+    let mut tbs = msg.to_vec();
+    tbs.extend_from_slice(&vars);
+    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.secret.expose().as_bytes());
+    let mac = ring::hmac::sign(&k, &tbs).as_ref().to_vec();
+    let mut out = msg.to_vec();
+    let arcount = u16::from_be_bytes([out[10], out[11]]).wrapping_add(1);
+    out[10..12].copy_from_slice(&arcount.to_be_bytes());
+    let mut rr = Record::from_rdata(key_name, 0, RData::TSIG(pre.set_mac(mac)));
+    rr.dns_class = DNSClass::ANY;
+    let mut buf = Vec::new();
+    let mut enc = BinEncoder::new(&mut buf);
+    enc.set_name_encoding(NameEncoding::Uncompressed);
+    rr.emit(&mut enc).map_err(malformed)?;
+    out.extend_from_slice(&buf);
+    Ok(out)
+}

@@ -1,0 +1,53 @@
+//! Plan a run (the step DAG) without running it.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+
+use super::{ApiError, AppState, JsonBody};
+use crate::run_spec::RunSpec;
+
+/// Check what serde cannot: names are non-empty and reasonable.
+pub(crate) fn validate_spec(spec: &RunSpec) -> Result<(), ApiError> {
+    let name_ok = |s: &str| !s.trim().is_empty() && s.len() <= 256;
+    if !name_ok(&spec.from) || !name_ok(&spec.to) {
+        return Err(ApiError::bad_request(
+            "`from` and `to` must be non-empty cluster names",
+        ));
+    }
+    if spec.policies.iter().any(|p| !name_ok(p)) {
+        return Err(ApiError::bad_request("policy names must be non-empty"));
+    }
+    if spec.options.job_poll_interval_ms == 0 || spec.options.job_timeout_ms == 0 {
+        return Err(ApiError::bad_request(
+            "options.job_poll_interval_ms and options.job_timeout_ms must be positive",
+        ));
+    }
+    Ok(())
+}
+
+/// Build the plan (step DAG) for a run spec; changes nothing.
+#[utoipa::path(post, path = "/api/v1/plans", tag = "plans",
+    request_body(content = Object, description = "A RunSpec (see components/schemas/RunSpec)"),
+    responses((status = 200, description = "The plan", body = Object),
+              (status = 400, body = super::ErrorBody),
+              (status = 502, body = super::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn plan(
+    State(state): State<Arc<AppState>>,
+    JsonBody(spec): JsonBody<RunSpec>,
+) -> Result<Json<crate::plan::Plan>, ApiError> {
+    validate_spec(&spec)?;
+    let inv = crate::runner::discover(&state.clients).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "bad_gateway",
+            format!("discovery failed: {e}"),
+        )
+    })?;
+    crate::plan::build(&spec, &inv)
+        .map(Json)
+        .map_err(|e| ApiError::bad_request(format!("cannot plan the run: {e}")))
+}

@@ -1,0 +1,84 @@
+//! Step 1a, `data_integrity_lock`: put a Deny-Everyone entry on every SMB share under the
+//! failed-over paths on the source, saving the original permissions first, so no SMB client
+//! can write to the source during the failover. `rollback_lock` restores the originals.
+//!
+//! The originals are what config replication (step 5) copies to the target, so the target's
+//! shares open with the permissions users had, not with the lock.
+
+use serde_json::json;
+
+use crate::exec::RunCtx;
+use crate::papi::SmbPermission;
+use crate::plan::StepInstance;
+
+use super::{shares_under, StepDone, StepError};
+
+pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+    let src = ctx.source(inst)?;
+    let paths: Vec<String> = ctx
+        .plan
+        .policies
+        .iter()
+        .map(|p| p.source_path.clone())
+        .collect();
+    let shares = shares_under(ctx, &src, &ctx.plan.spec.from, &paths).await?;
+    let mut locked = 0;
+    for (zone, share) in &shares {
+        let key = format!("{zone}/{}", share.name);
+        if share
+            .permissions
+            .iter()
+            .any(SmbPermission::is_deny_everyone)
+        {
+            continue; // already locked (a resumed run)
+        }
+        ctx.with_state(|s| {
+            s.saved_share_permissions
+                .entry(key.clone())
+                .or_insert_with(|| share.permissions.clone());
+        });
+        let mut perms = vec![SmbPermission::deny_everyone()];
+        perms.extend(share.permissions.iter().cloned());
+        src.update_smb_share(zone, &share.name, &json!({ "permissions": perms }))
+            .await?;
+        locked += 1;
+    }
+    if locked == 0 {
+        Ok(StepDone::unchanged(format!(
+            "{} share(s) under the paths, none needed the lock",
+            shares.len()
+        )))
+    } else {
+        Ok(StepDone::acted(format!(
+            "Deny-Everyone on {locked} share(s)"
+        )))
+    }
+}
+
+pub async fn rollback(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+    let src = ctx.source(inst)?;
+    let saved = ctx.with_state(|s| s.saved_share_permissions.clone());
+    let mut restored = 0;
+    for (key, perms) in &saved {
+        let Some((zone, name)) = key.split_once('/') else {
+            continue;
+        };
+        let current = src.smb_shares(zone).await?;
+        let Some(share) = current.iter().find(|s| s.name == name) else {
+            continue;
+        };
+        if &share.permissions == perms {
+            continue;
+        }
+        src.update_smb_share(zone, name, &json!({ "permissions": perms }))
+            .await?;
+        restored += 1;
+    }
+    Ok(if restored == 0 {
+        StepDone::unchanged("no share needed its permissions back")
+    } else {
+        StepDone::acted(format!(
+            "original permissions restored on {restored} share(s)"
+        ))
+    })
+}

@@ -1,0 +1,163 @@
+//! Step 5, `sync_config`: replicate the configuration under a policy's path from source to
+//! target — SMB shares (with their original permissions, never the data-integrity lock),
+//! NFS exports and NFS aliases — into the same-named access zone on the target.
+//!
+//! In DFS mode a share `X` is created on the target as `igls-dfs-X` (the inactive copy):
+//! DFS clients use the first referral target whose share exists, so the target must not
+//! offer `X` until step 6 renames it.
+
+use serde_json::{json, Value};
+
+use crate::exec::RunCtx;
+use crate::papi::SmbPermission;
+use crate::plan::StepInstance;
+use crate::run_spec::Mode;
+
+use super::{map_path, path_under, shares_under, StepDone, StepError};
+
+/// Share fields copied as they are (ids and zone ids are the target's own).
+const SHARE_FIELDS: [&str; 8] = [
+    "description",
+    "browsable",
+    "access_based_enumeration",
+    "ca_timeout",
+    "continuously_available",
+    "file_create_mask",
+    "directory_create_mask",
+    "oplocks",
+];
+
+pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+    let policy = ctx.policy_of(inst)?;
+    let p = ctx
+        .plan
+        .policies
+        .iter()
+        .find(|x| x.name == policy)
+        .ok_or_else(|| StepError(format!("policy {policy} is not in the plan")))?;
+    let src = ctx.source(inst)?;
+    let tgt = ctx.target(inst)?;
+    let from = &ctx.plan.spec.from;
+    let to = &ctx.plan.spec.to;
+    let dfs = ctx.plan.spec.mode == Mode::Dfs;
+    let prefix = &ctx.plan.spec.options.naming.dfs_prefix;
+    let mut changes = Vec::new();
+
+    // SMB shares.
+    let shares = shares_under(ctx, &src, from, std::slice::from_ref(&p.source_path)).await?;
+    let saved = ctx.with_state(|s| s.saved_share_permissions.clone());
+    for (zone, share) in &shares {
+        if ctx.inventory.zone(to, zone).is_none() {
+            return Err(StepError(format!(
+                "share {} is in zone {zone}, which does not exist on {to}",
+                share.name
+            )));
+        }
+        let Some(tpath) = map_path(&share.path, &p.source_path, &p.target_path) else {
+            continue;
+        };
+        let perms: Vec<SmbPermission> = saved
+            .get(&format!("{zone}/{}", share.name))
+            .cloned()
+            .unwrap_or_else(|| {
+                share
+                    .permissions
+                    .iter()
+                    .filter(|x| !x.is_deny_everyone())
+                    .cloned()
+                    .collect()
+            });
+        let existing = tgt.smb_shares(zone).await?;
+        // After a DFS failover the target's copy is already called X.
+        let name = if dfs && !existing.iter().any(|s| s.name == share.name) {
+            format!("{prefix}{}", share.name)
+        } else {
+            share.name.clone()
+        };
+        match existing.iter().find(|s| s.name == name) {
+            Some(t) if t.path == tpath && t.permissions == perms => {}
+            Some(_) => {
+                tgt.update_smb_share(zone, &name, &json!({"path": tpath, "permissions": perms}))
+                    .await?;
+                changes.push(format!("share {name} updated"));
+            }
+            None => {
+                let raw = src.smb_shares_raw(zone).await?;
+                let mut body = json!({"name": name, "path": tpath, "permissions": perms});
+                if let Some(orig) = raw.iter().find(|r| r["name"] == share.name.as_str()) {
+                    for f in SHARE_FIELDS {
+                        if let Some(v) = orig.get(f) {
+                            if !v.is_null() {
+                                body[f] = v.clone();
+                            }
+                        }
+                    }
+                }
+                tgt.create_smb_share(zone, &body).await?;
+                changes.push(format!("share {name} created"));
+            }
+        }
+    }
+
+    // NFS exports and aliases, zone by zone.
+    let zones = ctx.inventory.zones.get(from).cloned().unwrap_or_default();
+    for z in zones {
+        if ctx.inventory.zone(to, &z.name).is_none() {
+            continue;
+        }
+        for e in src.nfs_exports(&z.name).await? {
+            if !e.paths.iter().all(|x| path_under(x, &p.source_path)) {
+                continue;
+            }
+            let tpaths: Vec<String> = e
+                .paths
+                .iter()
+                .filter_map(|x| map_path(x, &p.source_path, &p.target_path))
+                .collect();
+            let existing = tgt.nfs_exports(&z.name).await?;
+            if existing.iter().any(|t| same_set(&t.paths, &tpaths)) {
+                continue;
+            }
+            let mut body = json!({
+                "paths": tpaths,
+                "clients": e.clients,
+                "root_clients": e.root_clients,
+                "read_only": e.read_only,
+            });
+            if let Some(d) = &e.description {
+                body["description"] = Value::String(d.clone());
+            }
+            tgt.create_nfs_export(&z.name, &body).await?;
+            changes.push(format!("export {} created", tpaths.join(",")));
+        }
+        for a in src.nfs_aliases(&z.name).await? {
+            let Some(tpath) = map_path(&a.path, &p.source_path, &p.target_path) else {
+                continue;
+            };
+            if tgt
+                .nfs_aliases(&z.name)
+                .await?
+                .iter()
+                .any(|t| t.name == a.name)
+            {
+                continue;
+            }
+            tgt.create_nfs_alias(&z.name, &json!({"name": a.name, "path": tpath}))
+                .await?;
+            changes.push(format!("alias {} created", a.name));
+        }
+    }
+    Ok(if changes.is_empty() {
+        StepDone::unchanged("target configuration already matches")
+    } else {
+        StepDone::acted(changes.join("; "))
+    })
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    let mut a = a.to_vec();
+    let mut b = b.to_vec();
+    a.sort();
+    b.sort();
+    a == b
+}

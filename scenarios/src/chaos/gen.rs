@@ -1,0 +1,1062 @@
+//! Generators: proptest strategies for worlds, runs and fault plans, and the pure function
+//! that turns one generated [`ChaosCase`] into a scenario file.
+//!
+//! Design choices that keep shrinking useful and seeds stable:
+//! * A case is a tree of small parameter structs, generated independently (no `flat_map`).
+//!   Cross references are *indices* resolved modulo the list they point into when the
+//!   scenario is built (a fault's policy index, a client's policy, the step of a fault), so
+//!   proptest can drop policies or faults and every smaller case is still a valid world.
+//! * The scenario is built as a JSON value, written as YAML text and parsed back with
+//!   [`Scenario::parse`], so a generated scenario is exactly a file `drill run` replays, and
+//!   new optional keys other engineers add to the format do not break the generator.
+//! * Everything that grows as the project grows is data: [`MODES`] (the run modes the plan
+//!   builder supports), [`EFFECT_KINDS`] (every fault effect of `sim-onefs`), the steps each
+//!   mode plans ([`mode_steps`]) and the steps a job fault can hit ([`job_fault_steps`]).
+//!
+//! Seed N always gives the same case: [`case_for_seed`] samples the strategy with a
+//! `TestRunner` whose RNG is ChaCha seeded from N.
+
+use std::fmt::Write as _;
+
+use orchestrator::{Mode, StepId};
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use serde_json::{json, Map, Value};
+
+use crate::scenario::{Scenario, ScenarioError};
+
+/// Run modes the generator may pick. Add `Mode::Dfs`, `Mode::AccessZone`, `Mode::IpPool` here
+/// when the plan builder supports them; the world already has everything they need (zones,
+/// pools, pool mappings, shares, exports, quotas, clients) and [`build_scenario`] fills in
+/// `run.zone` / `run.pool` / `world.dfs` per mode.
+pub const MODES: &[Mode] = &[Mode::SynciqPolicy];
+
+/// Whether uncontrolled runs (`controlled: false`) are generated. Off until the orchestrator
+/// implements them (DESIGN §2 "Other runs").
+pub const GENERATE_UNCONTROLLED: bool = false;
+
+/// Every fault effect kind of `sim-onefs` (DESIGN §9), by its scenario name.
+pub const EFFECT_KINDS: [&str; 13] = [
+    "http",
+    "delay",
+    "drop_connection",
+    "syncjob_fail",
+    "allow_write_fail",
+    "resync_prep_fail",
+    "cluster_down",
+    "cluster_up",
+    "link_partition",
+    "link_heal",
+    "ad_unreachable",
+    "spn_collision",
+    "orchestrator_crash",
+];
+
+/// Effect kinds consumed outside the cluster model (AD simulator, crash/resume harness). They
+/// are generated so scenarios carry them, but may be inert until those parts land.
+pub const HARNESS_EFFECT_KINDS: [&str; 3] =
+    ["ad_unreachable", "spn_collision", "orchestrator_crash"];
+
+/// The steps a plan of `mode` can contain (failover runs), in seed order.
+pub fn mode_steps(mode: Mode) -> Vec<StepId> {
+    use StepId::*;
+    let mut v = vec![
+        CheckOpenFiles,
+        DisableProtocols,
+        DataIntegrityLock,
+        CacheSchedules,
+        Begin,
+        Validate,
+        BlockOnWarning,
+        DisableConfigJobs,
+        SyncData,
+        SyncConfig,
+    ];
+    match mode {
+        Mode::SynciqPolicy => {}
+        Mode::Dfs => v.push(DfsRenameShares),
+        Mode::AccessZone | Mode::IpPool => v.push(DfsRenameShares),
+    }
+    if mode != Mode::Dfs {
+        v.extend([
+            RenameSourceSmartconnect,
+            RemoveSourceSpns,
+            MoveSmartconnectToTarget,
+            AddTargetSpns,
+            RepointDns,
+        ]);
+    }
+    v.extend([
+        AllowWrite,
+        ResyncPrep,
+        RestoreSchedule,
+        FailoverQuotas,
+        RemoveSourceQuotas,
+        RunMirror,
+        EnableConfigJobs,
+        RefreshClients,
+        RollbackSchedules,
+    ]);
+    v
+}
+
+/// The steps at which a job fault kind can take effect (it acts on a `POST sync/jobs` of the
+/// matching action); `None` for kinds that are not job faults.
+pub fn job_fault_steps(kind: &str) -> Option<&'static [StepId]> {
+    match kind {
+        "syncjob_fail" => Some(&[StepId::SyncData, StepId::RunMirror]),
+        "allow_write_fail" => Some(&[StepId::AllowWrite]),
+        "resync_prep_fail" => Some(&[StepId::ResyncPrep]),
+        _ => None,
+    }
+}
+
+const CLUSTER_PAIRS: [(&str, &str); 3] = [("boston", "denver"), ("prod", "dr"), ("east", "west")];
+const ZONES: [&str; 3] = ["finance", "eng", "media"];
+const SCHEDULES: [&str; 6] = [
+    "",
+    "every 15 minutes",
+    "every 1 hours",
+    "every 1 days at 02:00",
+    "when-source-modified",
+    "every 1 weeks on sunday at 01:00",
+];
+const ROUTES: [&str; 7] = [
+    "sync/jobs",
+    "sync/policies",
+    "sync/target/policies",
+    "sync/reports",
+    "sync/settings",
+    "cluster/identity",
+    "cluster/config",
+];
+const METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
+
+/// Knobs of the generators (not of a single case).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GenConfig {
+    /// Smallest and largest number of policies failed over (1..=200 in the issue).
+    pub min_policies: usize,
+    pub max_policies: usize,
+    /// Most fault rules per scenario.
+    pub max_faults: usize,
+    /// Chance (0..=1) that a case has no faults at all (exercises the happy path oracle).
+    pub no_fault_weight: u32,
+}
+
+impl Default for GenConfig {
+    fn default() -> Self {
+        GenConfig {
+            min_policies: 1,
+            max_policies: 200,
+            max_faults: 6,
+            no_fault_weight: 1,
+        }
+    }
+}
+
+impl GenConfig {
+    /// Small worlds (at most 8 policies): for property tests that must stay fast.
+    pub fn small() -> Self {
+        GenConfig {
+            max_policies: 8,
+            ..GenConfig::default()
+        }
+    }
+
+    /// Exactly `n` policies per world (benchmarks).
+    pub fn fixed(n: usize) -> Self {
+        GenConfig {
+            min_policies: n,
+            max_policies: n,
+            ..GenConfig::default()
+        }
+    }
+}
+
+/// One generated policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyParams {
+    pub zone: u8,
+    pub files: u32,
+    pub size_log2: u8,
+    pub unsynced_pct: u8,
+    pub schedule: u8,
+    /// Disabled on the source before the run (validation must stop the run).
+    pub disabled: bool,
+    /// Last job failed before the run (a validation warning).
+    pub last_failed: bool,
+    pub share: bool,
+    pub export: bool,
+    pub quota: bool,
+}
+
+/// A policy that is not part of the run (a third cluster's, or one replicating backwards).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtraPolicy {
+    pub from_witness: bool,
+    pub files: u32,
+}
+
+/// A simulated client of one policy's data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientParams {
+    pub policy: usize,
+    /// 0 = SMB, 1 = NFS, 2 = DFS.
+    pub protocol: u8,
+    pub writes_per_minute: u32,
+}
+
+/// The generated world.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorldParams {
+    pub names: u8,
+    pub zones: u8,
+    pub max_jobs_src: u32,
+    pub max_jobs_tgt: u32,
+    pub bandwidth: u64,
+    pub latency_ms: u64,
+    /// job_start_latency, allow_write, resync_prep, papi_latency (ms).
+    pub costs: Option<(u64, u64, u64, u64)>,
+    pub policies: Vec<PolicyParams>,
+    pub extra: Vec<ExtraPolicy>,
+    pub clients: Vec<ClientParams>,
+    pub single_delegation: bool,
+    pub alias: bool,
+    pub extra_users: bool,
+    /// SyncIQ service off on 0 = neither, 1 = source, 2 = target.
+    pub service_off: u8,
+}
+
+/// Who confirms manual steps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OperatorParams {
+    Immediate,
+    ConfirmAfterMs(u64),
+    Absent,
+}
+
+/// The generated run (mode and every option).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunParams {
+    pub mode: u8,
+    pub subset: Option<Vec<usize>>,
+    pub zone: u8,
+    pub controlled: bool,
+    pub data_integrity: bool,
+    pub disable_protocols: bool,
+    pub block_on_warning: bool,
+    pub quotas: bool,
+    pub presync: bool,
+    pub parallel: bool,
+    pub networking_manual: bool,
+    pub poll_ms: u64,
+    pub job_timeout_ms: Option<u64>,
+    pub operator: OperatorParams,
+}
+
+/// Which cluster a fault names.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Side {
+    Source,
+    Target,
+}
+
+/// Where/when a fault strikes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Placement {
+    /// At a step boundary: `when: {step, policy?, cluster?}`.
+    Step {
+        step: usize,
+        policy: Option<usize>,
+        side: Option<Side>,
+        nth: Option<u64>,
+    },
+    /// At a virtual time: `when: {at, cluster?}`.
+    Time { at_ms: u64, side: Option<Side> },
+    /// On a route: `when: {method?, route, cluster?, nth?}`.
+    Route {
+        method: Option<usize>,
+        route: usize,
+        side: Option<Side>,
+        nth: Option<u64>,
+    },
+    /// Probabilistic, on a step or a route: `when: {probability, step | route}`.
+    Probabilistic {
+        probability_pct: u8,
+        step: Option<usize>,
+        route: usize,
+    },
+}
+
+/// A fault effect with its parameters (indices into small value sets).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EffectParams {
+    /// Index into [`EFFECT_KINDS`].
+    pub kind: usize,
+    pub a: u64,
+    pub b: u64,
+    pub side: Option<Side>,
+}
+
+/// One fault rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultParams {
+    pub placement: Placement,
+    pub effect: EffectParams,
+}
+
+/// A whole generated case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChaosCase {
+    pub seed: u64,
+    pub world: WorldParams,
+    pub run: RunParams,
+    pub faults: Vec<FaultParams>,
+}
+
+fn side() -> impl Strategy<Value = Side> {
+    prop_oneof![Just(Side::Source), Just(Side::Target)]
+}
+
+fn policy_params() -> impl Strategy<Value = PolicyParams> {
+    (
+        (
+            0u8..3,
+            1u32..=200,
+            10u8..=24,
+            0u8..=60,
+            0u8..SCHEDULES.len() as u8,
+        ),
+        (
+            prop::bool::weighted(0.02),
+            prop::bool::weighted(0.05),
+            prop::bool::weighted(0.4),
+            prop::bool::weighted(0.3),
+            prop::bool::weighted(0.4),
+        ),
+    )
+        .prop_map(
+            |(
+                (zone, files, size_log2, unsynced_pct, schedule),
+                (disabled, last_failed, share, export, quota),
+            )| {
+                PolicyParams {
+                    zone,
+                    files,
+                    size_log2,
+                    unsynced_pct,
+                    schedule,
+                    disabled,
+                    last_failed,
+                    share,
+                    export,
+                    quota,
+                }
+            },
+        )
+}
+
+/// Policy counts lean small (most bugs need few policies, and small worlds are fast) but
+/// reach the configured maximum.
+fn policy_count(cfg: &GenConfig) -> BoxedStrategy<usize> {
+    let lo = cfg.min_policies.max(1);
+    let hi = cfg.max_policies.max(lo);
+    if lo == hi {
+        return Just(lo).boxed();
+    }
+    let small_hi = hi.min(lo.max(8));
+    let mid_hi = hi.min(lo.max(40));
+    let mut arms: Vec<(u32, BoxedStrategy<usize>)> = vec![(14, (lo..=small_hi).boxed())];
+    if mid_hi > small_hi {
+        arms.push((4, (small_hi + 1..=mid_hi).boxed()));
+    }
+    if hi > mid_hi {
+        arms.push((1, (mid_hi + 1..=hi).boxed()));
+    }
+    prop::strategy::Union::new_weighted(arms).boxed()
+}
+
+/// Strategy for worlds.
+pub fn world_strategy(cfg: &GenConfig) -> impl Strategy<Value = WorldParams> {
+    let policies =
+        policy_count(cfg).prop_flat_map(|n| prop::collection::vec(policy_params(), n..=n));
+    let costs = prop::option::weighted(
+        0.3,
+        (
+            prop::sample::select(vec![1_000u64, 5_000, 30_000]),
+            prop::sample::select(vec![1_000u64, 10_000, 60_000]),
+            prop::sample::select(vec![2_000u64, 20_000, 120_000]),
+            prop::sample::select(vec![0u64, 5, 50]),
+        ),
+    );
+    let extra = prop::collection::vec(
+        (any::<bool>(), 1u32..50).prop_map(|(from_witness, files)| ExtraPolicy {
+            from_witness,
+            files,
+        }),
+        0..=2,
+    );
+    let clients = prop::collection::vec(
+        (0usize..1000, 0u8..3, 0u32..120).prop_map(|(policy, protocol, writes_per_minute)| {
+            ClientParams {
+                policy,
+                protocol,
+                writes_per_minute,
+            }
+        }),
+        0..=4,
+    );
+    (
+        (
+            0u8..CLUSTER_PAIRS.len() as u8,
+            1u8..=3,
+            prop::sample::select(vec![1u32, 2, 4, 16, 50]),
+            prop::sample::select(vec![1u32, 2, 4, 16, 50]),
+            prop::sample::select(vec![10_000_000u64, 125_000_000, 1_250_000_000]),
+            prop::sample::select(vec![1u64, 5, 20, 80]),
+        ),
+        (costs, policies, extra, clients),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            prop::bool::weighted(0.1),
+            prop::sample::select(vec![
+                0u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2,
+            ]),
+        ),
+    )
+        .prop_map(
+            |(
+                (names, zones, max_jobs_src, max_jobs_tgt, bandwidth, latency_ms),
+                (costs, policies, extra, clients),
+                (single_delegation, alias, extra_users, service_off),
+            )| WorldParams {
+                names,
+                zones,
+                max_jobs_src,
+                max_jobs_tgt,
+                bandwidth,
+                latency_ms,
+                costs,
+                policies,
+                extra,
+                clients,
+                single_delegation,
+                alias,
+                extra_users,
+                service_off,
+            },
+        )
+}
+
+/// Strategy for runs: every mode in [`MODES`] and every option.
+pub fn run_strategy() -> impl Strategy<Value = RunParams> {
+    let operator = prop_oneof![
+        6 => Just(OperatorParams::Immediate),
+        2 => prop::sample::select(vec![60_000u64, 600_000]).prop_map(OperatorParams::ConfirmAfterMs),
+        1 => Just(OperatorParams::Absent),
+    ];
+    (
+        (
+            0u8..MODES.len() as u8,
+            prop::option::weighted(0.2, prop::collection::vec(0usize..1000, 1..4)),
+            0u8..3,
+            prop::bool::weighted(if GENERATE_UNCONTROLLED { 0.9 } else { 1.0 }),
+        ),
+        (
+            any::<bool>(),
+            prop::bool::weighted(0.2),
+            prop::bool::weighted(0.3),
+            prop::bool::weighted(0.8),
+            prop::bool::weighted(0.3),
+            prop::bool::weighted(0.8),
+            prop::bool::weighted(0.3),
+        ),
+        (
+            prop::sample::select(vec![1_000u64, 5_000, 30_000]),
+            prop::option::weighted(
+                0.1,
+                prop::sample::select(vec![60_000u64, 300_000, 1_800_000]),
+            ),
+            operator,
+        ),
+    )
+        .prop_map(
+            |(
+                (mode, subset, zone, controlled),
+                (
+                    data_integrity,
+                    disable_protocols,
+                    block_on_warning,
+                    quotas,
+                    presync,
+                    parallel,
+                    networking_manual,
+                ),
+                (poll_ms, job_timeout_ms, operator),
+            )| RunParams {
+                mode,
+                subset,
+                zone,
+                controlled,
+                data_integrity,
+                disable_protocols,
+                block_on_warning,
+                quotas,
+                presync,
+                parallel,
+                networking_manual,
+                poll_ms,
+                job_timeout_ms,
+                operator,
+            },
+        )
+}
+
+fn placement() -> impl Strategy<Value = Placement> {
+    let nth = prop::option::weighted(0.25, 1u64..=3);
+    prop_oneof![
+        5 => (0usize..64, prop::option::weighted(0.7, 0usize..1000), prop::option::of(side()), nth.clone())
+            .prop_map(|(step, policy, side, nth)| Placement::Step { step, policy, side, nth }),
+        1 => (prop::sample::select(vec![1_000u64, 10_000, 30_000, 90_000, 300_000, 1_800_000]), prop::option::of(side()))
+            .prop_map(|(at_ms, side)| Placement::Time { at_ms, side }),
+        2 => (prop::option::of(0usize..METHODS.len()), 0usize..ROUTES.len(), prop::option::of(side()), nth)
+            .prop_map(|(method, route, side, nth)| Placement::Route { method, route, side, nth }),
+        1 => (prop::sample::select(vec![10u8, 30, 50, 90]), prop::option::of(0usize..64), 0usize..ROUTES.len())
+            .prop_map(|(probability_pct, step, route)| Placement::Probabilistic { probability_pct, step, route }),
+    ]
+}
+
+fn effect() -> impl Strategy<Value = EffectParams> {
+    // Weights favour the kinds that exercise skip semantics.
+    let kinds: Vec<(u32, usize)> = vec![
+        (6, 0),  // http
+        (2, 1),  // delay
+        (2, 2),  // drop_connection
+        (5, 3),  // syncjob_fail
+        (4, 4),  // allow_write_fail
+        (4, 5),  // resync_prep_fail
+        (1, 6),  // cluster_down
+        (1, 7),  // cluster_up
+        (1, 8),  // link_partition
+        (1, 9),  // link_heal
+        (1, 10), // ad_unreachable
+        (1, 11), // spn_collision
+        (1, 12), // orchestrator_crash
+    ];
+    let kind = prop::strategy::Union::new_weighted(
+        kinds
+            .into_iter()
+            .map(|(w, k)| (w, Just(k).boxed()))
+            .collect(),
+    );
+    (kind, 0u64..1000, 0u64..1000, prop::option::of(side()))
+        .prop_map(|(kind, a, b, side)| EffectParams { kind, a, b, side })
+}
+
+/// Strategy for fault plans (every kind, at step boundaries, times, routes, probabilistic).
+pub fn faults_strategy(cfg: &GenConfig) -> impl Strategy<Value = Vec<FaultParams>> {
+    let max = cfg.max_faults;
+    let fault =
+        (placement(), effect()).prop_map(|(placement, effect)| FaultParams { placement, effect });
+    let some = prop::collection::vec(fault, 1..=max.max(1));
+    prop_oneof![
+        cfg.no_fault_weight => Just(Vec::new()),
+        4 => some,
+    ]
+}
+
+/// Strategy for whole cases.
+pub fn case_strategy(cfg: &GenConfig) -> impl Strategy<Value = ChaosCase> {
+    (
+        0u64..1_000_000,
+        world_strategy(cfg),
+        run_strategy(),
+        faults_strategy(cfg),
+    )
+        .prop_map(|(seed, world, run, faults)| ChaosCase {
+            seed,
+            world,
+            run,
+            faults,
+        })
+}
+
+/// The value tree of seed `seed`: deterministic (ChaCha seeded from the seed number).
+pub fn tree_for_seed(cfg: &GenConfig, seed: u64) -> Box<dyn ValueTree<Value = ChaosCase>> {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes[8..16].copy_from_slice(b"failover");
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    let strategy = case_strategy(cfg).prop_map(move |mut c| {
+        c.seed = seed;
+        c
+    });
+    Box::new(
+        strategy
+            .new_tree(&mut runner)
+            .expect("case strategies never reject"),
+    )
+}
+
+/// The case of seed `seed`.
+pub fn case_for_seed(cfg: &GenConfig, seed: u64) -> ChaosCase {
+    tree_for_seed(cfg, seed).current()
+}
+
+/// Cluster names of a case: (source, target).
+pub fn cluster_names(case: &ChaosCase) -> (&'static str, &'static str) {
+    CLUSTER_PAIRS[case.world.names as usize % CLUSTER_PAIRS.len()]
+}
+
+fn policy_name(i: usize) -> String {
+    format!("p{i:03}")
+}
+
+fn zone_of(case: &ChaosCase, p: &PolicyParams) -> &'static str {
+    ZONES[(p.zone % case.world.zones.max(1)) as usize]
+}
+
+fn duration(ms: u64) -> String {
+    if ms % 60_000 == 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// The world's policies: name, zone, path.
+pub fn policies_of(case: &ChaosCase) -> Vec<(String, &'static str, String)> {
+    case.world
+        .policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let zone = zone_of(case, p);
+            (
+                policy_name(i),
+                zone,
+                format!("/ifs/{zone}/{}", policy_name(i)),
+            )
+        })
+        .collect()
+}
+
+/// The run mode of a case.
+pub fn mode_of(case: &ChaosCase) -> Mode {
+    MODES[case.run.mode as usize % MODES.len()]
+}
+
+/// Build the scenario's JSON value. `planted_bug` (snake_case name) is written into
+/// `run.options.planted_bug`; only a `planted-bugs` build accepts it.
+pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
+    let w = &case.world;
+    let (src, tgt) = cluster_names(case);
+    let side_name = |s: Side| match s {
+        Side::Source => src,
+        Side::Target => tgt,
+    };
+    let zones_used: Vec<&str> = ZONES[..w.zones.clamp(1, 3) as usize].to_vec();
+    let pols = policies_of(case);
+    let n = pols.len().max(1);
+
+    // Shares/exports: what the policy asks for, plus what its clients need.
+    let mut share = vec![false; pols.len()];
+    let mut export = vec![false; pols.len()];
+    for (i, p) in w.policies.iter().enumerate() {
+        share[i] = p.share;
+        export[i] = p.export;
+    }
+    for c in &w.clients {
+        if pols.is_empty() {
+            break;
+        }
+        match c.protocol % 3 {
+            1 => export[c.policy % n] = true,
+            _ => share[c.policy % n] = true,
+        }
+    }
+
+    let mut src_files = Vec::new();
+    let mut shares = Vec::new();
+    let mut exports = Vec::new();
+    let mut quotas = Vec::new();
+    let mut policies = Vec::new();
+    for (i, ((name, zone, path), p)) in pols.iter().zip(&w.policies).enumerate() {
+        src_files.push(json!({
+            "root": path,
+            "count": p.files,
+            "size_bytes": 1u64 << p.size_log2,
+            "unsynced_fraction": p.unsynced_pct as f64 / 100.0,
+        }));
+        if share[i] {
+            shares.push(json!({"name": name, "path": path, "zone": zone}));
+        }
+        if export[i] {
+            exports.push(json!({"paths": [path], "zone": zone, "clients": ["10.9.0.0/16"]}));
+        }
+        if p.quota {
+            quotas.push(json!({"path": path, "type": "directory", "hard_bytes": (p.files as u64) << (p.size_log2 + 1)}));
+        }
+        let mut pol = json!({
+            "name": name, "source": src, "target": tgt,
+            "source_path": path, "target_path": path,
+            "schedule": SCHEDULES[p.schedule as usize % SCHEDULES.len()],
+        });
+        if p.disabled {
+            pol["enabled"] = json!(false);
+        }
+        if p.last_failed {
+            pol["last_job_state"] = json!("failed");
+        }
+        policies.push(pol);
+    }
+    let mut tgt_files = Vec::new();
+    let mut witness_files = Vec::new();
+    for (i, e) in w.extra.iter().enumerate() {
+        let (from, to, files) = if e.from_witness {
+            ("witness", tgt, &mut witness_files)
+        } else {
+            (tgt, src, &mut tgt_files)
+        };
+        let path = format!("/ifs/other/x{i}");
+        files.push(json!({"root": path, "count": e.files, "size_bytes": 65536}));
+        policies.push(json!({
+            "name": format!("x{i}"), "source": from, "target": to,
+            "source_path": path, "target_path": path, "schedule": "every 1 hours",
+        }));
+    }
+
+    let zone_specs: Vec<Value> = zones_used
+        .iter()
+        .map(|z| json!({"name": z, "base_path": format!("/ifs/{z}")}))
+        .collect();
+    let pools = |suffix: &str, net: u8| -> Vec<Value> {
+        zones_used
+            .iter()
+            .enumerate()
+            .map(|(k, z)| {
+                let mut p = json!({
+                    "id": format!("groupnet0.subnet0.{z}{suffix}"),
+                    "zone": z,
+                    "sc_dns_zone": format!("{z}{suffix}.corp.example"),
+                    "ssip": format!("10.{net}.0.{}", 10 + k),
+                });
+                if w.alias && suffix.is_empty() {
+                    p["aliases"] = json!([format!("{z}-alias.corp.example")]);
+                }
+                p
+            })
+            .collect()
+    };
+    let mut source = json!({
+        "name": src,
+        "max_concurrent_jobs": w.max_jobs_src,
+        "zones": zone_specs,
+        "pools": pools("", 1),
+        "smb_shares": shares,
+        "nfs_exports": exports,
+        "quotas": quotas,
+        "files": src_files,
+    });
+    let mut target = json!({
+        "name": tgt,
+        "max_concurrent_jobs": w.max_jobs_tgt,
+        "zones": zone_specs,
+        "pools": pools("-dr", 2),
+        "files": tgt_files,
+    });
+    if w.extra_users {
+        source["users"] = json!([
+            {"name": "admin", "password": "Chaos-Adm1n!", "role": "admin"},
+            {"name": "auditor", "password": "Chaos-Aud1t!", "role": "read-only"},
+        ]);
+    }
+    match w.service_off {
+        1 => source["synciq_service"] = json!(false),
+        2 => target["synciq_service"] = json!(false),
+        _ => {}
+    }
+    let mut clusters = vec![source, target];
+    if w.extra.iter().any(|e| e.from_witness) {
+        clusters.push(json!({"name": "witness", "files": witness_files}));
+    }
+    let pool_mappings: Vec<Value> = zones_used
+        .iter()
+        .map(|z| {
+            let members: Vec<&String> = pols
+                .iter()
+                .filter(|(_, pz, _)| pz == z)
+                .map(|(n, _, _)| n)
+                .collect();
+            json!({
+                "source": format!("{src}/groupnet0.subnet0.{z}"),
+                "target": format!("{tgt}/groupnet0.subnet0.{z}-dr"),
+                "policies": members,
+            })
+        })
+        .collect();
+    let mut world = json!({
+        "link": {"bandwidth_bytes_per_s": w.bandwidth, "latency_ms": w.latency_ms},
+        "clusters": clusters,
+        "policies": policies,
+        "ad": {"domain": "corp.example"},
+        "dns": {"delegation": if w.single_delegation { "single" } else { "dual" }},
+        "pool_mappings": pool_mappings,
+    });
+    if let Some((start, aw, rp, papi)) = w.costs {
+        world["costs"] = json!({
+            "job_start_latency_ms": start, "allow_write_ms": aw,
+            "resync_prep_ms": rp, "papi_latency_ms": papi,
+        });
+    }
+    let mode = mode_of(case);
+    if mode == Mode::Dfs {
+        let dfs: Vec<Value> = pols
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| share[*i])
+            .map(|(_, (name, _, _))| {
+                json!({
+                    "namespace": format!("\\\\corp.example\\dfs\\{name}"),
+                    "targets": [format!("\\\\{src}\\{name}"), format!("\\\\{tgt}\\igls-dfs-{name}")],
+                })
+            })
+            .collect();
+        world["dfs"] = json!(dfs);
+    }
+
+    let clients: Vec<Value> = w
+        .clients
+        .iter()
+        .enumerate()
+        .filter(|_| !pols.is_empty())
+        .map(|(k, c)| {
+            let (name, zone, path) = &pols[c.policy % n];
+            let (protocol, p) = match c.protocol % 3 {
+                0 => ("smb", format!("\\\\{zone}.corp.example\\{name}")),
+                1 => ("nfs", format!("{zone}.corp.example:{path}")),
+                _ => ("dfs", format!("\\\\corp.example\\dfs\\{name}")),
+            };
+            json!({"name": format!("client-{k}"), "protocol": protocol, "path": p, "writes_per_minute": c.writes_per_minute})
+        })
+        .collect();
+
+    let r = &case.run;
+    let mut options = Map::new();
+    options.insert("data_integrity".into(), json!(r.data_integrity));
+    options.insert("disable_protocols".into(), json!(r.disable_protocols));
+    options.insert("block_on_warning".into(), json!(r.block_on_warning));
+    options.insert("quotas".into(), json!(r.quotas));
+    options.insert("presync".into(), json!(r.presync));
+    options.insert("parallel".into(), json!(r.parallel));
+    options.insert(
+        "networking".into(),
+        json!(if r.networking_manual {
+            "manual"
+        } else {
+            "auto"
+        }),
+    );
+    options.insert("job_poll_interval_ms".into(), json!(r.poll_ms));
+    if let Some(t) = r.job_timeout_ms {
+        options.insert("job_timeout_ms".into(), json!(t));
+    }
+    if let Some(b) = planted_bug {
+        options.insert("planted_bug".into(), json!(b));
+    }
+    let mut run = json!({
+        "kind": "failover",
+        "mode": mode.as_str(),
+        "from": src,
+        "to": tgt,
+        "controlled": r.controlled || !GENERATE_UNCONTROLLED,
+        "options": Value::Object(options),
+    });
+    if let Some(subset) = &r.subset {
+        let mut names: Vec<String> = subset.iter().map(|i| policy_name(i % n)).collect();
+        names.sort();
+        names.dedup();
+        run["policies"] = json!(names);
+    }
+    let zone = zones_used[r.zone as usize % zones_used.len()];
+    match mode {
+        Mode::AccessZone => run["zone"] = json!(zone),
+        Mode::IpPool => run["pool"] = json!(format!("groupnet0.subnet0.{zone}")),
+        _ => {}
+    }
+
+    let steps = mode_steps(mode);
+    let faults: Vec<Value> = case
+        .faults
+        .iter()
+        .map(|f| fault_value(f, &steps, &pols, src, tgt, &side_name))
+        .collect();
+
+    let operator = match r.operator {
+        OperatorParams::Immediate => json!("immediate"),
+        OperatorParams::ConfirmAfterMs(ms) => json!({"confirm_after": duration(ms)}),
+        OperatorParams::Absent => json!("absent"),
+    };
+    json!({
+        "name": format!("chaos-{}", case.seed),
+        "seed": case.seed,
+        "world": world,
+        "clients": clients,
+        "run": run,
+        "faults": faults,
+        "operator": operator,
+        "expect": {"invariants": "all"},
+    })
+}
+
+fn fault_value(
+    f: &FaultParams,
+    steps: &[StepId],
+    pols: &[(String, &'static str, String)],
+    src: &str,
+    tgt: &str,
+    side_name: &dyn Fn(Side) -> &'static str,
+) -> Value {
+    let kind = EFFECT_KINDS[f.effect.kind % EFFECT_KINDS.len()];
+    let e = &f.effect;
+    // The step a fault names: job faults only at the steps that post their job.
+    let step_at = |i: usize| -> &'static str {
+        match job_fault_steps(kind) {
+            Some(s) => s[i % s.len()].as_str(),
+            None => steps[i % steps.len()].as_str(),
+        }
+    };
+    let mut when = Map::new();
+    let policy =
+        |i: usize| -> Option<&str> { pols.get(i % pols.len().max(1)).map(|p| p.0.as_str()) };
+    match &f.placement {
+        Placement::Step {
+            step,
+            policy: p,
+            side,
+            nth,
+        } => {
+            when.insert("step".into(), json!(step_at(*step)));
+            if let Some(name) = p.and_then(policy) {
+                when.insert("policy".into(), json!(name));
+            }
+            if let Some(s) = side {
+                when.insert("cluster".into(), json!(side_name(*s)));
+            }
+            if let Some(n) = nth {
+                when.insert("nth".into(), json!(n));
+            }
+        }
+        Placement::Time { at_ms, side } => {
+            when.insert("at".into(), json!(duration(*at_ms)));
+            if let Some(s) = side {
+                when.insert("cluster".into(), json!(side_name(*s)));
+            }
+        }
+        // A job fault only acts on `POST sync/jobs`: on a route it is pinned to that route.
+        Placement::Route {
+            method: _,
+            route: _,
+            side,
+            nth,
+        } if job_fault_steps(kind).is_some() => {
+            when.insert("method".into(), json!("POST"));
+            when.insert("route".into(), json!("sync/jobs"));
+            if let Some(s) = side {
+                when.insert("cluster".into(), json!(side_name(*s)));
+            }
+            if let Some(n) = nth {
+                when.insert("nth".into(), json!(n));
+            }
+        }
+        Placement::Route {
+            method,
+            route,
+            side,
+            nth,
+        } => {
+            if let Some(m) = method {
+                when.insert("method".into(), json!(METHODS[m % METHODS.len()]));
+            }
+            when.insert("route".into(), json!(ROUTES[route % ROUTES.len()]));
+            if let Some(s) = side {
+                when.insert("cluster".into(), json!(side_name(*s)));
+            }
+            if let Some(n) = nth {
+                when.insert("nth".into(), json!(n));
+            }
+        }
+        Placement::Probabilistic {
+            probability_pct,
+            step,
+            route,
+        } => {
+            when.insert("probability".into(), json!(*probability_pct as f64 / 100.0));
+            match step {
+                Some(s) => {
+                    when.insert("step".into(), json!(step_at(*s)));
+                }
+                None if job_fault_steps(kind).is_none() => {
+                    when.insert("route".into(), json!(ROUTES[route % ROUTES.len()]));
+                }
+                None => {}
+            }
+        }
+    }
+    // Cluster/link effects with only time conditions must say which cluster.
+    let cluster_param = e
+        .side
+        .map(side_name)
+        .unwrap_or(if e.a % 2 == 0 { src } else { tgt });
+    let effect = match kind {
+        "http" => json!({"http": {
+            "status": ([500u16, 503, 503, 429, 401, 404, 409][(e.a % 7) as usize]),
+            "count": 1 + e.b % 4,
+        }}),
+        "delay" => {
+            json!({"delay": {"ms": ([10u64, 500, 5_000, 60_000, 600_000][(e.a % 5) as usize])}})
+        }
+        "syncjob_fail" => json!({"syncjob_fail": {"at_progress": (e.a % 11) as f64 / 10.0}}),
+        "cluster_down" => json!({"cluster_down": {"cluster": cluster_param}}),
+        "cluster_up" => json!({"cluster_up": {"cluster": cluster_param}}),
+        "spn_collision" => {
+            let zone = pols
+                .get(e.b as usize % pols.len().max(1))
+                .map_or("finance", |p| p.1);
+            json!({"spn_collision": {"spn": format!("HOST/{zone}.corp.example"), "account": tgt}})
+        }
+        other => json!(other),
+    };
+    json!({"when": Value::Object(when), "effect": effect})
+}
+
+/// The scenario as YAML text (with a comment header naming the seed), ready to replay.
+pub fn scenario_yaml(case: &ChaosCase, planted_bug: Option<&str>, header: &str) -> String {
+    let v = scenario_value(case, planted_bug);
+    let mut y = String::new();
+    for line in header.lines() {
+        let _ = writeln!(y, "# {line}");
+    }
+    y.push_str(&yaml_serde::to_string(&v).unwrap_or_default());
+    y
+}
+
+/// Build the scenario of a case: YAML text, parsed back exactly as `drill run` would.
+pub fn build_scenario(
+    case: &ChaosCase,
+    planted_bug: Option<&str>,
+) -> Result<(String, Scenario), ScenarioError> {
+    let text = scenario_yaml(
+        case,
+        planted_bug,
+        &format!("Generated by the chaos generator (seed {}).", case.seed),
+    );
+    let scn = Scenario::parse(&text, &format!("<chaos seed {}>", case.seed))?;
+    Ok((text, scn))
+}

@@ -1,0 +1,225 @@
+//! A drill's simulated world: the OneFS clusters (`sim-onefs`), the site DNS with the
+//! SmartConnect delegations (`sim-ad-dns`), and the DFS namespaces.
+//!
+//! DNS layout built from the scenario: a zone for the AD domain and for every SmartConnect
+//! name's parent; each source pool's names (zone + aliases) are delegated to the source
+//! pool's SmartConnect service IP, and — with **dual delegation** — also to the mapped target
+//! pool's, so moving a name needs no DNS change. With **single delegation** only the source
+//! is listed and failover must update the NS records. Every other pool's names are
+//! delegated to its own service IP.
+
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex};
+
+use orchestrator::dns::{DnsClient, FnDns};
+use serde_json::Value;
+use sim_ad_dns::dfs::DfsRoot;
+use sim_ad_dns::dns::{Delegation, Dns, SmartConnectAnswerer};
+use sim_onefs::{Sim, WorldSpec};
+
+/// SmartConnect answers from the simulated clusters.
+#[derive(Clone)]
+pub struct SimAnswerer(pub Sim);
+
+impl SmartConnectAnswerer for SimAnswerer {
+    fn answer(&self, ssip: &str, name: &str) -> Option<Vec<Ipv4Addr>> {
+        self.0.smartconnect_answer(ssip, name)
+    }
+}
+
+/// The whole simulated site.
+#[derive(Clone)]
+pub struct World {
+    pub sim: Sim,
+    pub dns: Arc<Mutex<Dns>>,
+    pub dfs: DfsRoot,
+}
+
+fn parent(name: &str) -> Option<&str> {
+    name.split_once('.')
+        .map(|x| x.1)
+        .filter(|p| p.contains('.'))
+}
+
+impl World {
+    /// Build the world of a scenario.
+    pub fn build(spec: &WorldSpec, seed: u64) -> Result<World, String> {
+        let sim = Sim::new(spec, seed).map_err(|e| e.to_string())?;
+        // A joined cluster starts with its SmartConnect names' SPNs on its machine account
+        // (as after OneFS's SPN check/fix), unless the scenario lists the accounts itself.
+        if spec.ad.as_ref().is_some_and(|a| a.accounts.is_empty()) {
+            for c in &spec.clusters {
+                for p in &c.pools {
+                    for n in std::iter::once(&p.sc_dns_zone).chain(p.aliases.iter()) {
+                        for spn in orchestrator::steps::spns::spns_for(n) {
+                            sim.with_ad(|d| d.add_spn(&c.name, &spn))
+                                .transpose()
+                                .map_err(|e| format!("AD account {}: {e}", c.name))?;
+                        }
+                    }
+                }
+            }
+        }
+        let delegation = spec
+            .dns
+            .as_ref()
+            .map(|d| d.delegation)
+            .unwrap_or(Delegation::Dual);
+        let mut dns = Dns::new();
+        if let Some(ad) = &spec.ad {
+            dns.add_zone(&ad.domain).map_err(|e| e.to_string())?;
+        }
+        // (cluster, pool id) → (names, ssip)
+        let mut pools = Vec::new();
+        for c in &spec.clusters {
+            for p in &c.pools {
+                let mut names = vec![p.sc_dns_zone.clone()];
+                names.extend(p.aliases.iter().cloned());
+                pools.push((c.name.clone(), p.id.clone(), names, p.ssip.clone()));
+            }
+        }
+        for (_, _, names, _) in &pools {
+            for n in names {
+                if let Some(z) = parent(n) {
+                    dns.add_zone(z).map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        let ssip_of = |s: &str| -> Option<String> {
+            let (cluster, pool) = s.split_once('/')?;
+            pools
+                .iter()
+                .find(|(c, id, _, _)| c == cluster && id == pool)
+                .map(|x| x.3.clone())
+        };
+        for (cluster, id, names, ssip) in &pools {
+            let key = format!("{cluster}/{id}");
+            let mut targets = vec![ssip.clone()];
+            if delegation == Delegation::Dual {
+                for m in spec.pool_mappings.iter().filter(|m| m.source == key) {
+                    if let Some(t) = ssip_of(&m.target) {
+                        if !targets.contains(&t) {
+                            targets.push(t);
+                        }
+                    }
+                }
+            }
+            let refs: Vec<&str> = targets.iter().map(String::as_str).collect();
+            for n in names {
+                if parent(n).is_some() {
+                    dns.delegate(n, &refs).map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        let dfs = DfsRoot::from_specs(&spec.dfs).map_err(|e| e.to_string())?;
+        Ok(World {
+            sim,
+            dns: Arc::new(Mutex::new(dns)),
+            dfs,
+        })
+    }
+
+    /// In-process DNS for the orchestrator: wire-format bytes in, bytes out.
+    pub fn dns_client(&self) -> DnsClient {
+        let dns = self.dns.clone();
+        let answerer = SimAnswerer(self.sim.clone());
+        let f = move |msg: Vec<u8>| {
+            let mut d = dns.lock().unwrap_or_else(|p| p.into_inner());
+            sim_ad_dns::wire::handle_message(&msg, &mut d, &answerer, None)
+        };
+        DnsClient::new(Arc::new(FnDns(Arc::new(f))), None)
+    }
+
+    /// Resolve a name the way a client's resolver would.
+    pub fn resolve(&self, name: &str) -> Option<Vec<Ipv4Addr>> {
+        let answerer = SimAnswerer(self.sim.clone());
+        let d = self.dns.lock().unwrap_or_else(|p| p.into_inner());
+        d.resolve(name, &answerer).ok().map(|r| r.addrs)
+    }
+
+    /// The cluster that owns a pool address.
+    pub fn cluster_of_ip(&self, ip: Ipv4Addr) -> Option<String> {
+        for name in self.sim.cluster_names() {
+            let cfg = self.sim.config_json(&name)?;
+            let Some(pools) = cfg.get("pools").and_then(Value::as_object) else {
+                continue;
+            };
+            for p in pools.values() {
+                for r in p
+                    .get("ranges")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let lo = r
+                        .get("low")
+                        .and_then(Value::as_str)
+                        .and_then(|s| s.parse::<Ipv4Addr>().ok());
+                    let hi = r
+                        .get("high")
+                        .and_then(Value::as_str)
+                        .and_then(|s| s.parse::<Ipv4Addr>().ok());
+                    if let (Some(lo), Some(hi)) = (lo, hi) {
+                        if ip >= lo && ip <= hi {
+                            return Some(name);
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Resolve a host (a cluster name, or a SmartConnect name through DNS) to a cluster.
+    pub fn cluster_of_host(&self, host: &str) -> Option<String> {
+        let names = self.sim.cluster_names();
+        if let Some(c) = names.iter().find(|c| c.eq_ignore_ascii_case(host)) {
+            return Some(c.clone());
+        }
+        let addrs = self.resolve(host)?;
+        addrs.first().and_then(|a| self.cluster_of_ip(*a))
+    }
+
+    /// An SMB share of `cluster` by name (any zone): `(zone, path, permissions JSON)`.
+    pub fn smb_share(&self, cluster: &str, name: &str) -> Option<(String, String, Value)> {
+        let cfg = self.sim.config_json(cluster)?;
+        let shares = cfg.get("smb_shares")?.as_object()?;
+        shares.iter().find_map(|(key, s)| {
+            let n = s.get("name")?.as_str()?;
+            if !n.eq_ignore_ascii_case(name) {
+                return None;
+            }
+            // Shares are keyed `zone␟name` (unit separator).
+            let zone = key.split('\u{1f}').next().unwrap_or("System");
+            Some((
+                zone.to_string(),
+                s.get("path")?.as_str()?.to_string(),
+                s.get("permissions")
+                    .cloned()
+                    .unwrap_or(Value::Array(vec![])),
+            ))
+        })
+    }
+
+    /// NFS exports of `cluster` (`paths`, `clients`, `read_only`), as JSON objects.
+    pub fn nfs_exports(&self, cluster: &str) -> Vec<Value> {
+        self.sim
+            .config_json(cluster)
+            .and_then(|c| c.get("nfs_exports").and_then(Value::as_object).cloned())
+            .map(|m| m.into_values().collect())
+            .unwrap_or_default()
+    }
+
+    /// The machine account of a cluster's AD provider (default: the cluster's name).
+    pub fn machine_account(&self, cluster: &str) -> String {
+        self.sim
+            .config_json(cluster)
+            .and_then(|c| {
+                c.get("ads")
+                    .and_then(|a| a.get("machine_account"))
+                    .and_then(Value::as_str)
+                    .map(|s| s.trim_end_matches('$').to_string())
+            })
+            .unwrap_or_else(|| cluster.to_string())
+    }
+}

@@ -1,0 +1,257 @@
+//! Shared machinery of the configuration routes: the field tables of the official clients'
+//! models (`papi_fields.json`, generated from the `isilon-sdk` / `onefs-sdk` models by
+//! `conformance/tools/gen.py`), input validation against them, rendering stored objects over
+//! their defaults, resume-token pagination, and audit helpers.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::Query;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use super::{ApiError, ApiState};
+use crate::audit::{AuditEntry, ReqCtx};
+use crate::model::{valid_ifs_path, WorldState};
+
+static TABLES: OnceLock<Value> = OnceLock::new();
+
+fn tables() -> &'static Value {
+    TABLES.get_or_init(|| {
+        serde_json::from_str(include_str!("papi_fields.json")).unwrap_or(Value::Null)
+    })
+}
+
+static EMPTY: OnceLock<Map<String, Value>> = OnceLock::new();
+
+/// Every field the official client models know for `kind`, with a valid default.
+pub(crate) fn fields(kind: &str) -> &'static Map<String, Value> {
+    tables()["fields"][kind]
+        .as_object()
+        .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
+}
+
+/// Allowed values of enum fields of `kind`.
+pub(crate) fn enum_values(kind: &str, field: &str) -> Option<Vec<&'static str>> {
+    tables()["enums"][kind][field]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+}
+
+/// Render a stored object: defaults (non-null ones), then `extra`, then the object itself.
+pub(crate) fn render(kind: &str, obj: &Map<String, Value>, computed: Value) -> Value {
+    let mut m = Map::new();
+    for (k, v) in fields(kind) {
+        if !v.is_null() {
+            m.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, v) in obj {
+        m.insert(k.clone(), v.clone());
+    }
+    if let Value::Object(c) = computed {
+        for (k, v) in c {
+            m.insert(k, v);
+        }
+    }
+    Value::Object(m)
+}
+
+/// Add every non-null default of `kind` that `v` lacks (top level only).
+pub(crate) fn fill_defaults(kind: &str, v: &mut Value) {
+    if let Value::Object(m) = v {
+        for (k, d) in fields(kind) {
+            if !d.is_null() && !m.contains_key(k) {
+                m.insert(k.clone(), d.clone());
+            }
+        }
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn same_type(a: &Value, b: &Value) -> bool {
+    matches!(
+        (a, b),
+        (Value::Null, _)
+            | (Value::Bool(_), Value::Bool(_))
+            | (Value::Number(_), Value::Number(_))
+            | (Value::String(_), Value::String(_))
+            | (Value::Array(_), Value::Array(_))
+            | (Value::Object(_), Value::Object(_))
+    )
+}
+
+/// Validate a create/update body against the field table of `kind`: unknown fields, JSON
+/// types, enum values, `/ifs` paths (`path_fields`), and required fields.
+pub(crate) fn validate(
+    kind: &str,
+    m: &Map<String, Value>,
+    required: &[&str],
+    read_only: &[&str],
+    path_fields: &[&str],
+) -> Result<(), ApiError> {
+    let f = fields(kind);
+    for (k, v) in m {
+        let Some(default) = f.get(k) else {
+            return Err(ApiError::bad_request(format!(
+                "Field: {k} is not a valid field for this request"
+            )));
+        };
+        if read_only.contains(&k.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "Field: {k} is read-only and may not be set"
+            )));
+        }
+        if v.is_null() {
+            continue;
+        }
+        if !same_type(default, v) {
+            return Err(ApiError::bad_request(format!(
+                "Field: {k} must be {}, got {}",
+                json_type(default),
+                json_type(v)
+            )));
+        }
+        if let Some(allowed) = enum_values(kind, k) {
+            let vals: Vec<&Value> = match v {
+                Value::Array(a) => a.iter().collect(),
+                other => vec![other],
+            };
+            for x in vals {
+                if !x.as_str().is_some_and(|s| allowed.contains(&s)) {
+                    return Err(ApiError::bad_request(format!(
+                        "Field: {k}: invalid value {x} (expected one of {})",
+                        allowed.join(", ")
+                    )));
+                }
+            }
+        }
+        if let Value::Array(a) = v {
+            if let Value::Array(d) = default {
+                if let Some(Value::String(_)) = d.first() {
+                    if a.iter().any(|x| !x.is_string()) {
+                        return Err(ApiError::bad_request(format!(
+                            "Field: {k} must be a list of strings"
+                        )));
+                    }
+                }
+            }
+        }
+        if let Some(n) = v.as_f64() {
+            if default.is_u64() && (n < 0.0 || n.fract() != 0.0) {
+                return Err(ApiError::bad_request(format!(
+                    "Field: {k} must be a non-negative integer"
+                )));
+            }
+        }
+        if path_fields.contains(&k.as_str()) {
+            let paths: Vec<&Value> = match v {
+                Value::Array(a) => a.iter().collect(),
+                other => vec![other],
+            };
+            for p in paths {
+                let s = p.as_str().unwrap_or_default();
+                if !valid_ifs_path(s) {
+                    return Err(ApiError::bad_request(format!(
+                        "Field: {k}: `{s}` must be an absolute path under /ifs"
+                    )));
+                }
+            }
+        }
+    }
+    for r in required {
+        if m.get(*r).is_none_or(Value::is_null) {
+            return Err(ApiError::bad_request(format!("Field: {r} is required")));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn str_field<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
+    m.get(k).and_then(Value::as_str)
+}
+
+// ------------------------------------------------------------------------- pagination
+
+pub(crate) type QueryR = Result<Query<BTreeMap<String, String>>, QueryRejection>;
+
+/// The effective query of a list request and the offset to start at. A `resume` token
+/// carries the original query (other arguments are ignored, as on OneFS).
+pub(crate) fn list_query(q: QueryR) -> Result<(BTreeMap<String, String>, usize), ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Some(tok) = q.get("resume") else {
+        return Ok((q, 0));
+    };
+    let bad = || ApiError::bad_request("Invalid resume token");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(tok.as_bytes())
+        .map_err(|_| bad())?;
+    let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    let offset = v["o"].as_u64().ok_or_else(bad)? as usize;
+    let query: BTreeMap<String, String> =
+        serde_json::from_value(v["q"].clone()).map_err(|_| bad())?;
+    Ok((query, offset))
+}
+
+/// `{"<key>": [...], "resume": null|token, "total": N}` for one page of `items`.
+pub(crate) fn list_paged(
+    key: &str,
+    items: Vec<Value>,
+    q: &BTreeMap<String, String>,
+    offset: usize,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let limit = match q.get("limit") {
+        None => None,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if n >= 1 => Some(n),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "Query argument limit: invalid value `{l}` (expected a positive integer)"
+                )))
+            }
+        },
+    };
+    let total = items.len();
+    let start = offset.min(total);
+    let end = limit.map_or(total, |l| start.saturating_add(l).min(total));
+    let resume = if end < total {
+        let tok = json!({"q": q, "o": end});
+        Value::String(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tok.to_string()))
+    } else {
+        Value::Null
+    };
+    let page: Vec<Value> = items.into_iter().skip(start).take(end - start).collect();
+    let mut m = Map::new();
+    m.insert(key.to_string(), Value::Array(page));
+    m.insert("resume".into(), resume);
+    m.insert("total".into(), json!(total));
+    Ok(axum::Json(Value::Object(m)).into_response())
+}
+
+// ------------------------------------------------------------------------- audit
+
+pub(crate) fn audit(
+    w: &mut WorldState,
+    st: &ApiState,
+    ctx: &ReqCtx,
+    action: &str,
+    object: &str,
+    detail: Value,
+) {
+    let e = AuditEntry::new(w.now_ms, &st.cluster, &ctx.actor, action, object)
+        .ctx(ctx)
+        .detail(detail);
+    w.push_audit(e);
+}

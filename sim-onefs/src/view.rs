@@ -1,0 +1,19 @@
+//! Read-only views of a cluster's configuration for the harness: simulated SMB/NFS/DFS
+//! clients look up shares, exports and pools here (as a real client's SMB/NFS server would
+//! answer them), and the invariant checker compares configurations. Nothing here goes
+//! through the PAPI router, so client traffic never trips a fault rule meant for the
+//! orchestrator's API calls.
+
+use crate::Sim;
+
+impl Sim {
+    /// The cluster's configuration objects as JSON (`zones`, `smb_shares`, `nfs_exports`,
+    /// `nfs_aliases`, `quotas`, `pools`, `subnets`, `ads`, …; the layout of
+    /// `config::ConfigState`), or `None` for an unknown cluster.
+    pub fn config_json(&self, cluster: &str) -> Option<serde_json::Value> {
+        self.with_world(|w| {
+            w.cluster(cluster)
+                .and_then(|c| serde_json::to_value(&c.cfg).ok())
+        })
+    }
+}

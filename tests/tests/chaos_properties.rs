@@ -1,0 +1,121 @@
+//! Property tests over generated (world, run, faults) (issue 6, item 2): every invariant the
+//! checker implements holds, and the report's statuses follow the documented order and skip
+//! rules exactly (the chaos oracle). On failure proptest shrinks the case, and the test writes
+//! the minimal one as a scenario file that `drill run` replays (path in the failure message).
+
+use std::path::PathBuf;
+
+use proptest::prelude::*;
+use scenarios::chaos::{campaign, gen, GenConfig};
+
+fn failure_dir() -> PathBuf {
+    std::env::var_os("CHAOS_FAILURE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("chaos-failures"))
+}
+
+/// Writes the case; proptest calls the body again for every smaller failing case while it
+/// shrinks, so the file ends up holding the minimal one.
+fn write_failure(case: &gen::ChaosCase, what: &str) -> String {
+    let dir = failure_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("proptest-minimal.yaml");
+    let header = format!("Minimal failing case found by tests/tests/chaos_properties.rs.\n{what}");
+    let _ = std::fs::write(&path, gen::scenario_yaml(case, None, &header));
+    path.display().to_string()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 96,
+        failure_persistence: None,
+        max_shrink_iters: 300,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn generated_runs_hold_invariants_and_skip_rules(case in gen::case_strategy(&GenConfig::small())) {
+        let out = campaign::run_case(&case, None);
+        if out.new_failure() {
+            let what: Vec<String> = out
+                .violations
+                .iter()
+                .map(|v| format!("{}: {}", v.check, v.messages.join(" | ")))
+                .collect();
+            let path = write_failure(&case, &what.join("\n"));
+            prop_assert!(false, "violations (replay: drill run {path}):\n{}", what.join("\n"));
+        }
+    }
+
+    #[test]
+    fn seeds_map_to_the_same_valid_scenario(seed in any::<u64>()) {
+        let cfg = GenConfig::default();
+        let a = gen::case_for_seed(&cfg, seed);
+        let b = gen::case_for_seed(&cfg, seed);
+        prop_assert_eq!(&a, &b);
+        let (text, scn) = gen::build_scenario(&a, None).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(scn.seed, seed);
+        prop_assert!(!scn.world.policies.is_empty());
+        prop_assert!(a.world.policies.len() <= 200);
+        // The text is what a replay parses: parsing it again gives the same scenario.
+        let again = scenarios::Scenario::parse(&text, "again").map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(serde_json::to_value(&again).unwrap(), serde_json::to_value(&scn).unwrap());
+    }
+}
+
+#[test]
+fn every_fault_kind_and_placement_is_generated() {
+    let cfg = GenConfig::default();
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut keys = std::collections::BTreeSet::new();
+    for seed in 0..400 {
+        let (_, scn) = gen::build_scenario(&gen::case_for_seed(&cfg, seed), None).unwrap();
+        for f in &scn.faults {
+            kinds.insert(f.effect.name());
+            let w = serde_json::to_value(&f.when).unwrap();
+            for (k, v) in w.as_object().unwrap() {
+                if !v.is_null() {
+                    keys.insert(k.clone());
+                }
+            }
+        }
+    }
+    for k in gen::EFFECT_KINDS {
+        assert!(kinds.contains(k), "fault kind {k} never generated");
+    }
+    for k in [
+        "step",
+        "policy",
+        "cluster",
+        "method",
+        "route",
+        "nth",
+        "at",
+        "probability",
+    ] {
+        assert!(keys.contains(k), "fault condition {k} never generated");
+    }
+}
+
+#[test]
+fn worlds_cover_zones_pools_shares_exports_quotas_clients() {
+    let cfg = GenConfig::default();
+    let (mut zones, mut shares, mut exports, mut quotas, mut clients, mut big) = (0, 0, 0, 0, 0, 0);
+    for seed in 0..300 {
+        let (_, scn) = gen::build_scenario(&gen::case_for_seed(&cfg, seed), None).unwrap();
+        let src = &scn.world.clusters[0];
+        zones = zones.max(src.zones.len());
+        shares += src.smb_shares.len();
+        exports += src.nfs_exports.len();
+        quotas += src.quotas.len();
+        clients += scn.clients.len();
+        assert_eq!(src.pools.len(), src.zones.len());
+        assert_eq!(scn.world.pool_mappings.len(), src.zones.len());
+        if scn.world.policies.len() > 40 {
+            big += 1;
+        }
+    }
+    assert_eq!(zones, 3);
+    assert!(shares > 0 && exports > 0 && quotas > 0 && clients > 0);
+    assert!(big > 0, "large worlds are generated too");
+}

@@ -1,0 +1,71 @@
+//! I9 (convergence): crash the orchestrator at every step boundary and during every PAPI call
+//! of each library scenario the orchestrator can run, resume from the journal on the same
+//! world, and require the final world and report to equal those of an uninterrupted run.
+//!
+//! Scenarios whose plan build says "not implemented" are skipped with a notice, so new modes
+//! are covered as they land. Prints how many crash points were tried.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use scenarios::crash;
+use scenarios::Scenario;
+
+fn library() -> Vec<PathBuf> {
+    tests::library_files()
+}
+
+/// Upper bound on crash points per scenario, so the test stays fast as scenarios grow
+/// (`CRASH_POINTS_MAX=0` = no bound). Every point of the library today is far below it.
+fn bound() -> Option<usize> {
+    match std::env::var("CRASH_POINTS_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(0) => None,
+        Some(n) => Some(n),
+        None => Some(2_000),
+    }
+}
+
+#[test]
+fn every_crash_point_of_the_library_converges() {
+    let mut tried_total = 0usize;
+    let mut per_mode: BTreeMap<String, usize> = BTreeMap::new();
+    let mut failures = Vec::new();
+    let only = std::env::var("CRASH_SCENARIO").ok();
+    for path in library() {
+        let scn = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        if only.as_deref().is_some_and(|o| !scn.name.contains(o)) {
+            continue;
+        }
+        let mode = scn.run.mode.as_str().to_string();
+        match crash::check_scenario(&scn, bound()) {
+            Ok(r) => {
+                println!(
+                    "{:<36} {:<14} {:>4} crash points, {} diverged",
+                    scn.name,
+                    mode,
+                    r.tried,
+                    r.divergences.len()
+                );
+                tried_total += r.tried;
+                *per_mode.entry(mode).or_default() += r.tried;
+                for d in r.divergences.iter().take(5) {
+                    failures.push(format!("{} {}: {}", scn.name, d.point, d.what));
+                }
+            }
+            Err(Ok(crash::Unsupported(msg))) => {
+                println!("{:<36} {:<14} skipped: {msg}", scn.name, mode)
+            }
+            Err(Err(e)) => failures.push(format!("{}: {e}", scn.name)),
+        }
+    }
+    println!("crash points tried: {tried_total} ({per_mode:?})");
+    assert!(tried_total > 0, "no crash point was tried");
+    assert!(
+        per_mode.contains_key("synciq-policy"),
+        "no synciq-policy scenario was crash-tested"
+    );
+    assert!(failures.is_empty(), "diverged:\n{}", failures.join("\n"));
+}

@@ -1,0 +1,160 @@
+//! The SQLite journal: locks refuse a second run on the same policies, paused runs resume
+//! with exactly the confirmed manual steps, a file journal survives being reopened, and
+//! finished runs cannot be resumed.
+
+use std::sync::Arc;
+
+use orchestrator::exec::AbsentOperator;
+use orchestrator::journal::{Journal, JournalError, JournalOperator};
+use orchestrator::runner::{self, RunError};
+use orchestrator::{Outcome, StepStatus};
+use scenarios::crash;
+use sim_onefs::Sim;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_second_run_on_the_same_policies_is_refused_until_the_first_ends() {
+    let scn = tests::load("synciq-happy-3");
+    rt().block_on(async {
+        let sim = Sim::new(&scn.world, scn.seed).unwrap();
+        let journal = Journal::in_memory().unwrap();
+        let clients = crash::clients(&sim, None).unwrap();
+        let (plan, inv) = runner::prepare_journaled(&journal, "first", &clients, &scn.run)
+            .await
+            .unwrap();
+        let err = runner::prepare_journaled(&journal, "second", &clients, &scn.run)
+            .await
+            .unwrap_err();
+        let RunError::Journal(JournalError::Locked { key, run, .. }) = &err else {
+            panic!("expected a lock refusal, got {err}");
+        };
+        assert_eq!(run, "first");
+        assert!(key.starts_with("boston/policy/"), "{key}");
+        assert!(err.to_string().contains("dr resume first"), "{err}");
+        assert_eq!(journal.run("first").unwrap().locks.len(), 6);
+
+        let report = runner::execute_journaled(
+            &journal,
+            "first",
+            plan,
+            inv,
+            clients.clone(),
+            Arc::new(AbsentOperator),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.outcome, Outcome::Succeeded);
+        let d = journal.run("first").unwrap();
+        assert_eq!(d.row.status, "succeeded");
+        assert!(d.locks.is_empty(), "locks released at the end");
+        assert_eq!(d.report.as_ref(), Some(&report));
+        // Every instance has an intent and a result in the history.
+        let events = journal.events("first").unwrap();
+        let intents = events.iter().filter(|(k, _)| k == "intent").count();
+        let results = events.iter().filter(|(k, _)| k == "result").count();
+        assert_eq!(intents, report.steps.len());
+        assert_eq!(results, report.steps.len());
+        // A finished run cannot be resumed.
+        let again = runner::resume(&journal, "first", clients, Arc::new(AbsentOperator), None)
+            .await
+            .unwrap_err();
+        assert!(again.to_string().contains("succeeded"), "{again}");
+    });
+}
+
+#[test]
+fn a_paused_run_resumes_with_exactly_the_confirmed_steps() {
+    let scn = tests::load("synciq-manual-networking");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite");
+    rt().block_on(async {
+        let sim = Sim::new(&scn.world, scn.seed).unwrap();
+        let journal = Journal::open(&path).unwrap();
+        let (_, report) = runner::run_journaled(
+            &journal,
+            "net",
+            crash::clients(&sim, None).unwrap(),
+            &scn.run,
+            Arc::new(AbsentOperator),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.outcome, Outcome::Paused);
+        drop(journal);
+
+        // A new process: reopen the file.
+        let journal = Journal::open(&path).unwrap();
+        assert_eq!(journal.run("net").unwrap().row.status, "paused");
+        assert!(journal
+            .confirm("net", &["no_such_step".to_string()])
+            .is_err());
+        let order = [
+            "rename_source_smartconnect",
+            "remove_source_spns",
+            "move_smartconnect_to_target",
+            "add_target_spns",
+            "repoint_dns",
+        ];
+        for (i, step) in order.iter().enumerate() {
+            journal.confirm("net", &[step.to_string()]).unwrap();
+            let op = JournalOperator::new(journal.confirmations("net").unwrap());
+            let (_, report) = runner::resume(
+                &journal,
+                "net",
+                crash::clients(&sim, None).unwrap(),
+                Arc::new(op),
+                None,
+            )
+            .await
+            .unwrap();
+            let confirmed: Vec<&str> = report
+                .steps
+                .iter()
+                .filter(|s| {
+                    matches!(
+                        s.status,
+                        StepStatus::Manual {
+                            confirmed: true,
+                            ..
+                        }
+                    )
+                })
+                .map(|s| s.step.as_str())
+                .collect();
+            assert_eq!(confirmed, order[..=i].to_vec());
+            let want = if i + 1 == order.len() {
+                Outcome::Succeeded
+            } else {
+                Outcome::Paused
+            };
+            assert_eq!(report.outcome, want, "after confirming {step}");
+        }
+        let d = journal.run("net").unwrap();
+        assert_eq!(d.row.status, "succeeded");
+        assert_eq!(d.confirmations.len(), 5);
+        assert!(d.locks.is_empty());
+    });
+}
+
+#[test]
+fn journaled_run_equals_plain_run() {
+    let scn = tests::load("synciq-sync-fails");
+    let plain = tests::run(&scn);
+    let ending = rt()
+        .block_on(crash::run_with_crash(&scn, None))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        crash::ReportSummary::of(&plain.report),
+        ending.report,
+        "the journal changes nothing about a run"
+    );
+}

@@ -1,0 +1,250 @@
+//! State-machine test of the simulated SyncIQ model (issue 6, item 2) against a small
+//! reference model of the documented transitions (DESIGN.md §3):
+//!
+//! * `allow_write` (target): `writes_disabled | writes_enabled → writes_enabled`;
+//! * `allow_write_revert` (target): only from `writes_enabled`, back to `writes_disabled`;
+//! * `resync_prep` (source): only when the target policy is `writes_enabled`; disables the
+//!   source policy and creates (or re-enables) `<name>_mirror` on the target;
+//! * a source policy run is refused while its target is writable or the policy is disabled;
+//! * a mirror can run once it exists (its own target on the source is not writable).
+//!
+//! Every transition is a real PAPI request to the simulated clusters' Routers under a paused
+//! clock; after it, the simulator's visible state must equal the model's.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use proptest::prelude::*;
+use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
+use sim_onefs::{Sim, WorldSpec};
+use tower::ServiceExt;
+
+const POLICIES: [&str; 2] = ["alpha", "beta"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tp {
+    WritesDisabled,
+    WritesEnabled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PolicyModel {
+    tp: Tp,
+    source_enabled: bool,
+    mirror: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Model {
+    policies: Vec<PolicyModel>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Run,
+    AllowWrite,
+    AllowWriteRevert,
+    ResyncPrep,
+    RunMirror,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Transition {
+    policy: usize,
+    action: Action,
+}
+
+impl Model {
+    /// Whether the simulator must accept the request.
+    fn accepts(&self, t: &Transition) -> bool {
+        let p = &self.policies[t.policy];
+        match t.action {
+            Action::Run => p.source_enabled && p.tp != Tp::WritesEnabled,
+            Action::AllowWrite => true,
+            Action::AllowWriteRevert => p.tp == Tp::WritesEnabled,
+            Action::ResyncPrep => p.tp == Tp::WritesEnabled,
+            Action::RunMirror => p.mirror,
+        }
+    }
+}
+
+struct Reference;
+
+impl ReferenceStateMachine for Reference {
+    type State = Model;
+    type Transition = Transition;
+
+    fn init_state() -> BoxedStrategy<Model> {
+        Just(Model {
+            policies: vec![
+                PolicyModel {
+                    tp: Tp::WritesDisabled,
+                    source_enabled: true,
+                    mirror: false,
+                };
+                POLICIES.len()
+            ],
+        })
+        .boxed()
+    }
+
+    fn transitions(_: &Model) -> BoxedStrategy<Transition> {
+        (
+            0..POLICIES.len(),
+            prop_oneof![
+                2 => Just(Action::Run),
+                3 => Just(Action::AllowWrite),
+                2 => Just(Action::AllowWriteRevert),
+                3 => Just(Action::ResyncPrep),
+                2 => Just(Action::RunMirror),
+            ],
+        )
+            .prop_map(|(policy, action)| Transition { policy, action })
+            .boxed()
+    }
+
+    fn apply(mut state: Model, t: &Transition) -> Model {
+        if !state.accepts(t) {
+            return state;
+        }
+        let p = &mut state.policies[t.policy];
+        match t.action {
+            Action::Run | Action::RunMirror => {}
+            Action::AllowWrite => p.tp = Tp::WritesEnabled,
+            Action::AllowWriteRevert => p.tp = Tp::WritesDisabled,
+            Action::ResyncPrep => {
+                p.source_enabled = false;
+                p.mirror = true;
+            }
+        }
+        state
+    }
+}
+
+struct Sut {
+    rt: tokio::runtime::Runtime,
+    sim: Sim,
+    /// Status of the last request.
+    last_status: u16,
+}
+
+const WORLD: &str = r#"
+clusters:
+  - name: src
+    files:
+      - {root: /ifs/data/alpha, count: 20, size_bytes: 65536, unsynced_fraction: 0.5}
+      - {root: /ifs/data/beta, count: 20, size_bytes: 65536, unsynced_fraction: 0.5}
+  - name: tgt
+policies:
+  - {name: alpha, source: src, target: tgt, source_path: /ifs/data/alpha, target_path: /ifs/data/alpha}
+  - {name: beta, source: src, target: tgt, source_path: /ifs/data/beta, target_path: /ifs/data/beta}
+"#;
+
+impl Sut {
+    fn new() -> Sut {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let spec: WorldSpec = yaml_serde::from_str(WORLD).unwrap();
+        let sim = rt.block_on(async { Sim::new(&spec, 1).unwrap() });
+        Sut {
+            rt,
+            sim,
+            last_status: 0,
+        }
+    }
+
+    fn post_job(&mut self, cluster: &str, id: &str, action: &str) {
+        let sim = self.sim.clone();
+        let (user, pw) = sim.admin_credentials(cluster).unwrap();
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"));
+        let body = serde_json::json!({"id": id, "action": action}).to_string();
+        let cluster = cluster.to_string();
+        self.last_status = self.rt.block_on(async move {
+            let router = sim.router(&cluster).unwrap();
+            let req = http::Request::post("/platform/14/sync/jobs")
+                .header("authorization", format!("Basic {auth}"))
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            let status = router.oneshot(req).await.unwrap().status().as_u16();
+            // Let every job end (virtual time).
+            tokio::time::sleep(Duration::from_secs(4 * 3600)).await;
+            status
+        });
+    }
+}
+
+struct SyncIqMachine;
+
+impl StateMachineTest for SyncIqMachine {
+    type SystemUnderTest = Sut;
+    type Reference = Reference;
+
+    fn init_test(_: &Model) -> Sut {
+        Sut::new()
+    }
+
+    fn apply(mut sut: Sut, before: &Model, t: Transition) -> Sut {
+        let name = POLICIES[t.policy];
+        let mirror = format!("{name}_mirror");
+        match t.action {
+            Action::Run => sut.post_job("src", name, "run"),
+            Action::AllowWrite => sut.post_job("tgt", name, "allow_write"),
+            Action::AllowWriteRevert => sut.post_job("tgt", name, "allow_write_revert"),
+            Action::ResyncPrep => sut.post_job("src", name, "resync_prep"),
+            Action::RunMirror => sut.post_job("tgt", &mirror, "run"),
+        }
+        let accepted = (200..300).contains(&sut.last_status);
+        assert_eq!(
+            accepted,
+            before.accepts(&t),
+            "{t:?} from {before:?}: the simulator answered {}",
+            sut.last_status
+        );
+        if !accepted {
+            assert!(
+                [404, 409].contains(&sut.last_status),
+                "{t:?}: a refused transition is 404 or 409, got {}",
+                sut.last_status
+            );
+        }
+        sut
+    }
+
+    fn check_invariants(sut: &Sut, model: &Model) {
+        for (i, name) in POLICIES.iter().enumerate() {
+            let m = &model.policies[i];
+            let tp = sut.sim.target_policy_state("tgt", name).unwrap();
+            let want = match m.tp {
+                Tp::WritesDisabled => "writes_disabled",
+                Tp::WritesEnabled => "writes_enabled",
+            };
+            assert_eq!(tp["failover_failback_state"], want, "{name}: {tp}");
+            let sp = sut.sim.policy_state("src", name).unwrap();
+            assert_eq!(sp["enabled"], m.source_enabled, "{name}: {sp}");
+            let mirror = sut.sim.policy_state("tgt", &format!("{name}_mirror"));
+            assert_eq!(mirror.is_some(), m.mirror, "{name}_mirror: {mirror:?}");
+            if m.mirror {
+                assert_eq!(mirror.unwrap()["enabled"], true);
+                let back = sut
+                    .sim
+                    .target_policy_state("src", &format!("{name}_mirror"))
+                    .unwrap();
+                assert_eq!(back["failover_failback_state"], "resync_policy_created");
+            }
+            // The target directory is writable to clients iff the target policy says so.
+            let path = format!("/ifs/data/{name}/f000000");
+            assert_eq!(sut.sim.is_writable("tgt", &path), m.tp == Tp::WritesEnabled);
+        }
+    }
+}
+
+prop_state_machine! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn synciq_model_follows_documented_transitions(sequential 1..24 => SyncIqMachine);
+}
