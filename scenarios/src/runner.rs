@@ -35,10 +35,25 @@ pub enum TransportKind {
     Http,
 }
 
+/// Test hook: change the evidence before the checker reads it (a planted fault in the
+/// evidence proves the checker catches it).
+pub type Tamper = Arc<dyn Fn(&World, &mut Vec<ClientEvent>) + Send + Sync>;
+
 /// Options of one drill run.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct DrillOptions {
     pub transport: TransportKind,
+    /// Test-only evidence tampering (see [`Tamper`]).
+    pub tamper: Option<Tamper>,
+}
+
+impl std::fmt::Debug for DrillOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DrillOptions")
+            .field("transport", &self.transport)
+            .field("tamper", &self.tamper.is_some())
+            .finish()
+    }
 }
 
 /// A drill could not run at all (as opposed to running and failing its checks).
@@ -226,7 +241,9 @@ pub async fn run_scenario_async(
         spec: scn.operator.clone(),
     });
     let log: ClientLog = Arc::default();
-    let has_clients = scn.clients.iter().any(|c| c.writes_per_minute > 0);
+    // Clients run in virtual time; over real HTTP (real time) they are not simulated.
+    let has_clients = opts.transport == TransportKind::InProcess
+        && scn.clients.iter().any(|c| c.writes_per_minute > 0);
     let orchestrate = async {
         if has_clients {
             // Clients work normally for a while before the failover starts.
@@ -250,14 +267,26 @@ pub async fn run_scenario_async(
     };
     let (result, ()) = tokio::join!(
         orchestrate,
-        run_clients(world.clone(), scn.clients.clone(), ctl.clone(), log.clone())
+        run_clients(
+            world.clone(),
+            if has_clients {
+                scn.clients.clone()
+            } else {
+                vec![]
+            },
+            ctl.clone(),
+            log.clone()
+        )
     );
     for h in servers {
         h.abort();
     }
     let (plan, report) = result.map_err(|e| DrillError::Run(e.to_string()))?;
     let audit = sim.audit_log();
-    let client_log = log.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut client_log = log.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if let Some(t) = &opts.tamper {
+        t(&world, &mut client_log);
+    }
 
     let which: Vec<&str> = match &scn.expect.invariants {
         InvariantSelection::Keyword(InvariantKeyword::All) => check::ALL_INVARIANTS.to_vec(),

@@ -46,6 +46,7 @@ pub fn run_http(scn: &Scenario) -> DrillResult {
         scn,
         &DrillOptions {
             transport: TransportKind::Http,
+            ..DrillOptions::default()
         },
     )
     .unwrap_or_else(|e| panic!("{e}"))

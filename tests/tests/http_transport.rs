@@ -5,7 +5,18 @@ use tests::{assert_passed, load, run, run_http, statuses};
 
 #[test]
 fn http_and_in_process_agree() {
-    let scn = load("synciq-http-fast");
+    for name in [
+        "synciq-http-fast",
+        "az-http-fast",
+        "dfs-http-fast",
+        "ippool-http-fast",
+    ] {
+        agree(name);
+    }
+}
+
+fn agree(name: &str) {
+    let scn = load(name);
     let local = run(&scn);
     let http = run_http(&scn);
     assert_passed(&local);

@@ -84,6 +84,24 @@ pub async fn remove_source(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone
 pub async fn add_target(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let tgt = ctx.target(inst)?;
     let spns = wanted(ctx, inst)?;
+    // Never create a duplicate: if the source account still holds a moved SPN (its removal
+    // failed), registering it on the target would break Kerberos for that name (I6).
+    if ctx.plan.spec.controlled {
+        let src = ctx.source(inst)?;
+        let still: Vec<String> = provider(&src)
+            .await?
+            .spns
+            .into_iter()
+            .filter(|s| spns.iter().any(|w| same(w, s)))
+            .collect();
+        if !still.is_empty() {
+            return Err(StepError(format!(
+                "{} still holds {}; remove them from the source account first (remove_source_spns)",
+                src.cluster(),
+                still.join(", ")
+            )));
+        }
+    }
     let ads = provider(&tgt).await?;
     let mut list = ads.spns.clone();
     let mut added = 0;

@@ -265,6 +265,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     Transport::InProcess => TransportKind::InProcess,
                     Transport::Http => TransportKind::Http,
                 },
+                ..DrillOptions::default()
             };
             let mut scenarios = Vec::new();
             for f in &files {

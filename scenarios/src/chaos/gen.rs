@@ -30,7 +30,12 @@ use crate::scenario::{Scenario, ScenarioError};
 /// when the plan builder supports them; the world already has everything they need (zones,
 /// pools, pool mappings, shares, exports, quotas, clients) and [`build_scenario`] fills in
 /// `run.zone` / `run.pool` / `world.dfs` per mode.
-pub const MODES: &[Mode] = &[Mode::SynciqPolicy];
+pub const MODES: &[Mode] = &[
+    Mode::SynciqPolicy,
+    Mode::Dfs,
+    Mode::AccessZone,
+    Mode::IpPool,
+];
 
 /// Whether uncontrolled runs (`controlled: false`) are generated. Off until the orchestrator
 /// implements them (DESIGN §2 "Other runs").
@@ -621,9 +626,9 @@ fn zone_of(case: &ChaosCase, p: &PolicyParams) -> &'static str {
 }
 
 fn duration(ms: u64) -> String {
-    if ms % 60_000 == 0 {
+    if ms.is_multiple_of(60_000) {
         format!("{}m", ms / 60_000)
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
@@ -824,21 +829,35 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
             .map(|(_, (name, _, _))| {
                 json!({
                     "namespace": format!("\\\\corp.example\\dfs\\{name}"),
-                    "targets": [format!("\\\\{src}\\{name}"), format!("\\\\{tgt}\\igls-dfs-{name}")],
+                    "targets": [format!("\\\\{src}\\{name}"), format!("\\\\{tgt}\\{name}")],
                 })
             })
             .collect();
         world["dfs"] = json!(dfs);
     }
 
+    // Clients only use data the run fails over (a client of a policy left behind would
+    // rightly not reach its data on the target), and DFS paths only in DFS mode.
+    let r = &case.run;
+    let run_zone =
+        ZONES[..w.zones.clamp(1, 3) as usize][r.zone as usize % w.zones.clamp(1, 3) as usize];
+    let subset: Option<Vec<usize>> = r.subset.as_ref().map(|s| s.iter().map(|i| i % n).collect());
+    let in_run = |i: usize| -> bool {
+        let zone_ok = match mode_of(case) {
+            Mode::AccessZone | Mode::IpPool => pols[i].1 == run_zone,
+            _ => true,
+        };
+        zone_ok && subset.as_ref().is_none_or(|s| s.contains(&i))
+    };
     let clients: Vec<Value> = w
         .clients
         .iter()
         .enumerate()
-        .filter(|_| !pols.is_empty())
+        .filter(|(_, c)| !pols.is_empty() && in_run(c.policy % n))
         .map(|(k, c)| {
             let (name, zone, path) = &pols[c.policy % n];
-            let (protocol, p) = match c.protocol % 3 {
+            let proto = if mode_of(case) == Mode::Dfs { c.protocol % 3 } else { c.protocol % 2 };
+            let (protocol, p) = match proto {
                 0 => ("smb", format!("\\\\{zone}.corp.example\\{name}")),
                 1 => ("nfs", format!("{zone}.corp.example:{path}")),
                 _ => ("dfs", format!("\\\\corp.example\\dfs\\{name}")),
@@ -1010,10 +1029,10 @@ fn fault_value(
         }
     }
     // Cluster/link effects with only time conditions must say which cluster.
-    let cluster_param = e
-        .side
-        .map(side_name)
-        .unwrap_or(if e.a % 2 == 0 { src } else { tgt });
+    let cluster_param =
+        e.side
+            .map(side_name)
+            .unwrap_or(if e.a.is_multiple_of(2) { src } else { tgt });
     let effect = match kind {
         "http" => json!({"http": {
             "status": ([500u16, 503, 503, 429, 401, 404, 409][(e.a % 7) as usize]),

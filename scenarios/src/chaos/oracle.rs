@@ -42,6 +42,8 @@ enum Scope {
     All,
     /// Zone modes: instances of the same zone (policy-level ones by the policy's zone).
     Zone,
+    /// Same zone, or both without a zone.
+    ZoneOrGlobal,
 }
 
 /// The documented "must end before" rules for `mode`. Keep in step with DESIGN.md §2.
@@ -86,7 +88,7 @@ fn order_rules(mode: Mode) -> Vec<(StepId, StepId, Scope)> {
         RepointDns,
     ];
     for w in net.windows(2) {
-        r.push((w[0], w[1], All));
+        r.push((w[0], w[1], ZoneOrGlobal));
     }
     match mode {
         Mode::SynciqPolicy | Mode::Dfs => {
@@ -109,6 +111,8 @@ fn downstream_of(step: StepId) -> &'static [StepId] {
     use StepId::*;
     match step {
         SyncData => &[
+            SyncConfig,
+            DfsRenameShares,
             AllowWrite,
             ResyncPrep,
             RestoreSchedule,
@@ -125,7 +129,14 @@ fn downstream_of(step: StepId) -> &'static [StepId] {
             RemoveSourceQuotas,
             EnableConfigJobs,
         ],
-        ResyncPrep => &[RestoreSchedule, RunMirror, EnableConfigJobs],
+        // Quotas (12/16, 13/17) come after restore_schedule (11/15) in the documented order.
+        ResyncPrep => &[
+            RestoreSchedule,
+            RunMirror,
+            EnableConfigJobs,
+            FailoverQuotas,
+            RemoveSourceQuotas,
+        ],
         _ => &[],
     }
 }
@@ -133,16 +144,20 @@ fn downstream_of(step: StepId) -> &'static [StepId] {
 /// Steps that come after the validation gate (skipped when it fails).
 fn after_gate(step: StepId) -> bool {
     use StepId::*;
-    !matches!(
-        step,
-        CheckOpenFiles
-            | DisableProtocols
-            | DataIntegrityLock
-            | CacheSchedules
-            | Begin
-            | Validate
-            | RollbackSchedules
-    ) && !(step == BlockOnWarning)
+    // Rollback steps run *because* a gate failed.
+    !step.as_str().starts_with("rollback_")
+        && step.as_str() != "zone_gate"
+        && !matches!(
+            step,
+            CheckOpenFiles
+                | DisableProtocols
+                | DataIntegrityLock
+                | CacheSchedules
+                | Begin
+                | Validate
+                | RollbackSchedules
+        )
+        && step != BlockOnWarning
 }
 
 fn label(r: &StepRecord) -> String {
@@ -210,6 +225,7 @@ fn doc_order(input: &OracleInput<'_>) -> Vec<String> {
                     Scope::All => true,
                     Scope::Policy => a.policy.is_some() && a.policy == b.policy,
                     Scope::Zone => zone_of(a).is_some() && zone_of(a) == zone_of(b),
+                    Scope::ZoneOrGlobal => a.zone == b.zone,
                 };
                 if !in_scope {
                     continue;
@@ -321,14 +337,14 @@ fn doc_skip(input: &OracleInput<'_>) -> Vec<String> {
                 reason.short(),
                 e.short()
             )),
-            (StepStatus::Skipped { reason }, None) => {
-                if !(paused && *reason == SkipReason::WaitingForOperator) {
-                    v.push(format!(
-                        "{} skipped ({}) but nothing the design names failed upstream of it",
-                        label(r),
-                        reason.short()
-                    ))
-                }
+            (StepStatus::Skipped { reason }, None)
+                if !(paused && *reason == SkipReason::WaitingForOperator) =>
+            {
+                v.push(format!(
+                    "{} skipped ({}) but nothing the design names failed upstream of it",
+                    label(r),
+                    reason.short()
+                ))
             }
             (StepStatus::Skipped { .. }, Some(_)) => {}
             (status, Some(e)) => v.push(format!(

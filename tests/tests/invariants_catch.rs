@@ -1,0 +1,164 @@
+//! Each world-level invariant has a drill that breaks it on purpose, and the checker must
+//! catch it (DESIGN.md §6; issue: "each invariant has a test scenario that breaks it").
+
+use std::sync::Arc;
+
+use scenarios::clients::ClientEvent;
+use scenarios::{run_scenario, DrillOptions, DrillResult, Scenario};
+
+fn base_az(extra_faults: &str, options: &str, clients: &str) -> String {
+    format!(
+        r#"
+name: breaker
+seed: 5
+world:
+  clusters:
+    - name: prod
+      zones: [{{name: finance, base_path: /ifs/finance}}]
+      pools:
+        - {{id: groupnet0.subnet0.finance, zone: finance, sc_dns_zone: finance.corp.example, ssip: 10.1.0.10}}
+      smb_shares: [{{name: ledger, path: /ifs/finance/ledger, zone: finance}}]
+      files: [{{root: /ifs/finance/ledger, count: 50, size_bytes: 1048576, unsynced_fraction: 0.5}}]
+    - name: dr
+      zones: [{{name: finance, base_path: /ifs/finance}}]
+      pools:
+        - {{id: groupnet0.subnet0.finance-dr, zone: finance, sc_dns_zone: finance-dr.corp.example, ssip: 10.2.0.10}}
+  policies:
+    - {{name: ledger, source: prod, target: dr, source_path: /ifs/finance/ledger, target_path: /ifs/finance/ledger, schedule: every 1 hours}}
+  ad: {{domain: corp.example}}
+  dns: {{delegation: dual}}
+  pool_mappings:
+    - {{source: prod/groupnet0.subnet0.finance, target: dr/groupnet0.subnet0.finance-dr}}
+clients:
+{clients}
+run: {{mode: access-zone, from: prod, to: dr, zone: finance, options: {options}}}
+faults:
+{extra_faults}
+"#
+    )
+}
+
+const SMB_CLIENT: &str =
+    "  - {name: ws-1, protocol: smb, path: '\\\\finance.corp.example\\ledger', writes_per_minute: 30}";
+
+fn run_with(text: &str, tamper: Option<scenarios::runner::Tamper>) -> DrillResult {
+    let scn = Scenario::parse(text, "<breaker>").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    run_scenario(
+        &scn,
+        &DrillOptions {
+            tamper,
+            ..DrillOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+fn violated(r: &DrillResult, id: &str) -> Vec<String> {
+    r.invariants
+        .iter()
+        .find(|i| i.id == id)
+        .unwrap_or_else(|| panic!("{id} not in the results"))
+        .violations
+        .clone()
+}
+
+#[test]
+fn baseline_holds() {
+    let r = run_with(
+        &base_az("  []", "{data_integrity: true}", SMB_CLIENT)
+            .replace("faults:\n  []", "faults: []"),
+        None,
+    );
+    tests::assert_passed(&r);
+}
+
+#[test]
+fn i4_catches_a_lost_acknowledged_write() {
+    // Plant an acknowledged write on prod from before the final sync that dr never got.
+    let tamper: scenarios::runner::Tamper = Arc::new(|_w, log: &mut Vec<ClientEvent>| {
+        log.insert(
+            0,
+            ClientEvent {
+                t_ms: 1,
+                client: "ws-1".into(),
+                cluster: Some("prod".into()),
+                path: Some("/ifs/finance/ledger/phantom-write".into()),
+                ok: true,
+                error: None,
+            },
+        );
+    });
+    let r = run_with(
+        &base_az("  []", "{data_integrity: true}", SMB_CLIENT)
+            .replace("faults:\n  []", "faults: []"),
+        Some(tamper),
+    );
+    let v = violated(&r, "I4");
+    assert!(v.iter().any(|m| m.contains("phantom-write")), "{v:?}");
+}
+
+#[test]
+fn i5_catches_writes_to_the_source_after_the_target_is_writable() {
+    // SyncIQ mode, manual networking, no lock, and resync-prep fails: prod stays writable
+    // and keeps the names while dr is writable too.
+    let text = base_az(
+        "  - when: {step: resync_prep}\n    effect: resync_prep_fail",
+        "{data_integrity: false, networking: manual}",
+        SMB_CLIENT,
+    )
+    .replace(
+        "mode: access-zone, from: prod, to: dr, zone: finance,",
+        "mode: synciq-policy, from: prod, to: dr,",
+    );
+    let r = run_with(&text, None);
+    let v = violated(&r, "I5");
+    assert!(!v.is_empty(), "{}", scenarios::table::render(&r));
+}
+
+#[test]
+fn i6_catches_an_spn_collision_created_during_the_run() {
+    let r = run_with(
+        &base_az(
+            "  - when: {step: add_target_spns}\n    effect: {spn_collision: {spn: HOST/finance.corp.example, account: legacy-nas}}",
+            "{data_integrity: true}",
+            SMB_CLIENT,
+        ),
+        None,
+    );
+    let v = violated(&r, "I6");
+    assert!(
+        v.iter()
+            .any(|m| m.to_lowercase().contains("host/finance.corp.example")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn i7_catches_clients_that_cannot_reach_the_target() {
+    // dr goes down after the run has ended (the clients keep writing for 3 minutes).
+    let r = run_with(
+        &base_az(
+            "  - when: {at: 200s, cluster: dr}\n    effect: cluster_down",
+            "{data_integrity: true}",
+            SMB_CLIENT,
+        ),
+        None,
+    );
+    assert_eq!(r.report.outcome, orchestrator::Outcome::Succeeded);
+    let v = violated(&r, "I7");
+    assert!(v.iter().any(|m| m.contains("ws-1")), "{v:?}");
+}
+
+#[test]
+fn i8_catches_a_share_missing_on_the_target() {
+    let r = run_with(
+        &base_az(
+            "  - when: {step: sync_config, method: POST, route: protocols/smb/shares}\n    effect: {http: {status: 500, count: 100}}",
+            "{data_integrity: true}",
+            SMB_CLIENT,
+        ),
+        None,
+    );
+    let v = violated(&r, "I8");
+    assert!(v.iter().any(|m| m.contains("ledger")), "{v:?}");
+}
