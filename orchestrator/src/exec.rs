@@ -382,6 +382,7 @@ pub async fn execute_resumable(
             }
             Finished::Failed(e) => {
                 tracing::warn!(step = %steps[i].label(), error = %e, "step failed");
+                records[i].indeterminate = e.is_indeterminate();
                 records[i].status = StepStatus::Failed { error: e.0 };
             }
         }
@@ -531,7 +532,14 @@ fn rollback_instances(
         expected_ms: 0,
     };
     let mut out = Vec::new();
-    if did(StepId::DataIntegrityLock).next().is_some() {
+    // A lock that failed half-way may have locked some shares: roll back either way.
+    if steps.iter().any(|s| {
+        s.step == StepId::DataIntegrityLock
+            && matches!(
+                records[s.idx].status,
+                StepStatus::Succeeded | StepStatus::Failed { .. }
+            )
+    }) {
         out.push(mk(StepId::RollbackLock, None));
     }
     for s in did(StepId::CacheSchedules).filter(|s| records[s.idx].acted) {
@@ -542,7 +550,13 @@ fn rollback_instances(
         i.actor = crate::plan::Actor::Orchestrator;
         out.push(i);
     }
-    if did(StepId::DisableProtocols).any(|s| records[s.idx].acted) {
+    if steps.iter().any(|s| {
+        s.step == StepId::DisableProtocols
+            && matches!(
+                records[s.idx].status,
+                StepStatus::Succeeded | StepStatus::Failed { .. }
+            )
+    }) {
         out.push(mk(StepId::RollbackProtocols, None));
     }
     out

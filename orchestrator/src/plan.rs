@@ -246,15 +246,20 @@ impl StepId {
     /// Gate steps: when one fails, the run stops before cutting anything over and the
     /// preparation is rolled back.
     pub fn is_gate(self) -> bool {
-        matches!(
-            self,
-            StepId::Validate | StepId::BlockOnWarning | StepId::ZoneGate
-        )
+        self.is_validation_gate() || self == StepId::ZoneGate
     }
 
-    /// Gates whose failure means the run was blocked by validation.
+    /// Gates whose failure means the run was blocked before any cut-over: validation, and
+    /// the protections the operator asked for (a failover without the requested lock or
+    /// protocol shutdown could lose writes, so it does not go on without them).
     pub fn is_validation_gate(self) -> bool {
-        matches!(self, StepId::Validate | StepId::BlockOnWarning)
+        matches!(
+            self,
+            StepId::Validate
+                | StepId::BlockOnWarning
+                | StepId::DataIntegrityLock
+                | StepId::DisableProtocols
+        )
     }
 
     /// Rollback steps, added by the executor when a gate fails.

@@ -130,6 +130,9 @@ pub struct StepRecord {
     pub end_seq: Option<u64>,
     /// Whether the step changed anything (false when it found the work already done).
     pub acted: bool,
+    /// A failed step lost contact after it may have acted: its effect is unknown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub indeterminate: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
@@ -150,6 +153,7 @@ impl StepRecord {
             start_seq: None,
             end_seq: None,
             acted: false,
+            indeterminate: false,
             detail: None,
         }
     }

@@ -93,14 +93,15 @@ fn label(r: &orchestrator::StepRecord) -> String {
 /// Entries of the audit log made on behalf of a step instance of this run.
 fn entries_of<'a>(
     ev: &'a Evidence<'_>,
-    step: StepId,
-    policy: Option<&'a str>,
+    r: &'a orchestrator::StepRecord,
 ) -> impl Iterator<Item = &'a AuditEntry> + 'a {
     let run = ev.run_id;
     ev.audit.iter().filter(move |e| {
         e.run.as_deref() == Some(run)
-            && e.step.as_deref() == Some(step.as_str())
-            && e.policy.as_deref() == policy
+            && e.step.as_deref() == Some(r.step.as_str())
+            && e.policy.as_deref() == r.policy.as_deref()
+            // Zone-level instances of the same step (one per zone) are told apart by zone.
+            && (r.zone.is_none() || e.zone.is_none() || e.zone == r.zone)
             && e.action != "fault.inject"
     })
 }
@@ -128,12 +129,13 @@ fn i1_order(ev: &Evidence<'_>) -> Vec<String> {
             }
         }
         if let (Some(offset), Some(s), Some(e)) = (ev.run_offset_ms, r.start_ms, r.end_ms) {
-            for a in entries_of(ev, r.step, r.policy.as_deref()) {
+            for a in entries_of(ev, r) {
                 if a.action == "fs.write" {
                     continue;
                 }
                 let t = a.t_ms.saturating_sub(offset);
-                if t < s || t > e {
+                // A step that lost contact may leave its job running past its end.
+                if t < s || (t > e && !r.indeterminate) {
                     v.push(format!(
                         "{}: audit entry #{} ({} {}) at {t} ms lies outside the step's window {s}..{e} ms",
                         label(r),
@@ -253,7 +255,7 @@ fn i2_skip(ev: &Evidence<'_>) -> Vec<String> {
             (_, None) => {}
         }
         if matches!(r.status, StepStatus::Skipped { .. }) {
-            for a in entries_of(ev, r.step, r.policy.as_deref()) {
+            for a in entries_of(ev, r) {
                 v.push(format!(
                     "{} was skipped but audit entry #{} ({} {} on {}) carries its name",
                     label(r),
@@ -302,11 +304,10 @@ fn i3_truthful(ev: &Evidence<'_>) -> Vec<String> {
         if !acts_on_cluster(r.step) || matches!(r.status, StepStatus::Manual { .. }) {
             continue;
         }
-        let ok_entries = entries_of(ev, r.step, r.policy.as_deref())
+        let ok_entries = entries_of(ev, r)
             .filter(|a| {
                 a.result == "ok" && (!job_completion(r.step) || a.action == "sync.job.finish")
             })
-            .filter(|a| r.zone.is_none() || a.zone.is_none() || a.zone == r.zone)
             .count();
         let action = if job_completion(r.step) {
             "sync.job.finish"
@@ -322,7 +323,10 @@ fn i3_truthful(ev: &Evidence<'_>) -> Vec<String> {
                 "{} reported it changed nothing but the audit log has {ok_entries} {action} entries for it",
                 label(r)
             )),
-            StepStatus::Failed { .. } if ok_entries > 0 && job_completion(r.step) => {
+            // A step that lost contact after acting reports "outcome unknown": not a lie.
+            StepStatus::Failed { .. }
+                if ok_entries > 0 && job_completion(r.step) && !r.indeterminate =>
+            {
                 v.push(format!(
                     "{} reported failed but its job finished successfully per the audit log",
                     label(r)
@@ -331,7 +335,7 @@ fn i3_truthful(ev: &Evidence<'_>) -> Vec<String> {
             _ => {}
         }
         if r.step == StepId::AllowWrite && r.status == StepStatus::Succeeded && r.acted {
-            let enabled = entries_of(ev, r.step, r.policy.as_deref()).any(|a| {
+            let enabled = entries_of(ev, r).any(|a| {
                 a.action == "sync.target_policy.state"
                     && a.detail.get("to").and_then(|t| t.as_str()) == Some("writes_enabled")
             });
@@ -354,6 +358,7 @@ fn i3_truthful(ev: &Evidence<'_>) -> Vec<String> {
         let ran = recs.iter().any(|r| {
             r.step.as_str() == step
                 && r.policy.as_deref() == a.policy.as_deref()
+                && (r.zone.is_none() || a.zone.is_none() || r.zone == a.zone)
                 && r.start_seq.is_some()
         });
         if !ran {

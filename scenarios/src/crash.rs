@@ -294,7 +294,9 @@ fn is_timing_key(k: &str) -> bool {
         || k.ends_with("_time")
         || matches!(
             k,
-            "audit_len"
+            "last_started"
+                | "last_success"
+                | "audit_len"
                 | "faults"
                 | "duration"
                 | "time"

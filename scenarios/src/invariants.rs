@@ -170,13 +170,23 @@ pub fn i5_no_split_brain(ev: &Evidence<'_>) -> Option<Vec<String>> {
     if !scn.run.controlled {
         return Some(vec![]);
     }
+    // What protects a client from writing to the source once the target is writable: the
+    // data-integrity lock (SMB only, per the seed) or turning the protocols off. A client
+    // the run did not protect is exposed by the operator's choice; its writes are counted
+    // in the outage table (`split_brain_writes`), not judged here.
+    let protected = |client: &str| {
+        scn.run.options.disable_protocols
+            || (scn.run.options.data_integrity
+                && matches!(protocol_of(ev, client), Some(Protocol::Smb | Protocol::Dfs)))
+    };
     let mut v = Vec::new();
     for p in &ev.plan.policies {
         let Some(t) = writes_enabled_at(ev, &p.name) else {
             continue;
         };
         for e in ev.clients {
-            if e.ok
+            if protected(&e.client)
+                && e.ok
                 && e.t_ms > t
                 && e.cluster.as_deref() == Some(ev.report.from.as_str())
                 && e.path
@@ -203,9 +213,21 @@ pub fn i5_no_split_brain(ev: &Evidence<'_>) -> Option<Vec<String>> {
 pub fn i6_spn_unique(ev: &Evidence<'_>) -> Option<Vec<String>> {
     let world = ev.world?;
     let domain = world.sim.ad_domain()?;
+    // Collisions the world itself planted (`spn_collision` faults) are not the run's doing.
+    let planted: Vec<String> = ev
+        .audit
+        .iter()
+        .filter(|a| a.action == "ad.spn_plant")
+        .filter_map(|a| a.detail.get("spn").and_then(Value::as_str))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let ours = |spn: &str| {
+        !ev.spn_collisions_at_start.contains_key(spn)
+            && !planted.contains(&spn.to_ascii_lowercase())
+    };
     let mut v = Vec::new();
     for (spn, owners) in domain.collisions() {
-        if !ev.spn_collisions_at_start.contains_key(&spn) {
+        if ours(&spn) {
             v.push(format!("at the end, {spn} is on {}", owners.join(" and ")));
         }
     }
@@ -215,7 +237,7 @@ pub fn i6_spn_unique(ev: &Evidence<'_>) -> Option<Vec<String>> {
     );
     if zone_mode {
         for (spn, owners) in ev.spn_collisions_during {
-            if !ev.spn_collisions_at_start.contains_key(spn) {
+            if ours(spn) {
                 v.push(format!(
                     "during the run, {spn} was on {}",
                     owners.join(" and ")

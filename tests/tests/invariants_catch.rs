@@ -99,24 +99,69 @@ fn i4_catches_a_lost_acknowledged_write() {
 
 #[test]
 fn i5_catches_writes_to_the_source_after_the_target_is_writable() {
-    // SyncIQ mode, manual networking, no lock, and resync-prep fails: prod stays writable
-    // and keeps the names while dr is writable too.
-    let text = base_az(
-        "  - when: {step: resync_prep}\n    effect: resync_prep_fail",
-        "{data_integrity: false, networking: manual}",
-        SMB_CLIENT,
-    )
-    .replace(
-        "mode: access-zone, from: prod, to: dr, zone: finance,",
-        "mode: synciq-policy, from: prod, to: dr,",
+    // Plant an SMB write acknowledged on prod long after dr became writable.
+    let tamper: scenarios::runner::Tamper = Arc::new(|w, log: &mut Vec<ClientEvent>| {
+        log.push(ClientEvent {
+            t_ms: w.sim.now_ms(),
+            client: "ws-1".into(),
+            cluster: Some("prod".into()),
+            path: Some("/ifs/finance/ledger/late-write".into()),
+            ok: true,
+            error: None,
+        });
+    });
+    let r = run_with(
+        &base_az("  []", "{data_integrity: true}", SMB_CLIENT)
+            .replace("faults:\n  []", "faults: []"),
+        Some(tamper),
     );
-    let r = run_with(&text, None);
     let v = violated(&r, "I5");
-    assert!(!v.is_empty(), "{}", scenarios::table::render(&r));
+    assert!(v.iter().any(|m| m.contains("late-write")), "{v:?}");
 }
 
 #[test]
-fn i6_catches_an_spn_collision_created_during_the_run() {
+fn a_failed_lock_blocks_the_run() {
+    // The operator asked for the data-integrity lock; if it cannot be applied the failover
+    // must not go on unprotected.
+    let r = run_with(
+        &base_az(
+            "  - when: {step: data_integrity_lock, method: PUT, route: protocols/smb/shares}\n    effect: {http: {status: 500, count: 100}}",
+            "{data_integrity: true}",
+            SMB_CLIENT,
+        ),
+        None,
+    );
+    assert_eq!(r.report.outcome, orchestrator::Outcome::Blocked);
+    tests::assert_passed(&r);
+}
+
+#[test]
+fn i6_catches_an_spn_on_two_accounts() {
+    // Put a moved SPN back on prod's account after the run, as a buggy orchestrator would
+    // leave it: HOST/finance.corp.example is then on prod and dr.
+    let tamper: scenarios::runner::Tamper = Arc::new(|w, _log: &mut Vec<ClientEvent>| {
+        w.sim
+            .with_ad(|d| d.add_spn("prod", "HOST/finance.corp.example"))
+            .unwrap()
+            .unwrap();
+    });
+    let r = run_with(
+        &base_az("  []", "{data_integrity: true}", SMB_CLIENT)
+            .replace("faults:\n  []", "faults: []"),
+        Some(tamper),
+    );
+    let v = violated(&r, "I6");
+    assert!(
+        v.iter()
+            .any(|m| m.to_lowercase().contains("host/finance.corp.example")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn orchestrator_refuses_to_create_a_collision() {
+    // Another account grabs the SPN while the failover runs: add_target_spns must refuse
+    // to register it a second time, and the checker must not blame the run for the plant.
     let r = run_with(
         &base_az(
             "  - when: {step: add_target_spns}\n    effect: {spn_collision: {spn: HOST/finance.corp.example, account: legacy-nas}}",
@@ -125,12 +170,14 @@ fn i6_catches_an_spn_collision_created_during_the_run() {
         ),
         None,
     );
-    let v = violated(&r, "I6");
-    assert!(
-        v.iter()
-            .any(|m| m.to_lowercase().contains("host/finance.corp.example")),
-        "{v:?}"
-    );
+    let add = r
+        .report
+        .steps
+        .iter()
+        .find(|s| s.step == orchestrator::StepId::AddTargetSpns)
+        .unwrap();
+    assert_eq!(add.status.name(), "failed", "{add:?}");
+    assert!(violated(&r, "I6").is_empty());
 }
 
 #[test]

@@ -68,10 +68,23 @@ pub async fn run_job(
         }
     }
 
+    // The job is started: from here on, losing contact leaves its outcome unknown.
+    let mut vanished = 0u32;
     loop {
         tokio::time::sleep(poll).await;
-        match client.get_job(policy).await? {
+        let job = match client.get_job(policy).await {
+            Ok(j) => j,
+            Err(e) => {
+                return Err(StepError::indeterminate(format!(
+                    "lost contact while the {} job for {policy} ran on {}: {e}",
+                    action.as_str(),
+                    client.cluster()
+                )))
+            }
+        };
+        match job {
             Some(j) => {
+                vanished = 0;
                 if matches!(j.state.as_str(), "failed" | "canceled" | "needs_attention") {
                     return Err(StepError(format!(
                         "{} job for {policy} on {} is {}",
@@ -81,40 +94,67 @@ pub async fn run_job(
                     )));
                 }
                 if tokio::time::Instant::now() >= deadline {
+                    // Do not leave a job running behind a step that gave up on it.
+                    let cancel = client
+                        .put_json(
+                            &format!("sync/jobs/{}", crate::papi::enc(policy)),
+                            &serde_json::json!({"state": "canceled"}),
+                        )
+                        .await;
                     return Err(StepError(format!(
-                        "{} job for {policy} on {} did not finish within {} ms (state {})",
+                        "{} job for {policy} on {} did not finish within {} ms (state {}); {}",
                         action.as_str(),
                         client.cluster(),
                         opts.job_timeout_ms,
-                        j.state
+                        j.state,
+                        match cancel {
+                            Ok(()) => "canceled it".to_string(),
+                            Err(e) => format!("cancel failed: {e}"),
+                        }
                     )));
                 }
             }
             None => {
-                let reports = client.reports(policy).await?;
+                let reports = match client.reports(policy).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        return Err(StepError::indeterminate(format!(
+                            "lost contact reading the {} report of {policy} on {}: {e}",
+                            action.as_str(),
+                            client.cluster()
+                        )))
+                    }
+                };
                 let new = reports.into_iter().find(|r| {
                     !before.contains(&r.id)
                         && r.action.as_deref().unwrap_or("run") == action.as_str()
                 });
-                return match new {
-                    Some(r) if r.state == "finished" => Ok(r),
-                    Some(r) => Err(StepError(format!(
-                        "{} job for {policy} on {} ended {}{}",
-                        action.as_str(),
-                        client.cluster(),
-                        r.state,
-                        if r.errors.is_empty() {
-                            String::new()
-                        } else {
-                            format!(": {}", r.errors.join("; "))
-                        }
-                    ))),
-                    None => Err(StepError(format!(
-                        "{} job for {policy} on {} ended without a report",
-                        action.as_str(),
-                        client.cluster()
-                    ))),
-                };
+                match new {
+                    Some(r) if r.state == "finished" => return Ok(r),
+                    Some(r) => {
+                        return Err(StepError(format!(
+                            "{} job for {policy} on {} ended {}{}",
+                            action.as_str(),
+                            client.cluster(),
+                            r.state,
+                            if r.errors.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {}", r.errors.join("; "))
+                            }
+                        )))
+                    }
+                    // A job that is neither listed nor reported: a glitch (a proxy's 404, a
+                    // report not written yet). Look again before concluding anything.
+                    None if vanished < 3 => vanished += 1,
+                    None => {
+                        return Err(StepError::indeterminate(format!(
+                            "the {} job for {policy} on {} is neither running nor reported",
+                            action.as_str(),
+                            client.cluster()
+                        )))
+                    }
+                }
             }
         }
     }

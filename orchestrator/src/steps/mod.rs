@@ -71,6 +71,23 @@ impl StepDone {
 #[error("{0}")]
 pub struct StepError(pub String);
 
+/// Marker text of a failure whose effect is unknown: the step lost contact with the cluster
+/// after it had acted (Jepsen's "info" outcome). The report flags such steps so neither
+/// an operator nor the checker reads "failed" as "did not happen".
+pub const INDETERMINATE: &str = "outcome unknown";
+
+impl StepError {
+    /// A failure after the step may have taken effect.
+    pub fn indeterminate(msg: impl std::fmt::Display) -> Self {
+        StepError(format!("{INDETERMINATE}: {msg}"))
+    }
+
+    /// Whether the failure left the step's effect unknown.
+    pub fn is_indeterminate(&self) -> bool {
+        self.0.starts_with(INDETERMINATE)
+    }
+}
+
 impl From<PapiError> for StepError {
     fn from(e: PapiError) -> Self {
         StepError(e.to_string())

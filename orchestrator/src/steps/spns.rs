@@ -84,23 +84,23 @@ pub async fn remove_source(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone
 pub async fn add_target(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let tgt = ctx.target(inst)?;
     let spns = wanted(ctx, inst)?;
-    // Never create a duplicate: if the source account still holds a moved SPN (its removal
-    // failed), registering it on the target would break Kerberos for that name (I6).
-    if ctx.plan.spec.controlled {
-        let src = ctx.source(inst)?;
-        let still: Vec<String> = provider(&src)
-            .await?
-            .spns
-            .into_iter()
-            .filter(|s| spns.iter().any(|w| same(w, s)))
-            .collect();
-        if !still.is_empty() {
-            return Err(StepError(format!(
-                "{} still holds {}; remove them from the source account first (remove_source_spns)",
-                src.cluster(),
-                still.join(", ")
-            )));
-        }
+    // Never create a duplicate: if another account (the source's, whose removal failed or
+    // could not run, or any other) holds a moved SPN, registering it here would break
+    // Kerberos for that name (I6). The target's own duplicate check sees them, since its
+    // pool now carries the moved names.
+    let dups: Vec<String> = tgt
+        .ads_providers_checked()
+        .await?
+        .into_iter()
+        .flat_map(|a| a.dup_spns)
+        .filter(|d| spns.iter().any(|w| same(w, d)))
+        .collect();
+    if !dups.is_empty() {
+        return Err(StepError(format!(
+            "{} held by another machine account; not registering them on {} (remove them there first)",
+            dups.join(", "),
+            tgt.cluster()
+        )));
     }
     let ads = provider(&tgt).await?;
     let mut list = ads.spns.clone();

@@ -652,6 +652,26 @@ pub fn policies_of(case: &ChaosCase) -> Vec<(String, &'static str, String)> {
         .collect()
 }
 
+/// The zone a zone-mode run (Access Zone / IP Pool) fails over: `run.zone` picks among the
+/// zones that can start a run — at least one policy whose source path is under the zone's
+/// base path (`/ifs/<zone>`), and a pool mapping for the zone's pool (every generated zone
+/// has one, naming the zone's policies). A world always has a policy, so there is always
+/// such a zone.
+pub fn run_zone_of(case: &ChaosCase) -> &'static str {
+    let used = &ZONES[..case.world.zones.clamp(1, 3) as usize];
+    let with_policies: Vec<&'static str> = used
+        .iter()
+        .copied()
+        .filter(|z| case.world.policies.iter().any(|p| zone_of(case, p) == *z))
+        .collect();
+    let cands = if with_policies.is_empty() {
+        used.to_vec()
+    } else {
+        with_policies
+    };
+    cands[case.run.zone as usize % cands.len()]
+}
+
 /// The run mode of a case.
 pub fn mode_of(case: &ChaosCase) -> Mode {
     MODES[case.run.mode as usize % MODES.len()]
@@ -839,14 +859,17 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
     // Clients only use data the run fails over (a client of a policy left behind would
     // rightly not reach its data on the target), and DFS paths only in DFS mode.
     let r = &case.run;
-    let run_zone =
-        ZONES[..w.zones.clamp(1, 3) as usize][r.zone as usize % w.zones.clamp(1, 3) as usize];
-    let subset: Option<Vec<usize>> = r.subset.as_ref().map(|s| s.iter().map(|i| i % n).collect());
+    let zone_mode = matches!(mode, Mode::AccessZone | Mode::IpPool);
+    let run_zone = run_zone_of(case);
+    // Zone modes fail over the zone's (or the pool's) policies: `run.policies` is refused
+    // by the plan builder in Access Zone mode and ignored for a pool with assigned policies.
+    let subset: Option<Vec<usize>> = if zone_mode {
+        None
+    } else {
+        r.subset.as_ref().map(|s| s.iter().map(|i| i % n).collect())
+    };
     let in_run = |i: usize| -> bool {
-        let zone_ok = match mode_of(case) {
-            Mode::AccessZone | Mode::IpPool => pols[i].1 == run_zone,
-            _ => true,
-        };
+        let zone_ok = !zone_mode || pols[i].1 == run_zone;
         zone_ok && subset.as_ref().is_none_or(|s| s.contains(&i))
     };
     let clients: Vec<Value> = w
@@ -897,16 +920,15 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         "controlled": r.controlled || !GENERATE_UNCONTROLLED,
         "options": Value::Object(options),
     });
-    if let Some(subset) = &r.subset {
-        let mut names: Vec<String> = subset.iter().map(|i| policy_name(i % n)).collect();
+    if let Some(subset) = &subset {
+        let mut names: Vec<String> = subset.iter().map(|&i| policy_name(i)).collect();
         names.sort();
         names.dedup();
         run["policies"] = json!(names);
     }
-    let zone = zones_used[r.zone as usize % zones_used.len()];
     match mode {
-        Mode::AccessZone => run["zone"] = json!(zone),
-        Mode::IpPool => run["pool"] = json!(format!("groupnet0.subnet0.{zone}")),
+        Mode::AccessZone => run["zone"] = json!(run_zone),
+        Mode::IpPool => run["pool"] = json!(format!("groupnet0.subnet0.{run_zone}")),
         _ => {}
     }
 

@@ -141,22 +141,84 @@ fn downstream_of(step: StepId) -> &'static [StepId] {
     }
 }
 
-/// Steps that come after the validation gate (skipped when it fails).
-fn after_gate(step: StepId) -> bool {
+/// Position of the preparation and validation steps in the documented global order
+/// (1, 1 opt, 1a, 1b, 2, 3, 3a); every other step (except rollbacks) comes after all of them.
+fn global_pos(step: StepId) -> u8 {
     use StepId::*;
-    // Rollback steps run *because* a gate failed.
-    !step.as_str().starts_with("rollback_")
-        && !matches!(
+    match step {
+        CheckOpenFiles => 0,
+        DisableProtocols => 1,
+        DataIntegrityLock => 2,
+        CacheSchedules => 3,
+        Begin => 4,
+        Validate => 5,
+        BlockOnWarning => 6,
+        _ => 7,
+    }
+}
+
+/// Gates whose failure blocks the run before any cut-over: validation (3, 3a) and the
+/// protections the operator asked for (1 opt, 1a) — the executor does not fail over without
+/// them. Everything after such a gate in the global order is skipped with
+/// `validation_failed{gate}`; rollbacks run *because* of it.
+fn validation_gate_for(step: StepId, recs: &[StepRecord]) -> Option<StepId> {
+    if step.is_rollback() {
+        return None;
+    }
+    let mut gates: Vec<StepId> = recs
+        .iter()
+        .filter(|x| x.step.is_validation_gate() && failed(x))
+        .map(|x| x.step)
+        .collect();
+    gates.sort_by_key(|g| global_pos(*g));
+    gates
+        .into_iter()
+        .find(|g| global_pos(step) > global_pos(*g))
+}
+
+/// Zone modes: the steps behind a zone's cut-over gate — the zone's networking, every zone
+/// policy's `allow_write` and what hangs off it, and `refresh_clients` (which waits for every
+/// policy chain). DESIGN.md §2: networking and allow-write wait for the gate; the per-policy
+/// chain waits for allow-write.
+fn behind_zone_gate(step: StepId) -> bool {
+    use StepId::*;
+    step.is_networking()
+        || matches!(
             step,
-            CheckOpenFiles
-                | DisableProtocols
-                | DataIntegrityLock
-                | CacheSchedules
-                | Begin
-                | Validate
-                | RollbackSchedules
+            AllowWrite
+                | ResyncPrep
+                | RestoreSchedule
+                | FailoverQuotas
+                | RemoveSourceQuotas
+                | RunMirror
+                | EnableConfigJobs
+                | RefreshClients
         )
-        && step != BlockOnWarning
+}
+
+/// Zone modes: zone → the zone policies whose final sync failed (only zones whose gate is
+/// held, i.e. with at least one).
+fn held_zones(report: &Report, zones: &BTreeMap<String, String>) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if !matches!(report.mode, Mode::AccessZone | Mode::IpPool) {
+        return out;
+    }
+    for x in report
+        .steps
+        .iter()
+        .filter(|x| x.step == StepId::SyncData && failed(x))
+    {
+        if let Some(p) = &x.policy {
+            if let Some(z) = zones.get(p) {
+                out.entry(z.clone()).or_default().push(p.clone());
+            }
+        }
+    }
+    for v in out.values_mut() {
+        v.sort();
+        v.dedup();
+    }
+    out
 }
 
 fn label(r: &StepRecord) -> String {
@@ -252,48 +314,38 @@ fn failed(r: &StepRecord) -> bool {
     matches!(r.status, StepStatus::Failed { .. })
 }
 
-/// The documented skip reason of `r`, if it must be skipped.
+/// The documented skip reason of `r`, if it must be skipped. The rules in the executor's
+/// precedence: a failed validation gate first, then a held zone gate, then the per-policy
+/// SyncIQ chain.
 fn expected_skip(
     report: &Report,
     r: &StepRecord,
     zones: &BTreeMap<String, String>,
+    held: &BTreeMap<String, Vec<String>>,
 ) -> Option<SkipReason> {
     let recs = &report.steps;
-    if r.step == StepId::RollbackSchedules {
+    if r.step.is_rollback() {
         return None;
     }
-    if after_gate(r.step) || (r.step == StepId::BlockOnWarning) {
-        // A failed gate upstream of this step (block_on_warning comes after validate).
-        for g in [StepId::Validate, StepId::BlockOnWarning] {
-            if g == r.step {
-                break;
-            }
-            if recs.iter().any(|x| x.step == g && failed(x)) {
-                return Some(SkipReason::ValidationFailed { step: g });
-            }
-        }
+    if let Some(g) = validation_gate_for(r.step, recs) {
+        return Some(SkipReason::ValidationFailed { step: g });
     }
-    if matches!(report.mode, Mode::AccessZone | Mode::IpPool)
-        && (r.step == StepId::AllowWrite || r.step.is_networking())
-    {
+    if behind_zone_gate(r.step) {
         let zone = r
             .zone
             .clone()
             .or_else(|| r.policy.as_ref().and_then(|p| zones.get(p).cloned()));
-        if let Some(zone) = zone {
-            let mut failed_policies: Vec<String> = recs
-                .iter()
-                .filter(|x| x.step == StepId::SyncData && failed(x))
-                .filter_map(|x| x.policy.clone())
-                .filter(|p| zones.get(p) == Some(&zone))
-                .collect();
-            failed_policies.sort();
-            if !failed_policies.is_empty() {
-                return Some(SkipReason::ZoneGate {
-                    zone,
-                    failed_policies,
-                });
-            }
+        let held_here = match &zone {
+            Some(z) => held.get_key_value(z),
+            // refresh_clients waits for every policy of the run (one zone in zone modes).
+            None if r.step == StepId::RefreshClients => held.iter().next(),
+            None => None,
+        };
+        if let Some((zone, failed_policies)) = held_here {
+            return Some(SkipReason::ZoneGate {
+                zone: zone.clone(),
+                failed_policies: failed_policies.clone(),
+            });
         }
     }
     let p = r.policy.as_ref()?;
@@ -311,37 +363,121 @@ fn expected_skip(
                     policy: p.clone(),
                 });
             }
-            if let StepStatus::Skipped {
-                reason: reason @ (SkipReason::UpstreamFailed { .. } | SkipReason::ZoneGate { .. }),
-            } = &f.status
-            {
-                return Some(reason.clone());
-            }
         }
     }
     None
 }
 
+/// The rollback instances a failed gate must add (DESIGN.md §2: "the preparation is rolled
+/// back (lock lifted, schedules restored, config jobs re-enabled)"; and protocols turned back
+/// on): one for each preparation step that took effect. They run after the gate, are never
+/// skipped, and exist only when a gate failed.
+fn rollback_checks(report: &Report, paused: bool) -> Vec<String> {
+    let recs = &report.steps;
+    let gate = recs.iter().find(|x| x.step.is_gate() && failed(x));
+    let ok = |x: &StepRecord| x.status == StepStatus::Succeeded;
+    let mut want: BTreeSet<(StepId, Option<String>)> = BTreeSet::new();
+    if gate.is_some() {
+        for x in recs {
+            let w = match x.step {
+                StepId::DataIntegrityLock if ok(x) => Some((StepId::RollbackLock, None)),
+                StepId::CacheSchedules if ok(x) && x.acted => {
+                    Some((StepId::RollbackSchedules, x.policy.clone()))
+                }
+                StepId::DisableConfigJobs if ok(x) => Some((StepId::RollbackConfigJobs, None)),
+                StepId::DisableProtocols if ok(x) && x.acted => {
+                    Some((StepId::RollbackProtocols, None))
+                }
+                _ => None,
+            };
+            want.extend(w);
+        }
+    }
+    let mut v = Vec::new();
+    let have: BTreeSet<(StepId, Option<String>)> = recs
+        .iter()
+        .filter(|x| x.step.is_rollback())
+        .map(|x| (x.step, x.policy.clone()))
+        .collect();
+    for (step, policy) in want.difference(&have) {
+        v.push(format!(
+            "{step}{} is missing: {} failed, so the preparation it undoes must be rolled back",
+            policy
+                .as_ref()
+                .map(|p| format!("[{p}]"))
+                .unwrap_or_default(),
+            gate.map(label).unwrap_or_default()
+        ));
+    }
+    for x in recs.iter().filter(|x| x.step.is_rollback()) {
+        if !want.contains(&(x.step, x.policy.clone())) {
+            v.push(format!(
+                "{} ran but {}",
+                label(x),
+                match gate {
+                    None => "no gate failed".to_string(),
+                    Some(_) => "the preparation step it undoes did not take effect".to_string(),
+                }
+            ));
+            continue;
+        }
+        match (&x.status, x.start_seq, gate.and_then(|g| g.end_seq)) {
+            (StepStatus::Skipped { reason }, _, _) => v.push(format!(
+                "{} skipped ({}) but a rollback always runs",
+                label(x),
+                reason.short()
+            )),
+            (_, None, _) if !paused => {
+                v.push(format!("{} never started after the gate failed", label(x)))
+            }
+            (_, Some(start), Some(end)) if start <= end => v.push(format!(
+                "{} started (event {start}) before the gate ended (event {end})",
+                label(x)
+            )),
+            _ => {}
+        }
+    }
+    v
+}
+
 fn doc_skip(input: &OracleInput<'_>) -> Vec<String> {
     let report = input.report;
     let zones = policy_zones(input.scenario);
+    let held = held_zones(report, &zones);
     let paused = report.outcome == Outcome::Paused;
     let mut v = Vec::new();
+    // The zone gate itself is held exactly when a zone policy's final sync failed.
+    for g in report.steps.iter().filter(|x| x.step == StepId::ZoneGate) {
+        let Some(z) = &g.zone else { continue };
+        match (held.get(z), &g.status) {
+            (Some(ps), StepStatus::Succeeded) => v.push(format!(
+                "{} succeeded although the final sync failed for {}",
+                label(g),
+                ps.join(", ")
+            )),
+            (None, StepStatus::Failed { error }) => v.push(format!(
+                "{} held ({error}) although no zone policy's final sync failed",
+                label(g)
+            )),
+            _ => {}
+        }
+    }
+    v.extend(rollback_checks(report, paused));
     for r in &report.steps {
-        let exp = expected_skip(report, r, &zones);
-        match (&r.status, &exp) {
-            // In zone modes a policy whose own final sync failed is also behind the held zone
-            // gate; the design allows either reason.
-            (StepStatus::Skipped { reason }, Some(e))
-                if reason != e && !zone_gate_or_own_sync(reason, e) =>
-            {
-                v.push(format!(
-                    "{} skipped for {} but the design gives {}",
-                    label(r),
-                    reason.short(),
-                    e.short()
-                ))
+        if r.step == StepId::ZoneGate {
+            // Judged above; a gate behind a failed validation gate is skipped like any step.
+            if validation_gate_for(r.step, &report.steps).is_none() {
+                continue;
             }
+        }
+        let exp = expected_skip(report, r, &zones, &held);
+        match (&r.status, &exp) {
+            (StepStatus::Skipped { reason }, Some(e)) if reason != e => v.push(format!(
+                "{} skipped for {} but the design gives {}",
+                label(r),
+                reason.short(),
+                e.short()
+            )),
             (StepStatus::Skipped { reason }, None)
                 if !(paused && *reason == SkipReason::WaitingForOperator) =>
             {
@@ -371,7 +507,11 @@ fn doc_skip(input: &OracleInput<'_>) -> Vec<String> {
 
 fn doc_outcome(input: &OracleInput<'_>) -> Vec<String> {
     let recs = &input.report.steps;
-    let gate_failed = recs.iter().any(|r| r.step.is_gate() && failed(r));
+    // Blocked: a validation gate stopped the run before any change. A held zone gate is not
+    // a block: the zone's syncs ran; the zone stays on the source and the run failed.
+    let gate_failed = recs
+        .iter()
+        .any(|r| r.step.is_validation_gate() && failed(r));
     let waiting = recs.iter().any(|r| {
         !r.status.is_terminal()
             || matches!(
@@ -527,18 +667,4 @@ fn no_fault_success(input: &OracleInput<'_>) -> Vec<String> {
         report.outcome.as_str(),
         bad.into_iter().collect::<Vec<_>>().join("; ")
     )]
-}
-
-fn zone_gate_or_own_sync(a: &SkipReason, b: &SkipReason) -> bool {
-    let ok = |x: &SkipReason| {
-        matches!(
-            x,
-            SkipReason::ZoneGate { .. }
-                | SkipReason::UpstreamFailed {
-                    step: StepId::SyncData,
-                    ..
-                }
-        )
-    };
-    ok(a) && ok(b)
 }
