@@ -235,6 +235,7 @@ pub async fn execute_resumable(
                     &steps[i],
                     &steps,
                     &records,
+                    ctx.plan.spec.controlled,
                     #[cfg(feature = "planted-bugs")]
                     ctx.plan.spec.options.planted_bug,
                 ) {
@@ -391,6 +392,15 @@ pub async fn execute_resumable(
     }
 
     let outcome = outcome_of(&steps, &records);
+    if !ctx.plan.spec.controlled {
+        ctx.with_state(|s| {
+            s.warnings.push(format!(
+                "uncontrolled failover: {from} was unreachable, so its copy was not made read-only; both {from} and {to} may be writable when {from} returns — fail back with resync-prep on {from} before clients reach it",
+                from = ctx.plan.spec.from,
+                to = ctx.plan.spec.to
+            ))
+        });
+    }
     let ended = now_ms();
     let state = ctx.with_state(|s| s.clone());
     Report {
@@ -422,8 +432,24 @@ pub fn skip_reason(
     inst: &StepInstance,
     steps: &[StepInstance],
     records: &[StepRecord],
+    controlled: bool,
     #[cfg(feature = "planted-bugs")] planted: Option<crate::bugs::PlantedBug>,
 ) -> Option<SkipReason> {
+    for &d in &inst.deps {
+        let dep = &steps[d];
+        match &records[d].status {
+            StepStatus::Failed { .. }
+                if dep.step.is_validation_gate() && !inst.step.is_rollback() =>
+            {
+                return Some(SkipReason::ValidationFailed { step: dep.step });
+            }
+            _ => {}
+        }
+    }
+    // Uncontrolled failover: nothing can act on the source.
+    if !controlled && inst.step.needs_source() {
+        return Some(SkipReason::SourceUnreachable);
+    }
     if inst.step.is_rollback() {
         return None;
     }
@@ -465,6 +491,13 @@ pub fn skip_reason(
             continue;
         }
         match &records[d].status {
+            // Without resync-prep there is no mirror policy to schedule, run or replicate for.
+            StepStatus::Skipped {
+                reason: SkipReason::SourceUnreachable,
+            } if dep.step == StepId::ResyncPrep => return Some(SkipReason::SourceUnreachable),
+            StepStatus::Skipped {
+                reason: SkipReason::SourceUnreachable,
+            } => {}
             StepStatus::Failed { .. } if dep.step.is_synciq_chain() => {
                 return Some(SkipReason::UpstreamFailed {
                     step: dep.step,
@@ -583,7 +616,16 @@ pub fn outcome_of(steps: &[StepInstance], records: &[StepRecord]) -> Outcome {
     if records.iter().any(|r| !r.status.is_terminal()) {
         return Outcome::Paused;
     }
-    if records.iter().all(|r| r.status.is_ok()) {
+    // In an uncontrolled failover the source-side steps are skipped by design.
+    let expected_skip = |r: &StepRecord| {
+        matches!(
+            r.status,
+            StepStatus::Skipped {
+                reason: SkipReason::SourceUnreachable
+            }
+        )
+    };
+    if records.iter().all(|r| r.status.is_ok() || expected_skip(r)) {
         return Outcome::Succeeded;
     }
     let any_cut_over = records

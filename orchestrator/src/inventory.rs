@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::papi::{AccessZone, AdsProvider, PapiClient, PapiError};
 
+/// `ClusterInfo::synciq_service` of a cluster that did not answer discovery.
+pub const UNREACHABLE: &str = "unreachable";
+
 /// One cluster as discovered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterInfo {
@@ -127,8 +130,30 @@ pub async fn discover(
     hosts: &BTreeMap<String, Vec<String>>,
 ) -> Result<Inventory, PapiError> {
     let mut inv = Inventory::default();
+    let mut unreachable: Vec<String> = Vec::new();
     for (name, client) in clients {
-        let cfg = client.cluster_config().await?;
+        // An unreachable cluster is recorded, not fatal: validation decides whether the run
+        // can go on (an uncontrolled failover expects its source to be down).
+        let cfg = match client.cluster_config().await {
+            Ok(c) => c,
+            Err(e) if e.is_unreachable() => {
+                tracing::warn!(cluster = %name, error = %e, "cluster unreachable during discovery");
+                unreachable.push(name.clone());
+                inv.clusters.insert(
+                    name.clone(),
+                    ClusterInfo {
+                        name: name.clone(),
+                        guid: String::new(),
+                        release: String::new(),
+                        hosts: vec![name.clone()],
+                        max_concurrent_jobs: 1,
+                        synciq_service: UNREACHABLE.into(),
+                    },
+                );
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let settings = client.sync_settings().await?;
         let mut h = vec![name.clone()];
         if !cfg.name.is_empty() && !h.contains(&cfg.name) {
@@ -152,6 +177,9 @@ pub async fn discover(
         );
     }
     for (name, client) in clients {
+        if unreachable.contains(name) {
+            continue;
+        }
         inv.zones.insert(name.clone(), client.zones().await?);
         inv.ads.insert(name.clone(), client.ads_providers().await?);
         let mut pools = Vec::new();
@@ -216,6 +244,35 @@ pub async fn discover(
                     expected_job_ms,
                 },
             );
+        }
+    }
+    // Policies of an unreachable source, as its targets know them (target policies). The
+    // source path is not visible from the target; it is taken to equal the target path.
+    for u in &unreachable {
+        for (name, client) in clients {
+            if unreachable.contains(name) {
+                continue;
+            }
+            for tp in client.list_target_policies().await? {
+                if !tp.source_host.eq_ignore_ascii_case(u) || inv.policies.contains_key(&tp.name) {
+                    continue;
+                }
+                inv.policies.insert(
+                    tp.name.clone(),
+                    PolicyInfo {
+                        name: tp.name.clone(),
+                        id: tp.id.clone(),
+                        source: u.clone(),
+                        target: Some(name.clone()),
+                        source_path: tp.target_path.clone(),
+                        target_path: tp.target_path.clone(),
+                        schedule: String::new(),
+                        enabled: true,
+                        last_job_state: tp.last_job_state.clone(),
+                        expected_job_ms: 0,
+                    },
+                );
+            }
         }
     }
     Ok(inv)

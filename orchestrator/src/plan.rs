@@ -287,7 +287,12 @@ impl StepId {
                 | StepId::DfsRenameShares
                 | StepId::RenameSourceSmartconnect
                 | StepId::ResyncPrep
+                | StepId::FailoverQuotas
                 | StepId::RemoveSourceQuotas
+                | StepId::RemoveSourceSpns
+                | StepId::RollbackSchedules
+                | StepId::RollbackLock
+                | StepId::RollbackProtocols
         )
     }
 
@@ -466,6 +471,11 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
         return Err(PlanError::Unsupported(
             "rehearsal runs are not implemented yet; only failover and failback can be planned"
                 .into(),
+        ));
+    }
+    if !spec.controlled && matches!(spec.mode, Mode::AccessZone | Mode::IpPool) {
+        return Err(PlanError::Unsupported(
+            "an uncontrolled failover in access-zone / ip-pool mode needs the unreachable source's pool inventory, which is not kept yet; use synciq-policy or dfs mode".into(),
         ));
     }
     let naming = &spec.options.naming;

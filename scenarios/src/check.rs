@@ -165,6 +165,20 @@ fn expected_skip(ev: &Evidence<'_>, idx: usize) -> Option<SkipReason> {
             return Some(SkipReason::ValidationFailed { step: r.step });
         }
     }
+    // Uncontrolled failover: source-side steps, and what only a mirror policy would allow.
+    let uncontrolled = ev.scenario.is_some_and(|s| !s.run.controlled);
+    if uncontrolled {
+        if me.step.needs_source() {
+            return Some(SkipReason::SourceUnreachable);
+        }
+        if me.policy.is_some()
+            && ancestors
+                .iter()
+                .any(|&a| recs[a].step == StepId::ResyncPrep && recs[a].policy == me.policy)
+        {
+            return Some(SkipReason::SourceUnreachable);
+        }
+    }
     for &a in &ancestors {
         let r = &recs[a];
         if r.step == StepId::ZoneGate && matches!(r.status, StepStatus::Failed { .. }) {

@@ -392,6 +392,11 @@ impl PapiClient {
             .await
     }
 
+    /// All target policies (policies replicating into this cluster).
+    pub async fn list_target_policies(&self) -> Result<Vec<SyncTargetPolicy>, PapiError> {
+        self.list_or_empty("sync/target/policies", "policies").await
+    }
+
     /// The running (or queued) job of a policy; `None` when it has none.
     pub async fn get_job(&self, policy: &str) -> Result<Option<SyncJob>, PapiError> {
         self.get_one(&format!("sync/jobs/{}", enc(policy)), "jobs")

@@ -15,7 +15,18 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
     let src = ctx.source(inst)?;
     let tgt = ctx.target(inst)?;
 
-    for (role, client) in [("source", &src), ("target", &tgt)] {
+    let controlled = spec.controlled;
+    let sides: Vec<(&str, &crate::papi::PapiClient)> = if controlled {
+        vec![("source", &src), ("target", &tgt)]
+    } else {
+        // Uncontrolled: the source is down by assumption; only the target must be ready.
+        warnings.push(format!(
+            "uncontrolled failover: {} is treated as unreachable; its steps are skipped",
+            spec.from
+        ));
+        vec![("target", &tgt)]
+    };
+    for (role, client) in sides {
         match client.sync_settings().await {
             Ok(s) if s.service == "on" => {}
             Ok(s) => errors.push(format!(
@@ -28,6 +39,16 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
     }
     if errors.is_empty() {
         for p in &ctx.plan.policies {
+            if !controlled {
+                match tgt.get_target_policy(&p.name).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        errors.push(format!("target policy {} not found on {}", p.name, spec.to))
+                    }
+                    Err(e) => errors.push(format!("target policy {}: {e}", p.name)),
+                }
+                continue;
+            }
             match src.get_policy(&p.name).await {
                 Ok(Some(sp)) => {
                     if !sp.enabled {
@@ -67,7 +88,10 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
             }
         }
     }
-    if errors.is_empty() && ctx.plan.spec.options.networking == crate::run_spec::Networking::Auto {
+    if errors.is_empty()
+        && controlled
+        && ctx.plan.spec.options.networking == crate::run_spec::Networking::Auto
+    {
         check_networking(ctx, &src, &tgt, &mut errors, &mut warnings).await;
     }
     ctx.with_state(|s| s.warnings.extend(warnings.iter().cloned()));
