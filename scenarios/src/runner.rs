@@ -117,6 +117,19 @@ pub const CLIENT_TAIL_MS: u64 = 180_000;
 /// How long simulated clients write before the run starts (virtual ms).
 pub const CLIENT_WARMUP_MS: u64 = 60_000;
 
+/// The scenario's `world.pool_mappings` as the orchestrator's run-spec mappings.
+fn world_mappings(scn: &Scenario) -> Vec<orchestrator::run_spec::PoolMapping> {
+    scn.world
+        .pool_mappings
+        .iter()
+        .map(|m| orchestrator::run_spec::PoolMapping {
+            source: m.source.clone(),
+            target: m.target.clone(),
+            policies: m.policies.clone(),
+        })
+        .collect()
+}
+
 /// SPNs registered on more than one machine account right now.
 fn spn_collisions(sim: &Sim) -> BTreeMap<String, Vec<String>> {
     sim.ad_domain().map(|d| d.collisions()).unwrap_or_default()
@@ -181,6 +194,32 @@ pub async fn run_scenario_async(
     let world = World::build(&scn.world, scn.seed).map_err(DrillError::World)?;
     crate::clients::validate(&scn.clients).map_err(DrillError::World)?;
     let sim = world.sim.clone();
+    // The prelude brings the world to where the scenario starts (e.g. failed over).
+    for (i, pre) in scn.prelude.iter().enumerate() {
+        let mut pre = pre.clone();
+        if pre.pool_mappings.is_empty() {
+            pre.pool_mappings = world_mappings(scn);
+        }
+        let clients = in_process_clients(&sim)?;
+        let (_, report) = Box::pin(orchestrator::runner::run_with_dns(
+            &format!("{}-{}-prelude{i}", scn.name, scn.seed),
+            clients,
+            Some(world.dns_client()),
+            &pre,
+            Arc::new(SimOperator {
+                spec: OperatorSpec::Immediate,
+            }),
+            None,
+        ))
+        .await
+        .map_err(|e| DrillError::Run(format!("prelude run {i}: {e}")))?;
+        if report.outcome != orchestrator::Outcome::Succeeded {
+            return Err(DrillError::Run(format!(
+                "prelude run {i} ended {}, not succeeded",
+                report.outcome.as_str()
+            )));
+        }
+    }
     for f in &scn.faults {
         sim.add_fault(f.clone());
     }
@@ -196,16 +235,7 @@ pub async fn run_scenario_async(
     };
     let mut spec = scn.run.clone();
     if spec.pool_mappings.is_empty() {
-        spec.pool_mappings = scn
-            .world
-            .pool_mappings
-            .iter()
-            .map(|m| orchestrator::run_spec::PoolMapping {
-                source: m.source.clone(),
-                target: m.target.clone(),
-                policies: m.policies.clone(),
-            })
-            .collect();
+        spec.pool_mappings = world_mappings(scn);
     }
 
     let spn_collisions_at_start = spn_collisions(&sim);

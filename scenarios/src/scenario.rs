@@ -25,6 +25,10 @@ pub struct Scenario {
     #[serde(default)]
     pub clients: Vec<ClientSpec>,
     pub run: RunSpec,
+    /// Runs made first, which must succeed (e.g. the failover a failback scenario undoes).
+    /// Faults, clients and the checks apply to `run` only.
+    #[serde(default)]
+    pub prelude: Vec<RunSpec>,
     #[serde(default)]
     pub faults: Vec<FaultRule>,
     #[serde(default)]
