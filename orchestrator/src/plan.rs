@@ -220,7 +220,7 @@ impl StepId {
             StepId::RunMirror => "13a",
             StepId::EnableConfigJobs => "13b",
             StepId::RefreshClients => "19",
-            StepId::AllowWriteRevert => "R",
+            StepId::AllowWriteRevert => "9↺",
             StepId::ZoneGate => "G",
             StepId::RollbackSchedules => "1b↺",
             StepId::RollbackLock => "1a↺",
@@ -235,6 +235,18 @@ impl StepId {
         matches!(
             self,
             StepId::SyncData | StepId::AllowWrite | StepId::ResyncPrep
+        )
+    }
+
+    /// Steps that run a SyncIQ job and report through `sync.job.finish`.
+    pub fn runs_job(self) -> bool {
+        matches!(
+            self,
+            StepId::SyncData
+                | StepId::AllowWrite
+                | StepId::AllowWriteRevert
+                | StepId::ResyncPrep
+                | StepId::RunMirror
         )
     }
 
@@ -467,10 +479,9 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
     if spec.from == spec.to {
         return Err(PlanError::SameCluster(spec.from.clone()));
     }
-    if spec.kind == RunKind::Rehearsal {
+    if spec.kind == RunKind::Rehearsal && spec.mode != Mode::SynciqPolicy {
         return Err(PlanError::Unsupported(
-            "rehearsal runs are not implemented yet; only failover and failback can be planned"
-                .into(),
+            "rehearsal runs are planned per SyncIQ policy: use mode synciq-policy (with run.policies to pick the policies of a zone)".into(),
         ));
     }
     if !spec.controlled && matches!(spec.mode, Mode::AccessZone | Mode::IpPool) {
@@ -669,6 +680,9 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
         return Err(PlanError::NoPolicies(spec.from.clone(), spec.to.clone()));
     }
 
+    if spec.kind == RunKind::Rehearsal {
+        return Ok(rehearsal(spec, policies));
+    }
     let zone_mode = matches!(spec.mode, Mode::AccessZone | Mode::IpPool);
     let o = &spec.options;
     let mut b = Builder { steps: Vec::new() };
@@ -894,6 +908,66 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
         zones,
         steps: b.steps,
     })
+}
+
+/// A rehearsal (non-disruptive test): make the target writable for test clients, then put
+/// it back. Production on the source is never touched, except that the policies' schedules
+/// are held (a scheduled run would fail against a writable target) and put back after.
+fn rehearsal(spec: &RunSpec, policies: Vec<PolicyInfo>) -> Plan {
+    let mut b = Builder { steps: Vec::new() };
+    let cache: Vec<usize> = policies
+        .iter()
+        .map(|p| {
+            b.add(
+                StepId::CacheSchedules,
+                Some(&p.name),
+                None,
+                Actor::Source,
+                vec![],
+            )
+        })
+        .collect();
+    let begin = b.add(
+        StepId::Begin,
+        None,
+        None,
+        Actor::Orchestrator,
+        cache.clone(),
+    );
+    let gate = b.add(
+        StepId::Validate,
+        None,
+        None,
+        Actor::Orchestrator,
+        vec![begin],
+    );
+    for (i, p) in policies.iter().enumerate() {
+        let name = Some(p.name.as_str());
+        let sync = b.add(StepId::SyncData, name, None, Actor::Source, vec![gate]);
+        b.steps[sync].job_slot = Some(p.source.clone());
+        b.steps[sync].expected_ms = p.expected_job_ms;
+        let allow = b.add(StepId::AllowWrite, name, None, Actor::Target, vec![sync]);
+        let revert = b.add(
+            StepId::AllowWriteRevert,
+            name,
+            None,
+            Actor::Target,
+            vec![allow],
+        );
+        b.add(
+            StepId::RollbackSchedules,
+            name,
+            None,
+            Actor::Source,
+            vec![revert, cache[i]],
+        );
+    }
+    Plan {
+        spec: spec.clone(),
+        policies,
+        zones: vec![],
+        steps: b.steps,
+    }
 }
 
 impl Plan {

@@ -286,10 +286,7 @@ fn i2_skip(ev: &Evidence<'_>) -> Vec<String> {
 
 /// The audit action that proves a SyncIQ job step took effect.
 fn job_completion(step: StepId) -> bool {
-    matches!(
-        step,
-        StepId::SyncData | StepId::AllowWrite | StepId::ResyncPrep | StepId::RunMirror
-    )
+    step.runs_job()
 }
 
 /// Steps whose effect is on a cluster (and so in its audit log). The others change only the

@@ -86,6 +86,9 @@ fn protocol_of(ev: &Evidence<'_>, client: &str) -> Option<Protocol> {
 /// policies that failed over).
 fn lost(ev: &Evidence<'_>, e: &ClientEvent) -> Option<(bool, u64)> {
     let world = ev.world?;
+    if ev.report.kind == orchestrator::RunKind::Rehearsal {
+        return None; // production stays on the source: nothing is expected on the target
+    }
     if !e.ok || e.cluster.as_deref() != Some(ev.report.from.as_str()) {
         return None;
     }
@@ -167,7 +170,9 @@ pub fn i4_no_data_loss(ev: &Evidence<'_>) -> Option<Vec<String>> {
 /// failover is exempt (its report says both sides may be writable).
 pub fn i5_no_split_brain(ev: &Evidence<'_>) -> Option<Vec<String>> {
     let scn = ev.scenario?;
-    if !scn.run.controlled {
+    // Uncontrolled failover: the report states both sides may be writable. Rehearsal: the
+    // target is writable only for test clients; no production name points at it.
+    if !scn.run.controlled || scn.run.kind == orchestrator::RunKind::Rehearsal {
         return Some(vec![]);
     }
     // What protects a client from writing to the source once the target is writable: the
@@ -256,10 +261,27 @@ pub fn i7_access(ev: &Evidence<'_>) -> Option<Vec<String>> {
     if scn.clients.iter().all(|c| c.writes_per_minute == 0) || ev.clients.is_empty() {
         return None;
     }
+    let mut v = Vec::new();
+    if ev.report.kind == orchestrator::RunKind::Rehearsal {
+        // A rehearsal must not interrupt production: every client write succeeds on the
+        // source, before, during and after.
+        for e in ev
+            .clients
+            .iter()
+            .filter(|e| !e.ok || e.cluster.as_deref() != Some(ev.report.from.as_str()))
+        {
+            v.push(format!(
+                "{} was disturbed by the rehearsal at {} ms: {}",
+                e.client,
+                e.t_ms,
+                e.error.as_deref().unwrap_or("write went to the target")
+            ));
+        }
+        return Some(v);
+    }
     if ev.report.outcome != Outcome::Succeeded {
         return Some(vec![]);
     }
-    let mut v = Vec::new();
     for c in scn.clients.iter().filter(|c| c.writes_per_minute > 0) {
         match ev.clients.iter().rev().find(|e| e.client == c.name) {
             Some(e) if e.ok && e.cluster.as_deref() == Some(ev.report.to.as_str()) => {}
@@ -324,6 +346,9 @@ fn str_set(v: Option<&Value>) -> Vec<String> {
 pub fn i8_config_parity(ev: &Evidence<'_>) -> Option<Vec<String>> {
     let world = ev.world?;
     let scn = ev.scenario?;
+    if scn.run.kind == orchestrator::RunKind::Rehearsal {
+        return None; // a rehearsal moves no configuration
+    }
     let from = &ev.report.from;
     let to = &ev.report.to;
     let src = world.sim.config_json(from)?;

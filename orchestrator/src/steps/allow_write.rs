@@ -35,3 +35,39 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
     }
     Ok(StepDone::acted("target writes_enabled"))
 }
+
+/// Rehearsal: `allow_write_revert` puts the target back to `writes_disabled`, discarding what
+/// test clients wrote there (the target returns to the last sync).
+pub async fn revert(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+    let policy = ctx.policy_of(inst)?;
+    let tgt = ctx.target(inst)?;
+    let tp = tgt.get_target_policy(policy).await?.ok_or_else(|| {
+        StepError(format!(
+            "target policy {policy} not found on {}",
+            ctx.plan.spec.to
+        ))
+    })?;
+    if tp.failover_failback_state == "writes_disabled" {
+        return Ok(StepDone::unchanged("target already writes_disabled"));
+    }
+    run_job(
+        &tgt,
+        policy,
+        JobAction::AllowWriteRevert,
+        &ctx.plan.spec.options,
+    )
+    .await?;
+    let tp = tgt.get_target_policy(policy).await?.ok_or_else(|| {
+        StepError(format!(
+            "target policy {policy} vanished from {}",
+            ctx.plan.spec.to
+        ))
+    })?;
+    if tp.failover_failback_state != "writes_disabled" {
+        return Err(StepError(format!(
+            "allow-write-revert finished but target policy {policy} is {}",
+            tp.failover_failback_state
+        )));
+    }
+    Ok(StepDone::acted("target back to writes_disabled"))
+}

@@ -129,6 +129,7 @@ pub async fn execute(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, Step
         StepId::AddTargetSpns => spns::add_target(ctx, inst).await,
         StepId::RepointDns => repoint_dns::run(ctx, inst).await,
         StepId::AllowWrite => allow_write::run(ctx, inst).await,
+        StepId::AllowWriteRevert => allow_write::revert(ctx, inst).await,
         StepId::ResyncPrep => resync_prep::run(ctx, inst).await,
         StepId::RestoreSchedule => restore_schedule::run(ctx, inst).await,
         StepId::FailoverQuotas => quotas::failover(ctx, inst).await,

@@ -652,6 +652,18 @@ pub fn policies_of(case: &ChaosCase) -> Vec<(String, &'static str, String)> {
         .collect()
 }
 
+/// A client's protocol in a run of `mode`: 0 = SMB, 1 = NFS (by SmartConnect name),
+/// 2 = DFS. DFS mode moves no SmartConnect name (DESIGN.md §2: steps 14–18 are not part of
+/// it; clients follow DFS referrals), so its clients reach their data through the
+/// namespace; the other modes move the names, so their clients use them.
+pub fn client_protocol(mode: Mode, c: &ClientParams) -> u8 {
+    if mode == Mode::Dfs {
+        2
+    } else {
+        c.protocol % 2
+    }
+}
+
 /// The zone a zone-mode run (Access Zone / IP Pool) fails over: `run.zone` picks among the
 /// zones that can start a run — at least one policy whose source path is under the zone's
 /// base path (`/ifs/<zone>`), and a pool mapping for the zone's pool (every generated zone
@@ -697,11 +709,12 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         share[i] = p.share;
         export[i] = p.export;
     }
+    let mode = mode_of(case);
     for c in &w.clients {
         if pols.is_empty() {
             break;
         }
-        match c.protocol % 3 {
+        match client_protocol(mode, c) {
             1 => export[c.policy % n] = true,
             _ => share[c.policy % n] = true,
         }
@@ -840,7 +853,6 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
             "resync_prep_ms": rp, "papi_latency_ms": papi,
         });
     }
-    let mode = mode_of(case);
     if mode == Mode::Dfs {
         let dfs: Vec<Value> = pols
             .iter()
@@ -879,8 +891,7 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         .filter(|(_, c)| !pols.is_empty() && in_run(c.policy % n))
         .map(|(k, c)| {
             let (name, zone, path) = &pols[c.policy % n];
-            let proto = if mode_of(case) == Mode::Dfs { c.protocol % 3 } else { c.protocol % 2 };
-            let (protocol, p) = match proto {
+            let (protocol, p) = match client_protocol(mode, c) {
                 0 => ("smb", format!("\\\\{zone}.corp.example\\{name}")),
                 1 => ("nfs", format!("{zone}.corp.example:{path}")),
                 _ => ("dfs", format!("\\\\corp.example\\dfs\\{name}")),
