@@ -433,17 +433,24 @@ impl Builder {
 pub struct NetMapping {
     pub source_pool: PoolInfo,
     pub target_pool: PoolInfo,
+    /// A failback over a mapping configured in the other direction: the names to move are
+    /// the target pool's own (renamed `igls-original-…` by the failover), carried by the
+    /// source pool as aliases.
+    #[serde(default)]
+    pub reverse: bool,
 }
 
 impl NetMapping {
-    /// The client-facing names the source pool carries (zone name and aliases), without
-    /// any rename prefix: the names that must move.
+    /// The client-facing names that must move, without any rename prefix: the source pool's
+    /// zone name and aliases (failover), or the target pool's (failback).
     pub fn names(&self, naming: &Naming) -> Vec<String> {
-        let mut v = vec![strip(
-            &self.source_pool.sc_dns_zone,
-            &naming.original_prefix,
-        )];
-        for a in &self.source_pool.aliases {
+        let home = if self.reverse {
+            &self.target_pool
+        } else {
+            &self.source_pool
+        };
+        let mut v = vec![strip(&home.sc_dns_zone, &naming.original_prefix)];
+        for a in &home.aliases {
             let a = strip(a, &naming.original_prefix);
             if !a.is_empty() && !a.starts_with(&naming.ignore_prefix) && !v.contains(&a) {
                 v.push(a);
@@ -527,6 +534,7 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
         Ok(NetMapping {
             source_pool: side(&m.source)?,
             target_pool: side(&m.target)?,
+            reverse: false,
         })
     };
     // Mappings between from and to: explicit ones, then target-pool alias hints
@@ -537,6 +545,24 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
         let tgt_cluster = PoolMapping::split(&m.target).map(|x| x.0);
         if src_cluster == Some(spec.from.as_str()) && tgt_cluster == Some(spec.to.as_str()) {
             mappings.push((resolve_mapping(m)?, m.policies.clone()));
+        }
+    }
+    // Failback over a mapping configured for the failover direction.
+    if mappings.is_empty() {
+        for m in &spec.pool_mappings {
+            let src_cluster = PoolMapping::split(&m.source).map(|x| x.0);
+            let tgt_cluster = PoolMapping::split(&m.target).map(|x| x.0);
+            if src_cluster == Some(spec.to.as_str()) && tgt_cluster == Some(spec.from.as_str()) {
+                let fwd = resolve_mapping(m)?;
+                mappings.push((
+                    NetMapping {
+                        source_pool: fwd.target_pool,
+                        target_pool: fwd.source_pool,
+                        reverse: true,
+                    },
+                    m.policies.clone(),
+                ));
+            }
         }
     }
     for tp in inv.pools.get(&spec.to).into_iter().flatten() {
@@ -553,6 +579,7 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
                         NetMapping {
                             source_pool: sp.clone(),
                             target_pool: tp.clone(),
+                            reverse: false,
                         },
                         vec![],
                     ));

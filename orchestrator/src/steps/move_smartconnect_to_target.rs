@@ -20,6 +20,25 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
                 tgt.cluster()
             ))
         })?;
+        if m.reverse {
+            // Failback: the target's own names were renamed `igls-original-…`; restore them.
+            let orig = |n: &str| {
+                n.strip_prefix(&naming.original_prefix)
+                    .unwrap_or(n)
+                    .to_string()
+            };
+            let zone = orig(&pool.sc_dns_zone);
+            let aliases: Vec<String> = pool.sc_dns_zone_aliases.iter().map(|a| orig(a)).collect();
+            if zone != pool.sc_dns_zone || aliases != pool.sc_dns_zone_aliases {
+                tgt.update_pool(
+                    &pool.id,
+                    &json!({"sc_dns_zone": zone, "sc_dns_zone_aliases": aliases}),
+                )
+                .await?;
+                added.push(format!("{}: names restored ({zone})", pool.id));
+            }
+            continue;
+        }
         let mut aliases = pool.sc_dns_zone_aliases.clone();
         let mut changed = false;
         for n in m.names(naming) {

@@ -21,6 +21,22 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
                 src.cluster()
             ))
         })?;
+        if m.reverse {
+            // Failback: the source carries the moved names as aliases; take them off.
+            let names = m.names(naming);
+            let aliases: Vec<String> = pool
+                .sc_dns_zone_aliases
+                .iter()
+                .filter(|a| !names.iter().any(|n| n.eq_ignore_ascii_case(a)))
+                .cloned()
+                .collect();
+            if aliases != pool.sc_dns_zone_aliases {
+                src.update_pool(&pool.id, &json!({"sc_dns_zone_aliases": aliases}))
+                    .await?;
+                renamed.push(format!("{}: aliases {} removed", pool.id, names.join(", ")));
+            }
+            continue;
+        }
         let rename = |n: &str| {
             if n.is_empty()
                 || n.starts_with(&naming.original_prefix)
