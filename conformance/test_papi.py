@@ -128,9 +128,13 @@ def test_sync_settings(prod):
     s = mod.SyncApi(api)
     st = s.get_sync_settings().settings
     assert st.service == "on"
-    s.update_sync_settings(mod.SyncSettingsExtended(max_concurrent_jobs=st.max_concurrent_jobs + 1))
-    assert s.get_sync_settings().settings.max_concurrent_jobs == st.max_concurrent_jobs + 1
-    s.update_sync_settings(mod.SyncSettingsExtended(max_concurrent_jobs=st.max_concurrent_jobs))
+    s.update_sync_settings(mod.SyncSettingsExtended(report_max_count=st.report_max_count - 1))
+    assert s.get_sync_settings().settings.report_max_count == st.report_max_count - 1
+    s.update_sync_settings(mod.SyncSettingsExtended(report_max_count=st.report_max_count))
+    with pytest.raises(mod.rest.ApiException) as e:
+        api.call_api("/platform/16/sync/settings", "PUT", body={"service": "sideways"},
+                     auth_settings=["basicAuth"])
+    assert status_of(e) == 400
 
 
 # ---------------------------------------------------------------- protocols
@@ -343,7 +347,7 @@ def test_session_login_csrf_logout(sdk):
     assert body["timeout_absolute"] > 0 and body["username"] == "admin"
     assert raw("prod", "GET", "/platform/3/zones", {"Cookie": sess}).status == 200
     # A change without the CSRF header is refused; with it, accepted.
-    upd = {"description": "x"}
+    upd = {"cache_entry_expiry": 3600}
     assert raw("prod", "PUT", "/platform/3/zones/finance", {"Cookie": sess}, upd).status == 401
     assert raw("prod", "PUT", "/platform/3/zones/finance",
                {"Cookie": sess, "X-CSRF-Token": csrf, "Origin": url("prod")}, upd).status == 204
@@ -367,7 +371,7 @@ def test_roles(sdk):
     mod, api = make_client(sdk, "prod", AUDITOR)
     assert mod.ZonesApi(api).list_zones().zones
     with pytest.raises(mod.rest.ApiException) as e:
-        mod.ZonesApi(api).update_zone(mod.Zone(description="x"), "finance")
+        mod.ZonesApi(api).update_zone(mod.Zone(cache_entry_expiry=3600), "finance")
     assert status_of(e) == 403
     mod, api = make_client(sdk, "prod", OPERATOR)
     assert mod.SyncApi(api).list_sync_policies().policies

@@ -207,6 +207,8 @@ pub async fn execute_resumable(
         .map(|(n, c)| (n.clone(), c.max_concurrent_jobs.max(1)))
         .collect();
     let mut slots_used: BTreeMap<String, u32> = BTreeMap::new();
+    // Whether a gate may have failed since the rollback check last looked.
+    let mut gate_failed_since_check = true;
     let emit = |ev: RunEvent| {
         if let Some(o) = &observer {
             o(&ev)
@@ -254,7 +256,8 @@ pub async fn execute_resumable(
         }
 
         // 2. Roll back the preparation once if a gate failed.
-        if !rolled_back {
+        if !rolled_back && gate_failed_since_check {
+            gate_failed_since_check = false;
             if let Some(gate) = failed_gate(&steps, &records) {
                 rolled_back = true;
                 let added = rollback_instances(&steps, &records, gate);
@@ -306,6 +309,7 @@ pub async fn execute_resumable(
                     records[i].detail = Some("all zone policies synced".into());
                     StepStatus::Succeeded
                 } else {
+                    gate_failed_since_check = true;
                     StepStatus::Failed {
                         error: format!(
                             "zone gate held: final sync failed for {}; the zone is not cut over",
@@ -314,7 +318,6 @@ pub async fn execute_resumable(
                     }
                 };
                 emit(RunEvent::StepEnded(records[i].clone()));
-                emit(RunEvent::State(ctx.with_state(|s| s.clone())));
                 continue;
             }
             if running.len() >= max_parallel {
@@ -384,11 +387,16 @@ pub async fn execute_resumable(
             Finished::Failed(e) => {
                 tracing::warn!(step = %steps[i].label(), error = %e, "step failed");
                 records[i].indeterminate = e.is_indeterminate();
+                gate_failed_since_check |= steps[i].step.is_gate();
                 records[i].status = StepStatus::Failed { error: e.0 };
             }
         }
         emit(RunEvent::StepEnded(records[i].clone()));
-        emit(RunEvent::State(ctx.with_state(|s| s.clone())));
+        // Only steps that change the shared state need it journaled (cloning it after every
+        // step is quadratic on large runs).
+        if changes_run_state(steps[i].step) {
+            emit(RunEvent::State(ctx.with_state(|s| s.clone())));
+        }
     }
 
     let outcome = outcome_of(&steps, &records);
@@ -420,6 +428,24 @@ pub async fn execute_resumable(
         warnings: state.warnings,
         config_jobs: state.config_jobs,
     }
+}
+
+/// Steps that change [`RunState`] (so a journal must record it after they end).
+fn changes_run_state(step: StepId) -> bool {
+    matches!(
+        step,
+        StepId::CheckOpenFiles
+            | StepId::DisableProtocols
+            | StepId::DataIntegrityLock
+            | StepId::CacheSchedules
+            | StepId::Validate
+            | StepId::DisableConfigJobs
+            | StepId::EnableConfigJobs
+            | StepId::RollbackSchedules
+            | StepId::RollbackLock
+            | StepId::RollbackConfigJobs
+            | StepId::RollbackProtocols
+    )
 }
 
 /// Why `inst` must be skipped, given its (all terminal) predecessors.

@@ -91,24 +91,49 @@ fn label(r: &orchestrator::StepRecord) -> String {
 }
 
 /// Entries of the audit log made on behalf of a step instance of this run.
-fn entries_of<'a>(
-    ev: &'a Evidence<'_>,
-    r: &'a orchestrator::StepRecord,
-) -> impl Iterator<Item = &'a AuditEntry> + 'a {
-    let run = ev.run_id;
-    ev.audit.iter().filter(move |e| {
-        e.run.as_deref() == Some(run)
-            && e.step.as_deref() == Some(r.step.as_str())
-            && e.policy.as_deref() == r.policy.as_deref()
-            // Zone-level instances of the same step (one per zone) are told apart by zone.
-            && (r.zone.is_none() || e.zone.is_none() || e.zone == r.zone)
-            && e.action != "fault.inject"
-    })
+/// The run's audit entries by (step, policy), built once: the checks look entries up per
+/// step instance, and a linear scan per instance is quadratic on 1000-policy runs.
+struct AuditIndex<'a> {
+    by_step: BTreeMap<(&'a str, Option<&'a str>), Vec<&'a AuditEntry>>,
+}
+
+impl<'a> AuditIndex<'a> {
+    fn new(ev: &Evidence<'a>) -> Self {
+        let mut by_step: BTreeMap<(&'a str, Option<&'a str>), Vec<&'a AuditEntry>> =
+            BTreeMap::new();
+        for e in ev.audit {
+            if e.run.as_deref() != Some(ev.run_id) || e.action == "fault.inject" {
+                continue;
+            }
+            if let Some(step) = e.step.as_deref() {
+                by_step
+                    .entry((step, e.policy.as_deref()))
+                    .or_default()
+                    .push(e);
+            }
+        }
+        AuditIndex { by_step }
+    }
+
+    /// Entries made on behalf of a step instance (zone-level instances of the same step,
+    /// one per zone, are told apart by zone).
+    fn of<'b>(
+        &'b self,
+        r: &'b orchestrator::StepRecord,
+    ) -> impl Iterator<Item = &'a AuditEntry> + 'b {
+        self.by_step
+            .get(&(r.step.as_str(), r.policy.as_deref()))
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(move |e| r.zone.is_none() || e.zone.is_none() || e.zone == r.zone)
+    }
 }
 
 /// I1: every executed instance started after all its predecessors ended; and every audit
 /// entry a step caused lies within that step's run window.
 fn i1_order(ev: &Evidence<'_>) -> Vec<String> {
+    let idx = AuditIndex::new(ev);
     let mut v = Vec::new();
     let recs = &ev.report.steps;
     for r in recs {
@@ -129,7 +154,7 @@ fn i1_order(ev: &Evidence<'_>) -> Vec<String> {
             }
         }
         if let (Some(offset), Some(s), Some(e)) = (ev.run_offset_ms, r.start_ms, r.end_ms) {
-            for a in entries_of(ev, r) {
+            for a in idx.of(r) {
                 if a.action == "fs.write" {
                     continue;
                 }
@@ -236,6 +261,7 @@ fn ancestors(recs: &[orchestrator::StepRecord], idx: usize) -> BTreeSet<usize> {
 /// I2: skipped iff an upstream SyncIQ step of the same policy (or a gate) failed, with that
 /// reason; a skipped step left no trace in the audit log.
 fn i2_skip(ev: &Evidence<'_>) -> Vec<String> {
+    let idx = AuditIndex::new(ev);
     let mut v = Vec::new();
     for (i, r) in ev.report.steps.iter().enumerate() {
         let expected = expected_skip(ev, i);
@@ -269,7 +295,7 @@ fn i2_skip(ev: &Evidence<'_>) -> Vec<String> {
             (_, None) => {}
         }
         if matches!(r.status, StepStatus::Skipped { .. }) {
-            for a in entries_of(ev, r) {
+            for a in idx.of(r) {
                 v.push(format!(
                     "{} was skipped but audit entry #{} ({} {} on {}) carries its name",
                     label(r),
@@ -309,13 +335,15 @@ fn acts_on_cluster(step: StepId) -> bool {
 
 /// I3: every status in the report agrees with the audit log.
 fn i3_truthful(ev: &Evidence<'_>) -> Vec<String> {
+    let idx = AuditIndex::new(ev);
     let mut v = Vec::new();
     let recs = &ev.report.steps;
     for r in recs {
         if !acts_on_cluster(r.step) || matches!(r.status, StepStatus::Manual { .. }) {
             continue;
         }
-        let ok_entries = entries_of(ev, r)
+        let ok_entries = idx
+            .of(r)
             .filter(|a| {
                 a.result == "ok" && (!job_completion(r.step) || a.action == "sync.job.finish")
             })
@@ -346,7 +374,7 @@ fn i3_truthful(ev: &Evidence<'_>) -> Vec<String> {
             _ => {}
         }
         if r.step == StepId::AllowWrite && r.status == StepStatus::Succeeded && r.acted {
-            let enabled = entries_of(ev, r).any(|a| {
+            let enabled = idx.of(r).any(|a| {
                 a.action == "sync.target_policy.state"
                     && a.detail.get("to").and_then(|t| t.as_str()) == Some("writes_enabled")
             });
@@ -359,6 +387,13 @@ fn i3_truthful(ev: &Evidence<'_>) -> Vec<String> {
         }
     }
     // Every audit entry that names a step of this run must belong to an instance that ran.
+    let started: BTreeSet<(&str, Option<&str>, Option<&str>)> = recs
+        .iter()
+        .filter(|r| r.start_seq.is_some())
+        .map(|r| (r.step.as_str(), r.policy.as_deref(), r.zone.as_deref()))
+        .collect();
+    let any_zone_started: BTreeSet<(&str, Option<&str>)> =
+        started.iter().map(|(s, p, _)| (*s, *p)).collect();
     for a in ev.audit {
         if a.run.as_deref() != Some(ev.run_id) || a.action == "fault.inject" {
             continue;
@@ -366,12 +401,13 @@ fn i3_truthful(ev: &Evidence<'_>) -> Vec<String> {
         let Some(step) = a.step.as_deref() else {
             continue;
         };
-        let ran = recs.iter().any(|r| {
-            r.step.as_str() == step
-                && r.policy.as_deref() == a.policy.as_deref()
-                && (r.zone.is_none() || a.zone.is_none() || r.zone == a.zone)
-                && r.start_seq.is_some()
-        });
+        let ran = match a.zone.as_deref() {
+            Some(z) => {
+                started.contains(&(step, a.policy.as_deref(), Some(z)))
+                    || started.contains(&(step, a.policy.as_deref(), None))
+            }
+            None => any_zone_started.contains(&(step, a.policy.as_deref())),
+        };
         if !ran {
             v.push(format!(
                 "audit entry #{} ({} {} on {}) names step {step}{} which the report does not show as run",

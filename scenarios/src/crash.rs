@@ -288,7 +288,9 @@ impl ReportSummary {
 }
 
 /// Keys of `Sim::state_json` that are timing or bookkeeping, not world state: virtual times,
-/// durations, the fault rules' match counters, the audit length, job progress.
+/// durations, the fault rules' match counters, the audit length, job progress, and the
+/// sequence-numbered ids of jobs, reports and created (mirror) policies, which depend on the
+/// order in which concurrent steps happened to run.
 fn is_timing_key(k: &str) -> bool {
     k.ends_with("_ms")
         || k.ends_with("_time")
@@ -300,36 +302,84 @@ fn is_timing_key(k: &str) -> bool {
                 | "faults"
                 | "duration"
                 | "time"
-                | "start_time"
-                | "end_time"
                 | "running_since"
                 | "progress"
+                | "id"
+                | "job_id"
+                | "seq"
+                | "next_job_id"
+                | "next_seq"
+                | "mirror_id"
+                | "policy_id"
         )
 }
 
-/// `Sim::state_json` without timing (see [`is_timing_key`]).
-pub fn normalized_world(sim: &Sim) -> serde_json::Value {
-    fn strip(v: &mut serde_json::Value) {
+/// `Sim::state_json` without timing (see [`is_timing_key`]), maps keyed by generated ids
+/// re-keyed by name, and each SyncIQ report list reduced to its distinct
+/// `policy action state` entries. Returns the world and how many reports were repeats (a
+/// job run again with the same result, e.g. a sync redone after a crash).
+pub fn normalized_world(sim: &Sim) -> (serde_json::Value, usize) {
+    fn strip(v: &mut serde_json::Value, repeats: &mut usize) {
         match v {
             serde_json::Value::Object(m) => {
                 m.retain(|k, _| !is_timing_key(k));
-                for x in m.values_mut() {
-                    strip(x);
+                for (k, x) in m.iter_mut() {
+                    if k == "reports" {
+                        if let serde_json::Value::Array(a) = x {
+                            let all: Vec<String> = a
+                                .iter()
+                                .map(|r| {
+                                    format!(
+                                        "{} {} {}",
+                                        r["policy_name"].as_str().unwrap_or("?"),
+                                        r["action"].as_str().unwrap_or("?"),
+                                        r["state"].as_str().unwrap_or("?")
+                                    )
+                                })
+                                .collect();
+                            let set: std::collections::BTreeSet<String> =
+                                all.iter().cloned().collect();
+                            *repeats += all.len() - set.len();
+                            *x = serde_json::json!(set);
+                            continue;
+                        }
+                    }
+                    strip(x, repeats);
+                }
+                // Re-key maps whose values all carry a name (policies keyed by id).
+                let named = !m.is_empty()
+                    && m.values()
+                        .all(|x| x.get("name").and_then(|n| n.as_str()).is_some());
+                if named {
+                    let old = std::mem::take(m);
+                    for (k, x) in old {
+                        let name = x["name"].as_str().unwrap_or(&k).to_string();
+                        let mut key = name.clone();
+                        let mut n = 1;
+                        while m.contains_key(&key) {
+                            n += 1;
+                            key = format!("{name}#{n}");
+                        }
+                        m.insert(key, x);
+                    }
                 }
             }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| strip(x, repeats)),
             _ => {}
         }
     }
     let mut v = sim.state_json();
-    strip(&mut v);
-    v
+    let mut repeats = 0;
+    strip(&mut v, &mut repeats);
+    (v, repeats)
 }
 
 /// What one run (crashed and resumed, or not) ended with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ending {
     pub world: serde_json::Value,
+    /// SyncIQ jobs run again with the same result (see [`normalized_world`]).
+    pub repeated_jobs: usize,
     pub report: ReportSummary,
     /// Events and calls the first (possibly crashed) run made.
     pub events: u64,
@@ -366,6 +416,24 @@ pub async fn run_with_crash(
     scn: &Scenario,
     point: Option<CrashPoint>,
 ) -> Result<Ending, Result<Unsupported, String>> {
+    if !scn.prelude.is_empty() {
+        return Err(Ok(Unsupported(
+            "scenarios with a prelude are not crash-tested yet".into(),
+        )));
+    }
+    let mut spec = scn.run.clone();
+    if spec.pool_mappings.is_empty() {
+        spec.pool_mappings = scn
+            .world
+            .pool_mappings
+            .iter()
+            .map(|m| orchestrator::run_spec::PoolMapping {
+                source: m.source.clone(),
+                target: m.target.clone(),
+                policies: m.policies.clone(),
+            })
+            .collect();
+    }
     let sim = Sim::new(&scn.world, scn.seed).map_err(|e| Err(e.to_string()))?;
     for f in &scn.faults {
         if f.effect != FaultEffect::OrchestratorCrash {
@@ -394,7 +462,7 @@ pub async fn run_with_crash(
         let sw = switch.clone();
         let op = operator.clone();
         let run_id2 = run_id.clone();
-        let spec = scn.run.clone();
+        let spec = spec.clone();
         let fut = async move {
             let (plan, inv) =
                 runner::prepare_journaled(&journal2, &run_id2, &clients, &spec).await?;
@@ -420,15 +488,17 @@ pub async fn run_with_crash(
             let resumed = if journal.has_run(&run_id).map_err(|e| Err(e.to_string()))? {
                 runner::resume(&journal, &run_id, clients, operator, None).await
             } else {
-                runner::run_journaled(&journal, &run_id, clients, &scn.run, operator, None).await
+                runner::run_journaled(&journal, &run_id, clients, &spec, operator, None).await
             };
             resumed
                 .map_err(|e| Err(format!("resume after crash {point:?} failed: {e}")))?
                 .1
         }
     };
+    let (world, repeated_jobs) = normalized_world(&sim);
     Ok(Ending {
-        world: normalized_world(&sim),
+        world,
+        repeated_jobs,
         report: ReportSummary::of(&report),
         events,
         calls,
@@ -455,6 +525,8 @@ pub struct Divergence {
 #[derive(Debug, Clone, Default)]
 pub struct ScenarioCrashReport {
     pub tried: usize,
+    /// Crash points after which some SyncIQ job ran a second time (same result).
+    pub points_with_repeated_jobs: usize,
     pub divergences: Vec<Divergence>,
 }
 
@@ -505,10 +577,18 @@ pub fn compare(baseline: &Ending, got: &Ending) -> Option<String> {
             baseline.report.outcome,
             got.report.outcome,
             diff.join("; "),
-            if baseline.report.cached_schedules != got.report.cached_schedules {
+            if baseline.report.steps.len() != got.report.steps.len()
+                || baseline.report.cached_schedules != got.report.cached_schedules
+                || baseline.report.warnings != got.report.warnings
+            {
                 format!(
-                    "; cached schedules {:?} vs {:?}",
-                    baseline.report.cached_schedules, got.report.cached_schedules
+                    "; {} vs {} steps; cached schedules {:?} vs {:?}; warnings {:?} vs {:?}",
+                    baseline.report.steps.len(),
+                    got.report.steps.len(),
+                    baseline.report.cached_schedules,
+                    got.report.cached_schedules,
+                    baseline.report.warnings,
+                    got.report.warnings
                 )
             } else {
                 String::new()
@@ -546,6 +626,8 @@ pub fn check_scenario(
                     });
                 } else if let Some(what) = compare(&baseline, &end) {
                     o.divergences.push(Divergence { point: p, what });
+                } else if end.repeated_jobs > baseline.repeated_jobs {
+                    o.points_with_repeated_jobs += 1;
                 }
             }
             Err(e) => o.divergences.push(Divergence {

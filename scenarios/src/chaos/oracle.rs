@@ -370,7 +370,7 @@ fn expected_skip(
 
 /// The rollback instances a failed gate must add (DESIGN.md §2: "the preparation is rolled
 /// back (lock lifted, schedules restored, config jobs re-enabled)"; and protocols turned back
-/// on): one for each preparation step that took effect. They run after the gate, are never
+/// on): one for each preparation step that took (or may have taken) effect. They run after the gate, are never
 /// skipped, and exist only when a gate failed.
 fn rollback_checks(report: &Report, paused: bool) -> Vec<String> {
     let recs = &report.steps;
@@ -380,12 +380,16 @@ fn rollback_checks(report: &Report, paused: bool) -> Vec<String> {
     if gate.is_some() {
         for x in recs {
             let w = match x.step {
-                StepId::DataIntegrityLock if ok(x) => Some((StepId::RollbackLock, None)),
+                // A lock or protocol shutdown that failed half-way may have taken effect
+                // in part: it is rolled back either way.
+                StepId::DataIntegrityLock if ok(x) || failed(x) => {
+                    Some((StepId::RollbackLock, None))
+                }
                 StepId::CacheSchedules if ok(x) && x.acted => {
                     Some((StepId::RollbackSchedules, x.policy.clone()))
                 }
                 StepId::DisableConfigJobs if ok(x) => Some((StepId::RollbackConfigJobs, None)),
-                StepId::DisableProtocols if ok(x) && x.acted => {
+                StepId::DisableProtocols if ok(x) || failed(x) => {
                     Some((StepId::RollbackProtocols, None))
                 }
                 _ => None,

@@ -452,8 +452,15 @@ async fn papi_middleware(State(st): State<ApiState>, mut req: Request, next: Nex
 
     // Authentication and authorisation come before anything that reveals the API surface.
     let users = st.sim.users(&st.cluster);
-    let user = match basic_credentials(req.headers()) {
-        Some((u, p)) => users.into_iter().find(|x| x.name == u && x.password == p),
+    // Basic first; a client that sends both (isilon-sdk does) may rely on its session.
+    let basic_user = basic_credentials(req.headers()).and_then(|(u, p)| {
+        users
+            .iter()
+            .find(|x| x.name == u && x.password == p)
+            .cloned()
+    });
+    let user = match basic_user {
+        Some(u) => Some(u),
         None => match st
             .sim
             .sessions()
