@@ -66,6 +66,9 @@ pub struct ServeHandle {
     pub clusters: Vec<ServedCluster>,
     /// The CA certificate (PEM) when serving TLS.
     pub ca_pem: Option<String>,
+    /// The site DNS (SmartConnect delegations) served on loopback, UDP and TCP.
+    pub dns_addr: Option<SocketAddr>,
+    dns: Option<sim_ad_dns::server::DnsServerHandle>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -73,6 +76,9 @@ pub struct ServeHandle {
 impl ServeHandle {
     /// Stop accepting, and wait for the server tasks to end.
     pub async fn shutdown(self) {
+        if let Some(d) = self.dns {
+            d.shutdown().await;
+        }
         let _ = self.stop.send(true);
         for t in self.tasks {
             let _ = t.await;
@@ -257,15 +263,31 @@ async fn bind(host: IpAddr, port: u16) -> std::io::Result<TcpListener> {
     TcpListener::bind(SocketAddr::new(host, port)).await
 }
 
-/// Serve a scenario's world (its faults installed).
+/// Serve a scenario's world (its faults installed): one PAPI server per cluster, and the
+/// site DNS on a loopback port so `dig @127.0.0.1 -p PORT finance.corp.example` resolves
+/// SmartConnect names through the clusters' pools.
 pub async fn serve(scn: &Scenario, opts: ServeOpts) -> anyhow::Result<ServeHandle> {
-    let sim =
-        Sim::new(&scn.world, opts.seed.unwrap_or(scn.seed)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let world = crate::world::World::build(&scn.world, opts.seed.unwrap_or(scn.seed))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     for f in &scn.faults {
-        sim.try_add_fault(f.clone())
+        world
+            .sim
+            .try_add_fault(f.clone())
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    serve_sim(sim, opts).await
+    let host = opts.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let mut h = serve_sim(world.sim.clone(), opts).await?;
+    let dns = sim_ad_dns::server::serve(
+        SocketAddr::new(host, 0),
+        world.dns.clone(),
+        Arc::new(crate::world::SimAnswerer(world.sim.clone())),
+        None,
+    )
+    .await
+    .context("serving DNS")?;
+    h.dns_addr = Some(dns.local_addr());
+    h.dns = Some(dns);
+    Ok(h)
 }
 
 /// Serve a bare world spec (no faults).
@@ -347,6 +369,8 @@ pub async fn serve_sim(sim: Sim, opts: ServeOpts) -> anyhow::Result<ServeHandle>
         });
     }
     Ok(ServeHandle {
+        dns_addr: None,
+        dns: None,
         sim,
         clusters,
         ca_pem: identity.map(|i| i.ca_pem),

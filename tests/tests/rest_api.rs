@@ -156,9 +156,15 @@ async fn events_stream_live_and_manual_steps_are_confirmed_over_the_api() {
     )
     .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
-    let body = json!({"steps": ["rename_source_smartconnect", "remove_source_spns",
-        "move_smartconnect_to_target", "add_target_spns", "repoint_dns"]})
-    .to_string();
+    // Confirm every manual step of the plan (networking 14-18 and whatever else is manual).
+    let manual: Vec<String> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "manual" || s["status"] == "pending")
+        .map(|s| s["step"].as_str().unwrap().to_string())
+        .collect();
+    let body = json!({ "steps": manual }).to_string();
     let (st, acc) = call(
         &router,
         "POST",

@@ -82,19 +82,13 @@ fn no_password_or_token_in_logs_reports_or_journal() {
             )
             .await
             .unwrap();
-            // Confirm and resume to the end, so every step and every event is journaled.
-            journal
-                .confirm(
-                    "secret-run",
-                    &[
-                        "rename_source_smartconnect".into(),
-                        "remove_source_spns".into(),
-                        "move_smartconnect_to_target".into(),
-                        "add_target_spns".into(),
-                        "repoint_dns".into(),
-                    ],
-                )
-                .unwrap();
+            // Confirm every step and resume to the end, so every event is journaled.
+            let all: Vec<String> = report
+                .steps
+                .iter()
+                .map(|s| s.step.as_str().to_string())
+                .collect();
+            journal.confirm("secret-run", &all).unwrap();
             let op = orchestrator::journal::JournalOperator::new(
                 journal.confirmations("secret-run").unwrap(),
             );

@@ -226,6 +226,13 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 for c in &h.clusters {
                     println!("{}", c.line());
                 }
+                if let Some(d) = h.dns_addr {
+                    println!(
+                        "dns {d} (UDP and TCP: dig @{} -p {} <smartconnect-name>)",
+                        d.ip(),
+                        d.port()
+                    );
+                }
                 use std::io::Write;
                 std::io::stdout().flush()?;
                 tokio::signal::ctrl_c().await?;
