@@ -48,13 +48,40 @@ fn every_crash_point_of_the_library_converges() {
     let mut per_mode: BTreeMap<String, usize> = BTreeMap::new();
     let mut failures = Vec::new();
     let only = std::env::var("CRASH_SCENARIO").ok();
-    for path in library() {
-        let scn = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-        if only.as_deref().is_some_and(|o| !scn.name.contains(o)) {
-            continue;
-        }
+    // Scenarios are independent: check them on two threads (one paused runtime per point).
+    let paths: Vec<PathBuf> = library();
+    let results: Vec<(
+        Scenario,
+        Result<crash::ScenarioCrashReport, Result<crash::Unsupported, String>>,
+    )> = std::thread::scope(|sc| {
+        let workers: Vec<_> = (0..2)
+            .map(|w| {
+                let paths = &paths;
+                let only = only.clone();
+                sc.spawn(move || {
+                    let mut out = Vec::new();
+                    for path in paths.iter().skip(w).step_by(2) {
+                        let scn = Scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
+                        if only.as_deref().is_some_and(|o| !scn.name.contains(o)) {
+                            continue;
+                        }
+                        let r = crash::check_scenario(&scn, bound());
+                        out.push((scn, r));
+                    }
+                    out
+                })
+            })
+            .collect();
+        let mut all: Vec<_> = workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect();
+        all.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        all
+    });
+    for (scn, result) in results {
         let mode = scn.run.mode.as_str().to_string();
-        match crash::check_scenario(&scn, bound()) {
+        match result {
             Ok(r) => {
                 println!(
                     "{:<36} {:<14} {:>4} crash points, {} diverged, {} redid a finished SyncIQ job",

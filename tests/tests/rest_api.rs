@@ -174,8 +174,16 @@ async fn events_stream_live_and_manual_steps_are_confirmed_over_the_api() {
     )
     .await;
     assert_eq!(st, StatusCode::ACCEPTED, "{acc}");
+    let (_, stream) = call(
+        &router,
+        "GET",
+        &format!("/api/v1/runs/{id}/events"),
+        Some(VIEWER),
+        None,
+    )
+    .await;
     let run = wait_stopped(&router, &id).await;
-    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["status"], "succeeded", "{stream}");
     let (st, _) = call(
         &router,
         "POST",

@@ -126,6 +126,9 @@ struct Sut {
     sim: Sim,
     /// Status of the last request.
     last_status: u16,
+    /// The reference state before the transition being applied: proptest-state-machine hands
+    /// `apply` the state *after* it, and acceptance depends on the state before.
+    model: Model,
 }
 
 const WORLD: &str = r#"
@@ -141,7 +144,7 @@ policies:
 "#;
 
 impl Sut {
-    fn new() -> Sut {
+    fn new(model: Model) -> Sut {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .start_paused(true)
@@ -153,6 +156,7 @@ impl Sut {
             rt,
             sim,
             last_status: 0,
+            model,
         }
     }
 
@@ -183,11 +187,12 @@ impl StateMachineTest for SyncIqMachine {
     type SystemUnderTest = Sut;
     type Reference = Reference;
 
-    fn init_test(_: &Model) -> Sut {
-        Sut::new()
+    fn init_test(init: &Model) -> Sut {
+        Sut::new(init.clone())
     }
 
-    fn apply(mut sut: Sut, before: &Model, t: Transition) -> Sut {
+    fn apply(mut sut: Sut, after: &Model, t: Transition) -> Sut {
+        let before = std::mem::replace(&mut sut.model, after.clone());
         let name = POLICIES[t.policy];
         let mirror = format!("{name}_mirror");
         match t.action {
@@ -215,6 +220,9 @@ impl StateMachineTest for SyncIqMachine {
     }
 
     fn check_invariants(sut: &Sut, model: &Model) {
+        // Read the simulator inside its runtime: its lazy event loop advances to tokio's
+        // (paused, virtual) clock, which outside the runtime is the wall clock.
+        let _rt = sut.rt.enter();
         for (i, name) in POLICIES.iter().enumerate() {
             let m = &model.policies[i];
             let tp = sut.sim.target_policy_state("tgt", name).unwrap();
@@ -243,7 +251,7 @@ impl StateMachineTest for SyncIqMachine {
 }
 
 prop_state_machine! {
-    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn synciq_model_follows_documented_transitions(sequential 1..24 => SyncIqMachine);

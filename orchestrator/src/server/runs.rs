@@ -154,11 +154,13 @@ fn launch(
                 format!("error: {e}")
             }
         };
-        state
-            .active
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&run_id);
+        {
+            // Remove only our own entry: a resume may already have registered a new one.
+            let mut active = state.active.lock().unwrap_or_else(|p| p.into_inner());
+            if active.get(&run_id).is_some_and(|t| t.same_channel(&tx)) {
+                active.remove(&run_id);
+            }
+        }
         let _ = tx.send(StreamEvent::End { status });
     });
 }
