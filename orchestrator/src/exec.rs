@@ -54,6 +54,22 @@ pub struct RunCtx {
     /// DNS client for `repoint_dns` (None: DNS steps fail with a clear message).
     pub dns: Option<crate::dns::DnsClient>,
     state: Mutex<RunState>,
+    /// Serialises read-modify-write edits of machine-account SPN lists. PAPI's PUT replaces
+    /// the whole list, so two zones' SPN steps editing the same account concurrently would
+    /// lose one zone's edit (each puts back what it read).
+    pub(crate) spn_edit: tokio::sync::Mutex<()>,
+    /// Where [`RunCtx::checkpoint`] sends the run state (the run's observer, e.g. a journal).
+    checkpoint_to: CheckpointTo,
+}
+
+/// The run's observer, for [`RunCtx::checkpoint`] (not `Debug` itself).
+#[derive(Default)]
+struct CheckpointTo(Mutex<Option<Observer>>);
+
+impl std::fmt::Debug for CheckpointTo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CheckpointTo")
+    }
 }
 
 impl RunCtx {
@@ -71,6 +87,8 @@ impl RunCtx {
             clusters,
             dns: None,
             state: Mutex::new(RunState::default()),
+            spn_edit: tokio::sync::Mutex::new(()),
+            checkpoint_to: CheckpointTo::default(),
         }
     }
 
@@ -78,6 +96,22 @@ impl RunCtx {
     pub fn with_dns(mut self, dns: Option<crate::dns::DnsClient>) -> Self {
         self.dns = dns;
         self
+    }
+
+    /// Hand the run state to the observer now. A step that saves what it is about to change
+    /// (original share permissions, a schedule, which protocols it turns off) calls this
+    /// before it changes it: a crash between the change and the step's end would otherwise
+    /// lose the saved originals, and a resumed run could not put them back (write-ahead).
+    pub fn checkpoint(&self) {
+        let to = self
+            .checkpoint_to
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(o) = to {
+            o(&RunEvent::State(self.with_state(|s| s.clone())));
+        }
     }
 
     /// Read or change the shared run state (never held across an await).
@@ -209,6 +243,7 @@ pub async fn execute_resumable(
     let mut slots_used: BTreeMap<String, u32> = BTreeMap::new();
     // Whether a gate may have failed since the rollback check last looked.
     let mut gate_failed_since_check = true;
+    *ctx.checkpoint_to.0.lock().unwrap_or_else(|p| p.into_inner()) = observer.clone();
     let emit = |ev: RunEvent| {
         if let Some(o) = &observer {
             o(&ev)
@@ -260,7 +295,8 @@ pub async fn execute_resumable(
             gate_failed_since_check = false;
             if let Some(gate) = failed_gate(&steps, &records) {
                 rolled_back = true;
-                let added = rollback_instances(&steps, &records, gate);
+                let cached = ctx.with_state(|s| s.cached_schedules.clone());
+                let added = rollback_instances(&steps, &records, &cached, gate);
                 for mut inst in added.iter().cloned() {
                     inst.idx = steps.len();
                     records.push(StepRecord::pending(&inst, mode));
@@ -573,6 +609,7 @@ fn progress_possible(steps: &[StepInstance], records: &[StepRecord]) -> bool {
 fn rollback_instances(
     steps: &[StepInstance],
     records: &[StepRecord],
+    cached_schedules: &BTreeMap<String, String>,
     gate: usize,
 ) -> Vec<StepInstance> {
     let did = |step: StepId| {
@@ -601,7 +638,16 @@ fn rollback_instances(
     }) {
         out.push(mk(StepId::RollbackLock, None));
     }
-    for s in did(StepId::CacheSchedules).filter(|s| records[s.idx].acted) {
+    // Which schedules to put back comes from the cached schedules in the run state, not from
+    // the records' `acted`: a `cache_schedules` redone after a crash finds the schedule
+    // already cleared and reports `acted: false`, yet the schedule still has to come back.
+    let had_schedule = |s: &&StepInstance| {
+        s.policy
+            .as_ref()
+            .and_then(|p| cached_schedules.get(p))
+            .is_some_and(|sched| !sched.is_empty())
+    };
+    for s in did(StepId::CacheSchedules).filter(had_schedule) {
         out.push(mk(StepId::RollbackSchedules, s.policy.clone()));
     }
     if did(StepId::DisableConfigJobs).next().is_some() {

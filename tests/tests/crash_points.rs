@@ -28,19 +28,9 @@ fn bound() -> Option<usize> {
     }
 }
 
-/// Scenarios with a known, reported divergence (printed, not failed). Remove an entry when its
-/// fix lands; the test then holds it to full convergence.
-///
-/// Gate rollback: `exec.rs` adds a `rollback_schedules` instance only for `cache_schedules`
-/// records with `acted == true`. A `cache_schedules` step redone after a crash finds the
-/// schedule already cleared and reports `acted: false`, so the resumed run does not restore
-/// that policy's schedule when the gate fails. Fix: choose rollback policies from
-/// `RunState::cached_schedules` (non-empty cached schedule) instead of `acted`.
-const KNOWN_DIVERGENT: &[&str] = &[
-    "synciq-validation-blocks",
-    "az-spn-collision",
-    "az-zone-gate-clients",
-];
+
+/// What checking one scenario's crash points gives.
+type CheckResult = Result<crash::ScenarioCrashReport, Result<crash::Unsupported, String>>;
 
 #[test]
 fn every_crash_point_of_the_library_converges() {
@@ -50,10 +40,7 @@ fn every_crash_point_of_the_library_converges() {
     let only = std::env::var("CRASH_SCENARIO").ok();
     // Scenarios are independent: check them on two threads (one paused runtime per point).
     let paths: Vec<PathBuf> = library();
-    let results: Vec<(
-        Scenario,
-        Result<crash::ScenarioCrashReport, Result<crash::Unsupported, String>>,
-    )> = std::thread::scope(|sc| {
+    let results: Vec<(Scenario, CheckResult)> = std::thread::scope(|sc| {
         let workers: Vec<_> = (0..2)
             .map(|w| {
                 let paths = &paths;
@@ -94,12 +81,7 @@ fn every_crash_point_of_the_library_converges() {
                 tried_total += r.tried;
                 *per_mode.entry(mode).or_default() += r.tried;
                 for d in r.divergences.iter() {
-                    let line = format!("{} {}: {}", scn.name, d.point, d.what);
-                    if KNOWN_DIVERGENT.contains(&scn.name.as_str()) {
-                        println!("  KNOWN DIVERGENCE (see KNOWN_DIVERGENT): {line}");
-                    } else {
-                        failures.push(line);
-                    }
+                    failures.push(format!("{} {}: {}", scn.name, d.point, d.what));
                 }
             }
             Err(Ok(crash::Unsupported(msg))) => {

@@ -21,12 +21,23 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
         return Ok(StepDone::unchanged("target already writes_enabled"));
     }
     run_job(&tgt, policy, JobAction::AllowWrite, &ctx.plan.spec.options).await?;
-    let tp = tgt.get_target_policy(policy).await?.ok_or_else(|| {
-        StepError(format!(
-            "target policy {policy} vanished from {}",
-            ctx.plan.spec.to
-        ))
-    })?;
+    // The job has finished, so the step has acted: a failed confirming read leaves the
+    // outcome indeterminate (a resume re-checks it) rather than claiming nothing changed.
+    let tp = tgt
+        .get_target_policy(policy)
+        .await
+        .map_err(|e| {
+            StepError::indeterminate(format!(
+                "the job finished, but reading target policy {policy} on {} failed: {e}",
+                ctx.plan.spec.to
+            ))
+        })?
+        .ok_or_else(|| {
+            StepError::indeterminate(format!(
+                "the job finished, but target policy {policy} is not found on {}",
+                ctx.plan.spec.to
+            ))
+        })?;
     if tp.failover_failback_state != "writes_enabled" {
         return Err(StepError(format!(
             "allow-write finished but target policy {policy} is {}",
@@ -57,12 +68,23 @@ pub async fn revert(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepE
         &ctx.plan.spec.options,
     )
     .await?;
-    let tp = tgt.get_target_policy(policy).await?.ok_or_else(|| {
-        StepError(format!(
-            "target policy {policy} vanished from {}",
-            ctx.plan.spec.to
-        ))
-    })?;
+    // The job has finished, so the step has acted: a failed confirming read leaves the
+    // outcome indeterminate (a resume re-checks it) rather than claiming nothing changed.
+    let tp = tgt
+        .get_target_policy(policy)
+        .await
+        .map_err(|e| {
+            StepError::indeterminate(format!(
+                "the job finished, but reading target policy {policy} on {} failed: {e}",
+                ctx.plan.spec.to
+            ))
+        })?
+        .ok_or_else(|| {
+            StepError::indeterminate(format!(
+                "the job finished, but target policy {policy} is not found on {}",
+                ctx.plan.spec.to
+            ))
+        })?;
     if tp.failover_failback_state != "writes_disabled" {
         return Err(StepError(format!(
             "allow-write-revert finished but target policy {policy} is {}",

@@ -29,6 +29,7 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
         s.cached_schedules
             .insert(policy.to_string(), p.schedule.clone())
     });
+    ctx.checkpoint();
     src.update_policy(policy, &json!({"schedule": ""})).await?;
     Ok(StepDone::acted(format!(
         "cached {:?}, set to manual",

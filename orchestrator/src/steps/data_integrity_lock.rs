@@ -37,6 +37,7 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
                 .entry(key.clone())
                 .or_insert_with(|| share.permissions.clone());
         });
+        ctx.checkpoint();
         let mut perms = vec![SmbPermission::deny_everyone()];
         perms.extend(share.permissions.iter().cloned());
         src.update_smb_share(zone, &share.name, &json!({ "permissions": perms }))

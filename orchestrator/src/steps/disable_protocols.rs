@@ -12,17 +12,18 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
     let mut turned_off = Vec::new();
     for proto in ["smb", "nfs"] {
         if src.protocol_settings(proto).await?.service {
+            // Record it before turning it off (write-ahead): the rollback turns back on only
+            // what is recorded, and a crash right after the change must not lose the record.
+            ctx.with_state(|s| {
+                if !s.protocols_disabled.iter().any(|p| p == proto) {
+                    s.protocols_disabled.push(proto.to_string());
+                }
+            });
+            ctx.checkpoint();
             src.set_protocol_service(proto, false).await?;
             turned_off.push(proto.to_string());
         }
     }
-    ctx.with_state(|s| {
-        for p in &turned_off {
-            if !s.protocols_disabled.contains(p) {
-                s.protocols_disabled.push(p.clone());
-            }
-        }
-    });
     if turned_off.is_empty() {
         Ok(StepDone::unchanged("SMB and NFS already off"))
     } else {

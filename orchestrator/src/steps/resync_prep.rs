@@ -26,8 +26,17 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
         )));
     }
     run_job(&src, policy, JobAction::ResyncPrep, &ctx.plan.spec.options).await?;
-    if tgt.get_policy(&mirror).await?.is_none() {
-        return Err(StepError(format!(
+    // The job has finished: the step has acted. A failed confirming read must not turn that
+    // into a plain failure (the report would claim nothing changed); it leaves the outcome
+    // indeterminate, and a resume re-checks it.
+    let confirmed = tgt.get_policy(&mirror).await.map_err(|e| {
+        StepError::indeterminate(format!(
+            "resync-prep job finished, but reading {mirror} on {} failed: {e}",
+            ctx.plan.spec.to
+        ))
+    })?;
+    if confirmed.is_none() {
+        return Err(StepError::indeterminate(format!(
             "resync-prep finished but {mirror} does not exist on {}",
             ctx.plan.spec.to
         )));

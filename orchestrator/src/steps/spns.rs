@@ -4,7 +4,8 @@
 //! source cluster's machine account; `add_target_spns` registers them on the target's. The
 //! removal comes first: the same SPN on two accounts breaks Kerberos for that name (I6).
 //! PAPI's `PUT /auth/providers/ads/{id}` replaces the whole list, so each step reads the
-//! list, edits it, and writes it back.
+//! list, edits it, and writes it back, holding the run's SPN edit lock so that concurrent
+//! zones do not undo each other's edits.
 
 use crate::exec::RunCtx;
 use crate::papi::PapiClient;
@@ -58,6 +59,7 @@ fn same(a: &str, b: &str) -> bool {
 pub async fn remove_source(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let src = ctx.source(inst)?;
     let spns = wanted(ctx, inst)?;
+    let _edit = ctx.spn_edit.lock().await;
     let ads = provider(&src).await?;
     let keep: Vec<String> = ads
         .spns
@@ -84,6 +86,7 @@ pub async fn remove_source(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone
 pub async fn add_target(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let tgt = ctx.target(inst)?;
     let spns = wanted(ctx, inst)?;
+    let _edit = ctx.spn_edit.lock().await;
     // Never create a duplicate: if another account (the source's, whose removal failed or
     // could not run, or any other) holds a moved SPN, registering it here would break
     // Kerberos for that name (I6). The target's own duplicate check sees them, since its
