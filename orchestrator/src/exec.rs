@@ -243,7 +243,10 @@ pub async fn execute_resumable(
     let mut slots_used: BTreeMap<String, u32> = BTreeMap::new();
     // Whether a gate may have failed since the rollback check last looked.
     let mut gate_failed_since_check = true;
-    *ctx.checkpoint_to.0.lock().unwrap_or_else(|p| p.into_inner()) = observer.clone();
+    *ctx.checkpoint_to
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = observer.clone();
     let emit = |ev: RunEvent| {
         if let Some(o) = &observer {
             o(&ev)

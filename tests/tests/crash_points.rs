@@ -28,7 +28,6 @@ fn bound() -> Option<usize> {
     }
 }
 
-
 /// What checking one scenario's crash points gives.
 type CheckResult = Result<crash::ScenarioCrashReport, Result<crash::Unsupported, String>>;
 
