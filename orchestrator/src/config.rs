@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dns::{DnsClient, NetDns, TsigKey};
 use crate::papi::{ClientOptions, HttpTransport, PapiClient, TlsOptions, TransportError};
 use crate::secret::Secret;
 
@@ -54,6 +55,91 @@ pub struct Config {
     /// `dr serve` settings (API tokens by reference, limits).
     #[serde(default)]
     pub api: ApiConfig,
+    /// The DNS server `repoint_dns` updates (RFC 2136, TSIG-signed). Without it the DNS
+    /// steps fail with a message saying so.
+    #[serde(default)]
+    pub dns: Option<DnsConfig>,
+}
+
+/// Where and how to send DNS updates.
+///
+/// ```yaml
+/// dns:
+///   server: 10.0.0.53:53          # the primary for the delegating zone
+///   timeout_ms: 2000
+///   tsig: {name: dr-update., secret_env: DR_TSIG_SECRET}   # base64, as tsig-keygen prints it
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsConfig {
+    /// `ip:port` of the DNS server.
+    pub server: String,
+    #[serde(default = "default_dns_timeout_ms")]
+    pub timeout_ms: u64,
+    #[serde(default)]
+    pub tsig: Option<TsigEntry>,
+}
+
+fn default_dns_timeout_ms() -> u64 {
+    2_000
+}
+
+/// A TSIG key by reference: the base64 secret comes from an environment variable or a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TsigEntry {
+    pub name: String,
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+}
+
+impl DnsConfig {
+    /// The DNS client, with its TSIG key read from where the entry points.
+    pub fn client(&self) -> Result<DnsClient, ConfigError> {
+        let err = |message: String| ConfigError::Cluster {
+            cluster: "dns".into(),
+            message,
+        };
+        let server: std::net::SocketAddr = self.server.parse().map_err(|_| {
+            err(format!(
+                "server {:?} is not an ip:port address (e.g. 10.0.0.53:53)",
+                self.server
+            ))
+        })?;
+        let tsig = match &self.tsig {
+            None => None,
+            Some(t) => {
+                let text = match (&t.secret_env, &t.secret_file) {
+                    (Some(var), None) => std::env::var(var).map_err(|_| {
+                        err(format!(
+                            "environment variable {var} (tsig.secret_env) is not set"
+                        ))
+                    })?,
+                    (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
+                        err(format!(
+                            "cannot read tsig.secret_file {}: {e}",
+                            path.display()
+                        ))
+                    })?,
+                    _ => {
+                        return Err(err(
+                            "tsig: set exactly one of secret_env or secret_file".into()
+                        ))
+                    }
+                };
+                Some(TsigKey::from_base64(&t.name, &text).map_err(err)?)
+            }
+        };
+        Ok(DnsClient::new(
+            Arc::new(NetDns {
+                server,
+                timeout_ms: self.timeout_ms,
+            }),
+            tsig,
+        ))
+    }
 }
 
 /// A role of a `dr serve` API token.
@@ -187,6 +273,11 @@ impl Config {
         Ok(cfg)
     }
 
+    /// The DNS client of the `dns:` section, if there is one.
+    pub fn dns_client(&self) -> Result<Option<DnsClient>, ConfigError> {
+        self.dns.as_ref().map(DnsConfig::client).transpose()
+    }
+
     /// Build one HTTP client per cluster. `ca_override`/`insecure` come from the command line
     /// and apply to every cluster.
     pub fn clients(
@@ -244,6 +335,32 @@ fn resolve_password(c: &ClusterEntry) -> Result<Secret, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dns_section_reads_the_tsig_secret_by_reference_and_never_prints_it() {
+        std::env::set_var("DR_TEST_TSIG_B64", "c2VjcmV0LWtleS1ieXRlcw==");
+        let cfg: Config = yaml_serde::from_str(
+            "clusters: []\ndns:\n  server: 127.0.0.1:5353\n  tsig: {name: dr-update., secret_env: DR_TEST_TSIG_B64}\n",
+        )
+        .unwrap();
+        let c = cfg.dns_client().unwrap().expect("configured");
+        assert!(!format!("{c:?}").contains("c2VjcmV0"));
+        assert!(!format!("{c:?}").contains("secret-key-bytes"));
+        let bad: Config =
+            yaml_serde::from_str("clusters: []\ndns:\n  server: not-an-address\n").unwrap();
+        let e = bad.dns_client().unwrap_err().to_string();
+        assert!(e.contains("not an ip:port"), "{e}");
+        std::env::set_var("DR_TEST_TSIG_BAD", "!!!not base64 hunter2");
+        let bad: Config = yaml_serde::from_str(
+            "clusters: []\ndns:\n  server: 127.0.0.1:53\n  tsig: {name: k., secret_env: DR_TEST_TSIG_BAD}\n",
+        )
+        .unwrap();
+        let e = bad.dns_client().unwrap_err().to_string();
+        assert!(
+            e.contains("not valid base64") && !e.contains("hunter2"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn missing_password_source_is_explained() {

@@ -20,7 +20,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::secret::Secret;
+use crate::secret::SecretBytes;
 
 /// Largest DNS message we read.
 const MAX_MESSAGE_BYTES: usize = 65_535;
@@ -125,7 +125,31 @@ impl DnsTransport for FnDns {
 #[derive(Debug, Clone)]
 pub struct TsigKey {
     pub name: String,
-    pub secret: Secret,
+    /// The key material (base64-decoded, as the DNS server's key file holds it encoded).
+    pub secret: SecretBytes,
+}
+
+impl TsigKey {
+    /// A key from its raw bytes.
+    pub fn new(name: impl Into<String>, secret: impl Into<Vec<u8>>) -> Self {
+        TsigKey {
+            name: name.into(),
+            secret: SecretBytes::new(secret),
+        }
+    }
+
+    /// A key from the base64 text `tsig-keygen` or a BIND `key { secret "…"; }` clause gives.
+    /// The error never contains the text.
+    pub fn from_base64(name: impl Into<String>, text: &str) -> Result<Self, String> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|_| "the TSIG secret is not valid base64".to_string())?;
+        if bytes.is_empty() {
+            return Err("the TSIG secret is empty".into());
+        }
+        Ok(TsigKey::new(name, bytes))
+    }
 }
 
 /// DNS client over a transport.
@@ -268,7 +292,7 @@ fn sign(msg: &[u8], key: &TsigKey) -> Result<Vec<u8>, DnsClientError> {
         .map_err(malformed)?;
     let mut tbs = msg.to_vec();
     tbs.extend_from_slice(&vars);
-    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.secret.expose().as_bytes());
+    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.secret.expose());
     let mac = ring::hmac::sign(&k, &tbs).as_ref().to_vec();
     let mut out = msg.to_vec();
     let arcount = u16::from_be_bytes([out[10], out[11]]).wrapping_add(1);

@@ -90,13 +90,13 @@ pub fn journal_observer(recorder: &Arc<Recorder>, extra: Option<Observer>) -> Ob
 pub async fn execute_journaled(
     journal: &Journal,
     run_id: &str,
-    plan: Plan,
-    inv: Inventory,
+    (plan, inv): (Plan, Inventory),
     clients: BTreeMap<String, PapiClient>,
+    dns: Option<crate::dns::DnsClient>,
     operator: Arc<dyn Operator>,
     observer: Option<Observer>,
 ) -> Result<Report, RunError> {
-    let ctx = Arc::new(RunCtx::new(run_id, plan, inv, clients));
+    let ctx = Arc::new(RunCtx::new(run_id, plan, inv, clients).with_dns(dns));
     let rec = journal.recorder(run_id);
     let obs = journal_observer(&rec, observer);
     let report = exec::execute(ctx, operator, Some(obs)).await;
@@ -110,6 +110,7 @@ pub async fn run_journaled(
     journal: &Journal,
     run_id: &str,
     clients: BTreeMap<String, PapiClient>,
+    dns: Option<crate::dns::DnsClient>,
     spec: &RunSpec,
     operator: Arc<dyn Operator>,
     observer: Option<Observer>,
@@ -118,9 +119,9 @@ pub async fn run_journaled(
     let report = execute_journaled(
         journal,
         run_id,
-        plan.clone(),
-        inv,
+        (plan.clone(), inv),
         clients,
+        dns,
         operator,
         observer,
     )
@@ -134,13 +135,14 @@ pub async fn resume(
     journal: &Journal,
     run_id: &str,
     clients: BTreeMap<String, PapiClient>,
+    dns: Option<crate::dns::DnsClient>,
     operator: Arc<dyn Operator>,
     observer: Option<Observer>,
 ) -> Result<(Plan, Report), RunError> {
     let (plan, inv, mut point) = journal.resume_point(run_id)?;
     repair_in_flight(&inv, &mut point);
     journal.mark_running(run_id)?;
-    let ctx = Arc::new(RunCtx::new(run_id, plan.clone(), inv, clients));
+    let ctx = Arc::new(RunCtx::new(run_id, plan.clone(), inv, clients).with_dns(dns));
     let rec = journal.recorder(run_id);
     let obs = journal_observer(&rec, observer);
     let report = exec::execute_resumable(ctx, operator, Some(obs), Some(point)).await;

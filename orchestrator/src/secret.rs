@@ -33,6 +33,28 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Secret key material (bytes). `Debug` prints `***`.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct SecretBytes(Vec<u8>);
+
+impl SecretBytes {
+    /// Wrap key material.
+    pub fn new(value: impl Into<Vec<u8>>) -> Self {
+        SecretBytes(value.into())
+    }
+
+    /// The bytes. Call only where they key a MAC.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

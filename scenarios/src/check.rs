@@ -26,6 +26,25 @@ pub struct InvariantResult {
     pub id: String,
     pub checked: bool,
     pub violations: Vec<String>,
+    /// What the invariant deliberately did not judge, and why (e.g. "not judged: …").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// What one invariant found: its violations, and notes on what it left unjudged and why.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Findings {
+    pub violations: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+impl From<Vec<String>> for Findings {
+    fn from(violations: Vec<String>) -> Self {
+        Findings {
+            violations,
+            notes: Vec::new(),
+        }
+    }
 }
 
 impl InvariantResult {
@@ -61,22 +80,25 @@ pub fn check(ev: &Evidence<'_>, which: &[&str]) -> Vec<InvariantResult> {
     which
         .iter()
         .map(|&id| {
-            let violations = match id {
-                "I1" => Some(i1_order(ev)),
-                "I2" => Some(i2_skip(ev)),
-                "I3" => Some(i3_truthful(ev)),
-                "I4" => crate::invariants::i4_no_data_loss(ev),
-                "I5" => crate::invariants::i5_no_split_brain(ev),
-                "I6" => crate::invariants::i6_spn_unique(ev),
+            let findings: Option<Findings> = match id {
+                "I1" => Some(i1_order(ev).into()),
+                "I2" => Some(i2_skip(ev).into()),
+                "I3" => Some(i3_truthful(ev).into()),
+                "I4" => crate::invariants::i4_no_data_loss(ev).map(Into::into),
+                "I5" => crate::invariants::i5_no_split_brain(ev).map(Into::into),
+                "I6" => crate::invariants::i6_spn_unique(ev).map(Into::into),
                 "I7" => crate::invariants::i7_access(ev),
                 "I8" => crate::invariants::i8_config_parity(ev),
-                "I10" => Some(crate::invariants::i10_config_jobs(ev)),
+                "I10" => Some(crate::invariants::i10_config_jobs(ev).into()),
                 _ => None,
             };
+            let checked = findings.is_some();
+            let f = findings.unwrap_or_default();
             InvariantResult {
                 id: id.to_string(),
-                checked: violations.is_some(),
-                violations: violations.unwrap_or_default(),
+                checked,
+                violations: f.violations,
+                notes: f.notes,
             }
         })
         .collect()

@@ -10,6 +10,9 @@
 //! * **NFS** `name:/path`: resolve, check an export covers the path and the client's address
 //!   (10.9.0.N for the N-th client), write. The mount stays on the cluster it was made to
 //!   until `refresh_clients` (step 19) remounts it, or the cluster goes away.
+//! * A cluster whose SMB or NFS service is off (`protocols/{smb,nfs}/settings/global`
+//!   `service: false`, what `disable_protocols` sets) refuses that protocol: the write fails
+//!   and the client loses its session or mount, as a real client would.
 //! * **DFS** `\\domain\root\folder`: every write follows the namespace's referral to the first
 //!   target whose share exists (renaming shares redirects it), then writes as SMB does.
 //!
@@ -194,6 +197,13 @@ impl Client {
                     self.mount = None;
                     return Err((Some(cluster), "NFS server not responding".into()));
                 }
+                if !world.protocol_service_on(&cluster, "nfs") {
+                    // The server stops answering: the mount is lost, the next write mounts
+                    // again by name.
+                    self.mount = None;
+                    let msg = format!("NFS service is disabled on {cluster}");
+                    return Err((Some(cluster), msg));
+                }
                 let ip = self.ip();
                 let allowed = world.nfs_exports(&cluster).iter().any(|e| {
                     let covers = e
@@ -270,6 +280,10 @@ impl Client {
         };
         if !world.sim.is_up(&cluster) {
             return fail(self, "connection reset".into());
+        }
+        if !world.protocol_service_on(&cluster, "smb") {
+            // The session is torn down; the next write connects again by name.
+            return fail(self, format!("SMB service is disabled on {cluster}"));
         }
         let Some((_zone, share_path, perms)) = world.smb_share(&cluster, share) else {
             return fail(self, format!("share {share} not found on {cluster}"));

@@ -291,6 +291,17 @@ impl ReportSummary {
 /// durations, the fault rules' match counters, the audit length, job progress, and the
 /// sequence-numbered ids of jobs, reports and created (mirror) policies, which depend on the
 /// order in which concurrent steps happened to run.
+fn strip_keys(v: &mut serde_json::Value, key: &str) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.remove(key);
+            m.values_mut().for_each(|x| strip_keys(x, key));
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| strip_keys(x, key)),
+        _ => {}
+    }
+}
+
 fn is_timing_key(k: &str) -> bool {
     k.ends_with("_ms")
         || k.ends_with("_time")
@@ -434,7 +445,10 @@ pub async fn run_with_crash(
             })
             .collect();
     }
-    let sim = Sim::new(&scn.world, scn.seed).map_err(|e| Err(e.to_string()))?;
+    // The whole world (clusters, AD, site DNS), so the DNS steps run as in `drill run`.
+    let w = crate::world::World::build(&scn.world, scn.seed).map_err(Err)?;
+    let sim = w.sim.clone();
+    let dns = Some(w.dns_client());
     for f in &scn.faults {
         if f.effect != FaultEffect::OrchestratorCrash {
             sim.add_fault(f.clone());
@@ -463,10 +477,12 @@ pub async fn run_with_crash(
         let op = operator.clone();
         let run_id2 = run_id.clone();
         let spec = spec.clone();
+        let dns = dns.clone();
         let fut = async move {
             let (plan, inv) =
                 runner::prepare_journaled(&journal2, &run_id2, &clients, &spec).await?;
-            let ctx = Arc::new(RunCtx::new(run_id2.clone(), plan.clone(), inv, clients));
+            let ctx =
+                Arc::new(RunCtx::new(run_id2.clone(), plan.clone(), inv, clients).with_dns(dns));
             let report = exec::execute(ctx, op, Some(observer)).await;
             if !sw.killed() {
                 rec.flush();
@@ -486,16 +502,21 @@ pub async fn run_with_crash(
             // Crashed: a new "process" resumes from the journal on the same world.
             let clients = clients(&sim, None).map_err(Err)?;
             let resumed = if journal.has_run(&run_id).map_err(|e| Err(e.to_string()))? {
-                runner::resume(&journal, &run_id, clients, operator, None).await
+                runner::resume(&journal, &run_id, clients, dns, operator, None).await
             } else {
-                runner::run_journaled(&journal, &run_id, clients, &spec, operator, None).await
+                runner::run_journaled(&journal, &run_id, clients, dns, &spec, operator, None).await
             };
             resumed
                 .map_err(|e| Err(format!("resume after crash {point:?} failed: {e}")))?
                 .1
         }
     };
-    let (world, repeated_jobs) = normalized_world(&sim);
+    let (mut world, repeated_jobs) = normalized_world(&sim);
+    // The site DNS too (zone serials count updates, and a redone update is not a divergence).
+    let mut site_dns =
+        serde_json::to_value(&*w.dns.lock().unwrap_or_else(|p| p.into_inner())).unwrap_or_default();
+    strip_keys(&mut site_dns, "serial");
+    world["site_dns"] = site_dns;
     Ok(Ending {
         world,
         repeated_jobs,

@@ -5,11 +5,13 @@
 //! Each returns `None` when it cannot apply (no world, no clients) — reported as "not
 //! checked" rather than as a pass.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use orchestrator::steps::{map_path, path_under};
 use orchestrator::{Outcome, StepId, StepStatus};
 use serde_json::Value;
 
-use crate::check::Evidence;
+use crate::check::{Evidence, Findings};
 use crate::clients::{ClientEvent, Outage};
 use crate::scenario::Protocol;
 
@@ -102,6 +104,58 @@ fn lost(ev: &Evidence<'_>, e: &ClientEvent) -> Option<(bool, u64)> {
     Some((world.sim.read_file(&ev.report.to, &mapped).is_none(), snap))
 }
 
+/// When `rollback_lock` (after a failed gate) lifted the data-integrity lock from the
+/// source's SMB shares, from the audit log: the lock is in force on a share from the end of
+/// `data_integrity_lock` until its own lift, not until the rollback step ends.
+struct LockLifts {
+    /// Source shares: (lower-case name, path).
+    shares: Vec<(String, String)>,
+    /// Lower-case share name → sim ms of its first successful lift in this run.
+    lifted: BTreeMap<String, u64>,
+}
+
+impl LockLifts {
+    fn new(ev: &Evidence<'_>) -> LockLifts {
+        let from = &ev.report.from;
+        let shares = ev
+            .world
+            .and_then(|w| w.sim.config_json(from))
+            .and_then(|c| c.get("smb_shares").and_then(Value::as_object).cloned())
+            .into_iter()
+            .flat_map(|m| m.into_values())
+            .filter_map(|s| {
+                Some((
+                    s.get("name")?.as_str()?.to_ascii_lowercase(),
+                    s.get("path")?.as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        let mut lifted: BTreeMap<String, u64> = BTreeMap::new();
+        for a in ev.audit.iter().filter(|a| {
+            a.run.as_deref() == Some(ev.run_id)
+                && a.step.as_deref() == Some(StepId::RollbackLock.as_str())
+                && &a.cluster == from
+                && a.action == "smb.share.update"
+                && a.result == "ok"
+        }) {
+            lifted
+                .entry(a.object.to_ascii_lowercase())
+                .or_insert(a.t_ms);
+        }
+        LockLifts { shares, lifted }
+    }
+
+    /// When the lock came off the share through which a write of `path` went (the earliest
+    /// lift among the source shares holding `path`), if it did.
+    fn lifted_at(&self, path: &str) -> Option<u64> {
+        self.shares
+            .iter()
+            .filter(|(_, p)| path_under(path, p))
+            .filter_map(|(n, _)| self.lifted.get(n).copied())
+            .min()
+    }
+}
+
 /// I4: every acknowledged write made before its policy's last successful sync is on the
 /// target; later ones are the RPO loss (counted in the outages). With the data-integrity
 /// lock in a controlled run, no SMB write is acknowledged on the source after the lock.
@@ -132,15 +186,9 @@ pub fn i4_no_data_loss(ev: &Evidence<'_>) -> Option<Vec<String>> {
             ev.run_offset_ms,
         ) {
             let locked_at = offset + lock.end_ms.unwrap_or(0);
-            // A gate rollback lifts the lock: writes after that are legitimate.
-            let unlocked_at = ev
-                .report
-                .steps
-                .iter()
-                .find(|r| r.step == StepId::RollbackLock && r.status == StepStatus::Succeeded)
-                .and_then(|r| r.end_ms)
-                .map(|t| offset + t)
-                .unwrap_or(u64::MAX);
+            // A gate rollback lifts the lock share by share: a write after the lock came off
+            // the share it went through is legitimate.
+            let lifts = LockLifts::new(ev);
             for e in ev.clients {
                 let smb = matches!(
                     protocol_of(ev, &e.client),
@@ -152,7 +200,10 @@ pub fn i4_no_data_loss(ev: &Evidence<'_>) -> Option<Vec<String>> {
                     && e.ok
                     && e.cluster.as_deref() == Some(ev.report.from.as_str())
                     && e.t_ms > locked_at
-                    && e.t_ms < unlocked_at
+                    && e.path
+                        .as_deref()
+                        .and_then(|p| lifts.lifted_at(p))
+                        .is_none_or(|lifted| e.t_ms < lifted)
                 {
                     v.push(format!(
                         "{} had a write acknowledged on {} at {} ms, after the data-integrity lock ({locked_at} ms)",
@@ -213,22 +264,35 @@ pub fn i5_no_split_brain(ev: &Evidence<'_>) -> Option<Vec<String>> {
     Some(v)
 }
 
+/// SPNs an `spn_collision` fault planted (lower-case) → the accounts it planted them on
+/// (lower-case). Not the run's doing: I6 ignores their collisions, I7 the Kerberos failures
+/// they cause.
+fn planted_spns(ev: &Evidence<'_>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for a in ev
+        .audit
+        .iter()
+        .filter(|a| a.action == "ad.spn_plant" && a.result == "ok")
+    {
+        if let Some(spn) = a.detail.get("spn").and_then(Value::as_str) {
+            out.entry(spn.to_ascii_lowercase())
+                .or_default()
+                .insert(a.object.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
 /// I6: no SPN on two machine accounts at the end — nor, in zone modes, after any step —
 /// other than collisions that existed before the run (those are validation's to report).
 pub fn i6_spn_unique(ev: &Evidence<'_>) -> Option<Vec<String>> {
     let world = ev.world?;
     let domain = world.sim.ad_domain()?;
     // Collisions the world itself planted (`spn_collision` faults) are not the run's doing.
-    let planted: Vec<String> = ev
-        .audit
-        .iter()
-        .filter(|a| a.action == "ad.spn_plant")
-        .filter_map(|a| a.detail.get("spn").and_then(Value::as_str))
-        .map(str::to_ascii_lowercase)
-        .collect();
+    let planted = planted_spns(ev);
     let ours = |spn: &str| {
         !ev.spn_collisions_at_start.contains_key(spn)
-            && !planted.contains(&spn.to_ascii_lowercase())
+            && !planted.contains_key(&spn.to_ascii_lowercase())
     };
     let mut v = Vec::new();
     for (spn, owners) in domain.collisions() {
@@ -253,15 +317,82 @@ pub fn i6_spn_unique(ev: &Evidence<'_>) -> Option<Vec<String>> {
     Some(v)
 }
 
+/// Why a client's failure to reach its data is not the run's doing, if it is not: the
+/// world's AD cannot issue it a Kerberos ticket because of an injected fault still in force
+/// at the end — `ad_unreachable` (nothing healed AD), or an `spn_collision` that planted its
+/// SPN on another account (the collision would not exist but for the plant).
+fn not_judged_reason(
+    ev: &Evidence<'_>,
+    client: &crate::scenario::ClientSpec,
+    last: &ClientEvent,
+) -> Option<String> {
+    if client.protocol != Protocol::Smb {
+        return None; // only SMB sessions by name use Kerberos (NFS: AUTH_SYS; DFS: the referral)
+    }
+    // A failure in an open session (its last error is not a ticket request) is judged.
+    if !last
+        .error
+        .as_deref()
+        .is_some_and(|e| e.starts_with("Kerberos:"))
+    {
+        return None;
+    }
+    let domain = ev.world?.sim.ad_domain()?;
+    if !domain.reachable {
+        let injected = ev
+            .audit
+            .iter()
+            .any(|a| a.action == "ad.unreachable" && a.actor == "fault");
+        return Some(format!(
+            "AD domain {} is unreachable at the end{}, so no SMB client gets a Kerberos ticket",
+            domain.name,
+            if injected {
+                " (an injected ad_unreachable fault is still in force)"
+            } else {
+                ""
+            }
+        ));
+    }
+    let (host, _, _) = sim_ad_dns::dfs::parse_unc(&client.path)?;
+    let spn = format!("HOST/{host}");
+    let planted = planted_spns(ev);
+    let on = planted.get(&spn.to_ascii_lowercase())?;
+    let owners: BTreeSet<String> = domain
+        .owners(&spn)
+        .iter()
+        .map(|o| o.to_ascii_lowercase())
+        .collect();
+    if owners.len() < 2 || owners.is_disjoint(on) {
+        return None;
+    }
+    // Without the plant the SPN would be on the target's account alone (or nowhere): the
+    // collision is the fault's. An SPN left on the source's account is the run's.
+    let target_account = ev
+        .world?
+        .machine_account(&ev.report.to)
+        .to_ascii_lowercase();
+    let rest: Vec<&String> = owners.difference(on).collect();
+    if rest.iter().all(|o| **o == target_account) {
+        Some(format!(
+            "{spn} is also on {} because an spn_collision fault planted it there, so Kerberos fails for it",
+            on.iter().cloned().collect::<Vec<_>>().join(" and ")
+        ))
+    } else {
+        None
+    }
+}
+
 /// I7: after a successful failover every client reaches its data on the target by its old
 /// name (after the refresh): its last write went to the target and was acknowledged.
-pub fn i7_access(ev: &Evidence<'_>) -> Option<Vec<String>> {
+/// A client whose failure an injected fault still in force explains (AD unreachable, a
+/// planted SPN collision) is not judged; the result says so.
+pub fn i7_access(ev: &Evidence<'_>) -> Option<Findings> {
     let scn = ev.scenario?;
     // No client ran (none in the scenario, or a real-time HTTP drill): nothing to judge.
     if scn.clients.iter().all(|c| c.writes_per_minute == 0) || ev.clients.is_empty() {
         return None;
     }
-    let mut v = Vec::new();
+    let mut f = Findings::default();
     if ev.report.kind == orchestrator::RunKind::Rehearsal {
         // A rehearsal must not interrupt production: every client write succeeds on the
         // source, before, during and after.
@@ -270,37 +401,43 @@ pub fn i7_access(ev: &Evidence<'_>) -> Option<Vec<String>> {
             .iter()
             .filter(|e| !e.ok || e.cluster.as_deref() != Some(ev.report.from.as_str()))
         {
-            v.push(format!(
+            f.violations.push(format!(
                 "{} was disturbed by the rehearsal at {} ms: {}",
                 e.client,
                 e.t_ms,
                 e.error.as_deref().unwrap_or("write went to the target")
             ));
         }
-        return Some(v);
+        return Some(f);
     }
     if ev.report.outcome != Outcome::Succeeded {
-        return Some(vec![]);
+        return Some(f);
     }
     for c in scn.clients.iter().filter(|c| c.writes_per_minute > 0) {
         match ev.clients.iter().rev().find(|e| e.client == c.name) {
             Some(e) if e.ok && e.cluster.as_deref() == Some(ev.report.to.as_str()) => {}
-            Some(e) => v.push(format!(
-                "{} ({:?} {}) cannot reach its data on {} after the failover: last write {}",
-                c.name,
-                c.protocol,
-                c.path,
-                ev.report.to,
-                match (&e.ok, &e.error) {
-                    (true, _) => format!("went to {}", e.cluster.as_deref().unwrap_or("?")),
-                    (false, Some(err)) => format!("failed: {err}"),
-                    (false, None) => "failed".into(),
+            Some(e) => {
+                if let Some(why) = not_judged_reason(ev, c, e) {
+                    f.notes.push(format!("{} not judged: {why}", c.name));
+                    continue;
                 }
-            )),
-            None => v.push(format!("{} never wrote", c.name)),
+                f.violations.push(format!(
+                    "{} ({:?} {}) cannot reach its data on {} after the failover: last write {}",
+                    c.name,
+                    c.protocol,
+                    c.path,
+                    ev.report.to,
+                    match (&e.ok, &e.error) {
+                        (true, _) => format!("went to {}", e.cluster.as_deref().unwrap_or("?")),
+                        (false, Some(err)) => format!("failed: {err}"),
+                        (false, None) => "failed".into(),
+                    }
+                ))
+            }
+            None => f.violations.push(format!("{} never wrote", c.name)),
         }
     }
-    Some(v)
+    Some(f)
 }
 
 fn strip_dfs<'a>(name: &'a str, prefix: &str) -> &'a str {
@@ -343,7 +480,7 @@ fn str_set(v: Option<&Value>) -> Vec<String> {
 
 /// I8: for every failed-over policy, the target has the source's shares (same permissions,
 /// mapped paths), NFS exports (same clients) and — with the quota option — quotas.
-pub fn i8_config_parity(ev: &Evidence<'_>) -> Option<Vec<String>> {
+pub fn i8_config_parity(ev: &Evidence<'_>) -> Option<Findings> {
     let world = ev.world?;
     let scn = ev.scenario?;
     if scn.run.kind == orchestrator::RunKind::Rehearsal {
@@ -376,12 +513,39 @@ pub fn i8_config_parity(ev: &Evidence<'_>) -> Option<Vec<String>> {
         .get("quotas")
         .and_then(Value::as_object)
         .unwrap_or(&empty);
+    let mut notes = Vec::new();
     for p in &ev.plan.policies {
-        // Parity is owed for every path that failed over, whatever step 5 reported.
         if !succeeded(ev, StepId::AllowWrite, &p.name) {
             continue;
         }
-        for s in src_shares.values() {
+        // Shares, exports and aliases are step 5's to copy. When the report says it failed
+        // or was skipped for this policy, the missing parity is reported already — by the
+        // run's own `partial` / `failed` outcome (and I3 holds the report to the audit log).
+        let sync_config = ev
+            .report
+            .steps
+            .iter()
+            .find(|r| r.step == StepId::SyncConfig && r.policy.as_deref() == Some(&p.name))
+            .filter(|r| {
+                matches!(
+                    r.status,
+                    StepStatus::Failed { .. } | StepStatus::Skipped { .. }
+                )
+            });
+        if let Some(r) = sync_config {
+            notes.push(format!(
+                "shares and exports of {} not judged: its sync_config {} ({})",
+                p.name,
+                r.status.name(),
+                match &r.status {
+                    StepStatus::Failed { error } => error.clone(),
+                    StepStatus::Skipped { reason } => reason.short(),
+                    _ => String::new(),
+                }
+            ));
+        }
+        let judge_shares = sync_config.is_none();
+        for s in src_shares.values().filter(|_| judge_shares) {
             let (Some(name), Some(path)) = (
                 s.get("name").and_then(Value::as_str),
                 s.get("path").and_then(Value::as_str),
@@ -419,7 +583,7 @@ pub fn i8_config_parity(ev: &Evidence<'_>) -> Option<Vec<String>> {
                 }
             }
         }
-        for e in src_exports.values() {
+        for e in src_exports.values().filter(|_| judge_shares) {
             let paths = str_set(e.get("paths"));
             if paths.is_empty() || !paths.iter().all(|x| path_under(x, &p.source_path)) {
                 continue;
@@ -471,7 +635,10 @@ pub fn i8_config_parity(ev: &Evidence<'_>) -> Option<Vec<String>> {
             }
         }
     }
-    Some(v)
+    Some(Findings {
+        violations: v,
+        notes,
+    })
 }
 
 /// I10: a policy's config job is enabled after the run iff its resync_prep succeeded — or,

@@ -13,6 +13,7 @@ pub mod clients;
 pub mod crash;
 pub mod generate;
 pub mod invariants;
+pub mod operator;
 pub mod runner;
 pub mod scenario;
 pub mod serve;

@@ -21,6 +21,7 @@ use std::sync::atomic::Ordering;
 
 use crate::check::{self, Evidence, InvariantResult};
 use crate::clients::{run_clients, ClientControl, ClientEvent, ClientLog, Outage};
+use crate::operator::ManualNetworking;
 use crate::scenario::{InvariantKeyword, InvariantSelection, OperatorSpec, Scenario};
 use crate::world::World;
 
@@ -39,12 +40,18 @@ pub enum TransportKind {
 /// evidence proves the checker catches it).
 pub type Tamper = Arc<dyn Fn(&World, &mut Vec<ClientEvent>) + Send + Sync>;
 
+/// Test hook: change the report before the checker reads it (a report that lies about a
+/// step proves the checker does not take its word where the world disagrees).
+pub type ReportTamper = Arc<dyn Fn(&mut Report) + Send + Sync>;
+
 /// Options of one drill run.
 #[derive(Clone, Default)]
 pub struct DrillOptions {
     pub transport: TransportKind,
     /// Test-only evidence tampering (see [`Tamper`]).
     pub tamper: Option<Tamper>,
+    /// Test-only report tampering (see [`ReportTamper`]).
+    pub tamper_report: Option<ReportTamper>,
 }
 
 impl std::fmt::Debug for DrillOptions {
@@ -52,6 +59,7 @@ impl std::fmt::Debug for DrillOptions {
         f.debug_struct("DrillOptions")
             .field("transport", &self.transport)
             .field("tamper", &self.tamper.is_some())
+            .field("tamper_report", &self.tamper_report.is_some())
             .finish()
     }
 }
@@ -138,12 +146,24 @@ fn spn_collisions(sim: &Sim) -> BTreeMap<String, Vec<String>> {
 /// The simulated operator of a drill.
 pub struct SimOperator {
     spec: OperatorSpec,
+    /// With manual networking: carries the checklist out at the simulated site's consoles
+    /// before confirming (see [`crate::operator`]). Without: confirms without acting.
+    hands: Option<ManualNetworking>,
 }
 
 impl SimOperator {
-    /// The operator a scenario's `operator:` key describes.
+    /// The operator a scenario's `operator:` key describes; it confirms without acting.
     pub fn new(spec: OperatorSpec) -> Self {
-        SimOperator { spec }
+        SimOperator { spec, hands: None }
+    }
+
+    /// An operator that carries out the manual networking checklist of `run` in `world`
+    /// before confirming each item (when the run has one).
+    pub fn acting(spec: OperatorSpec, world: &World, run: &orchestrator::RunSpec) -> Self {
+        SimOperator {
+            spec,
+            hands: ManualNetworking::for_run(world, run),
+        }
     }
 }
 
@@ -155,14 +175,28 @@ impl Operator for SimOperator {
     ) -> futures::future::BoxFuture<'a, bool> {
         Box::pin(async move {
             match &self.spec {
-                OperatorSpec::Immediate => true,
+                OperatorSpec::Immediate => {}
                 OperatorSpec::ConfirmAfter(d) => {
                     tokio::time::sleep(Duration::from_millis(d.0)).await;
-                    tracing::info!(step = %inst.label(), "simulated operator confirmed");
-                    true
                 }
-                OperatorSpec::Absent => false,
+                OperatorSpec::Absent => return false,
             }
+            if let Some(hands) = &self.hands {
+                if inst.step.is_networking() {
+                    match hands.carry_out(inst.step) {
+                        Ok(done) => {
+                            tracing::info!(step = %inst.label(), %done, "simulated operator did the step");
+                        }
+                        Err(e) => {
+                            // An operator confirms only what was done: the run waits.
+                            tracing::warn!(step = %inst.label(), error = %e, "simulated operator could not do the step; not confirming");
+                            return false;
+                        }
+                    }
+                }
+            }
+            tracing::info!(step = %inst.label(), "simulated operator confirmed");
+            true
         })
     }
 }
@@ -206,9 +240,7 @@ pub async fn run_scenario_async(
             clients,
             Some(world.dns_client()),
             &pre,
-            Arc::new(SimOperator {
-                spec: OperatorSpec::Immediate,
-            }),
+            Arc::new(SimOperator::acting(OperatorSpec::Immediate, &world, &pre)),
             None,
         ))
         .await
@@ -220,8 +252,18 @@ pub async fn run_scenario_async(
             )));
         }
     }
+    // Clients run in virtual time; over real HTTP (real time) they are not simulated.
+    let has_clients = opts.transport == TransportKind::InProcess
+        && scn.clients.iter().any(|c| c.writes_per_minute > 0);
+    // A fault's `at` counts from the start of the run (DESIGN.md §9), which comes after any
+    // prelude runs and the clients' warm-up; the simulator counts from the world's start.
+    let run_start_ms = sim.now_ms() + if has_clients { CLIENT_WARMUP_MS } else { 0 };
     for f in &scn.faults {
-        sim.add_fault(f.clone());
+        let mut f = f.clone();
+        if let Some(at) = &mut f.when.at {
+            at.0 += run_start_ms;
+        }
+        sim.add_fault(f);
     }
     let run_id = format!("{}-{}", scn.name, scn.seed);
     let mut servers = Vec::new();
@@ -267,13 +309,8 @@ pub async fn run_scenario_async(
             _ => {}
         })
     };
-    let operator = Arc::new(SimOperator {
-        spec: scn.operator.clone(),
-    });
+    let operator = Arc::new(SimOperator::acting(scn.operator.clone(), &world, &spec));
     let log: ClientLog = Arc::default();
-    // Clients run in virtual time; over real HTTP (real time) they are not simulated.
-    let has_clients = opts.transport == TransportKind::InProcess
-        && scn.clients.iter().any(|c| c.writes_per_minute > 0);
     let orchestrate = async {
         if has_clients {
             // Clients work normally for a while before the failover starts.
@@ -311,7 +348,10 @@ pub async fn run_scenario_async(
     for h in servers {
         h.abort();
     }
-    let (plan, report) = result.map_err(|e| DrillError::Run(e.to_string()))?;
+    let (plan, mut report) = result.map_err(|e| DrillError::Run(e.to_string()))?;
+    if let Some(t) = &opts.tamper_report {
+        t(&mut report);
+    }
     let audit = sim.audit_log();
     let mut client_log = log.lock().unwrap_or_else(|p| p.into_inner()).clone();
     if let Some(t) = &opts.tamper {

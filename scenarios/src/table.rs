@@ -148,6 +148,11 @@ pub fn render(r: &DrillResult) -> String {
                 let _ = writeln!(out, "       - {v}");
             }
         }
+        if i.checked {
+            for n in i.notes.iter().take(20) {
+                let _ = writeln!(out, "       ({n})");
+            }
+        }
     }
     if r.expect_failures.is_empty() {
         let _ = writeln!(out, "\nexpect: met");

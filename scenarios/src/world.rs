@@ -210,6 +210,20 @@ impl World {
             .unwrap_or_default()
     }
 
+    /// Whether a protocol's service (`"smb"` or `"nfs"`) is on, cluster-wide
+    /// (`protocols/<protocol>/settings/global` `service`; `disable_protocols` turns it off).
+    /// On when the cluster or the setting is unknown.
+    pub fn protocol_service_on(&self, cluster: &str, protocol: &str) -> bool {
+        self.sim
+            .config_json(cluster)
+            .and_then(|c| {
+                c.get(format!("{protocol}_settings"))
+                    .and_then(|s| s.get("service"))
+                    .and_then(Value::as_bool)
+            })
+            .unwrap_or(true)
+    }
+
     /// The machine account of a cluster's AD provider (default: the cluster's name).
     pub fn machine_account(&self, cluster: &str) -> String {
         self.sim

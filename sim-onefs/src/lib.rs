@@ -291,6 +291,55 @@ impl Sim {
         })
     }
 
+    /// An administrator changes a SmartConnect pool at the cluster's console (WebUI or
+    /// `isi network pools modify`), outside the orchestrator: the simulated operator of a
+    /// drill carries out manual checklist steps this way. `pool` is the full id
+    /// (`groupnet0.subnet0.pool0`) or the pool's name; `changes` are merged into the pool
+    /// (e.g. `sc_dns_zone`, `sc_dns_zone_aliases`). Audited as `network.pool.update` by
+    /// `actor`, without run context. Fault rules do not apply (they model the PAPI calls
+    /// of the orchestrator), but a down cluster cannot be reconfigured.
+    pub fn console_update_pool(
+        &self,
+        cluster: &str,
+        pool: &str,
+        changes: serde_json::Map<String, serde_json::Value>,
+        actor: &str,
+    ) -> Result<(), String> {
+        self.with_world(|w| {
+            let t = w.now_ms;
+            let c = w
+                .cluster_mut(cluster)
+                .ok_or_else(|| format!("unknown cluster `{cluster}`"))?;
+            if !c.up {
+                return Err(format!("cluster `{cluster}` is down"));
+            }
+            let key = if c.cfg.pools.contains_key(pool) {
+                pool.to_string()
+            } else {
+                c.cfg
+                    .pools
+                    .iter()
+                    .find(|(_, p)| p.get("name").and_then(|n| n.as_str()) == Some(pool))
+                    .map(|(k, _)| k.clone())
+                    .ok_or_else(|| format!("pool `{pool}` not found on `{cluster}`"))?
+            };
+            let o = c.cfg.pools.get_mut(&key).expect("found above");
+            let before = serde_json::json!({
+                "sc_dns_zone": o.get("sc_dns_zone"),
+                "sc_dns_zone_aliases": o.get("sc_dns_zone_aliases"),
+            });
+            for (f, v) in &changes {
+                o.insert(f.clone(), v.clone());
+            }
+            w.push_audit(
+                AuditEntry::new(t, cluster, actor, "network.pool.update", &key).detail(
+                    serde_json::json!({"changes": changes, "before": before, "via": "console"}),
+                ),
+            );
+            Ok(())
+        })
+    }
+
     /// Whether the cluster is up (not taken down by a fault).
     pub fn is_up(&self, cluster: &str) -> bool {
         self.with_world(|w| w.cluster(cluster).is_some_and(|c| c.up))

@@ -6,7 +6,6 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 
 use orchestrator::dns::{DnsClient, NetDns, TsigKey};
-use orchestrator::secret::Secret;
 use sim_ad_dns::dns::{Dns, SmartConnectTable};
 
 const SECRET: &str = "dr-update-secret-0123456789";
@@ -47,10 +46,7 @@ fn client(addr: std::net::SocketAddr, key: Option<&str>) -> DnsClient {
             server: addr,
             timeout_ms: 2_000,
         }),
-        key.map(|k| TsigKey {
-            name: "dr-update.".into(),
-            secret: Secret::new(k),
-        }),
+        key.map(|k| TsigKey::new("dr-update.", k.as_bytes())),
     )
 }
 

@@ -198,14 +198,30 @@ fn i7_catches_clients_that_cannot_reach_the_target() {
 
 #[test]
 fn i8_catches_a_share_missing_on_the_target() {
-    let r = run_with(
-        &base_az(
-            "  - when: {step: sync_config, method: POST, route: protocols/smb/shares}\n    effect: {http: {status: 500, count: 100}}",
-            "{data_integrity: true}",
-            SMB_CLIENT,
-        ),
-        None,
+    // The share copy fails, but the report claims step 5 succeeded (as a step that swallowed
+    // the error would): the share is owed on dr and missing. (With a truthful `failed`
+    // report I8 leaves the policy's shares to the report; see tests/harness_fixes.rs.)
+    let text = base_az(
+        "  - when: {step: sync_config, method: POST, route: protocols/smb/shares}\n    effect: {http: {status: 500, count: 100}}",
+        "{data_integrity: true}",
+        SMB_CLIENT,
     );
+    let scn = Scenario::parse(&text, "<breaker>").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let lie: scenarios::runner::ReportTamper = Arc::new(|rep: &mut orchestrator::Report| {
+        for s in rep.steps.iter_mut() {
+            if s.step == orchestrator::StepId::SyncConfig {
+                s.status = orchestrator::StepStatus::Succeeded;
+            }
+        }
+    });
+    let r = run_scenario(
+        &scn,
+        &DrillOptions {
+            tamper_report: Some(lie),
+            ..DrillOptions::default()
+        },
+    )
+    .unwrap();
     let v = violated(&r, "I8");
     assert!(v.iter().any(|m| m.contains("ledger")), "{v:?}");
 }

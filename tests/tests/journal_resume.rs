@@ -43,9 +43,9 @@ fn a_second_run_on_the_same_policies_is_refused_until_the_first_ends() {
         let report = runner::execute_journaled(
             &journal,
             "first",
-            plan,
-            inv,
+            (plan, inv),
             clients.clone(),
+            None,
             Arc::new(AbsentOperator),
             None,
         )
@@ -63,9 +63,16 @@ fn a_second_run_on_the_same_policies_is_refused_until_the_first_ends() {
         assert_eq!(intents, report.steps.len());
         assert_eq!(results, report.steps.len());
         // A finished run cannot be resumed.
-        let again = runner::resume(&journal, "first", clients, Arc::new(AbsentOperator), None)
-            .await
-            .unwrap_err();
+        let again = runner::resume(
+            &journal,
+            "first",
+            clients,
+            None,
+            Arc::new(AbsentOperator),
+            None,
+        )
+        .await
+        .unwrap_err();
         assert!(again.to_string().contains("succeeded"), "{again}");
     });
 }
@@ -82,6 +89,7 @@ fn a_paused_run_resumes_with_exactly_the_confirmed_steps() {
             &journal,
             "net",
             crash::clients(&sim, None).unwrap(),
+            None,
             &scn.run,
             Arc::new(AbsentOperator),
             None,
@@ -129,6 +137,7 @@ fn a_paused_run_resumes_with_exactly_the_confirmed_steps() {
                 &journal,
                 "net",
                 crash::clients(&sim, None).unwrap(),
+                None,
                 Arc::new(op),
                 None,
             )

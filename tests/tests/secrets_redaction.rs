@@ -76,6 +76,7 @@ fn no_password_or_token_in_logs_reports_or_journal() {
                 &journal,
                 "secret-run",
                 clients,
+                None,
                 &scn.run,
                 Arc::new(AbsentOperator),
                 None,
@@ -96,6 +97,7 @@ fn no_password_or_token_in_logs_reports_or_journal() {
                 &journal,
                 "secret-run",
                 scenarios::crash::clients(&sim, None).unwrap(),
+                None,
                 Arc::new(op),
                 None,
             )

@@ -247,11 +247,14 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         eprintln!("dr: warning: --insecure: TLS certificates of the clusters are NOT verified");
     }
     let clients = config.clients(cli.ca_cert.as_deref(), cli.insecure)?;
+    let dns = config.dns_client()?;
     match &cli.cmd {
         Cmd::Resume {
             run, confirm, json, ..
-        } => return resume_cmd(&cli.journal, clients, run, confirm, *json).await,
-        Cmd::Serve { listen } => return serve_cmd(&cli.journal, &config, clients, listen).await,
+        } => return resume_cmd(&cli.journal, clients, dns, run, confirm, *json).await,
+        Cmd::Serve { listen } => {
+            return serve_cmd(&cli.journal, &config, clients, dns, listen).await
+        }
         _ => {}
     }
     match cli.cmd {
@@ -292,10 +295,12 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Failover(args) => run_cmd(&cli.journal, clients, args, None).await,
-        Cmd::Failback(args) => run_cmd(&cli.journal, clients, args, Some(RunKind::Failback)).await,
+        Cmd::Failover(args) => run_cmd(&cli.journal, clients, dns, args, None).await,
+        Cmd::Failback(args) => {
+            run_cmd(&cli.journal, clients, dns, args, Some(RunKind::Failback)).await
+        }
         Cmd::Rehearsal(args) => {
-            run_cmd(&cli.journal, clients, args, Some(RunKind::Rehearsal)).await
+            run_cmd(&cli.journal, clients, dns, args, Some(RunKind::Rehearsal)).await
         }
         Cmd::Readiness(args) => {
             let spec = args.to_spec()?;
@@ -515,6 +520,7 @@ fn finish(report: &orchestrator::Report, json: bool) -> anyhow::Result<ExitCode>
 async fn run_cmd(
     journal_path: &std::path::Path,
     clients: std::collections::BTreeMap<String, orchestrator::papi::PapiClient>,
+    dns: Option<orchestrator::dns::DnsClient>,
     args: RunArgs,
     kind: Option<RunKind>,
 ) -> anyhow::Result<ExitCode> {
@@ -539,6 +545,7 @@ async fn run_cmd(
         &journal,
         &run_id,
         clients,
+        dns,
         &spec,
         Arc::new(AbsentOperator),
         Some(progress_observer(&bar)),
@@ -551,6 +558,7 @@ async fn run_cmd(
 async fn resume_cmd(
     journal_path: &std::path::Path,
     clients: std::collections::BTreeMap<String, orchestrator::papi::PapiClient>,
+    dns: Option<orchestrator::dns::DnsClient>,
     run: &str,
     confirm: &[String],
     json: bool,
@@ -565,6 +573,7 @@ async fn resume_cmd(
         &journal,
         run,
         clients,
+        dns,
         Arc::new(operator),
         Some(progress_observer(&bar)),
     )
@@ -577,6 +586,7 @@ async fn serve_cmd(
     journal_path: &std::path::Path,
     config: &Config,
     clients: std::collections::BTreeMap<String, orchestrator::papi::PapiClient>,
+    dns: Option<orchestrator::dns::DnsClient>,
     listen: &str,
 ) -> anyhow::Result<ExitCode> {
     let tokens = config.api.resolve_tokens()?;
@@ -586,9 +596,10 @@ async fn serve_cmd(
         );
     }
     let journal = Journal::open(journal_path)?;
-    let state = orchestrator::server::AppState::new(
+    let state = orchestrator::server::AppState::with_dns(
         journal,
         clients,
+        dns,
         orchestrator::server::ServerConfig::new(&config.api, tokens),
     );
     let listener = tokio::net::TcpListener::bind(listen)

@@ -69,6 +69,8 @@ impl ServerConfig {
 pub struct AppState {
     pub(crate) journal: Journal,
     pub(crate) clients: BTreeMap<String, PapiClient>,
+    /// DNS client for `repoint_dns` (the config's `dns:` section).
+    pub(crate) dns: Option<crate::dns::DnsClient>,
     pub(crate) config: ServerConfig,
     /// Runs executing in this process, with their event channel.
     pub(crate) active: Mutex<BTreeMap<String, tokio::sync::broadcast::Sender<runs::StreamEvent>>>,
@@ -83,9 +85,20 @@ impl AppState {
         clients: BTreeMap<String, PapiClient>,
         config: ServerConfig,
     ) -> Arc<AppState> {
+        Self::with_dns(journal, clients, None, config)
+    }
+
+    /// [`AppState::new`] with a DNS client for the DNS steps.
+    pub fn with_dns(
+        journal: Journal,
+        clients: BTreeMap<String, PapiClient>,
+        dns: Option<crate::dns::DnsClient>,
+        config: ServerConfig,
+    ) -> Arc<AppState> {
         Arc::new(AppState {
             journal,
             clients,
+            dns,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_runs)),
             config,
             active: Mutex::new(BTreeMap::new()),

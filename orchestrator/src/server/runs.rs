@@ -125,13 +125,14 @@ fn launch(
     tokio::spawn(async move {
         let _permit = permit;
         let clients = state.clients.clone();
+        let dns = state.dns.clone();
         let result = match what {
             Launch::Start(b) => runner::execute_journaled(
                 &state.journal,
                 &run_id,
-                b.0,
-                b.1,
+                *b,
                 clients,
+                dns,
                 Arc::new(crate::exec::AbsentOperator),
                 Some(observer),
             )
@@ -141,6 +142,7 @@ fn launch(
                 &state.journal,
                 &run_id,
                 clients,
+                dns,
                 Arc::new(JournalOperator::new(confirmed)),
                 Some(observer),
             )

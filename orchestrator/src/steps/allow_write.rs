@@ -1,5 +1,6 @@
 //! Step 9, `allow_write`: make the target directory writable (SyncIQ allow-write on the
-//! target cluster) and wait until the target policy says `writes_enabled`.
+//! target cluster) and wait until the target policy says `writes_enabled`. Rehearsals undo it
+//! with `allow_write_revert` ([`revert`]).
 
 use crate::exec::RunCtx;
 use crate::papi::JobAction;
@@ -9,65 +10,34 @@ use super::job::run_job;
 use super::{StepDone, StepError};
 
 pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
-    let policy = ctx.policy_of(inst)?;
-    let tgt = ctx.target(inst)?;
-    let tp = tgt.get_target_policy(policy).await?.ok_or_else(|| {
-        StepError(format!(
-            "target policy {policy} not found on {}",
-            ctx.plan.spec.to
-        ))
-    })?;
-    if tp.failover_failback_state == "writes_enabled" {
-        return Ok(StepDone::unchanged("target already writes_enabled"));
-    }
-    run_job(&tgt, policy, JobAction::AllowWrite, &ctx.plan.spec.options).await?;
-    // The job has finished, so the step has acted: a failed confirming read leaves the
-    // outcome indeterminate (a resume re-checks it) rather than claiming nothing changed.
-    let tp = tgt
-        .get_target_policy(policy)
-        .await
-        .map_err(|e| {
-            StepError::indeterminate(format!(
-                "the job finished, but reading target policy {policy} on {} failed: {e}",
-                ctx.plan.spec.to
-            ))
-        })?
-        .ok_or_else(|| {
-            StepError::indeterminate(format!(
-                "the job finished, but target policy {policy} is not found on {}",
-                ctx.plan.spec.to
-            ))
-        })?;
-    if tp.failover_failback_state != "writes_enabled" {
-        return Err(StepError(format!(
-            "allow-write finished but target policy {policy} is {}",
-            tp.failover_failback_state
-        )));
-    }
-    Ok(StepDone::acted("target writes_enabled"))
+    move_target(ctx, inst, JobAction::AllowWrite, "writes_enabled").await
 }
 
 /// Rehearsal: `allow_write_revert` puts the target back to `writes_disabled`, discarding what
 /// test clients wrote there (the target returns to the last sync).
 pub async fn revert(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+    move_target(ctx, inst, JobAction::AllowWriteRevert, "writes_disabled").await
+}
+
+/// Run `action` on the target policy unless it is already in state `want`, then confirm the
+/// state.
+async fn move_target(
+    ctx: &RunCtx,
+    inst: &StepInstance,
+    action: JobAction,
+    want: &str,
+) -> Result<StepDone, StepError> {
     let policy = ctx.policy_of(inst)?;
     let tgt = ctx.target(inst)?;
-    let tp = tgt.get_target_policy(policy).await?.ok_or_else(|| {
-        StepError(format!(
-            "target policy {policy} not found on {}",
-            ctx.plan.spec.to
-        ))
-    })?;
-    if tp.failover_failback_state == "writes_disabled" {
-        return Ok(StepDone::unchanged("target already writes_disabled"));
+    let to = &ctx.plan.spec.to;
+    let tp = tgt
+        .get_target_policy(policy)
+        .await?
+        .ok_or_else(|| StepError(format!("target policy {policy} not found on {to}")))?;
+    if tp.failover_failback_state == want {
+        return Ok(StepDone::unchanged(format!("target already {want}")));
     }
-    run_job(
-        &tgt,
-        policy,
-        JobAction::AllowWriteRevert,
-        &ctx.plan.spec.options,
-    )
-    .await?;
+    run_job(&tgt, policy, action, &ctx.plan.spec.options).await?;
     // The job has finished, so the step has acted: a failed confirming read leaves the
     // outcome indeterminate (a resume re-checks it) rather than claiming nothing changed.
     let tp = tgt
@@ -75,21 +45,20 @@ pub async fn revert(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepE
         .await
         .map_err(|e| {
             StepError::indeterminate(format!(
-                "the job finished, but reading target policy {policy} on {} failed: {e}",
-                ctx.plan.spec.to
+                "the job finished, but reading target policy {policy} on {to} failed: {e}"
             ))
         })?
         .ok_or_else(|| {
             StepError::indeterminate(format!(
-                "the job finished, but target policy {policy} is not found on {}",
-                ctx.plan.spec.to
+                "the job finished, but target policy {policy} is not found on {to}"
             ))
         })?;
-    if tp.failover_failback_state != "writes_disabled" {
+    if tp.failover_failback_state != want {
         return Err(StepError(format!(
-            "allow-write-revert finished but target policy {policy} is {}",
+            "{} finished but target policy {policy} is {}",
+            action.as_str().replace('_', "-"),
             tp.failover_failback_state
         )));
     }
-    Ok(StepDone::acted("target back to writes_disabled"))
+    Ok(StepDone::acted(format!("target {want}")))
 }
