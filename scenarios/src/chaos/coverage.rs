@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use sim_onefs::AuditEntry;
 
-use super::gen::{job_fault_steps, EFFECT_KINDS, HARNESS_EFFECT_KINDS};
+use super::gen::{job_fault_steps, EFFECT_KINDS, HARNESS_EFFECT_KINDS, NO_PAPI_STEPS};
 
 /// (step, fault kind) pairs hit by one run.
 pub fn hits(audit: &[AuditEntry]) -> BTreeSet<(String, String)> {
@@ -42,7 +42,8 @@ pub struct Coverage {
 pub struct Uncovered {
     pub step: String,
     pub kind: String,
-    /// `never_hit`, `not_applicable` (a job fault at a step that posts no such job) or
+    /// `never_hit`, `not_applicable` (a job fault at a step that posts no such job, or any
+    /// cluster fault at a step that makes no PAPI call) or
     /// `harness_kind` (consumed outside the cluster model, no `fault.inject` entry yet).
     pub why: String,
 }
@@ -103,6 +104,8 @@ impl Coverage {
                 }
                 let why = if HARNESS_EFFECT_KINDS.contains(&k) {
                     "harness_kind"
+                } else if NO_PAPI_STEPS.iter().any(|x| x.as_str() == s) {
+                    "not_applicable"
                 } else if job_fault_steps(k).is_some_and(|st| !st.iter().any(|x| x.as_str() == s)) {
                     "not_applicable"
                 } else {

@@ -108,6 +108,19 @@ pub fn mode_steps(mode: Mode) -> Vec<StepId> {
 
 /// The steps at which a job fault kind can take effect (it acts on a `POST sync/jobs` of the
 /// matching action); `None` for kinds that are not job faults.
+/// Steps that make no PAPI call at all (they decide, or act on the orchestrator's own state,
+/// or speak DNS): no cluster fault can hit them, so their pairs are not applicable.
+pub const NO_PAPI_STEPS: [StepId; 8] = [
+    StepId::Begin,
+    StepId::BlockOnWarning,
+    StepId::ZoneGate,
+    StepId::DisableConfigJobs,
+    StepId::EnableConfigJobs,
+    StepId::RollbackConfigJobs,
+    StepId::RefreshClients,
+    StepId::RepointDns,
+];
+
 pub fn job_fault_steps(kind: &str) -> Option<&'static [StepId]> {
     match kind {
         "syncjob_fail" => Some(&[StepId::SyncData, StepId::RunMirror]),
