@@ -427,11 +427,6 @@ pub async fn run_with_crash(
     scn: &Scenario,
     point: Option<CrashPoint>,
 ) -> Result<Ending, Result<Unsupported, String>> {
-    if !scn.prelude.is_empty() {
-        return Err(Ok(Unsupported(
-            "scenarios with a prelude are not crash-tested yet".into(),
-        )));
-    }
     let mut spec = scn.run.clone();
     if spec.pool_mappings.is_empty() {
         spec.pool_mappings = scn
@@ -447,16 +442,25 @@ pub async fn run_with_crash(
     }
     // The whole world (clusters, AD, site DNS), so the DNS steps run as in `drill run`.
     let w = crate::world::World::build(&scn.world, scn.seed).map_err(Err)?;
+    // Preludes (e.g. the failover a failback scenario starts from) run uninterrupted.
+    crate::runner::run_preludes(scn, &w).await.map_err(Err)?;
     let sim = w.sim.clone();
     let dns = Some(w.dns_client());
+    // A fault's `at` counts from the run's start (after the preludes).
+    let run_start_ms = sim.now_ms();
     for f in &scn.faults {
         if f.effect != FaultEffect::OrchestratorCrash {
-            sim.add_fault(f.clone());
+            let mut f = f.clone();
+            if let Some(at) = &mut f.when.at {
+                at.0 += run_start_ms;
+            }
+            sim.add_fault(f);
         }
     }
     let journal = Journal::in_memory().map_err(|e| Err(e.to_string()))?;
     let run_id = format!("{}-{}", scn.name, scn.seed);
-    let operator = Arc::new(SimOperator::new(scn.operator.clone()));
+    // The operator really does the manual networking moves it confirms, as in `drill run`.
+    let operator = Arc::new(SimOperator::acting(scn.operator.clone(), &w, &spec));
     let switch = CrashSwitch::new(point.clone());
 
     // The first run: journaled, through crash transports.

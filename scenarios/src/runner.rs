@@ -219,6 +219,36 @@ pub fn run_scenario(scn: &Scenario, opts: &DrillOptions) -> Result<DrillResult, 
     rt.block_on(run_scenario_async(scn, opts))
 }
 
+/// Run the scenario's `prelude:` runs (in-process, simulated operator that acts), which bring
+/// the world to where the scenario starts (e.g. failed over). Each must succeed.
+pub async fn run_preludes(scn: &Scenario, world: &World) -> Result<(), String> {
+    let sim = &world.sim;
+    for (i, pre) in scn.prelude.iter().enumerate() {
+        let mut pre = pre.clone();
+        if pre.pool_mappings.is_empty() {
+            pre.pool_mappings = world_mappings(scn);
+        }
+        let clients = in_process_clients(sim).map_err(|e| e.to_string())?;
+        let (_, report) = Box::pin(orchestrator::runner::run_with_dns(
+            &format!("{}-{}-prelude{i}", scn.name, scn.seed),
+            clients,
+            Some(world.dns_client()),
+            &pre,
+            Arc::new(SimOperator::acting(OperatorSpec::Immediate, world, &pre)),
+            None,
+        ))
+        .await
+        .map_err(|e| format!("prelude run {i}: {e}"))?;
+        if report.outcome != orchestrator::Outcome::Succeeded {
+            return Err(format!(
+                "prelude run {i} ended {}, not succeeded",
+                report.outcome.as_str()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Run `scn` on the current runtime (which must have a paused clock for in-process runs to
 /// be deterministic).
 pub async fn run_scenario_async(
@@ -228,30 +258,7 @@ pub async fn run_scenario_async(
     let world = World::build(&scn.world, scn.seed).map_err(DrillError::World)?;
     crate::clients::validate(&scn.clients).map_err(DrillError::World)?;
     let sim = world.sim.clone();
-    // The prelude brings the world to where the scenario starts (e.g. failed over).
-    for (i, pre) in scn.prelude.iter().enumerate() {
-        let mut pre = pre.clone();
-        if pre.pool_mappings.is_empty() {
-            pre.pool_mappings = world_mappings(scn);
-        }
-        let clients = in_process_clients(&sim)?;
-        let (_, report) = Box::pin(orchestrator::runner::run_with_dns(
-            &format!("{}-{}-prelude{i}", scn.name, scn.seed),
-            clients,
-            Some(world.dns_client()),
-            &pre,
-            Arc::new(SimOperator::acting(OperatorSpec::Immediate, &world, &pre)),
-            None,
-        ))
-        .await
-        .map_err(|e| DrillError::Run(format!("prelude run {i}: {e}")))?;
-        if report.outcome != orchestrator::Outcome::Succeeded {
-            return Err(DrillError::Run(format!(
-                "prelude run {i} ended {}, not succeeded",
-                report.outcome.as_str()
-            )));
-        }
-    }
+    run_preludes(scn, &world).await.map_err(DrillError::Run)?;
     // Clients run in virtual time; over real HTTP (real time) they are not simulated.
     let has_clients = opts.transport == TransportKind::InProcess
         && scn.clients.iter().any(|c| c.writes_per_minute > 0);

@@ -104,9 +104,9 @@ impl Coverage {
                 }
                 let why = if HARNESS_EFFECT_KINDS.contains(&k) {
                     "harness_kind"
-                } else if NO_PAPI_STEPS.iter().any(|x| x.as_str() == s) {
-                    "not_applicable"
-                } else if job_fault_steps(k).is_some_and(|st| !st.iter().any(|x| x.as_str() == s)) {
+                } else if NO_PAPI_STEPS.iter().any(|x| x.as_str() == s)
+                    || job_fault_steps(k).is_some_and(|st| !st.iter().any(|x| x.as_str() == s))
+                {
                     "not_applicable"
                 } else {
                     "never_hit"
