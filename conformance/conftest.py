@@ -1,6 +1,9 @@
 """Fixtures: SDK API clients for the clusters `run.sh` started with `drill serve --tls`."""
+import functools
 import importlib
+import inspect
 import os
+import re
 
 import pytest
 
@@ -43,3 +46,77 @@ def prod(sdk):
 @pytest.fixture
 def dr(sdk):
     return make_client(sdk, "dr", DR)
+
+
+# ---------------------------------------------------------------- SDK method coverage
+# The SDK API-class methods on the resources of reference/onefs-papi.md (85 in isilon-sdk
+# 0.7.0's v9_5_0 and v9_10_0), found by the route each method calls. Every call the tests
+# make through an API class is recorded; the run ends with "SDK method coverage: N/85".
+
+_ID = r"(/\{[^}]+\})?"
+RESOURCE_PATHS = [re.compile("^" + p + "$") for p in [
+    r"cluster/(identity|config)",
+    r"sync/policies" + _ID, r"sync/policies/\{[^}]+\}/reset", r"sync/jobs" + _ID,
+    r"sync/reports" + _ID, r"sync/target/policies" + _ID, r"sync/settings",
+    r"protocols/smb/shares" + _ID, r"protocols/smb/openfiles" + _ID,
+    r"protocols/(smb|nfs)/settings/global", r"protocols/nfs/(exports|aliases)" + _ID,
+    r"quota/quotas" + _ID, r"snapshot/schedules" + _ID, r"dedupe/settings",
+    r"zones" + _ID,
+    r"network/groupnets" + _ID, r"network/groupnets/\{[^}]+\}/subnets" + _ID,
+    r"network/groupnets/\{[^}]+\}/subnets/\{[^}]+\}/pools" + _ID, r"network/(pools|subnets)",
+    r"auth/providers/ads" + _ID,
+]]
+
+CALLED = set()
+
+
+def resource_methods(sdk):
+    """{(API class, method): route} of one SDK subpackage on the reference's resources."""
+    mod = importlib.import_module("isilon_sdk.%s" % sdk)
+    out = {}
+    for name in dir(mod):
+        if not name.endswith("Api"):
+            continue
+        cls = getattr(mod, name)
+        for meth, _ in inspect.getmembers(cls, inspect.isfunction):
+            if meth.startswith("_") or meth.endswith("_with_http_info"):
+                continue
+            info = getattr(cls, meth + "_with_http_info", None)
+            m = info and re.search(r"'/platform/\d+/([^']+)'", inspect.getsource(info))
+            if m and any(r.match(m.group(1)) for r in RESOURCE_PATHS):
+                out[(name, meth)] = m.group(1)
+    return out
+
+
+def _record(cls_name, meth, orig):
+    @functools.wraps(orig)
+    def wrapper(self, *a, **k):
+        CALLED.add((cls_name, meth))
+        return orig(self, *a, **k)
+    return wrapper
+
+
+def pytest_configure(config):
+    config._sdk_methods = {}
+    for sdk in SDK_VERSIONS:
+        try:
+            methods = resource_methods(sdk)
+        except ImportError:
+            return
+        mod = importlib.import_module("isilon_sdk.%s" % sdk)
+        for (cls_name, meth) in methods:
+            cls = getattr(mod, cls_name)
+            setattr(cls, meth, _record(cls_name, meth, getattr(cls, meth)))
+        config._sdk_methods.update(methods)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    universe = getattr(config, "_sdk_methods", {})
+    if not universe or not CALLED:
+        return
+    covered = sorted(k for k in universe if k in CALLED)
+    missing = sorted(k for k in universe if k not in CALLED)
+    tr = terminalreporter
+    tr.write_sep("-", "SDK method coverage: %d/%d" % (len(covered), len(universe)))
+    if missing:
+        tr.write_line("not driven: " + ", ".join("%s.%s" % m for m in missing))

@@ -33,6 +33,24 @@ def test_cluster_identity_and_config(prod):
     assert len(cfg.guid) > 0
 
 
+def test_cluster_identity_update(prod):
+    mod, api = prod
+    c = mod.ClusterApi(api)
+    before = c.get_cluster_identity()
+    c.update_cluster_identity(mod.ClusterIdentityExtended(
+        description="conformance", logon=mod.ClusterIdentityLogonExtended(motd="authorised use only")))
+    got = c.get_cluster_identity()
+    assert got.description == "conformance" and got.logon.motd == "authorised use only"
+    assert got.name == "prod" and got.logon.motd_header == before.logon.motd_header
+    assert c.get_cluster_config().description == "conformance"
+    with pytest.raises(mod.rest.ApiException) as e:
+        c.update_cluster_identity(mod.ClusterIdentityExtended(name="9-not-a-name"))
+    assert status_of(e) == 400 and "name" in json.loads(e.value.body)["errors"][0]["message"]
+    c.update_cluster_identity(mod.ClusterIdentityExtended(
+        description=before.description, logon=mod.ClusterIdentityLogonExtended(motd=before.logon.motd)))
+    assert c.get_cluster_identity().description == before.description
+
+
 # ---------------------------------------------------------------- SyncIQ
 
 
@@ -137,6 +155,62 @@ def test_sync_settings(prod):
     assert status_of(e) == 400
 
 
+def test_sync_cancel_all_jobs(prod):
+    mod, api = prod
+    s = mod.SyncApi(api)
+    wait_job_gone(s, "finance-batch")
+    s.create_sync_job(mod.SyncJobCreateParams(id="finance-batch"))
+    assert s.list_sync_jobs().jobs
+    s.delete_sync_jobs()
+    assert s.list_sync_jobs().jobs == []
+    reps = s.get_sync_reports(policy_name="finance-batch").reports
+    assert "canceled" in [r.state for r in reps]
+
+
+def test_sync_delete_all_policies(dr):
+    """On dr (which has no source policies of its own): create two, delete all."""
+    mod, api = dr
+    s = mod.SyncApi(api)
+    names = [uniq("back"), uniq("back")]
+    for n in names:
+        s.create_sync_policy(mod.SyncPolicyCreateParams(
+            name=n, action="sync", source_root_path="/ifs/finance/ledger",
+            target_host="prod", target_path="/ifs/finance/" + n))
+    assert set(names) <= {p.name for p in s.list_sync_policies().policies}
+    s.delete_sync_policies(local_only=True)
+    assert s.list_sync_policies().policies == []
+    with pytest.raises(mod.rest.ApiException) as e:
+        api.call_api("/platform/18/sync/policies", "DELETE", query_params=[("bogus", "1")],
+                     auth_settings=["basicAuth"])
+    assert status_of(e) == 400
+
+
+def test_sync_target_policy_break(prod, dr):
+    """Run a new policy once, then break its target association on the target."""
+    mod, api = prod
+    s = mod.SyncApi(api)
+    name = uniq("brk")
+    s.create_sync_policy(mod.SyncPolicyCreateParams(
+        name=name, action="sync", source_root_path="/ifs/data/eng",
+        target_host="dr", target_path="/ifs/data/" + name, enabled=True))
+    s.create_sync_job(mod.SyncJobCreateParams(id=name))
+    wait_job_gone(s, name)
+    assert s.get_sync_policy(name).policies[0].last_job_state == "finished"
+    dmod, dapi = dr
+    ds = dmod.SyncApi(dapi)
+    tp = ds.get_target_policy(name).policies[0]
+    assert tp.failover_failback_state == "writes_disabled"
+    ds.delete_target_policy(name)
+    with pytest.raises(dmod.rest.ApiException) as e:
+        ds.get_target_policy(name)
+    assert status_of(e) == 404
+    with pytest.raises(dmod.rest.ApiException) as e:
+        ds.delete_target_policy(name, force=True)
+    assert status_of(e) == 404
+    assert "finance-ledger" in [t.name for t in ds.get_target_policies().policies]
+    s.delete_sync_policy(name)
+
+
 # ---------------------------------------------------------------- protocols
 
 
@@ -209,6 +283,38 @@ def test_nfs_exports_and_aliases(prod):
     p.delete_nfs_alias(name, zone="finance")
 
 
+def test_smb_delete_all_shares_of_a_zone(prod):
+    mod, api = prod
+    z = mod.ZonesApi(api)
+    p = mod.ProtocolsApi(api)
+    zone = uniq("zone")
+    z.create_zone(mod.ZoneCreateParams(name=zone, path="/ifs/" + zone))
+    for n in ("a", "b"):
+        p.create_smb_share(mod.SmbShareCreateParams(name=n, path="/ifs/" + zone), zone=zone)
+    assert sorted(x.name for x in p.list_smb_shares(zone=zone).shares) == ["a", "b"]
+    p.delete_smb_shares(zone=zone)
+    assert p.list_smb_shares(zone=zone).shares == []
+    assert "ledger" in [x.name for x in p.list_smb_shares(zone="finance").shares]
+    with pytest.raises(mod.rest.ApiException) as e:
+        p.delete_smb_shares(zone=uniq("nozone"))
+    assert status_of(e) == 404
+    z.delete_zone(zone)
+
+
+def test_smb_openfile_close(prod):
+    mod, api = prod
+    p = mod.ProtocolsApi(api)
+    files = p.get_smb_openfiles().openfiles
+    assert files, "world.yaml seeds one open file per SDK release"
+    f = files[0]
+    assert f.file.startswith("C:\\ifs\\finance\\ledger")
+    p.delete_smb_openfile(str(f.id))
+    assert f.id not in [x.id for x in p.get_smb_openfiles().openfiles]
+    with pytest.raises(mod.rest.ApiException) as e:
+        p.delete_smb_openfile(str(f.id))
+    assert status_of(e) == 404
+
+
 # ---------------------------------------------------------------- quotas, snapshots, dedupe
 
 
@@ -248,6 +354,37 @@ def test_snapshot_schedules(prod):
     assert s.get_snapshot_schedule(str(r.id)).schedules[0].duration == 3600
     assert name in [x.name for x in s.list_snapshot_schedules().schedules]
     s.delete_snapshot_schedule(str(r.id))
+
+
+def test_quota_delete_matching(prod):
+    mod, api = prod
+    q = mod.QuotaApi(api)
+    base = "/ifs/finance/" + uniq("q")
+    for path in (base, base + "/sub"):
+        q.create_quota_quota(mod.QuotaQuotaCreateParams(
+            path=path, type="directory", include_snapshots=False, enforced=True,
+            thresholds=mod.QuotaQuotaThresholds(hard=1000)))
+    q.delete_quota_quotas(path=base, type="directory")
+    assert [x.path for x in q.list_quota_quotas().quotas if x.path.startswith(base)] == [base + "/sub"]
+    q.create_quota_quota(mod.QuotaQuotaCreateParams(path=base, type="directory", include_snapshots=False))
+    q.delete_quota_quotas(path=base, recurse_path_children=True)
+    paths = [x.path for x in q.list_quota_quotas().quotas]
+    assert not [x for x in paths if x.startswith(base)]
+    assert "/ifs/finance/ledger" in paths
+    with pytest.raises(mod.rest.ApiException) as e:
+        q.delete_quota_quotas(path="finance")
+    assert status_of(e) == 400 and "path" in json.loads(e.value.body)["errors"][0]["message"]
+
+
+def test_snapshot_schedules_delete_all(dr):
+    mod, api = dr
+    s = mod.SnapshotApi(api)
+    for _ in range(2):
+        s.create_snapshot_schedule(mod.SnapshotScheduleCreateParams(
+            name=uniq("sched"), path="/ifs/finance", pattern="s-%Y", schedule="every 1 days at 10:00"))
+    assert len(s.list_snapshot_schedules().schedules) >= 2
+    s.delete_snapshot_schedules()
+    assert s.list_snapshot_schedules().schedules == []
 
 
 def test_dedupe_settings(prod):
@@ -306,6 +443,75 @@ def test_network_groupnets_subnets_pools(prod):
     assert status_of(e) == 400
 
 
+def test_network_create_update_delete(prod):
+    mod, api = prod
+    n = mod.NetworkApi(api)
+    g = mod.NetworkGroupnetsApi(api)
+    gn = uniq("gn").replace("-", "_")
+    assert n.create_network_groupnet(mod.NetworkGroupnetCreateParams(
+        name=gn, dns_servers=["10.0.0.53"], description="lab")).id == gn
+    with pytest.raises(mod.rest.ApiException) as e:
+        n.create_network_groupnet(mod.NetworkGroupnetCreateParams(name=gn))
+    assert status_of(e) == 409
+    with pytest.raises(mod.rest.ApiException) as e:
+        n.create_network_groupnet(mod.NetworkGroupnetCreateParams(name=uniq("g"), dns_servers=["ns.example"]))
+    assert status_of(e) == 400 and "dns_servers" in json.loads(e.value.body)["errors"][0]["message"]
+    n.update_network_groupnet(mod.NetworkGroupnet(dns_servers=["10.0.0.54"], description="lab2"), gn)
+    got = n.get_network_groupnet(gn).groupnets[0]
+    assert got.dns_servers == ["10.0.0.54"] and got.description == "lab2"
+    # Subnet, nested create; flat list.
+    rng = mod.SubnetsSubnetPoolRange
+    g.create_groupnet_subnet(mod.GroupnetSubnetCreateParams(
+        name="sn1", addr_family="ipv4", prefixlen=24, gateway="10.5.0.1",
+        sc_service_addrs=[rng(low="10.5.0.10", high="10.5.0.10")]), gn)
+    with pytest.raises(mod.rest.ApiException) as e:
+        g.create_groupnet_subnet(mod.GroupnetSubnetCreateParams(name="sn1", addr_family="ipv4", prefixlen=24), gn)
+    assert status_of(e) == 409
+    with pytest.raises(mod.rest.ApiException) as e:
+        api.call_api("/platform/21/network/groupnets/%s/subnets" % gn, "POST",
+                     body={"name": "sn2", "addr_family": "ipv4", "prefixlen": 33}, auth_settings=["basicAuth"])
+    assert status_of(e) == 400 and "prefixlen" in json.loads(e.value.body)["errors"][0]["message"]
+    g.update_groupnet_subnet(mod.GroupnetSubnet(mtu=9000, description="edge"), "sn1", gn)
+    sub = g.get_groupnet_subnet("sn1", gn).subnets[0]
+    assert sub.mtu == 9000 and sub.sc_service_addrs[0].low == "10.5.0.10"
+    flat = n.get_network_subnets(groupnet=gn).subnets
+    assert [x.id for x in flat] == [gn + ".sn1"] and flat[0].mtu == 9000
+    assert gn + ".sn1" in [x.id for x in n.get_network_subnets(sort="id", dir="DESC").subnets]
+    assert "groupnet0.subnet0" in [x.id for x in n.get_network_subnets().subnets]
+    # Pool, nested create; flat list.
+    pool = uniq("pool")
+    r = g.create_subnets_subnet_pool(mod.SubnetsSubnetPoolCreateParams(
+        name=pool, access_zone="finance", sc_dns_zone=pool + ".corp.example",
+        ranges=[rng(low="10.5.0.20", high="10.5.0.29")]), gn, "sn1")
+    assert r.id == "%s.sn1.%s" % (gn, pool)
+    with pytest.raises(mod.rest.ApiException) as e:
+        g.create_subnets_subnet_pool(mod.SubnetsSubnetPoolCreateParams(name=pool), gn, "sn1")
+    assert status_of(e) == 409
+    with pytest.raises(mod.rest.ApiException) as e:
+        g.create_subnets_subnet_pool(mod.SubnetsSubnetPoolCreateParams(name=uniq("p"), access_zone="nope"), gn, "sn1")
+    assert status_of(e) == 400 and "access_zone" in json.loads(e.value.body)["errors"][0]["message"]
+    assert r.id in [p.id for p in n.get_network_pools(access_zone="finance").pools]
+    assert g.get_subnets_subnet_pool(pool, gn, "sn1").pools[0].ranges[0].high == "10.5.0.29"
+    # Deletes: a groupnet or subnet with contents is a conflict.
+    with pytest.raises(mod.rest.ApiException) as e:
+        n.delete_network_groupnet(gn)
+    assert status_of(e) == 409
+    with pytest.raises(mod.rest.ApiException) as e:
+        g.delete_groupnet_subnet("sn1", gn)
+    assert status_of(e) == 409
+    g.delete_subnets_subnet_pool(pool, gn, "sn1")
+    assert r.id not in [p.id for p in n.get_network_pools().pools]
+    g.delete_groupnet_subnet("sn1", gn, force=True)
+    assert n.get_network_subnets(groupnet=gn).subnets == []
+    n.delete_network_groupnet(gn)
+    with pytest.raises(mod.rest.ApiException) as e:
+        n.get_network_groupnet(gn)
+    assert status_of(e) == 404
+    with pytest.raises(mod.rest.ApiException) as e:
+        n.delete_network_groupnet("groupnet0")
+    assert status_of(e) == 409
+
+
 def test_ad_provider_spns(prod):
     mod, api = prod
     a = mod.AuthApi(api)
@@ -321,6 +527,30 @@ def test_ad_provider_spns(prod):
     assert dup.dup_spns == []
     a.update_providers_ads_by_id(mod.ProvidersAdsIdParams(spns=[]), pid)
     assert a.get_providers_ads_by_id(pid).ads[0].spns == []
+
+
+def test_ad_provider_leave_and_join(dr):
+    mod, api = dr
+    a = mod.AuthApi(api)
+    assert [x.name for x in a.list_providers_ads().ads] == ["CORP.EXAMPLE"]
+    a.delete_providers_ads_by_id("CORP.EXAMPLE")
+    assert a.list_providers_ads().ads == []
+    with pytest.raises(mod.rest.ApiException) as e:
+        a.get_providers_ads_by_id("CORP.EXAMPLE")
+    assert status_of(e) == 404
+    with pytest.raises(mod.rest.ApiException) as e:
+        a.delete_providers_ads_by_id("CORP.EXAMPLE")
+    assert status_of(e) == 404
+    with pytest.raises(mod.rest.ApiException) as e:
+        a.create_providers_ads_item(mod.ProvidersAdsItem(name="other.example", user="administrator", password="x"))
+    assert status_of(e) == 400 and "name" in json.loads(e.value.body)["errors"][0]["message"]
+    r = a.create_providers_ads_item(mod.ProvidersAdsItem(name="corp.example", user="administrator", password="x"))
+    assert r.id == "CORP.EXAMPLE"
+    with pytest.raises(mod.rest.ApiException) as e:
+        a.create_providers_ads_item(mod.ProvidersAdsItem(name="corp.example", user="administrator", password="x"))
+    assert status_of(e) == 409
+    got = a.get_providers_ads_by_id("CORP.EXAMPLE").ads[0]
+    assert got.machine_account == "DR$" and "HOST/dr" in got.recommended_spns
 
 
 # ---------------------------------------------------------------- auth
@@ -373,6 +603,16 @@ def test_roles(sdk):
     with pytest.raises(mod.rest.ApiException) as e:
         mod.ZonesApi(api).update_zone(mod.Zone(cache_entry_expiry=3600), "finance")
     assert status_of(e) == 403
+    for change in (
+        lambda: mod.ClusterApi(api).update_cluster_identity(mod.ClusterIdentityExtended(description="x")),
+        lambda: mod.SnapshotApi(api).delete_snapshot_schedules(),
+        lambda: mod.NetworkApi(api).create_network_groupnet(mod.NetworkGroupnetCreateParams(name="ro")),
+        lambda: mod.AuthApi(api).delete_providers_ads_by_id("CORP.EXAMPLE"),
+        lambda: mod.SyncApi(api).delete_sync_jobs(),
+    ):
+        with pytest.raises(mod.rest.ApiException) as e:
+            change()
+        assert status_of(e) == 403
     mod, api = make_client(sdk, "prod", OPERATOR)
     assert mod.SyncApi(api).list_sync_policies().policies
     with pytest.raises(mod.rest.ApiException) as e:

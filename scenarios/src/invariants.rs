@@ -317,7 +317,8 @@ pub fn i6_spn_unique(ev: &Evidence<'_>) -> Option<Vec<String>> {
     Some(v)
 }
 
-/// Why a client's failure to reach its data is not the run's doing, if it is not: the
+/// Why a client's failure to reach its data is not the run's doing, if it is not: the target
+/// cluster is down at the end because of an injected `cluster_down`, or the
 /// world's AD cannot issue it a Kerberos ticket because of an injected fault still in force
 /// at the end — `ad_unreachable` (nothing healed AD), or an `spn_collision` that planted its
 /// SPN on another account (the collision would not exist but for the plant).
@@ -326,6 +327,22 @@ fn not_judged_reason(
     client: &crate::scenario::ClientSpec,
     last: &ClientEvent,
 ) -> Option<String> {
+    // The target cluster itself was taken down by an injected fault after the run and is
+    // still down: nobody can reach data there, whatever the run did.
+    let to = &ev.report.to;
+    if !ev.world?.sim.is_up(to) {
+        let injected = ev
+            .audit
+            .iter()
+            .rev()
+            .find(|a| a.cluster == *to && (a.action == "cluster.down" || a.action == "cluster.up"))
+            .is_some_and(|a| a.action == "cluster.down" && a.actor == "fault");
+        if injected {
+            return Some(format!(
+                "{to} is down at the end (an injected cluster_down fault is still in force)"
+            ));
+        }
+    }
     if client.protocol != Protocol::Smb {
         return None; // only SMB sessions by name use Kerberos (NFS: AUTH_SYS; DFS: the referral)
     }

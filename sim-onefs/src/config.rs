@@ -51,6 +51,8 @@ pub struct ConfigState {
     pub pools: BTreeMap<String, Obj>,
     /// The AD provider (joined domain), if any.
     pub ads: Option<Obj>,
+    /// `PUT cluster/identity` changes (`name`, `description`, `logon`).
+    pub identity: Obj,
 }
 
 pub fn zone_key(zone: &str, name: &str) -> String {
@@ -59,6 +61,15 @@ pub fn zone_key(zone: &str, name: &str) -> String {
 
 fn str_list<'a>(v: impl IntoIterator<Item = &'a String>) -> Value {
     Value::Array(v.into_iter().map(|s| json!(s)).collect())
+}
+
+/// The stored form of an SMB open file (`GET protocols/smb/openfiles` item).
+pub fn open_file_obj(path: &str, user: &str) -> Obj {
+    json!({"file": path.replace('/', "\\").replacen("\\ifs", "C:\\ifs", 1),
+           "user": user, "locks": 0, "permissions": ["read", "write"]})
+    .as_object()
+    .cloned()
+    .unwrap_or_default()
 }
 
 /// `a.b.c` → (a, b, c); anything else is put in `groupnet0.subnet0`.
@@ -177,6 +188,11 @@ impl ConfigState {
                 format!("{g}.{sn}.{name}"),
                 o.as_object().cloned().unwrap_or_default(),
             );
+        }
+        for f in &c.open_files {
+            let id = s.next_openfile_id;
+            s.next_openfile_id += 1;
+            s.openfiles.insert(id, open_file_obj(&f.path, &f.user));
         }
         for q in &c.quotas {
             // Ids are assigned by the world (seeded RNG) in `WorldState::from_spec`.

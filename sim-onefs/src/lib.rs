@@ -413,9 +413,9 @@ impl Sim {
             let c = w.cluster_mut(cluster)?;
             let id = c.cfg.next_openfile_id;
             c.cfg.next_openfile_id += 1;
-            let o = serde_json::json!({"file": path.replace('/', "\\").replacen("\\ifs", "C:\\ifs", 1),
-                                       "user": user, "locks": 0, "permissions": ["read", "write"]});
-            c.cfg.openfiles.insert(id, o.as_object().cloned().unwrap_or_default());
+            c.cfg
+                .openfiles
+                .insert(id, crate::config::open_file_obj(path, user));
             Some(id)
         })
     }

@@ -720,6 +720,14 @@ fn validate(spec: &WorldSpec) -> Result<(), SimError> {
                 )));
             }
         }
+        for f in &c.open_files {
+            if !valid_ifs_path(&f.path) {
+                return Err(bad(format!(
+                    "cluster `{}` open_files: path `{}` must be an absolute path under /ifs",
+                    c.name, f.path
+                )));
+            }
+        }
     }
     if spec.link.bandwidth_bytes_per_s == 0 {
         return Err(bad("world.link.bandwidth_bytes_per_s must be > 0".into()));

@@ -87,8 +87,24 @@ pub struct ClusterSpec {
     pub quotas: Vec<QuotaSpec>,
     #[serde(default)]
     pub files: Vec<FilesSpec>,
+    /// SMB files held open by clients when the world starts (`GET protocols/smb/openfiles`).
+    #[serde(default)]
+    pub open_files: Vec<OpenFileSpec>,
     #[serde(default = "default_true")]
     pub synciq_service: bool,
+}
+
+/// An SMB file a client holds open at the start.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenFileSpec {
+    pub path: String,
+    #[serde(default = "default_open_file_user")]
+    pub user: String,
+}
+
+fn default_open_file_user() -> String {
+    "CORP\\user".into()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -389,6 +389,42 @@ fn i7_does_not_judge_smb_clients_while_an_injected_ad_outage_lasts() {
     assert!(scenarios::table::render(&r).contains("ws-1 not judged"));
 }
 
+#[test]
+fn i7_does_not_judge_clients_of_a_target_an_injected_fault_took_down_after_the_run() {
+    // The run succeeds; 2 virtual minutes after it started (after it ended; the clients keep
+    // writing for 3 minutes after the end) a fault takes dr down for good. Nobody can
+    // reach dr then, whatever the run did: I7 notes it and does not blame the run. Without
+    // the fault every client is judged (and passes).
+    let run = "{mode: access-zone, from: prod, to: dr, zone: finance}";
+    let down = "[{when: {at: 2m, cluster: dr}, effect: {cluster_down: {cluster: dr}}}]";
+    let r = drill(
+        &scenario("dual", run, down, "immediate"),
+        DrillOptions::default(),
+    );
+    assert_eq!(r.report.outcome, Outcome::Succeeded);
+    assert!(
+        r.report.makespan_ms < 120_000,
+        "the run ends before the fault"
+    );
+    let i7 = invariant(&r, "I7");
+    assert!(i7.checked && i7.violations.is_empty(), "{i7:?}");
+    for c in ["ws-1", "ws-2", "nfs-1"] {
+        assert!(
+            i7.notes
+                .iter()
+                .any(|n| n.starts_with(&format!("{c} not judged"))
+                    && n.contains("dr is down at the end")),
+            "{i7:?}"
+        );
+    }
+    let healthy = drill(
+        &scenario("dual", run, "[]", "immediate"),
+        DrillOptions::default(),
+    );
+    let i7 = invariant(&healthy, "I7");
+    assert!(i7.violations.is_empty() && i7.notes.is_empty(), "{i7:?}");
+}
+
 // ---------------------------------------------------------- i7-planted-spn-collision
 
 const PLANT_AFTER_NETWORKING: &str = "[{when: {step: failover_quotas}, effect: {spn_collision: {spn: HOST/finance.corp.example, account: legacy-nas}}}]";

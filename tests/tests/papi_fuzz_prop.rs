@@ -64,6 +64,7 @@ const ROUTES: &[&str] = &[
     "network/groupnets/groupnet0/subnets/{x}",
     "network/groupnets/groupnet0/subnets/subnet0/pools",
     "network/groupnets/groupnet0/subnets/subnet0/pools/{x}",
+    "network/subnets",
     "network/pools",
     "network/pools/{x}",
     "auth/providers/ads",

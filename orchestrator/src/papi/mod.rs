@@ -492,9 +492,10 @@ impl PapiClient {
         .await
     }
 
-    /// SMB shares of a zone.
+    /// SMB shares of a zone. Unlike discovery lists, a 404 here is an error, not "none":
+    /// config replication and the lock must never mistake a failed read for an empty zone.
     pub async fn smb_shares(&self, zone: &str) -> Result<Vec<SmbShare>, PapiError> {
-        self.list_or_empty(
+        self.list_all(
             &format!("protocols/smb/shares?zone={}", enc(zone)),
             "shares",
         )
@@ -503,7 +504,7 @@ impl PapiClient {
 
     /// SMB shares of a zone as raw JSON (every field, for copying to another cluster).
     pub async fn smb_shares_raw(&self, zone: &str) -> Result<Vec<serde_json::Value>, PapiError> {
-        self.list_or_empty(
+        self.list_all(
             &format!("protocols/smb/shares?zone={}", enc(zone)),
             "shares",
         )
@@ -538,8 +539,7 @@ impl PapiClient {
 
     /// SMB open files (cluster-wide).
     pub async fn smb_open_files(&self) -> Result<Vec<SmbOpenFile>, PapiError> {
-        self.list_or_empty("protocols/smb/openfiles", "openfiles")
-            .await
+        self.list_all("protocols/smb/openfiles", "openfiles").await
     }
 
     /// SMB or NFS global settings (`proto` = `smb` | `nfs`).
@@ -561,7 +561,7 @@ impl PapiClient {
 
     /// NFS exports of a zone.
     pub async fn nfs_exports(&self, zone: &str) -> Result<Vec<NfsExport>, PapiError> {
-        self.list_or_empty(
+        self.list_all(
             &format!("protocols/nfs/exports?zone={}", enc(zone)),
             "exports",
         )
@@ -582,7 +582,7 @@ impl PapiClient {
 
     /// NFS aliases of a zone.
     pub async fn nfs_aliases(&self, zone: &str) -> Result<Vec<NfsAlias>, PapiError> {
-        self.list_or_empty(
+        self.list_all(
             &format!("protocols/nfs/aliases?zone={}", enc(zone)),
             "aliases",
         )
@@ -603,7 +603,7 @@ impl PapiClient {
 
     /// All quotas.
     pub async fn quotas(&self) -> Result<Vec<Quota>, PapiError> {
-        self.list_or_empty("quota/quotas", "quotas").await
+        self.list_all("quota/quotas", "quotas").await
     }
 
     /// Create a quota.

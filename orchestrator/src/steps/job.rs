@@ -70,6 +70,8 @@ pub async fn run_job(
 
     // The job is started: from here on, losing contact leaves its outcome unknown.
     let mut vanished = 0u32;
+    // Whether a cancel at the deadline already found the job gone (read its report once).
+    let mut cancel_raced = false;
     loop {
         tokio::time::sleep(poll).await;
         let job = match client.get_job(policy).await {
@@ -101,6 +103,12 @@ pub async fn run_job(
                             &serde_json::json!({"state": "canceled"}),
                         )
                         .await;
+                    // 404: the job ended between our read and the cancel. Its report says how;
+                    // go round once more to read it instead of claiming it did not finish.
+                    if !cancel_raced && matches!(&cancel, Err(e) if e.status() == Some(404)) {
+                        cancel_raced = true;
+                        continue;
+                    }
                     return Err(StepError(format!(
                         "{} job for {policy} on {} did not finish within {} ms (state {}); {}",
                         action.as_str(),

@@ -62,11 +62,16 @@ pub(crate) fn router(sim: Sim, cluster: &str) -> Router {
     let v = |p: &str| format!("/platform/{{ver}}/{p}");
     Router::new()
         .route("/platform/latest", get(cluster::latest))
-        .route(&v("cluster/identity"), get(cluster::identity))
+        .route(
+            &v("cluster/identity"),
+            get(cluster::identity).put(cluster::identity_update),
+        )
         .route(&v("cluster/config"), get(cluster::config))
         .route(
             &v("sync/policies"),
-            get(sync_policies::list).post(sync_policies::create),
+            get(sync_policies::list)
+                .post(sync_policies::create)
+                .delete(sync_policies::delete_all),
         )
         .route(
             &v("sync/policies/{id}"),
@@ -77,7 +82,9 @@ pub(crate) fn router(sim: Sim, cluster: &str) -> Router {
         .route(&v("sync/policies/{id}/reset"), post(sync_policies::reset))
         .route(
             &v("sync/jobs"),
-            get(sync_jobs::list).post(sync_jobs::create),
+            get(sync_jobs::list)
+                .post(sync_jobs::create)
+                .delete(sync_jobs::cancel_all),
         )
         .route(
             &v("sync/jobs/{id}"),
@@ -86,14 +93,19 @@ pub(crate) fn router(sim: Sim, cluster: &str) -> Router {
         .route(&v("sync/reports"), get(sync_reports::list))
         .route(&v("sync/reports/{id}"), get(sync_reports::get_one))
         .route(&v("sync/target/policies"), get(sync_target::list))
-        .route(&v("sync/target/policies/{id}"), get(sync_target::get_one))
+        .route(
+            &v("sync/target/policies/{id}"),
+            get(sync_target::get_one).delete(sync_target::delete_one),
+        )
         .route(
             &v("sync/settings"),
             get(sync_settings::get).put(sync_settings::update),
         )
         .route(
             &v("protocols/smb/shares"),
-            get(protocols::smb_share_list).post(protocols::smb_share_create),
+            get(protocols::smb_share_list)
+                .post(protocols::smb_share_create)
+                .delete(protocols::smb_share_delete_all),
         )
         .route(
             &v("protocols/smb/shares/{id}"),
@@ -139,7 +151,9 @@ pub(crate) fn router(sim: Sim, cluster: &str) -> Router {
         )
         .route(
             &v("quota/quotas"),
-            get(protocols::quota_list).post(protocols::quota_create),
+            get(protocols::quota_list)
+                .post(protocols::quota_create)
+                .delete(protocols::quota_delete_matching),
         )
         .route(
             &v("quota/quotas/{id}"),
@@ -149,7 +163,9 @@ pub(crate) fn router(sim: Sim, cluster: &str) -> Router {
         )
         .route(
             &v("snapshot/schedules"),
-            get(protocols::schedule_list).post(protocols::schedule_create),
+            get(protocols::schedule_list)
+                .post(protocols::schedule_create)
+                .delete(protocols::schedule_delete_all),
         )
         .route(
             &v("snapshot/schedules/{id}"),
@@ -201,6 +217,7 @@ pub(crate) fn router(sim: Sim, cluster: &str) -> Router {
                 .put(zones_net::pool_update)
                 .delete(zones_net::pool_delete),
         )
+        .route(&v("network/subnets"), get(zones_net::subnet_list_flat))
         .route(&v("network/pools"), get(zones_net::pool_list_flat))
         .route(
             &v("network/pools/{id}"),

@@ -204,6 +204,65 @@ pub(crate) fn list_query(q: QueryR) -> Result<(BTreeMap<String, String>, usize),
     Ok((query, offset))
 }
 
+/// Reject query arguments not in `allowed` (as OneFS does on the bulk deletes).
+pub(crate) fn check_query(q: &BTreeMap<String, String>, allowed: &[&str]) -> Result<(), ApiError> {
+    match q.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::bad_request(format!(
+            "Query argument {k} is not valid for this request"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A boolean query argument (`true`/`false`, any case, or `1`/`0`).
+pub(crate) fn query_bool(q: &BTreeMap<String, String>, k: &str) -> Result<Option<bool>, ApiError> {
+    match q.get(k).map(|v| v.to_ascii_lowercase()) {
+        None => Ok(None),
+        Some(v) if v == "true" || v == "1" => Ok(Some(true)),
+        Some(v) if v == "false" || v == "0" => Ok(Some(false)),
+        Some(v) => Err(ApiError::bad_request(format!(
+            "Query argument {k}: invalid value `{v}` (expected true or false)"
+        ))),
+    }
+}
+
+/// Sort list items by `?sort=<field>` and `?dir=ASC|DESC` (default ascending).
+pub(crate) fn sort_items(
+    items: &mut [Value],
+    q: &BTreeMap<String, String>,
+) -> Result<(), ApiError> {
+    let desc = match q.get("dir").map(|d| d.to_ascii_uppercase()) {
+        None => false,
+        Some(d) if d == "ASC" => false,
+        Some(d) if d == "DESC" => true,
+        Some(d) => {
+            return Err(ApiError::bad_request(format!(
+                "Query argument dir: invalid value `{d}` (expected ASC or DESC)"
+            )))
+        }
+    };
+    if let Some(f) = q.get("sort") {
+        if items.first().is_some_and(|i| i.get(f).is_none()) {
+            return Err(ApiError::bad_request(format!(
+                "Query argument sort: `{f}` is not a field of these items"
+            )));
+        }
+        let key = |v: &Value| match &v[f.as_str()] {
+            Value::String(s) => (0.0, s.clone()),
+            Value::Number(n) => (n.as_f64().unwrap_or(0.0), String::new()),
+            other => (0.0, other.to_string()),
+        };
+        items.sort_by(|a, b| {
+            let (ka, kb) = (key(a), key(b));
+            ka.0.total_cmp(&kb.0).then_with(|| ka.1.cmp(&kb.1))
+        });
+    }
+    if desc {
+        items.reverse();
+    }
+    Ok(())
+}
+
 /// `{"<key>": [...], "resume": null|token, "total": N}` for one page of `items`.
 pub(crate) fn list_paged(
     key: &str,

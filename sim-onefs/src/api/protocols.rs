@@ -10,10 +10,13 @@ use axum::extract::{Path, State};
 use axum::Extension;
 use serde_json::{json, Map, Value};
 
-use super::objects::{audit, list_paged, list_query, render, str_field, validate, QueryR};
+use super::objects::{
+    audit, check_query, enum_values, list_paged, list_query, query_bool, render, str_field,
+    validate, QueryR,
+};
 use super::*;
 use crate::config::{default_share_permissions, zone_key, ConfigState, KEY_SEP};
-use crate::model::{is_under, random_hex, WorldState};
+use crate::model::{is_under, random_hex, valid_ifs_path, WorldState};
 
 pub(super) type PathR = Result<Path<BTreeMap<String, String>>, PathRejection>;
 
@@ -265,6 +268,43 @@ pub(super) async fn smb_share_delete(
         let mut ctx = ctx.clone();
         ctx.zone.get_or_insert(zone);
         audit(w, &st, &ctx, "smb.share.delete", &id, Value::Null);
+        Ok(no_content())
+    })
+}
+
+/// `DELETE protocols/smb/shares[?zone=]`: delete every share of one access zone.
+pub(super) async fn smb_share_delete_all(
+    State(st): State<ApiState>,
+    Extension(ctx): Extension<ReqCtx>,
+    q: QueryR,
+) -> ApiResult {
+    let (q, _) = list_query(q)?;
+    check_query(&q, &["zone"])?;
+    st.sim.with_world(|w| {
+        let zone = zone_arg(cfg(w, &st)?, &q)?;
+        let prefix = zone_key(&zone, "");
+        let c = cfg_mut(w, &st)?;
+        let keys: Vec<String> = c
+            .smb_shares
+            .keys()
+            .filter(|k| k.starts_with(&prefix))
+            .cloned()
+            .collect();
+        let names: Vec<Value> = keys
+            .iter()
+            .filter_map(|k| c.smb_shares.remove(k))
+            .filter_map(|o| o.get("name").cloned())
+            .collect();
+        let mut ctx = ctx.clone();
+        ctx.zone.get_or_insert(zone.clone());
+        audit(
+            w,
+            &st,
+            &ctx,
+            "smb.shares.delete_all",
+            &zone,
+            json!({"deleted": names}),
+        );
         Ok(no_content())
     })
 }
@@ -974,6 +1014,116 @@ pub(super) async fn quota_delete(
     })
 }
 
+const QUOTA_DELETE_ARGS: &[&str] = &[
+    "enforced",
+    "include_snapshots",
+    "path",
+    "persona",
+    "recurse_path_children",
+    "recurse_path_parents",
+    "type",
+    "zone",
+];
+
+/// Whether a quota matches the `DELETE quota/quotas` query (absent arguments match all).
+fn quota_matches(
+    o: &Map<String, Value>,
+    q: &BTreeMap<String, String>,
+    enforced: Option<bool>,
+    snaps: Option<bool>,
+) -> bool {
+    let opath = str_field(o, "path").unwrap_or_default();
+    let path_ok = q.get("path").is_none_or(|p| {
+        opath == p
+            || (q
+                .get("recurse_path_children")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+                && is_under(opath, p))
+            || (q
+                .get("recurse_path_parents")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+                && is_under(p, opath))
+    });
+    let persona_ok = q.get("persona").is_none_or(|want| {
+        let have = persona_key(o);
+        let bare = want.split_once(':').map_or(want.as_str(), |(_, v)| v);
+        !have.is_empty() && (have.eq_ignore_ascii_case(want) || have.eq_ignore_ascii_case(bare))
+    });
+    path_ok
+        && persona_ok
+        && q.get("type")
+            .is_none_or(|t| str_field(o, "type") == Some(t))
+        && enforced.is_none_or(|e| o.get("enforced").and_then(Value::as_bool).unwrap_or(false) == e)
+        && snaps.is_none_or(|e| {
+            o.get("include_snapshots")
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+                == e
+        })
+}
+
+/// `DELETE quota/quotas[?path=&recurse_path_children=&type=&persona=&enforced=…]`: delete all
+/// matching quotas.
+pub(super) async fn quota_delete_matching(
+    State(st): State<ApiState>,
+    Extension(ctx): Extension<ReqCtx>,
+    q: QueryR,
+) -> ApiResult {
+    let (q, _) = list_query(q)?;
+    check_query(&q, QUOTA_DELETE_ARGS)?;
+    let enforced = query_bool(&q, "enforced")?;
+    let snaps = query_bool(&q, "include_snapshots")?;
+    query_bool(&q, "recurse_path_children")?;
+    query_bool(&q, "recurse_path_parents")?;
+    if let Some(p) = q.get("path") {
+        if !valid_ifs_path(p) {
+            return Err(ApiError::bad_request(format!(
+                "Query argument path: `{p}` must be an absolute path under /ifs"
+            )));
+        }
+    }
+    if let Some(t) = q.get("type") {
+        let ok = enum_values("quota", "type").is_none_or(|a| a.contains(&t.as_str()));
+        if !ok {
+            return Err(ApiError::bad_request(format!(
+                "Query argument type: invalid value `{t}`"
+            )));
+        }
+    }
+    if q.contains_key("persona") && !q.get("type").is_some_and(|t| t == "user" || t == "group") {
+        return Err(ApiError::bad_request(
+            "Query argument persona must be used with type=user or type=group",
+        ));
+    }
+    st.sim.with_world(|w| {
+        if q.contains_key("zone") {
+            zone_arg(cfg(w, &st)?, &q)?;
+        }
+        let c = cfg_mut(w, &st)?;
+        let ids: Vec<String> = c
+            .quotas
+            .iter()
+            .filter(|(_, o)| quota_matches(o, &q, enforced, snaps))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut deleted = Vec::new();
+        for id in &ids {
+            if let Some(o) = c.quotas.remove(id) {
+                deleted.push(json!({"id": id, "path": o.get("path")}));
+            }
+        }
+        audit(
+            w,
+            &st,
+            &ctx,
+            "quota.delete_matching",
+            "quotas",
+            json!({"query": q, "deleted": deleted}),
+        );
+        Ok(no_content())
+    })
+}
+
 // ------------------------------------------------------------------------- snapshot schedules
 
 const SCHED_RO: &[&str] = &["id", "next_run", "next_snapshot"];
@@ -1130,6 +1280,32 @@ pub(super) async fn schedule_delete(
             "snapshot.schedule.delete",
             &n.to_string(),
             Value::Null,
+        );
+        Ok(no_content())
+    })
+}
+
+/// `DELETE snapshot/schedules`: delete every snapshot schedule.
+pub(super) async fn schedule_delete_all(
+    State(st): State<ApiState>,
+    Extension(ctx): Extension<ReqCtx>,
+    q: QueryR,
+) -> ApiResult {
+    let (q, _) = list_query(q)?;
+    check_query(&q, &[])?;
+    st.sim.with_world(|w| {
+        let c = cfg_mut(w, &st)?;
+        let gone: Vec<Value> = std::mem::take(&mut c.snapshot_schedules)
+            .into_iter()
+            .map(|(id, o)| json!({"id": id, "name": o.get("name")}))
+            .collect();
+        audit(
+            w,
+            &st,
+            &ctx,
+            "snapshot.schedules.delete_all",
+            "schedules",
+            json!({"deleted": gone}),
         );
         Ok(no_content())
     })

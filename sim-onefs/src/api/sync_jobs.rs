@@ -96,3 +96,44 @@ pub(super) async fn update(
         Ok(no_content())
     })
 }
+
+/// `DELETE sync/jobs`: cancel every job of this cluster.
+pub(super) async fn cancel_all(
+    State(st): State<ApiState>,
+    Extension(ctx): Extension<ReqCtx>,
+    q: super::objects::QueryR,
+) -> ApiResult {
+    let (q, _) = super::objects::list_query(q)?;
+    super::objects::check_query(&q, &[])?;
+    st.sim.with_world(|w| {
+        let now = w.now_ms;
+        let ids: Vec<String> = w
+            .cluster(&st.cluster)
+            .ok_or_else(|| ApiError::not_found("cluster"))?
+            .synciq
+            .jobs
+            .keys()
+            .cloned()
+            .collect();
+        for id in &ids {
+            w.end_job(
+                &st.cluster,
+                id,
+                crate::synciq::JobState::Canceled,
+                Some(format!("canceled by {}", ctx.actor)),
+                now,
+            );
+        }
+        let e = crate::audit::AuditEntry::new(
+            now,
+            &st.cluster,
+            &ctx.actor,
+            "sync.jobs.cancel_all",
+            "jobs",
+        )
+        .ctx(&ctx)
+        .detail(serde_json::json!({"canceled": ids}));
+        w.push_audit(e);
+        Ok(no_content())
+    })
+}

@@ -246,31 +246,136 @@ pub(super) async fn update(
     })
 }
 
+/// Delete one policy: a job in progress is a conflict unless `force` (then it is canceled);
+/// unless `local_only`, the target association on the target cluster is removed too (which
+/// needs the target cluster reachable).
+fn check_deletable(
+    w: &WorldState,
+    cluster: &str,
+    id: &str,
+    force: bool,
+    local_only: bool,
+) -> Result<(), ApiError> {
+    let c = w
+        .cluster(cluster)
+        .ok_or_else(|| ApiError::not_found("cluster"))?;
+    let p = &c.synciq.policies[id];
+    if c.synciq.jobs.contains_key(id) && !force {
+        return Err(ApiError::conflict(format!(
+            "Policy {} has a job in progress; cancel it first or delete with force=true",
+            p.name
+        )));
+    }
+    if !local_only
+        && w.cluster(&p.target_cluster)
+            .is_some_and(|t| !t.up && t.synciq.target_policies.contains_key(id))
+    {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "Policy {}: cannot reach target cluster {} to remove the target association; retry or delete with local_only=true",
+                p.name, p.target_cluster
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn delete_policy(
+    w: &mut WorldState,
+    cluster: &str,
+    id: &str,
+    local_only: bool,
+    ctx: &ReqCtx,
+    now: u64,
+) {
+    if w.cluster(cluster)
+        .is_some_and(|c| c.synciq.jobs.contains_key(id))
+    {
+        w.end_job(
+            cluster,
+            id,
+            crate::synciq::JobState::Canceled,
+            Some(format!("policy deleted by {}", ctx.actor)),
+            now,
+        );
+    }
+    let Some(p) = w
+        .cluster_mut(cluster)
+        .and_then(|c| c.synciq.policies.remove(id))
+    else {
+        return;
+    };
+    let mut target_removed = false;
+    if !local_only {
+        if let Some(t) = w.cluster_mut(&p.target_cluster).filter(|t| t.up) {
+            target_removed = t.synciq.target_policies.remove(id).is_some();
+        }
+    }
+    let e = AuditEntry::new(now, cluster, &ctx.actor, "sync.policy.delete", id)
+        .ctx(ctx)
+        .detail(
+            json!({"name": p.name, "target_association_removed": target_removed,
+                       "target": p.target_cluster}),
+        );
+    w.push_audit(e);
+}
+
+/// `force` / `local_only` query arguments of the policy deletes.
+fn delete_args(q: super::objects::QueryR) -> Result<(bool, bool), ApiError> {
+    let (q, _) = super::objects::list_query(q)?;
+    super::objects::check_query(&q, &["force", "local_only"])?;
+    Ok((
+        super::objects::query_bool(&q, "force")?.unwrap_or(false),
+        super::objects::query_bool(&q, "local_only")?.unwrap_or(false),
+    ))
+}
+
 pub(super) async fn delete(
     State(st): State<ApiState>,
     Extension(ctx): Extension<ReqCtx>,
     p: Result<Path<BTreeMap<String, String>>, PathRejection>,
+    q: super::objects::QueryR,
 ) -> ApiResult {
     let key = path_id(&p.map_err(|e| ApiError::bad_request(e.body_text()))?.0);
+    let (force, local_only) = delete_args(q)?;
     st.sim.with_world(|w| {
         let now = w.now_ms;
-        let s = &mut w
-            .cluster_mut(&st.cluster)
+        let id = w
+            .cluster(&st.cluster)
             .ok_or_else(|| ApiError::not_found("cluster"))?
-            .synciq;
-        let id = s
+            .synciq
             .policy_id(&key)
             .ok_or_else(|| ApiError::not_found(format!("Policy {key} not found")))?;
-        if s.jobs.contains_key(&id) {
-            return Err(ApiError::conflict(format!(
-                "Policy {key} has a job in progress; cancel it first"
-            )));
+        check_deletable(w, &st.cluster, &id, force, local_only)?;
+        delete_policy(w, &st.cluster, &id, local_only, &ctx, now);
+        Ok(no_content())
+    })
+}
+
+/// `DELETE sync/policies`: delete every policy of this cluster (all or none).
+pub(super) async fn delete_all(
+    State(st): State<ApiState>,
+    Extension(ctx): Extension<ReqCtx>,
+    q: super::objects::QueryR,
+) -> ApiResult {
+    let (force, local_only) = delete_args(q)?;
+    st.sim.with_world(|w| {
+        let now = w.now_ms;
+        let ids: Vec<String> = w
+            .cluster(&st.cluster)
+            .ok_or_else(|| ApiError::not_found("cluster"))?
+            .synciq
+            .policies
+            .keys()
+            .cloned()
+            .collect();
+        for id in &ids {
+            check_deletable(w, &st.cluster, id, force, local_only)?;
         }
-        let p = s.policies.remove(&id).expect("exists");
-        let e = AuditEntry::new(now, &st.cluster, &ctx.actor, "sync.policy.delete", &id)
-            .ctx(&ctx)
-            .detail(json!({"name": p.name}));
-        w.push_audit(e);
+        for id in &ids {
+            delete_policy(w, &st.cluster, id, local_only, &ctx, now);
+        }
         Ok(no_content())
     })
 }

@@ -950,3 +950,869 @@ async fn same_seed_same_requests_same_world() {
     let (s3, _) = scripted(78).await;
     assert_ne!(s1, s3);
 }
+
+// ------------------------------------------------------------------------- configuration routes
+
+/// A world with zones, a pool, shares, quotas, open files and an AD domain.
+fn cfg_spec() -> WorldSpec {
+    serde_json::from_value(json!({
+        "clusters": [
+            {"name": "boston",
+             "users": [
+                {"name": "admin", "password": "pw", "role": "admin"},
+                {"name": "ro", "password": "pw", "role": "read-only"}],
+             "zones": [{"name": "finance", "base_path": "/ifs/finance"},
+                       {"name": "hr", "base_path": "/ifs/hr"}],
+             "pools": [{"id": "groupnet0.subnet0.finance", "zone": "finance",
+                        "sc_dns_zone": "finance.corp.example", "ssip": "10.1.0.10"}],
+             "smb_shares": [{"name": "ledger", "path": "/ifs/finance/ledger", "zone": "finance"},
+                            {"name": "batch", "path": "/ifs/finance/batch", "zone": "finance"},
+                            {"name": "people", "path": "/ifs/hr/people", "zone": "hr"}],
+             "quotas": [{"path": "/ifs/finance/a", "hard_bytes": 10},
+                        {"path": "/ifs/finance/a/b", "hard_bytes": 10},
+                        {"path": "/ifs/finance/c"}],
+             "open_files": [{"path": "/ifs/finance/ledger/f1", "user": "CORP\\alice"}],
+             "files": [{"root": "/ifs/data/eng", "count": 10, "size_bytes": 1000}]},
+            {"name": "denver", "users": [{"name": "admin", "password": "pw", "role": "admin"}]}
+        ],
+        "policies": [
+            {"name": "eng", "source": "boston", "target": "denver", "source_path": "/ifs/data/eng", "target_path": "/ifs/data/eng"}
+        ],
+        "ad": {"domain": "corp.example"}
+    }))
+    .unwrap()
+}
+
+fn err_msg(v: &Value) -> String {
+    v["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn audited(sim: &Sim, action: &str) -> usize {
+    sim.audit_log()
+        .iter()
+        .filter(|e| e.action == action)
+        .count()
+}
+
+async fn as_ro(app: &Router, method: &str, uri: &str, body: Option<&str>) -> StatusCode {
+    call_h(app, method, uri, Some(("ro", "pw")), body, &[])
+        .await
+        .0
+}
+
+#[tokio::test(start_paused = true)]
+async fn cluster_identity_update() {
+    let sim = Sim::new(&cfg_spec(), 1).unwrap();
+    let b = sim.router("boston").unwrap();
+    let (s, _) = call(
+        &b,
+        "PUT",
+        "/platform/5/cluster/identity",
+        Some(json!({"description": "primary site", "logon": {"motd": "authorised use only"}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = call(&b, "GET", "/platform/5/cluster/identity", None).await;
+    assert_eq!(v["description"], "primary site");
+    assert_eq!(v["logon"]["motd"], "authorised use only");
+    assert_eq!(v["logon"]["motd_header"], "");
+    assert_eq!(v["name"], "boston");
+    let (_, v) = call(&b, "GET", "/platform/17/cluster/config", None).await;
+    assert_eq!(v["description"], "primary site");
+    // Rename, then back; the config reports the new name.
+    let (s, _) = call(
+        &b,
+        "PUT",
+        "/platform/5/cluster/identity",
+        Some(json!({"name": "boston-2"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = call(&b, "GET", "/platform/17/cluster/config", None).await;
+    assert_eq!(v["name"], "boston-2");
+    call(
+        &b,
+        "PUT",
+        "/platform/5/cluster/identity",
+        Some(json!({"name": "boston"})),
+    )
+    .await;
+    for (body, field) in [
+        (json!({"name": "9lives"}), "name"),
+        (json!({"name": ""}), "name"),
+        (json!({"name": 3}), "name"),
+        (json!({"description": "x".repeat(256)}), "description"),
+        (json!({"logon": {"banner": "x"}}), "logon.banner"),
+        (json!({"logon": "x"}), "logon"),
+        (json!({"mttdl_level_msg": "warn"}), "mttdl_level_msg"),
+    ] {
+        let (s, v) = call(
+            &b,
+            "PUT",
+            "/platform/5/cluster/identity",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(v["errors"][0]["code"], "AEC_BAD_REQUEST");
+        assert!(
+            err_msg(&v).contains(&format!("Field: {field}")),
+            "{body}: {v}"
+        );
+    }
+    let (s, _) = call(&b, "PUT", "/platform/5/cluster/identity", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let ro = as_ro(
+        &b,
+        "PUT",
+        "/platform/5/cluster/identity",
+        Some(r#"{"description":"x"}"#),
+    )
+    .await;
+    assert_eq!(ro, StatusCode::FORBIDDEN);
+    assert_eq!(audited(&sim, "cluster.identity.update"), 3);
+    let (_, v) = call(&b, "GET", "/platform/5/cluster/identity", None).await;
+    assert_eq!(v["description"], "primary site");
+}
+
+#[tokio::test(start_paused = true)]
+async fn sync_bulk_deletes_and_target_break() {
+    let sim = Sim::new(&spec(50), 1).unwrap();
+    let b = sim.router("boston").unwrap();
+    let d = sim.router("denver").unwrap();
+    // Cancel all jobs.
+    for p in ["eng", "hr"] {
+        let (s, _) = call(&b, "POST", "/platform/7/sync/jobs", Some(json!({"id": p}))).await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    assert_eq!(
+        as_ro(&b, "DELETE", "/platform/7/sync/jobs", None).await,
+        StatusCode::FORBIDDEN
+    );
+    let (s, v) = call(&b, "DELETE", "/platform/7/sync/jobs?x=1", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, _) = call(&b, "DELETE", "/platform/7/sync/jobs", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = call(&b, "GET", "/platform/7/sync/jobs", None).await;
+    assert_eq!(v["total"], 0);
+    let (_, v) = call(&b, "GET", "/platform/7/sync/reports?policy_name=eng", None).await;
+    assert!(v["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["state"] == "canceled"));
+    assert_eq!(audited(&sim, "sync.jobs.cancel_all"), 1);
+
+    // Break the target association of `hr` on denver.
+    let (s, _) = call(
+        &b,
+        "POST",
+        "/platform/7/sync/jobs",
+        Some(json!({"id": "hr"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = call(&d, "DELETE", "/platform/7/sync/target/policies/hr", None).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = call(
+        &d,
+        "DELETE",
+        "/platform/7/sync/target/policies/hr?force=maybe",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, _) = call(
+        &d,
+        "DELETE",
+        "/platform/7/sync/target/policies/hr?force=true",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(&d, "GET", "/platform/7/sync/target/policies/hr", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(&d, "DELETE", "/platform/7/sync/target/policies/hr", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, v) = call(&b, "GET", "/platform/7/sync/policies/hr", None).await;
+    assert_eq!(v["policies"][0]["last_job_state"], "failed");
+    assert_eq!(audited(&sim, "sync.target.policy.delete"), 1);
+    // The next run re-establishes it.
+    let (s, _) = call(
+        &b,
+        "POST",
+        "/platform/7/sync/jobs",
+        Some(json!({"id": "hr"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    sleep_ms(60_000).await;
+    let (s, _) = call(&d, "GET", "/platform/7/sync/target/policies/hr", None).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Delete all policies: a running job blocks unless force; the target side goes too.
+    let (s, _) = call(
+        &b,
+        "POST",
+        "/platform/7/sync/jobs",
+        Some(json!({"id": "eng"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(
+        as_ro(&b, "DELETE", "/platform/7/sync/policies", None).await,
+        StatusCode::FORBIDDEN
+    );
+    let (s, v) = call(&b, "DELETE", "/platform/7/sync/policies", None).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (_, v) = call(&b, "GET", "/platform/7/sync/policies", None).await;
+    assert_eq!(v["total"], 2, "nothing deleted on conflict");
+    let (s, _) = call(
+        &b,
+        "DELETE",
+        "/platform/7/sync/policies?force=true&local_only=true",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = call(&b, "GET", "/platform/7/sync/policies", None).await;
+    assert_eq!(v["total"], 0);
+    let (_, v) = call(&b, "GET", "/platform/7/sync/jobs", None).await;
+    assert_eq!(v["total"], 0);
+    let (_, v) = call(&d, "GET", "/platform/7/sync/target/policies", None).await;
+    assert_eq!(v["total"], 2, "local_only keeps the target associations");
+    assert_eq!(audited(&sim, "sync.policy.delete"), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn sync_policy_delete_removes_target_association() {
+    let sim = Sim::new(&spec(50), 1).unwrap();
+    let b = sim.router("boston").unwrap();
+    let d = sim.router("denver").unwrap();
+    let (s, _) = call(&b, "DELETE", "/platform/7/sync/policies/eng", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(&d, "GET", "/platform/7/sync/target/policies/eng", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(&d, "GET", "/platform/7/sync/target/policies/hr", None).await;
+    assert_eq!(s, StatusCode::OK);
+    // Unreachable target: refused unless local_only.
+    sim.with_world(|w| w.cluster_mut("denver").unwrap().up = false);
+    let (s, v) = call(&b, "DELETE", "/platform/7/sync/policies", None).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert!(err_msg(&v).contains("local_only"));
+    let (s, _) = call(
+        &b,
+        "DELETE",
+        "/platform/7/sync/policies?local_only=true",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test(start_paused = true)]
+async fn smb_quota_snapshot_bulk_deletes() {
+    let sim = Sim::new(&cfg_spec(), 1).unwrap();
+    let b = sim.router("boston").unwrap();
+    // SMB shares of one zone.
+    assert_eq!(
+        as_ro(
+            &b,
+            "DELETE",
+            "/platform/12/protocols/smb/shares?zone=finance",
+            None
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    let (s, _) = call(
+        &b,
+        "DELETE",
+        "/platform/12/protocols/smb/shares?zone=nope",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(
+        &b,
+        "DELETE",
+        "/platform/12/protocols/smb/shares?zone=finance&x=1",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = call(
+        &b,
+        "DELETE",
+        "/platform/12/protocols/smb/shares?zone=finance",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = call(
+        &b,
+        "GET",
+        "/platform/12/protocols/smb/shares?zone=finance",
+        None,
+    )
+    .await;
+    assert_eq!(v["total"], 0);
+    let (_, v) = call(&b, "GET", "/platform/12/protocols/smb/shares?zone=hr", None).await;
+    assert_eq!(v["total"], 1);
+    assert_eq!(audited(&sim, "smb.shares.delete_all"), 1);
+
+    // Quotas matching a path and its children.
+    let (s, v) = call(&b, "DELETE", "/platform/19/quota/quotas?path=finance", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(err_msg(&v).contains("path"));
+    let (s, _) = call(&b, "DELETE", "/platform/19/quota/quotas?type=weird", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = call(
+        &b,
+        "DELETE",
+        "/platform/19/quota/quotas?persona=USER:x",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = call(
+        &b,
+        "DELETE",
+        "/platform/19/quota/quotas?path=/ifs/finance/a&type=directory",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = call(&b, "GET", "/platform/19/quota/quotas", None).await;
+    assert_eq!(v["total"], 2, "exact path only: {v}");
+    let (s, _) = call(
+        &b,
+        "DELETE",
+        "/platform/19/quota/quotas?path=/ifs/finance&recurse_path_children=True&enforced=true",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = call(&b, "GET", "/platform/19/quota/quotas", None).await;
+    let paths: Vec<&str> = v["quotas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/ifs/finance/c"], "unenforced quota stays");
+    let (s, _) = call(&b, "DELETE", "/platform/19/quota/quotas", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = call(&b, "GET", "/platform/19/quota/quotas", None).await;
+    assert_eq!(v["total"], 0);
+    assert_eq!(audited(&sim, "quota.delete_matching"), 3);
+
+    // Snapshot schedules.
+    for n in ["a", "b"] {
+        let (s, _) = call(
+            &b,
+            "POST",
+            "/platform/3/snapshot/schedules",
+            Some(json!({"name": n, "path": "/ifs/finance", "pattern": "p", "schedule": "every 1 days"})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    assert_eq!(
+        as_ro(&b, "DELETE", "/platform/3/snapshot/schedules", None).await,
+        StatusCode::FORBIDDEN
+    );
+    let (s, _) = call(&b, "DELETE", "/platform/3/snapshot/schedules", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = call(&b, "GET", "/platform/3/snapshot/schedules", None).await;
+    assert_eq!(v["total"], 0);
+    assert_eq!(audited(&sim, "snapshot.schedules.delete_all"), 1);
+
+    // Seeded open file: listed, closed once.
+    let (_, v) = call(&b, "GET", "/platform/1/protocols/smb/openfiles", None).await;
+    assert_eq!(v["openfiles"][0]["user"], "CORP\\alice");
+    let id = v["openfiles"][0]["id"].to_string();
+    assert_eq!(
+        as_ro(
+            &b,
+            "DELETE",
+            &format!("/platform/1/protocols/smb/openfiles/{id}"),
+            None
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    let (s, _) = call(
+        &b,
+        "DELETE",
+        &format!("/platform/1/protocols/smb/openfiles/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(
+        &b,
+        "DELETE",
+        &format!("/platform/1/protocols/smb/openfiles/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(start_paused = true)]
+async fn network_crud_and_flat_subnets() {
+    let sim = Sim::new(&cfg_spec(), 1).unwrap();
+    let b = sim.router("boston").unwrap();
+    let gn = "/platform/10/network/groupnets";
+    // Groupnets.
+    let (s, v) = call(
+        &b,
+        "POST",
+        gn,
+        Some(json!({"name": "gn1", "dns_servers": ["10.0.0.53"], "description": "lab"})),
+    )
+    .await;
+    assert_eq!((s, v["id"].clone()), (StatusCode::CREATED, json!("gn1")));
+    let (s, _) = call(&b, "POST", gn, Some(json!({"name": "gn1"}))).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    for (body, field) in [
+        (json!({"name": "bad name"}), "name"),
+        (
+            json!({"name": "gn2", "dns_servers": ["dns.example"]}),
+            "dns_servers",
+        ),
+        (
+            json!({"name": "gn2", "dns_options": ["sideways"]}),
+            "dns_options",
+        ),
+        (json!({"description": "x"}), "name"),
+    ] {
+        let (s, v) = call(&b, "POST", gn, Some(body.clone())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            err_msg(&v).contains(&format!("Field: {field}")),
+            "{body}: {v}"
+        );
+    }
+    assert_eq!(
+        as_ro(&b, "POST", gn, Some(r#"{"name":"gn3"}"#)).await,
+        StatusCode::FORBIDDEN
+    );
+    let (s, _) = call(
+        &b,
+        "PUT",
+        &format!("{gn}/gn1"),
+        Some(json!({"dns_servers": ["10.0.0.54"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = call(&b, "GET", &format!("{gn}/gn1"), None).await;
+    assert_eq!(v["groupnets"][0]["dns_servers"], json!(["10.0.0.54"]));
+    let (s, _) = call(
+        &b,
+        "PUT",
+        &format!("{gn}/nope"),
+        Some(json!({"description": "x"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Subnets.
+    let sn = format!("{gn}/gn1/subnets");
+    let good = json!({"name": "sn1", "addr_family": "ipv4", "prefixlen": 24, "base_addr": "10.5.0.0",
+                      "gateway": "10.5.0.1", "sc_service_addrs": [{"low": "10.5.0.10", "high": "10.5.0.10"}]});
+    let (s, v) = call(&b, "POST", &sn, Some(good.clone())).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, _) = call(&b, "POST", &sn, Some(good)).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = call(
+        &b,
+        "POST",
+        &format!("{gn}/nope/subnets"),
+        Some(json!({"name": "x", "addr_family": "ipv4", "prefixlen": 24})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    for (body, field) in [
+        (
+            json!({"name": "s2", "addr_family": "ipv4", "prefixlen": 33}),
+            "prefixlen",
+        ),
+        (json!({"name": "s2", "addr_family": "ipv4"}), "prefixlen"),
+        (
+            json!({"name": "s2", "addr_family": "ipv5", "prefixlen": 24}),
+            "addr_family",
+        ),
+        (
+            json!({"name": "s2", "addr_family": "ipv4", "prefixlen": 24, "mtu": 100}),
+            "mtu",
+        ),
+        (
+            json!({"name": "s2", "addr_family": "ipv4", "prefixlen": 24, "gateway": "fe80::1"}),
+            "gateway",
+        ),
+        (
+            json!({"name": "s2", "addr_family": "ipv4", "prefixlen": 24, "base_addr": "10.6.0.0", "gateway": "10.7.0.1"}),
+            "gateway",
+        ),
+        (
+            json!({"name": "s2", "addr_family": "ipv4", "prefixlen": 24, "base_addr": "10.6.0.0",
+                "sc_service_addrs": [{"low": "10.8.0.1", "high": "10.8.0.1"}]}),
+            "sc_service_addrs",
+        ),
+    ] {
+        let (s, v) = call(&b, "POST", &sn, Some(body.clone())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            err_msg(&v).contains(&format!("Field: {field}")),
+            "{body}: {v}"
+        );
+    }
+    let (s, v) = call(
+        &b,
+        "PUT",
+        &format!("{sn}/sn1"),
+        Some(json!({"gateway": "10.9.0.1"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, _) = call(
+        &b,
+        "PUT",
+        &format!("{sn}/sn1"),
+        Some(json!({"mtu": 9000, "description": "edge"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // Flat list: all subnets, filtered by groupnet, sorted.
+    let (_, v) = call(&b, "GET", "/platform/21/network/subnets", None).await;
+    assert_eq!(v["total"], 2);
+    let (_, v) = call(&b, "GET", "/platform/21/network/subnets?groupnet=gn1", None).await;
+    assert_eq!(v["subnets"][0]["id"], "gn1.sn1");
+    assert_eq!(v["subnets"][0]["mtu"], 9000);
+    let (_, v) = call(
+        &b,
+        "GET",
+        "/platform/21/network/subnets?sort=id&dir=DESC",
+        None,
+    )
+    .await;
+    assert_eq!(v["subnets"][0]["id"], "groupnet0.subnet0");
+    let (s, _) = call(&b, "GET", "/platform/21/network/subnets?dir=UP", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = call(&b, "GET", "/platform/21/network/subnets?bogus=1", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, v) = call(&b, "GET", "/platform/21/network/subnets?limit=1", None).await;
+    assert!(v["resume"].is_string());
+
+    // Pools.
+    let pl = format!("{sn}/sn1/pools");
+    let (s, v) = call(&b, "POST", &pl, Some(json!({"name": "p1", "access_zone": "hr", "sc_dns_zone": "hr.corp.example",
+                                                  "ranges": [{"low": "10.5.0.20", "high": "10.5.0.29"}]}))).await;
+    assert_eq!(
+        (s, v["id"].clone()),
+        (StatusCode::CREATED, json!("gn1.sn1.p1"))
+    );
+    let (s, _) = call(&b, "POST", &pl, Some(json!({"name": "p1"}))).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, v) = call(
+        &b,
+        "POST",
+        &pl,
+        Some(json!({"name": "p2", "access_zone": "nope"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(err_msg(&v).contains("Field: access_zone"));
+    let (_, v) = call(&b, "GET", "/platform/21/network/pools?access_zone=hr", None).await;
+    assert_eq!(v["pools"][0]["id"], "gn1.sn1.p1");
+    // Deletes: contents first.
+    let (s, _) = call(&b, "DELETE", &format!("{sn}/sn1"), None).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = call(&b, "DELETE", &format!("{gn}/gn1"), None).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(
+        as_ro(&b, "DELETE", &format!("{pl}/p1"), None).await,
+        StatusCode::FORBIDDEN
+    );
+    let (s, _) = call(&b, "DELETE", &format!("{pl}/p1"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(&b, "DELETE", &format!("{pl}/p1"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(&b, "DELETE", &format!("{sn}/sn1"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(&b, "DELETE", &format!("{gn}/gn1"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(&b, "DELETE", &format!("{gn}/gn1"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // groupnet0 still has subnet0 and the access zones.
+    let (s, _) = call(&b, "DELETE", &format!("{gn}/groupnet0"), None).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    for a in [
+        "network.groupnet.create",
+        "network.groupnet.update",
+        "network.groupnet.delete",
+        "network.subnet.create",
+        "network.subnet.update",
+        "network.subnet.delete",
+        "network.pool.create",
+        "network.pool.delete",
+    ] {
+        assert_eq!(audited(&sim, a), 1, "{a}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn ad_provider_delete_and_create() {
+    let sim = Sim::new(&cfg_spec(), 1).unwrap();
+    let b = sim.router("boston").unwrap();
+    let ads = "/platform/14/auth/providers/ads";
+    let (s, _) = call(
+        &b,
+        "POST",
+        ads,
+        Some(json!({"name": "corp.example", "user": "a", "password": "p"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "already joined");
+    assert_eq!(
+        as_ro(&b, "DELETE", &format!("{ads}/CORP.EXAMPLE"), None).await,
+        StatusCode::FORBIDDEN
+    );
+    let (s, _) = call(&b, "DELETE", &format!("{ads}/other.example"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(&b, "DELETE", &format!("{ads}/corp.example"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(&b, "GET", &format!("{ads}/CORP.EXAMPLE"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, v) = call(&b, "GET", ads, None).await;
+    assert_eq!(v["total"], 0);
+    for (body, field) in [
+        (json!({"name": "corp.example", "user": "a"}), "password"),
+        (
+            json!({"name": "other.example", "user": "a", "password": "p"}),
+            "name",
+        ),
+        (
+            json!({"name": "corp.example", "user": "a", "password": "p", "bogus": 1}),
+            "bogus",
+        ),
+    ] {
+        let (s, v) = call(&b, "POST", ads, Some(body.clone())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            err_msg(&v).contains(&format!("Field: {field}")),
+            "{body}: {v}"
+        );
+    }
+    let (s, v) = call(
+        &b,
+        "POST",
+        ads,
+        Some(json!({"name": "corp.example", "user": "administrator", "password": "p"})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["id"].clone()),
+        (StatusCode::CREATED, json!("CORP.EXAMPLE"))
+    );
+    let (_, v) = call(&b, "GET", &format!("{ads}/CORP.EXAMPLE"), None).await;
+    assert_eq!(v["ads"][0]["machine_account"], "BOSTON$");
+    assert_eq!(audited(&sim, "ad.provider.delete"), 1);
+    assert_eq!(audited(&sim, "ad.provider.create"), 1);
+}
+
+// ------------------------------------------------------------------------- sessions
+
+/// `Set-Cookie` values of a response, in order.
+fn set_cookies(h: &http::HeaderMap) -> Vec<String> {
+    h.get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+async fn login(app: &Router) -> (String, String) {
+    let (s, v, h) = call_h(
+        app,
+        "POST",
+        "/session/1/session",
+        None,
+        Some(r#"{"username":"admin","password":"pw","services":["platform","namespace"]}"#),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(v["username"], "admin");
+    assert_eq!(v["services"], json!(["platform", "namespace"]));
+    assert!(v["timeout_absolute"].as_u64().unwrap() > 0);
+    assert!(v["timeout_inactive"].as_u64().unwrap() > 0);
+    let c = set_cookies(&h);
+    assert!(
+        c[0].starts_with("isisessid="),
+        "isisessid must be the first cookie: {c:?}"
+    );
+    assert!(c[1].starts_with("isicsrf="), "{c:?}");
+    let sess = c[0].split(';').next().unwrap().to_string();
+    let csrf = c[1]
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("isicsrf=")
+        .to_string();
+    (sess, csrf)
+}
+
+#[tokio::test(start_paused = true)]
+async fn papi_sessions_cookies_csrf_expiry_logout() {
+    let sim = Sim::new(&cfg_spec(), 1).unwrap();
+    let b = sim.router("boston").unwrap();
+    let zone = "/platform/3/zones/finance";
+    let upd = r#"{"cache_entry_expiry":3600}"#;
+    let (sess, csrf) = login(&b).await;
+    // Reads need only the cookie.
+    let (s, _, _) = call_h(&b, "GET", zone, None, None, &[("cookie", &sess)]).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v, _) = call_h(
+        &b,
+        "GET",
+        "/session/1/session",
+        None,
+        None,
+        &[("cookie", &sess)],
+    )
+    .await;
+    assert_eq!((s, v["username"].clone()), (StatusCode::OK, json!("admin")));
+    // Changes need the CSRF header too.
+    let (s, v, _) = call_h(&b, "PUT", zone, None, Some(upd), &[("cookie", &sess)]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(err_msg(&v).contains("CSRF"));
+    let (s, _, _) = call_h(
+        &b,
+        "PUT",
+        zone,
+        None,
+        Some(upd),
+        &[("cookie", &sess), ("x-csrf-token", "wrong")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _, _) = call_h(
+        &b,
+        "PUT",
+        zone,
+        None,
+        Some(upd),
+        &[("cookie", &sess), ("x-csrf-token", &csrf)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // A session of another cluster is not valid here.
+    let d = sim.router("denver").unwrap();
+    let (s, _, _) = call_h(
+        &d,
+        "GET",
+        "/platform/3/zones",
+        None,
+        None,
+        &[("cookie", &sess)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Logout ends the session.
+    let (s, _, _) = call_h(
+        &b,
+        "DELETE",
+        "/session/1/session/",
+        None,
+        None,
+        &[("cookie", &sess)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _, _) = call_h(&b, "GET", zone, None, None, &[("cookie", &sess)]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _, _) = call_h(
+        &b,
+        "DELETE",
+        "/session/1/session",
+        None,
+        None,
+        &[("cookie", &sess)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Idle expiry: used within timeout_inactive it lives on; idle past it, refused.
+    let (sess, _) = login(&b).await;
+    sleep_ms((super::session::TIMEOUT_INACTIVE_S - 10) * 1000).await;
+    let (s, _, _) = call_h(&b, "GET", zone, None, None, &[("cookie", &sess)]).await;
+    assert_eq!(s, StatusCode::OK);
+    sleep_ms((super::session::TIMEOUT_INACTIVE_S + 1) * 1000).await;
+    let (s, v, _) = call_h(&b, "GET", zone, None, None, &[("cookie", &sess)]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(v["errors"][0]["code"], "AEC_UNAUTHORIZED");
+    // Absolute expiry even when kept busy.
+    let (sess, _) = login(&b).await;
+    let step = super::session::TIMEOUT_INACTIVE_S / 2;
+    let mut t = 0;
+    while t + step <= super::session::TIMEOUT_ABSOLUTE_S {
+        sleep_ms(step * 1000).await;
+        t += step;
+        let (s, _, _) = call_h(&b, "GET", zone, None, None, &[("cookie", &sess)]).await;
+        assert_eq!(s, StatusCode::OK, "at {t}s");
+    }
+    sleep_ms(step * 1000).await;
+    let (s, _, _) = call_h(&b, "GET", zone, None, None, &[("cookie", &sess)]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Bad logins.
+    for body in [
+        r#"{"username":"admin","password":"no"}"#,
+        r#"{"username":"ghost","password":"pw"}"#,
+    ] {
+        let (s, _, h) = call_h(&b, "POST", "/session/1/session", None, Some(body), &[]).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert!(set_cookies(&h).is_empty());
+    }
+    for body in [
+        "",
+        "[]",
+        r#"{"username":"admin"}"#,
+        r#"{"username":"admin","password":"pw","services":"platform"}"#,
+    ] {
+        let (s, _, _) = call_h(&b, "POST", "/session/1/session", None, Some(body), &[]).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    }
+    // A read-only user's session still may not change anything.
+    let (s, _, h) = call_h(
+        &b,
+        "POST",
+        "/session/1/session",
+        None,
+        Some(r#"{"username":"ro","password":"pw"}"#),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let c = set_cookies(&h);
+    let sess = c[0].split(';').next().unwrap().to_string();
+    let csrf = c[1]
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("isicsrf=")
+        .to_string();
+    let (s, _, _) = call_h(
+        &b,
+        "PUT",
+        zone,
+        None,
+        Some(upd),
+        &[("cookie", &sess), ("x-csrf-token", &csrf)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

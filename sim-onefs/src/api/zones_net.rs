@@ -8,7 +8,10 @@ use axum::extract::State;
 use axum::Extension;
 use serde_json::{json, Map, Value};
 
-use super::objects::{audit, list_paged, list_query, render, str_field, validate, QueryR};
+use super::objects::{
+    audit, check_query, list_paged, list_query, query_bool, render, sort_items, str_field,
+    validate, QueryR,
+};
 use super::protocols::{cfg, cfg_mut, params, PathR};
 use super::*;
 use crate::config::{ConfigState, KEY_SEP};
@@ -290,6 +293,96 @@ fn check_pool(c: &ConfigState, m: &Map<String, Value>) -> Result<(), ApiError> {
     Ok(())
 }
 
+fn int_in(m: &Map<String, Value>, f: &str, lo: u64, hi: u64) -> Result<(), ApiError> {
+    match m.get(f) {
+        None | Some(Value::Null) => Ok(()),
+        Some(v) if v.as_u64().is_some_and(|n| (lo..=hi).contains(&n)) => Ok(()),
+        Some(v) => Err(ApiError::bad_request(format!(
+            "Field: {f}: {v} is out of range {lo}..{hi}"
+        ))),
+    }
+}
+
+fn check_description(m: &Map<String, Value>) -> Result<(), ApiError> {
+    if str_field(m, "description").is_some_and(|d| d.chars().count() > 128) {
+        return Err(ApiError::bad_request(
+            "Field: description must be at most 128 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Groupnet body: name, description, `dns_servers` (IP addresses).
+fn check_groupnet(m: &Map<String, Value>) -> Result<(), ApiError> {
+    check_net_name(m)?;
+    check_description(m)?;
+    if let Some(Value::Array(a)) = m.get("dns_servers") {
+        for x in a {
+            let ip = x.as_str().and_then(|s| s.parse::<std::net::IpAddr>().ok());
+            if ip.is_none() {
+                return Err(ApiError::bad_request(format!(
+                    "Field: dns_servers: {x} is not an IP address"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Subnet body, checked against the merged result (`o` = stored fields + changes):
+/// prefix length for the address family, MTU, VLAN, gateway and base address, and that the
+/// gateway and SmartConnect service addresses lie inside the subnet.
+fn check_subnet(m: &Map<String, Value>, o: &Map<String, Value>) -> Result<(), ApiError> {
+    check_description(m)?;
+    check_ranges(m, "sc_service_addrs")?;
+    int_in(m, "mtu", 576, 9000)?;
+    int_in(m, "vlan_id", 1, 4094)?;
+    int_in(m, "gateway_priority", 1, 2_147_483_647)?;
+    let v6 = str_field(o, "addr_family") == Some("ipv6");
+    int_in(o, "prefixlen", 1, if v6 { 128 } else { 32 })?;
+    let ip = |f: &str| -> Result<Option<std::net::IpAddr>, ApiError> {
+        match str_field(o, f) {
+            None | Some("") => Ok(None),
+            Some(a) => match a.parse::<std::net::IpAddr>() {
+                Ok(x) if x.is_ipv6() == v6 => Ok(Some(x)),
+                _ => Err(ApiError::bad_request(format!(
+                    "Field: {f}: `{a}` is not an {} address",
+                    if v6 { "IPv6" } else { "IPv4" }
+                ))),
+            },
+        }
+    };
+    let gateway = ip("gateway")?;
+    let base = ip("base_addr")?;
+    if let (Some(std::net::IpAddr::V4(b)), Some(plen)) =
+        (base, o.get("prefixlen").and_then(Value::as_u64))
+    {
+        let mask = u32::MAX.checked_shl(32 - plen.min(32) as u32).unwrap_or(0);
+        let inside = |a: std::net::Ipv4Addr| u32::from(a) & mask == u32::from(b) & mask;
+        if let Some(std::net::IpAddr::V4(g)) = gateway {
+            if !inside(g) {
+                return Err(ApiError::bad_request(format!(
+                    "Field: gateway: {g} is not within {b}/{plen}"
+                )));
+            }
+        }
+        if let Some(Value::Array(a)) = o.get("sc_service_addrs") {
+            for r in a.iter().filter_map(Value::as_object) {
+                for k in ["low", "high"] {
+                    if let Some(x) = str_field(r, k).and_then(|x| x.parse().ok()) {
+                        if !inside(x) {
+                            return Err(ApiError::bad_request(format!(
+                                "Field: sc_service_addrs: {x} is not within {b}/{plen}"
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 const NET_RO: &[&str] = &[
     "id",
     "groupnet",
@@ -331,7 +424,7 @@ pub(super) async fn groupnet_create(
 ) -> ApiResult {
     let m = json_object(&body)?;
     validate("groupnet", &m, &["name"], NET_RO, &[])?;
-    check_net_name(&m)?;
+    check_groupnet(&m)?;
     let name = str_field(&m, "name").unwrap_or_default().to_string();
     st.sim.with_world(|w| {
         let c = cfg_mut(w, &st)?;
@@ -362,6 +455,7 @@ pub(super) async fn groupnet_update(
     let g = params(p)?.remove("g").unwrap_or_default();
     let m = json_object(&body)?;
     validate("groupnet", &m, &[], NET_RO, &[])?;
+    check_groupnet(&m)?;
     if m.contains_key("name") && str_field(&m, "name") != Some(g.as_str()) {
         return Err(ApiError::bad_request(
             "Field: name: groupnets cannot be renamed here",
@@ -404,6 +498,24 @@ pub(super) async fn groupnet_delete(
         {
             return Err(ApiError::conflict(format!("Groupnet {g} has subnets")));
         }
+        if let Some(z) = c
+            .zones
+            .iter()
+            .find(|(_, z)| str_field(z, "groupnet").unwrap_or("groupnet0") == g)
+        {
+            return Err(ApiError::conflict(format!(
+                "Groupnet {g} is used by access zone {}",
+                z.0
+            )));
+        }
+        if c.ads
+            .as_ref()
+            .is_some_and(|a| str_field(a, "groupnet").unwrap_or("groupnet0") == g)
+        {
+            return Err(ApiError::conflict(format!(
+                "Groupnet {g} is used by the Active Directory provider"
+            )));
+        }
         c.groupnets.remove(&g);
         audit(w, &st, &ctx, "network.groupnet.delete", &g, Value::Null);
         Ok(no_content())
@@ -444,6 +556,26 @@ pub(super) async fn subnet_list(State(st): State<ApiState>, p: PathR, q: QueryR)
     })
 }
 
+/// Flat `GET network/subnets[?groupnet=&sort=&dir=&limit=&resume=]`.
+pub(super) async fn subnet_list_flat(State(st): State<ApiState>, q: QueryR) -> ApiResult {
+    let (q, off) = list_query(q)?;
+    check_query(&q, &["groupnet", "sort", "dir", "limit", "resume"])?;
+    st.sim.with_world(|w| {
+        let c = cfg(w, &st)?;
+        let mut items: Vec<Value> = c
+            .subnets
+            .iter()
+            .filter(|(_, s)| {
+                q.get("groupnet")
+                    .is_none_or(|g| str_field(s, "groupnet") == Some(g.as_str()))
+            })
+            .map(|(k, s)| subnet_json(c, k, s))
+            .collect();
+        sort_items(&mut items, &q)?;
+        list_paged("subnets", items, &q, off)
+    })
+}
+
 pub(super) async fn subnet_get(State(st): State<ApiState>, p: PathR) -> ApiResult {
     let mut pp = params(p)?;
     let (g, s) = (
@@ -476,7 +608,7 @@ pub(super) async fn subnet_create(
         &[],
     )?;
     check_net_name(&m)?;
-    check_ranges(&m, "sc_service_addrs")?;
+    check_subnet(&m, &m)?;
     let name = str_field(&m, "name").unwrap_or_default().to_string();
     st.sim.with_world(|w| {
         let c = cfg_mut(w, &st)?;
@@ -505,7 +637,6 @@ pub(super) async fn subnet_update(
     );
     let m = json_object(&body)?;
     validate("subnet", &m, &[], NET_RO, &[])?;
-    check_ranges(&m, "sc_service_addrs")?;
     if m.contains_key("name") && str_field(&m, "name") != Some(s.as_str()) {
         return Err(ApiError::bad_request(
             "Field: name: subnets cannot be renamed here",
@@ -513,6 +644,9 @@ pub(super) async fn subnet_update(
     }
     st.sim.with_world(|w| {
         let k = need_subnet(cfg(w, &st)?, &g, &s)?;
+        let mut merged = cfg(w, &st)?.subnets[&k].clone();
+        merged.extend(m.clone());
+        check_subnet(&m, &merged)?;
         let o = cfg_mut(w, &st)?.subnets.get_mut(&k).expect("exists");
         for (f, v) in &m {
             o.insert(f.clone(), v.clone());
@@ -526,17 +660,31 @@ pub(super) async fn subnet_delete(
     State(st): State<ApiState>,
     Extension(ctx): Extension<ReqCtx>,
     p: PathR,
+    q: QueryR,
 ) -> ApiResult {
     let mut pp = params(p)?;
     let (g, s) = (
         pp.remove("g").unwrap_or_default(),
         pp.remove("s").unwrap_or_default(),
     );
+    let (q, _) = list_query(q)?;
+    check_query(&q, &["force"])?;
+    let force = query_bool(&q, "force")?.unwrap_or(false);
     st.sim.with_world(|w| {
         let k = need_subnet(cfg(w, &st)?, &g, &s)?;
         let c = cfg_mut(w, &st)?;
         if c.pools.keys().any(|p| p.starts_with(&format!("{k}."))) {
             return Err(ApiError::conflict(format!("Subnet {k} has pools")));
+        }
+        if !force {
+            if let Some((pk, _)) = c.pools.iter().find(|(_, p)| {
+                str_field(p, "groupnet") == Some(g.as_str())
+                    && str_field(p, "sc_subnet") == Some(s.as_str())
+            }) {
+                return Err(ApiError::conflict(format!(
+                    "Pool {pk} uses subnet {k} for SmartConnect; delete with force=true"
+                )));
+            }
         }
         c.subnets.remove(&k);
         audit(w, &st, &ctx, "network.subnet.delete", &k, Value::Null);
