@@ -429,16 +429,7 @@ pub async fn run_with_crash(
 ) -> Result<Ending, Result<Unsupported, String>> {
     let mut spec = scn.run.clone();
     if spec.pool_mappings.is_empty() {
-        spec.pool_mappings = scn
-            .world
-            .pool_mappings
-            .iter()
-            .map(|m| orchestrator::run_spec::PoolMapping {
-                source: m.source.clone(),
-                target: m.target.clone(),
-                policies: m.policies.clone(),
-            })
-            .collect();
+        spec.pool_mappings = crate::runner::world_mappings(scn);
     }
     // The whole world (clusters, AD, site DNS), so the DNS steps run as in `drill run`.
     let w = crate::world::World::build(&scn.world, scn.seed).map_err(Err)?;

@@ -342,21 +342,9 @@ impl ManualNetworking {
 
     /// SmartConnect service IPs of a pool's subnet on `cluster`.
     fn ssips(&self, cluster: &str, pool_key: &str) -> Vec<String> {
-        let Some(cfg) = self.world.sim.config_json(cluster) else {
-            return vec![];
-        };
-        let Some(p) = cfg.get("pools").and_then(|p| p.get(pool_key)) else {
-            return vec![];
-        };
-        let g = p
-            .get("groupnet")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let s = p.get("subnet").and_then(Value::as_str).unwrap_or_default();
-        cfg.get("subnets")
-            .and_then(|x| x.get(format!("{g}.{s}")))
-            .and_then(Value::as_object)
-            .map(sim_onefs::config::subnet_ssips)
+        self.world
+            .sim
+            .with_config(cluster, |cfg| cfg.pool_ssips(pool_key))
             .unwrap_or_default()
     }
 

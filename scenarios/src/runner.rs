@@ -126,7 +126,7 @@ pub const CLIENT_TAIL_MS: u64 = 180_000;
 pub const CLIENT_WARMUP_MS: u64 = 60_000;
 
 /// The scenario's `world.pool_mappings` as the orchestrator's run-spec mappings.
-fn world_mappings(scn: &Scenario) -> Vec<orchestrator::run_spec::PoolMapping> {
+pub fn world_mappings(scn: &Scenario) -> Vec<orchestrator::run_spec::PoolMapping> {
     scn.world
         .pool_mappings
         .iter()

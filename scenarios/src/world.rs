@@ -182,31 +182,39 @@ impl World {
 
     /// An SMB share of `cluster` by name (any zone): `(zone, path, permissions JSON)`.
     pub fn smb_share(&self, cluster: &str, name: &str) -> Option<(String, String, Value)> {
-        let cfg = self.sim.config_json(cluster)?;
-        let shares = cfg.get("smb_shares")?.as_object()?;
-        shares.iter().find_map(|(key, s)| {
-            let n = s.get("name")?.as_str()?;
-            if !n.eq_ignore_ascii_case(name) {
-                return None;
-            }
-            // Shares are keyed `zone␟name` (unit separator).
-            let zone = key.split('\u{1f}').next().unwrap_or("System");
-            Some((
-                zone.to_string(),
-                s.get("path")?.as_str()?.to_string(),
-                s.get("permissions")
-                    .cloned()
-                    .unwrap_or(Value::Array(vec![])),
-            ))
-        })
+        self.sim
+            .with_config(cluster, |cfg| {
+                cfg.smb_shares.iter().find_map(|(key, s)| {
+                    let n = s.get("name")?.as_str()?;
+                    if !n.eq_ignore_ascii_case(name) {
+                        return None;
+                    }
+                    // Shares are keyed `zone␟name` (unit separator).
+                    let zone = key
+                        .split(sim_onefs::config::KEY_SEP)
+                        .next()
+                        .unwrap_or("System");
+                    Some((
+                        zone.to_string(),
+                        s.get("path")?.as_str()?.to_string(),
+                        s.get("permissions")
+                            .cloned()
+                            .unwrap_or(Value::Array(vec![])),
+                    ))
+                })
+            })
+            .flatten()
     }
 
     /// NFS exports of `cluster` (`paths`, `clients`, `read_only`), as JSON objects.
     pub fn nfs_exports(&self, cluster: &str) -> Vec<Value> {
         self.sim
-            .config_json(cluster)
-            .and_then(|c| c.get("nfs_exports").and_then(Value::as_object).cloned())
-            .map(|m| m.into_values().collect())
+            .with_config(cluster, |cfg| {
+                cfg.nfs_exports
+                    .values()
+                    .map(|e| Value::Object(e.clone()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -215,25 +223,29 @@ impl World {
     /// On when the cluster or the setting is unknown.
     pub fn protocol_service_on(&self, cluster: &str, protocol: &str) -> bool {
         self.sim
-            .config_json(cluster)
-            .and_then(|c| {
-                c.get(format!("{protocol}_settings"))
-                    .and_then(|s| s.get("service"))
-                    .and_then(Value::as_bool)
+            .with_config(cluster, |cfg| {
+                let settings = match protocol {
+                    "smb" => &cfg.smb_settings,
+                    "nfs" => &cfg.nfs_settings,
+                    _ => return None,
+                };
+                settings.get("service").and_then(Value::as_bool)
             })
+            .flatten()
             .unwrap_or(true)
     }
 
     /// The machine account of a cluster's AD provider (default: the cluster's name).
     pub fn machine_account(&self, cluster: &str) -> String {
         self.sim
-            .config_json(cluster)
-            .and_then(|c| {
-                c.get("ads")
-                    .and_then(|a| a.get("machine_account"))
+            .with_config(cluster, |cfg| {
+                cfg.ads
+                    .as_ref()?
+                    .get("machine_account")
                     .and_then(Value::as_str)
                     .map(|s| s.trim_end_matches('$').to_string())
             })
+            .flatten()
             .unwrap_or_else(|| cluster.to_string())
     }
 }

@@ -7,6 +7,17 @@
 use crate::Sim;
 
 impl Sim {
+    /// Read one cluster's configuration in place (`None` for an unknown cluster). Cheaper than
+    /// [`Sim::config_json`], which copies all of it: simulated clients look things up here on
+    /// every write.
+    pub fn with_config<R>(
+        &self,
+        cluster: &str,
+        f: impl FnOnce(&crate::config::ConfigState) -> R,
+    ) -> Option<R> {
+        self.with_world(|w| w.cluster(cluster).map(|c| f(&c.cfg)))
+    }
+
     /// The cluster's configuration objects as JSON (`zones`, `smb_shares`, `nfs_exports`,
     /// `nfs_aliases`, `quotas`, `pools`, `subnets`, `ads`, …; the layout of
     /// `config::ConfigState`), or `None` for an unknown cluster.

@@ -511,16 +511,7 @@ fn generated_runs_are_planned_when_no_fault_interferes() {
         let world = scenarios::world::World::build(&scn.world, scn.seed).unwrap();
         let clients = scenarios::runner::in_process_clients(&world.sim).unwrap();
         let mut spec = scn.run.clone();
-        spec.pool_mappings = scn
-            .world
-            .pool_mappings
-            .iter()
-            .map(|m| orchestrator::run_spec::PoolMapping {
-                source: m.source.clone(),
-                target: m.target.clone(),
-                policies: m.policies.clone(),
-            })
-            .collect();
+        spec.pool_mappings = scenarios::runner::world_mappings(&scn);
         let inv = rt
             .block_on(orchestrator::runner::discover(&clients))
             .unwrap_or_else(|e| panic!("seed {seed}: discovery: {e}"));

@@ -8,7 +8,7 @@
 use serde_json::json;
 
 use crate::exec::RunCtx;
-use crate::papi::SmbPermission;
+use crate::papi::{SmbPermission, SmbShare};
 use crate::plan::StepInstance;
 
 use super::{shares_under, StepDone, StepError};
@@ -22,28 +22,34 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
         .map(|p| p.source_path.clone())
         .collect();
     let shares = shares_under(ctx, &src, &ctx.plan.spec.from, &paths).await?;
-    let mut locked = 0;
-    for (zone, share) in &shares {
-        let key = format!("{zone}/{}", share.name);
-        if share
-            .permissions
-            .iter()
-            .any(SmbPermission::is_deny_everyone)
-        {
-            continue; // already locked (a resumed run)
-        }
+    // Shares not yet locked (a resumed run finds some already locked).
+    let to_lock: Vec<&(String, SmbShare)> = shares
+        .iter()
+        .filter(|(_, share)| {
+            !share
+                .permissions
+                .iter()
+                .any(SmbPermission::is_deny_everyone)
+        })
+        .collect();
+    // Save every original before the first change, in one checkpoint (write-ahead).
+    if !to_lock.is_empty() {
         ctx.with_state(|s| {
-            s.saved_share_permissions
-                .entry(key.clone())
-                .or_insert_with(|| share.permissions.clone());
+            for (zone, share) in &to_lock {
+                s.saved_share_permissions
+                    .entry(format!("{zone}/{}", share.name))
+                    .or_insert_with(|| share.permissions.clone());
+            }
         });
         ctx.checkpoint();
+    }
+    for (zone, share) in &to_lock {
         let mut perms = vec![SmbPermission::deny_everyone()];
         perms.extend(share.permissions.iter().cloned());
         src.update_smb_share(zone, &share.name, &json!({ "permissions": perms }))
             .await?;
-        locked += 1;
     }
+    let locked = to_lock.len();
     if locked == 0 {
         Ok(StepDone::unchanged(format!(
             "{} share(s) under the paths, none needed the lock",
