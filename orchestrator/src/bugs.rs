@@ -24,15 +24,34 @@ pub enum PlantedBug {
     ConfigJobsAlwaysEnabled,
     /// Source quotas are removed before allow_write.
     QuotaRemovalBeforeAllowWrite,
+    /// SyncIQ-mode networking does not depend on the mapping's policies' allow_write (S2).
+    NetworkingIgnoresAllowWrite,
+    /// add_target_spns (and the rest of the networking chain) runs after a failed networking
+    /// step such as remove_source_spns (S2).
+    SpnsAddedAfterFailedRemoval,
+    /// remove_source_quotas runs although failover_quotas failed (S1).
+    QuotaRemovalAfterFailedCopy,
+    /// dfs_rename_shares hides the source share without confirming the target share (S4).
+    DfsRenameWithoutTargetShare,
+    /// No per-policy rollback when a chain fails before allow_write (S5).
+    NoPolicyRollback,
+    /// The plan misses the resync_prep → restore_schedule edge.
+    MissingOrderEdge,
 }
 
 impl PlantedBug {
     /// Every variant.
-    pub const ALL: [PlantedBug; 5] = [
+    pub const ALL: [PlantedBug; 11] = [
         PlantedBug::SkipLogicOff,
         PlantedBug::ResyncPrepBeforeAllowWrite,
         PlantedBug::ZoneGateIgnored,
         PlantedBug::ConfigJobsAlwaysEnabled,
         PlantedBug::QuotaRemovalBeforeAllowWrite,
+        PlantedBug::NetworkingIgnoresAllowWrite,
+        PlantedBug::SpnsAddedAfterFailedRemoval,
+        PlantedBug::QuotaRemovalAfterFailedCopy,
+        PlantedBug::DfsRenameWithoutTargetShare,
+        PlantedBug::NoPolicyRollback,
+        PlantedBug::MissingOrderEdge,
     ];
 }

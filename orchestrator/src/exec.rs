@@ -14,7 +14,7 @@
 //! The executor is a single future (no spawned tasks): with tokio's paused clock on a
 //! current-thread runtime the interleaving, and so the report, is the same for the same seed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
@@ -24,6 +24,7 @@ use crate::inventory::Inventory;
 use crate::papi::PapiClient;
 use crate::plan::{Plan, StepId, StepInstance};
 use crate::report::{Outcome, Report, SkipReason, StepRecord, StepStatus};
+use crate::run_spec::Mode;
 use crate::steps::{self, StepDone, StepError};
 
 /// Mutable state shared by the steps of one run (journaled, so a resumed run has it too).
@@ -42,6 +43,9 @@ pub struct RunState {
     /// Protocols step 1 turned off on the source (`smb`, `nfs`).
     #[serde(default)]
     pub protocols_disabled: Vec<String>,
+    /// Config objects the run removed (S1), journaled before each removal.
+    #[serde(default)]
+    pub removed_config: Vec<crate::report::RemovedConfig>,
 }
 
 /// Everything a step may use.
@@ -188,7 +192,7 @@ pub async fn execute_resumable(
     resume: Option<Resume>,
 ) -> Report {
     let mode = ctx.plan.spec.mode;
-    let (mut steps, mut records, mut rolled_back, time_offset_ms) = match resume {
+    let (mut steps, mut records, _rolled_back, time_offset_ms) = match resume {
         None => {
             let steps: Vec<StepInstance> = ctx.plan.steps.clone();
             let records = steps.iter().map(|s| StepRecord::pending(s, mode)).collect();
@@ -241,8 +245,9 @@ pub async fn execute_resumable(
         .map(|(n, c)| (n.clone(), c.max_concurrent_jobs.max(1)))
         .collect();
     let mut slots_used: BTreeMap<String, u32> = BTreeMap::new();
-    // Whether a gate may have failed since the rollback check last looked.
-    let mut gate_failed_since_check = true;
+    // Whether a status changed since the rollback check last looked (a rollback is decided
+    // from statuses only, so nothing else can make one due).
+    let mut statuses_changed = true;
     *ctx.checkpoint_to
         .0
         .lock()
@@ -262,6 +267,17 @@ pub async fn execute_resumable(
             let mut changed = false;
             for i in 0..steps.len() {
                 if !matches!(records[i].status, StepStatus::Pending) {
+                    continue;
+                }
+                if let Some(reason) = &steps[i].not_applicable {
+                    seq += 1;
+                    records[i].status = StepStatus::NotApplicable {
+                        reason: reason.clone(),
+                    };
+                    records[i].end_ms = Some(now_ms());
+                    records[i].end_seq = Some(seq);
+                    emit(RunEvent::StepEnded(records[i].clone()));
+                    changed = true;
                     continue;
                 }
                 if !steps[i]
@@ -286,6 +302,7 @@ pub async fn execute_resumable(
                     records[i].end_seq = Some(seq);
                     emit(RunEvent::StepEnded(records[i].clone()));
                     changed = true;
+                    statuses_changed = true;
                 }
             }
             if !changed {
@@ -293,23 +310,21 @@ pub async fn execute_resumable(
             }
         }
 
-        // 2. Roll back the preparation once if a gate failed.
-        if !rolled_back && gate_failed_since_check {
-            gate_failed_since_check = false;
-            if let Some(gate) = failed_gate(&steps, &records) {
-                rolled_back = true;
-                let cached = ctx.with_state(|s| s.cached_schedules.clone());
-                let added = rollback_instances(&steps, &records, &cached, gate);
+        // 2. Add the rollback instances the statuses now call for (each once).
+        if statuses_changed {
+            statuses_changed = false;
+            let cached = ctx.with_state(|s| s.cached_schedules.clone());
+            let added = rollbacks_needed(&steps, &records, &cached, &ctx.plan.spec, &ctx.plan.zones);
+            if !added.is_empty() {
                 for mut inst in added.iter().cloned() {
                     inst.idx = steps.len();
                     records.push(StepRecord::pending(&inst, mode));
                     steps.push(inst);
                 }
-                if !added.is_empty() {
-                    emit(RunEvent::StepsAdded(
-                        steps[steps.len() - added.len()..].to_vec(),
-                    ));
-                }
+                emit(RunEvent::StepsAdded(
+                    steps[steps.len() - added.len()..].to_vec(),
+                ));
+                continue;
             }
         }
 
@@ -341,6 +356,7 @@ pub async fn execute_resumable(
                 records[i].start_seq = Some(seq);
                 emit(RunEvent::StepStarted(records[i].clone()));
                 let failed = zone_gate_failures(&steps[i], &steps, &records);
+                statuses_changed = true;
                 seq += 1;
                 records[i].end_ms = Some(t);
                 records[i].end_seq = Some(seq);
@@ -348,7 +364,7 @@ pub async fn execute_resumable(
                     records[i].detail = Some("all zone policies synced".into());
                     StepStatus::Succeeded
                 } else {
-                    gate_failed_since_check = true;
+                    statuses_changed = true;
                     StepStatus::Failed {
                         error: format!(
                             "zone gate held: final sync failed for {}; the zone is not cut over",
@@ -426,10 +442,12 @@ pub async fn execute_resumable(
             Finished::Failed(e) => {
                 tracing::warn!(step = %steps[i].label(), error = %e, "step failed");
                 records[i].indeterminate = e.is_indeterminate();
-                gate_failed_since_check |= steps[i].step.is_gate();
                 records[i].status = StepStatus::Failed { error: e.0 };
             }
         }
+        // Rollbacks follow failures, skips and allow-write outcomes only.
+        statuses_changed |= !matches!(records[i].status, StepStatus::Succeeded)
+            || matches!(steps[i].step, StepId::AllowWrite | StepId::ResyncPrep);
         emit(RunEvent::StepEnded(records[i].clone()));
         // Only steps that change the shared state need it journaled (cloning it after every
         // step is quadratic on large runs).
@@ -439,6 +457,8 @@ pub async fn execute_resumable(
     }
 
     let outcome = outcome_of(&steps, &records);
+    let outcome_detail = outcome_detail(&steps, &records);
+    let unavailable = unavailable_data(&ctx.plan, &steps, &records);
     if !ctx.plan.spec.controlled {
         ctx.with_state(|s| {
             s.warnings.push(format!(
@@ -466,6 +486,9 @@ pub async fn execute_resumable(
         cached_schedules: state.cached_schedules,
         warnings: state.warnings,
         config_jobs: state.config_jobs,
+        outcome_detail,
+        removed_config: state.removed_config,
+        unavailable,
     }
 }
 
@@ -487,12 +510,13 @@ fn changes_run_state(step: StepId) -> bool {
     )
 }
 
-/// Why `inst` must be skipped, given its (all terminal) predecessors.
+/// Why `inst` must be skipped, given its (all terminal) predecessors
+/// (docs/safety-rules.md "Skip rules", in that precedence).
 ///
 /// Gates first (validation, then the zone gate): a failed gate, or a predecessor skipped
-/// because of one, skips everything downstream with that reason. Then the per-policy rule:
-/// a failed SyncIQ chain step of the same policy (or a same-policy predecessor skipped for
-/// that) skips this instance.
+/// because of one, skips everything downstream with that reason. Then a failed networking
+/// step skips the rest of its zone's networking (and, in zone modes, the zone's cut-over).
+/// Then the names-follow-data rule (S2) and the per-policy chain rule.
 pub fn skip_reason(
     inst: &StepInstance,
     steps: &[StepInstance],
@@ -500,39 +524,55 @@ pub fn skip_reason(
     controlled: bool,
     #[cfg(feature = "planted-bugs")] planted: Option<crate::bugs::PlantedBug>,
 ) -> Option<SkipReason> {
-    for &d in &inst.deps {
-        let dep = &steps[d];
-        match &records[d].status {
-            StepStatus::Failed { .. }
-                if dep.step.is_validation_gate() && !inst.step.is_rollback() =>
+    let deps = || inst.deps.iter().map(|&d| (&steps[d], &records[d].status));
+    for (dep, status) in deps() {
+        if matches!(status, StepStatus::Failed { .. })
+            && dep.step.is_validation_gate()
+            && !inst.step.is_rollback()
+        {
+            return Some(SkipReason::ValidationFailed { step: dep.step });
+        }
+    }
+    // A blocked run stops everything after the gate, before any other rule (an
+    // uncontrolled run blocked at validation must not make the target writable).
+    if !inst.step.is_rollback() {
+        for (_, status) in deps() {
+            if let StepStatus::Skipped {
+                reason: r @ SkipReason::ValidationFailed { .. },
+            } = status
             {
-                return Some(SkipReason::ValidationFailed { step: dep.step });
+                return Some(r.clone());
             }
-            _ => {}
         }
     }
     // Uncontrolled failover: nothing can act on the source.
     if !controlled && inst.step.needs_source() {
         return Some(SkipReason::SourceUnreachable);
     }
+    // S3's undo stops at a failed undo, the mirror of S2 going forward: undoing the target's
+    // SPN removal after the target kept them would put one SPN on two accounts, and giving
+    // the source its names back while the target still answers for them would have two
+    // clusters answer one name.
+    let partner = match inst.step {
+        StepId::RollbackRemoveSourceSpns => Some(StepId::RollbackAddTargetSpns),
+        StepId::RollbackRenameSourceSmartconnect => Some(StepId::RollbackMoveSmartconnectToTarget),
+        _ => None,
+    };
+    if let Some(partner) = partner {
+        for (dep, status) in deps().filter(|(d, _)| d.step == partner) {
+            if matches!(status, StepStatus::Failed { .. } | StepStatus::Skipped { .. }) {
+                return Some(SkipReason::NetworkingFailed {
+                    step: dep.step,
+                    zone: dep.zone.clone().unwrap_or_default(),
+                });
+            }
+        }
+    }
     if inst.step.is_rollback() {
         return None;
     }
-    for &d in &inst.deps {
-        let dep = &steps[d];
-        match &records[d].status {
-            StepStatus::Failed { .. } if dep.step.is_validation_gate() => {
-                return Some(SkipReason::ValidationFailed { step: dep.step });
-            }
-            StepStatus::Skipped {
-                reason: r @ SkipReason::ValidationFailed { .. },
-            } => return Some(r.clone()),
-            _ => {}
-        }
-    }
-    for &d in &inst.deps {
-        let dep = &steps[d];
-        match &records[d].status {
+    for (dep, status) in deps() {
+        match status {
             StepStatus::Failed { .. } if dep.step == StepId::ZoneGate => {
                 return Some(SkipReason::ZoneGate {
                     zone: dep.zone.clone().unwrap_or_default(),
@@ -545,30 +585,98 @@ pub fn skip_reason(
             _ => {}
         }
     }
+    #[allow(unused_mut)]
+    let mut networking_rule = true;
+    #[cfg(feature = "planted-bugs")]
+    if planted == Some(crate::bugs::PlantedBug::SpnsAddedAfterFailedRemoval) {
+        networking_rule = false; // Wrong on purpose: the chain goes on after a failure.
+    }
+    // S2/S3: a failed networking step stops what comes after it in its zone. (The S3 undo
+    // steps' own failures stop only their partner undo, above; what follows the undo —
+    // the clients' refresh — runs whatever they did.)
+    for (dep, status) in deps()
+        .filter(|_| networking_rule)
+        .filter(|(d, _)| !d.step.is_networking_rollback())
+    {
+        match status {
+            StepStatus::Failed { .. } if dep.step.is_networking() => {
+                return Some(SkipReason::NetworkingFailed {
+                    step: dep.step,
+                    zone: dep.zone.clone().unwrap_or_default(),
+                });
+            }
+            StepStatus::Skipped {
+                reason: r @ SkipReason::NetworkingFailed { .. },
+            } => return Some(r.clone()),
+            _ => {}
+        }
+    }
+    // S2: a zone-level networking step (and what waits for the networking) inherits the
+    // skip of a networking step before it, and SyncIQ-mode networking waits for the zone
+    // policies' allow-write: names follow writable data.
+    if inst.policy.is_none() {
+        for (dep, status) in deps() {
+            match status {
+                StepStatus::Skipped {
+                    reason: r @ SkipReason::UpstreamFailed { .. },
+                } if dep.step.is_networking() => return Some(r.clone()),
+                StepStatus::Failed { .. }
+                    if dep.step == StepId::AllowWrite && inst.step.is_networking() =>
+                {
+                    return Some(SkipReason::UpstreamFailed {
+                        step: StepId::AllowWrite,
+                        policy: dep.policy.clone().unwrap_or_default(),
+                    })
+                }
+                StepStatus::Skipped {
+                    reason: r @ SkipReason::UpstreamFailed { .. },
+                } if dep.step == StepId::AllowWrite && inst.step.is_networking() => {
+                    return Some(r.clone())
+                }
+                _ => {}
+            }
+        }
+    }
     #[cfg(feature = "planted-bugs")]
     if planted == Some(crate::bugs::PlantedBug::SkipLogicOff) {
         return None;
     }
     let policy = inst.policy.as_ref()?;
-    for &d in &inst.deps {
-        let dep = &steps[d];
+    for (dep, status) in deps() {
         if dep.policy.as_ref() != Some(policy) {
             continue;
         }
-        match &records[d].status {
+        match status {
             // Without resync-prep there is no mirror policy to schedule, run or replicate for.
             StepStatus::Skipped {
                 reason: SkipReason::SourceUnreachable,
             } if dep.step == StepId::ResyncPrep => return Some(SkipReason::SourceUnreachable),
-            StepStatus::Skipped {
-                reason: SkipReason::SourceUnreachable,
-            } => {}
-            StepStatus::Failed { .. } if dep.step.is_synciq_chain() => {
+            // S1: a failed quota copy keeps the source's quotas, and nothing else.
+            StepStatus::Failed { .. } if dep.step == StepId::FailoverQuotas => {
+                #[cfg(feature = "planted-bugs")]
+                if planted == Some(crate::bugs::PlantedBug::QuotaRemovalAfterFailedCopy) {
+                    continue; // Wrong on purpose: the originals go although no copy exists.
+                }
+                if inst.step == StepId::RemoveSourceQuotas {
+                    return Some(SkipReason::UpstreamFailed {
+                        step: dep.step,
+                        policy: policy.clone(),
+                    });
+                }
+            }
+            StepStatus::Failed { .. } if dep.step.stops_policy_chain() => {
                 return Some(SkipReason::UpstreamFailed {
                     step: dep.step,
                     policy: policy.clone(),
                 })
             }
+            StepStatus::Skipped {
+                reason:
+                    SkipReason::UpstreamFailed {
+                        step: StepId::FailoverQuotas,
+                        ..
+                    },
+            } => {}
             StepStatus::Skipped {
                 reason: r @ SkipReason::UpstreamFailed { .. },
             } => return Some(r.clone()),
@@ -578,7 +686,7 @@ pub fn skip_reason(
     None
 }
 
-/// The zone policies whose final sync (or config sync) did not succeed, for a zone gate.
+/// The zone policies whose final sync or config sync did not succeed, for a zone gate.
 pub fn zone_gate_failures(
     gate: &StepInstance,
     steps: &[StepInstance],
@@ -588,7 +696,8 @@ pub fn zone_gate_failures(
         .deps
         .iter()
         .filter(|&&d| {
-            steps[d].step == StepId::SyncData && !matches!(records[d].status, StepStatus::Succeeded)
+            matches!(steps[d].step, StepId::SyncData | StepId::SyncConfig)
+                && !matches!(records[d].status, StepStatus::Succeeded)
         })
         .filter_map(|&d| steps[d].policy.clone())
         .collect();
@@ -608,73 +717,285 @@ fn progress_possible(steps: &[StepInstance], records: &[StepRecord]) -> bool {
     })
 }
 
-/// The rollback instances for a failed gate: put back what the preparation changed.
-fn rollback_instances(
+fn failed(r: &StepRecord) -> bool {
+    matches!(r.status, StepStatus::Failed { .. })
+}
+
+/// Whether a step may have changed something (so its rollback has work to look for).
+fn may_have_acted(r: &StepRecord) -> bool {
+    matches!(r.status, StepStatus::Succeeded | StepStatus::Failed { .. })
+}
+
+/// The rollback instances the statuses call for and the run does not have yet
+/// (docs/safety-rules.md "Rollbacks"): after a failed gate, after a failed networking step
+/// in a zone mode (S3), and per policy whose chain failed before its allow-write (S5).
+fn rollbacks_needed(
     steps: &[StepInstance],
     records: &[StepRecord],
     cached_schedules: &BTreeMap<String, String>,
-    gate: usize,
+    spec: &crate::run_spec::RunSpec,
+    zones: &[crate::plan::ZonePlan],
 ) -> Vec<StepInstance> {
-    let did = |step: StepId| {
+    use crate::plan::Actor;
+    let mut out: Vec<StepInstance> = Vec::new();
+    // The rollback instances the run has already (a set: this runs after every failure, so
+    // it must stay linear in the plan's size).
+    let existing: BTreeSet<(StepId, Option<&str>, Option<&str>)> = steps
+        .iter()
+        .filter(|s| s.step.is_rollback())
+        .map(|s| (s.step, s.policy.as_deref(), s.zone.as_deref()))
+        .collect();
+    let have = |out: &Vec<StepInstance>, step: StepId, policy: Option<&str>, zone: Option<&str>| {
+        existing.contains(&(step, policy, zone))
+            || out
+                .iter()
+                .any(|s| s.step == step && s.policy.as_deref() == policy && s.zone.as_deref() == zone)
+    };
+    let mk = |step: StepId, policy: Option<&str>, zone: Option<&str>, deps: Vec<usize>| {
+        let actor = match step {
+            StepId::RollbackConfigJobs => Actor::Orchestrator,
+            StepId::RollbackRepointDns => Actor::Dns,
+            StepId::RollbackAddTargetSpns | StepId::RollbackMoveSmartconnectToTarget => {
+                Actor::Target
+            }
+            _ => Actor::Source,
+        };
+        StepInstance {
+            idx: 0,
+            step,
+            policy: policy.map(str::to_string),
+            zone: zone.map(str::to_string),
+            actor,
+            deps,
+            job_slot: None,
+            expected_ms: 0,
+            not_applicable: None,
+        }
+    };
+    let any = |step: StepId, pred: &dyn Fn(&StepRecord) -> bool| {
         steps
             .iter()
-            .filter(move |s| s.step == step && records[s.idx].status == StepStatus::Succeeded)
+            .any(|s| s.step == step && s.policy.is_none() && pred(&records[s.idx]))
     };
-    let mk = |step: StepId, policy: Option<String>| StepInstance {
-        idx: 0,
-        step,
-        policy,
-        zone: None,
-        actor: crate::plan::Actor::Source,
-        deps: vec![gate],
-        job_slot: None,
-        expected_ms: 0,
+    let cached_ok: BTreeSet<&str> = steps
+        .iter()
+        .filter(|s| s.step == StepId::CacheSchedules && records[s.idx].status == StepStatus::Succeeded)
+        .filter_map(|s| s.policy.as_deref())
+        .collect();
+    let had_schedule =
+        |p: &str| cached_ok.contains(p) && cached_schedules.get(p).is_some_and(|s| !s.is_empty());
+    let lock_done = any(StepId::DataIntegrityLock, &may_have_acted);
+    let cfg_off = any(StepId::DisableConfigJobs, &|r| r.status == StepStatus::Succeeded);
+    let protocols_off = any(StepId::DisableProtocols, &may_have_acted);
+    let policies = spec_policies(steps);
+    // Put back what the preparation changed, for every policy, after `cause`.
+    let prep_rollback = |out: &mut Vec<StepInstance>, cause: usize| {
+        if lock_done && !have(out, StepId::RollbackLock, None, None) {
+            out.push(mk(StepId::RollbackLock, None, None, vec![cause]));
+        }
+        for p in &policies {
+            if had_schedule(p) && !have(out, StepId::RollbackSchedules, Some(p), None) {
+                out.push(mk(StepId::RollbackSchedules, Some(p), None, vec![cause]));
+            }
+        }
+        if cfg_off && !have(out, StepId::RollbackConfigJobs, None, None) {
+            out.push(mk(StepId::RollbackConfigJobs, None, None, vec![cause]));
+        }
+        if protocols_off && !have(out, StepId::RollbackProtocols, None, None) {
+            out.push(mk(StepId::RollbackProtocols, None, None, vec![cause]));
+        }
     };
-    let mut out = Vec::new();
-    // A lock that failed half-way may have locked some shares: roll back either way.
-    if steps.iter().any(|s| {
-        s.step == StepId::DataIntegrityLock
-            && matches!(
-                records[s.idx].status,
-                StepStatus::Succeeded | StepStatus::Failed { .. }
-            )
-    }) {
-        out.push(mk(StepId::RollbackLock, None));
+
+    // A failed gate: nothing was cut over; put the preparation back.
+    if let Some(gate) = steps
+        .iter()
+        .find(|s| s.step.is_gate() && failed(&records[s.idx]))
+    {
+        prep_rollback(&mut out, gate.idx);
     }
-    // Which schedules to put back comes from the cached schedules in the run state, not from
-    // the records' `acted`: a `cache_schedules` redone after a crash finds the schedule
-    // already cleared and reports `acted: false`, yet the schedule still has to come back.
-    let had_schedule = |s: &&StepInstance| {
-        s.policy
-            .as_ref()
-            .and_then(|p| cached_schedules.get(p))
-            .is_some_and(|sched| !sched.is_empty())
+
+    // S3: a zone cut-over is all or nothing until data is writable. In zone modes the
+    // zone's networking is undone in reverse, then the preparation, when a networking step
+    // failed (no allow-write has run: they wait for the networking), or when the networking
+    // went through but every zone policy's allow-write failed (nothing became writable
+    // behind the moved names).
+    let zone_mode = matches!(spec.mode, Mode::AccessZone | Mode::IpPool);
+    let chain_failed = |i: usize| {
+        matches!(
+            &records[i].status,
+            StepStatus::Failed { .. }
+                | StepStatus::Skipped {
+                    reason: SkipReason::UpstreamFailed { .. }
+                }
+        )
     };
-    for s in did(StepId::CacheSchedules).filter(had_schedule) {
-        out.push(mk(StepId::RollbackSchedules, s.policy.clone()));
+    let allow_of = |p: &str| {
+        steps
+            .iter()
+            .find(|s| s.step == StepId::AllowWrite && s.policy.as_deref() == Some(p))
+            .map(|s| s.idx)
+    };
+    // Zones whose allow-writes are all over, and whether the zone was undone as a whole.
+    let mut zone_undone: BTreeMap<&str, bool> = BTreeMap::new();
+    if zone_mode {
+        let mut undo: Vec<(Option<&str>, Vec<usize>)> = steps
+            .iter()
+            .filter(|s| s.step.is_networking() && failed(&records[s.idx]))
+            .map(|f| (f.zone.as_deref(), vec![f.idx]))
+            .collect();
+        for z in zones {
+            let aws: Vec<usize> = z.policies.iter().filter_map(|p| allow_of(p)).collect();
+            if aws.is_empty() || !aws.iter().all(|&i| records[i].status.is_terminal()) {
+                continue;
+            }
+            let none_writable = aws
+                .iter()
+                .all(|&i| records[i].status != StepStatus::Succeeded);
+            let whole = none_writable && aws.iter().any(|&i| chain_failed(i));
+            zone_undone.insert(z.name.as_str(), whole);
+            if whole && !undo.iter().any(|(zn, _)| *zn == Some(z.name.as_str())) {
+                undo.push((Some(z.name.as_str()), aws));
+            }
+        }
+        for (zone, cause) in undo {
+            let done: Vec<&StepInstance> = steps
+                .iter()
+                .filter(|s| s.step.is_networking() && s.zone.as_deref() == zone)
+                .filter(|s| may_have_acted(&records[s.idx]))
+                .collect();
+            let mut prev = cause;
+            for s in done.iter().rev() {
+                let Some(undo) = s.step.networking_rollback() else {
+                    continue;
+                };
+                if let Some(existing) = steps
+                    .iter()
+                    .find(|x| x.step == undo && x.zone.as_deref() == zone)
+                {
+                    prev.push(existing.idx);
+                    continue;
+                }
+                if out.iter().any(|x| x.step == undo && x.zone.as_deref() == zone) {
+                    continue;
+                }
+                out.push(mk(undo, None, zone, prev.clone()));
+                // Instances added in this call get their indices in order after the
+                // existing ones; the next one waits for this one and the ones before (the
+                // skip rule looks at an undo's partner among them).
+                prev.push(steps.len() + out.len() - 1);
+            }
+            // Clients that reconnected while the names pointed at the target (an NFS mount
+            // stays where it was made) reconnect again, to the names now home.
+            let last = prev.iter().copied().max().unwrap_or(0);
+            let refreshed = steps
+                .iter()
+                .chain(out.iter())
+                .any(|x| x.step == StepId::RefreshClients && x.zone.as_deref() == zone);
+            if zone.is_some() && !refreshed {
+                let mut r = mk(StepId::RefreshClients, None, zone, vec![last]);
+                r.actor = crate::plan::Actor::Clients;
+                out.push(r);
+            }
+            prep_rollback(&mut out, last);
+        }
     }
-    if did(StepId::DisableConfigJobs).next().is_some() {
-        let mut i = mk(StepId::RollbackConfigJobs, None);
-        i.actor = crate::plan::Actor::Orchestrator;
-        out.push(i);
+
+    // S5: a policy whose chain failed before its allow-write: the source still serves its
+    // users, so its own preparation comes off.
+    #[allow(unused_mut)]
+    let mut per_policy = spec.options.on_policy_failure == crate::run_spec::OnPolicyFailure::Rollback;
+    #[cfg(feature = "planted-bugs")]
+    if spec.options.planted_bug == Some(crate::bugs::PlantedBug::NoPolicyRollback) {
+        per_policy = false; // Wrong on purpose.
     }
-    if steps.iter().any(|s| {
-        s.step == StepId::DisableProtocols
-            && matches!(
-                records[s.idx].status,
-                StepStatus::Succeeded | StepStatus::Failed { .. }
-            )
-    }) {
-        out.push(mk(StepId::RollbackProtocols, None));
+    if per_policy {
+        for aw in steps.iter().filter(|s| s.step == StepId::AllowWrite) {
+            let Some(p) = aw.policy.as_deref().filter(|_| chain_failed(aw.idx)) else {
+                continue;
+            };
+            // Zone modes decide per zone once all its allow-writes are over: a zone undone
+            // as a whole has had its whole preparation rolled back already.
+            if zone_mode {
+                let zone = zones.iter().find(|z| z.policies.iter().any(|x| x == p));
+                match zone.and_then(|z| zone_undone.get(z.name.as_str())) {
+                    Some(false) => {}
+                    _ => continue,
+                }
+            }
+            if lock_done
+                && !have(&out, StepId::RollbackLock, None, None)
+                && !have(&out, StepId::RollbackLock, Some(p), None)
+            {
+                out.push(mk(StepId::RollbackLock, Some(p), None, vec![aw.idx]));
+            }
+            if had_schedule(p) && !have(&out, StepId::RollbackSchedules, Some(p), None) {
+                out.push(mk(StepId::RollbackSchedules, Some(p), None, vec![aw.idx]));
+            }
+            if cfg_off
+                && !have(&out, StepId::RollbackConfigJobs, None, None)
+                && !have(&out, StepId::RollbackConfigJobs, Some(p), None)
+            {
+                out.push(mk(StepId::RollbackConfigJobs, Some(p), None, vec![aw.idx]));
+            }
+            // DFS mode: switched DFS shares would send clients to the read-only copy.
+            let switched = steps.iter().any(|s| {
+                s.step == StepId::DfsRenameShares
+                    && s.policy.as_deref() == Some(p)
+                    && may_have_acted(&records[s.idx])
+            });
+            if switched && !have(&out, StepId::RollbackDfsRenameShares, Some(p), None) {
+                out.push(mk(StepId::RollbackDfsRenameShares, Some(p), None, vec![aw.idx]));
+            }
+        }
+    }
+
+    // S5 for the cluster-wide protocol switch: when a policy's chain failed before its
+    // allow-write, the source still serves it, so SMB/NFS come back on — once every
+    // allow-write and resync-prep is over, and only if no failed-over policy's source copy
+    // is still writable (resync-prep succeeded for each), which would invite split brain.
+    let chain: Vec<usize> = steps
+        .iter()
+        .filter(|s| matches!(s.step, StepId::AllowWrite | StepId::ResyncPrep))
+        .map(|s| s.idx)
+        .collect();
+    let status_of = |step: StepId, p: &str| {
+        steps
+            .iter()
+            .find(|s| s.step == step && s.policy.as_deref() == Some(p))
+            .map(|s| &records[s.idx].status)
+    };
+    let all_over = chain.iter().all(|&i| records[i].status.is_terminal());
+    let stayed = policies
+        .iter()
+        .any(|p| status_of(StepId::AllowWrite, p).is_some_and(|st| *st != StepStatus::Succeeded));
+    let source_read_only = policies.iter().all(|p| {
+        status_of(StepId::AllowWrite, p) != Some(&StepStatus::Succeeded)
+            || status_of(StepId::ResyncPrep, p) == Some(&StepStatus::Succeeded)
+    });
+    if protocols_off
+        && per_policy
+        && !chain.is_empty()
+        && all_over
+        && stayed
+        && source_read_only
+        && !have(&out, StepId::RollbackProtocols, None, None)
+    {
+        out.push(mk(StepId::RollbackProtocols, None, None, chain));
     }
     out
 }
 
-fn failed_gate(steps: &[StepInstance], records: &[StepRecord]) -> Option<usize> {
-    steps
-        .iter()
-        .find(|s| s.step.is_gate() && matches!(records[s.idx].status, StepStatus::Failed { .. }))
-        .map(|s| s.idx)
+/// The policies of a run, in plan order (from its per-policy instances).
+fn spec_policies(steps: &[StepInstance]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in steps.iter().filter(|s| s.step == StepId::CacheSchedules) {
+        if let Some(p) = &s.policy {
+            if !out.contains(p) {
+                out.push(p.clone());
+            }
+        }
+    }
+    out
 }
 
 fn failed_validation(steps: &[StepInstance], records: &[StepRecord]) -> bool {
@@ -711,4 +1032,203 @@ pub fn outcome_of(steps: &[StepInstance], records: &[StepRecord]) -> Outcome {
     } else {
         Outcome::Failed
     }
+}
+
+/// What the statuses alone do not say about the outcome: a zone whose cut-over was held or
+/// rolled back (S3).
+fn outcome_detail(steps: &[StepInstance], records: &[StepRecord]) -> Option<String> {
+    let mut parts = Vec::new();
+    for f in steps
+        .iter()
+        .filter(|s| s.step.is_networking() && s.zone.is_some() && failed(&records[s.idx]))
+    {
+        let zone = f.zone.as_deref().unwrap_or_default();
+        let undone = steps
+            .iter()
+            .filter(|s| s.zone.as_deref() == Some(zone) && s.step.is_rollback())
+            .all(|s| records[s.idx].status == StepStatus::Succeeded);
+        let rolled = steps
+            .iter()
+            .any(|s| s.zone.as_deref() == Some(zone) && s.step.is_rollback());
+        if rolled {
+            parts.push(format!(
+                "zone {zone} rolled back{}: {} failed",
+                if undone {
+                    ""
+                } else {
+                    " (not completely: see the rollback steps)"
+                },
+                f.step
+            ));
+        } else {
+            parts.push(format!(
+                "zone {zone}: {} failed; later networking steps skipped",
+                f.step
+            ));
+        }
+    }
+    // Zones undone because no allow-write succeeded behind the moved names.
+    for z in steps
+        .iter()
+        .filter(|s| s.step == StepId::RollbackMoveSmartconnectToTarget || s.step == StepId::RollbackRenameSourceSmartconnect)
+        .filter_map(|s| s.zone.as_deref())
+        .collect::<BTreeSet<_>>()
+    {
+        let net_failed = steps
+            .iter()
+            .any(|s| s.step.is_networking() && s.zone.as_deref() == Some(z) && failed(&records[s.idx]));
+        if !net_failed {
+            let undone = steps
+                .iter()
+                .filter(|s| s.zone.as_deref() == Some(z) && s.step.is_rollback())
+                .all(|s| records[s.idx].status == StepStatus::Succeeded);
+            parts.push(format!(
+                "zone {z} rolled back{}: no allow_write succeeded",
+                if undone {
+                    ""
+                } else {
+                    " (not completely: see the rollback steps)"
+                }
+            ));
+        }
+    }
+    for g in steps
+        .iter()
+        .filter(|s| s.step == StepId::ZoneGate && failed(&records[s.idx]))
+    {
+        parts.push(format!(
+            "zone {} not cut over: zone gate held, preparation rolled back",
+            g.zone.as_deref().unwrap_or_default()
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// Data the run leaves without a writable copy reachable by its clients' names, and why
+/// (DESIGN §6 I7: the report must name it). Per policy P:
+/// * failed over, but its names still lead to the source (networking not done);
+/// * not failed over, but its names lead to the target (where its copy is read-only);
+/// * not failed over and the source unreachable (uncontrolled run);
+/// * not failed over, and the source still locked or its protocols still off.
+fn unavailable_data(
+    plan: &crate::plan::Plan,
+    steps: &[StepInstance],
+    records: &[StepRecord],
+) -> Vec<crate::report::Unavailable> {
+    use crate::plan::Actor;
+    let spec = &plan.spec;
+    if spec.kind == crate::run_spec::RunKind::Rehearsal {
+        return Vec::new(); // production never left the source
+    }
+    let (from, to) = (&spec.from, &spec.to);
+    let find = |step: StepId, policy: Option<&str>, zone: Option<&str>| {
+        steps
+            .iter()
+            .find(|s| {
+                s.step == step && s.policy.as_deref() == policy && s.zone.as_deref() == zone
+            })
+            .map(|s| &records[s.idx].status)
+    };
+    let ok = |st: Option<&StepStatus>| st.is_some_and(StepStatus::is_ok);
+    let done = |step: StepId, policy: Option<&str>, zone: Option<&str>| {
+        ok(find(step, policy, zone)) && find(step, policy, zone).is_some_and(|s| {
+            !matches!(s, StepStatus::NotApplicable { .. })
+        })
+    };
+    let manual = steps
+        .iter()
+        .any(|s| s.step == StepId::MoveSmartconnectToTarget && s.zone.is_none() && s.actor == Actor::Target && s.not_applicable.is_none());
+    let lock_on = steps.iter().any(|s| {
+        s.step == StepId::DataIntegrityLock
+            && s.not_applicable.is_none()
+            && may_have_acted(&records[s.idx])
+    });
+    let protocols_off = steps.iter().any(|s| {
+        s.step == StepId::DisableProtocols
+            && s.not_applicable.is_none()
+            && may_have_acted(&records[s.idx])
+    }) && !done(StepId::RollbackProtocols, None, None);
+    let mut out = Vec::new();
+    for p in plan.policies.iter().map(|p| p.name.as_str()) {
+        let failed_over = done(StepId::AllowWrite, Some(p), None);
+        // Where P's client-facing names lead at the end: Some(true) = the target.
+        let zone = plan.zones.iter().find(|z| z.policies.iter().any(|x| x == p));
+        let names_moved: Option<bool> = match spec.mode {
+            Mode::Dfs => Some(
+                done(StepId::DfsRenameShares, Some(p), None)
+                    && !done(StepId::RollbackDfsRenameShares, Some(p), None),
+            ),
+            _ if manual => Some(done(StepId::MoveSmartconnectToTarget, None, None)),
+            _ => zone.map(|z| {
+                let z = Some(z.name.as_str());
+                done(StepId::MoveSmartconnectToTarget, None, z)
+                    && !done(StepId::RollbackMoveSmartconnectToTarget, None, z)
+            }),
+        };
+        // Whether clients can use the moved names: the target took the SPNs and the DNS
+        // leads there too (Kerberos fails without the SPNs).
+        let usable = match spec.mode {
+            Mode::Dfs => names_moved,
+            _ if manual => names_moved.map(|m| {
+                m && done(StepId::AddTargetSpns, None, None) && done(StepId::RepointDns, None, None)
+            }),
+            _ => zone.map(|z| {
+                let z = Some(z.name.as_str());
+                names_moved == Some(true)
+                    && done(StepId::AddTargetSpns, None, z)
+                    && done(StepId::RepointDns, None, z)
+            }),
+        };
+        // An S3 undo that stopped half-way leaves the zone's names in between.
+        let undo_stopped = zone.is_some_and(|z| {
+            steps.iter().any(|s| {
+                s.step.is_networking_rollback()
+                    && s.zone.as_deref() == Some(z.name.as_str())
+                    && !matches!(records[s.idx].status, StepStatus::Succeeded)
+            })
+        });
+        let why = if undo_stopped {
+            Some(format!(
+                "the undo of its zone's networking stopped at a failed step: its names may lead to neither {from} nor {to}; finish the rollback by hand (see the rollback steps)"
+            ))
+        } else if failed_over {
+            match usable {
+                Some(true) => None,
+                Some(false) => Some(format!(
+                    "writable only on {to}, but its client names still lead to {from}: the networking steps did not complete (see the report)"
+                )),
+                None => Some(format!(
+                    "writable only on {to}; no pool mapping moves its names: point clients at {to} by hand"
+                )),
+            }
+        } else if names_moved == Some(true) {
+            Some(format!(
+                "its client names lead to {to}, where allow_write did not succeed: read-only there"
+            ))
+        } else if !spec.controlled {
+            Some(format!(
+                "{from} is unreachable and allow_write on {to} did not succeed: no writable copy"
+            ))
+        } else if lock_on
+            && !done(StepId::RollbackLock, None, None)
+            && !done(StepId::RollbackLock, Some(p), None)
+        {
+            Some(format!(
+                "its SMB shares on {from} still carry the data-integrity lock (Deny Everyone): lift it by hand or resume the run"
+            ))
+        } else if protocols_off {
+            Some(format!(
+                "SMB/NFS are still off on {from} (cluster-wide): turn them on by hand once no failed-over policy's source copy is writable"
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = why {
+            out.push(crate::report::Unavailable {
+                policy: p.to_string(),
+                reason,
+            });
+        }
+    }
+    out
 }

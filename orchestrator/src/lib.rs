@@ -21,7 +21,7 @@ pub mod run_spec;
 pub mod runner;
 pub mod secret;
 pub mod server;
-pub mod steps;
+pub(crate) mod steps;
 
 pub use exec::{AbsentOperator, Observer, Operator, RunEvent};
 pub use plan::{Plan, StepId, StepInstance};

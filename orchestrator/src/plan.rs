@@ -60,11 +60,25 @@ pub enum StepId {
     RollbackConfigJobs,
     /// Rollback of step 1's option: SMB/NFS are turned back on.
     RollbackProtocols,
+    /// S3 rollback of a zone's networking, in reverse: the DNS delegation back home.
+    RollbackRepointDns,
+    /// S3: the SPNs the target's account took are removed again.
+    RollbackAddTargetSpns,
+    /// S3: the source names the target pool took as aliases are removed again.
+    RollbackMoveSmartconnectToTarget,
+    /// S3: the SPNs removed from the source's account are registered again.
+    RollbackRemoveSourceSpns,
+    /// S3: the source pool gets its zone name and aliases back.
+    RollbackRenameSourceSmartconnect,
+    /// S4/S5: a policy whose allow-write failed after its DFS shares were switched gets them
+    /// switched back (target `X` hidden again, source `X` active), so DFS clients reach the
+    /// copy that is still writable.
+    RollbackDfsRenameShares,
 }
 
 impl StepId {
     /// All ids, in seed order.
-    pub const ALL: [StepId; 30] = [
+    pub const ALL: [StepId; 36] = [
         StepId::CheckOpenFiles,
         StepId::DisableProtocols,
         StepId::DataIntegrityLock,
@@ -95,6 +109,12 @@ impl StepId {
         StepId::RollbackLock,
         StepId::RollbackConfigJobs,
         StepId::RollbackProtocols,
+        StepId::RollbackRepointDns,
+        StepId::RollbackAddTargetSpns,
+        StepId::RollbackMoveSmartconnectToTarget,
+        StepId::RollbackRemoveSourceSpns,
+        StepId::RollbackRenameSourceSmartconnect,
+        StepId::RollbackDfsRenameShares,
     ];
 
     /// The snake_case id.
@@ -130,6 +150,12 @@ impl StepId {
             StepId::RollbackLock => "rollback_lock",
             StepId::RollbackConfigJobs => "rollback_config_jobs",
             StepId::RollbackProtocols => "rollback_protocols",
+            StepId::RollbackRepointDns => "rollback_repoint_dns",
+            StepId::RollbackAddTargetSpns => "rollback_add_target_spns",
+            StepId::RollbackMoveSmartconnectToTarget => "rollback_move_smartconnect_to_target",
+            StepId::RollbackRemoveSourceSpns => "rollback_remove_source_spns",
+            StepId::RollbackRenameSourceSmartconnect => "rollback_rename_source_smartconnect",
+            StepId::RollbackDfsRenameShares => "rollback_dfs_rename_shares",
         }
     }
 
@@ -226,6 +252,12 @@ impl StepId {
             StepId::RollbackLock => "1a↺",
             StepId::RollbackConfigJobs => "3b↺",
             StepId::RollbackProtocols => "1↺",
+            StepId::RollbackRepointDns => "10↺",
+            StepId::RollbackAddTargetSpns => "9↺",
+            StepId::RollbackMoveSmartconnectToTarget => "8↺",
+            StepId::RollbackRemoveSourceSpns => "7↺",
+            StepId::RollbackRenameSourceSmartconnect => "6↺",
+            StepId::RollbackDfsRenameShares => "6↺",
         }
     }
 
@@ -236,6 +268,45 @@ impl StepId {
             self,
             StepId::SyncData | StepId::AllowWrite | StepId::ResyncPrep
         )
+    }
+
+    /// Steps whose failure for policy P skips every instance of P that waits for them
+    /// (docs/safety-rules.md): the SyncIQ chain, plus config sync and the DFS renames, whose
+    /// failure would leave the target unable to serve P's users. (`failover_quotas` skips
+    /// only `remove_source_quotas`: see the executor.)
+    pub fn stops_policy_chain(self) -> bool {
+        matches!(
+            self,
+            StepId::SyncData
+                | StepId::SyncConfig
+                | StepId::DfsRenameShares
+                | StepId::AllowWrite
+                | StepId::ResyncPrep
+        )
+    }
+
+    /// The S3 undo steps of the networking chain.
+    pub fn is_networking_rollback(self) -> bool {
+        matches!(
+            self,
+            StepId::RollbackRepointDns
+                | StepId::RollbackAddTargetSpns
+                | StepId::RollbackMoveSmartconnectToTarget
+                | StepId::RollbackRemoveSourceSpns
+                | StepId::RollbackRenameSourceSmartconnect
+        )
+    }
+
+    /// The rollback instance that undoes a networking step (S3).
+    pub fn networking_rollback(self) -> Option<StepId> {
+        Some(match self {
+            StepId::RenameSourceSmartconnect => StepId::RollbackRenameSourceSmartconnect,
+            StepId::RemoveSourceSpns => StepId::RollbackRemoveSourceSpns,
+            StepId::MoveSmartconnectToTarget => StepId::RollbackMoveSmartconnectToTarget,
+            StepId::AddTargetSpns => StepId::RollbackAddTargetSpns,
+            StepId::RepointDns => StepId::RollbackRepointDns,
+            _ => return None,
+        })
     }
 
     /// Steps that run a SyncIQ job and report through `sync.job.finish`.
@@ -282,6 +353,12 @@ impl StepId {
                 | StepId::RollbackLock
                 | StepId::RollbackConfigJobs
                 | StepId::RollbackProtocols
+                | StepId::RollbackRepointDns
+                | StepId::RollbackAddTargetSpns
+                | StepId::RollbackMoveSmartconnectToTarget
+                | StepId::RollbackRemoveSourceSpns
+                | StepId::RollbackRenameSourceSmartconnect
+                | StepId::RollbackDfsRenameShares
         )
     }
 
@@ -305,6 +382,9 @@ impl StepId {
                 | StepId::RollbackSchedules
                 | StepId::RollbackLock
                 | StepId::RollbackProtocols
+                | StepId::RollbackRemoveSourceSpns
+                | StepId::RollbackRenameSourceSmartconnect
+                | StepId::RollbackDfsRenameShares
         )
     }
 
@@ -357,6 +437,11 @@ pub struct StepInstance {
     pub job_slot: Option<String>,
     /// Expected runtime (ms) used to start the longest jobs first.
     pub expected_ms: u64,
+    /// Set when the step has nothing to do in this run (mode, option, no mapping): the
+    /// executor records it `not_applicable{reason}` without running it (safety rule S6:
+    /// every seed step appears in every report). Such instances have no edges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<String>,
 }
 
 impl StepInstance {
@@ -423,8 +508,15 @@ impl Builder {
             deps: deps.into_iter().collect(),
             job_slot: None,
             expected_ms: 0,
+            not_applicable: None,
         });
         idx
+    }
+
+    /// A bare instance of `step` that does not apply to this run, and why.
+    fn not_applicable(&mut self, step: StepId, reason: &str) {
+        let i = self.add(step, None, None, Actor::Orchestrator, vec![]);
+        self.steps[i].not_applicable = Some(reason.to_string());
     }
 }
 
@@ -474,6 +566,9 @@ pub struct ZonePlan {
     pub mappings: Vec<NetMapping>,
     pub policies: Vec<String>,
 }
+
+/// Why SyncIQ-mode networking is `not_applicable` without a pool mapping (S6).
+pub const NO_POOL_MAPPING: &str = "no pool mapping: move names by hand";
 
 /// Build the DAG for `spec` over `inv`.
 pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
@@ -612,7 +707,7 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
     let mut zones: Vec<ZonePlan> = Vec::new();
     let policies: Vec<PolicyInfo> = match spec.mode {
         Mode::SynciqPolicy | Mode::Dfs => {
-            let ps = if spec.policies.is_empty() {
+            let ps: Vec<PolicyInfo> = if spec.policies.is_empty() {
                 candidates.iter().map(|p| (*p).clone()).collect()
             } else {
                 pick_named(&spec.policies)?
@@ -635,6 +730,18 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
                     e.mappings.push(m.clone());
                 }
                 zones = by_zone.into_values().collect();
+                for z in &mut zones {
+                    z.policies = ps
+                        .iter()
+                        .filter(|p| {
+                            // A policy's zone: the deepest source zone holding its path.
+                            inv.zone_of_path(&spec.from, &p.source_path)
+                                .map_or("System", |x| x.name.as_str())
+                                == z.name
+                        })
+                        .map(|p| p.name.clone())
+                        .collect();
+                }
             }
             ps
         }
@@ -716,6 +823,30 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
 
     // 1, (1), 1a, 1b: preparation on the source.
     let mut prep = vec![b.add(StepId::CheckOpenFiles, None, None, Actor::Source, vec![])];
+    if !o.disable_protocols {
+        b.not_applicable(StepId::DisableProtocols, "option disable_protocols is off");
+    }
+    if !o.data_integrity {
+        b.not_applicable(StepId::DataIntegrityLock, "option data_integrity is off");
+    }
+    if !o.block_on_warning {
+        b.not_applicable(StepId::BlockOnWarning, "option block_on_warning is off");
+    }
+    if spec.mode != Mode::Dfs {
+        b.not_applicable(
+            StepId::DfsRenameShares,
+            "not DFS mode: no DFS shares to redirect",
+        );
+    }
+    if !o.quotas {
+        b.not_applicable(StepId::FailoverQuotas, "option quotas is off");
+        if !o.remove_source_quotas {
+            b.not_applicable(
+                StepId::RemoveSourceQuotas,
+                "option quotas is off: source quotas stay (set remove_source_quotas to delete them)",
+            );
+        }
+    }
     if o.disable_protocols {
         prep.push(b.add(
             StepId::DisableProtocols,
@@ -836,11 +967,13 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
 
     // 9, 10, 11, 12, 13, 13a, 13b per policy.
     let mut chain_ends = Vec::new();
+    let mut allows: BTreeMap<String, usize> = BTreeMap::new();
     for (i, p) in policies.iter().enumerate() {
         let name = Some(p.name.as_str());
         let mut deps = vec![pre_cut[&p.name]];
         deps.extend(cut_deps.get(&p.name).cloned().unwrap_or_default());
         let allow = b.add(StepId::AllowWrite, name, None, Actor::Target, deps);
+        allows.insert(p.name.clone(), allow);
         let resync = b.add(StepId::ResyncPrep, name, None, Actor::Source, vec![allow]);
         #[cfg(feature = "planted-bugs")]
         if spec.options.planted_bug == Some(crate::bugs::PlantedBug::ResyncPrepBeforeAllowWrite) {
@@ -849,40 +982,56 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
             b.steps[resync].deps = pre;
             b.steps[allow].deps = vec![resync];
         }
+        #[allow(unused_mut)]
+        let mut restore_deps = vec![resync, cache[i]];
+        #[cfg(feature = "planted-bugs")]
+        if spec.options.planted_bug == Some(crate::bugs::PlantedBug::MissingOrderEdge) {
+            // Wrong on purpose: the schedule goes onto a mirror that may not exist yet.
+            restore_deps = vec![cache[i]];
+        }
         let restore = b.add(
             StepId::RestoreSchedule,
             name,
             None,
             Actor::Target,
-            vec![resync, cache[i]],
+            restore_deps,
         );
         let mut before_mirror = vec![resync, restore];
-        let mut quota_prev = vec![allow, restore];
-        if o.quotas {
-            let q = b.add(
+        // S1: a source quota goes only after its copy on the target was confirmed
+        // (failover_quotas reads it back), or when the admin asked for the removal with
+        // the quota option off.
+        let rm_deps = if o.quotas {
+            Some(vec![b.add(
                 StepId::FailoverQuotas,
                 name,
                 None,
                 Actor::Target,
-                quota_prev.clone(),
+                vec![allow, restore],
+            )])
+        } else if o.remove_source_quotas {
+            Some(vec![allow, restore])
+        } else {
+            None
+        };
+        if let Some(rm_deps) = rm_deps {
+            #[allow(unused_mut)]
+            let mut rm_deps = rm_deps;
+            #[cfg(feature = "planted-bugs")]
+            if spec.options.planted_bug
+                == Some(crate::bugs::PlantedBug::QuotaRemovalBeforeAllowWrite)
+            {
+                // Wrong on purpose: source quotas go before the target is writable.
+                rm_deps = vec![pre_cut[&p.name]];
+            }
+            let rm = b.add(
+                StepId::RemoveSourceQuotas,
+                name,
+                None,
+                Actor::Source,
+                rm_deps,
             );
-            quota_prev = vec![allow, q];
+            before_mirror.push(rm);
         }
-        #[allow(unused_mut)]
-        let mut rm_deps = quota_prev;
-        #[cfg(feature = "planted-bugs")]
-        if spec.options.planted_bug == Some(crate::bugs::PlantedBug::QuotaRemovalBeforeAllowWrite) {
-            // Wrong on purpose: source quotas go before the target is writable.
-            rm_deps = vec![pre_cut[&p.name]];
-        }
-        let rm = b.add(
-            StepId::RemoveSourceQuotas,
-            name,
-            None,
-            Actor::Source,
-            rm_deps,
-        );
-        before_mirror.push(rm);
         let mirror = b.add(StepId::RunMirror, name, None, Actor::Target, before_mirror);
         b.steps[mirror].job_slot = Some(spec.to.clone());
         b.steps[mirror].expected_ms = p.expected_job_ms;
@@ -898,35 +1047,96 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
 
     // SyncIQ mode networking 14–18: automatic per mapped zone, or a manual checklist.
     let mut tail = chain_ends.clone();
-    if spec.mode == Mode::SynciqPolicy {
-        if spec.options.networking == Networking::Manual {
+    let no_net = |b: &mut Builder, reason: &str| {
+        for (step, _) in net_steps {
+            b.not_applicable(step, reason);
+        }
+    };
+    match spec.mode {
+        Mode::Dfs => no_net(
+            &mut b,
+            "DFS mode: clients follow DFS referrals, no SmartConnect name moves",
+        ),
+        Mode::SynciqPolicy if spec.options.networking == Networking::Manual => {
+            // S2: the checklist moves the names of every run path, so it waits for (and is
+            // skipped unless) every policy's allow-write.
             let mut prev = chain_ends.clone();
+            #[allow(unused_mut)]
+            let mut follow_data = true;
+            #[cfg(feature = "planted-bugs")]
+            if spec.options.planted_bug
+                == Some(crate::bugs::PlantedBug::NetworkingIgnoresAllowWrite)
+            {
+                follow_data = false; // Wrong on purpose.
+            }
+            let data: Vec<usize> = if follow_data {
+                allows.values().copied().collect()
+            } else {
+                Vec::new()
+            };
+            prev.extend(data.iter().copied());
             for (step, actor) in net_steps {
                 let i = b.add(step, None, None, actor, prev);
+                // Every checklist item waits for the data (not only the first): in an
+                // uncontrolled run the source-side items are skipped, and the rule must
+                // still hold for the target-side ones.
                 prev = vec![i];
+                prev.extend(data.iter().copied());
             }
             tail = prev;
-        } else if !zones.is_empty() {
-            tail = Vec::new();
+        }
+        Mode::SynciqPolicy if zones.is_empty() => {
+            no_net(&mut b, NO_POOL_MAPPING);
+        }
+        Mode::SynciqPolicy => {
             for z in &zones {
+                // S2: names follow writable data — the zone's names move only after every
+                // policy of the zone was made writable on the target.
                 let mut prev = chain_ends.clone();
+                #[allow(unused_mut)]
+                let mut follow_data = true;
+                #[cfg(feature = "planted-bugs")]
+                if spec.options.planted_bug
+                    == Some(crate::bugs::PlantedBug::NetworkingIgnoresAllowWrite)
+                {
+                    follow_data = false; // Wrong on purpose.
+                }
+                let data: Vec<usize> = if follow_data {
+                    z.policies.iter().filter_map(|p| allows.get(p).copied()).collect()
+                } else {
+                    Vec::new()
+                };
+                prev.extend(data.iter().copied());
                 for (step, actor) in net_steps {
                     let i = b.add(step, None, Some(&z.name), actor, prev);
                     prev = vec![i];
+                    prev.extend(data.iter().copied());
                 }
-                tail.extend(prev);
+                // 19 per zone: one zone's failed networking must not keep the clients of
+                // another zone, whose names moved, from reconnecting.
+                let mut deps = prev;
+                deps.extend(chain_ends.iter().copied());
+                b.add(StepId::RefreshClients, None, Some(&z.name), Actor::Clients, deps);
             }
+            tail = Vec::new();
         }
+        Mode::AccessZone | Mode::IpPool => {}
     }
     // 19: only where clients have a name to move to (or DFS referrals to follow).
-    let has_clients_step = zone_mode
+    let per_zone_refresh = spec.mode == Mode::SynciqPolicy
+        && spec.options.networking == Networking::Auto
+        && !zones.is_empty();
+    if per_zone_refresh {
+        // added per zone above
+    } else if zone_mode
         || spec.mode == Mode::Dfs
         || spec.options.networking == Networking::Manual
-        || !zones.is_empty();
-    if has_clients_step {
+    {
         let mut deps = tail;
         deps.extend(chain_ends.iter().copied());
         b.add(StepId::RefreshClients, None, None, Actor::Clients, deps);
+    } else {
+        b.not_applicable(StepId::RefreshClients, NO_POOL_MAPPING);
     }
 
     Ok(Plan {
@@ -1052,6 +1262,7 @@ impl Plan {
 mod tests {
     use super::*;
     use crate::inventory::ClusterInfo;
+    use crate::papi::AccessZone;
     use crate::run_spec::RunOptions;
 
     fn inv(n: usize) -> Inventory {
@@ -1164,6 +1375,124 @@ mod tests {
             .iter()
             .filter(|s| s.step == StepId::RunMirror)
             .all(|s| anc.contains(&s.idx)));
+    }
+
+    fn seed_steps() -> Vec<StepId> {
+        StepId::ALL
+            .into_iter()
+            .filter(|s| !s.is_rollback() && *s != StepId::ZoneGate && *s != StepId::AllowWriteRevert)
+            .collect()
+    }
+
+    /// S6: every seed step appears in every report, as an instance or `not_applicable`.
+    #[test]
+    fn every_seed_step_is_in_every_plan() {
+        for (mode, networking, quotas) in [
+            (Mode::SynciqPolicy, Networking::Auto, true),
+            (Mode::SynciqPolicy, Networking::Manual, false),
+            (Mode::Dfs, Networking::Auto, true),
+        ] {
+            let mut sp = spec();
+            sp.mode = mode;
+            sp.options.networking = networking;
+            sp.options.quotas = quotas;
+            let plan = build(&sp, &inv(2)).unwrap();
+            for id in seed_steps() {
+                assert!(
+                    plan.steps.iter().any(|s| s.step == id),
+                    "{id} missing from the {mode:?}/{networking:?} plan"
+                );
+            }
+            for s in plan.steps.iter().filter(|s| s.not_applicable.is_some()) {
+                assert!(s.deps.is_empty(), "{} has edges", s.label());
+                assert!(
+                    !plan.steps.iter().any(|x| x.deps.contains(&s.idx)),
+                    "something waits for not-applicable {}",
+                    s.label()
+                );
+            }
+        }
+        let plan = build(&spec(), &inv(1)).unwrap();
+        let na = |id: StepId| {
+            plan.steps
+                .iter()
+                .find(|s| s.step == id)
+                .and_then(|s| s.not_applicable.clone())
+        };
+        assert_eq!(na(StepId::RenameSourceSmartconnect).as_deref(), Some(NO_POOL_MAPPING));
+        assert!(na(StepId::DfsRenameShares).is_some());
+        assert!(na(StepId::SyncData).is_none());
+    }
+
+    /// S1: source quotas go only after the copy; with quotas off only when asked for.
+    #[test]
+    fn quota_removal_waits_for_the_copy() {
+        let plan = build(&spec(), &inv(1)).unwrap();
+        let find = |plan: &Plan, step: StepId| {
+            plan.steps
+                .iter()
+                .find(|s| s.step == step && s.policy.as_deref() == Some("p0"))
+                .map(|s| (s.idx, s.deps.clone()))
+        };
+        let (q, _) = find(&plan, StepId::FailoverQuotas).unwrap();
+        let (_, rm_deps) = find(&plan, StepId::RemoveSourceQuotas).unwrap();
+        assert_eq!(rm_deps, vec![q]);
+        let mut sp = spec();
+        sp.options.quotas = false;
+        let plan = build(&sp, &inv(1)).unwrap();
+        assert!(find(&plan, StepId::RemoveSourceQuotas).is_none());
+        sp.options.remove_source_quotas = true;
+        let plan = build(&sp, &inv(1)).unwrap();
+        let (aw, _) = find(&plan, StepId::AllowWrite).unwrap();
+        assert!(find(&plan, StepId::RemoveSourceQuotas).unwrap().1.contains(&aw));
+    }
+
+    /// S2: SyncIQ-mode names move only after the zone's policies are writable on the target.
+    #[test]
+    fn synciq_networking_waits_for_allow_write() {
+        let mut inv = inv(2);
+        for (c, ip) in [("a", "10.0.0.1"), ("b", "10.0.0.2")] {
+            inv.zones.insert(
+                c.into(),
+                vec![AccessZone {
+                    name: "System".into(),
+                    path: "/ifs".into(),
+                }],
+            );
+            inv.pools.insert(
+                c.into(),
+                vec![PoolInfo {
+                    id: format!("groupnet0.subnet0.{c}"),
+                    name: c.into(),
+                    access_zone: "System".into(),
+                    sc_dns_zone: format!("{c}.example"),
+                    aliases: vec![],
+                    ssips: vec![ip.into()],
+                    ranges: vec![],
+                }],
+            );
+        }
+        let mut sp = spec();
+        sp.pool_mappings = vec![PoolMapping {
+            source: "a/groupnet0.subnet0.a".into(),
+            target: "b/groupnet0.subnet0.b".into(),
+            policies: vec![],
+        }];
+        let plan = build(&sp, &inv).unwrap();
+        assert_eq!(plan.zones[0].policies, vec!["p0", "p1"]);
+        let rename = plan
+            .steps
+            .iter()
+            .find(|s| s.step == StepId::RenameSourceSmartconnect)
+            .unwrap();
+        for p in ["p0", "p1"] {
+            let aw = plan
+                .steps
+                .iter()
+                .find(|s| s.step == StepId::AllowWrite && s.policy.as_deref() == Some(p))
+                .unwrap();
+            assert!(rename.deps.contains(&aw.idx), "rename waits for allow_write[{p}]");
+        }
     }
 
     #[test]

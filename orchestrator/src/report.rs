@@ -25,6 +25,10 @@ pub enum SkipReason {
     SourceUnreachable,
     /// The run was paused waiting for an operator and this step never became ready.
     WaitingForOperator,
+    /// A networking step of the zone failed before it (safety rule S2: a failed source
+    /// rename or SPN removal never lets the target take the same name). In zone modes the
+    /// zone's cut-over was rolled back (S3) and its `allow_write`s are skipped with this too.
+    NetworkingFailed { step: StepId, zone: String },
 }
 
 impl SkipReason {
@@ -41,6 +45,9 @@ impl SkipReason {
             } => format!("zone_gate({zone}: {})", failed_policies.join(",")),
             SkipReason::SourceUnreachable => "source_unreachable".into(),
             SkipReason::WaitingForOperator => "waiting_for_operator".into(),
+            SkipReason::NetworkingFailed { step, zone } => {
+                format!("networking_failed({step}[zone {zone}])")
+            }
         }
     }
 }
@@ -62,7 +69,11 @@ pub enum StepStatus {
         instructions: String,
         confirmed: bool,
     },
-    NotApplicable,
+    /// The step has nothing to do in this run (mode, option, no mapping); the reason says
+    /// why, so every seed step appears in every report (safety rule S6).
+    NotApplicable {
+        reason: String,
+    },
 }
 
 impl StepStatus {
@@ -75,7 +86,7 @@ impl StepStatus {
             StepStatus::Failed { .. } => "failed",
             StepStatus::Skipped { .. } => "skipped",
             StepStatus::Manual { .. } => "manual",
-            StepStatus::NotApplicable => "not_applicable",
+            StepStatus::NotApplicable { .. } => "not_applicable",
         }
     }
 
@@ -96,7 +107,7 @@ impl StepStatus {
         matches!(
             self,
             StepStatus::Succeeded
-                | StepStatus::NotApplicable
+                | StepStatus::NotApplicable { .. }
                 | StepStatus::Manual {
                     confirmed: true,
                     ..
@@ -215,6 +226,43 @@ pub struct Report {
     /// `user_disabled`).
     #[serde(default)]
     pub config_jobs: BTreeMap<String, String>,
+    /// Why the run ended as it did, when the statuses alone do not say it (e.g. "zone
+    /// finance rolled back: rename_source_smartconnect failed").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome_detail: Option<String>,
+    /// Config objects the run deliberately removed, with their full definitions (safety
+    /// rule S1: a removed object's definition is journaled before it is deleted and
+    /// reported here, so nothing exists nowhere without a record).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_config: Vec<RemovedConfig>,
+    /// Data the run left without a writable copy reachable by its clients' names, and why
+    /// (DESIGN §6 I7: a run may leave data unavailable only if it says so).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<Unavailable>,
+}
+
+/// Data of one policy that the run left unavailable to its clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unavailable {
+    pub policy: String,
+    pub reason: String,
+}
+
+/// A config object the run removed on purpose (S1), e.g. a source quota after its copy on
+/// the target was read back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemovedConfig {
+    /// The cluster it was removed from.
+    pub cluster: String,
+    /// `quota`, `smb_share`, `nfs_export`, ...
+    pub kind: String,
+    /// Its path on that cluster.
+    pub path: String,
+    /// The policy whose step removed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The object as the cluster returned it before the removal.
+    pub definition: serde_json::Value,
 }
 
 impl Report {

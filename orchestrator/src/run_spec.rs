@@ -78,6 +78,15 @@ pub struct RunOptions {
     pub job_timeout_ms: u64,
     /// Name prefixes the steps use (sites with another convention keep theirs).
     pub naming: Naming,
+    /// What happens to a policy whose chain fails before its `allow_write` succeeded
+    /// (safety rule S5): `rollback` (default) lifts its lock, restores its schedule and
+    /// re-enables its config job on the source, which still serves its users; `hold` keeps
+    /// them for the admin.
+    pub on_policy_failure: OnPolicyFailure,
+    /// With `quotas: false`, still delete the source's quotas under failed-over paths
+    /// (their definitions go into the report). Ignored with `quotas: true`, where source
+    /// quotas are removed only after their copies on the target were read back (S1).
+    pub remove_source_quotas: bool,
     /// Test-only: run a deliberately wrong variant (see `bugs.rs`).
     #[cfg(feature = "planted-bugs")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,10 +106,24 @@ impl Default for RunOptions {
             job_poll_interval_ms: 5_000,
             job_timeout_ms: 24 * 3_600_000,
             naming: Naming::default(),
+            on_policy_failure: OnPolicyFailure::Rollback,
+            remove_source_quotas: false,
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
         }
     }
+}
+
+/// Option `on_policy_failure` (safety rule S5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnPolicyFailure {
+    /// Put the source back in service for that policy: lift its lock, restore its schedule,
+    /// re-enable its config job.
+    #[default]
+    Rollback,
+    /// Leave lock, manual schedule and disabled config job for the admin to decide.
+    Hold,
 }
 
 /// Name prefixes (DESIGN.md §2). Defaults are the conventional `igls-` names.

@@ -176,3 +176,29 @@ fn repair_in_flight(inv: &Inventory, point: &mut exec::Resume) {
         }
     }
 }
+
+/// Run the readiness checks (step 3) of `plan` alone, changing nothing: `Ok(summary)` or
+/// `Err(what is not ready)`, and the warnings found on the way.
+pub async fn readiness(
+    plan: Plan,
+    inv: Inventory,
+    clients: BTreeMap<String, PapiClient>,
+) -> Result<(Result<String, String>, Vec<String>), RunError> {
+    let Some(inst) = plan
+        .steps
+        .iter()
+        .find(|s| s.step == crate::StepId::Validate)
+        .cloned()
+    else {
+        return Err(RunError::Plan(PlanError::Invalid(
+            "the plan has no validate step".into(),
+        )));
+    };
+    let ctx = RunCtx::new("readiness", plan, inv, clients);
+    let result = crate::steps::execute(&ctx, &inst)
+        .await
+        .map(|d| d.detail.unwrap_or_else(|| "ok".into()))
+        .map_err(|e| e.to_string());
+    let warnings = ctx.with_state(|s| s.warnings.clone());
+    Ok((result, warnings))
+}

@@ -14,7 +14,8 @@
 //!   `service: false`, what `disable_protocols` sets) refuses that protocol: the write fails
 //!   and the client loses its session or mount, as a real client would.
 //! * **DFS** `\\domain\root\folder`: every write follows the namespace's referral to the first
-//!   target whose share exists (renaming shares redirects it), then writes as SMB does.
+//!   target whose share exists on a server that answers (renaming shares redirects it; a
+//!   server that is down is skipped), then writes as SMB does.
 //!
 //! Each write creates a new file (`<dir>/<client>-<n>`), so "was this acknowledged write
 //! kept?" is a plain existence check after the failover (I4).
@@ -212,7 +213,7 @@ impl Client {
                         .into_iter()
                         .flatten()
                         .filter_map(Value::as_str)
-                        .any(|p| orchestrator::steps::path_under(&path, p));
+                        .any(|p| crate::lab::path_under(&path, p));
                     let clients: Vec<&str> = e
                         .get("clients")
                         .and_then(Value::as_array)
@@ -233,10 +234,12 @@ impl Client {
                     .map_err(|e| (Some(cluster.clone()), e.to_string()))
             }
             Target::Dfs { path } => {
+                // A server that does not answer is skipped: the client tries the next
+                // referral target, as Windows DFS clients do.
                 let share_exists = |h: &str, s: &str| {
                     world
                         .cluster_of_host(h)
-                        .is_some_and(|c| world.smb_share(&c, s).is_some())
+                        .is_some_and(|c| world.sim.is_up(&c) && world.smb_share(&c, s).is_some())
                 };
                 let unc = world.dfs.resolve(path, share_exists).ok_or_else(|| {
                     (

@@ -203,10 +203,7 @@ impl ManualNetworking {
                 StepId::RenameSourceSmartconnect => self.rename_source(&m, &names, &mut done)?,
                 StepId::RemoveSourceSpns => {
                     let account = self.world.machine_account(&self.from);
-                    for spn in names
-                        .iter()
-                        .flat_map(|n| orchestrator::steps::spns::spns_for(n))
-                    {
+                    for spn in names.iter().flat_map(|n| crate::lab::spns_for_name(n)) {
                         let removed = self
                             .world
                             .sim
@@ -221,10 +218,7 @@ impl ManualNetworking {
                 StepId::MoveSmartconnectToTarget => self.move_to_target(&m, &names, &mut done)?,
                 StepId::AddTargetSpns => {
                     let account = self.world.machine_account(&self.to);
-                    for spn in names
-                        .iter()
-                        .flat_map(|n| orchestrator::steps::spns::spns_for(n))
-                    {
+                    for spn in names.iter().flat_map(|n| crate::lab::spns_for_name(n)) {
                         // `setspn -S`: refuses an SPN another account holds.
                         let added = self
                             .world

@@ -19,8 +19,8 @@ use sim_onefs::{AuditEntry, Sim};
 
 use std::sync::atomic::Ordering;
 
-use crate::check::{self, Evidence, InvariantResult};
 use crate::clients::{run_clients, ClientControl, ClientEvent, ClientLog, Outage};
+use crate::judge::{self, Evidence, InvariantResult, Sampler, StepEnd};
 use crate::operator::ManualNetworking;
 use crate::scenario::{InvariantKeyword, InvariantSelection, OperatorSpec, Scenario};
 use crate::world::World;
@@ -97,9 +97,10 @@ pub struct DrillResult {
 }
 
 impl DrillResult {
-    /// All checked invariants hold and the run ended as expected.
+    /// No invariant was violated and the run ended as expected (an invariant `expect`
+    /// named that was not judged is an expect failure).
     pub fn passed(&self) -> bool {
-        self.expect_failures.is_empty() && self.invariants.iter().all(|i| i.ok())
+        self.expect_failures.is_empty() && !self.invariants.iter().any(|i| i.is_violated())
     }
 
     /// The deterministic trace: report and audit log, as canonical JSON lines.
@@ -136,11 +137,6 @@ pub fn world_mappings(scn: &Scenario) -> Vec<orchestrator::run_spec::PoolMapping
             policies: m.policies.clone(),
         })
         .collect()
-}
-
-/// SPNs registered on more than one machine account right now.
-fn spn_collisions(sim: &Sim) -> BTreeMap<String, Vec<String>> {
-    sim.ad_domain().map(|d| d.collisions()).unwrap_or_default()
 }
 
 /// The simulated operator of a drill.
@@ -287,8 +283,8 @@ pub async fn run_scenario_async(
         spec.pool_mappings = world_mappings(scn);
     }
 
-    let spn_collisions_at_start = spn_collisions(&sim);
-    let spn_collisions_seen: Arc<Mutex<BTreeMap<String, Vec<String>>>> = Arc::default();
+    // The judge's eyes on the world: before the run, at every step end, after it.
+    let sampler = Sampler::new(&world, &scn.world, &spec.from, &spec.to);
     let ctl = ClientControl::default();
     // The report's time 0 in sim time, learnt from the first event.
     let offset: Arc<Mutex<Option<u64>>> = Arc::new(Mutex::new(None));
@@ -296,7 +292,7 @@ pub async fn run_scenario_async(
         let sim = sim.clone();
         let offset = offset.clone();
         let ctl = ctl.clone();
-        let seen = spn_collisions_seen.clone();
+        let sampler = sampler.clone();
         Arc::new(move |ev: &RunEvent| match ev {
             RunEvent::StepStarted(r) => {
                 let mut o = offset.lock().unwrap_or_else(|p| p.into_inner());
@@ -308,10 +304,13 @@ pub async fn run_scenario_async(
                 if r.step == orchestrator::StepId::RefreshClients && r.status.is_ok() {
                     ctl.remount_generation.fetch_add(1, Ordering::SeqCst);
                 }
-                let mut s = seen.lock().unwrap_or_else(|p| p.into_inner());
-                for (spn, owners) in spn_collisions(&sim) {
-                    s.entry(spn).or_insert(owners);
-                }
+                sampler.step_ended(StepEnd {
+                    step: r.step.as_str().to_string(),
+                    policy: r.policy.clone(),
+                    zone: r.zone.clone(),
+                    status: r.status.name().to_string(),
+                    end_seq: r.end_seq,
+                });
             }
             _ => {}
         })
@@ -323,6 +322,7 @@ pub async fn run_scenario_async(
             // Clients work normally for a while before the failover starts.
             tokio::time::sleep(Duration::from_millis(CLIENT_WARMUP_MS)).await;
         }
+        sampler.before_run();
         let r = Box::pin(orchestrator::runner::run_with_dns(
             &run_id,
             clients,
@@ -332,6 +332,7 @@ pub async fn run_scenario_async(
             Some(observer),
         ))
         .await;
+        sampler.after_run();
         if has_clients {
             // Let the clients show what they see after the run (I7).
             tokio::time::sleep(Duration::from_millis(CLIENT_TAIL_MS)).await;
@@ -366,7 +367,7 @@ pub async fn run_scenario_async(
     }
 
     let which: Vec<&str> = match &scn.expect.invariants {
-        InvariantSelection::Keyword(InvariantKeyword::All) => check::ALL_INVARIANTS.to_vec(),
+        InvariantSelection::Keyword(InvariantKeyword::All) => judge::ALL_INVARIANTS.to_vec(),
         InvariantSelection::Keyword(InvariantKeyword::None) => vec![],
         InvariantSelection::List(ids) => ids.iter().map(String::as_str).collect(),
     };
@@ -375,25 +376,24 @@ pub async fn run_scenario_async(
         // Real time drifts between the two clocks; the window check would be noise.
         TransportKind::Http => None,
     };
-    let seen = spn_collisions_seen
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
+    let samples = sampler.samples();
+    // The judge reads the report's published JSON, never the orchestrator's types.
+    let report_json = serde_json::to_value(&report).unwrap_or(serde_json::Value::Null);
     let evidence = Evidence {
-        plan: &plan,
-        report: &report,
+        report: &report_json,
         audit: &audit,
-        run_id: &run_id,
         run_offset_ms,
-        scenario: Some(scn),
+        scenario: scn,
         world: Some(&world),
         clients: &client_log,
-        spn_collisions_at_start: &spn_collisions_at_start,
-        spn_collisions_during: &seen,
+        samples: Some(&samples),
     };
-    let invariants = check::check(&evidence, &which);
-    let outages = check::client_outages(&evidence);
-    let expect_failures = check_expect(scn, &report);
+    let invariants = judge::judge(&evidence, &which);
+    let outages = judge::client_outages(&evidence);
+    let mut expect_failures = check_expect(scn, &report);
+    if let InvariantSelection::List(_) = &scn.expect.invariants {
+        expect_failures.extend(unjudged_expectations(&invariants));
+    }
     Ok(DrillResult {
         scenario: scn.name.clone(),
         seed: scn.seed,
@@ -475,6 +475,21 @@ pub async fn http_clients(
         );
     }
     Ok((out, handles))
+}
+
+/// `expect.invariants` lists invariants by name: each must have been judged.
+pub fn unjudged_expectations(results: &[InvariantResult]) -> Vec<String> {
+    results
+        .iter()
+        .filter_map(|i| {
+            i.not_judged_reason().map(|why| {
+                format!(
+                    "expect.invariants names {}, which was not judged: {why}",
+                    i.id
+                )
+            })
+        })
+        .collect()
 }
 
 /// Compare the report with the scenario's `expect`.

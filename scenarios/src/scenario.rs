@@ -258,9 +258,9 @@ impl Scenario {
         }
         if let InvariantSelection::List(ids) = &self.expect.invariants {
             for id in ids {
-                if !crate::check::ALL_INVARIANTS.contains(&id.as_str()) {
+                if !crate::judge::ALL_INVARIANTS.contains(&id.as_str()) {
                     return Err(format!(
-                        "expect.invariants: unknown invariant {id:?} (I1..I10)"
+                        "expect.invariants: unknown invariant {id:?} (I1..I12)"
                     ));
                 }
             }

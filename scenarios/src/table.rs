@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::check::CHECKED;
+use crate::judge::Verdict;
 use crate::runner::DrillResult;
 use orchestrator::StepStatus;
 
@@ -134,24 +134,22 @@ pub fn render(r: &DrillResult) -> String {
     }
     let _ = writeln!(out, "\ninvariants:");
     for i in &r.invariants {
-        if !i.checked {
-            let why = match i.id.as_str() {
-                "I9" => "checked by the crash-resume harness (crash tests, drill crash points)",
-                _ => "not applicable to this scenario",
-            };
-            let _ = writeln!(out, "  {:<4} {why}", i.id);
-        } else if i.ok() {
-            let _ = writeln!(out, "  {:<4} ok", i.id);
-        } else {
-            let _ = writeln!(out, "  {:<4} VIOLATED ({})", i.id, i.violations.len());
-            for v in i.violations.iter().take(20) {
-                let _ = writeln!(out, "       - {v}");
+        match &i.verdict {
+            Verdict::Ok => {
+                let _ = writeln!(out, "  {:<4} ok", i.id);
+            }
+            Verdict::NotJudged { reason } => {
+                let _ = writeln!(out, "  {:<4} not judged: {reason}", i.id);
+            }
+            Verdict::Violated { violations } => {
+                let _ = writeln!(out, "  {:<4} VIOLATED ({})", i.id, violations.len());
+                for v in violations.iter().take(20) {
+                    let _ = writeln!(out, "       - {v}");
+                }
             }
         }
-        if i.checked {
-            for n in i.notes.iter().take(20) {
-                let _ = writeln!(out, "       ({n})");
-            }
+        for n in i.notes.iter().take(20) {
+            let _ = writeln!(out, "       ({n})");
         }
     }
     if r.expect_failures.is_empty() {
@@ -162,11 +160,25 @@ pub fn render(r: &DrillResult) -> String {
             let _ = writeln!(out, "  - {f}");
         }
     }
+    let ids = |judged: bool| -> String {
+        let v: Vec<&str> = r
+            .invariants
+            .iter()
+            .filter(|i| i.is_judged() == judged)
+            .map(|i| i.id.as_str())
+            .collect();
+        if v.is_empty() {
+            "-".into()
+        } else {
+            v.join(" ")
+        }
+    };
     let _ = writeln!(
         out,
-        "\nresult: {}  (checked: {})",
+        "\nresult: {}  (judged: {}; not judged: {})",
         if r.passed() { "PASS" } else { "FAIL" },
-        CHECKED.join(" ")
+        ids(true),
+        ids(false)
     );
     out
 }

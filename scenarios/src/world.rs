@@ -51,7 +51,7 @@ impl World {
             for c in &spec.clusters {
                 for p in &c.pools {
                     for n in std::iter::once(&p.sc_dns_zone).chain(p.aliases.iter()) {
-                        for spn in orchestrator::steps::spns::spns_for(n) {
+                        for spn in crate::lab::spns_for_name(n) {
                             sim.with_ad(|d| d.add_spn(&c.name, &spn))
                                 .transpose()
                                 .map_err(|e| format!("AD account {}: {e}", c.name))?;

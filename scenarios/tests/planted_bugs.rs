@@ -107,3 +107,58 @@ fn a_caught_planted_bug_replays_from_its_scenario_file() {
         "the written scenario replays the violation"
     );
 }
+
+/// Each planted bug against the library scenario that shows the rule it breaks: the judge
+/// must report an invariant violation (an `expect` mismatch alone is not enough — the judge,
+/// not the scenario author, must see the harm).
+#[test]
+fn every_planted_bug_is_caught_by_a_library_scenario() {
+    use PlantedBug::*;
+    let cases: &[(PlantedBug, &str)] = &[
+        (SkipLogicOff, "synciq-sync-fails"),
+        (ResyncPrepBeforeAllowWrite, "synciq-happy-3"),
+        (ZoneGateIgnored, "az-zone-gate-clients"),
+        (ConfigJobsAlwaysEnabled, "synciq-allow-write-fails"),
+        (QuotaRemovalBeforeAllowWrite, "synciq-quota-copy-fails"),
+        (
+            NetworkingIgnoresAllowWrite,
+            "synciq-auto-sync-fails-names-stay",
+        ),
+        (SpnsAddedAfterFailedRemoval, "synciq-auto-spn-removal-fails"),
+        (SpnsAddedAfterFailedRemoval, "ippool-spn-removal-fails"),
+        (QuotaRemovalAfterFailedCopy, "synciq-quota-copy-fails"),
+        (DfsRenameWithoutTargetShare, "dfs-sync-config-fails"),
+        (NoPolicyRollback, "synciq-policy-rollback"),
+        (MissingOrderEdge, "synciq-happy-3"),
+    ];
+    for bug in PlantedBug::ALL {
+        assert!(
+            cases.iter().any(|(b, _)| *b == bug),
+            "planted bug {} has no library scenario",
+            name(bug)
+        );
+    }
+    let lib = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("library");
+    let mut missed = Vec::new();
+    for (bug, file) in cases {
+        let mut scn = scenarios::Scenario::load(&lib.join(format!("{file}.yaml"))).unwrap();
+        // The scenario passes without the bug (the library test proves it); with it, the
+        // judge must find a violation.
+        scn.run.options.planted_bug = Some(*bug);
+        let r = scenarios::run_scenario(&scn, &Default::default()).unwrap();
+        let violated: Vec<String> = r
+            .invariants
+            .iter()
+            .filter(|i| i.is_violated())
+            .map(|i| i.id.clone())
+            .collect();
+        eprintln!(
+            "planted bug {} on {file}: violated {violated:?}",
+            name(*bug)
+        );
+        if violated.is_empty() {
+            missed.push(format!("{} on {file}", name(*bug)));
+        }
+    }
+    assert!(missed.is_empty(), "not caught by the judge: {missed:?}");
+}

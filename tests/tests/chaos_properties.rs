@@ -110,7 +110,14 @@ fn worlds_cover_zones_pools_shares_exports_quotas_clients() {
         quotas += src.quotas.len();
         clients += scn.clients.len();
         assert_eq!(src.pools.len(), src.zones.len());
-        assert_eq!(scn.world.pool_mappings.len(), src.zones.len());
+        // An uncontrolled run has no pool mapping (the plan builder cannot resolve the
+        // unreachable source's pools).
+        let mapped = if scn.run.controlled {
+            src.zones.len()
+        } else {
+            0
+        };
+        assert_eq!(scn.world.pool_mappings.len(), mapped);
         if scn.world.policies.len() > 40 {
             big += 1;
         }
@@ -118,4 +125,119 @@ fn worlds_cover_zones_pools_shares_exports_quotas_clients() {
     assert_eq!(zones, 3);
     assert!(shares > 0 && exports > 0 && quotas > 0 && clients > 0);
     assert!(big > 0, "large worlds are generated too");
+}
+
+#[test]
+fn generator_covers_uncontrolled_runs_new_options_and_rollback_faults() {
+    // Issue 10, item 4: uncontrolled runs in every mode that supports them (never in zone
+    // modes, which refuse them at plan time), every run option both ways, targeted faults at
+    // the steps the safety rules are about, and cluster faults aimed at every rollback
+    // instance a focus produces, in runs built to produce it.
+    use orchestrator::run_spec::OnPolicyFailure;
+    use orchestrator::{Mode, Networking, StepId};
+    use std::collections::BTreeSet;
+    let cfg = GenConfig::small();
+    let mut uncontrolled: BTreeSet<&str> = BTreeSet::new();
+    let mut options: BTreeSet<String> = BTreeSet::new();
+    let mut step_kinds: BTreeSet<(String, String, bool)> = BTreeSet::new();
+    let mut holds = BTreeSet::new();
+    let mut hit = |step: &str, kind: &str, zone: bool| {
+        step_kinds.insert((step.to_string(), kind.to_string(), zone));
+    };
+    for seed in 0..2000 {
+        let case = gen::case_for_seed(&cfg, seed);
+        let (_, scn) = gen::build_scenario(&case, None).unwrap();
+        let r = &scn.run;
+        let zone = matches!(r.mode, Mode::AccessZone | Mode::IpPool);
+        if !r.controlled {
+            assert!(
+                gen::UNCONTROLLED_MODES.contains(&r.mode),
+                "seed {seed}: uncontrolled {:?} run",
+                r.mode
+            );
+            uncontrolled.insert(r.mode.as_str());
+        }
+        let o = &r.options;
+        for (name, on) in [
+            ("data_integrity", o.data_integrity),
+            ("disable_protocols", o.disable_protocols),
+            ("block_on_warning", o.block_on_warning),
+            ("quotas", o.quotas),
+            ("remove_source_quotas", o.remove_source_quotas),
+            ("parallel", o.parallel),
+            ("manual_networking", o.networking == Networking::Manual),
+            ("hold", o.on_policy_failure == OnPolicyFailure::Hold),
+            ("remove_without_copy", !o.quotas && o.remove_source_quotas),
+        ] {
+            options.insert(format!("{name}={on}"));
+        }
+        if let Some(h) = gen::intended_hold(&case) {
+            holds.insert(format!("{h:?}"));
+        }
+        for f in &scn.faults {
+            if let Some(step) = &f.when.step {
+                hit(step, f.effect.name(), zone);
+            }
+        }
+    }
+    assert_eq!(
+        uncontrolled,
+        gen::UNCONTROLLED_MODES.iter().map(|m| m.as_str()).collect(),
+        "uncontrolled runs in every mode that supports them"
+    );
+    for name in [
+        "data_integrity",
+        "disable_protocols",
+        "block_on_warning",
+        "quotas",
+        "remove_source_quotas",
+        "parallel",
+        "manual_networking",
+        "hold",
+    ] {
+        for on in [true, false] {
+            assert!(
+                options.contains(&format!("{name}={on}")),
+                "{name}={on} never generated"
+            );
+        }
+    }
+    assert!(options.contains("remove_without_copy=true"));
+    assert_eq!(holds.len(), 3, "every gate is aimed at: {holds:?}");
+    let any_zone = |step: StepId, kinds: &[&str], zone: Option<bool>| {
+        step_kinds.iter().any(|(s, k, z)| {
+            s == step.as_str() && kinds.contains(&k.as_str()) && zone.is_none_or(|want| *z == want)
+        })
+    };
+    let cluster = ["http", "drop_connection", "delay"];
+    for step in gen::PREPARATION_ROLLBACKS
+        .into_iter()
+        .chain(gen::NETWORKING_ROLLBACKS)
+        .chain([StepId::RollbackDfsRenameShares])
+    {
+        for kind in cluster {
+            assert!(any_zone(step, &[kind], None), "no {kind} fault at {step}");
+        }
+    }
+    for step in gen::NETWORKING_STEPS {
+        assert!(
+            any_zone(step, &["http"], Some(true)),
+            "{step} in zone modes"
+        );
+        assert!(
+            any_zone(step, &["http"], Some(false)),
+            "{step} in SyncIQ mode"
+        );
+    }
+    for step in [
+        StepId::SyncConfig,
+        StepId::DfsRenameShares,
+        StepId::FailoverQuotas,
+        StepId::RemoveSourceQuotas,
+        StepId::Validate,
+        StepId::DataIntegrityLock,
+        StepId::DisableProtocols,
+    ] {
+        assert!(any_zone(step, &["http"], None), "no http fault at {step}");
+    }
 }

@@ -11,19 +11,35 @@ fn compact(name: &str) -> String {
         r.report.outcome.as_str(),
         r.report.makespan_ms
     );
+    if let Some(d) = &r.report.outcome_detail {
+        s.push_str(&format!("detail: {d}\n"));
+    }
+    for u in &r.report.unavailable {
+        s.push_str(&format!("unavailable: {}: {}\n", u.policy, u.reason));
+    }
+    for rc in &r.report.removed_config {
+        s.push_str(&format!(
+            "removed: {} {} on {}\n",
+            rc.kind, rc.path, rc.cluster
+        ));
+    }
     for st in &r.report.steps {
         s.push_str(&format!(
             "{:>3} {:<4} {:<20} {:<6} {:<10} {:>9} {:>9}  {}\n",
             st.idx,
             st.seed_no,
             st.step.as_str(),
-            st.policy.as_deref().unwrap_or("-"),
+            st.policy
+                .clone()
+                .or_else(|| st.zone.as_ref().map(|z| format!("@{z}")))
+                .unwrap_or_else(|| "-".into()),
             st.status.name(),
             st.start_ms.map(|v| v.to_string()).unwrap_or("-".into()),
             st.end_ms.map(|v| v.to_string()).unwrap_or("-".into()),
             match &st.status {
                 orchestrator::StepStatus::Skipped { reason } => reason.short(),
                 orchestrator::StepStatus::Failed { error } => error.clone(),
+                orchestrator::StepStatus::NotApplicable { reason } => reason.clone(),
                 _ => String::new(),
             }
         ));
@@ -59,4 +75,51 @@ fn golden_access_zone_gate_holds() {
 #[test]
 fn golden_dfs() {
     insta::assert_snapshot!(compact("dfs-happy"));
+}
+
+// One golden trace per safety rule (DESIGN §2, docs/safety-rules.md).
+
+#[test]
+fn golden_s1_quota_copy_fails() {
+    insta::assert_snapshot!(compact("synciq-quota-copy-fails"));
+}
+
+#[test]
+fn golden_s2_synciq_spn_removal_fails() {
+    insta::assert_snapshot!(compact("synciq-auto-spn-removal-fails"));
+}
+
+#[test]
+fn golden_s2_synciq_names_stay_with_data() {
+    insta::assert_snapshot!(compact("synciq-auto-sync-fails-names-stay"));
+}
+
+#[test]
+fn golden_s3_access_zone_networking_rolled_back() {
+    insta::assert_snapshot!(compact("az-networking-fails-rollback"));
+}
+
+#[test]
+fn golden_s3_ip_pool_spn_removal_rolled_back() {
+    insta::assert_snapshot!(compact("ippool-spn-removal-fails"));
+}
+
+#[test]
+fn golden_s4_dfs_target_rename_fails() {
+    insta::assert_snapshot!(compact("dfs-target-rename-fails"));
+}
+
+#[test]
+fn golden_s4_dfs_sync_config_fails() {
+    insta::assert_snapshot!(compact("dfs-sync-config-fails"));
+}
+
+#[test]
+fn golden_s5_policy_rollback() {
+    insta::assert_snapshot!(compact("synciq-policy-rollback"));
+}
+
+#[test]
+fn golden_ip_pool_other_pool_stays() {
+    insta::assert_snapshot!(compact("ippool-other-pool-stays"));
 }

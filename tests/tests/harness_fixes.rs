@@ -59,7 +59,7 @@ fn drill(scn: &Scenario, opts: DrillOptions) -> DrillResult {
     run_scenario(scn, &opts).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn invariant<'a>(r: &'a DrillResult, id: &str) -> &'a scenarios::check::InvariantResult {
+fn invariant<'a>(r: &'a DrillResult, id: &str) -> &'a scenarios::judge::InvariantResult {
     r.invariants
         .iter()
         .find(|i| i.id == id)
@@ -260,11 +260,15 @@ fn i4_counts_only_writes_while_the_lock_was_on_their_share() {
         let (second, t2) = &lifts[1];
         assert!(t1 < t2, "{lifts:?}");
         for (share, tag) in [(first, "after-its-lift"), (second, "before-its-lift")] {
+            let path = format!("/ifs/finance/{share}/{tag}");
+            // The file exists on prod, as an acknowledged write's would (I4 also checks
+            // that writes of a policy that did not fail over are still on the source).
+            w.sim.client_write("prod", &path, 4096, "ws-1").unwrap();
             log.push(ClientEvent {
                 t_ms: t1 + 1,
                 client: "ws-1".into(),
                 cluster: Some("prod".into()),
-                path: Some(format!("/ifs/finance/{share}/{tag}")),
+                path: Some(path),
                 ok: true,
                 error: None,
             });
@@ -279,7 +283,7 @@ fn i4_counts_only_writes_while_the_lock_was_on_their_share() {
         },
     );
     assert_eq!(r.report.outcome, Outcome::Blocked);
-    let i4 = &invariant(&r, "I4").violations;
+    let i4 = invariant(&r, "I4").violations();
     assert_eq!(i4.len(), 1, "{i4:?}");
     let at = |tag: &str| {
         r.clients
@@ -289,7 +293,8 @@ fn i4_counts_only_writes_while_the_lock_was_on_their_share() {
             .unwrap()
     };
     assert!(
-        i4[0].contains(&format!("at {} ms", at("before-its-lift"))),
+        i4[0].contains(&format!("at {} ms", at("before-its-lift")))
+            && i4[0].contains("before-its-lift"),
         "{i4:?}"
     );
 }
@@ -299,7 +304,10 @@ fn i4_counts_only_writes_while_the_lock_was_on_their_share() {
 const FAIL_SHARE_COPY: &str = "[{when: {step: sync_config, policy: ledger, method: POST, route: protocols/smb/shares}, effect: {http: {status: 500, count: 100}}}]";
 
 #[test]
-fn i8_does_not_demand_parity_a_failed_config_sync_reported() {
+fn a_failed_config_sync_holds_the_zone_and_i8_owes_no_parity() {
+    // safety-rules.md: the zone gate waits for every zone policy's sync_config too, so a
+    // failed share copy keeps the whole zone on prod. Nothing is failed over: I8 has
+    // nothing to judge (not a pass), and the clients keep their data on prod (I7).
     let scn = scenario(
         "dual",
         "{mode: access-zone, from: prod, to: dr, zone: finance}",
@@ -314,26 +322,84 @@ fn i8_does_not_demand_parity_a_failed_config_sync_reported() {
         .find(|s| s.step == StepId::SyncConfig && s.policy.as_deref() == Some("ledger"))
         .unwrap();
     assert_eq!(sync.status.name(), "failed", "{sync:?}");
+    assert_eq!(r.report.outcome, Outcome::Failed);
+    let i8 = invariant(&r, "I8");
+    assert!(!i8.is_judged(), "{i8:?}");
+    assert!(invariant(&r, "I7").is_ok(), "{:?}", invariant(&r, "I7"));
+    tests::assert_passed(&r);
+}
+
+/// The harness world with a quota under `ledger`, and the target refusing quota creation.
+fn quota_copy_fails() -> Scenario {
+    let mut scn = scenario(
+        "dual",
+        "{mode: access-zone, from: prod, to: dr, zone: finance}",
+        "[{when: {step: failover_quotas, policy: ledger, cluster: dr, method: POST, route: quota/quotas}, effect: {http: {status: 500, count: 100}}}]",
+        "immediate",
+    );
+    scn.world.clusters[0].quotas.push(sim_onefs::QuotaSpec {
+        path: "/ifs/finance/ledger".into(),
+        quota_type: "directory".into(),
+        hard_bytes: Some(1 << 40),
+        soft_bytes: None,
+        advisory_bytes: None,
+    });
+    scn
+}
+
+#[test]
+fn i8_does_not_demand_parity_a_failed_quota_copy_reported() {
+    let r = drill(&quota_copy_fails(), DrillOptions::default());
+    let q = r
+        .report
+        .steps
+        .iter()
+        .find(|s| s.step == StepId::FailoverQuotas && s.policy.as_deref() == Some("ledger"))
+        .unwrap();
+    assert_eq!(q.status.name(), "failed", "{q:?}");
     assert_eq!(r.report.outcome, Outcome::Partial);
     let i8 = invariant(&r, "I8");
-    assert!(i8.checked && i8.violations.is_empty(), "{i8:?}");
+    assert!(!i8.is_violated(), "{i8:?}");
     assert!(
         i8.notes
             .iter()
-            .any(|n| n.contains("ledger not judged") && n.contains("sync_config failed")),
+            .any(|n| n.contains("quota") && n.contains("failover_quotas[ledger] failed")),
+        "{i8:?}"
+    );
+    // S1: the source quota was not removed without its copy (I11 holds).
+    assert!(invariant(&r, "I11").is_ok(), "{:?}", invariant(&r, "I11"));
+}
+
+#[test]
+fn i8_holds_a_report_that_claims_the_quota_copy_succeeded_to_it() {
+    // The same run, but the report claims step 12 succeeded: parity is owed and missing.
+    let lie: scenarios::runner::ReportTamper = Arc::new(|rep: &mut orchestrator::Report| {
+        for s in rep.steps.iter_mut() {
+            if s.step == StepId::FailoverQuotas {
+                s.status = StepStatus::Succeeded;
+            }
+        }
+    });
+    let r = drill(
+        &quota_copy_fails(),
+        DrillOptions {
+            tamper_report: Some(lie),
+            ..DrillOptions::default()
+        },
+    );
+    let i8 = invariant(&r, "I8");
+    assert!(
+        i8.violations().iter().any(|m| m.contains("quota")
+            && m.contains("/ifs/finance/ledger")
+            && m.contains("missing on dr")),
         "{i8:?}"
     );
 }
 
 #[test]
-fn i8_holds_a_report_that_claims_the_config_sync_succeeded_to_it() {
-    // The same run, but the report claims step 5 succeeded: parity is owed and missing.
-    let scn = scenario(
-        "dual",
-        "{mode: access-zone, from: prod, to: dr, zone: finance}",
-        FAIL_SHARE_COPY,
-        "immediate",
-    );
+fn a_report_that_claims_a_failed_config_sync_succeeded_is_caught() {
+    // The zone gate held for ledger's failed share copy; a report claiming the copy
+    // succeeded contradicts both the documented gate (I2) and the audit log (I3).
     let lie: scenarios::runner::ReportTamper = Arc::new(|rep: &mut orchestrator::Report| {
         for s in rep.steps.iter_mut() {
             if s.step == StepId::SyncConfig {
@@ -342,18 +408,23 @@ fn i8_holds_a_report_that_claims_the_config_sync_succeeded_to_it() {
         }
     });
     let r = drill(
-        &scn,
+        &scenario(
+            "dual",
+            "{mode: access-zone, from: prod, to: dr, zone: finance}",
+            FAIL_SHARE_COPY,
+            "immediate",
+        ),
         DrillOptions {
             tamper_report: Some(lie),
             ..DrillOptions::default()
         },
     );
-    let i8 = invariant(&r, "I8");
+    let i2 = invariant(&r, "I2");
     assert!(
-        i8.violations
+        i2.violations()
             .iter()
-            .any(|m| m.contains("share ledger") && m.contains("missing on dr")),
-        "{i8:?}"
+            .any(|m| m.contains("zone_gate") && m.contains("synced")),
+        "{i2:?}"
     );
 }
 
@@ -372,7 +443,7 @@ fn i7_does_not_judge_smb_clients_while_an_injected_ad_outage_lasts() {
     let r = drill(&scn, DrillOptions::default());
     assert_eq!(r.report.outcome, Outcome::Succeeded);
     let i7 = invariant(&r, "I7");
-    assert!(i7.checked && i7.violations.is_empty(), "{i7:?}");
+    assert!(i7.is_ok(), "{i7:?}");
     for c in ["ws-1", "ws-2"] {
         assert!(
             i7.notes
@@ -407,7 +478,8 @@ fn i7_does_not_judge_clients_of_a_target_an_injected_fault_took_down_after_the_r
         "the run ends before the fault"
     );
     let i7 = invariant(&r, "I7");
-    assert!(i7.checked && i7.violations.is_empty(), "{i7:?}");
+    // Every client is excused: nothing was left to judge, and nothing is blamed.
+    assert!(!i7.is_violated() && !i7.is_judged(), "{i7:?}");
     for c in ["ws-1", "ws-2", "nfs-1"] {
         assert!(
             i7.notes
@@ -422,7 +494,7 @@ fn i7_does_not_judge_clients_of_a_target_an_injected_fault_took_down_after_the_r
         DrillOptions::default(),
     );
     let i7 = invariant(&healthy, "I7");
-    assert!(i7.violations.is_empty() && i7.notes.is_empty(), "{i7:?}");
+    assert!(i7.is_ok() && i7.notes.is_empty(), "{i7:?}");
 }
 
 // ---------------------------------------------------------- i7-planted-spn-collision
@@ -476,7 +548,7 @@ fn i7_still_blames_an_spn_the_run_left_on_the_source_next_to_a_planted_one() {
     );
     let i7 = invariant(&r, "I7");
     assert!(
-        i7.violations.iter().any(|m| m.starts_with("ws-1")),
+        i7.violations().iter().any(|m| m.starts_with("ws-1")),
         "{i7:?}"
     );
 }

@@ -58,8 +58,8 @@ fn violated(r: &DrillResult, id: &str) -> Vec<String> {
         .iter()
         .find(|i| i.id == id)
         .unwrap_or_else(|| panic!("{id} not in the results"))
-        .violations
-        .clone()
+        .violations()
+        .to_vec()
 }
 
 #[test]
@@ -211,19 +211,27 @@ fn i7_catches_clients_that_cannot_reach_the_target() {
 }
 
 #[test]
-fn i8_catches_a_share_missing_on_the_target() {
-    // The share copy fails, but the report claims step 5 succeeded (as a step that swallowed
-    // the error would): the share is owed on dr and missing. (With a truthful `failed`
-    // report I8 leaves the policy's shares to the report; see tests/harness_fixes.rs.)
+fn i8_catches_a_config_object_missing_on_the_target() {
+    // The quota copy fails, but the report claims step 12 succeeded (as a step that
+    // swallowed the error would): the quota is owed on dr and missing. (With a truthful
+    // `failed` report I8 notes it instead; see tests/harness_fixes.rs. A failed share copy
+    // now holds the zone gate, so nothing of the zone would be failed over at all.)
     let text = base_az(
-        "  - when: {step: sync_config, method: POST, route: protocols/smb/shares}\n    effect: {http: {status: 500, count: 100}}",
+        "  - when: {step: failover_quotas, cluster: dr, method: POST, route: quota/quotas}\n    effect: {http: {status: 500, count: 100}}",
         "{data_integrity: true}",
         SMB_CLIENT,
     );
-    let scn = Scenario::parse(&text, "<breaker>").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let mut scn = Scenario::parse(&text, "<breaker>").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    scn.world.clusters[0].quotas.push(sim_onefs::QuotaSpec {
+        path: "/ifs/finance/ledger".into(),
+        quota_type: "directory".into(),
+        hard_bytes: Some(1 << 40),
+        soft_bytes: None,
+        advisory_bytes: None,
+    });
     let lie: scenarios::runner::ReportTamper = Arc::new(|rep: &mut orchestrator::Report| {
         for s in rep.steps.iter_mut() {
-            if s.step == orchestrator::StepId::SyncConfig {
+            if s.step == orchestrator::StepId::FailoverQuotas {
                 s.status = orchestrator::StepStatus::Succeeded;
             }
         }
@@ -237,5 +245,58 @@ fn i8_catches_a_share_missing_on_the_target() {
     )
     .unwrap();
     let v = violated(&r, "I8");
-    assert!(v.iter().any(|m| m.contains("ledger")), "{v:?}");
+    assert!(
+        v.iter()
+            .any(|m| m.contains("/ifs/finance/ledger") && m.contains("missing on dr")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn i11_catches_a_removal_the_report_does_not_record() {
+    // The admin turned the quota copy off and asked for the source quotas' removal: S1
+    // allows it only with the definitions in the report. A report that drops them leaves
+    // the quota existing nowhere.
+    let text = base_az(
+        "  []",
+        "{data_integrity: true, quotas: false, remove_source_quotas: true}",
+        SMB_CLIENT,
+    )
+    .replace("faults:\n  []", "faults: []");
+    let mut scn = Scenario::parse(&text, "<breaker>").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    scn.world.clusters[0].quotas.push(sim_onefs::QuotaSpec {
+        path: "/ifs/finance/ledger".into(),
+        quota_type: "directory".into(),
+        hard_bytes: Some(1 << 40),
+        soft_bytes: None,
+        advisory_bytes: None,
+    });
+    let honest = run_scenario(&scn, &DrillOptions::default()).unwrap();
+    assert!(
+        honest
+            .report
+            .removed_config
+            .iter()
+            .any(|r| r.path == "/ifs/finance/ledger"),
+        "{:?}",
+        honest.report.removed_config
+    );
+    let i11 = honest.invariants.iter().find(|i| i.id == "I11").unwrap();
+    assert!(i11.is_ok(), "{i11:?}");
+    let forget: scenarios::runner::ReportTamper =
+        Arc::new(|rep: &mut orchestrator::Report| rep.removed_config.clear());
+    let r = run_scenario(
+        &scn,
+        &DrillOptions {
+            tamper_report: Some(forget),
+            ..DrillOptions::default()
+        },
+    )
+    .unwrap();
+    let v = violated(&r, "I11");
+    assert!(
+        v.iter()
+            .any(|m| m.contains("/ifs/finance/ledger") && m.contains("exists on neither")),
+        "{v:?}"
+    );
 }

@@ -21,11 +21,15 @@ fn happy_path_all_steps_succeed() {
     let r = run(&load("synciq-happy-3"));
     assert_passed(&r);
     assert_eq!(r.report.outcome, Outcome::Succeeded);
-    assert!(r
-        .report
-        .steps
-        .iter()
-        .all(|s| s.status == StepStatus::Succeeded));
+    assert!(r.report.steps.iter().all(|s| s.status == StepStatus::Succeeded
+        || matches!(s.status, StepStatus::NotApplicable { .. })));
+    // S6: every seed step is in the report, the ones with nothing to do with their reason.
+    let na = |id: StepId| {
+        r.report.steps.iter().any(|s| {
+            s.step == id && matches!(&s.status, StepStatus::NotApplicable { reason } if !reason.is_empty())
+        })
+    };
+    assert!(na(StepId::DfsRenameShares) && na(StepId::DataIntegrityLock));
     for p in ["eng", "hr", "ops"] {
         for step in [
             StepId::CacheSchedules,
@@ -53,7 +57,9 @@ fn sync_failure_skips_only_that_policy() {
     assert_eq!(r.report.outcome, Outcome::Partial);
     for s in &r.report.steps {
         // Every hr step after the failed sync is downstream of it in hr's chain.
-        let downstream = s.step != StepId::CacheSchedules && s.step != StepId::SyncData;
+        let downstream = s.step != StepId::CacheSchedules
+            && s.step != StepId::SyncData
+            && !s.step.is_rollback();
         match s.policy.as_deref() {
             Some("hr") if downstream => assert_eq!(
                 s.status,
@@ -68,6 +74,12 @@ fn sync_failure_skips_only_that_policy() {
             ),
             Some("hr") if s.step == StepId::SyncData => {
                 assert!(matches!(s.status, StepStatus::Failed { .. }))
+            }
+            _ if matches!(s.status, StepStatus::NotApplicable { .. }) => {}
+            // S5: hr's preparation comes off the source, which still serves it.
+            _ if s.step.is_rollback() => {
+                assert_eq!(s.policy.as_deref(), Some("hr"));
+                assert_eq!(s.status, StepStatus::Succeeded, "{:?}", s);
             }
             _ => assert_eq!(s.status, StepStatus::Succeeded, "{:?}", s),
         }

@@ -94,7 +94,7 @@ proptest! {
         let scn = Scenario::parse(&text, "<prop>").unwrap();
         let r = tests::run(&scn);
         for inv in &r.invariants {
-            prop_assert!(inv.ok(), "{} violated: {:?}\n{}", inv.id, inv.violations, text);
+            prop_assert!(inv.is_ok(), "{} not ok: {:?}\n{}", inv.id, inv.verdict, text);
         }
         for (i, f) in fails.iter().enumerate() {
             let p = format!("p{i}");

@@ -101,6 +101,23 @@ struct RunArgs {
     /// Abort before any change if validation has warnings (step 3a).
     #[arg(long)]
     block_on_warning: bool,
+    /// Deny-Everyone on the source's SMB shares during the failover (step 1a).
+    #[arg(long)]
+    data_integrity: bool,
+    /// Turn SMB and NFS off cluster-wide on the source first (step 1, option).
+    #[arg(long)]
+    disable_protocols: bool,
+    /// Do not copy quotas to the target (step 12 off; source quotas then stay).
+    #[arg(long)]
+    no_quotas: bool,
+    /// With --no-quotas, delete the source's quotas anyway (their definitions go into the
+    /// report).
+    #[arg(long, requires = "no_quotas")]
+    remove_source_quotas: bool,
+    /// Keep a failed policy's lock, manual schedule and disabled config job for inspection
+    /// instead of rolling them back on the source (safety rule S5).
+    #[arg(long)]
+    hold_failed_policies: bool,
     /// A YAML run spec (the `run:` section of a scenario) instead of the flags above.
     #[arg(long, conflicts_with_all = ["from", "to", "policies", "zone", "pool"])]
     spec: Option<PathBuf>,
@@ -152,6 +169,15 @@ impl RunArgs {
                 },
                 parallel: !self.serial,
                 block_on_warning: self.block_on_warning,
+                data_integrity: self.data_integrity,
+                disable_protocols: self.disable_protocols,
+                quotas: !self.no_quotas,
+                remove_source_quotas: self.remove_source_quotas,
+                on_policy_failure: if self.hold_failed_policies {
+                    orchestrator::run_spec::OnPolicyFailure::Hold
+                } else {
+                    orchestrator::run_spec::OnPolicyFailure::Rollback
+                },
                 ..RunOptions::default()
             },
         })
@@ -306,23 +332,13 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let spec = args.to_spec()?;
             let inv = runner::discover(&clients).await.context("discovery")?;
             let plan = plan::build(&spec, &inv)?;
-            let Some(inst) = plan
-                .steps
-                .iter()
-                .find(|s| s.step == orchestrator::StepId::Validate)
-                .cloned()
-            else {
-                anyhow::bail!("the plan has no validate step");
-            };
-            let ctx = orchestrator::exec::RunCtx::new("readiness", plan, inv, clients);
-            let result = orchestrator::steps::execute(&ctx, &inst).await;
-            let warnings = ctx.with_state(|s| s.warnings.clone());
+            let (result, warnings) = runner::readiness(plan, inv, clients).await?;
             if args.json {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({
                         "ok": result.is_ok(),
-                        "error": result.as_ref().err().map(|e| e.to_string()),
+                        "error": result.as_ref().err(),
                         "warnings": warnings,
                     }))?
                 );
@@ -331,7 +347,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("warning: {w}");
                 }
                 match &result {
-                    Ok(d) => println!("ready: {}", d.detail.as_deref().unwrap_or("ok")),
+                    Ok(d) => println!("ready: {d}"),
                     Err(e) => println!("not ready: {e}"),
                 }
             }

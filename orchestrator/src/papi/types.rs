@@ -303,6 +303,17 @@ pub struct AdsProvider {
     pub dup_spns: Vec<String>,
 }
 
+impl AdsProvider {
+    /// The id PAPI addresses the provider by (`id`, or its name where a release has none).
+    pub fn key(&self) -> &str {
+        if self.id.is_empty() {
+            &self.name
+        } else {
+            &self.id
+        }
+    }
+}
+
 /// SMB or NFS global settings (`service` on/off).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub struct ProtocolSettings {

@@ -8,7 +8,19 @@ use super::{path_under, StepDone, StepError};
 
 pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let src = ctx.source(inst)?;
-    let files = src.smb_open_files().await?;
+    // S6: a failed read is not "no open files": it is an error in the report and a warning
+    // that block-on-warning (3a) stops on.
+    let files = match src.smb_open_files().await {
+        Ok(f) => f,
+        Err(e) => {
+            let warning = format!(
+                "open files on {} could not be listed ({e}): writes in flight may be lost",
+                ctx.plan.spec.from
+            );
+            ctx.with_state(|s| s.warnings.push(warning.clone()));
+            return Err(StepError(warning));
+        }
+    };
     let paths: Vec<&str> = ctx
         .plan
         .policies

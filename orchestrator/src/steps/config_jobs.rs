@@ -58,10 +58,15 @@ pub async fn enable(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepE
     })
 }
 
-pub async fn rollback(ctx: &RunCtx, _inst: &StepInstance) -> Result<StepDone, StepError> {
+/// Enable the config jobs again: every run policy's after a failed gate, or one policy's
+/// (`rollback_config_jobs[P]`, safety rule S5) when its chain failed before allow-write.
+pub async fn rollback(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let n = ctx.with_state(|s| {
         let mut n = 0;
-        for v in s.config_jobs.values_mut() {
+        for (p, v) in s.config_jobs.iter_mut() {
+            if inst.policy.as_ref().is_some_and(|only| only != p) {
+                continue;
+            }
             if v != ENABLED {
                 *v = ENABLED.to_string();
                 n += 1;

@@ -4,6 +4,10 @@
 //!
 //! The source is renamed first: for a moment no target answers (clients retry) rather than
 //! both answering, which could split writes across the two copies.
+//!
+//! Safety rule S4 (never strand DFS clients): the source share is renamed only after the
+//! target's copy is confirmed, and if the target rename then fails the source rename is
+//! undone. The plan skips this step for a policy whose `sync_config` failed.
 
 use serde_json::json;
 
@@ -13,13 +17,7 @@ use crate::plan::StepInstance;
 use super::{shares_under, StepDone, StepError};
 
 pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
-    let policy = ctx.policy_of(inst)?;
-    let p = ctx
-        .plan
-        .policies
-        .iter()
-        .find(|x| x.name == policy)
-        .ok_or_else(|| StepError(format!("policy {policy} is not in the plan")))?;
+    let p = ctx.policy_info(inst)?;
     let prefix = ctx.plan.spec.options.naming.dfs_prefix.clone();
     let src = ctx.source(inst)?;
     let tgt = ctx.target(inst)?;
@@ -32,26 +30,106 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
     .await?;
     let mut done = Vec::new();
     for (zone, share) in &shares {
-        let Some(orig) = original_name(&share.name, &prefix) else {
-            // Active share on the source: hide it.
-            src.update_smb_share(
-                zone,
-                &share.name,
-                &json!({"name": format!("{prefix}{}", share.name)}),
-            )
-            .await?;
-            done.push(format!(
-                "{}:{} → {prefix}{}",
-                ctx.plan.spec.from, share.name, share.name
-            ));
-            activate_target(&tgt, zone, &share.name, &prefix, &mut done).await?;
-            continue;
+        let (name, hidden_here) = match original_name(&share.name, &prefix) {
+            Some(orig) => (orig.to_string(), true),
+            None => (share.name.clone(), false),
         };
-        // Already hidden on the source (a resumed run): make sure the target is active.
-        activate_target(&tgt, zone, orig, &prefix, &mut done).await?;
+        if !hidden_here {
+            // S4: the source share is hidden only once the target's copy is confirmed.
+            #[allow(unused_mut)]
+            let mut check = true;
+            #[cfg(feature = "planted-bugs")]
+            if ctx.plan.spec.options.planted_bug
+                == Some(crate::bugs::PlantedBug::DfsRenameWithoutTargetShare)
+            {
+                check = false; // Wrong on purpose: hide the source share unchecked.
+            }
+            if check {
+                confirm_target(&tgt, zone, &name, &prefix).await?;
+            }
+            src.update_smb_share(zone, &name, &json!({"name": format!("{prefix}{name}")}))
+                .await?;
+            done.push(format!(
+                "{}:{name} → {prefix}{name}",
+                ctx.plan.spec.from
+            ));
+        }
+        if let Err(e) = activate_target(&tgt, zone, &name, &prefix, &mut done).await {
+            // S4: the target share did not come up; give DFS clients the source back.
+            let undo = src
+                .update_smb_share(zone, &format!("{prefix}{name}"), &json!({ "name": name }))
+                .await;
+            return Err(StepError(match undo {
+                Ok(()) => format!(
+                    "{e}; source share {name} on {} renamed back, DFS clients stay on the source",
+                    ctx.plan.spec.from
+                ),
+                Err(u) => format!(
+                    "{e}; renaming source share {prefix}{name} back to {name} on {} also failed ({u}): DFS clients have no target for it",
+                    ctx.plan.spec.from
+                ),
+            }));
+        }
     }
     Ok(if done.is_empty() {
         StepDone::unchanged("shares already renamed")
+    } else {
+        StepDone::acted(done.join("; "))
+    })
+}
+
+/// The target must offer the share, active (`X`) or inactive (`igls-dfs-X`), before the
+/// source's `X` is hidden.
+async fn confirm_target(
+    tgt: &crate::papi::PapiClient,
+    zone: &str,
+    name: &str,
+    prefix: &str,
+) -> Result<(), StepError> {
+    let shares = tgt.smb_shares(zone).await?;
+    let hidden = format!("{prefix}{name}");
+    if shares.iter().any(|s| s.name == name || s.name == hidden) {
+        Ok(())
+    } else {
+        Err(StepError(format!(
+            "target {} has neither {name} nor {hidden} in zone {zone}; source share {name} left as it is (config replication must create the target share first)",
+            tgt.cluster()
+        )))
+    }
+}
+
+/// `rollback_dfs_rename_shares[P]`: the policy's allow-write failed after its DFS shares were
+/// switched, so the target copy is read-only: hide the target's `X` again (`igls-dfs-X`),
+/// then make the source's `X` active, so DFS clients reach the copy that is still writable.
+pub async fn rollback(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+    let p = ctx.policy_info(inst)?;
+    let prefix = ctx.plan.spec.options.naming.dfs_prefix.clone();
+    let src = ctx.source(inst)?;
+    let tgt = ctx.target(inst)?;
+    let shares = shares_under(
+        ctx,
+        &src,
+        &ctx.plan.spec.from,
+        std::slice::from_ref(&p.source_path),
+    )
+    .await?;
+    let mut done = Vec::new();
+    for (zone, share) in &shares {
+        let Some(name) = original_name(&share.name, &prefix) else {
+            continue; // active on the source already
+        };
+        let hidden = format!("{prefix}{name}");
+        if tgt.smb_shares(zone).await?.iter().any(|s| s.name == name) {
+            tgt.update_smb_share(zone, name, &json!({ "name": hidden }))
+                .await?;
+            done.push(format!("{}:{name} → {hidden}", tgt.cluster()));
+        }
+        src.update_smb_share(zone, &hidden, &json!({ "name": name }))
+            .await?;
+        done.push(format!("{}:{hidden} → {name}", ctx.plan.spec.from));
+    }
+    Ok(if done.is_empty() {
+        StepDone::unchanged("DFS shares already active on the source")
     } else {
         StepDone::acted(done.join("; "))
     })

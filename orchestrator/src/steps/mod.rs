@@ -22,6 +22,7 @@ mod rename_source_smartconnect;
 mod repoint_dns;
 mod restore_schedule;
 mod resync_prep;
+mod rollback_networking;
 mod rollback_schedules;
 mod run_mirror;
 pub mod spns;
@@ -141,9 +142,21 @@ pub async fn execute(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, Step
         StepId::RollbackLock => data_integrity_lock::rollback(ctx, inst).await,
         StepId::RollbackConfigJobs => config_jobs::rollback(ctx, inst).await,
         StepId::RollbackProtocols => disable_protocols::rollback(ctx, inst).await,
-        other => Err(StepError(format!(
-            "step {other} is not implemented in this build"
-        ))),
+        StepId::RollbackRepointDns => rollback_networking::repoint_dns(ctx, inst).await,
+        StepId::RollbackAddTargetSpns => rollback_networking::add_target_spns(ctx, inst).await,
+        StepId::RollbackMoveSmartconnectToTarget => {
+            rollback_networking::move_smartconnect_to_target(ctx, inst).await
+        }
+        StepId::RollbackRemoveSourceSpns => {
+            rollback_networking::remove_source_spns(ctx, inst).await
+        }
+        StepId::RollbackRenameSourceSmartconnect => {
+            rollback_networking::rename_source_smartconnect(ctx, inst).await
+        }
+        StepId::RollbackDfsRenameShares => dfs_rename_shares::rollback(ctx, inst).await,
+        StepId::ZoneGate => Err(StepError(
+            "zone_gate is decided by the executor, not run as a step".into(),
+        )),
     }
 }
 

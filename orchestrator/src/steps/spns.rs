@@ -23,7 +23,8 @@ pub fn spns_for(name: &str) -> Vec<String> {
     v
 }
 
-fn wanted(ctx: &RunCtx, inst: &StepInstance) -> Result<Vec<String>, StepError> {
+/// The SPNs of every name the zone's mappings move.
+pub(super) fn spns_wanted(ctx: &RunCtx, inst: &StepInstance) -> Result<Vec<String>, StepError> {
     let naming = &ctx.plan.spec.options.naming;
     let mut out = Vec::new();
     for m in &ctx.zone_plan(inst)?.mappings {
@@ -38,7 +39,7 @@ fn wanted(ctx: &RunCtx, inst: &StepInstance) -> Result<Vec<String>, StepError> {
     Ok(out)
 }
 
-async fn provider(client: &PapiClient) -> Result<crate::papi::AdsProvider, StepError> {
+pub(super) async fn provider(client: &PapiClient) -> Result<crate::papi::AdsProvider, StepError> {
     client
         .ads_providers()
         .await?
@@ -58,7 +59,7 @@ fn same(a: &str, b: &str) -> bool {
 
 pub async fn remove_source(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let src = ctx.source(inst)?;
-    let spns = wanted(ctx, inst)?;
+    let spns = spns_wanted(ctx, inst)?;
     let _edit = ctx.spn_edit.lock().await;
     let ads = provider(&src).await?;
     let keep: Vec<String> = ads
@@ -70,12 +71,7 @@ pub async fn remove_source(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone
     if keep.len() == ads.spns.len() {
         return Ok(StepDone::unchanged("no moved SPN on the source account"));
     }
-    let id = if ads.id.is_empty() {
-        &ads.name
-    } else {
-        &ads.id
-    };
-    src.set_ads_spns(id, &keep).await?;
+    src.set_ads_spns(ads.key(), &keep).await?;
     Ok(StepDone::acted(format!(
         "removed {} SPN(s) from {}",
         ads.spns.len() - keep.len(),
@@ -85,7 +81,7 @@ pub async fn remove_source(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone
 
 pub async fn add_target(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let tgt = ctx.target(inst)?;
-    let spns = wanted(ctx, inst)?;
+    let spns = spns_wanted(ctx, inst)?;
     let _edit = ctx.spn_edit.lock().await;
     // Never create a duplicate: if another account (the source's, whose removal failed or
     // could not run, or any other) holds a moved SPN, registering it here would break
@@ -117,12 +113,7 @@ pub async fn add_target(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
     if added == 0 {
         return Ok(StepDone::unchanged("target account already has the SPNs"));
     }
-    let id = if ads.id.is_empty() {
-        &ads.name
-    } else {
-        &ads.id
-    };
-    tgt.set_ads_spns(id, &list).await?;
+    tgt.set_ads_spns(ads.key(), &list).await?;
     Ok(StepDone::acted(format!(
         "added {added} SPN(s) to {}",
         ads.machine_account

@@ -37,6 +37,49 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
             Err(e) => errors.push(format!("{role} {} unreachable: {e}", client.cluster())),
         }
     }
+    // S2 (names follow writable data): a moved SmartConnect name serves every share of its
+    // zone, so a zone whose names move must move all of its data. A policy of the zone that
+    // replicates to the target but is not in this run would be left behind a name that now
+    // leads to its read-only copy.
+    let zone_of = |path: &str| {
+        ctx.inventory
+            .zone_of_path(&spec.from, path)
+            .map_or("System", |x| x.name.as_str())
+            .to_string()
+    };
+    let mut moving: Vec<String> = ctx.plan.zones.iter().map(|z| z.name.clone()).collect();
+    if spec.mode == crate::run_spec::Mode::SynciqPolicy
+        && spec.options.networking == crate::run_spec::Networking::Manual
+    {
+        // The checklist moves the names of the pools serving the run's paths.
+        for p in &ctx.plan.policies {
+            let z = zone_of(&p.source_path);
+            if !moving.contains(&z) {
+                moving.push(z);
+            }
+        }
+    }
+    for z in &moving {
+        if spec.mode == crate::run_spec::Mode::IpPool {
+            continue; // the pool's assigned policies are the run's by construction
+        }
+        let left: Vec<&str> = ctx
+            .inventory
+            .policies_between(&spec.from, &spec.to)
+            .into_iter()
+            .filter(|p| !ctx.plan.policies.iter().any(|x| x.name == p.name))
+            .filter(|p| zone_of(&p.source_path) == *z)
+            .map(|p| p.name.as_str())
+            .collect();
+        if !left.is_empty() {
+            errors.push(format!(
+                "the names of zone {} would move to {}, but policies {} of that zone are not in this run (their clients would reach a read-only copy): add them, or move the names by hand (networking: manual)",
+                z,
+                spec.to,
+                left.join(", ")
+            ));
+        }
+    }
     if errors.is_empty() {
         for p in &ctx.plan.policies {
             if !controlled {

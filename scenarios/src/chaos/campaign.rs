@@ -1,5 +1,5 @@
 //! Seeded campaigns: run a range of seeds (sharded, on N worker threads), judge every run with
-//! the invariant checker and the oracle, write failing seeds out as replayable scenario files
+//! the judge (`crate::judge`: invariants I1–I12, with the documented-rules reference model), write failing seeds out as replayable scenario files
 //! (shrunk to a minimal case), and summarise outcomes, violations and fault coverage.
 //!
 //! Each worker thread runs its seeds one after another, each on a fresh current-thread tokio
@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use super::coverage::{self, Coverage, Uncovered};
 use super::gen::{self, ChaosCase, GenConfig, EFFECT_KINDS};
 use super::known;
-use super::oracle::{self, OracleInput};
-use crate::check;
+use super::phases::{self, PhaseStats};
+use crate::judge;
 use crate::runner::{run_scenario, DrillError, DrillOptions, DrillResult};
 use crate::scenario::Scenario;
 
@@ -105,7 +105,7 @@ impl Default for CampaignConfig {
 /// One violated check of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Violation {
-    /// `I1`…`I10`, an oracle id (`doc_order`, …), `panic`, `generator` or `expect`.
+    /// `I1`…`I12`, `panic`, `generator` or `expect`.
     pub check: String,
     pub messages: Vec<String>,
 }
@@ -122,7 +122,7 @@ pub struct SeedOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub violations: Vec<Violation>,
-    /// Invariants the checker actually checked.
+    /// Invariants the judge judged (not `not_judged`).
     pub checked: Vec<String>,
     #[serde(skip)]
     pub hits: BTreeSet<(String, String)>,
@@ -130,6 +130,12 @@ pub struct SeedOutcome {
     pub plan_steps: BTreeSet<String>,
     #[serde(skip)]
     pub generated_kinds: Vec<String>,
+    /// Phases the run reached ([`phases::PHASES`]); empty when it did not start.
+    #[serde(default)]
+    pub phases: Vec<String>,
+    /// The run stopped before the cut-over where the generator aimed it ([`gen::Hold`]).
+    #[serde(default)]
+    pub held_as_intended: bool,
     pub wall_ms: u64,
 }
 
@@ -174,6 +180,8 @@ pub fn run_case(case: &ChaosCase, planted_bug: Option<&str>) -> SeedOutcome {
             .iter()
             .map(|f| EFFECT_KINDS[f.effect.kind % EFFECT_KINDS.len()].to_string())
             .collect(),
+        phases: Vec::new(),
+        held_as_intended: false,
         wall_ms: 0,
     };
     let scn = match gen::build_scenario(case, planted_bug) {
@@ -220,37 +228,30 @@ pub fn run_case(case: &ChaosCase, planted_bug: Option<&str>) -> SeedOutcome {
                 });
             }
         }
-        Ok(Ok(r)) => judge(&scn, &r, &mut out),
+        Ok(Ok(r)) => {
+            judge(&scn, &r, &mut out);
+            record_phases(case, &r, &mut out);
+        }
     }
     out.wall_ms = started.elapsed().as_millis() as u64;
     out
 }
 
-/// Judge a finished run: checked invariants, the oracle, the scenario's `expect`.
-pub fn judge(scn: &Scenario, r: &DrillResult, out: &mut SeedOutcome) {
+/// Judge a finished run: the judge's invariants (its reference model of the documented
+/// rules is I1/I2/I3) and the scenario's `expect`.
+pub fn judge(_scn: &Scenario, r: &DrillResult, out: &mut SeedOutcome) {
     out.outcome = r.report.outcome.as_str().to_string();
     out.checked = r
         .invariants
         .iter()
-        .filter(|i| i.checked)
+        .filter(|i| i.is_judged())
         .map(|i| i.id.clone())
         .collect();
     for inv in &r.invariants {
-        if inv.checked && !inv.ok() {
+        if inv.is_violated() {
             out.violations.push(Violation {
                 check: inv.id.clone(),
-                messages: inv.violations.clone(),
-            });
-        }
-    }
-    for (id, msgs) in oracle::judge(&OracleInput {
-        scenario: scn,
-        report: &r.report,
-    }) {
-        if !msgs.is_empty() {
-            out.violations.push(Violation {
-                check: id.to_string(),
-                messages: msgs,
+                messages: inv.violations().to_vec(),
             });
         }
     }
@@ -267,6 +268,16 @@ pub fn judge(scn: &Scenario, r: &DrillResult, out: &mut SeedOutcome) {
         .iter()
         .map(|s| s.step.as_str().to_string())
         .collect();
+}
+
+/// How far the run got ([`phases`]), and whether it stopped where the generator aimed it.
+pub fn record_phases(case: &ChaosCase, r: &DrillResult, out: &mut SeedOutcome) {
+    out.phases = phases::reached(&r.report)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    out.held_as_intended =
+        gen::intended_hold(case).is_some_and(|h| phases::held_as_intended(&r.report, h));
 }
 
 /// A failing seed as written out.
@@ -296,6 +307,10 @@ pub struct Summary {
     pub planted_bug: Option<String>,
     pub runs: u64,
     pub outcomes: BTreeMap<String, u64>,
+    /// The share of runs that reached each phase of a failover (planned, validated, synced,
+    /// cut_over, resync_prepped, completed; not_started), from the reports' step records.
+    #[serde(default)]
+    pub phases: PhaseStats,
     /// Invariants checked by this build (from the checker's results).
     pub checked_invariants: BTreeSet<String>,
     /// Failing runs per check id.
@@ -354,14 +369,14 @@ impl Summary {
             s.push_str(&format!(" {k}={v}"));
         }
         s.push('\n');
+        s.push_str(&self.phases.render());
         s.push_str(&format!(
-            "checked invariants: {}   oracle: {}\n",
+            "judged invariants: {}\n",
             self.checked_invariants
                 .iter()
                 .cloned()
                 .collect::<Vec<_>>()
-                .join(" "),
-            oracle::ORACLE_CHECKS.join(" ")
+                .join(" ")
         ));
         if self.violations.is_empty() {
             s.push_str("violations: none\n");
@@ -550,6 +565,7 @@ pub fn run_campaign(cfg: &CampaignConfig) -> Summary {
     };
     for r in &results {
         *sum.outcomes.entry(r.outcome.clone()).or_insert(0) += 1;
+        sum.phases.add(&r.phases, r.held_as_intended);
         sum.checked_invariants.extend(r.checked.iter().cloned());
         if let Some(e) = &r.error {
             let key: String = e.chars().take(80).collect();
@@ -628,7 +644,10 @@ pub fn run_campaign(cfg: &CampaignConfig) -> Summary {
         }
     }
     if sum.checked_invariants.is_empty() {
-        sum.checked_invariants = check::CHECKED.iter().map(|s| s.to_string()).collect();
+        sum.checked_invariants = judge::JUDGED_IN_A_RUN
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     }
     sum.uncovered = sum.coverage.uncovered();
     sum

@@ -135,13 +135,21 @@ impl Coverage {
             .iter()
             .map(|k| k.split('_').map(|w| &w[..1]).collect::<String>())
             .collect();
-        let mut s = format!("{:<28}", "step \\ fault");
+        // Wide enough for the longest step id (the S3 rollbacks' are long).
+        let width = self
+            .steps
+            .iter()
+            .map(|st| st.len() + 1)
+            .max()
+            .unwrap_or(0)
+            .max(28);
+        let mut s = format!("{:<width$}", "step \\ fault");
         for k in &short {
             s.push_str(&format!("{k:>6}"));
         }
         s.push('\n');
         for st in &self.steps {
-            s.push_str(&format!("{st:<28}"));
+            s.push_str(&format!("{st:<width$}"));
             for k in EFFECT_KINDS {
                 let n = self
                     .hits

@@ -15,6 +15,31 @@
 //!
 //! Seed N always gives the same case: [`case_for_seed`] samples the strategy with a
 //! `TestRunner` whose RNG is ChaCha seeded from N.
+//!
+//! **How seeds are spent** (issue 10): a seed that ends `blocked` at validation or never
+//! starts tests nothing after step 3, so most cases are built to reach the cut-over (some
+//! `allow_write` starts), and the cases that stop before it are *meant* to, by a targeted
+//! fault ([`Focus`], [`intended_hold`]):
+//! * every case has a [`Focus`]: `Free` (background faults only) or a targeted failure — one
+//!   policy's chain fails before its `allow_write` (S5 per-policy rollback; in zone modes the
+//!   zone gate), validation blocks (a readiness defect or a fault at a gate step), a
+//!   networking step fails (zone modes: the S3 rollback), or a step after the cut-over fails
+//!   (S1 quotas, resync-prep, mirror, schedule). Focused cases that produce rollback
+//!   instances also aim cluster faults (http, drop_connection, delay) at them
+//!   ([`RollbackFault`]), and force the options that make the rollback exist (the lock for
+//!   `rollback_lock`, protocols off for `rollback_protocols`, a schedule for
+//!   `rollback_schedules`);
+//! * readiness defects (a disabled policy, SyncIQ off, a warning with `block_on_warning`)
+//!   are focus `ValidationBlock` only: a `block_on_warning` run of another focus gets a world
+//!   without warnings (dual delegation, no failed last job), and an uncontrolled run never
+//!   blocks on its own warning unless that is the defect;
+//! * background faults at a *gate input* (a step whose failure stops the whole run, or in
+//!   zone modes the zone, before any `allow_write`: [`gate_inputs`]) are softened to a fault
+//!   the retries absorb, unless the fault is drawn `hard_at_gate`; route and probabilistic
+//!   faults mostly carry a "not before" time, so they rarely hit discovery (a run that never
+//!   starts); job faults always name a policy;
+//! * uncontrolled runs (`controlled: false`, the source down from t=0) in the modes that
+//!   support them ([`UNCONTROLLED_MODES`]).
 
 use std::fmt::Write as _;
 
@@ -26,8 +51,7 @@ use serde_json::{json, Map, Value};
 
 use crate::scenario::{Scenario, ScenarioError};
 
-/// Run modes the generator may pick. Add `Mode::Dfs`, `Mode::AccessZone`, `Mode::IpPool` here
-/// when the plan builder supports them; the world already has everything they need (zones,
+/// Run modes the generator picks (all four). The world has everything they need (zones,
 /// pools, pool mappings, shares, exports, quotas, clients) and [`build_scenario`] fills in
 /// `run.zone` / `run.pool` / `world.dfs` per mode.
 pub const MODES: &[Mode] = &[
@@ -37,9 +61,9 @@ pub const MODES: &[Mode] = &[
     Mode::IpPool,
 ];
 
-/// Whether uncontrolled runs (`controlled: false`) are generated. Off until the orchestrator
-/// implements them (DESIGN §2 "Other runs").
-pub const GENERATE_UNCONTROLLED: bool = false;
+/// Modes whose runs may be uncontrolled (`controlled: false`, DESIGN §2 "Other runs"). The
+/// plan builder refuses uncontrolled zone-mode runs, so they are not generated.
+pub const UNCONTROLLED_MODES: &[Mode] = &[Mode::SynciqPolicy, Mode::Dfs];
 
 /// Every fault effect kind of `sim-onefs` (DESIGN §9), by its scenario name.
 pub const EFFECT_KINDS: [&str; 13] = [
@@ -110,7 +134,7 @@ pub fn mode_steps(mode: Mode) -> Vec<StepId> {
 /// matching action); `None` for kinds that are not job faults.
 /// Steps that make no PAPI call at all (they decide, or act on the orchestrator's own state,
 /// or speak DNS): no cluster fault can hit them, so their pairs are not applicable.
-pub const NO_PAPI_STEPS: [StepId; 8] = [
+pub const NO_PAPI_STEPS: [StepId; 9] = [
     StepId::Begin,
     StepId::BlockOnWarning,
     StepId::ZoneGate,
@@ -119,7 +143,88 @@ pub const NO_PAPI_STEPS: [StepId; 8] = [
     StepId::RollbackConfigJobs,
     StepId::RefreshClients,
     StepId::RepointDns,
+    StepId::RollbackRepointDns,
 ];
+
+/// The steps whose failure stops the whole run (zone modes: the zone) before any
+/// `allow_write`: preparation and validation in every mode; in zone modes also the zone
+/// policies' syncs (the zone gate) and the networking chain (S3). Background faults there are
+/// softened unless drawn `hard_at_gate`; targeted ones come from [`Focus`].
+pub fn gate_inputs(mode: Mode) -> Vec<StepId> {
+    use StepId::*;
+    let mut v = vec![
+        CheckOpenFiles,
+        DisableProtocols,
+        DataIntegrityLock,
+        CacheSchedules,
+        Begin,
+        Validate,
+        BlockOnWarning,
+        DisableConfigJobs,
+    ];
+    if matches!(mode, Mode::AccessZone | Mode::IpPool) {
+        v.extend([SyncData, SyncConfig, DfsRenameShares, ZoneGate]);
+        v.extend(NETWORKING_STEPS);
+        v.push(RepointDns);
+    }
+    v
+}
+
+/// The networking steps a cluster fault can fail (each acts over PAPI), in chain order;
+/// `repoint_dns` speaks DNS only.
+pub const NETWORKING_STEPS: [StepId; 4] = [
+    StepId::RenameSourceSmartconnect,
+    StepId::RemoveSourceSpns,
+    StepId::MoveSmartconnectToTarget,
+    StepId::AddTargetSpns,
+];
+
+/// The S3 rollbacks of [`NETWORKING_STEPS`], index for index.
+pub const NETWORKING_ROLLBACKS: [StepId; 4] = [
+    StepId::RollbackRenameSourceSmartconnect,
+    StepId::RollbackRemoveSourceSpns,
+    StepId::RollbackMoveSmartconnectToTarget,
+    StepId::RollbackAddTargetSpns,
+];
+
+/// The rollbacks of the preparation that act over PAPI (a failed gate, S5 for one policy,
+/// S3 after the zone's networking). `rollback_config_jobs` acts on the orchestrator's own
+/// jobs only, so no cluster fault can hit it.
+pub const PREPARATION_ROLLBACKS: [StepId; 3] = [
+    StepId::RollbackLock,
+    StepId::RollbackSchedules,
+    StepId::RollbackProtocols,
+];
+
+/// The cluster a step talks to (for a fault's `cluster` condition); `None` when it talks to
+/// both.
+pub fn acting_side(step: StepId) -> Option<Side> {
+    use StepId::*;
+    match step {
+        CheckOpenFiles
+        | DisableProtocols
+        | DataIntegrityLock
+        | CacheSchedules
+        | SyncData
+        | RenameSourceSmartconnect
+        | RemoveSourceSpns
+        | RemoveSourceQuotas
+        | RollbackLock
+        | RollbackSchedules
+        | RollbackProtocols
+        | RollbackRenameSourceSmartconnect
+        | RollbackRemoveSourceSpns => Some(Side::Source),
+        MoveSmartconnectToTarget
+        | AddTargetSpns
+        | AllowWrite
+        | RestoreSchedule
+        | FailoverQuotas
+        | RunMirror
+        | RollbackMoveSmartconnectToTarget
+        | RollbackAddTargetSpns => Some(Side::Target),
+        _ => None,
+    }
+}
 
 pub fn job_fault_steps(kind: &str) -> Option<&'static [StepId]> {
     match kind {
@@ -159,7 +264,8 @@ pub struct GenConfig {
     pub max_policies: usize,
     /// Most fault rules per scenario.
     pub max_faults: usize,
-    /// Chance (0..=1) that a case has no faults at all (exercises the happy path oracle).
+    /// Weight (against 4) of cases without background faults (a `Free` focus then makes a
+    /// fault-free run, the happy path).
     pub no_fault_weight: u32,
 }
 
@@ -201,9 +307,8 @@ pub struct PolicyParams {
     pub size_log2: u8,
     pub unsynced_pct: u8,
     pub schedule: u8,
-    /// Disabled on the source before the run (validation must stop the run).
-    pub disabled: bool,
-    /// Last job failed before the run (a validation warning).
+    /// Last job failed before the run (a validation warning; cleared in `block_on_warning`
+    /// runs unless the warning is the focus).
     pub last_failed: bool,
     pub share: bool,
     pub export: bool,
@@ -243,8 +348,20 @@ pub struct WorldParams {
     pub single_delegation: bool,
     pub alias: bool,
     pub extra_users: bool,
-    /// SyncIQ service off on 0 = neither, 1 = source, 2 = target.
-    pub service_off: u8,
+}
+
+/// Where a case is meant to stop before any `allow_write`: the generator aimed a fault (or a
+/// readiness defect) at this gate, so a run held there did what it was generated for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hold {
+    /// Validation (or block-on-warning) stops the run: outcome `blocked`, preparation
+    /// rolled back.
+    Validation,
+    /// Zone modes: a zone policy's sync fails, the zone gate holds, preparation rolled back.
+    ZoneGate,
+    /// Zone modes: a networking step fails, the zone's networking is undone (S3).
+    Networking,
 }
 
 /// Who confirms manual steps.
@@ -269,6 +386,10 @@ pub struct RunParams {
     pub presync: bool,
     pub parallel: bool,
     pub networking_manual: bool,
+    /// `on_policy_failure: hold` (else `rollback`, the default).
+    pub on_policy_failure_hold: bool,
+    /// `remove_source_quotas: true` (matters with `quotas: false`).
+    pub remove_source_quotas: bool,
     pub poll_ms: u64,
     pub job_timeout_ms: Option<u64>,
     pub operator: OperatorParams,
@@ -293,18 +414,22 @@ pub enum Placement {
     },
     /// At a virtual time: `when: {at, cluster?}`.
     Time { at_ms: u64, side: Option<Side> },
-    /// On a route: `when: {method?, route, cluster?, nth?}`.
+    /// On a route: `when: {method?, route, cluster?, nth?, at?}`. `after_ms` (`at`, "not
+    /// before") keeps most route faults off discovery; without it the fault may stop the
+    /// run before it starts.
     Route {
         method: Option<usize>,
         route: usize,
         side: Option<Side>,
         nth: Option<u64>,
+        after_ms: Option<u64>,
     },
-    /// Probabilistic, on a step or a route: `when: {probability, step | route}`.
+    /// Probabilistic, on a step or a route: `when: {probability, step | route, at?}`.
     Probabilistic {
         probability_pct: u8,
         step: Option<usize>,
         route: usize,
+        after_ms: Option<u64>,
     },
 }
 
@@ -316,6 +441,9 @@ pub struct EffectParams {
     pub a: u64,
     pub b: u64,
     pub side: Option<Side>,
+    /// Keep the effect as drawn when it lands on a gate input ([`gate_inputs`]); otherwise
+    /// it is softened there to one the retries absorb.
+    pub hard_at_gate: bool,
 }
 
 /// One fault rule.
@@ -325,13 +453,76 @@ pub struct FaultParams {
     pub effect: EffectParams,
 }
 
+/// A cluster fault aimed at a rollback instance the case's [`Focus`] produces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollbackFault {
+    /// Index into the rollback steps of the focus ([`focus_rollback_steps`]).
+    pub step: usize,
+    /// 0 = `http {status, count}`, 1 = `drop_connection`, 2 = `delay {ms}`.
+    pub effect: u8,
+    pub a: u64,
+    pub b: u64,
+    /// Name the cluster the rollback acts on (`when.cluster`).
+    pub cluster: bool,
+}
+
+/// What a case is built to exercise. Policy indices are taken modulo the run's policies.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Focus {
+    /// Background faults only.
+    Free,
+    /// One policy's chain fails before its `allow_write` succeeded: `stage` 0 = `sync_data`
+    /// (syncjob_fail), 1 = `sync_config` (http), 2 = `dfs_rename_shares` in DFS mode (else
+    /// `sync_config`), 3 = `allow_write` (allow_write_fail). SyncIQ/DFS modes: S5, the
+    /// policy's lock, schedule and config job are rolled back; zone modes: a sync failure
+    /// holds the zone gate. Uncontrolled runs fail `allow_write` (the source-side steps are
+    /// skipped).
+    PolicyFailure {
+        policy: usize,
+        stage: u8,
+        a: u64,
+        rollback: Vec<RollbackFault>,
+    },
+    /// Validation stops the run (outcome `blocked`, the preparation rolled back). `defect`:
+    /// 0 = a run policy disabled on the source, 1 = SyncIQ off on the target, 2 = SyncIQ off
+    /// on the source, 3 = a failed last job with `block_on_warning`, 4 = single DNS
+    /// delegation with `block_on_warning` (networking modes; else 3), 5 = an http error at
+    /// `validate`, 6 = an http error at `data_integrity_lock`, 7 = an http error at
+    /// `disable_protocols`, 8 = an uncontrolled run with `block_on_warning` (SyncIQ/DFS
+    /// modes; else 5).
+    ValidationBlock {
+        defect: u8,
+        policy: usize,
+        side: Side,
+        a: u64,
+        rollback: Vec<RollbackFault>,
+    },
+    /// A networking step fails ([`NETWORKING_STEPS`]`[step]`; networking forced `auto`). Zone
+    /// modes: the zone's networking and preparation are rolled back (S3); SyncIQ mode: the
+    /// names stay home (S2); DFS mode (no networking): the policy's `dfs_rename_shares`
+    /// fails instead (S4).
+    NetworkingFailure {
+        step: u8,
+        policy: usize,
+        a: u64,
+        rollback: Vec<RollbackFault>,
+    },
+    /// A step after the cut-over fails for one policy: `stage` 0 = `failover_quotas` (S1:
+    /// the source quotas stay), 1 = `remove_source_quotas`, 2 = `resync_prep`, 3 =
+    /// `run_mirror`, 4 = `restore_schedule`, 5 = `quotas: false` with
+    /// `remove_source_quotas: true` and a retried error on the removal.
+    AfterCutover { policy: usize, stage: u8, a: u64 },
+}
+
 /// A whole generated case.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChaosCase {
     pub seed: u64,
     pub world: WorldParams,
     pub run: RunParams,
+    /// Background faults.
     pub faults: Vec<FaultParams>,
+    pub focus: Focus,
 }
 
 fn side() -> impl Strategy<Value = Side> {
@@ -348,7 +539,6 @@ fn policy_params() -> impl Strategy<Value = PolicyParams> {
             0u8..SCHEDULES.len() as u8,
         ),
         (
-            prop::bool::weighted(0.02),
             prop::bool::weighted(0.05),
             prop::bool::weighted(0.4),
             prop::bool::weighted(0.3),
@@ -358,7 +548,7 @@ fn policy_params() -> impl Strategy<Value = PolicyParams> {
         .prop_map(
             |(
                 (zone, files, size_log2, unsynced_pct, schedule),
-                (disabled, last_failed, share, export, quota),
+                (last_failed, share, export, quota),
             )| {
                 PolicyParams {
                     zone,
@@ -366,7 +556,6 @@ fn policy_params() -> impl Strategy<Value = PolicyParams> {
                     size_log2,
                     unsynced_pct,
                     schedule,
-                    disabled,
                     last_failed,
                     share,
                     export,
@@ -436,20 +625,13 @@ pub fn world_strategy(cfg: &GenConfig) -> impl Strategy<Value = WorldParams> {
             prop::sample::select(vec![1u64, 5, 20, 80]),
         ),
         (costs, policies, extra, clients),
-        (
-            any::<bool>(),
-            any::<bool>(),
-            prop::bool::weighted(0.1),
-            prop::sample::select(vec![
-                0u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2,
-            ]),
-        ),
+        (any::<bool>(), any::<bool>(), prop::bool::weighted(0.1)),
     )
         .prop_map(
             |(
                 (names, zones, max_jobs_src, max_jobs_tgt, bandwidth, latency_ms),
                 (costs, policies, extra, clients),
-                (single_delegation, alias, extra_users, service_off),
+                (single_delegation, alias, extra_users),
             )| WorldParams {
                 names,
                 zones,
@@ -464,7 +646,6 @@ pub fn world_strategy(cfg: &GenConfig) -> impl Strategy<Value = WorldParams> {
                 single_delegation,
                 alias,
                 extra_users,
-                service_off,
             },
         )
 }
@@ -481,7 +662,8 @@ pub fn run_strategy() -> impl Strategy<Value = RunParams> {
             0u8..MODES.len() as u8,
             prop::option::weighted(0.2, prop::collection::vec(0usize..1000, 1..4)),
             0u8..3,
-            prop::bool::weighted(if GENERATE_UNCONTROLLED { 0.9 } else { 1.0 }),
+            // Uncontrolled in [`UNCONTROLLED_MODES`] only (a quarter of their runs).
+            prop::bool::weighted(0.75),
         ),
         (
             any::<bool>(),
@@ -491,6 +673,8 @@ pub fn run_strategy() -> impl Strategy<Value = RunParams> {
             prop::bool::weighted(0.3),
             prop::bool::weighted(0.8),
             prop::bool::weighted(0.3),
+            prop::bool::weighted(0.25),
+            prop::bool::weighted(0.25),
         ),
         (
             prop::sample::select(vec![1_000u64, 5_000, 30_000]),
@@ -512,6 +696,8 @@ pub fn run_strategy() -> impl Strategy<Value = RunParams> {
                     presync,
                     parallel,
                     networking_manual,
+                    on_policy_failure_hold,
+                    remove_source_quotas,
                 ),
                 (poll_ms, job_timeout_ms, operator),
             )| RunParams {
@@ -526,6 +712,8 @@ pub fn run_strategy() -> impl Strategy<Value = RunParams> {
                 presync,
                 parallel,
                 networking_manual,
+                on_policy_failure_hold,
+                remove_source_quotas,
                 poll_ms,
                 job_timeout_ms,
                 operator,
@@ -535,15 +723,19 @@ pub fn run_strategy() -> impl Strategy<Value = RunParams> {
 
 fn placement() -> impl Strategy<Value = Placement> {
     let nth = prop::option::weighted(0.25, 1u64..=3);
+    // "Not before" for route faults: most start after discovery (a fault there stops the run
+    // before it starts, which a few cases still test).
+    let after =
+        || prop::option::weighted(0.85, prop::sample::select(vec![5_000u64, 30_000, 120_000]));
     prop_oneof![
         5 => (0usize..64, prop::option::weighted(0.7, 0usize..1000), prop::option::of(side()), nth.clone())
             .prop_map(|(step, policy, side, nth)| Placement::Step { step, policy, side, nth }),
         1 => (prop::sample::select(vec![1_000u64, 10_000, 30_000, 90_000, 300_000, 1_800_000]), prop::option::of(side()))
             .prop_map(|(at_ms, side)| Placement::Time { at_ms, side }),
-        2 => (prop::option::of(0usize..METHODS.len()), 0usize..ROUTES.len(), prop::option::of(side()), nth)
-            .prop_map(|(method, route, side, nth)| Placement::Route { method, route, side, nth }),
-        1 => (prop::sample::select(vec![10u8, 30, 50, 90]), prop::option::of(0usize..64), 0usize..ROUTES.len())
-            .prop_map(|(probability_pct, step, route)| Placement::Probabilistic { probability_pct, step, route }),
+        2 => (prop::option::of(0usize..METHODS.len()), 0usize..ROUTES.len(), prop::option::of(side()), nth, after())
+            .prop_map(|(method, route, side, nth, after_ms)| Placement::Route { method, route, side, nth, after_ms }),
+        1 => (prop::sample::select(vec![10u8, 30, 50, 90]), prop::option::of(0usize..64), 0usize..ROUTES.len(), after())
+            .prop_map(|(probability_pct, step, route, after_ms)| Placement::Probabilistic { probability_pct, step, route, after_ms }),
     ]
 }
 
@@ -570,11 +762,24 @@ fn effect() -> impl Strategy<Value = EffectParams> {
             .map(|(w, k)| (w, Just(k).boxed()))
             .collect(),
     );
-    (kind, 0u64..1000, 0u64..1000, prop::option::of(side()))
-        .prop_map(|(kind, a, b, side)| EffectParams { kind, a, b, side })
+    (
+        kind,
+        0u64..1000,
+        0u64..1000,
+        prop::option::of(side()),
+        prop::bool::weighted(0.1),
+    )
+        .prop_map(|(kind, a, b, side, hard_at_gate)| EffectParams {
+            kind,
+            a,
+            b,
+            side,
+            hard_at_gate,
+        })
 }
 
-/// Strategy for fault plans (every kind, at step boundaries, times, routes, probabilistic).
+/// Strategy for background fault plans (every kind, at step boundaries, times, routes,
+/// probabilistic).
 pub fn faults_strategy(cfg: &GenConfig) -> impl Strategy<Value = Vec<FaultParams>> {
     let max = cfg.max_faults;
     let fault =
@@ -586,6 +791,41 @@ pub fn faults_strategy(cfg: &GenConfig) -> impl Strategy<Value = Vec<FaultParams
     ]
 }
 
+fn rollback_faults() -> impl Strategy<Value = Vec<RollbackFault>> {
+    let fault = (
+        0usize..64,
+        prop::sample::select(vec![0u8, 0, 0, 1, 2]),
+        0u64..1000,
+        0u64..1000,
+        prop::bool::weighted(0.75),
+    )
+        .prop_map(|(step, effect, a, b, cluster)| RollbackFault {
+            step,
+            effect,
+            a,
+            b,
+            cluster,
+        });
+    prop::collection::vec(fault, 0..=2)
+}
+
+/// Strategy for a case's [`Focus`]. Weights: about half the cases have background faults
+/// only; the rest aim at a policy failure (S5 / zone gate), a validation block, a
+/// networking failure (S3) or a step after the cut-over.
+pub fn focus_strategy() -> impl Strategy<Value = Focus> {
+    prop_oneof![
+        45 => Just(Focus::Free),
+        17 => (0usize..1000, 0u8..4, 0u64..1000, rollback_faults())
+            .prop_map(|(policy, stage, a, rollback)| Focus::PolicyFailure { policy, stage, a, rollback }),
+        8 => (0usize..1000, 0u8..9, side(), 0u64..1000, rollback_faults())
+            .prop_map(|(policy, defect, side, a, rollback)| Focus::ValidationBlock { defect, policy, side, a, rollback }),
+        15 => (0u8..4, 0usize..1000, 0u64..1000, rollback_faults())
+            .prop_map(|(step, policy, a, rollback)| Focus::NetworkingFailure { step, policy, a, rollback }),
+        15 => (0usize..1000, 0u8..6, 0u64..1000)
+            .prop_map(|(policy, stage, a)| Focus::AfterCutover { policy, stage, a }),
+    ]
+}
+
 /// Strategy for whole cases.
 pub fn case_strategy(cfg: &GenConfig) -> impl Strategy<Value = ChaosCase> {
     (
@@ -593,12 +833,14 @@ pub fn case_strategy(cfg: &GenConfig) -> impl Strategy<Value = ChaosCase> {
         world_strategy(cfg),
         run_strategy(),
         faults_strategy(cfg),
+        focus_strategy(),
     )
-        .prop_map(|(seed, world, run, faults)| ChaosCase {
+        .prop_map(|(seed, world, run, faults, focus)| ChaosCase {
             seed,
             world,
             run,
             faults,
+            focus,
         })
 }
 
@@ -697,6 +939,382 @@ pub fn run_zone_of(case: &ChaosCase) -> &'static str {
     cands[case.run.zone as usize % cands.len()]
 }
 
+/// Whether `mode` fails over a zone (Access Zone / IP Pool).
+fn zone_mode(mode: Mode) -> bool {
+    matches!(mode, Mode::AccessZone | Mode::IpPool)
+}
+
+/// The world indices of the policies the run fails over: the run zone's (its pool's) in
+/// zone modes, `run.policies` (or all) in SyncIQ/DFS modes.
+pub fn run_policy_indices(case: &ChaosCase) -> Vec<usize> {
+    let n = case.world.policies.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    if zone_mode(mode_of(case)) {
+        let zone = run_zone_of(case);
+        return (0..n)
+            .filter(|&i| zone_of(case, &case.world.policies[i]) == zone)
+            .collect();
+    }
+    match &case.run.subset {
+        Some(s) => {
+            let mut v: Vec<usize> = s.iter().map(|i| i % n).collect();
+            v.sort();
+            v.dedup();
+            v
+        }
+        None => (0..n).collect(),
+    }
+}
+
+/// Statuses of the targeted "hard" http faults: none is retried by the orchestrator except
+/// 503, which `count: 4` outlasts (3 tries).
+const HARD_STATUS: [u16; 3] = [500, 400, 503];
+
+fn http_hard(a: u64) -> Value {
+    json!({"http": {"status": HARD_STATUS[(a % HARD_STATUS.len() as u64) as usize], "count": 4}})
+}
+
+fn rule(when: Value, effect: Value) -> Value {
+    json!({"when": when, "effect": effect})
+}
+
+/// A case's focus resolved against its mode and run: what it forces in the world and the
+/// options, the targeted fault rules it adds, and where it means the run to stop.
+struct Applied {
+    controlled: bool,
+    data_integrity: bool,
+    disable_protocols: bool,
+    block_on_warning: bool,
+    quotas: bool,
+    remove_source_quotas: bool,
+    networking_manual: bool,
+    on_policy_failure_hold: bool,
+    single_delegation: bool,
+    /// SyncIQ service off on this side (a readiness defect).
+    service_off: Option<Side>,
+    /// Per world policy.
+    share: Vec<bool>,
+    quota: Vec<bool>,
+    /// A schedule is forced (so `rollback_schedules` / `restore_schedule` have one).
+    schedule: Vec<bool>,
+    disabled: Vec<bool>,
+    last_failed: Vec<bool>,
+    /// Targeted rules: the focus's fault, its rollback faults, an uncontrolled run's
+    /// `cluster_down` of the source.
+    faults: Vec<Value>,
+    hold: Option<Hold>,
+}
+
+fn apply_focus(case: &ChaosCase) -> Applied {
+    let mode = mode_of(case);
+    let zm = zone_mode(mode);
+    let r = &case.run;
+    let w = &case.world;
+    let (src, tgt) = cluster_names(case);
+    let side_name = |s: Side| match s {
+        Side::Source => src,
+        Side::Target => tgt,
+    };
+    let pols = policies_of(case);
+    let run = run_policy_indices(case);
+    let mut a = Applied {
+        controlled: r.controlled || !UNCONTROLLED_MODES.contains(&mode),
+        data_integrity: r.data_integrity,
+        disable_protocols: r.disable_protocols,
+        block_on_warning: r.block_on_warning,
+        quotas: r.quotas,
+        remove_source_quotas: r.remove_source_quotas,
+        networking_manual: r.networking_manual,
+        on_policy_failure_hold: r.on_policy_failure_hold,
+        single_delegation: w.single_delegation,
+        service_off: None,
+        share: w.policies.iter().map(|p| p.share).collect(),
+        quota: w.policies.iter().map(|p| p.quota).collect(),
+        schedule: vec![false; w.policies.len()],
+        disabled: vec![false; w.policies.len()],
+        last_failed: w.policies.iter().map(|p| p.last_failed).collect(),
+        faults: Vec::new(),
+        hold: None,
+    };
+    // The focus policy (world index) and its name.
+    let pick = |i: usize| -> Option<(usize, String)> {
+        (!run.is_empty()).then(|| {
+            let p = run[i % run.len()];
+            (p, pols[p].0.clone())
+        })
+    };
+    let mut rollback_steps: Vec<StepId> = Vec::new();
+    let mut rollback_faults: &[RollbackFault] = &[];
+    // Whether the rollbacks are S5's (per policy), which `on_policy_failure: hold` turns off.
+    let mut per_policy = false;
+    let mut focus_policy: Option<(usize, String)> = None;
+    match &case.focus {
+        Focus::Free => {}
+        Focus::PolicyFailure {
+            policy,
+            stage,
+            a: x,
+            rollback,
+        } => {
+            let Some((p, name)) = pick(*policy) else {
+                return finish(a, src);
+            };
+            let stage = match *stage {
+                _ if !a.controlled => 3,
+                2 if mode != Mode::Dfs => 1,
+                s => s.min(3),
+            };
+            let effect_side = if x % 2 == 0 { tgt } else { src };
+            a.faults.push(match stage {
+                0 => rule(
+                    json!({"step": "sync_data", "policy": name}),
+                    json!({"syncjob_fail": {"at_progress": (x % 10) as f64 / 10.0}}),
+                ),
+                1 => rule(json!({"step": "sync_config", "policy": name}), http_hard(*x)),
+                2 => {
+                    a.share[p] = true;
+                    rule(
+                        json!({"step": "dfs_rename_shares", "policy": name, "cluster": effect_side}),
+                        http_hard(*x / 2),
+                    )
+                }
+                _ => rule(
+                    json!({"step": "allow_write", "policy": name}),
+                    json!("allow_write_fail"),
+                ),
+            });
+            if zm && stage < 3 {
+                a.hold = Some(Hold::ZoneGate);
+            } else {
+                per_policy = true;
+            }
+            rollback_steps = PREPARATION_ROLLBACKS.to_vec();
+            if stage == 2 {
+                // S4: the source rename undone.
+                rollback_steps.push(StepId::RollbackDfsRenameShares);
+            }
+            rollback_faults = rollback;
+            focus_policy = Some((p, name));
+        }
+        Focus::ValidationBlock {
+            defect,
+            policy,
+            side,
+            a: x,
+            rollback,
+        } => {
+            let Some((p, _)) = pick(*policy) else {
+                return finish(a, src);
+            };
+            a.controlled = true;
+            a.hold = Some(Hold::Validation);
+            // Validation checks the moved names' delegation in zone modes and SyncIQ mode
+            // with automatic networking (every generated zone has a pool mapping).
+            let mut d = *defect % 9;
+            if d == 4 && mode == Mode::Dfs {
+                d = 3;
+            }
+            if d == 8 && !UNCONTROLLED_MODES.contains(&mode) {
+                d = 5;
+            }
+            match d {
+                0 => a.disabled[p] = true,
+                1 => a.service_off = Some(Side::Target),
+                2 => a.service_off = Some(Side::Source),
+                3 => {
+                    a.last_failed[p] = true;
+                    a.block_on_warning = true;
+                }
+                4 => {
+                    a.single_delegation = true;
+                    a.networking_manual = false;
+                    a.block_on_warning = true;
+                }
+                5 => a.faults.push(rule(
+                    json!({"step": "validate", "cluster": side_name(*side)}),
+                    http_hard(*x),
+                )),
+                6 => {
+                    a.data_integrity = true;
+                    a.share[p] = true;
+                    a.faults.push(rule(
+                        json!({"step": "data_integrity_lock", "cluster": src}),
+                        http_hard(*x),
+                    ));
+                }
+                7 => {
+                    a.disable_protocols = true;
+                    a.faults.push(rule(
+                        json!({"step": "disable_protocols", "cluster": src}),
+                        http_hard(*x),
+                    ));
+                }
+                _ => {
+                    a.controlled = false;
+                    a.block_on_warning = true;
+                }
+            }
+            rollback_steps = PREPARATION_ROLLBACKS.to_vec();
+            rollback_faults = rollback;
+            focus_policy = pick(*policy);
+        }
+        Focus::NetworkingFailure {
+            step,
+            policy,
+            a: x,
+            rollback,
+        } => {
+            let Some((p, name)) = pick(*policy) else {
+                return finish(a, src);
+            };
+            a.controlled = true;
+            if mode == Mode::Dfs {
+                // No networking in DFS mode: the DFS rename fails instead (S4), one side.
+                a.share[p] = true;
+                let side = if x % 2 == 0 { tgt } else { src };
+                a.faults.push(rule(
+                    json!({"step": "dfs_rename_shares", "policy": name, "cluster": side}),
+                    http_hard(*x / 2),
+                ));
+                per_policy = true;
+                rollback_steps = PREPARATION_ROLLBACKS.to_vec();
+                rollback_steps.push(StepId::RollbackDfsRenameShares);
+            } else {
+                a.networking_manual = false;
+                let k = *step as usize % NETWORKING_STEPS.len();
+                let st = NETWORKING_STEPS[k];
+                let mut when = json!({"step": st.as_str()});
+                if let Some(s) = acting_side(st) {
+                    when["cluster"] = json!(side_name(s));
+                }
+                a.faults.push(rule(when, http_hard(*x)));
+                if zm {
+                    a.hold = Some(Hold::Networking);
+                    rollback_steps = NETWORKING_ROLLBACKS[..=k].to_vec();
+                    rollback_steps.extend(PREPARATION_ROLLBACKS);
+                }
+            }
+            rollback_faults = rollback;
+            focus_policy = Some((p, name));
+        }
+        Focus::AfterCutover {
+            policy,
+            stage,
+            a: x,
+        } => {
+            let Some((p, name)) = pick(*policy) else {
+                return finish(a, src);
+            };
+            a.faults.push(match stage % 6 {
+                0 => {
+                    a.quotas = true;
+                    a.quota[p] = true;
+                    rule(
+                        json!({"step": "failover_quotas", "policy": name, "cluster": tgt}),
+                        http_hard(*x),
+                    )
+                }
+                1 => {
+                    a.quotas = true;
+                    a.quota[p] = true;
+                    rule(
+                        json!({"step": "remove_source_quotas", "policy": name, "cluster": src}),
+                        http_hard(*x),
+                    )
+                }
+                2 => rule(
+                    json!({"step": "resync_prep", "policy": name}),
+                    json!("resync_prep_fail"),
+                ),
+                3 => rule(
+                    json!({"step": "run_mirror", "policy": name}),
+                    json!({"syncjob_fail": {"at_progress": (x % 10) as f64 / 10.0}}),
+                ),
+                4 => {
+                    a.schedule[p] = true;
+                    rule(
+                        json!({"step": "restore_schedule", "policy": name, "cluster": tgt}),
+                        http_hard(*x),
+                    )
+                }
+                _ => {
+                    a.quotas = false;
+                    a.remove_source_quotas = true;
+                    a.quota[p] = true;
+                    rule(
+                        json!({"step": "remove_source_quotas", "policy": name, "cluster": src}),
+                        json!({"http": {"status": 503, "count": 2}}),
+                    )
+                }
+            });
+        }
+    }
+    // Cluster faults on the rollback instances the focus produces; the options that make
+    // each rollback exist are forced.
+    if let (false, Some((p, name))) = (rollback_steps.is_empty(), &focus_policy) {
+        for f in rollback_faults {
+            let st = rollback_steps[f.step % rollback_steps.len()];
+            match st {
+                StepId::RollbackLock => {
+                    a.data_integrity = true;
+                    a.share[*p] = true;
+                }
+                StepId::RollbackProtocols => a.disable_protocols = true,
+                StepId::RollbackSchedules => a.schedule[*p] = true,
+                _ => {}
+            }
+            if per_policy {
+                a.on_policy_failure_hold = false;
+            }
+            let mut when = json!({"step": st.as_str()});
+            if st == StepId::RollbackSchedules {
+                when["policy"] = json!(name);
+            }
+            if let (true, Some(s)) = (f.cluster, acting_side(st)) {
+                when["cluster"] = json!(side_name(s));
+            }
+            let effect = match f.effect % 3 {
+                0 => json!({"http": {
+                    "status": ([500u16, 503, 429, 409, 404, 400][(f.a % 6) as usize]),
+                    "count": 1 + f.b % 4,
+                }}),
+                1 => json!("drop_connection"),
+                _ => json!({"delay": {"ms": ([500u64, 5_000, 60_000][(f.a % 3) as usize])}}),
+            };
+            a.faults.push(rule(when, effect));
+        }
+    }
+    finish(a, src)
+}
+
+/// Warnings block a `block_on_warning` run only where that is the focus; an uncontrolled
+/// run's source is down from the start.
+fn finish(mut a: Applied, src: &str) -> Applied {
+    if a.block_on_warning && a.hold != Some(Hold::Validation) {
+        a.single_delegation = false;
+        a.last_failed.iter_mut().for_each(|f| *f = false);
+        if !a.controlled {
+            // An uncontrolled run always warns that both sides may become writable.
+            a.block_on_warning = false;
+        }
+    }
+    if !a.controlled {
+        a.faults.push(rule(
+            json!({"at": "0s", "cluster": src}),
+            json!("cluster_down"),
+        ));
+    }
+    a
+}
+
+/// Where the case is meant to stop before any `allow_write` (a targeted fault or readiness
+/// defect at a gate), if it is.
+pub fn intended_hold(case: &ChaosCase) -> Option<Hold> {
+    apply_focus(case).hold
+}
+
 /// The run mode of a case.
 pub fn mode_of(case: &ChaosCase) -> Mode {
     MODES[case.run.mode as usize % MODES.len()]
@@ -714,14 +1332,12 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
     let zones_used: Vec<&str> = ZONES[..w.zones.clamp(1, 3) as usize].to_vec();
     let pols = policies_of(case);
     let n = pols.len().max(1);
+    let ap = apply_focus(case);
 
-    // Shares/exports: what the policy asks for, plus what its clients need.
-    let mut share = vec![false; pols.len()];
-    let mut export = vec![false; pols.len()];
-    for (i, p) in w.policies.iter().enumerate() {
-        share[i] = p.share;
-        export[i] = p.export;
-    }
+    // Shares/exports: what the policy asks for (or its focus needs), plus what its clients
+    // need.
+    let mut share = ap.share.clone();
+    let mut export: Vec<bool> = w.policies.iter().map(|p| p.export).collect();
     let mode = mode_of(case);
     for c in &w.clients {
         if pols.is_empty() {
@@ -751,18 +1367,22 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         if export[i] {
             exports.push(json!({"paths": [path], "zone": zone, "clients": ["10.9.0.0/16"]}));
         }
-        if p.quota {
+        if ap.quota[i] {
             quotas.push(json!({"path": path, "type": "directory", "hard_bytes": (p.files as u64) << (p.size_log2 + 1)}));
+        }
+        let mut schedule = SCHEDULES[p.schedule as usize % SCHEDULES.len()];
+        if ap.schedule[i] && schedule.is_empty() {
+            schedule = "every 1 hours";
         }
         let mut pol = json!({
             "name": name, "source": src, "target": tgt,
             "source_path": path, "target_path": path,
-            "schedule": SCHEDULES[p.schedule as usize % SCHEDULES.len()],
+            "schedule": schedule,
         });
-        if p.disabled {
+        if ap.disabled[i] {
             pol["enabled"] = json!(false);
         }
-        if p.last_failed {
+        if ap.last_failed[i] {
             pol["last_job_state"] = json!("failed");
         }
         policies.push(pol);
@@ -828,16 +1448,20 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
             {"name": "auditor", "password": "Chaos-Aud1t!", "role": "read-only"},
         ]);
     }
-    match w.service_off {
-        1 => source["synciq_service"] = json!(false),
-        2 => target["synciq_service"] = json!(false),
-        _ => {}
+    match ap.service_off {
+        Some(Side::Source) => source["synciq_service"] = json!(false),
+        Some(Side::Target) => target["synciq_service"] = json!(false),
+        None => {}
     }
     let mut clusters = vec![source, target];
     if w.extra.iter().any(|e| e.from_witness) {
         clusters.push(json!({"name": "witness", "files": witness_files}));
     }
-    let pool_mappings: Vec<Value> = zones_used
+    // An uncontrolled run has no pool mapping: the plan builder resolves a mapping's source
+    // pool from the (unreachable) source's inventory and refuses the run without it, so
+    // its names are moved by hand (SyncIQ mode: networking `not_applicable`).
+    let mapped: &[&str] = if ap.controlled { &zones_used } else { &[] };
+    let pool_mappings: Vec<Value> = mapped
         .iter()
         .map(|z| {
             let members: Vec<&String> = pols
@@ -857,7 +1481,7 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         "clusters": clusters,
         "policies": policies,
         "ad": {"domain": "corp.example"},
-        "dns": {"delegation": if w.single_delegation { "single" } else { "dual" }},
+        "dns": {"delegation": if ap.single_delegation { "single" } else { "dual" }},
         "pool_mappings": pool_mappings,
     });
     if let Some((start, aw, rp, papi)) = w.costs {
@@ -884,7 +1508,7 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
     // Clients only use data the run fails over (a client of a policy left behind would
     // rightly not reach its data on the target), and DFS paths only in DFS mode.
     let r = &case.run;
-    let zone_mode = matches!(mode, Mode::AccessZone | Mode::IpPool);
+    let zone_mode = zone_mode(mode);
     let run_zone = run_zone_of(case);
     // Zone modes fail over the zone's (or the pool's) policies: `run.policies` is refused
     // by the plan builder in Access Zone mode and ignored for a pool with assigned policies.
@@ -913,17 +1537,28 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         })
         .collect();
 
-    let r = &case.run;
     let mut options = Map::new();
-    options.insert("data_integrity".into(), json!(r.data_integrity));
-    options.insert("disable_protocols".into(), json!(r.disable_protocols));
-    options.insert("block_on_warning".into(), json!(r.block_on_warning));
-    options.insert("quotas".into(), json!(r.quotas));
+    options.insert("data_integrity".into(), json!(ap.data_integrity));
+    options.insert("disable_protocols".into(), json!(ap.disable_protocols));
+    options.insert("block_on_warning".into(), json!(ap.block_on_warning));
+    options.insert("quotas".into(), json!(ap.quotas));
+    options.insert(
+        "remove_source_quotas".into(),
+        json!(ap.remove_source_quotas),
+    );
+    options.insert(
+        "on_policy_failure".into(),
+        json!(if ap.on_policy_failure_hold {
+            "hold"
+        } else {
+            "rollback"
+        }),
+    );
     options.insert("presync".into(), json!(r.presync));
     options.insert("parallel".into(), json!(r.parallel));
     options.insert(
         "networking".into(),
-        json!(if r.networking_manual {
+        json!(if ap.networking_manual {
             "manual"
         } else {
             "auto"
@@ -941,7 +1576,7 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         "mode": mode.as_str(),
         "from": src,
         "to": tgt,
-        "controlled": r.controlled || !GENERATE_UNCONTROLLED,
+        "controlled": ap.controlled,
         "options": Value::Object(options),
     });
     if let Some(subset) = &subset {
@@ -957,11 +1592,13 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
     }
 
     let steps = mode_steps(mode);
-    let faults: Vec<Value> = case
+    let gates = gate_inputs(mode);
+    let mut faults: Vec<Value> = case
         .faults
         .iter()
-        .map(|f| fault_value(f, &steps, &pols, src, tgt, &side_name))
+        .map(|f| fault_value(f, &steps, &gates, &pols, src, tgt, &side_name))
         .collect();
+    faults.extend(ap.faults);
 
     let operator = match r.operator {
         OperatorParams::Immediate => json!("immediate"),
@@ -980,9 +1617,21 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
     })
 }
 
+/// A background fault's effect where it lands on a gate input and is not `hard_at_gate`:
+/// one the orchestrator's retries absorb (a single 503, a short delay, one dropped
+/// connection), so the run still reaches the cut-over.
+fn soft_effect(e: &EffectParams) -> Value {
+    match e.a % 3 {
+        0 => json!({"http": {"status": 503, "count": 1}}),
+        1 => json!({"delay": {"ms": 500}}),
+        _ => json!("drop_connection"),
+    }
+}
+
 fn fault_value(
     f: &FaultParams,
     steps: &[StepId],
+    gates: &[StepId],
     pols: &[(String, &'static str, String)],
     src: &str,
     tgt: &str,
@@ -990,16 +1639,28 @@ fn fault_value(
 ) -> Value {
     let kind = EFFECT_KINDS[f.effect.kind % EFFECT_KINDS.len()];
     let e = &f.effect;
-    // The step a fault names: job faults only at the steps that post their job.
-    let step_at = |i: usize| -> &'static str {
+    let soften = !e.hard_at_gate;
+    // The step a fault names: job faults only at the steps that post their job (and, unless
+    // hard at a gate, not at a gate input: a failed sync holds a zone's gate).
+    let step_at = |i: usize| -> StepId {
         match job_fault_steps(kind) {
-            Some(s) => s[i % s.len()].as_str(),
-            None => steps[i % steps.len()].as_str(),
+            Some(s) => {
+                let open: Vec<StepId> = s
+                    .iter()
+                    .copied()
+                    .filter(|st| !(soften && gates.contains(st)))
+                    .collect();
+                let s: &[StepId] = if open.is_empty() { s } else { &open };
+                s[i % s.len()]
+            }
+            None => steps[i % steps.len()],
         }
     };
     let mut when = Map::new();
     let policy =
         |i: usize| -> Option<&str> { pols.get(i % pols.len().max(1)).map(|p| p.0.as_str()) };
+    // The step the fault is confined to, if any (for softening at gates).
+    let mut at_step: Option<StepId> = None;
     match &f.placement {
         Placement::Step {
             step,
@@ -1007,7 +1668,9 @@ fn fault_value(
             side,
             nth,
         } => {
-            when.insert("step".into(), json!(step_at(*step)));
+            let st = step_at(*step);
+            at_step = Some(st);
+            when.insert("step".into(), json!(st.as_str()));
             if let Some(name) = p.and_then(policy) {
                 when.insert("policy".into(), json!(name));
             }
@@ -1030,6 +1693,7 @@ fn fault_value(
             route: _,
             side,
             nth,
+            after_ms,
         } if job_fault_steps(kind).is_some() => {
             when.insert("method".into(), json!("POST"));
             when.insert("route".into(), json!("sync/jobs"));
@@ -1039,12 +1703,16 @@ fn fault_value(
             if let Some(n) = nth {
                 when.insert("nth".into(), json!(n));
             }
+            if let Some(ms) = after_ms {
+                when.insert("at".into(), json!(duration(*ms)));
+            }
         }
         Placement::Route {
             method,
             route,
             side,
             nth,
+            after_ms,
         } => {
             if let Some(m) = method {
                 when.insert("method".into(), json!(METHODS[m % METHODS.len()]));
@@ -1056,22 +1724,46 @@ fn fault_value(
             if let Some(n) = nth {
                 when.insert("nth".into(), json!(n));
             }
+            if let Some(ms) = after_ms {
+                when.insert("at".into(), json!(duration(*ms)));
+            }
         }
         Placement::Probabilistic {
             probability_pct,
             step,
             route,
+            after_ms,
         } => {
             when.insert("probability".into(), json!(*probability_pct as f64 / 100.0));
             match step {
                 Some(s) => {
-                    when.insert("step".into(), json!(step_at(*s)));
+                    let st = step_at(*s);
+                    at_step = Some(st);
+                    when.insert("step".into(), json!(st.as_str()));
                 }
                 None if job_fault_steps(kind).is_none() => {
                     when.insert("route".into(), json!(ROUTES[route % ROUTES.len()]));
                 }
                 None => {}
             }
+            if let Some(ms) = after_ms {
+                when.insert("at".into(), json!(duration(*ms)));
+            }
+        }
+    }
+    // A job fault that names no policy fails every job it matches (every policy's sync):
+    // background job faults name one; and one that names no step is kept off the job steps
+    // that are gate inputs (a zone's syncs) unless drawn hard there.
+    if job_fault_steps(kind).is_some() {
+        if !when.contains_key("policy") {
+            if let Some(name) = policy(e.b as usize) {
+                when.insert("policy".into(), json!(name));
+            }
+        }
+        let all = job_fault_steps(kind).unwrap_or(&[]);
+        if !when.contains_key("step") && soften && all.iter().any(|s| gates.contains(s)) {
+            let st = step_at(e.b as usize);
+            when.insert("step".into(), json!(st.as_str()));
         }
     }
     // Cluster/link effects with only time conditions must say which cluster.
@@ -1080,6 +1772,13 @@ fn fault_value(
             .map(side_name)
             .unwrap_or(if e.a.is_multiple_of(2) { src } else { tgt });
     let effect = match kind {
+        _ if soften
+            && job_fault_steps(kind).is_none()
+            && kind != "orchestrator_crash"
+            && at_step.is_some_and(|s| gates.contains(&s)) =>
+        {
+            soft_effect(e)
+        }
         "http" => json!({"http": {
             "status": ([500u16, 503, 503, 429, 401, 404, 409][(e.a % 7) as usize]),
             "count": 1 + e.b % 4,

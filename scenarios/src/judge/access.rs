@@ -1,0 +1,426 @@
+//! I6 (SPN uniqueness) and I7 (access, whatever the outcome).
+//!
+//! **I6.** No SPN on two machine accounts at the end — nor, in zone modes, at any step end
+//! (DESIGN §6) — other than collisions that existed before the run or that an injected
+//! `spn_collision` fault planted (validation's and the fault's, not the run's).
+//!
+//! **I7.** At the end of every run, whatever its outcome, each client whose data the run
+//! moved or should have left in place reaches a writable copy by its old name: a client
+//! whose policy failed over reaches the target; one whose policy did not (a failed chain, a
+//! held zone gate, a blocked run), or whose data the run does not cover (another pool of
+//! the zone in IP Pool mode, another zone), still reaches the copy it used before the run.
+//! The report's `unavailable` list excuses the clients of the data it names; the report
+//! must name the data the documented rules leave unavailable (safety-rules.md: SyncIQ-mode
+//! networking that failed after `allow_write`; an uncontrolled run's source data). A
+//! client whose failure an injected fault still in force at the end explains (its cluster
+//! taken down, AD unreachable, a planted SPN collision) is not judged, and the result says
+//! so; a paused run excuses the clients of data it failed over (its names wait for the
+//! operator). A rehearsal must not disturb any client: every write succeeds on the source.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::facts::Facts;
+use super::model::is_networking;
+use super::report::{Status, StepView};
+use super::Finding;
+use crate::clients::ClientEvent;
+use crate::scenario::{ClientSpec, Protocol};
+
+/// SPNs an `spn_collision` fault planted (lower-case) → the accounts it planted them on
+/// (lower-case).
+fn planted_spns(f: &Facts<'_>) -> std::collections::BTreeMap<String, BTreeSet<String>> {
+    let mut out: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for a in
+        f.ev.audit
+            .iter()
+            .filter(|a| a.action == "ad.spn_plant" && a.result == "ok")
+    {
+        if let Some(spn) = a.detail.get("spn").and_then(Value::as_str) {
+            out.entry(spn.to_ascii_lowercase())
+                .or_default()
+                .insert(a.object.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// I6.
+pub fn i6_spn_unique(f: &Facts<'_>) -> Finding {
+    let Some(world) = f.ev.world else {
+        return Finding::not_judged("no simulated world");
+    };
+    let Some(domain) = world.sim.ad_domain() else {
+        return Finding::not_judged("the world has no AD domain");
+    };
+    let mut out = Finding::default();
+    let planted = planted_spns(f);
+    let before =
+        f.ev.samples
+            .and_then(|s| s.before.as_ref())
+            .map(|b| b.spn_collisions.clone())
+            .unwrap_or_default();
+    let ours = |spn: &str| {
+        let l = spn.to_ascii_lowercase();
+        !before.contains_key(&l) && !planted.contains_key(&l)
+    };
+    out.judged += domain
+        .accounts
+        .values()
+        .map(|a| a.spns.len())
+        .sum::<usize>();
+    for (spn, owners) in domain.collisions() {
+        if ours(&spn) {
+            out.violations
+                .push(format!("at the end, {spn} is on {}", owners.join(" and ")));
+        }
+    }
+    if f.run.zone_mode() {
+        let mut seen = BTreeSet::new();
+        for s in f.ev.samples.map(|s| s.steps.as_slice()).unwrap_or_default() {
+            out.judged += 1;
+            for (spn, owners) in &s.spn_collisions {
+                if ours(spn) && seen.insert(spn.clone()) {
+                    out.violations.push(format!(
+                        "after {}{}, {spn} was on {}",
+                        s.step,
+                        s.policy
+                            .as_deref()
+                            .or(s.zone.as_deref())
+                            .map(|x| format!("[{x}]"))
+                            .unwrap_or_default(),
+                        owners.join(" and ")
+                    ));
+                }
+            }
+        }
+    }
+    if out.judged == 0 {
+        out.not_judged = Some("no SPN on any machine account".into());
+    }
+    out
+}
+
+/// Why a client's failure to reach `cluster` is not the run's doing: `cluster` is down at
+/// the end because of an injected `cluster_down`, or AD cannot issue the client a ticket
+/// because of an injected fault still in force (AD unreachable; a planted SPN collision
+/// that would not exist but for the plant).
+fn excused_by_fault(
+    f: &Facts<'_>,
+    client: &ClientSpec,
+    last: &ClientEvent,
+    cluster: &str,
+) -> Option<String> {
+    let world = f.ev.world?;
+    if !world.sim.is_up(cluster) {
+        let injected =
+            f.ev.audit
+                .iter()
+                .rev()
+                .find(|a| {
+                    a.cluster == cluster && (a.action == "cluster.down" || a.action == "cluster.up")
+                })
+                .is_some_and(|a| a.action == "cluster.down" && a.actor == "fault");
+        if injected {
+            return Some(format!(
+                "{cluster} is down at the end (an injected cluster_down fault is still in force)"
+            ));
+        }
+    }
+    if client.protocol != Protocol::Smb {
+        return None; // only SMB sessions by name use Kerberos (NFS: AUTH_SYS; DFS: referral)
+    }
+    if !last
+        .error
+        .as_deref()
+        .is_some_and(|e| e.starts_with("Kerberos:"))
+    {
+        return None; // a failure in an open session is the run's to answer for
+    }
+    let domain = world.sim.ad_domain()?;
+    if !domain.reachable {
+        let injected =
+            f.ev.audit
+                .iter()
+                .any(|a| a.action == "ad.unreachable" && a.actor == "fault");
+        return Some(format!(
+            "AD domain {} is unreachable at the end{}, so no SMB client gets a Kerberos ticket",
+            domain.name,
+            if injected {
+                " (an injected ad_unreachable fault is still in force)"
+            } else {
+                ""
+            }
+        ));
+    }
+    let (host, _, _) = sim_ad_dns::dfs::parse_unc(&client.path)?;
+    let spn = format!("HOST/{host}");
+    let planted = planted_spns(f);
+    let on = planted.get(&spn.to_ascii_lowercase())?;
+    let owners: BTreeSet<String> = domain
+        .owners(&spn)
+        .iter()
+        .map(|o| o.to_ascii_lowercase())
+        .collect();
+    if owners.len() < 2 || owners.is_disjoint(on) {
+        return None;
+    }
+    // Without the plant the SPN would be on the serving cluster's account alone (or
+    // nowhere): the collision is the fault's. An SPN left on another account is the run's.
+    let account = world.machine_account(cluster).to_ascii_lowercase();
+    let rest: Vec<&String> = owners.difference(on).collect();
+    rest.iter().all(|o| **o == account).then(|| {
+        format!(
+            "{spn} is also on {} because an spn_collision fault planted it there, so Kerberos fails for it",
+            on.iter().cloned().collect::<Vec<_>>().join(" and ")
+        )
+    })
+}
+
+/// The data the documented rules say the report must list as unavailable, with why
+/// (safety-rules.md, "Unavailable data"), judged from the statuses and the run's zones.
+fn owed_unavailable(f: &Facts<'_>) -> BTreeMap<String, String> {
+    let mut owed: BTreeMap<String, String> = BTreeMap::new();
+    let (from, to) = (&f.report.from, &f.report.to);
+    let ok = |step: &str, p: Option<&str>, z: Option<&str>| {
+        f.report.find(step, p, z).is_some_and(|s| s.status.ok())
+    };
+    let done = |step: &str, p: Option<&str>| {
+        f.report
+            .steps
+            .iter()
+            .any(|s| s.step == step && s.policy.as_deref() == p && s.status.succeeded())
+    };
+    // The networking instances serving a policy: its zone's, or the bare checklist.
+    let zoned = f.run.zone_mode() || (f.run.synciq() && f.run.options.networking == "auto");
+    let net_of = |p: &str| -> Vec<&StepView> {
+        let zone = f.zone_of_policy(p);
+        f.report
+            .steps
+            .iter()
+            .filter(|s| is_networking(&s.step))
+            .filter(|s| {
+                if zoned {
+                    s.zone.as_deref() == zone
+                } else {
+                    s.zone.is_none()
+                }
+            })
+            .collect()
+    };
+    let lock_on = f
+        .report
+        .find("data_integrity_lock", None, None)
+        .is_some_and(|s| s.status.succeeded() || s.status.failed());
+    let protocols_off = f
+        .report
+        .find("disable_protocols", None, None)
+        .is_some_and(|s| s.status.succeeded() || s.status.failed());
+    for p in f.policies.keys() {
+        let mut why = |w: String| {
+            owed.entry(p.clone()).or_insert(w);
+        };
+        let net = net_of(p);
+        if f.failed_over(p) {
+            if f.run.dfs() {
+                if !done("dfs_rename_shares", Some(p))
+                    || done("rollback_dfs_rename_shares", Some(p))
+                {
+                    why(format!(
+                        "writable only on {to}, but its DFS shares still refer to {from}"
+                    ));
+                }
+            } else if net.is_empty() {
+                why(format!(
+                    "writable only on {to}, but no pool mapping moves its names"
+                ));
+            } else if let Some(b) = net.iter().find(|s| !s.status.ok()) {
+                why(format!(
+                    "writable only on {to}, but its names did not move ({} {})",
+                    b.label(),
+                    b.status.name()
+                ));
+            }
+            continue;
+        }
+        let moved = net.iter().any(|s| {
+            s.step == "move_smartconnect_to_target"
+                && matches!(
+                    s.status,
+                    Status::Succeeded | Status::Manual { confirmed: true }
+                )
+                && !ok(
+                    "rollback_move_smartconnect_to_target",
+                    None,
+                    s.zone.as_deref(),
+                )
+        });
+        if moved {
+            why(format!("not failed over, but its names lead to {to}"));
+        }
+        if f.run.dfs()
+            && done("dfs_rename_shares", Some(p))
+            && !done("rollback_dfs_rename_shares", Some(p))
+        {
+            why(format!("not failed over, but its DFS shares refer to {to}"));
+        }
+        if !f.run.controlled {
+            why(format!(
+                "not failed over, and {from} is unreachable (uncontrolled run)"
+            ));
+        }
+        if lock_on && !done("rollback_lock", None) && !done("rollback_lock", Some(p)) {
+            why(format!(
+                "not failed over, and the lock is still on its shares on {from}"
+            ));
+        }
+        if protocols_off && !done("rollback_protocols", None) {
+            why(format!(
+                "not failed over, and SMB/NFS are still off on {from}"
+            ));
+        }
+    }
+    owed
+}
+
+/// I7.
+pub fn i7_access(f: &Facts<'_>) -> Finding {
+    let scn = f.ev.scenario;
+    let mut out = Finding::default();
+    let (from, to) = (&f.report.from, &f.report.to);
+    // The report names what the documented rules leave unavailable.
+    if !f.run.rehearsal() {
+        let owed = owed_unavailable(f);
+        for (p, why) in owed {
+            out.judged += 1;
+            if !f.report.names_unavailable(&p) {
+                out.violations.push(format!(
+                    "the data of {p} has no writable copy reachable by its name ({why}) but the report does not list it as unavailable"
+                ));
+            }
+        }
+    }
+    let active: Vec<&ClientSpec> = scn
+        .clients
+        .iter()
+        .filter(|c| c.writes_per_minute > 0)
+        .collect();
+    if active.is_empty() || f.ev.clients.is_empty() {
+        if out.judged == 0 {
+            out.not_judged = Some("no client wrote (no clients, or a real-time HTTP drill)".into());
+        }
+        return out;
+    }
+    if f.run.rehearsal() {
+        // A rehearsal must not interrupt production.
+        out.judged += active.len();
+        for e in
+            f.ev.clients
+                .iter()
+                .filter(|e| !e.ok || e.cluster.as_deref() != Some(from.as_str()))
+        {
+            out.violations.push(format!(
+                "{} was disturbed by the rehearsal at {} ms: {}",
+                e.client,
+                e.t_ms,
+                e.error.as_deref().unwrap_or("write went to the target")
+            ));
+        }
+        return out;
+    }
+    let run_start = f.ev.samples.and_then(|s| s.before.as_ref()).map(|b| b.t_ms);
+    let paused = f.report.outcome == "paused";
+    for c in active {
+        let data = f.client_data(c);
+        let mine: Vec<&ClientEvent> = f.ev.clients.iter().filter(|e| e.client == c.name).collect();
+        // Where its data should be served from at the end.
+        let home = mine
+            .iter()
+            .rfind(|e| e.ok && run_start.is_none_or(|t| e.t_ms <= t))
+            .and_then(|e| e.cluster.clone());
+        let expected = match &data.policy {
+            Some(p) if f.failed_over(p) => Some(to.clone()),
+            Some(_) => Some(from.clone()),
+            None => home.clone(),
+        };
+        let Some(expected) = expected else {
+            out.notes.push(format!(
+                "{} not judged: it reached no copy before the run and its data is not under the run's policies",
+                c.name
+            ));
+            continue;
+        };
+        if let Some(p) = &data.policy {
+            if let Some(u) = f.report.unavailable.iter().find(|u| &u.policy == p) {
+                out.notes.push(format!(
+                    "{} not judged: the report names {p}'s data unavailable ({})",
+                    c.name, u.reason
+                ));
+                continue;
+            }
+            if paused && f.failed_over(p) {
+                out.notes.push(format!(
+                    "{} not judged: the run is paused waiting for an operator (its report lists what waits)",
+                    c.name
+                ));
+                continue;
+            }
+        }
+        let Some(last) = mine.last() else {
+            out.judged += 1;
+            out.violations.push(format!("{} never wrote", c.name));
+            continue;
+        };
+        if last.ok && last.cluster.as_deref() == Some(expected.as_str()) {
+            out.judged += 1;
+            continue;
+        }
+        if let Some(why) = excused_by_fault(f, c, last, &expected) {
+            out.notes.push(format!("{} not judged: {why}", c.name));
+            continue;
+        }
+        out.judged += 1;
+        let whose = match &data.policy {
+            Some(p) if f.failed_over(p) => format!("{p} failed over"),
+            Some(p) => format!("{p} did not fail over"),
+            None => "its data is not in the run".to_string(),
+        };
+        // What the report says went wrong in restoring access, to point at the cause.
+        let failed_rollbacks: Vec<String> = f
+            .report
+            .steps
+            .iter()
+            .filter(|s| s.step.starts_with("rollback_") && s.status.failed())
+            .map(|s| s.label())
+            .collect();
+        out.violations.push(format!(
+            "{} ({:?} {}) cannot reach its data on {expected} ({whose}; outcome {}): last write {}{}",
+            c.name,
+            c.protocol,
+            c.path,
+            f.report.outcome,
+            match (&last.ok, &last.error) {
+                (true, _) => format!("went to {}", last.cluster.as_deref().unwrap_or("?")),
+                (false, Some(err)) => format!("failed: {err}"),
+                (false, None) => "failed".into(),
+            },
+            if failed_rollbacks.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; the report has {} failed but does not name this data unavailable",
+                    failed_rollbacks.join(", ")
+                )
+            }
+        ));
+    }
+    if out.judged == 0 && out.violations.is_empty() {
+        out.not_judged = Some(if out.notes.is_empty() {
+            "no client to judge".into()
+        } else {
+            "every client was excused (see the notes)".into()
+        });
+    }
+    out
+}

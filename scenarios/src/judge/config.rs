@@ -1,0 +1,457 @@
+//! I8 (config parity), I10 (config jobs) and I11 (conservation), from the clusters'
+//! configuration before and after the run ([`super::sample::Snapshot`]) and the report.
+//!
+//! Config objects, as far as the simulator models them (DESIGN §2 `sync_config`, config
+//! replication): SMB shares (identity: name without the DFS prefix, and path), NFS exports
+//! (their paths), NFS aliases (name, path), quotas (path, type), snapshot schedules (name,
+//! path) and dedupe paths. An object is "under" a policy when its path (every path, for an
+//! export) lies under the policy's source path.
+//!
+//! **I8.** For every policy the run failed over, each object defined under its source path
+//! before the run has its copy on the target (the side serving the data) at the mapped
+//! path with the same meaning: share permissions (without the lock's Deny-Everyone), export
+//! clients, quota thresholds, schedule. Quotas only with the `quotas` option (DESIGN §2 step
+//! 12 is optional). An object whose copy step (`sync_config`, `failover_quotas`) the report
+//! says failed or was skipped is noted, not judged: that is the run's reported `partial`
+//! (I3 holds the report to the audit log, I11 holds the removal to S1).
+//!
+//! **I10.** A policy's config job (as the report states the orchestrator's store,
+//! `config_jobs`) is enabled after the run iff its `resync_prep` succeeded — or the
+//! documented rollback that re-enables it succeeded (`rollback_config_jobs` after a failed
+//! gate or a rolled-back zone, `rollback_config_jobs[P]` for S5); and `enable_config_jobs[P]`
+//! succeeds iff `resync_prep[P]` did.
+//!
+//! **I11.** Conservation, read as S1 ("nothing exists nowhere"): every object defined under
+//! a run policy's path before the run still exists after it — on the source, or (for a
+//! policy the run failed over) as its copy on the target. An object gone from the source
+//! is a violation when its policy did not fail over (the source still serves the data), and
+//! when it has no copy on the target — unless the admin asked for exactly that
+//! (`quotas: false` with `remove_source_quotas: true`) and the report's `removed_config`
+//! has its definition. Whether the copy is *on the serving side* is I8's question: a copy
+//! that failed (reported) with the object kept on the source is a `partial` run, not a
+//! loss. Every `removed_config` entry must name an object that existed before the run.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use super::facts::{Facts, PolicyFacts};
+use super::Finding;
+use crate::lab::{map_path, path_under, strip_prefix};
+
+/// One config object of a cluster.
+#[derive(Debug, Clone)]
+struct Obj {
+    kind: &'static str,
+    /// Name (shares, aliases, schedules) or type (quotas), lower-case.
+    name: String,
+    /// Its paths (one, except for exports), sorted.
+    paths: Vec<String>,
+    value: Value,
+}
+
+impl Obj {
+    fn label(&self) -> String {
+        match self.kind {
+            "nfs_export" => format!("NFS export {}", self.paths.join(",")),
+            "dedupe_path" => format!("dedupe path {}", self.paths.join(",")),
+            k => format!(
+                "{} {} ({})",
+                k.replace('_', " "),
+                self.name,
+                self.paths.join(",")
+            ),
+        }
+    }
+
+    fn under(&self, base: &str) -> bool {
+        !self.paths.is_empty() && self.paths.iter().all(|p| path_under(p, base))
+    }
+
+    /// The same object on the other side, at `paths`.
+    fn same(&self, other: &Obj, paths: &[String]) -> bool {
+        self.kind == other.kind && self.name == other.name && other.paths == paths
+    }
+}
+
+fn str_list(v: Option<&Value>) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out
+}
+
+fn s<'v>(v: &'v Value, k: &str) -> &'v str {
+    v.get(k).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The config objects of one cluster's configuration JSON.
+fn objects(cfg: &Value, dfs_prefix: &str) -> Vec<Obj> {
+    let mut out = Vec::new();
+    let values = |k: &str| -> Vec<Value> {
+        cfg.get(k)
+            .and_then(Value::as_object)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    };
+    for v in values("smb_shares") {
+        out.push(Obj {
+            kind: "smb_share",
+            name: strip_prefix(s(&v, "name"), dfs_prefix).to_ascii_lowercase(),
+            paths: vec![s(&v, "path").to_string()],
+            value: v,
+        });
+    }
+    for v in values("nfs_exports") {
+        out.push(Obj {
+            kind: "nfs_export",
+            name: String::new(),
+            paths: str_list(v.get("paths")),
+            value: v,
+        });
+    }
+    for v in values("nfs_aliases") {
+        out.push(Obj {
+            kind: "nfs_alias",
+            name: s(&v, "name").to_ascii_lowercase(),
+            paths: vec![s(&v, "path").to_string()],
+            value: v,
+        });
+    }
+    for v in values("quotas") {
+        out.push(Obj {
+            kind: "quota",
+            name: s(&v, "type").to_ascii_lowercase(),
+            paths: vec![s(&v, "path").to_string()],
+            value: v,
+        });
+    }
+    for v in values("snapshot_schedules") {
+        out.push(Obj {
+            kind: "snapshot_schedule",
+            name: s(&v, "name").to_ascii_lowercase(),
+            paths: vec![s(&v, "path").to_string()],
+            value: v,
+        });
+    }
+    for p in str_list(cfg.get("dedupe").and_then(|d| d.get("paths"))) {
+        out.push(Obj {
+            kind: "dedupe_path",
+            name: String::new(),
+            paths: vec![p.clone()],
+            value: json!({ "path": p }),
+        });
+    }
+    out
+}
+
+fn mapped(o: &Obj, p: &PolicyFacts) -> Option<Vec<String>> {
+    let mut v = o
+        .paths
+        .iter()
+        .map(|x| map_path(x, &p.source_path, &p.target_path))
+        .collect::<Option<Vec<_>>>()?;
+    v.sort();
+    Some(v)
+}
+
+/// Share permissions without the data-integrity lock's Deny-Everyone, by meaning.
+fn perms_without_lock(v: &Value) -> Vec<Value> {
+    v.get("permissions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            !(s(p, "permission_type") == "deny"
+                && p.get("trustee").map(|t| s(t, "id")) == Some("SID:S-1-1-0"))
+        })
+        .map(|p| {
+            json!({
+                "permission": p.get("permission"),
+                "permission_type": p.get("permission_type"),
+                "trustee": p.get("trustee").and_then(|t| t.get("id")),
+            })
+        })
+        .collect()
+}
+
+/// What must agree between an object and its copy (I8).
+fn meaning(o: &Obj) -> Value {
+    match o.kind {
+        "smb_share" => json!(perms_without_lock(&o.value)),
+        "nfs_export" => json!(str_list(o.value.get("clients"))),
+        "quota" => {
+            let th = o.value.get("thresholds");
+            json!([
+                th.and_then(|t| t.get("hard")),
+                th.and_then(|t| t.get("soft")),
+                th.and_then(|t| t.get("advisory"))
+            ])
+        }
+        "snapshot_schedule" => json!(o.value.get("schedule")),
+        _ => Value::Null,
+    }
+}
+
+/// The step that copies objects of a kind to the target.
+fn copy_step(kind: &str) -> &'static str {
+    if kind == "quota" {
+        "failover_quotas"
+    } else {
+        "sync_config"
+    }
+}
+
+fn what_differs(kind: &str) -> &'static str {
+    match kind {
+        "smb_share" => "permissions",
+        "nfs_export" => "clients",
+        "quota" => "thresholds",
+        "snapshot_schedule" => "schedule",
+        _ => "definition",
+    }
+}
+
+/// I8.
+pub fn i8_config_parity(f: &Facts<'_>) -> Finding {
+    if f.run.rehearsal() {
+        return Finding::not_judged("a rehearsal moves no configuration");
+    }
+    let (from, to) = (&f.report.from, &f.report.to);
+    let (Some(src), Some(tgt)) = (f.config_before(from), f.config_after(to)) else {
+        return Finding::not_judged("no configuration snapshot before and after the run");
+    };
+    let dfs = &f.run.options.naming.dfs_prefix;
+    let src_objs = objects(src, dfs);
+    let tgt_objs = objects(tgt, dfs);
+    let mut out = Finding::default();
+    let failed_over: Vec<&PolicyFacts> = f
+        .policies
+        .values()
+        .filter(|p| p.known && f.failed_over(&p.name))
+        .collect();
+    if !f.run.options.quotas {
+        out.notes
+            .push("quotas not judged: the run's quotas option is off".into());
+    }
+    for p in &failed_over {
+        for o in src_objs.iter().filter(|o| o.under(&p.source_path)) {
+            if o.kind == "quota" && !f.run.options.quotas {
+                continue;
+            }
+            let Some(want) = mapped(o, p) else { continue };
+            let copy = tgt_objs.iter().find(|t| o.same(t, &want));
+            let copied_well = copy.is_some_and(|t| meaning(o) == meaning(t));
+            // A copy that failed, as the report says, is the run's reported `partial`,
+            // not a silent loss (I3 holds the report to the audit log; I11 to S1).
+            let step = copy_step(o.kind);
+            if let Some(st) = f
+                .report
+                .of_policy(step, &p.name)
+                .filter(|st| !copied_well && (st.status.failed() || st.status.skip().is_some()))
+            {
+                out.notes.push(format!(
+                    "{} of {} not judged: its {step}[{}] {} as the report says",
+                    o.label(),
+                    p.name,
+                    p.name,
+                    st.status.name()
+                ));
+                continue;
+            }
+            out.judged += 1;
+            match copy {
+                None => out.violations.push(format!(
+                    "{} of {} is missing on {to} (at {})",
+                    o.label(),
+                    p.name,
+                    want.join(",")
+                )),
+                Some(t) if meaning(o) != meaning(t) => out.violations.push(format!(
+                    "{}: {} on {to} differ from {from}'s",
+                    o.label(),
+                    what_differs(o.kind)
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    if out.judged == 0 {
+        out.not_judged = Some(if failed_over.is_empty() {
+            "nothing was failed over".into()
+        } else {
+            "no config object under a failed-over path".into()
+        });
+    }
+    out
+}
+
+/// I10.
+pub fn i10_config_jobs(f: &Facts<'_>) -> Finding {
+    let mut out = Finding::default();
+    let paused = f.report.outcome == "paused";
+    let disabled = f
+        .report
+        .find("disable_config_jobs", None, None)
+        .is_some_and(|s| s.status.succeeded());
+    let gate_rollback = f
+        .report
+        .find("rollback_config_jobs", None, None)
+        .is_some_and(|s| s.status.succeeded());
+    for p in f.policies.keys() {
+        let enable = f.report.of_policy("enable_config_jobs", p);
+        if paused && enable.is_some_and(|s| !s.status.terminal()) {
+            out.notes.push(format!(
+                "{p} not judged: its enable_config_jobs waits for the paused run"
+            ));
+            continue;
+        }
+        out.judged += 1;
+        let resynced = f.report.succeeded("resync_prep", p);
+        let rolled_back = gate_rollback || f.report.succeeded("rollback_config_jobs", p);
+        let expected = if !disabled || resynced || rolled_back {
+            "enabled"
+        } else {
+            "user_disabled"
+        };
+        let actual = f
+            .report
+            .config_jobs
+            .get(p)
+            .map(String::as_str)
+            .unwrap_or("enabled");
+        if actual != expected {
+            out.violations.push(format!(
+                "config job of {p} is {actual}, expected {expected} (resync_prep {}{})",
+                if resynced {
+                    "succeeded"
+                } else {
+                    "did not succeed"
+                },
+                if rolled_back { ", rolled back" } else { "" }
+            ));
+        }
+        if let Some(e) = enable {
+            if e.status.succeeded() && !resynced {
+                out.violations.push(format!(
+                    "{} succeeded although resync_prep[{p}] did not",
+                    e.label()
+                ));
+            }
+            if resynced && !e.status.succeeded() && !e.status.failed() && !paused {
+                out.violations.push(format!(
+                    "{} is {} although resync_prep[{p}] succeeded",
+                    e.label(),
+                    e.status.name()
+                ));
+            }
+        }
+    }
+    if out.judged == 0 {
+        out.not_judged = Some("no policy to judge".into());
+    }
+    out
+}
+
+fn removed_kind(kind: &str) -> &'static str {
+    match kind {
+        k if k.starts_with("quota") => "quota",
+        k if k.starts_with("smb") || k.starts_with("share") => "smb_share",
+        k if k.starts_with("nfs_alias") || k.starts_with("alias") => "nfs_alias",
+        k if k.starts_with("nfs") || k.starts_with("export") => "nfs_export",
+        k if k.starts_with("snapshot") => "snapshot_schedule",
+        k if k.starts_with("dedupe") => "dedupe_path",
+        _ => "unknown",
+    }
+}
+
+/// I11.
+pub fn i11_conservation(f: &Facts<'_>) -> Finding {
+    let (from, to) = (&f.report.from, &f.report.to);
+    let (Some(src), Some(src_after), Some(tgt_after)) = (
+        f.config_before(from),
+        f.config_after(from),
+        f.config_after(to),
+    ) else {
+        return Finding::not_judged("no configuration snapshot before and after the run");
+    };
+    let dfs = &f.run.options.naming.dfs_prefix;
+    let before = objects(src, dfs);
+    let on_src = objects(src_after, dfs);
+    let on_tgt = objects(tgt_after, dfs);
+    let removed: BTreeSet<(String, &'static str, String)> = f
+        .report
+        .removed_config
+        .iter()
+        .map(|r| (r.cluster.clone(), removed_kind(&r.kind), r.path.clone()))
+        .collect();
+    let was_removed = |cluster: &str, o: &Obj| {
+        o.paths
+            .iter()
+            .any(|p| removed.contains(&(cluster.to_string(), o.kind, p.clone())))
+    };
+    let admin_removal = !f.run.options.quotas && f.run.options.remove_source_quotas;
+    let mut out = Finding::default();
+    for p in f.policies.values().filter(|p| p.known) {
+        let moved = f.failed_over(&p.name);
+        for o in before.iter().filter(|o| o.under(&p.source_path)) {
+            out.judged += 1;
+            if on_src.iter().any(|x| o.same(x, &o.paths)) {
+                continue; // still on the source
+            }
+            let copied = mapped(o, p).is_some_and(|want| on_tgt.iter().any(|x| o.same(x, &want)));
+            let listed = was_removed(from, o);
+            let why = if !moved {
+                Some(format!(
+                    "it is gone from {from}, which still serves {}'s data (the policy did not fail over)",
+                    p.name
+                ))
+            } else if copied || (listed && o.kind == "quota" && admin_removal) {
+                // Its copy serves the data; or the admin asked for the removal without a
+                // copy and the report has its definition.
+                None
+            } else if listed {
+                Some(format!(
+                    "it was removed from {from} without a copy on {to}; the report lists its definition, but S1 removes an object only after its copy was read back"
+                ))
+            } else {
+                Some(format!(
+                    "it exists on neither {from} nor {to}, and the report does not list it as removed"
+                ))
+            };
+            if let Some(why) = why {
+                out.violations.push(format!(
+                    "{} of {} existed on {from} before the run: {why} (S1: nothing exists nowhere)",
+                    o.label(),
+                    p.name
+                ));
+            }
+        }
+    }
+    // Every removal the report lists was of an object that existed.
+    let all_before = |cluster: &str| f.config_before(cluster).map(|c| objects(c, dfs));
+    for r in &f.report.removed_config {
+        out.judged += 1;
+        let kind = removed_kind(&r.kind);
+        let existed = all_before(&r.cluster).is_some_and(|objs| {
+            objs.iter()
+                .any(|o| o.kind == kind && o.paths.iter().any(|x| x == &r.path))
+        });
+        if !existed {
+            out.violations.push(format!(
+                "removed_config lists a {} at {} on {} that did not exist before the run",
+                r.kind, r.path, r.cluster
+            ));
+        }
+    }
+    if out.judged == 0 {
+        out.not_judged =
+            Some("no config object was defined under the run's policies before the run".into());
+    }
+    out
+}

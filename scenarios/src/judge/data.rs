@@ -1,0 +1,382 @@
+//! I4 (no data loss) and I5 (no split brain), from the clients' log, the clusters' files
+//! after the run and the audit log.
+//!
+//! **I4.** Every write acknowledged on the source under a policy the run failed over, made
+//! before the start of that policy's last successful sync, is on the target afterwards;
+//! later ones are the RPO loss (the outage table's `lost` column). Writes acknowledged on
+//! the copy that serves the data afterwards stay there: under a policy that did not fail
+//! over, on the source; on the target, under any policy (S3: nothing that writes to a
+//! writable target is undone). With the data-integrity lock in a controlled run, no write
+//! is acknowledged on the source through a locked share while its lock is on.
+//!
+//! **I5.** DESIGN §6: "at no virtual instant are both copies of a path writable *and*
+//! reachable by its client name, except after an uncontrolled failover, which the report
+//! states". Every client whose data the run failed over is judged: after its policy's
+//! target became writable, no write under the policy's path may be acknowledged on the
+//! source.
+//!
+//! *Unprotected clients — the choice made here.* A client the operator left unprotected
+//! (no data-integrity lock on its share, protocols left on) keeps an SMB session or NFS
+//! mount it opened before the cut-over; nothing in the run can close it. DESIGN §6 I4 makes
+//! the zero-loss promise only "with data-integrity on", and counts the writes after the last
+//! sync as the RPO loss otherwise. So such a client may legitimately go on writing to the
+//! source until the run fences the source for its policy — the end of a successful
+//! `resync_prep[P]`, which makes the source copy read-only (DESIGN §3). Those writes are
+//! listed as notes and counted as lost in the outage table; a write acknowledged on the
+//! source after that fence is a violation. A *protected* client (an SMB/DFS client whose
+//! share was under the lock at that instant, or any client while the source's protocol
+//! services were off) must not get any write acknowledged on the source once the target is
+//! writable. A failed `resync_prep` leaves the source unfenced: the run is `partial` and its
+//! report says what is where (S3); unprotected writes then stay notes.
+//!
+//! Not judged: a rehearsal (no production name ever points at the target), a run that
+//! failed nothing over, or one where no client's data was failed over.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::facts::Facts;
+use super::Finding;
+use crate::clients::{ClientEvent, Outage};
+use crate::lab::{map_path, path_under};
+use crate::scenario::Protocol;
+
+/// When the snapshot of `policy`'s last successful sync in this run was taken (sim ms).
+fn last_sync_snapshot_at(f: &Facts<'_>, policy: &str) -> Option<u64> {
+    let entries: Vec<_> = f.audit.of("sync_data", Some(policy), None).collect();
+    let finish = entries
+        .iter()
+        .filter(|a| a.cluster == f.report.from && a.action == "sync.job.finish" && a.result == "ok")
+        .map(|a| a.t_ms)
+        .max()?;
+    entries
+        .iter()
+        .filter(|a| a.cluster == f.report.from && a.t_ms <= finish)
+        .filter(|a| {
+            (a.action == "sync.job.start"
+                && a.detail.get("job_state").and_then(Value::as_str) == Some("running"))
+                || (a.action == "sync.job.state"
+                    && a.detail.get("to").and_then(Value::as_str) == Some("running"))
+        })
+        .map(|a| a.t_ms)
+        .max()
+}
+
+/// Whether an acknowledged source write is missing on the target after the run (only for
+/// policies the run failed over), and the last sync's snapshot time.
+fn lost(f: &Facts<'_>, e: &ClientEvent) -> Option<(bool, u64)> {
+    let world = f.ev.world?;
+    if !e.ok || e.cluster.as_deref() != Some(f.report.from.as_str()) {
+        return None;
+    }
+    let p = f.policy_of_path(e.path.as_deref()?)?;
+    if !f.failed_over(&p.name) {
+        return None;
+    }
+    let mapped = map_path(e.path.as_deref()?, &p.source_path, &p.target_path)?;
+    let snap = last_sync_snapshot_at(f, &p.name).unwrap_or(0);
+    Some((world.sim.read_file(&f.report.to, &mapped).is_none(), snap))
+}
+
+/// The data-integrity lock on the source's shares, from the audit log: when each share was
+/// locked (`data_integrity_lock`) and when its lock came off (`rollback_lock`, whole or per
+/// policy).
+struct LockTimes {
+    /// Source shares before the run: (lower-case name, path).
+    shares: Vec<(String, String)>,
+    locked: BTreeMap<String, u64>,
+    lifted: BTreeMap<String, u64>,
+}
+
+impl LockTimes {
+    fn new(f: &Facts<'_>) -> LockTimes {
+        let from = &f.report.from;
+        // A DFS rename (`X` ↔ `igls-dfs-X`) does not make it another share.
+        let dfs = f.run.options.naming.dfs_prefix.to_ascii_lowercase();
+        let norm = |n: &str| {
+            let l = n.to_ascii_lowercase();
+            crate::lab::strip_prefix(&l, &dfs).to_string()
+        };
+        let shares = f
+            .config_before(from)
+            .and_then(|c| c.get("smb_shares").and_then(Value::as_object))
+            .into_iter()
+            .flat_map(|m| m.values())
+            .filter_map(|s| {
+                Some((
+                    norm(s.get("name")?.as_str()?),
+                    s.get("path")?.as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        let mut locked = BTreeMap::new();
+        let mut lifted = BTreeMap::new();
+        for a in f.ev.audit.iter().filter(|a| {
+            a.run.as_deref() == Some(f.report.run_id.as_str())
+                && &a.cluster == from
+                && a.action == "smb.share.update"
+                && a.result == "ok"
+        }) {
+            let map = match a.step.as_deref() {
+                Some("data_integrity_lock") => &mut locked,
+                Some("rollback_lock") => &mut lifted,
+                _ => continue,
+            };
+            map.entry(norm(&a.object)).or_insert(a.t_ms);
+        }
+        LockTimes {
+            shares,
+            locked,
+            lifted,
+        }
+    }
+
+    /// Whether a share holding `path` was under the lock at `t`.
+    fn locked_at(&self, path: &str, t: u64) -> bool {
+        self.shares
+            .iter()
+            .filter(|(_, p)| path_under(path, p))
+            .any(|(n, _)| {
+                // Within one virtual millisecond the order is unknown: benefit of the doubt.
+                self.locked.get(n).is_some_and(|&l| l < t)
+                    && self.lifted.get(n).is_none_or(|&u| t < u)
+            })
+    }
+}
+
+/// Sim ms from which the source's protocol services were off, and when they came back
+/// (from the audit log: `disable_protocols` and `rollback_protocols` changes).
+fn protocols_off(f: &Facts<'_>) -> Option<(u64, Option<u64>)> {
+    let changes = |step: &'static str| {
+        f.audit
+            .of(step, None, None)
+            .filter(|a| a.cluster == f.report.from && a.result == "ok")
+            .map(|a| a.t_ms)
+            .collect::<Vec<u64>>()
+    };
+    let off = changes("disable_protocols").into_iter().max()?;
+    let on = changes("rollback_protocols").into_iter().min();
+    Some((off, on))
+}
+
+fn protocol_of(f: &Facts<'_>, client: &str) -> Option<Protocol> {
+    f.ev.scenario
+        .clients
+        .iter()
+        .find(|c| c.name == client)
+        .map(|c| c.protocol)
+}
+
+/// I4.
+pub fn i4_no_data_loss(f: &Facts<'_>) -> Finding {
+    let mut out = Finding::default();
+    let Some(world) = f.ev.world else {
+        return Finding::not_judged("no simulated world to read files from");
+    };
+    if f.ev.clients.is_empty() {
+        return Finding::not_judged("no client wrote (no clients, or a real-time HTTP drill)");
+    }
+    let (from, to) = (&f.report.from, &f.report.to);
+    for e in f.ev.clients.iter().filter(|e| e.ok) {
+        let Some(path) = e.path.as_deref() else {
+            continue;
+        };
+        let on_source = e.cluster.as_deref() == Some(from.as_str());
+        let on_target = e.cluster.as_deref() == Some(to.as_str());
+        if on_source {
+            if let Some((missing, snap)) = lost(f, e) {
+                out.judged += 1;
+                if missing && e.t_ms < snap {
+                    out.violations.push(format!(
+                        "{} wrote {path} on {from} at {} ms, before the last sync's snapshot ({snap} ms), and it is not on {to}",
+                        e.client, e.t_ms
+                    ));
+                }
+            } else if f.policy_of_path(path).is_some() {
+                // Its policy did not fail over: the source still serves it.
+                out.judged += 1;
+                if world.sim.read_file(from, path).is_none() {
+                    out.violations.push(format!(
+                        "{} wrote {path} on {from} at {} ms; its policy did not fail over, yet the write is gone from {from}",
+                        e.client, e.t_ms
+                    ));
+                }
+            }
+        } else if on_target
+            && f.policies
+                .values()
+                .any(|p| p.known && path_under(path, &p.target_path))
+            && !f.run.rehearsal()
+        {
+            out.judged += 1;
+            if world.sim.read_file(to, path).is_none() {
+                out.violations.push(format!(
+                    "{} wrote {path} on {to} at {} ms, after the cut-over, and the write is gone (S3: nothing is undone once the target is writable)",
+                    e.client, e.t_ms
+                ));
+            }
+        }
+    }
+    if f.run.controlled && f.run.options.data_integrity {
+        let lock = LockTimes::new(f);
+        if !lock.locked.is_empty() {
+            for e in f.ev.clients.iter().filter(|e| {
+                e.ok && e.cluster.as_deref() == Some(from.as_str())
+                    && matches!(
+                        protocol_of(f, &e.client),
+                        Some(Protocol::Smb | Protocol::Dfs)
+                    )
+            }) {
+                let Some(path) = e.path.as_deref() else {
+                    continue;
+                };
+                if f.policy_of_path(path).is_none() {
+                    continue;
+                }
+                out.judged += 1;
+                if lock.locked_at(path, e.t_ms) {
+                    out.violations.push(format!(
+                        "{} had a write of {path} acknowledged on {from} at {} ms through a share under the data-integrity lock",
+                        e.client, e.t_ms
+                    ));
+                }
+            }
+        }
+    }
+    if out.judged == 0 {
+        out.not_judged =
+            Some("no acknowledged client write under the run's policies to judge".into());
+    }
+    out
+}
+
+/// I5.
+pub fn i5_no_split_brain(f: &Facts<'_>) -> Finding {
+    let mut out = Finding::default();
+    if f.run.rehearsal() {
+        return Finding::not_judged(
+            "a rehearsal: the target is writable only for test clients; production names stay on the source",
+        );
+    }
+    if !f.run.controlled {
+        out.judged += 1;
+        let stated = f.report.warnings.iter().any(|w| {
+            let w = w.to_ascii_lowercase();
+            w.contains("both") && w.contains("writable")
+        });
+        if stated {
+            out.notes.push(
+                "uncontrolled failover: both copies may be writable until the source returns, as the report states"
+                    .into(),
+            );
+        } else {
+            out.violations.push(
+                "uncontrolled failover, but the report does not state that both copies may be writable"
+                    .into(),
+            );
+        }
+        return out;
+    }
+    if f.ev.clients.is_empty() {
+        return Finding::not_judged("no client wrote (no clients, or a real-time HTTP drill)");
+    }
+    let from = &f.report.from;
+    let to = &f.report.to;
+    let lock = LockTimes::new(f);
+    let protocols = protocols_off(f);
+    let mut any_failed_over = false;
+    for p in f.policies.values().filter(|p| p.known) {
+        let Some(t_w) = f.writes_enabled_at(&p.name) else {
+            continue;
+        };
+        any_failed_over = true;
+        // The end of a successful resync_prep fences the source (DESIGN §3): its job's
+        // successful finish in the audit log.
+        let fence = f
+            .report
+            .of_policy("resync_prep", &p.name)
+            .filter(|s| s.status.succeeded())
+            .and_then(|_| {
+                f.audit
+                    .of("resync_prep", Some(&p.name), None)
+                    .filter(|a| a.action == "sync.job.finish" && a.result == "ok")
+                    .map(|a| a.t_ms)
+                    .max()
+            });
+        // Clients whose data this is: by their configured path, or by a write under it.
+        let mut clients: Vec<String> =
+            f.ev.scenario
+                .clients
+                .iter()
+                .filter(|c| c.writes_per_minute > 0)
+                .filter(|c| f.client_data(c).policy.as_deref() == Some(p.name.as_str()))
+                .map(|c| c.name.clone())
+                .collect();
+        for e in f.ev.clients {
+            if e.path
+                .as_deref()
+                .is_some_and(|x| path_under(x, &p.source_path))
+                && !clients.contains(&e.client)
+            {
+                clients.push(e.client.clone());
+            }
+        }
+        for c in &clients {
+            out.judged += 1;
+            let smb = matches!(protocol_of(f, c), Some(Protocol::Smb | Protocol::Dfs));
+            let mut unprotected_writes = 0usize;
+            for e in f.ev.clients.iter().filter(|e| {
+                &e.client == c
+                    && e.ok
+                    && e.cluster.as_deref() == Some(from.as_str())
+                    && e.t_ms > t_w
+                    && e.path
+                        .as_deref()
+                        .is_some_and(|x| path_under(x, &p.source_path))
+            }) {
+                let path = e.path.as_deref().unwrap_or_default();
+                let locked = smb && lock.locked_at(path, e.t_ms);
+                let off =
+                    protocols.is_some_and(|(a, b)| a <= e.t_ms && b.is_none_or(|b| e.t_ms < b));
+                if locked || off {
+                    out.violations.push(format!(
+                        "{c} wrote {path} on {from} at {} ms while {}'s target on {to} was writable (since {t_w} ms), although {}",
+                        e.t_ms,
+                        p.name,
+                        if locked { "its share was under the data-integrity lock" } else { "the source's protocols were off" }
+                    ));
+                } else if fence.is_some_and(|fence| e.t_ms > fence) {
+                    out.violations.push(format!(
+                        "{c} wrote {path} on {from} at {} ms, after resync_prep[{}] fenced {from} ({} ms) — both copies writable",
+                        e.t_ms,
+                        p.name,
+                        fence.unwrap_or_default()
+                    ));
+                } else {
+                    unprotected_writes += 1;
+                }
+            }
+            if unprotected_writes > 0 {
+                out.notes.push(format!(
+                    "{c}: {unprotected_writes} write(s) acknowledged on {from} after {}'s target became writable, before the source was fenced; the client was unprotected (no lock, protocols on): RPO loss, not split brain (DESIGN I4)",
+                    p.name
+                ));
+            }
+        }
+    }
+    if out.judged == 0 {
+        out.not_judged = Some(if any_failed_over {
+            "no client's data was failed over".into()
+        } else {
+            "no policy's target became writable in this run".into()
+        });
+    }
+    out
+}
+
+/// Per-client outage windows and lost writes.
+pub fn client_outages(f: &Facts<'_>) -> Vec<Outage> {
+    let is_lost = |e: &ClientEvent| lost(f, e).is_some_and(|(missing, _)| missing);
+    crate::clients::outages(f.ev.clients, &f.report.from, &f.report.to, &is_lost)
+}
