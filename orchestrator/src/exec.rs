@@ -43,6 +43,10 @@ pub struct RunState {
     /// Protocols step 1 turned off on the source (`smb`, `nfs`).
     #[serde(default)]
     pub protocols_disabled: Vec<String>,
+    /// NS records of a SmartConnect name before `repoint_dns` replaced them (single
+    /// delegation), journaled before the update, so an S3 undo puts back exactly these.
+    #[serde(default)]
+    pub saved_ns: BTreeMap<String, Vec<String>>,
     /// Config objects the run removed (S1), journaled before each removal.
     #[serde(default)]
     pub removed_config: Vec<crate::report::RemovedConfig>,
@@ -314,7 +318,8 @@ pub async fn execute_resumable(
         if statuses_changed {
             statuses_changed = false;
             let cached = ctx.with_state(|s| s.cached_schedules.clone());
-            let added = rollbacks_needed(&steps, &records, &cached, &ctx.plan.spec, &ctx.plan.zones);
+            let added =
+                rollbacks_needed(&steps, &records, &cached, &ctx.plan.spec, &ctx.plan.zones);
             if !added.is_empty() {
                 for mut inst in added.iter().cloned() {
                     inst.idx = steps.len();
@@ -560,7 +565,10 @@ pub fn skip_reason(
     };
     if let Some(partner) = partner {
         for (dep, status) in deps().filter(|(d, _)| d.step == partner) {
-            if matches!(status, StepStatus::Failed { .. } | StepStatus::Skipped { .. }) {
+            if matches!(
+                status,
+                StepStatus::Failed { .. } | StepStatus::Skipped { .. }
+            ) {
                 return Some(SkipReason::NetworkingFailed {
                     step: dep.step,
                     zone: dep.zone.clone().unwrap_or_default(),
@@ -641,6 +649,12 @@ pub fn skip_reason(
     if planted == Some(crate::bugs::PlantedBug::SkipLogicOff) {
         return None;
     }
+    #[allow(unused_mut)]
+    let mut quota_bug = false;
+    #[cfg(feature = "planted-bugs")]
+    if planted == Some(crate::bugs::PlantedBug::QuotaRemovalAfterFailedCopy) {
+        quota_bug = true; // Wrong on purpose: the originals go although no copy exists.
+    }
     let policy = inst.policy.as_ref()?;
     for (dep, status) in deps() {
         if dep.policy.as_ref() != Some(policy) {
@@ -652,18 +666,17 @@ pub fn skip_reason(
                 reason: SkipReason::SourceUnreachable,
             } if dep.step == StepId::ResyncPrep => return Some(SkipReason::SourceUnreachable),
             // S1: a failed quota copy keeps the source's quotas, and nothing else.
-            StepStatus::Failed { .. } if dep.step == StepId::FailoverQuotas => {
-                #[cfg(feature = "planted-bugs")]
-                if planted == Some(crate::bugs::PlantedBug::QuotaRemovalAfterFailedCopy) {
-                    continue; // Wrong on purpose: the originals go although no copy exists.
-                }
-                if inst.step == StepId::RemoveSourceQuotas {
-                    return Some(SkipReason::UpstreamFailed {
-                        step: dep.step,
-                        policy: policy.clone(),
-                    });
-                }
+            StepStatus::Failed { .. }
+                if dep.step == StepId::FailoverQuotas
+                    && inst.step == StepId::RemoveSourceQuotas
+                    && !quota_bug =>
+            {
+                return Some(SkipReason::UpstreamFailed {
+                    step: dep.step,
+                    policy: policy.clone(),
+                });
             }
+            StepStatus::Failed { .. } if dep.step == StepId::FailoverQuotas => {}
             StepStatus::Failed { .. } if dep.step.stops_policy_chain() => {
                 return Some(SkipReason::UpstreamFailed {
                     step: dep.step,
@@ -747,9 +760,9 @@ fn rollbacks_needed(
         .collect();
     let have = |out: &Vec<StepInstance>, step: StepId, policy: Option<&str>, zone: Option<&str>| {
         existing.contains(&(step, policy, zone))
-            || out
-                .iter()
-                .any(|s| s.step == step && s.policy.as_deref() == policy && s.zone.as_deref() == zone)
+            || out.iter().any(|s| {
+                s.step == step && s.policy.as_deref() == policy && s.zone.as_deref() == zone
+            })
     };
     let mk = |step: StepId, policy: Option<&str>, zone: Option<&str>, deps: Vec<usize>| {
         let actor = match step {
@@ -779,13 +792,17 @@ fn rollbacks_needed(
     };
     let cached_ok: BTreeSet<&str> = steps
         .iter()
-        .filter(|s| s.step == StepId::CacheSchedules && records[s.idx].status == StepStatus::Succeeded)
+        .filter(|s| {
+            s.step == StepId::CacheSchedules && records[s.idx].status == StepStatus::Succeeded
+        })
         .filter_map(|s| s.policy.as_deref())
         .collect();
     let had_schedule =
         |p: &str| cached_ok.contains(p) && cached_schedules.get(p).is_some_and(|s| !s.is_empty());
     let lock_done = any(StepId::DataIntegrityLock, &may_have_acted);
-    let cfg_off = any(StepId::DisableConfigJobs, &|r| r.status == StepStatus::Succeeded);
+    let cfg_off = any(StepId::DisableConfigJobs, &|r| {
+        r.status == StepStatus::Succeeded
+    });
     let protocols_off = any(StepId::DisableProtocols, &may_have_acted);
     let policies = spec_policies(steps);
     // Put back what the preparation changed, for every policy, after `cause`.
@@ -875,7 +892,10 @@ fn rollbacks_needed(
                     prev.push(existing.idx);
                     continue;
                 }
-                if out.iter().any(|x| x.step == undo && x.zone.as_deref() == zone) {
+                if out
+                    .iter()
+                    .any(|x| x.step == undo && x.zone.as_deref() == zone)
+                {
                     continue;
                 }
                 out.push(mk(undo, None, zone, prev.clone()));
@@ -903,7 +923,8 @@ fn rollbacks_needed(
     // S5: a policy whose chain failed before its allow-write: the source still serves its
     // users, so its own preparation comes off.
     #[allow(unused_mut)]
-    let mut per_policy = spec.options.on_policy_failure == crate::run_spec::OnPolicyFailure::Rollback;
+    let mut per_policy =
+        spec.options.on_policy_failure == crate::run_spec::OnPolicyFailure::Rollback;
     #[cfg(feature = "planted-bugs")]
     if spec.options.planted_bug == Some(crate::bugs::PlantedBug::NoPolicyRollback) {
         per_policy = false; // Wrong on purpose.
@@ -944,7 +965,12 @@ fn rollbacks_needed(
                     && may_have_acted(&records[s.idx])
             });
             if switched && !have(&out, StepId::RollbackDfsRenameShares, Some(p), None) {
-                out.push(mk(StepId::RollbackDfsRenameShares, Some(p), None, vec![aw.idx]));
+                out.push(mk(
+                    StepId::RollbackDfsRenameShares,
+                    Some(p),
+                    None,
+                    vec![aw.idx],
+                ));
             }
         }
     }
@@ -1070,13 +1096,16 @@ fn outcome_detail(steps: &[StepInstance], records: &[StepRecord]) -> Option<Stri
     // Zones undone because no allow-write succeeded behind the moved names.
     for z in steps
         .iter()
-        .filter(|s| s.step == StepId::RollbackMoveSmartconnectToTarget || s.step == StepId::RollbackRenameSourceSmartconnect)
+        .filter(|s| {
+            s.step == StepId::RollbackMoveSmartconnectToTarget
+                || s.step == StepId::RollbackRenameSourceSmartconnect
+        })
         .filter_map(|s| s.zone.as_deref())
         .collect::<BTreeSet<_>>()
     {
-        let net_failed = steps
-            .iter()
-            .any(|s| s.step.is_networking() && s.zone.as_deref() == Some(z) && failed(&records[s.idx]));
+        let net_failed = steps.iter().any(|s| {
+            s.step.is_networking() && s.zone.as_deref() == Some(z) && failed(&records[s.idx])
+        });
         if !net_failed {
             let undone = steps
                 .iter()
@@ -1124,20 +1153,21 @@ fn unavailable_data(
     let find = |step: StepId, policy: Option<&str>, zone: Option<&str>| {
         steps
             .iter()
-            .find(|s| {
-                s.step == step && s.policy.as_deref() == policy && s.zone.as_deref() == zone
-            })
+            .find(|s| s.step == step && s.policy.as_deref() == policy && s.zone.as_deref() == zone)
             .map(|s| &records[s.idx].status)
     };
     let ok = |st: Option<&StepStatus>| st.is_some_and(StepStatus::is_ok);
     let done = |step: StepId, policy: Option<&str>, zone: Option<&str>| {
-        ok(find(step, policy, zone)) && find(step, policy, zone).is_some_and(|s| {
-            !matches!(s, StepStatus::NotApplicable { .. })
-        })
+        ok(find(step, policy, zone))
+            && find(step, policy, zone)
+                .is_some_and(|s| !matches!(s, StepStatus::NotApplicable { .. }))
     };
-    let manual = steps
-        .iter()
-        .any(|s| s.step == StepId::MoveSmartconnectToTarget && s.zone.is_none() && s.actor == Actor::Target && s.not_applicable.is_none());
+    let manual = steps.iter().any(|s| {
+        s.step == StepId::MoveSmartconnectToTarget
+            && s.zone.is_none()
+            && s.actor == Actor::Target
+            && s.not_applicable.is_none()
+    });
     let lock_on = steps.iter().any(|s| {
         s.step == StepId::DataIntegrityLock
             && s.not_applicable.is_none()
@@ -1152,7 +1182,10 @@ fn unavailable_data(
     for p in plan.policies.iter().map(|p| p.name.as_str()) {
         let failed_over = done(StepId::AllowWrite, Some(p), None);
         // Where P's client-facing names lead at the end: Some(true) = the target.
-        let zone = plan.zones.iter().find(|z| z.policies.iter().any(|x| x == p));
+        let zone = plan
+            .zones
+            .iter()
+            .find(|z| z.policies.iter().any(|x| x == p));
         let names_moved: Option<bool> = match spec.mode {
             Mode::Dfs => Some(
                 done(StepId::DfsRenameShares, Some(p), None)

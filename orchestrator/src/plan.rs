@@ -1102,7 +1102,10 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
                     follow_data = false; // Wrong on purpose.
                 }
                 let data: Vec<usize> = if follow_data {
-                    z.policies.iter().filter_map(|p| allows.get(p).copied()).collect()
+                    z.policies
+                        .iter()
+                        .filter_map(|p| allows.get(p).copied())
+                        .collect()
                 } else {
                     Vec::new()
                 };
@@ -1116,7 +1119,13 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
                 // another zone, whose names moved, from reconnecting.
                 let mut deps = prev;
                 deps.extend(chain_ends.iter().copied());
-                b.add(StepId::RefreshClients, None, Some(&z.name), Actor::Clients, deps);
+                b.add(
+                    StepId::RefreshClients,
+                    None,
+                    Some(&z.name),
+                    Actor::Clients,
+                    deps,
+                );
             }
             tail = Vec::new();
         }
@@ -1128,10 +1137,7 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
         && !zones.is_empty();
     if per_zone_refresh {
         // added per zone above
-    } else if zone_mode
-        || spec.mode == Mode::Dfs
-        || spec.options.networking == Networking::Manual
-    {
+    } else if zone_mode || spec.mode == Mode::Dfs || spec.options.networking == Networking::Manual {
         let mut deps = tail;
         deps.extend(chain_ends.iter().copied());
         b.add(StepId::RefreshClients, None, None, Actor::Clients, deps);
@@ -1380,7 +1386,9 @@ mod tests {
     fn seed_steps() -> Vec<StepId> {
         StepId::ALL
             .into_iter()
-            .filter(|s| !s.is_rollback() && *s != StepId::ZoneGate && *s != StepId::AllowWriteRevert)
+            .filter(|s| {
+                !s.is_rollback() && *s != StepId::ZoneGate && *s != StepId::AllowWriteRevert
+            })
             .collect()
     }
 
@@ -1419,7 +1427,10 @@ mod tests {
                 .find(|s| s.step == id)
                 .and_then(|s| s.not_applicable.clone())
         };
-        assert_eq!(na(StepId::RenameSourceSmartconnect).as_deref(), Some(NO_POOL_MAPPING));
+        assert_eq!(
+            na(StepId::RenameSourceSmartconnect).as_deref(),
+            Some(NO_POOL_MAPPING)
+        );
         assert!(na(StepId::DfsRenameShares).is_some());
         assert!(na(StepId::SyncData).is_none());
     }
@@ -1444,7 +1455,10 @@ mod tests {
         sp.options.remove_source_quotas = true;
         let plan = build(&sp, &inv(1)).unwrap();
         let (aw, _) = find(&plan, StepId::AllowWrite).unwrap();
-        assert!(find(&plan, StepId::RemoveSourceQuotas).unwrap().1.contains(&aw));
+        assert!(find(&plan, StepId::RemoveSourceQuotas)
+            .unwrap()
+            .1
+            .contains(&aw));
     }
 
     /// S2: SyncIQ-mode names move only after the zone's policies are writable on the target.
@@ -1491,7 +1505,10 @@ mod tests {
                 .iter()
                 .find(|s| s.step == StepId::AllowWrite && s.policy.as_deref() == Some(p))
                 .unwrap();
-            assert!(rename.deps.contains(&aw.idx), "rename waits for allow_write[{p}]");
+            assert!(
+                rename.deps.contains(&aw.idx),
+                "rename waits for allow_write[{p}]"
+            );
         }
     }
 

@@ -451,7 +451,12 @@ pub async fn run_with_crash(
     let journal = Journal::in_memory().map_err(|e| Err(e.to_string()))?;
     let run_id = format!("{}-{}", scn.name, scn.seed);
     // The operator really does the manual networking moves it confirms, as in `drill run`.
-    let operator = Arc::new(SimOperator::acting(scn.operator.clone(), &w, &spec));
+    let operator = Arc::new(SimOperator::acting(
+        scn.operator.clone(),
+        &w,
+        &spec,
+        &scn.world,
+    ));
     let switch = CrashSwitch::new(point.clone());
 
     // The first run: journaled, through crash transports.

@@ -43,6 +43,9 @@ pub struct ManualNetworking {
     to: String,
     pool_mappings: Vec<PoolMapping>,
     naming: Naming,
+    /// The run's source paths: the checklist moves the names of the pools whose zone
+    /// serves them, not every mapped pool's.
+    paths: Vec<String>,
 }
 
 fn strip(name: &str, prefix: &str) -> String {
@@ -61,7 +64,27 @@ fn str_list(v: Option<&Value>) -> Vec<String> {
 impl ManualNetworking {
     /// The operator of `spec` (with its pool mappings filled in), if the run has a manual
     /// networking checklist at all.
-    pub fn for_run(world: &World, spec: &RunSpec) -> Option<ManualNetworking> {
+    pub fn for_run(
+        world: &World,
+        spec: &RunSpec,
+        world_spec: &sim_onefs::WorldSpec,
+    ) -> Option<ManualNetworking> {
+        // The run's policies: those it names, else every policy from `from` to `to` (the
+        // failback's mirrors included, by their source path on `from`).
+        let paths: Vec<String> = world_spec
+            .policies
+            .iter()
+            .filter(|p| spec.policies.is_empty() || spec.policies.contains(&p.name))
+            .filter_map(|p| {
+                if p.source == spec.from && p.target == spec.to {
+                    Some(p.source_path.clone())
+                } else if p.source == spec.to && p.target == spec.from {
+                    Some(p.target_path.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
         (spec.mode == Mode::SynciqPolicy && spec.options.networking == Networking::Manual).then(
             || ManualNetworking {
                 world: world.clone(),
@@ -69,8 +92,30 @@ impl ManualNetworking {
                 to: spec.to.clone(),
                 pool_mappings: spec.pool_mappings.clone(),
                 naming: spec.options.naming.clone(),
+                paths,
             },
         )
+    }
+
+    /// Whether the zone of `pool` on the source holds one of the run's paths.
+    fn serves_run(&self, cluster: &str, pool: &Value) -> bool {
+        let zone = pool
+            .get("access_zone")
+            .and_then(Value::as_str)
+            .unwrap_or("System");
+        let base = self
+            .world
+            .sim
+            .config_json(cluster)
+            .and_then(|c| {
+                c.get("zones")?
+                    .get(zone)?
+                    .get("path")?
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| "/ifs".into());
+        self.paths.iter().any(|p| crate::lab::path_under(p, &base))
     }
 
     /// A cluster's pools as configured now: key → pool object.
@@ -198,6 +243,15 @@ impl ManualNetworking {
     pub fn carry_out(&self, step: StepId) -> Result<String, String> {
         let mut done: Vec<String> = Vec::new();
         for m in self.mappings()? {
+            let (home_cluster, home_pool) = if m.reverse {
+                (&self.to, &m.target_pool)
+            } else {
+                (&self.from, &m.source_pool)
+            };
+            let (_, home) = self.pool(home_cluster, home_pool)?;
+            if !self.serves_run(home_cluster, &home) {
+                continue;
+            }
             let names = self.names(&m)?;
             match step {
                 StepId::RenameSourceSmartconnect => self.rename_source(&m, &names, &mut done)?,

@@ -155,10 +155,15 @@ impl SimOperator {
 
     /// An operator that carries out the manual networking checklist of `run` in `world`
     /// before confirming each item (when the run has one).
-    pub fn acting(spec: OperatorSpec, world: &World, run: &orchestrator::RunSpec) -> Self {
+    pub fn acting(
+        spec: OperatorSpec,
+        world: &World,
+        run: &orchestrator::RunSpec,
+        world_spec: &sim_onefs::WorldSpec,
+    ) -> Self {
         SimOperator {
             spec,
-            hands: ManualNetworking::for_run(world, run),
+            hands: ManualNetworking::for_run(world, run, world_spec),
         }
     }
 }
@@ -230,7 +235,12 @@ pub async fn run_preludes(scn: &Scenario, world: &World) -> Result<(), String> {
             clients,
             Some(world.dns_client()),
             &pre,
-            Arc::new(SimOperator::acting(OperatorSpec::Immediate, world, &pre)),
+            Arc::new(SimOperator::acting(
+                OperatorSpec::Immediate,
+                world,
+                &pre,
+                &scn.world,
+            )),
             None,
         ))
         .await
@@ -315,7 +325,12 @@ pub async fn run_scenario_async(
             _ => {}
         })
     };
-    let operator = Arc::new(SimOperator::acting(scn.operator.clone(), &world, &spec));
+    let operator = Arc::new(SimOperator::acting(
+        scn.operator.clone(),
+        &world,
+        &spec,
+        &scn.world,
+    ));
     let log: ClientLog = Arc::default();
     let orchestrate = async {
         if has_clients {

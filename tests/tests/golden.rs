@@ -115,6 +115,16 @@ fn golden_s4_dfs_sync_config_fails() {
 }
 
 #[test]
+fn golden_s4_dfs_target_unreadable() {
+    insta::assert_snapshot!(compact("dfs-target-unreadable"));
+}
+
+#[test]
+fn golden_s4_s5_dfs_allow_write_fails() {
+    insta::assert_snapshot!(compact("dfs-allow-write-fails"));
+}
+
+#[test]
 fn golden_s5_policy_rollback() {
     insta::assert_snapshot!(compact("synciq-policy-rollback"));
 }

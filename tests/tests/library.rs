@@ -21,12 +21,17 @@ fn happy_path_all_steps_succeed() {
     let r = run(&load("synciq-happy-3"));
     assert_passed(&r);
     assert_eq!(r.report.outcome, Outcome::Succeeded);
-    assert!(r.report.steps.iter().all(|s| s.status == StepStatus::Succeeded
-        || matches!(s.status, StepStatus::NotApplicable { .. })));
+    assert!(r
+        .report
+        .steps
+        .iter()
+        .all(|s| s.status == StepStatus::Succeeded
+            || matches!(s.status, StepStatus::NotApplicable { .. })));
     // S6: every seed step is in the report, the ones with nothing to do with their reason.
     let na = |id: StepId| {
         r.report.steps.iter().any(|s| {
-            s.step == id && matches!(&s.status, StepStatus::NotApplicable { reason } if !reason.is_empty())
+            s.step == id
+                && matches!(&s.status, StepStatus::NotApplicable { reason } if !reason.is_empty())
         })
     };
     assert!(na(StepId::DfsRenameShares) && na(StepId::DataIntegrityLock));
@@ -57,9 +62,8 @@ fn sync_failure_skips_only_that_policy() {
     assert_eq!(r.report.outcome, Outcome::Partial);
     for s in &r.report.steps {
         // Every hr step after the failed sync is downstream of it in hr's chain.
-        let downstream = s.step != StepId::CacheSchedules
-            && s.step != StepId::SyncData
-            && !s.step.is_rollback();
+        let downstream =
+            s.step != StepId::CacheSchedules && s.step != StepId::SyncData && !s.step.is_rollback();
         match s.policy.as_deref() {
             Some("hr") if downstream => assert_eq!(
                 s.status,

@@ -49,10 +49,7 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
             }
             src.update_smb_share(zone, &name, &json!({"name": format!("{prefix}{name}")}))
                 .await?;
-            done.push(format!(
-                "{}:{name} → {prefix}{name}",
-                ctx.plan.spec.from
-            ));
+            done.push(format!("{}:{name} → {prefix}{name}", ctx.plan.spec.from));
         }
         if let Err(e) = activate_target(&tgt, zone, &name, &prefix, &mut done).await {
             // S4: the target share did not come up; give DFS clients the source back.

@@ -14,8 +14,8 @@ use serde_json::json;
 
 use crate::exec::RunCtx;
 use crate::papi::Quota;
-use crate::report::RemovedConfig;
 use crate::plan::StepInstance;
+use crate::report::RemovedConfig;
 
 use super::{map_path, path_under, StepDone, StepError};
 
@@ -123,7 +123,9 @@ pub async fn remove_source(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone
         .filter(|q| path_under(&q.path, &p.source_path))
         .collect();
     if under.is_empty() {
-        return Ok(StepDone::unchanged("no quotas under the path on the source"));
+        return Ok(StepDone::unchanged(
+            "no quotas under the path on the source",
+        ));
     }
     // With the quota option on, a source quota goes only when its copy is on the target.
     let copied = ctx.plan.spec.options.quotas;

@@ -32,6 +32,11 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
             let ns = dns.ns(&name).await.map_err(|e| StepError(e.to_string()))?;
             let dual = ns.iter().any(|n| target_ssips.contains(n));
             if !dual {
+                // Write-ahead: the delegation as it was, for an S3 undo.
+                ctx.with_state(|s| {
+                    s.saved_ns.entry(name.clone()).or_insert_with(|| ns.clone());
+                });
+                ctx.checkpoint();
                 let zone = name.split_once('.').map(|x| x.1).unwrap_or(&name);
                 dns.replace_ns(zone, &name, target_ssips)
                     .await

@@ -27,22 +27,30 @@ use super::{StepDone, StepError};
 /// Single delegation: point the moved names' NS records back at the source pool.
 pub async fn repoint_dns(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let dns = ctx.dns.as_ref().ok_or_else(|| {
-        StepError("no DNS server configured (dns.server in the config); cannot put the delegation back".into())
+        StepError(
+            "no DNS server configured (dns.server in the config); cannot put the delegation back"
+                .into(),
+        )
     })?;
     let naming = &ctx.plan.spec.options.naming;
+    let saved = ctx.with_state(|s| s.saved_ns.clone());
     let mut restored = Vec::new();
     for m in &ctx.zone_plan(inst)?.mappings {
-        let source_ssips = &m.source_pool.ssips;
-        if source_ssips.is_empty() {
-            continue;
-        }
         for name in m.names(naming) {
-            let ns = dns.ns(&name).await.map_err(|e| StepError(e.to_string()))?;
-            if ns.iter().any(|n| source_ssips.contains(n)) {
+            // Exactly the delegation `repoint_dns` replaced (journaled before it did).
+            let Some(before) = saved.get(&name).filter(|b| !b.is_empty()) else {
                 continue; // dual delegation, or never repointed
+            };
+            let ns = dns.ns(&name).await.map_err(|e| StepError(e.to_string()))?;
+            let mut now = ns.clone();
+            now.sort();
+            let mut want = before.clone();
+            want.sort();
+            if now == want {
+                continue;
             }
             let zone = name.split_once('.').map(|x| x.1).unwrap_or(&name);
-            dns.replace_ns(zone, &name, source_ssips)
+            dns.replace_ns(zone, &name, before)
                 .await
                 .map_err(|e| StepError(format!("restoring NS of {name}: {e}")))?;
             restored.push(name);

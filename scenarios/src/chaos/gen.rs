@@ -1558,7 +1558,10 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
     options.insert("parallel".into(), json!(r.parallel));
     options.insert(
         "networking".into(),
-        json!(if ap.networking_manual {
+        // An uncontrolled run has no pool mapping (see above), so the simulated operator
+        // could not tell which pools' names its checklist moves: automatic networking then
+        // marks the steps not applicable and the report lists the data as unavailable.
+        json!(if ap.networking_manual && ap.controlled {
             "manual"
         } else {
             "auto"

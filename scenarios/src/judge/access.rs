@@ -179,35 +179,72 @@ fn excused_by_fault(
 }
 
 /// The data the documented rules say the report must list as unavailable, with why
-/// (safety-rules.md, "Unavailable data"), judged from the statuses and the run's zones.
+/// (safety-rules.md, "Unavailable data"), judged from the statuses and the run's zones:
+/// * *toward(P)*: P's names lead to the target — DFS mode: `dfs_rename_shares[P]` succeeded
+///   and `rollback_dfs_rename_shares[P]` did not; manual networking: the bare
+///   `move_smartconnect_to_target` was confirmed; else the `move_smartconnect_to_target[Z]`
+///   of P's zone succeeded and its `rollback_move_smartconnect_to_target[Z]` did not (no
+///   instance for P's zone: unknown);
+/// * *usable(P)*: toward(P) and (not DFS mode) `add_target_spns` and `repoint_dns` of the
+///   same zone (or the bare ones) ok too — an uncontrolled run's skipped source-side
+///   networking does not matter, the target answering alone is enough.
+///
+/// P is owed when an S3 undo instance of its zone did not succeed; when it failed over
+/// (`allow_write[P]` succeeded) and not usable(P); when it did not fail over and toward(P),
+/// or the run is uncontrolled, or the lock is still on, or the protocols are still off.
 fn owed_unavailable(f: &Facts<'_>) -> BTreeMap<String, String> {
     let mut owed: BTreeMap<String, String> = BTreeMap::new();
     let (from, to) = (&f.report.from, &f.report.to);
-    let ok = |step: &str, p: Option<&str>, z: Option<&str>| {
-        f.report.find(step, p, z).is_some_and(|s| s.status.ok())
+    let done = |step: &str, p: Option<&str>, z: Option<&str>| {
+        f.report.steps.iter().any(|s| {
+            s.step == step
+                && s.policy.as_deref() == p
+                && s.zone.as_deref() == z
+                && s.status.succeeded()
+        })
     };
-    let done = |step: &str, p: Option<&str>| {
+    let manual = f.run.manual_networking();
+    // The networking instance of a step serving a policy: its zone's, or the bare one.
+    let net = |step: &str, p: &str| -> Option<&StepView> {
+        if manual {
+            return f.report.find(step, None, None);
+        }
+        let zone = f.zone_of_policy(p)?;
         f.report
             .steps
             .iter()
-            .any(|s| s.step == step && s.policy.as_deref() == p && s.status.succeeded())
+            .find(|s| s.step == step && s.policy.is_none() && s.zone.as_deref() == Some(zone))
     };
-    // The networking instances serving a policy: its zone's, or the bare checklist.
-    let zoned = f.run.zone_mode() || (f.run.synciq() && f.run.options.networking == "auto");
-    let net_of = |p: &str| -> Vec<&StepView> {
-        let zone = f.zone_of_policy(p);
-        f.report
-            .steps
-            .iter()
-            .filter(|s| is_networking(&s.step))
-            .filter(|s| {
-                if zoned {
-                    s.zone.as_deref() == zone
-                } else {
-                    s.zone.is_none()
-                }
-            })
-            .collect()
+    // toward(P): Some(true/false), None = unknown (no instance for P's zone).
+    let toward = |p: &str| -> Option<bool> {
+        if f.run.dfs() {
+            return Some(
+                done("dfs_rename_shares", Some(p), None)
+                    && !done("rollback_dfs_rename_shares", Some(p), None),
+            );
+        }
+        let mv = net("move_smartconnect_to_target", p)?;
+        if manual {
+            return Some(matches!(mv.status, Status::Manual { confirmed: true }));
+        }
+        if matches!(mv.status, Status::NotApplicable { .. }) {
+            return None;
+        }
+        Some(
+            mv.status.succeeded()
+                && !done(
+                    "rollback_move_smartconnect_to_target",
+                    None,
+                    mv.zone.as_deref(),
+                ),
+        )
+    };
+    let usable = |p: &str| -> bool {
+        toward(p) == Some(true)
+            && (f.run.dfs()
+                || ["add_target_spns", "repoint_dns"]
+                    .iter()
+                    .all(|n| net(n, p).is_some_and(|s| s.status.ok())))
     };
     let lock_on = f
         .report
@@ -221,61 +258,51 @@ fn owed_unavailable(f: &Facts<'_>) -> BTreeMap<String, String> {
         let mut why = |w: String| {
             owed.entry(p.clone()).or_insert(w);
         };
-        let net = net_of(p);
-        if f.failed_over(p) {
-            if f.run.dfs() {
-                if !done("dfs_rename_shares", Some(p))
-                    || done("rollback_dfs_rename_shares", Some(p))
-                {
-                    why(format!(
-                        "writable only on {to}, but its DFS shares still refer to {from}"
-                    ));
-                }
-            } else if net.is_empty() {
+        // An S3 undo instance of P's zone did not succeed: the undo stopped half-way.
+        if let Some(z) = f.zone_of_policy(p) {
+            if let Some(u) = f.report.steps.iter().find(|s| {
+                s.zone.as_deref() == Some(z)
+                    && s.policy.is_none()
+                    && s.step.strip_prefix("rollback_").is_some_and(is_networking)
+                    && !s.status.succeeded()
+            }) {
                 why(format!(
-                    "writable only on {to}, but no pool mapping moves its names"
+                    "the undo of its zone's networking did not complete ({} {})",
+                    u.label(),
+                    u.status.name()
                 ));
-            } else if let Some(b) = net.iter().find(|s| !s.status.ok()) {
-                why(format!(
-                    "writable only on {to}, but its names did not move ({} {})",
-                    b.label(),
-                    b.status.name()
-                ));
+            }
+        }
+        if f.report.succeeded("allow_write", p) {
+            if !usable(p) {
+                why(match toward(p) {
+                    None => format!("writable only on {to}, but no pool mapping moves its names"),
+                    Some(false) if f.run.dfs() => {
+                        format!("writable only on {to}, but its DFS shares still refer to {from}")
+                    }
+                    _ => format!("writable only on {to}, but its names do not lead there"),
+                });
             }
             continue;
         }
-        let moved = net.iter().any(|s| {
-            s.step == "move_smartconnect_to_target"
-                && matches!(
-                    s.status,
-                    Status::Succeeded | Status::Manual { confirmed: true }
-                )
-                && !ok(
-                    "rollback_move_smartconnect_to_target",
-                    None,
-                    s.zone.as_deref(),
-                )
-        });
-        if moved {
-            why(format!("not failed over, but its names lead to {to}"));
-        }
-        if f.run.dfs()
-            && done("dfs_rename_shares", Some(p))
-            && !done("rollback_dfs_rename_shares", Some(p))
-        {
-            why(format!("not failed over, but its DFS shares refer to {to}"));
+        if toward(p) == Some(true) {
+            why(if f.run.dfs() {
+                format!("not failed over, but its DFS shares refer to {to}")
+            } else {
+                format!("not failed over, but its names lead to {to}")
+            });
         }
         if !f.run.controlled {
             why(format!(
                 "not failed over, and {from} is unreachable (uncontrolled run)"
             ));
         }
-        if lock_on && !done("rollback_lock", None) && !done("rollback_lock", Some(p)) {
+        if lock_on && !done("rollback_lock", None, None) && !done("rollback_lock", Some(p), None) {
             why(format!(
                 "not failed over, and the lock is still on its shares on {from}"
             ));
         }
-        if protocols_off && !done("rollback_protocols", None) {
+        if protocols_off && !done("rollback_protocols", None, None) {
             why(format!(
                 "not failed over, and SMB/NFS are still off on {from}"
             ));
@@ -334,13 +361,16 @@ pub fn i7_access(f: &Facts<'_>) -> Finding {
     for c in active {
         let data = f.client_data(c);
         let mine: Vec<&ClientEvent> = f.ev.clients.iter().filter(|e| e.client == c.name).collect();
-        // Where its data should be served from at the end.
+        // Where its data should be served from at the end: the target when its policy failed
+        // over (`allow_write[P]` succeeded, safety-rules.md "Unavailable data"; an
+        // allow_write whose outcome is unknown counts as not failed over — its zone's names
+        // go back home), else where it was before.
         let home = mine
             .iter()
             .rfind(|e| e.ok && run_start.is_none_or(|t| e.t_ms <= t))
             .and_then(|e| e.cluster.clone());
         let expected = match &data.policy {
-            Some(p) if f.failed_over(p) => Some(to.clone()),
+            Some(p) if f.report.succeeded("allow_write", p) => Some(to.clone()),
             Some(_) => Some(from.clone()),
             None => home.clone(),
         };
@@ -382,7 +412,7 @@ pub fn i7_access(f: &Facts<'_>) -> Finding {
         }
         out.judged += 1;
         let whose = match &data.policy {
-            Some(p) if f.failed_over(p) => format!("{p} failed over"),
+            Some(p) if f.report.succeeded("allow_write", p) => format!("{p} failed over"),
             Some(p) => format!("{p} did not fail over"),
             None => "its data is not in the run".to_string(),
         };

@@ -373,24 +373,33 @@ impl<'f, 'a> Model<'f, 'a> {
             }
             n if is_networking(n) => {
                 let k = net_pos(n).unwrap_or(0);
+                let mut v = Vec::new();
                 if k > 0 {
-                    return vec![key(NETWORKING[k - 1], None, z)];
+                    v.push(key(NETWORKING[k - 1], None, z));
+                    if self.f.run.zone_mode() {
+                        return v;
+                    }
                 }
-                match z {
+                // SyncIQ mode: each also waits for every enable_config_jobs and the
+                // allow_write of every policy of its zone (bare: of every policy) (S2).
+                v.extend(match z {
                     // Zone modes: the zone gate first (safety-rules.md).
                     Some(z) if self.f.run.zone_mode() => vec![key("zone_gate", None, Some(z))],
                     // SyncIQ mode, mapped: every zone policy's allow_write (S2).
-                    Some(z) => self
-                        .f
-                        .zone_policies(z)
-                        .iter()
-                        .map(|q| key("allow_write", Some(q), None))
-                        .collect(),
-                    // SyncIQ manual checklist: after every policy chain.
+                    Some(z) => [
+                        all("enable_config_jobs"),
+                        self.f
+                            .zone_policies(z)
+                            .iter()
+                            .map(|q| key("allow_write", Some(q), None))
+                            .collect(),
+                    ]
+                    .concat(),
                     // SyncIQ manual checklist: after every policy chain and every
                     // allow_write (S2: it moves the names of all the run's paths).
                     None => [all("enable_config_jobs"), all("allow_write")].concat(),
-                }
+                });
+                v
             }
             "allow_write" => {
                 let mut v = vec![of("sync_config")];
@@ -434,30 +443,26 @@ impl<'f, 'a> Model<'f, 'a> {
         }
     }
 
-    /// The S3 undo stops at a failed undo (safety-rules.md, Other rules): an undo instance
-    /// of zone Z (`rollback_<networking>[Z]`, in reverse order, then `refresh_clients[Z]`)
-    /// after an undo that failed, or was skipped so, is skipped with
-    /// `networking_failed{step: the failed undo, zone: Z}`.
+    /// A failed S3 undo stops its partner (safety-rules.md, Other rules):
+    /// `rollback_remove_source_spns[Z]` is skipped when `rollback_add_target_spns[Z]` failed
+    /// or was skipped (one SPN on two accounts), `rollback_rename_source_smartconnect[Z]` when
+    /// `rollback_move_smartconnect_to_target[Z]` did (two clusters answering one name), each
+    /// with `networking_failed{step: <the partner undo>, zone: Z}`. No other undo failure
+    /// skips anything.
     pub fn undo_skip(&self, s: &StepView) -> Option<Skip> {
         let z = s.zone.as_deref()?;
         if s.policy.is_some() || !self.is_added(s) {
             return None;
         }
-        let undo: Vec<String> = NETWORKING
-            .iter()
-            .rev()
-            .map(|n| format!("rollback_{n}"))
-            .collect();
-        let me = match undo.iter().position(|u| *u == s.step) {
-            Some(i) => i,
-            None if s.step == "refresh_clients" => undo.len(),
-            None => return None,
+        let partner = match s.step.as_str() {
+            "rollback_remove_source_spns" => "rollback_add_target_spns",
+            "rollback_rename_source_smartconnect" => "rollback_move_smartconnect_to_target",
+            _ => return None,
         };
-        undo[..me]
-            .iter()
-            .find(|u| self.status(u, None, Some(z)).is_some_and(Status::failed))
-            .map(|u| Skip::NetworkingFailed {
-                step: u.clone(),
+        self.status(partner, None, Some(z))
+            .filter(|st| st.failed() || st.skip().is_some())
+            .map(|_| Skip::NetworkingFailed {
+                step: partner.to_string(),
                 zone: z.to_string(),
             })
     }
@@ -790,22 +795,21 @@ impl<'f, 'a> Model<'f, 'a> {
                 }
                 // S3: a networking step failed (undo after it, then refresh the clients), or
                 // every allow_write ended without success (undo after all of them).
-                let (why, first_after) =
-                    match self.networking_failure(Some(z), NETWORKING.len()) {
-                        Some(n) => (
-                            format!("S3: {n}[zone {z}] failed"),
-                            vec![key(n, None, Some(z))],
-                        ),
-                        None if self.no_allow_write_succeeded(z) => (
-                            format!("S3: no allow_write of zone {z} succeeded"),
-                            self.f
-                                .zone_policies(z)
-                                .iter()
-                                .map(|p| key("allow_write", Some(p), None))
-                                .collect(),
-                        ),
-                        None => continue,
-                    };
+                let (why, first_after) = match self.networking_failure(Some(z), NETWORKING.len()) {
+                    Some(n) => (
+                        format!("S3: {n}[zone {z}] failed"),
+                        vec![key(n, None, Some(z))],
+                    ),
+                    None if self.no_allow_write_succeeded(z) => (
+                        format!("S3: no allow_write of zone {z} succeeded"),
+                        self.f
+                            .zone_policies(z)
+                            .iter()
+                            .map(|p| key("allow_write", Some(p), None))
+                            .collect(),
+                    ),
+                    None => continue,
+                };
                 let mut prev = first_after;
                 for step in NETWORKING.iter().rev() {
                     let acted = self
@@ -833,10 +837,21 @@ impl<'f, 'a> Model<'f, 'a> {
                 });
                 prep(prev, &why, &mut out);
             }
-            if !out.is_empty() {
-                return out;
-            }
         }
+        // Zones rolled back as a whole (gate held, S3): no per-policy S5 rollbacks for their
+        // policies; elsewhere S5 applies, each only if the global rollback of the same kind
+        // is not there already (safety-rules.md, S5).
+        let whole: BTreeSet<String> = if self.f.run.zone_mode() {
+            self.f
+                .zones
+                .iter()
+                .filter(|z| !self.zone_gate_failures(z).is_empty() || self.zone_rolled_back(z))
+                .cloned()
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
+        let global: BTreeSet<Key> = out.iter().map(|r| r.key.clone()).collect();
         // S5: a policy whose allow_write failed, or was skipped for its own chain.
         let hold = self.f.run.hold();
         for p in self.policies() {
@@ -847,9 +862,20 @@ impl<'f, 'a> Model<'f, 'a> {
             if !cut_failed || hold {
                 continue;
             }
+            if self.f.zone_of_policy(p).is_some_and(|z| whole.contains(z)) {
+                continue;
+            }
             let cause = vec![key("allow_write", Some(p), None)];
             let why = format!("S5: allow_write[{p}] did not succeed for its own chain");
             let mut push = |step: &str| {
+                let same_kind = if step == "rollback_schedules" {
+                    key(step, Some(p), None)
+                } else {
+                    key(step, None, None)
+                };
+                if global.contains(&same_kind) {
+                    return;
+                }
                 out.push(RollbackWant {
                     key: key(step, Some(p), None),
                     after: cause.clone(),
@@ -894,7 +920,16 @@ impl<'f, 'a> Model<'f, 'a> {
             .policies()
             .filter(|p| self.f.report.succeeded("allow_write", p))
             .all(|p| self.f.report.succeeded("resync_prep", p));
-        if !hold && over && some_not_cut && fenced && ok_or_failed("disable_protocols") {
+        let have_protocols = out
+            .iter()
+            .any(|r| r.key == key("rollback_protocols", None, None));
+        if !hold
+            && !have_protocols
+            && over
+            && some_not_cut
+            && fenced
+            && ok_or_failed("disable_protocols")
+        {
             out.push(RollbackWant {
                 key: key("rollback_protocols", None, None),
                 after: allows

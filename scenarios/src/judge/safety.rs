@@ -325,8 +325,8 @@ fn s3_zone_home(
             .filter(|p| &p.zone == z)
             .flat_map(|p| p.names.iter())
             .collect();
-        // The undo of a step did not complete: it failed, or it was skipped because an
-        // earlier undo failed (safety-rules.md: the S3 undo stops at a failed undo).
+        // The undo of a step did not complete: it failed, or it was skipped because its
+        // partner undo failed (safety-rules.md: a failed S3 undo stops its partner).
         let failed_undo = |step: &str| {
             let undo = format!("rollback_{step}");
             rollback_failed(f, &undo, None, Some(z))
@@ -352,7 +352,7 @@ fn s3_zone_home(
                     || failed_undo("move_smartconnect_to_target")
                 {
                     out.notes
-                        .push(format!("{why}; its rollback failed or stopped at a failed undo, as the report says"));
+                        .push(format!("{why}; its rollback failed or was stopped by its partner's, as the report says"));
                 } else {
                     out.violations.push(why);
                 }
@@ -371,7 +371,7 @@ fn s3_zone_home(
                     );
                     if failed_undo("add_target_spns") || failed_undo("remove_source_spns") {
                         out.notes
-                            .push(format!("{why}; its rollback failed or stopped at a failed undo, as the report says"));
+                            .push(format!("{why}; its rollback failed or was stopped by its partner's, as the report says"));
                     } else {
                         out.violations.push(why);
                     }
@@ -385,7 +385,7 @@ fn s3_zone_home(
                 );
                 if failed_undo("repoint_dns") {
                     out.notes
-                        .push(format!("{why}; its rollback failed or stopped at a failed undo, as the report says"));
+                        .push(format!("{why}; its rollback failed or was stopped by its partner's, as the report says"));
                 } else {
                     out.violations.push(why);
                 }

@@ -289,7 +289,7 @@ pub fn i2_skip(f: &Facts<'_>) -> Finding {
             Status::Skipped(Skip::SourceUnreachable)
                 if !f.run.controlled && rollback_on_source(&s.step) => {}
             Status::Skipped(Skip::WaitingForOperator) if paused => {}
-            // The S3 undo stops at a failed undo (safety-rules.md, Other rules).
+            // A failed S3 undo stops its partner (safety-rules.md, Other rules).
             Status::Skipped(r) if m.undo_skip(s).as_ref() == Some(r) => {}
             Status::Skipped(r) => out.violations.push(format!(
                 "{} skipped ({}) but what a failure adds (a rollback) always runs",
@@ -303,7 +303,7 @@ pub fn i2_skip(f: &Facts<'_>) -> Finding {
             st if st.succeeded() || st.failed() => {
                 if let Some(r) = m.undo_skip(s) {
                     out.violations.push(format!(
-                        "{} ran, but the S3 undo stops at a failed undo: it should be skipped ({}) (safety-rules.md)",
+                        "{} ran, but a failed S3 undo stops its partner: it should be skipped ({}) (safety-rules.md)",
                         s.label(),
                         r.short()
                     ));
@@ -503,7 +503,34 @@ pub fn i3_truthful(f: &Facts<'_>) -> Finding {
     }
     fault_effects(f, &mut out);
     healthy_world(f, &mut out);
+    readiness(f, &mut out);
     out
+}
+
+/// Readiness (S2): `validate` does not pass a run that moves the names of a zone holding a
+/// policy from the source to the target that is not in the run. Not judged after a prelude
+/// (it may have created policies the scenario cannot name) nor in rehearsals.
+fn readiness(f: &Facts<'_>, out: &mut Finding) {
+    if f.run.rehearsal() || !f.ev.scenario.prelude.is_empty() {
+        return;
+    }
+    let Some(v) = f.report.find("validate", None, None) else {
+        return;
+    };
+    out.judged += 1;
+    let stranded = stranded_policies(f);
+    if v.status.succeeded() && !stranded.is_empty() {
+        let list: Vec<String> = stranded
+            .iter()
+            .map(|(p, z)| format!("{p} (zone {z})"))
+            .collect();
+        out.violations.push(format!(
+            "validate passed, but the run moves the names of zones holding policies {} → {} not in the run: {} (safety-rules.md, Readiness)",
+            f.report.from,
+            f.report.to,
+            list.join(", ")
+        ));
+    }
 }
 
 /// A step hit by an unconditional job fault (`syncjob_fail`, `allow_write_fail`,
@@ -563,6 +590,48 @@ fn steps_of<'f>(
         .filter(move |s| s.step == step && s.policy.as_deref() == Some(policy))
 }
 
+/// Readiness (S2, safety-rules.md "Other rules"): the policies from the source to the target
+/// that are not in the run but sit in a zone whose names the run moves — the mapped zones in
+/// SyncIQ mode with automatic networking and in Access Zone mode; with manual networking,
+/// the zones holding the run's source paths. A policy's zone is the source zone with the
+/// longest base path containing its source path (`System` when no other does). `validate`
+/// fails when there is one.
+pub fn stranded_policies(f: &Facts<'_>) -> Vec<(String, String)> {
+    let run = &f.run;
+    let moved: BTreeSet<String> =
+        if (run.synciq() && !run.manual_networking()) || run.mode == "access-zone" {
+            f.zones.iter().cloned().collect()
+        } else if run.manual_networking() {
+            f.policies
+                .values()
+                .filter(|p| p.known)
+                .map(|p| p.zone.clone())
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
+    if moved.is_empty() {
+        return vec![];
+    }
+    let zone_of = |path: &str| -> String {
+        f.source_zones
+            .iter()
+            .filter(|(_, base)| crate::lab::path_under(path, base))
+            .max_by_key(|(_, base)| base.trim_end_matches('/').len())
+            .map(|(z, _)| z.clone())
+            .unwrap_or_else(|| "System".into())
+    };
+    let (from, to) = (&f.report.from, &f.report.to);
+    f.ev.scenario
+        .world
+        .policies
+        .iter()
+        .filter(|p| &p.source == from && &p.target == to && !f.policies.contains_key(&p.name))
+        .map(|p| (p.name.clone(), zone_of(&p.source_path)))
+        .filter(|(_, z)| moved.contains(z))
+        .collect()
+}
+
 /// A run with no faults in a healthy world ends `succeeded` (or `blocked` by the
 /// warnings it was told to block on).
 fn healthy_world(f: &Facts<'_>, out: &mut Finding) {
@@ -581,23 +650,9 @@ fn healthy_world(f: &Facts<'_>, out: &mut Finding) {
             .all(|p| p.enabled && p.last_job_state.is_none())
         && f.run.options.job_timeout_ms >= 3_600_000
         && scn.operator != OperatorSpec::Absent;
-    // A run that would move a zone's names while some of that zone's policies stay
-    // behind is refused by readiness (DESIGN §5; S2): not a healthy run.
-    let strands_a_zone = f.run.synciq()
-        && f.run.options.networking == "auto"
-        && f.zones.iter().any(|z| {
-            let base = f
-                .source_zones
-                .get(z)
-                .cloned()
-                .unwrap_or_else(|| "/ifs".into());
-            scn.world.policies.iter().any(|p| {
-                crate::lab::policy_paths(&scn.world, &p.name, &f.report.from, &f.report.to)
-                    .is_some_and(|(src, _)| crate::lab::path_under(&src, &base))
-                    && f.zone_of_policy(&p.name).is_none()
-                    && !f.policies.contains_key(&p.name)
-            })
-        });
+    // Readiness (S2): a run that would move the names of a zone holding a policy from the
+    // source to the target that is not in the run is refused: not a healthy run.
+    let strands_a_zone = !stranded_policies(f).is_empty();
     if !healthy || strands_a_zone {
         return;
     }
