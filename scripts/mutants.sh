@@ -30,7 +30,7 @@ files=(
 re='skip_reason|zone_gate_failures|rollback|outcome_of|failed_gate|is_synciq_chain|stops_policy_chain|is_validation_gate|is_gate|needs_source|networking_rollback| in build$|remove_source|failover|missing_copies|confirm_target|activate_target|add_target'
 args=()
 for f in "${files[@]}"; do [ -f "$f" ] && args+=(--file "$f"); done
-cargo mutants --no-shuffle --jobs 1 --output "$out" \
+cargo mutants --no-shuffle --output "$out" \
   --in-place --test-workspace=true "${args[@]}" --re "$re" \
   -- --test library --test chaos_campaign || true
 echo "summary:"; grep -c . "$out/mutants.out/caught.txt" 2>/dev/null | sed 's/^/  caught: /' || true

@@ -1173,11 +1173,25 @@ fn apply_focus(case: &ChaosCase) -> Applied {
             if mode == Mode::Dfs {
                 // No networking in DFS mode: the DFS rename fails instead (S4), one side.
                 a.share[p] = true;
-                let side = if x % 2 == 0 { tgt } else { src };
-                a.faults.push(rule(
-                    json!({"step": "dfs_rename_shares", "policy": name, "cluster": side}),
-                    http_hard(*x / 2),
-                ));
+                if x % 3 == 2 {
+                    // S4's worst case: the target cannot confirm its copy, and the source
+                    // refuses a second rename (the undo of a rename made without that
+                    // confirmation). Only confirming first keeps the DFS clients' target.
+                    a.faults.push(rule(
+                        json!({"step": "dfs_rename_shares", "policy": name, "cluster": tgt, "method": "GET"}),
+                        http_hard(*x / 2),
+                    ));
+                    a.faults.push(rule(
+                        json!({"step": "dfs_rename_shares", "policy": name, "cluster": src, "method": "PUT", "nth": 2}),
+                        http_hard(*x / 2),
+                    ));
+                } else {
+                    let side = if x % 2 == 0 { tgt } else { src };
+                    a.faults.push(rule(
+                        json!({"step": "dfs_rename_shares", "policy": name, "cluster": side}),
+                        http_hard(*x / 2),
+                    ));
+                }
                 per_policy = true;
                 rollback_steps = PREPARATION_ROLLBACKS.to_vec();
                 rollback_steps.push(StepId::RollbackDfsRenameShares);
