@@ -193,6 +193,16 @@ impl DnsClient {
         m.metadata.recursion_desired = true;
         m.add_query(Query::query(dns_name(name)?, rtype));
         let bytes = m.to_vec().map_err(malformed)?;
+        self.exchange_checked(bytes, name).await
+    }
+
+    /// Send one message and read the answer; an answer other than NOERROR is an error
+    /// naming `name` and the rcode.
+    async fn exchange_checked(
+        &self,
+        bytes: Vec<u8>,
+        name: &str,
+    ) -> Result<Message, DnsClientError> {
         let answer = self.transport.exchange(bytes).await?;
         let r = Message::from_vec(&answer).map_err(malformed)?;
         if r.response_code != ResponseCode::NoError {
@@ -255,31 +265,30 @@ impl DnsClient {
         if let Some(key) = &self.tsig {
             bytes = sign(&bytes, key)?;
         }
-        let answer = self.transport.exchange(bytes).await?;
-        let r = Message::from_vec(&answer).map_err(malformed)?;
-        if r.response_code != ResponseCode::NoError {
-            return Err(DnsClientError::Rcode {
-                name: name.to_string(),
-                rcode: r.response_code.to_str().to_string(),
-            });
-        }
+        self.exchange_checked(bytes, name).await?;
         Ok(())
     }
 }
 
-/// Append a TSIG record (RFC 8945 §4.3: MAC over the message and the TSIG variables).
+/// Append a TSIG record (RFC 8945 §4.3: MAC over the message and the TSIG variables),
+/// signed now.
 fn sign(msg: &[u8], key: &TsigKey) -> Result<Vec<u8>, DnsClientError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    sign_at(msg, key, now)
+}
+
+/// [`sign`] with an explicit time signed (seconds since the epoch).
+fn sign_at(msg: &[u8], key: &TsigKey, time_signed: u64) -> Result<Vec<u8>, DnsClientError> {
     if msg.len() < 12 {
         return Err(malformed("message shorter than a header"));
     }
     let key_name = dns_name(&key.name)?;
     let oid = u16::from_be_bytes([msg[0], msg[1]]);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
     let pre = TSIG::new(
         TsigAlgorithm::HmacSha256,
-        now,
+        time_signed,
         300,
         Vec::new(),
         oid,
@@ -305,4 +314,132 @@ fn sign(msg: &[u8], key: &TsigKey) -> Result<Vec<u8>, DnsClientError> {
     rr.emit(&mut enc).map_err(malformed)?;
     out.extend_from_slice(&buf);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    //! TSIG known answers. The vectors come from dnspython 2.8.0, an implementation
+    //! independent of this one (hickory-proto + ring), via `sim-ad-dns/testdata/tsig_kat.py`,
+    //! which also checks every MAC against HMAC-SHA256 over the RFC 8945 §4.3.3 layout
+    //! written out by hand. Regenerate with:
+    //!
+    //! ```text
+    //! python3 -m venv /tmp/kat-venv && /tmp/kat-venv/bin/pip install dnspython==2.8.0
+    //! /tmp/kat-venv/bin/python sim-ad-dns/testdata/tsig_kat.py
+    //! ```
+    //!
+    //! The simulator's TSIG (`sim-ad-dns/src/wire.rs`) is tested against the same vectors.
+    //!
+    //! What the MAC covers (key `tsig-key.`, secret `00 01 .. 1f`, fudge 300):
+    //!
+    //! ```text
+    //! the unsigned message: original id 2a5c, flags 2800 (UPDATE), ZO=1 PR=0 UP=2 AD=0,
+    //!   zone corp.example. SOA IN, `finance.corp.example. 0 ANY NS` (delete RRset),
+    //!   `finance.corp.example. 300 IN NS 10.2.0.10.` (names compressed as sent)
+    //! then the TSIG variables, in this order:
+    //!   08 "tsig-key" 00        key name, canonical (lowercase, never compressed)
+    //!   00ff                    class ANY
+    //!   00000000                TTL 0
+    //!   0b "hmac-sha256" 00     algorithm name, canonical
+    //!   0000 692e2c00           time signed, 48 bits (1764633600 = 2025-12-02T00:00:00Z)
+    //!   012c                    fudge 300
+    //!   0000                    error
+    //!   0000                    other len (no other data)
+    //! ```
+
+    use std::sync::Mutex;
+
+    use super::*;
+
+    const KAT_TIME: u64 = 1_764_633_600;
+    /// A time signed that needs all 48 bits.
+    const KAT_TIME_HIGH: u64 = 0x0001_2345_6789;
+    const KAT_UPDATE_UNSIGNED: &str = "2a5c2800000100000002000004636f7270076578616d706c6500000600010766696e616e6365c00c000200ff000000000000c01e000200010000012c000b0231300132013002313000";
+    const KAT_UPDATE_MAC: &str = "b5213f6d3e388ca0bab022569a3a6ffefc6a0741529971f5bd85f67cca431bae";
+    const KAT_UPDATE_SIGNED: &str = "2a5c2800000100000002000104636f7270076578616d706c6500000600010766696e616e6365c00c000200ff000000000000c01e000200010000012c000b023130013201300231300008747369672d6b65790000fa00ff00000000003d0b686d61632d736861323536000000692e2c00012c0020b5213f6d3e388ca0bab022569a3a6ffefc6a0741529971f5bd85f67cca431bae2a5c00000000";
+    /// Signed by dnspython with the key named `TSIG-Key.`: the owner keeps its case on the
+    /// wire, the MAC does not change (the digest uses the canonical name).
+    const KAT_UPDATE_SIGNED_MIXED_CASE: &str = "2a5c2800000100000002000104636f7270076578616d706c6500000600010766696e616e6365c00c000200ff000000000000c01e000200010000012c000b023130013201300231300008545349472d4b65790000fa00ff00000000003d0b686d61632d736861323536000000692e2c00012c0020b5213f6d3e388ca0bab022569a3a6ffefc6a0741529971f5bd85f67cca431bae2a5c00000000";
+    const KAT_UPDATE_HIGH_SIGNED: &str = "2a5c2800000100000002000104636f7270076578616d706c6500000600010766696e616e6365c00c000200ff000000000000c01e000200010000012c000b023130013201300231300008747369672d6b65790000fa00ff00000000003d0b686d61632d73686132353600000123456789012c00206d66bdac3e11033f478b061d5b06ebf85324a850328364227b881e26427808fa2a5c00000000";
+
+    fn kat_key(name: &str) -> TsigKey {
+        TsigKey::new(name, (0u8..32).collect::<Vec<u8>>())
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        assert!(s.len().is_multiple_of(2), "odd hex length");
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    #[test]
+    fn tsig_kat_update_signature_matches_dnspython() {
+        let signed = sign_at(&unhex(KAT_UPDATE_UNSIGNED), &kat_key("tsig-key."), KAT_TIME).unwrap();
+        assert_eq!(hex(&signed), KAT_UPDATE_SIGNED);
+        assert!(KAT_UPDATE_SIGNED.contains(&format!("0020{KAT_UPDATE_MAC}2a5c")));
+        // Without the trailing dot the key name means the same.
+        let signed = sign_at(&unhex(KAT_UPDATE_UNSIGNED), &kat_key("tsig-key"), KAT_TIME);
+        assert_eq!(hex(&signed.unwrap()), KAT_UPDATE_SIGNED);
+    }
+
+    #[test]
+    fn tsig_kat_digest_uses_the_canonical_key_name() {
+        let signed = sign_at(&unhex(KAT_UPDATE_UNSIGNED), &kat_key("TSIG-Key."), KAT_TIME).unwrap();
+        assert_eq!(hex(&signed), KAT_UPDATE_SIGNED_MIXED_CASE);
+    }
+
+    #[test]
+    fn tsig_kat_time_signed_is_48_bits() {
+        let signed = sign_at(
+            &unhex(KAT_UPDATE_UNSIGNED),
+            &kat_key("tsig-key."),
+            KAT_TIME_HIGH,
+        )
+        .unwrap();
+        assert_eq!(hex(&signed), KAT_UPDATE_HIGH_SIGNED);
+    }
+
+    /// `replace_ns` builds the same update dnspython does (apart from the id, which comes
+    /// from the client's counter) and signs it with the TSIG record dnspython would add.
+    #[tokio::test]
+    async fn tsig_kat_replace_ns_sends_the_known_update() {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let seen = sent.clone();
+        let transport = FnDns(Arc::new(move |msg: Vec<u8>| {
+            *seen.lock().unwrap() = msg.clone();
+            let mut answer = msg;
+            answer[2] |= 0x80; // QR: a NOERROR response echoing the request
+            answer
+        }));
+        let client = DnsClient::new(Arc::new(transport), Some(kat_key("tsig-key.")));
+        client
+            .replace_ns(
+                "corp.example",
+                "finance.corp.example",
+                &["10.2.0.10".to_string()],
+            )
+            .await
+            .unwrap();
+        let sent = sent.lock().unwrap().clone();
+        let unsigned = unhex(KAT_UPDATE_UNSIGNED);
+        assert_eq!(&sent[..2], &[0, 1], "the first id of a new client");
+        // Header after the id, with ARCOUNT 1 for the TSIG, and the sections as dnspython
+        // encodes them.
+        let mut expected = unsigned.clone();
+        expected[11] = 1;
+        assert_eq!(hex(&sent[2..unsigned.len()]), hex(&expected[2..]));
+        // The TSIG record: owner, type, class, TTL, algorithm, then the time signed (now),
+        // which the known answers above cover; fudge, MAC size and the original id follow.
+        let tsig = &sent[unsigned.len()..];
+        let known = &unhex(KAT_UPDATE_SIGNED)[unsigned.len()..];
+        assert_eq!(hex(&tsig[..33]), hex(&known[..33]));
+        assert_eq!(hex(&tsig[39..43]), "012c0020");
+        assert_eq!(hex(&tsig[tsig.len() - 6..]), "000100000000");
+    }
 }

@@ -15,119 +15,19 @@
 //! current-thread runtime the interleaving, and so the report, is the same for the same seed.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 
-use crate::inventory::Inventory;
-use crate::papi::PapiClient;
-use crate::plan::{Plan, StepId, StepInstance};
+use crate::plan::{StepId, StepInstance};
 use crate::report::{Outcome, Report, SkipReason, StepRecord, StepStatus};
 use crate::run_spec::Mode;
-use crate::steps::{self, StepDone, StepError};
+use crate::steps::catalogue::{self, Run};
+use crate::steps::{self, zone_gate};
 
-/// Mutable state shared by the steps of one run (journaled, so a resumed run has it too).
-#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RunState {
-    /// Schedules cached by step 1b, by policy.
-    pub cached_schedules: BTreeMap<String, String>,
-    /// Validation warnings.
-    pub warnings: Vec<String>,
-    /// Original permissions of the shares the data-integrity lock changed, by `zone/share`.
-    #[serde(default)]
-    pub saved_share_permissions: BTreeMap<String, Vec<crate::papi::SmbPermission>>,
-    /// The orchestrator's config replication jobs, by policy: `enabled`, `user_disabled`.
-    #[serde(default)]
-    pub config_jobs: BTreeMap<String, String>,
-    /// Protocols step 1 turned off on the source (`smb`, `nfs`).
-    #[serde(default)]
-    pub protocols_disabled: Vec<String>,
-    /// NS records of a SmartConnect name before `repoint_dns` replaced them (single
-    /// delegation), journaled before the update, so an S3 undo puts back exactly these.
-    #[serde(default)]
-    pub saved_ns: BTreeMap<String, Vec<String>>,
-    /// Config objects the run removed (S1), journaled before each removal.
-    #[serde(default)]
-    pub removed_config: Vec<crate::report::RemovedConfig>,
-}
-
-/// Everything a step may use.
-#[derive(Debug)]
-pub struct RunCtx {
-    pub run_id: String,
-    pub plan: Plan,
-    pub inventory: Inventory,
-    pub clusters: BTreeMap<String, PapiClient>,
-    /// DNS client for `repoint_dns` (None: DNS steps fail with a clear message).
-    pub dns: Option<crate::dns::DnsClient>,
-    state: Mutex<RunState>,
-    /// Serialises read-modify-write edits of machine-account SPN lists. PAPI's PUT replaces
-    /// the whole list, so two zones' SPN steps editing the same account concurrently would
-    /// lose one zone's edit (each puts back what it read).
-    pub(crate) spn_edit: tokio::sync::Mutex<()>,
-    /// Where [`RunCtx::checkpoint`] sends the run state (the run's observer, e.g. a journal).
-    checkpoint_to: CheckpointTo,
-}
-
-/// The run's observer, for [`RunCtx::checkpoint`] (not `Debug` itself).
-#[derive(Default)]
-struct CheckpointTo(Mutex<Option<Observer>>);
-
-impl std::fmt::Debug for CheckpointTo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CheckpointTo")
-    }
-}
-
-impl RunCtx {
-    /// New context for a run.
-    pub fn new(
-        run_id: impl Into<String>,
-        plan: Plan,
-        inventory: Inventory,
-        clusters: BTreeMap<String, PapiClient>,
-    ) -> Self {
-        RunCtx {
-            run_id: run_id.into(),
-            plan,
-            inventory,
-            clusters,
-            dns: None,
-            state: Mutex::new(RunState::default()),
-            spn_edit: tokio::sync::Mutex::new(()),
-            checkpoint_to: CheckpointTo::default(),
-        }
-    }
-
-    /// Use `dns` for the DNS steps.
-    pub fn with_dns(mut self, dns: Option<crate::dns::DnsClient>) -> Self {
-        self.dns = dns;
-        self
-    }
-
-    /// Hand the run state to the observer now. A step that saves what it is about to change
-    /// (original share permissions, a schedule, which protocols it turns off) calls this
-    /// before it changes it: a crash between the change and the step's end would otherwise
-    /// lose the saved originals, and a resumed run could not put them back (write-ahead).
-    pub fn checkpoint(&self) {
-        let to = self
-            .checkpoint_to
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        if let Some(o) = to {
-            o(&RunEvent::State(self.with_state(|s| s.clone())));
-        }
-    }
-
-    /// Read or change the shared run state (never held across an await).
-    pub fn with_state<R>(&self, f: impl FnOnce(&mut RunState) -> R) -> R {
-        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut guard)
-    }
-}
+pub use crate::ctx::{Observer, RunCtx, RunEvent, RunState};
+use crate::ctx::{StepDone, StepError};
 
 /// Confirms manual steps. `drill` supplies a simulated operator; `dr` pauses the run.
 pub trait Operator: Send + Sync {
@@ -143,22 +43,6 @@ impl Operator for AbsentOperator {
         Box::pin(async { false })
     }
 }
-
-/// Progress events.
-#[derive(Debug, Clone)]
-pub enum RunEvent {
-    /// Emitted before the step acts (a journal records the intent here).
-    StepStarted(StepRecord),
-    /// Emitted after the step's result is known, before anything downstream starts.
-    StepEnded(StepRecord),
-    /// Instances added during the run (the gate rollback).
-    StepsAdded(Vec<StepInstance>),
-    /// The shared run state after a step ended (cached schedules, warnings).
-    State(RunState),
-}
-
-/// Observer of progress events (progress bars, the harness, the REST API).
-pub type Observer = Arc<dyn Fn(&RunEvent) + Send + Sync>;
 
 enum Finished {
     Done(StepDone, bool),
@@ -252,10 +136,7 @@ pub async fn execute_resumable(
     // Whether a status changed since the rollback check last looked (a rollback is decided
     // from statuses only, so nothing else can make one due).
     let mut statuses_changed = true;
-    *ctx.checkpoint_to
-        .0
-        .lock()
-        .unwrap_or_else(|p| p.into_inner()) = observer.clone();
+    ctx.checkpoint_to(observer.clone());
     let emit = |ev: RunEvent| {
         if let Some(o) = &observer {
             o(&ev)
@@ -353,33 +234,33 @@ pub async fn execute_resumable(
             ready.sort();
         }
         for i in ready {
-            if steps[i].step == StepId::ZoneGate {
-                // The gate is the executor's own decision, from its predecessors' statuses.
-                seq += 1;
-                let t = now_ms();
-                records[i].start_ms = Some(t);
-                records[i].start_seq = Some(seq);
-                emit(RunEvent::StepStarted(records[i].clone()));
-                let failed = zone_gate_failures(&steps[i], &steps, &records);
-                statuses_changed = true;
-                seq += 1;
-                records[i].end_ms = Some(t);
-                records[i].end_seq = Some(seq);
-                records[i].status = if failed.is_empty() {
-                    records[i].detail = Some("all zone policies synced".into());
-                    StepStatus::Succeeded
-                } else {
+            let run = match catalogue::spec(steps[i].step).run {
+                Run::Act(run) => run,
+                Run::Decide(decide) => {
+                    // The executor's own decision, from its predecessors' statuses: it
+                    // starts and ends at the same instant.
+                    seq += 1;
+                    let t = now_ms();
+                    records[i].start_ms = Some(t);
+                    records[i].start_seq = Some(seq);
+                    emit(RunEvent::StepStarted(records[i].clone()));
                     statuses_changed = true;
-                    StepStatus::Failed {
-                        error: format!(
-                            "zone gate held: final sync failed for {}; the zone is not cut over",
-                            failed.join(", ")
-                        ),
-                    }
-                };
-                emit(RunEvent::StepEnded(records[i].clone()));
-                continue;
-            }
+                    seq += 1;
+                    records[i].end_ms = Some(t);
+                    records[i].end_seq = Some(seq);
+                    records[i].status = match decide(&steps[i], &steps, &records) {
+                        Ok(done) => {
+                            records[i].detail = done.detail;
+                            StepStatus::Succeeded
+                        }
+                        Err(e) => StepStatus::Failed {
+                            error: e.to_string(),
+                        },
+                    };
+                    emit(RunEvent::StepEnded(records[i].clone()));
+                    continue;
+                }
+            };
             if running.len() >= max_parallel {
                 break;
             }
@@ -401,7 +282,7 @@ pub async fn execute_resumable(
             let op = operator.clone();
             running.push(Box::pin(async move {
                 tracing::info!(step = %inst.label(), "step started");
-                let result = steps::execute(&ctx2, &inst).await;
+                let result = steps::act(&ctx2, &inst, run).await;
                 let fin = match result {
                     Ok(done) => {
                         let confirmed = match &done.manual {
@@ -447,7 +328,9 @@ pub async fn execute_resumable(
             Finished::Failed(e) => {
                 tracing::warn!(step = %steps[i].label(), error = %e, "step failed");
                 records[i].indeterminate = e.is_indeterminate();
-                records[i].status = StepStatus::Failed { error: e.0 };
+                records[i].status = StepStatus::Failed {
+                    error: e.to_string(),
+                };
             }
         }
         // Rollbacks follow failures, skips and allow-write outcomes only.
@@ -456,7 +339,7 @@ pub async fn execute_resumable(
         emit(RunEvent::StepEnded(records[i].clone()));
         // Only steps that change the shared state need it journaled (cloning it after every
         // step is quadratic on large runs).
-        if changes_run_state(steps[i].step) {
+        if catalogue::spec(steps[i].step).changes_state {
             emit(RunEvent::State(ctx.with_state(|s| s.clone())));
         }
     }
@@ -495,24 +378,6 @@ pub async fn execute_resumable(
         removed_config: state.removed_config,
         unavailable,
     }
-}
-
-/// Steps that change [`RunState`] (so a journal must record it after they end).
-fn changes_run_state(step: StepId) -> bool {
-    matches!(
-        step,
-        StepId::CheckOpenFiles
-            | StepId::DisableProtocols
-            | StepId::DataIntegrityLock
-            | StepId::CacheSchedules
-            | StepId::Validate
-            | StepId::DisableConfigJobs
-            | StepId::EnableConfigJobs
-            | StepId::RollbackSchedules
-            | StepId::RollbackLock
-            | StepId::RollbackConfigJobs
-            | StepId::RollbackProtocols
-    )
 }
 
 /// Why `inst` must be skipped, given its (all terminal) predecessors
@@ -584,7 +449,7 @@ pub fn skip_reason(
             StepStatus::Failed { .. } if dep.step == StepId::ZoneGate => {
                 return Some(SkipReason::ZoneGate {
                     zone: dep.zone.clone().unwrap_or_default(),
-                    failed_policies: zone_gate_failures(dep, steps, records),
+                    failed_policies: zone_gate::failures(dep, steps, records),
                 });
             }
             StepStatus::Skipped {
@@ -699,24 +564,23 @@ pub fn skip_reason(
     None
 }
 
-/// The zone policies whose final sync or config sync did not succeed, for a zone gate.
-pub fn zone_gate_failures(
-    gate: &StepInstance,
-    steps: &[StepInstance],
-    records: &[StepRecord],
-) -> Vec<String> {
-    let mut out: Vec<String> = gate
-        .deps
-        .iter()
-        .filter(|&&d| {
-            matches!(steps[d].step, StepId::SyncData | StepId::SyncConfig)
-                && !matches!(records[d].status, StepStatus::Succeeded)
-        })
-        .filter_map(|&d| steps[d].policy.clone())
-        .collect();
-    out.sort();
-    out.dedup();
-    out
+/// A run's instances by (step, policy, zone), built once per call where a rule looks
+/// instances up per policy or zone (a run has at most one of each; the first counts).
+struct Index<'a>(BTreeMap<(StepId, Option<&'a str>, Option<&'a str>), usize>);
+
+impl<'a> Index<'a> {
+    fn new(steps: &'a [StepInstance]) -> Self {
+        let mut m = BTreeMap::new();
+        for s in steps {
+            m.entry((s.step, s.policy.as_deref(), s.zone.as_deref()))
+                .or_insert(s.idx);
+        }
+        Index(m)
+    }
+
+    fn get(&self, step: StepId, policy: Option<&str>, zone: Option<&str>) -> Option<usize> {
+        self.0.get(&(step, policy, zone)).copied()
+    }
 }
 
 /// Whether some pending instance has all its predecessors over.
@@ -749,30 +613,18 @@ fn rollbacks_needed(
     spec: &crate::run_spec::RunSpec,
     zones: &[crate::plan::ZonePlan],
 ) -> Vec<StepInstance> {
-    use crate::plan::Actor;
     let mut out: Vec<StepInstance> = Vec::new();
-    // The rollback instances the run has already (a set: this runs after every failure, so
-    // it must stay linear in the plan's size).
-    let existing: BTreeSet<(StepId, Option<&str>, Option<&str>)> = steps
-        .iter()
-        .filter(|s| s.step.is_rollback())
-        .map(|s| (s.step, s.policy.as_deref(), s.zone.as_deref()))
-        .collect();
+    // The instances the run has already, by (step, policy, zone): this runs after every
+    // failure, so it must stay linear in the plan's size.
+    let index = Index::new(steps);
     let have = |out: &Vec<StepInstance>, step: StepId, policy: Option<&str>, zone: Option<&str>| {
-        existing.contains(&(step, policy, zone))
+        index.get(step, policy, zone).is_some()
             || out.iter().any(|s| {
                 s.step == step && s.policy.as_deref() == policy && s.zone.as_deref() == zone
             })
     };
     let mk = |step: StepId, policy: Option<&str>, zone: Option<&str>, deps: Vec<usize>| {
-        let actor = match step {
-            StepId::RollbackConfigJobs => Actor::Orchestrator,
-            StepId::RollbackRepointDns => Actor::Dns,
-            StepId::RollbackAddTargetSpns | StepId::RollbackMoveSmartconnectToTarget => {
-                Actor::Target
-            }
-            _ => Actor::Source,
-        };
+        let actor = catalogue::spec(step).actor;
         StepInstance {
             idx: 0,
             step,
@@ -846,12 +698,7 @@ fn rollbacks_needed(
                 }
         )
     };
-    let allow_of = |p: &str| {
-        steps
-            .iter()
-            .find(|s| s.step == StepId::AllowWrite && s.policy.as_deref() == Some(p))
-            .map(|s| s.idx)
-    };
+    let allow_of = |p: &str| index.get(StepId::AllowWrite, Some(p), None);
     // Zones whose allow-writes are all over, and whether the zone was undone as a whole.
     let mut zone_undone: BTreeMap<&str, bool> = BTreeMap::new();
     if zone_mode {
@@ -885,11 +732,8 @@ fn rollbacks_needed(
                 let Some(undo) = s.step.networking_rollback() else {
                     continue;
                 };
-                if let Some(existing) = steps
-                    .iter()
-                    .find(|x| x.step == undo && x.zone.as_deref() == zone)
-                {
-                    prev.push(existing.idx);
+                if let Some(existing) = index.get(undo, None, zone) {
+                    prev.push(existing);
                     continue;
                 }
                 if out
@@ -907,14 +751,9 @@ fn rollbacks_needed(
             // Clients that reconnected while the names pointed at the target (an NFS mount
             // stays where it was made) reconnect again, to the names now home.
             let last = prev.iter().copied().max().unwrap_or(0);
-            let refreshed = steps
-                .iter()
-                .chain(out.iter())
-                .any(|x| x.step == StepId::RefreshClients && x.zone.as_deref() == zone);
+            let refreshed = have(&out, StepId::RefreshClients, None, zone);
             if zone.is_some() && !refreshed {
-                let mut r = mk(StepId::RefreshClients, None, zone, vec![last]);
-                r.actor = crate::plan::Actor::Clients;
-                out.push(r);
+                out.push(mk(StepId::RefreshClients, None, zone, vec![last]));
             }
             prep_rollback(&mut out, last);
         }
@@ -959,11 +798,9 @@ fn rollbacks_needed(
                 out.push(mk(StepId::RollbackConfigJobs, Some(p), None, vec![aw.idx]));
             }
             // DFS mode: switched DFS shares would send clients to the read-only copy.
-            let switched = steps.iter().any(|s| {
-                s.step == StepId::DfsRenameShares
-                    && s.policy.as_deref() == Some(p)
-                    && may_have_acted(&records[s.idx])
-            });
+            let switched = index
+                .get(StepId::DfsRenameShares, Some(p), None)
+                .is_some_and(|i| may_have_acted(&records[i]));
             if switched && !have(&out, StepId::RollbackDfsRenameShares, Some(p), None) {
                 out.push(mk(
                     StepId::RollbackDfsRenameShares,
@@ -984,12 +821,8 @@ fn rollbacks_needed(
         .filter(|s| matches!(s.step, StepId::AllowWrite | StepId::ResyncPrep))
         .map(|s| s.idx)
         .collect();
-    let status_of = |step: StepId, p: &str| {
-        steps
-            .iter()
-            .find(|s| s.step == step && s.policy.as_deref() == Some(p))
-            .map(|s| &records[s.idx].status)
-    };
+    let status_of =
+        |step: StepId, p: &str| index.get(step, Some(p), None).map(|i| &records[i].status);
     let all_over = chain.iter().all(|&i| records[i].status.is_terminal());
     let stayed = policies
         .iter()
@@ -1150,12 +983,19 @@ fn unavailable_data(
         return Vec::new(); // production never left the source
     }
     let (from, to) = (&spec.from, &spec.to);
+    let index = Index::new(steps);
     let find = |step: StepId, policy: Option<&str>, zone: Option<&str>| {
-        steps
-            .iter()
-            .find(|s| s.step == step && s.policy.as_deref() == policy && s.zone.as_deref() == zone)
-            .map(|s| &records[s.idx].status)
+        index.get(step, policy, zone).map(|i| &records[i].status)
     };
+    // Zones whose S3 undo stopped at an instance that did not succeed.
+    let undo_stopped_in: BTreeSet<&str> = steps
+        .iter()
+        .filter(|s| {
+            s.step.is_networking_rollback()
+                && !matches!(records[s.idx].status, StepStatus::Succeeded)
+        })
+        .filter_map(|s| s.zone.as_deref())
+        .collect();
     let ok = |st: Option<&StepStatus>| st.is_some_and(StepStatus::is_ok);
     let done = |step: StepId, policy: Option<&str>, zone: Option<&str>| {
         ok(find(step, policy, zone))
@@ -1213,13 +1053,7 @@ fn unavailable_data(
             }),
         };
         // An S3 undo that stopped half-way leaves the zone's names in between.
-        let undo_stopped = zone.is_some_and(|z| {
-            steps.iter().any(|s| {
-                s.step.is_networking_rollback()
-                    && s.zone.as_deref() == Some(z.name.as_str())
-                    && !matches!(records[s.idx].status, StepStatus::Succeeded)
-            })
-        });
+        let undo_stopped = zone.is_some_and(|z| undo_stopped_in.contains(z.name.as_str()));
         let why = if undo_stopped {
             Some(format!(
                 "the undo of its zone's networking stopped at a failed step: its names may lead to neither {from} nor {to}; finish the rollback by hand (see the rollback steps)"

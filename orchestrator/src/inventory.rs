@@ -97,7 +97,7 @@ impl Inventory {
         self.zones
             .get(cluster)?
             .iter()
-            .filter(|z| crate::steps::path_under(path, &z.path))
+            .filter(|z| crate::naming::path_under(path, &z.path))
             .max_by_key(|z| z.path.len())
     }
 

@@ -254,17 +254,7 @@ impl Journal {
                     now
                 ],
             )?;
-            for s in &plan.steps {
-                tx.execute(
-                    "INSERT INTO steps (run_id, idx, instance, record) VALUES (?1, ?2, ?3, ?4)",
-                    params![
-                        run_id,
-                        s.idx as i64,
-                        serde_json::to_string(s)?,
-                        serde_json::to_string(&StepRecord::pending(s, mode))?
-                    ],
-                )?;
-            }
+            Self::insert_steps(&tx, "INSERT", run_id, &plan.steps, mode)?;
             for k in &keys {
                 tx.execute(
                     "INSERT INTO locks (key, run_id) VALUES (?1, ?2)",
@@ -330,17 +320,7 @@ impl Journal {
                             })?;
                         serde_json::from_str::<RunSpec>(&spec)?.mode
                     };
-                    for s in v {
-                        tx.execute(
-                            "INSERT OR REPLACE INTO steps (run_id, idx, instance, record) VALUES (?1, ?2, ?3, ?4)",
-                            params![
-                                run_id,
-                                s.idx as i64,
-                                serde_json::to_string(s)?,
-                                serde_json::to_string(&StepRecord::pending(s, mode))?
-                            ],
-                        )?;
-                    }
+                    Self::insert_steps(tx, "INSERT OR REPLACE", run_id, v, mode)?;
                     tx.execute("UPDATE runs SET rolled_back = 1 WHERE id = ?1", [run_id])?;
                 }
                 RunEvent::State(s) => {
@@ -536,28 +516,51 @@ impl Journal {
         Ok((insts, recs))
     }
 
+    /// Write `steps` of `run_id` with pending records (`verb`: `INSERT`, or `INSERT OR
+    /// REPLACE` for instances a run adds, which a resumed run may add again).
+    fn insert_steps(
+        c: &Connection,
+        verb: &str,
+        run_id: &str,
+        steps: &[StepInstance],
+        mode: Mode,
+    ) -> Result<(), JournalError> {
+        let sql =
+            format!("{verb} INTO steps (run_id, idx, instance, record) VALUES (?1, ?2, ?3, ?4)");
+        for s in steps {
+            c.execute(
+                &sql,
+                params![
+                    run_id,
+                    s.idx as i64,
+                    serde_json::to_string(s)?,
+                    serde_json::to_string(&StepRecord::pending(s, mode))?
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// One row of `runs` (the columns `sql` selects, as a tuple); `UnknownRun` when none.
+    fn run_row<T>(c: &Connection, sql: &str, run_id: &str) -> Result<T, JournalError>
+    where
+        T: for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error>,
+    {
+        c.query_row(sql, [run_id], |r| T::try_from(r))
+            .optional()?
+            .ok_or_else(|| JournalError::UnknownRun(run_id.to_string()))
+    }
+
     /// Everything about one run.
     pub fn run(&self, run_id: &str) -> Result<RunDetail, JournalError> {
         let confirmations = self.confirmations(run_id)?;
         self.with(|c| {
-            let row = c
-                .query_row(
-                    "SELECT spec, plan, status, state, report, created_ms, updated_ms FROM runs WHERE id = ?1",
-                    [run_id],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, Option<String>>(4)?,
-                            r.get::<_, i64>(5)?,
-                            r.get::<_, i64>(6)?,
-                        ))
-                    },
-                )
-                .optional()?
-                .ok_or_else(|| JournalError::UnknownRun(run_id.to_string()))?;
+            type Row = (String, String, String, String, Option<String>, i64, i64);
+            let row: Row = Self::run_row(
+                c,
+                "SELECT spec, plan, status, state, report, created_ms, updated_ms FROM runs WHERE id = ?1",
+                run_id,
+            )?;
             let (_, steps) = Self::load_steps(c, run_id)?;
             let mut st = c.prepare("SELECT key FROM locks WHERE run_id = ?1 ORDER BY key")?;
             let locks = st
@@ -584,22 +587,11 @@ impl Journal {
     /// The plan, inventory and resume point of an unfinished run.
     pub fn resume_point(&self, run_id: &str) -> Result<(Plan, Inventory, Resume), JournalError> {
         self.with(|c| {
-            let row = c
-                .query_row(
-                    "SELECT plan, inventory, status, state, rolled_back FROM runs WHERE id = ?1",
-                    [run_id],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, i64>(4)?,
-                        ))
-                    },
-                )
-                .optional()?
-                .ok_or_else(|| JournalError::UnknownRun(run_id.to_string()))?;
+            let row: (String, String, String, String, i64) = Self::run_row(
+                c,
+                "SELECT plan, inventory, status, state, rolled_back FROM runs WHERE id = ?1",
+                run_id,
+            )?;
             if is_final(&row.2) {
                 return Err(JournalError::NotResumable {
                     run: run_id.to_string(),

@@ -4,26 +4,39 @@
 //! Platform API and nothing else: it never links a simulator, and reaches clusters only
 //! through [`papi::PapiClient`], whose transport is real HTTP or an in-process service.
 //!
-//! Flow: [`inventory::discover`] → [`plan::build`] (the DAG) → [`exec::execute`] (runs it,
-//! keeping order and skip rules) → [`report::Report`]. [`runner::run`] does all three.
+//! Flow: [`runner::discover`] → [`build_plan`] (the DAG) → [`execute`] (runs it, keeping
+//! order and skip rules) → [`report::Report`]. [`runner::run`] does all three.
+//!
+//! Layers, bottom up: `naming` (paths and names) → `plan` (step ids, instances, the DAG) →
+//! `ctx` (what a step gets and returns) → `steps` (one file per step id, and the catalogue
+//! that dispatches them) → `exec` (the executor) → the surfaces: [`runner`], [`journal`],
+//! [`server`], the `dr` binary. Only the surfaces, the client ([`papi`], [`dns`]), the data
+//! formats ([`config`], [`run_spec`], [`report`], [`secret`]) and the items re-exported here
+//! are public.
 
 #[cfg(feature = "planted-bugs")]
 pub mod bugs;
 pub mod config;
+mod ctx;
 pub mod dns;
-pub mod exec;
-pub mod inventory;
+mod exec;
+mod inventory;
 pub mod journal;
+mod naming;
 pub mod papi;
-pub mod plan;
+mod plan;
 pub mod report;
 pub mod run_spec;
 pub mod runner;
 pub mod secret;
 pub mod server;
-pub(crate) mod steps;
+mod steps;
 
-pub use exec::{AbsentOperator, Observer, Operator, RunEvent};
-pub use plan::{Plan, StepId, StepInstance};
+pub use ctx::{Observer, RunCtx, RunEvent, RunState};
+pub use exec::{execute, execute_resumable, AbsentOperator, Operator, Resume};
+pub use inventory::{ClusterInfo, Inventory, PolicyInfo, PoolInfo};
+pub use plan::{
+    build as build_plan, Actor, NetMapping, Plan, PlanError, StepId, StepInstance, ZonePlan,
+};
 pub use report::{Outcome, Report, SkipReason, StepRecord, StepStatus};
 pub use run_spec::{Mode, Networking, RunKind, RunOptions, RunSpec};

@@ -195,7 +195,7 @@ pub async fn readiness(
         )));
     };
     let ctx = RunCtx::new("readiness", plan, inv, clients);
-    let result = crate::steps::execute(&ctx, &inst)
+    let result = crate::steps::readiness(&ctx, &inst)
         .await
         .map(|d| d.detail.unwrap_or_else(|| "ok".into()))
         .map_err(|e| e.to_string());

@@ -25,13 +25,13 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use orchestrator::exec::{self, RunCtx, RunEvent};
 use orchestrator::journal::Journal;
 use orchestrator::papi::{ClientOptions, PapiClient, ServiceTransport, Transport, TransportError};
-use orchestrator::plan::PlanError;
 use orchestrator::runner::{self, RunError};
 use orchestrator::secret::Secret;
+use orchestrator::PlanError;
 use orchestrator::{Observer, Report};
+use orchestrator::{RunCtx, RunEvent};
 use serde::{Deserialize, Serialize};
 use sim_onefs::{FaultEffect, FaultMatch, Sim};
 
@@ -483,7 +483,7 @@ pub async fn run_with_crash(
                 runner::prepare_journaled(&journal2, &run_id2, &clients, &spec).await?;
             let ctx =
                 Arc::new(RunCtx::new(run_id2.clone(), plan.clone(), inv, clients).with_dns(dns));
-            let report = exec::execute(ctx, op, Some(observer)).await;
+            let report = orchestrator::execute(ctx, op, Some(observer)).await;
             if !sw.killed() {
                 rec.flush();
                 journal2.finish_run(&run_id2, &report)?;

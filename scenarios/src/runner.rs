@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use orchestrator::exec::{Operator, RunEvent};
 use orchestrator::papi::{ClientOptions, HttpTransport, PapiClient, ServiceTransport, TlsOptions};
 use orchestrator::secret::Secret;
+use orchestrator::{Operator, RunEvent};
 use orchestrator::{Plan, Report, StepInstance};
 use serde::{Deserialize, Serialize};
 use sim_onefs::{AuditEntry, Sim};

@@ -1022,6 +1022,190 @@ mod tests {
         assert!(parse_a_answer(&q).is_err());
     }
 
+    // -----------------------------------------------------------------------------------
+    // TSIG known answers.
+    //
+    // The vectors come from dnspython 2.8.0, an implementation independent of ours
+    // (hickory-proto + ring), through `sim-ad-dns/testdata/tsig_kat.py`, which also checks
+    // every MAC against HMAC-SHA256 over the RFC 8945 §4.3.3 layout written out by hand.
+    // Regenerate with:
+    //
+    //     python3 -m venv /tmp/kat-venv && /tmp/kat-venv/bin/pip install dnspython==2.8.0
+    //     /tmp/kat-venv/bin/python sim-ad-dns/testdata/tsig_kat.py
+    //
+    // The same vectors are in `orchestrator/src/dns.rs`, whose TSIG is a separate copy.
+    //
+    // What the request MAC covers (key "tsig-key.", secret 00 01 .. 1f, fudge 300):
+    //
+    //   the unsigned message: original id 2a5c, flags 2800 (UPDATE), ZO=1 PR=0 UP=2 AD=0,
+    //     zone corp.example. SOA IN, `finance.corp.example. 0 ANY NS` (delete RRset),
+    //     `finance.corp.example. 300 IN NS 10.2.0.10.` (names compressed as sent)
+    //   then the TSIG variables, in this order:
+    //     08 "tsig-key" 00           key name, canonical (lowercase, never compressed)
+    //     00ff                       class ANY
+    //     00000000                   TTL 0
+    //     0b "hmac-sha256" 00        algorithm name, canonical
+    //     0000 692e2c00              time signed, 48 bits (1764633600 = 2025-12-02Z)
+    //     012c                       fudge 300
+    //     0000                       error
+    //     0000                       other len (no other data)
+    //
+    // A response's MAC is over the request MAC (2-byte length first), then the same.
+
+    /// The key of the known-answer vectors.
+    fn kat_key(name: &str) -> TsigKey {
+        TsigKey::new(name, (0u8..32).collect::<Vec<u8>>())
+    }
+
+    /// Time signed of the vectors: 2025-12-02T00:00:00Z.
+    const KAT_TIME: u64 = 1_764_633_600;
+    /// A time signed that needs all 48 bits.
+    const KAT_TIME_HIGH: u64 = 0x0001_2345_6789;
+    const KAT_UPDATE_UNSIGNED: &str = "2a5c2800000100000002000004636f7270076578616d706c6500000600010766696e616e6365c00c000200ff000000000000c01e000200010000012c000b0231300132013002313000";
+    const KAT_UPDATE_MAC: &str = "b5213f6d3e388ca0bab022569a3a6ffefc6a0741529971f5bd85f67cca431bae";
+    const KAT_UPDATE_SIGNED: &str = "2a5c2800000100000002000104636f7270076578616d706c6500000600010766696e616e6365c00c000200ff000000000000c01e000200010000012c000b023130013201300231300008747369672d6b65790000fa00ff00000000003d0b686d61632d736861323536000000692e2c00012c0020b5213f6d3e388ca0bab022569a3a6ffefc6a0741529971f5bd85f67cca431bae2a5c00000000";
+    /// The same update signed by dnspython with the key named `TSIG-Key.`: the owner keeps
+    /// its case on the wire, the MAC is the same (the digest uses the canonical name).
+    const KAT_UPDATE_SIGNED_MIXED_CASE: &str = "2a5c2800000100000002000104636f7270076578616d706c6500000600010766696e616e6365c00c000200ff000000000000c01e000200010000012c000b023130013201300231300008545349472d4b65790000fa00ff00000000003d0b686d61632d736861323536000000692e2c00012c0020b5213f6d3e388ca0bab022569a3a6ffefc6a0741529971f5bd85f67cca431bae2a5c00000000";
+    const KAT_UPDATE_HIGH_MAC: &str =
+        "6d66bdac3e11033f478b061d5b06ebf85324a850328364227b881e26427808fa";
+    const KAT_UPDATE_HIGH_SIGNED: &str = "2a5c2800000100000002000104636f7270076578616d706c6500000600010766696e616e6365c00c000200ff000000000000c01e000200010000012c000b023130013201300231300008747369672d6b65790000fa00ff00000000003d0b686d61632d73686132353600000123456789012c00206d66bdac3e11033f478b061d5b06ebf85324a850328364227b881e26427808fa2a5c00000000";
+    /// The NOERROR answer to the update, signed at `KAT_TIME` over `KAT_UPDATE_MAC`.
+    const KAT_RESPONSE_UNSIGNED: &str =
+        "2a5ca800000100000000000004636f7270076578616d706c650000060001";
+    const KAT_RESPONSE_MAC: &str =
+        "8a4da87e8cfb4057373b83fc3d1101c19dcb496e8a0b0f493d9b73179fd42c02";
+    const KAT_RESPONSE_SIGNED: &str = "2a5ca800000100000000000104636f7270076578616d706c65000006000108747369672d6b65790000fa00ff00000000003d0b686d61632d736861323536000000692e2c00012c00208a4da87e8cfb4057373b83fc3d1101c19dcb496e8a0b0f493d9b73179fd42c022a5c00000000";
+
+    fn unhex(s: &str) -> Vec<u8> {
+        assert!(s.len().is_multiple_of(2), "odd hex length");
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    #[test]
+    fn tsig_kat_update_signature_matches_dnspython() {
+        let unsigned = unhex(KAT_UPDATE_UNSIGNED);
+        let (signed, mac) = tsig_sign(&unsigned, &kat_key("tsig-key."), KAT_TIME, None).unwrap();
+        assert_eq!(hex(&mac), KAT_UPDATE_MAC);
+        assert_eq!(hex(&signed), KAT_UPDATE_SIGNED);
+
+        // The whole client path: our update builder makes the same message, signed alike.
+        let built = build_ns_update_at(
+            0x2a5c,
+            "corp.example",
+            "finance.corp.example",
+            &[DR.to_string()],
+            Some(&kat_key("tsig-key.")),
+            KAT_TIME,
+        )
+        .unwrap();
+        assert_eq!(hex(&built), KAT_UPDATE_SIGNED);
+    }
+
+    #[test]
+    fn tsig_kat_digest_uses_the_canonical_key_name() {
+        // Configured in another case: the MAC must not change. (Our encoder lowercases the
+        // owner too, which is equivalent on the wire: names compare case-insensitively.)
+        let unsigned = unhex(KAT_UPDATE_UNSIGNED);
+        let (signed, mac) = tsig_sign(&unsigned, &kat_key("TSIG-Key."), KAT_TIME, None).unwrap();
+        assert_eq!(hex(&mac), KAT_UPDATE_MAC);
+        assert_eq!(hex(&signed), KAT_UPDATE_SIGNED);
+        // dnspython's message whose owner is `TSIG-Key.` verifies with either spelling.
+        let theirs = unhex(KAT_UPDATE_SIGNED_MIXED_CASE);
+        for name in ["tsig-key.", "TSIG-Key.", "tsig-key"] {
+            let info = tsig_verify(&theirs, &kat_key(name), None, Some(KAT_TIME)).unwrap();
+            assert_eq!(hex(&info.mac), KAT_UPDATE_MAC, "{name}");
+        }
+    }
+
+    #[test]
+    fn tsig_kat_time_signed_is_48_bits() {
+        let unsigned = unhex(KAT_UPDATE_UNSIGNED);
+        let (signed, mac) =
+            tsig_sign(&unsigned, &kat_key("tsig-key."), KAT_TIME_HIGH, None).unwrap();
+        assert_eq!(hex(&mac), KAT_UPDATE_HIGH_MAC);
+        assert_eq!(hex(&signed), KAT_UPDATE_HIGH_SIGNED);
+        let info = tsig_verify(
+            &unhex(KAT_UPDATE_HIGH_SIGNED),
+            &kat_key("tsig-key."),
+            None,
+            Some(KAT_TIME_HIGH),
+        )
+        .unwrap();
+        assert_eq!(info.time, KAT_TIME_HIGH);
+    }
+
+    #[test]
+    fn tsig_kat_dnspython_request_verifies_and_tampering_does_not() {
+        let theirs = unhex(KAT_UPDATE_SIGNED);
+        let key = kat_key("tsig-key.");
+        let info = tsig_verify(&theirs, &key, None, Some(KAT_TIME + 300)).unwrap();
+        assert_eq!(
+            info,
+            TsigInfo {
+                mac: unhex(KAT_UPDATE_MAC),
+                time: KAT_TIME
+            }
+        );
+        assert_eq!(
+            tsig_verify(&theirs, &key, None, Some(KAT_TIME + 301)),
+            Err(TsigFailure::BadTime)
+        );
+        // Any changed byte is noticed (BADSIG; BADKEY for the key or algorithm name;
+        // Missing when it no longer parses) except the header's id, since the MAC covers
+        // the original id from the TSIG record so that forwarders may renumber (RFC 8945
+        // §4.3.1), and the TSIG record's own CLASS and TTL, which the digest takes as the
+        // fixed ANY and 0 (§4.3.3) and which we do not check.
+        let tsig_rr = unhex(KAT_UPDATE_UNSIGNED).len();
+        let class_and_ttl = tsig_rr + 12..tsig_rr + 18; // after owner (10) and TYPE (2)
+        assert_eq!(&theirs[class_and_ttl.clone()], &[0, 0xff, 0, 0, 0, 0]);
+        for i in (2..theirs.len()).filter(|i| !class_and_ttl.contains(i)) {
+            let mut t = theirs.clone();
+            t[i] ^= 0x01;
+            assert!(
+                tsig_verify(&t, &key, None, None).is_err(),
+                "flipping byte {i} went unnoticed"
+            );
+        }
+    }
+
+    #[test]
+    fn tsig_kat_signed_response_matches_dnspython() {
+        // Signing the answer covers the request MAC first.
+        let (signed, mac) = tsig_sign(
+            &unhex(KAT_RESPONSE_UNSIGNED),
+            &kat_key("tsig-key."),
+            KAT_TIME,
+            Some(&unhex(KAT_UPDATE_MAC)),
+        )
+        .unwrap();
+        assert_eq!(hex(&mac), KAT_RESPONSE_MAC);
+        assert_eq!(hex(&signed), KAT_RESPONSE_SIGNED);
+
+        // End to end: the server takes dnspython's signed update, applies it and answers
+        // with exactly what dnspython signs as the answer.
+        let (mut dns, sc) = world();
+        let key = kat_key("tsig-key.");
+        let resp = handle_message_at(
+            &unhex(KAT_UPDATE_SIGNED),
+            &mut dns,
+            &sc,
+            Some(&key),
+            Some(KAT_TIME),
+        );
+        assert_eq!(hex(&resp), KAT_RESPONSE_SIGNED);
+        assert_eq!(dns.ns("finance.corp.example"), vec![DR]);
+        let info = tsig_verify(&resp, &key, Some(&unhex(KAT_UPDATE_MAC)), None).unwrap();
+        assert_eq!(hex(&info.mac), KAT_RESPONSE_MAC);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 

@@ -4,8 +4,9 @@
 //! # Architecture
 //! * `spec` — serde input types (the scenario's `world:`); `faults` — fault rules and matching.
 //! * `model` — world state (clusters, files, link, faults, audit) and the lazy event loop.
-//! * `synciq` — policies, target policies, jobs, reports, settings; PAPI JSON rendering.
-//! * `api` — the PAPI Router: middleware (auth, version, faults) and one module per resource.
+//! * `synciq` — policies, target policies, jobs, reports, settings (typed states).
+//! * `api` — the PAPI Router: middleware (auth, version, faults), the generic resource
+//!   collection, one module per resource, and all PAPI JSON rendering.
 //! * `audit`, `clock` — audit entries, virtual time.
 //!
 //! Time: virtual time is tokio's clock (virtual under a paused runtime, real otherwise).
@@ -361,7 +362,7 @@ impl Sim {
         self.with_world(|w| {
             let s = &w.cluster(cluster)?.synciq;
             let id = s.policy_id(policy)?;
-            Some(synciq::policy_json(&s.policies[&id]))
+            Some(api::policy_json(&s.policies[&id]))
         })
     }
 
@@ -370,7 +371,7 @@ impl Sim {
         self.with_world(|w| {
             let s = &w.cluster(cluster)?.synciq;
             let id = s.target_policy_id(policy)?;
-            Some(synciq::target_policy_json(&s.target_policies[&id]))
+            Some(api::target_policy_json(&s.target_policies[&id]))
         })
     }
 
@@ -380,7 +381,7 @@ impl Sim {
             let now = w.now_ms;
             let s = &w.cluster(cluster)?.synciq;
             let id = s.job_id(policy)?;
-            Some(synciq::job_json(&s.jobs[&id], now))
+            Some(api::job_json(&s.jobs[&id], now))
         })
     }
 
@@ -432,7 +433,7 @@ impl Sim {
     pub fn reports(&self, cluster: &str) -> Vec<serde_json::Value> {
         self.with_world(|w| {
             w.cluster(cluster)
-                .map(|c| c.synciq.reports.iter().map(synciq::report_json).collect())
+                .map(|c| c.synciq.reports.iter().map(api::report_json).collect())
                 .unwrap_or_default()
         })
     }

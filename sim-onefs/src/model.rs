@@ -17,7 +17,7 @@ use crate::audit::{AuditEntry, ReqCtx};
 use crate::config::ConfigState;
 use crate::faults::{conditions_match, FaultEffect, FaultRule, FaultState, RequestInfo, RuleKind};
 use crate::spec::*;
-use crate::synciq::{JobEvent, SyncIqState};
+use crate::synciq::{FailoverFailbackState, JobEvent, JobState, SyncIqState};
 use crate::SimError;
 
 /// One file's metadata; contents are modelled by version only.
@@ -273,9 +273,10 @@ impl WorldState {
             .target_policies
             .values()
             .find(|tp| {
-                tp.failover_failback_state != "writes_enabled" && is_under(path, &tp.target_path)
+                tp.failover_failback_state != FailoverFailbackState::WritesEnabled
+                    && is_under(path, &tp.target_path)
             })
-            .map(|tp| (tp.name.clone(), tp.failover_failback_state.clone()))
+            .map(|tp| (tp.name.clone(), tp.failover_failback_state.to_string()))
     }
 
     // ---------------------------------------------------------------- event loop
@@ -553,27 +554,11 @@ impl WorldState {
         ));
         if !up {
             // Jobs on the cluster, and jobs elsewhere that copy from or to it, fail now.
-            let victims: Vec<(String, String)> = self
-                .clusters
-                .values()
-                .flat_map(|c| {
-                    c.synciq
-                        .jobs
-                        .values()
-                        .filter(|j| c.name == name || j.source == name || j.target == name)
-                        .map(|j| (c.name.clone(), j.id.clone()))
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            for (c, id) in victims {
-                self.end_job(
-                    &c,
-                    &id,
-                    crate::synciq::JobState::Failed,
-                    Some(format!("cluster {name} is down")),
-                    t,
-                );
-            }
+            self.fail_jobs(
+                |c, j| c == name || j.source == name || j.target == name,
+                &format!("cluster {name} is down"),
+                t,
+            );
         }
     }
 
@@ -589,27 +574,30 @@ impl WorldState {
         };
         self.push_audit(AuditEntry::new(t, "", "fault", action, "link"));
         if partitioned {
-            let victims: Vec<(String, String)> = self
-                .clusters
-                .values()
-                .flat_map(|c| {
-                    c.synciq
-                        .jobs
-                        .values()
-                        .filter(|j| j.source != j.target && j.started_ms.is_some())
-                        .map(|j| (c.name.clone(), j.id.clone()))
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            for (c, id) in victims {
-                self.end_job(
-                    &c,
-                    &id,
-                    crate::synciq::JobState::Failed,
-                    Some("inter-cluster link partitioned".into()),
-                    t,
-                );
-            }
+            self.fail_jobs(
+                |_, j| j.source != j.target && j.started_ms.is_some(),
+                "inter-cluster link partitioned",
+                t,
+            );
+        }
+    }
+
+    /// End every job (`f(cluster, job)`) as failed with `why`, in cluster and job order.
+    fn fail_jobs(&mut self, f: impl Fn(&str, &crate::synciq::Job) -> bool, why: &str, t: u64) {
+        let victims: Vec<(String, String)> = self
+            .clusters
+            .values()
+            .flat_map(|c| {
+                c.synciq
+                    .jobs
+                    .values()
+                    .filter(|j| f(&c.name, j))
+                    .map(|j| (c.name.clone(), j.id.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for (c, id) in victims {
+            self.end_job(&c, &id, JobState::Failed, Some(why.to_string()), t);
         }
     }
 
@@ -636,6 +624,19 @@ enum Event {
     },
 }
 
+/// A `what` named `name` appears once in `place` (`seen` holds the names so far).
+fn no_dup<'a>(
+    seen: &mut std::collections::BTreeSet<&'a str>,
+    name: &'a str,
+    place: &str,
+    what: &str,
+) -> Result<(), SimError> {
+    if !seen.insert(name) {
+        return Err(bad(format!("{place}: duplicate {what} `{name}`")));
+    }
+    Ok(())
+}
+
 fn validate(spec: &WorldSpec) -> Result<(), SimError> {
     let mut names = std::collections::BTreeSet::new();
     if spec.clusters.is_empty() {
@@ -647,34 +648,22 @@ fn validate(spec: &WorldSpec) -> Result<(), SimError> {
         if c.name.is_empty() {
             return Err(bad("world.clusters: a cluster has an empty name".into()));
         }
-        if !names.insert(c.name.as_str()) {
-            return Err(bad(format!(
-                "world.clusters: duplicate cluster name `{}`",
-                c.name
-            )));
-        }
+        no_dup(&mut names, &c.name, "world.clusters", "cluster name")?;
         if c.max_concurrent_jobs == 0 {
             return Err(bad(format!(
                 "cluster `{}`: max_concurrent_jobs must be at least 1",
                 c.name
             )));
         }
+        let at = format!("cluster `{}`", c.name);
         let mut users = std::collections::BTreeSet::new();
         for u in &c.users {
-            if !users.insert(u.name.as_str()) {
-                return Err(bad(format!(
-                    "cluster `{}`: duplicate user `{}`",
-                    c.name, u.name
-                )));
-            }
+            no_dup(&mut users, &u.name, &at, "user")?;
         }
         let mut zones = std::collections::BTreeSet::from(["System"]);
         for z in &c.zones {
-            if z.name != "System" && !zones.insert(z.name.as_str()) {
-                return Err(bad(format!(
-                    "cluster `{}`: duplicate zone `{}`",
-                    c.name, z.name
-                )));
+            if z.name != "System" {
+                no_dup(&mut zones, &z.name, &at, "zone")?;
             }
             if !valid_ifs_path(&z.base_path) {
                 return Err(bad(format!(
@@ -685,12 +674,7 @@ fn validate(spec: &WorldSpec) -> Result<(), SimError> {
         }
         let mut pools = std::collections::BTreeSet::new();
         for p in &c.pools {
-            if !pools.insert(p.id.as_str()) {
-                return Err(bad(format!(
-                    "cluster `{}`: duplicate pool `{}`",
-                    c.name, p.id
-                )));
-            }
+            no_dup(&mut pools, &p.id, &at, "pool")?;
             if !zones.contains(p.zone.as_str()) {
                 return Err(bad(format!(
                     "cluster `{}` pool `{}`: unknown zone `{}`",
@@ -738,12 +722,7 @@ fn validate(spec: &WorldSpec) -> Result<(), SimError> {
         if p.name.is_empty() {
             return Err(bad("world.policies: a policy has an empty name".into()));
         }
-        if !pnames.insert(p.name.as_str()) {
-            return Err(bad(format!(
-                "world.policies: duplicate policy name `{}`",
-                p.name
-            )));
-        }
+        no_dup(&mut pnames, &p.name, "world.policies", "policy name")?;
         for (k, c) in [("source", &p.source), ("target", &p.target)] {
             if !names.contains(c.as_str()) {
                 return Err(w(format!("{k} cluster `{c}` is not in world.clusters")));
@@ -751,6 +730,11 @@ fn validate(spec: &WorldSpec) -> Result<(), SimError> {
         }
         if p.source == p.target {
             return Err(w("source and target must be different clusters".into()));
+        }
+        if let Some(s) = &p.last_job_state {
+            if s.parse::<JobState>().is_err() {
+                return Err(w(format!("last_job_state `{s}` is not a SyncIQ job state")));
+            }
         }
         for (k, path) in [
             ("source_path", &p.source_path),

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::audit::{AuditEntry, ReqCtx};
@@ -35,10 +35,61 @@ pub enum SyncError {
     BadRequest(String),
 }
 
+/// Derives of the SyncIQ state enums: serde and strum names are the PAPI strings.
+macro_rules! papi_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize,
+            strum::EnumString, strum::IntoStaticStr, strum::Display,
+        )]
+        #[serde(rename_all = "snake_case")]
+        #[strum(serialize_all = "snake_case")]
+        pub enum $name { $($(#[$vm])* $v),+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+        }
+    };
+}
+
+papi_enum! {
+    /// `sync/settings` `service`.
+    SyncService { On, Off, Paused }
+}
+
+papi_enum! {
+    /// A target policy's `failover_failback_state`.
+    FailoverFailbackState {
+        WritesDisabled,
+        EnablingWrites,
+        WritesEnabled,
+        DisablingWrites,
+        CreatingResyncPolicy,
+        ResyncPolicyCreated,
+    }
+}
+
+impl FailoverFailbackState {
+    /// Whether clients may write to the target directory (or are about to).
+    pub fn is_writable(self) -> bool {
+        matches!(
+            self,
+            FailoverFailbackState::WritesEnabled | FailoverFailbackState::EnablingWrites
+        )
+    }
+}
+
+/// A target policy state, or `none` where there is no target policy.
+pub fn state_name(s: Option<FailoverFailbackState>) -> &'static str {
+    s.map_or("none", FailoverFailbackState::as_str)
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct SyncSettings {
-    /// `on` | `off` | `paused`
-    pub service: String,
+    pub service: SyncService,
     pub max_concurrent_jobs: u32,
     /// Other PAPI settings, stored and echoed.
     pub extra: BTreeMap<String, Value>,
@@ -57,7 +108,7 @@ pub struct Policy {
     pub target_path: String,
     pub schedule: String,
     pub description: String,
-    pub last_job_state: String,
+    pub last_job_state: JobState,
     pub last_started: Option<i64>,
     pub last_success: Option<i64>,
     pub conflicted: bool,
@@ -72,70 +123,38 @@ pub struct TargetPolicy {
     pub source_cluster_guid: String,
     pub source_host: String,
     pub target_path: String,
-    pub last_job_state: String,
-    pub failover_failback_state: String,
+    pub last_job_state: JobState,
+    pub failover_failback_state: FailoverFailbackState,
     pub last_update_ms: u64,
     /// Target contents after the last successful sync (relative to `target_path`).
     pub last_good: Snapshot,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobAction {
-    Run,
-    Test,
-    ResyncPrep,
-    AllowWrite,
-    AllowWriteRevert,
+papi_enum! {
+    /// `sync/jobs` `action`.
+    JobAction { Run, Test, ResyncPrep, AllowWrite, AllowWriteRevert }
 }
 
 impl JobAction {
-    pub fn parse(s: &str) -> Option<JobAction> {
-        Some(match s {
-            "run" => JobAction::Run,
-            "test" => JobAction::Test,
-            "resync_prep" => JobAction::ResyncPrep,
-            "allow_write" => JobAction::AllowWrite,
-            "allow_write_revert" => JobAction::AllowWriteRevert,
-            _ => return None,
-        })
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobAction::Run => "run",
-            JobAction::Test => "test",
-            JobAction::ResyncPrep => "resync_prep",
-            JobAction::AllowWrite => "allow_write",
-            JobAction::AllowWriteRevert => "allow_write_revert",
-        }
-    }
     /// Whether the job takes a `max_concurrent_jobs` slot.
     fn uses_slot(self) -> bool {
         matches!(self, JobAction::Run | JobAction::Test)
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    Scheduled,
-    Running,
-    Paused,
-    Finished,
-    Failed,
-    Canceled,
-}
-
-impl JobState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Scheduled => "scheduled",
-            JobState::Running => "running",
-            JobState::Paused => "paused",
-            JobState::Finished => "finished",
-            JobState::Failed => "failed",
-            JobState::Canceled => "canceled",
-        }
+papi_enum! {
+    /// A job's `state`, and a policy's `last_job_state`.
+    JobState {
+        Scheduled,
+        Running,
+        Paused,
+        Finished,
+        Failed,
+        Canceled,
+        NeedsAttention,
+        Skipped,
+        Pending,
+        Unknown,
     }
 }
 
@@ -174,12 +193,49 @@ pub struct Job {
     pub changed_files: u64,
     pub changed_bytes: u64,
     pub ctx: ReqCtx,
-    /// State-machine jobs: the target policy state before the job (restored on failure);
-    /// None = the job changes no state (e.g. allow_write on an already writable target).
-    pub prev_tp_state: Option<String>,
+    /// State-machine jobs: the target policy state before the job (restored on failure;
+    /// `Some(None)`: there was no target policy); None = the job changes no state (e.g.
+    /// allow_write on an already writable target).
+    #[serde(serialize_with = "ser_prev_state")]
+    pub prev_tp_state: Option<Option<FailoverFailbackState>>,
     /// resync_prep: id of the mirror policy and whether it already existed.
     pub mirror_id: Option<String>,
     pub mirror_existing: bool,
+}
+
+/// `prev_tp_state` as the state dump has always shown it (`""` for "no target policy").
+fn ser_prev_state<S: serde::Serializer>(
+    v: &Option<Option<FailoverFailbackState>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        None => s.serialize_none(),
+        Some(p) => s.serialize_str(p.map_or("", FailoverFailbackState::as_str)),
+    }
+}
+
+/// A change of a target policy's state, for the audit log.
+struct TpChange {
+    cluster: String,
+    tp: String,
+    from: Option<FailoverFailbackState>,
+    to: Option<FailoverFailbackState>,
+}
+
+impl TpChange {
+    fn new(
+        cluster: &str,
+        tp: &str,
+        from: Option<FailoverFailbackState>,
+        to: Option<FailoverFailbackState>,
+    ) -> TpChange {
+        TpChange {
+            cluster: cluster.to_string(),
+            tp: tp.to_string(),
+            from,
+            to,
+        }
+    }
 }
 
 impl Job {
@@ -280,7 +336,11 @@ impl SyncIqState {
         .collect();
         SyncIqState {
             settings: SyncSettings {
-                service: if service_on { "on" } else { "off" }.to_string(),
+                service: if service_on {
+                    SyncService::On
+                } else {
+                    SyncService::Off
+                },
                 max_concurrent_jobs,
                 extra,
             },
@@ -295,36 +355,42 @@ impl SyncIqState {
 
     /// Policy by id or name.
     pub fn policy_id(&self, key: &str) -> Option<String> {
-        if self.policies.contains_key(key) {
-            return Some(key.to_string());
-        }
-        self.policies
-            .values()
-            .find(|p| p.name == key)
-            .map(|p| p.id.clone())
+        by_id_or_name(&self.policies, key, |p| &p.name)
     }
 
     /// Target policy by id or name.
     pub fn target_policy_id(&self, key: &str) -> Option<String> {
-        if self.target_policies.contains_key(key) {
-            return Some(key.to_string());
-        }
-        self.target_policies
-            .values()
-            .find(|p| p.name == key)
-            .map(|p| p.id.clone())
+        by_id_or_name(&self.target_policies, key, |p| &p.name)
     }
 
     /// Job by id (policy id) or policy name.
     pub fn job_id(&self, key: &str) -> Option<String> {
-        if self.jobs.contains_key(key) {
-            return Some(key.to_string());
-        }
-        self.jobs
-            .values()
-            .find(|j| j.policy_name == key)
-            .map(|j| j.id.clone())
+        by_id_or_name(&self.jobs, key, |j| &j.policy_name)
     }
+}
+
+/// The key of the entry that is `key` or whose name is `key`.
+fn by_id_or_name<T>(
+    m: &BTreeMap<String, T>,
+    key: &str,
+    name: impl Fn(&T) -> &String,
+) -> Option<String> {
+    if m.contains_key(key) {
+        return Some(key.to_string());
+    }
+    m.iter()
+        .find(|(_, v)| name(v) == key)
+        .map(|(k, _)| k.clone())
+}
+
+/// Conflict if a job for `id` (a `what` named `name`) is in progress.
+fn no_job(s: &SyncIqState, id: &str, what: &str, name: &str) -> Result<(), SyncError> {
+    if s.jobs.contains_key(id) {
+        return Err(SyncError::Conflict(format!(
+            "a job for {what} {name} is already in progress"
+        )));
+    }
+    Ok(())
 }
 
 fn bytes_ms(bytes: u64, bw: u64) -> u64 {
@@ -347,8 +413,9 @@ impl WorldState {
             + bytes_ms(bytes, self.link.bandwidth_bytes_per_s)) as i64;
         let state = p
             .last_job_state
-            .clone()
-            .unwrap_or_else(|| "finished".into());
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(JobState::Finished);
         let tgt = self.clusters.get_mut(&p.target).expect("validated");
         replace_subtree(&mut tgt.files, &p.target_path, &snap);
         tgt.synciq.target_policies.insert(
@@ -359,8 +426,8 @@ impl WorldState {
                 source_cluster_guid: src_guid,
                 source_host: p.source.clone(),
                 target_path: p.target_path.clone(),
-                last_job_state: state.clone(),
-                failover_failback_state: "writes_disabled".into(),
+                last_job_state: state,
+                failover_failback_state: FailoverFailbackState::WritesDisabled,
                 last_update_ms: 0,
                 last_good: snap.clone(),
             },
@@ -439,7 +506,7 @@ impl WorldState {
             .clusters
             .get(cluster)
             .ok_or_else(|| SyncError::NotFound(format!("unknown cluster {cluster}")))?;
-        if c.synciq.settings.service == "off" {
+        if c.synciq.settings.service == SyncService::Off {
             return Err(SyncError::Conflict(format!(
                 "SyncIQ service is off on {cluster}; cannot start a {} job",
                 action.as_str()
@@ -451,21 +518,16 @@ impl WorldState {
                     SyncError::NotFound(format!("Policy {key} not found on {cluster}"))
                 })?;
                 let p = &c.synciq.policies[&id];
-                if c.synciq.jobs.contains_key(&id) {
-                    return Err(SyncError::Conflict(format!(
-                        "a job for policy {} is already in progress",
-                        p.name
-                    )));
-                }
+                no_job(&c.synciq, &id, "policy", &p.name)?;
                 let tp_state = self
                     .clusters
                     .get(&p.target_cluster)
                     .filter(|t| t.up)
                     .and_then(|t| t.synciq.target_policies.get(&id))
-                    .map(|tp| tp.failover_failback_state.clone());
+                    .map(|tp| tp.failover_failback_state);
                 if action == JobAction::ResyncPrep {
-                    if let Some(s) = &tp_state {
-                        if s != "writes_enabled" {
+                    if let Some(s) = tp_state {
+                        if s != FailoverFailbackState::WritesEnabled {
                             return Err(SyncError::Conflict(format!(
                                 "resync_prep of policy {} requires its target policy on {} to be writes_enabled (it is {s}); run allow_write on the target first",
                                 p.name, p.target_cluster
@@ -479,9 +541,7 @@ impl WorldState {
                             p.name
                         )));
                     }
-                    if let Some(s) =
-                        tp_state.filter(|s| s == "writes_enabled" || s == "enabling_writes")
-                    {
+                    if let Some(s) = tp_state.filter(|s| s.is_writable()) {
                         return Err(SyncError::Conflict(format!(
                             "policy {}: the target directory {} on {} is writable (target policy state {s}); a sync would overwrite failed-over data",
                             p.name, p.target_path, p.target_cluster
@@ -508,19 +568,16 @@ impl WorldState {
                     ))
                 })?;
                 let tp = &c.synciq.target_policies[&id];
-                if c.synciq.jobs.contains_key(&id) {
-                    return Err(SyncError::Conflict(format!(
-                        "a job for target policy {} is already in progress",
-                        tp.name
-                    )));
-                }
-                let st = tp.failover_failback_state.as_str();
+                no_job(&c.synciq, &id, "target policy", &tp.name)?;
+                let st = tp.failover_failback_state;
                 let ok = match action {
                     JobAction::AllowWrite => matches!(
                         st,
-                        "writes_disabled" | "resync_policy_created" | "writes_enabled"
+                        FailoverFailbackState::WritesDisabled
+                            | FailoverFailbackState::ResyncPolicyCreated
+                            | FailoverFailbackState::WritesEnabled
                     ),
-                    _ => st == "writes_enabled",
+                    _ => st == FailoverFailbackState::WritesEnabled,
                 };
                 if !ok {
                     return Err(SyncError::Conflict(format!(
@@ -547,10 +604,14 @@ impl WorldState {
         let id = job.id.clone();
         let c = self.clusters.get_mut(cluster).expect("checked");
         // A paused service queues new runs; state-machine jobs never wait for a slot.
-        let start_now =
-            !action.uses_slot() || (c.synciq.settings.service == "on" && has_slot(&c.synciq));
+        let start_now = !action.uses_slot()
+            || (c.synciq.settings.service == SyncService::On && has_slot(&c.synciq));
         c.synciq.jobs.insert(id.clone(), job);
-        let state = if start_now { "running" } else { "scheduled" };
+        let state = if start_now {
+            JobState::Running
+        } else {
+            JobState::Scheduled
+        };
         let e = AuditEntry::new(now, cluster, &ctx.actor, "sync.job.start", &id)
             .ctx(ctx)
             .detail(json!({"action": action.as_str(), "job_state": state, "policy_name": self.clusters[cluster].synciq.jobs[&id].policy_name}));
@@ -626,7 +687,7 @@ impl WorldState {
         job.state = JobState::Running;
         job.started_ms = Some(t);
         job.running_since = Some(t);
-        let mut tp_change: Option<(String, String)> = None;
+        let mut tp_change: Option<(Option<FailoverFailbackState>, FailoverFailbackState)> = None;
         match job.action {
             JobAction::Run | JobAction::Test => {
                 let c = &self.clusters[cluster];
@@ -657,7 +718,7 @@ impl WorldState {
                     .get_mut(id)
                     .expect("exists");
                 p.last_started = Some(unix_s(t as i64));
-                p.last_job_state = "running".into();
+                p.last_job_state = JobState::Running;
             }
             JobAction::AllowWrite | JobAction::AllowWriteRevert => {
                 job.work_ms = if job.action == JobAction::AllowWrite {
@@ -673,18 +734,20 @@ impl WorldState {
                     .target_policies
                     .get_mut(id)
                     .expect("exists");
-                let from = tp.failover_failback_state.clone();
+                let from = tp.failover_failback_state;
                 let to = if job.action == JobAction::AllowWrite {
-                    "enabling_writes"
+                    FailoverFailbackState::EnablingWrites
                 } else {
-                    "disabling_writes"
+                    FailoverFailbackState::DisablingWrites
                 };
-                if !(job.action == JobAction::AllowWrite && from == "writes_enabled") {
-                    job.prev_tp_state = Some(from.clone());
-                    tp.failover_failback_state = to.into();
+                if !(job.action == JobAction::AllowWrite
+                    && from == FailoverFailbackState::WritesEnabled)
+                {
+                    job.prev_tp_state = Some(Some(from));
+                    tp.failover_failback_state = to;
                     tp.last_update_ms = t;
-                    tp.last_job_state = "running".into();
-                    tp_change = Some((from, to.into()));
+                    tp.last_job_state = JobState::Running;
+                    tp_change = Some((Some(from), to));
                 }
             }
             JobAction::ResyncPrep => {
@@ -716,6 +779,11 @@ impl WorldState {
                     .map(|c| c.guid.clone())
                     .unwrap_or_default();
                 let s = &mut self.clusters.get_mut(cluster).expect("exists").synciq;
+                let from = s
+                    .target_policies
+                    .get(&mid)
+                    .map(|tp| tp.failover_failback_state);
+                let creating = FailoverFailbackState::CreatingResyncPolicy;
                 let tp = s
                     .target_policies
                     .entry(mid.clone())
@@ -725,21 +793,15 @@ impl WorldState {
                         source_cluster_guid: tguid,
                         source_host: p.target_cluster.clone(),
                         target_path: p.source_root_path.clone(),
-                        last_job_state: "unknown".into(),
-                        failover_failback_state: String::new(),
+                        last_job_state: JobState::Unknown,
+                        failover_failback_state: creating,
                         last_update_ms: t,
                         last_good: p.synced.clone(),
                     });
-                let from = tp.failover_failback_state.clone();
-                job.prev_tp_state = Some(from.clone());
-                tp.failover_failback_state = "creating_resync_policy".into();
+                job.prev_tp_state = Some(from);
+                tp.failover_failback_state = creating;
                 tp.last_update_ms = t;
-                let from = if from.is_empty() {
-                    "none".to_string()
-                } else {
-                    from
-                };
-                tp_change = Some((from, "creating_resync_policy".into()));
+                tp_change = Some((from, creating));
                 job.id = id.to_string();
             }
         }
@@ -754,7 +816,7 @@ impl WorldState {
         if let Some((from, to)) = tp_change {
             let e = AuditEntry::new(t, cluster, "syncIQ", "sync.target_policy.state", &tp_obj)
                 .ctx(&ctx)
-                .detail(json!({"from": from, "to": to}));
+                .detail(json!({"from": state_name(from), "to": to}));
             self.push_audit(e);
         }
     }
@@ -765,7 +827,7 @@ impl WorldState {
             let Some(c) = self.clusters.get(cluster) else {
                 return;
             };
-            if c.synciq.settings.service != "on" || !has_slot(&c.synciq) {
+            if c.synciq.settings.service != SyncService::On || !has_slot(&c.synciq) {
                 return;
             }
             let Some((id, resumed, ctx)) = c
@@ -856,7 +918,7 @@ impl WorldState {
         let mut state = state;
         let mut why = why;
         let started = job.started_ms.is_some();
-        let mut tp_changes: Vec<(String, String, String, String)> = Vec::new(); // cluster, tp id, from, to
+        let mut tp_changes: Vec<TpChange> = Vec::new();
         let mut policy_audits: Vec<AuditEntry> = Vec::new();
         match job.action {
             JobAction::Run | JobAction::Test => {
@@ -867,10 +929,7 @@ impl WorldState {
                     } else if let Some(tp) =
                         self.clusters[&job.target].synciq.target_policies.get(id)
                     {
-                        if matches!(
-                            tp.failover_failback_state.as_str(),
-                            "writes_enabled" | "enabling_writes"
-                        ) {
+                        if tp.failover_failback_state.is_writable() {
                             state = JobState::Failed;
                             why = Some(format!("target directory on {} is writable", job.target));
                         }
@@ -882,7 +941,7 @@ impl WorldState {
                     .get_mut(cluster)
                     .and_then(|c| c.synciq.policies.get_mut(id))
                 {
-                    p.last_job_state = state.as_str().into();
+                    p.last_job_state = state;
                     if state == JobState::Finished && job.action == JobAction::Run {
                         p.synced = job.snapshot.clone();
                         p.last_success = job.started_ms.map(|s| unix_s(s as i64));
@@ -903,16 +962,16 @@ impl WorldState {
                                 source_cluster_guid: src_guid,
                                 source_host: cluster.to_string(),
                                 target_path: job.target_path.clone(),
-                                last_job_state: String::new(),
-                                failover_failback_state: "writes_disabled".into(),
+                                last_job_state: JobState::Finished,
+                                failover_failback_state: FailoverFailbackState::WritesDisabled,
                                 last_update_ms: t,
                                 last_good: Snapshot::new(),
                             });
                         tp.last_good = job.snapshot.clone();
-                        tp.last_job_state = "finished".into();
+                        tp.last_job_state = JobState::Finished;
                         tp.last_update_ms = t;
                     } else if let Some(tp) = tc.synciq.target_policies.get_mut(id) {
-                        tp.last_job_state = state.as_str().into();
+                        tp.last_job_state = state;
                         tp.last_update_ms = t;
                     }
                 }
@@ -920,23 +979,22 @@ impl WorldState {
             JobAction::AllowWrite | JobAction::AllowWriteRevert => {
                 let c = self.clusters.get_mut(cluster).expect("exists");
                 if let Some(tp) = c.synciq.target_policies.get_mut(id) {
-                    tp.last_job_state = state.as_str().into();
-                    if let Some(prev) = &job.prev_tp_state {
-                        let from = tp.failover_failback_state.clone();
+                    tp.last_job_state = state;
+                    if let Some(prev) = job.prev_tp_state {
+                        let from = tp.failover_failback_state;
                         let to = if state == JobState::Finished {
-                            let to = if job.action == JobAction::AllowWrite {
-                                "writes_enabled"
-                            } else {
-                                "writes_disabled"
-                            };
                             replace_subtree(&mut c.files, &tp.target_path, &tp.last_good);
-                            to.to_string()
+                            if job.action == JobAction::AllowWrite {
+                                FailoverFailbackState::WritesEnabled
+                            } else {
+                                FailoverFailbackState::WritesDisabled
+                            }
                         } else {
-                            prev.clone()
+                            prev.unwrap_or(from)
                         };
-                        tp.failover_failback_state = to.clone();
+                        tp.failover_failback_state = to;
                         tp.last_update_ms = t;
-                        tp_changes.push((cluster.into(), id.into(), from, to));
+                        tp_changes.push(TpChange::new(cluster, id, Some(from), Some(to)));
                     }
                 }
             }
@@ -981,7 +1039,7 @@ impl WorldState {
                                 target_path: p.source_root_path.clone(),
                                 schedule: String::new(),
                                 description: format!("mirror of {} created by resync_prep", p.name),
-                                last_job_state: "unknown".into(),
+                                last_job_state: JobState::Unknown,
                                 last_started: None,
                                 last_success: None,
                                 conflicted: false,
@@ -999,18 +1057,18 @@ impl WorldState {
                     replace_subtree(&mut sc.files, &p.source_root_path, &baseline);
                     if let Some(tp) = sc.synciq.target_policies.get_mut(&mid) {
                         tp.last_good = baseline;
-                        tp.failover_failback_state = "resync_policy_created".into();
+                        tp.failover_failback_state = FailoverFailbackState::ResyncPolicyCreated;
                         tp.last_update_ms = t;
-                        tp_changes.push((
-                            cluster.into(),
-                            mid.clone(),
-                            "creating_resync_policy".into(),
-                            "resync_policy_created".into(),
+                        tp_changes.push(TpChange::new(
+                            cluster,
+                            &mid,
+                            Some(FailoverFailbackState::CreatingResyncPolicy),
+                            Some(FailoverFailbackState::ResyncPolicyCreated),
                         ));
                     }
                     if let Some(sp) = sc.synciq.policies.get_mut(id) {
                         sp.enabled = false;
-                        sp.last_job_state = "finished".into();
+                        sp.last_job_state = JobState::Finished;
                         policy_audits.push(
                             AuditEntry::new(t, cluster, "syncIQ", "sync.policy.update", id)
                                 .ctx(&job.ctx)
@@ -1020,18 +1078,22 @@ impl WorldState {
                 } else if started {
                     let sc = self.clusters.get_mut(cluster).expect("exists");
                     if let Some(tp) = sc.synciq.target_policies.get(&mid) {
-                        let from = tp.failover_failback_state.clone();
-                        let prev = job.prev_tp_state.clone().unwrap_or_default();
-                        if prev.is_empty() {
-                            sc.synciq.target_policies.remove(&mid);
-                            tp_changes.push((cluster.into(), mid.clone(), from, "none".into()));
-                        } else if let Some(tp) = sc.synciq.target_policies.get_mut(&mid) {
-                            tp.failover_failback_state = prev.clone();
-                            tp_changes.push((cluster.into(), mid.clone(), from, prev));
+                        let from = Some(tp.failover_failback_state);
+                        match job.prev_tp_state.flatten() {
+                            None => {
+                                sc.synciq.target_policies.remove(&mid);
+                            }
+                            Some(prev) => {
+                                if let Some(tp) = sc.synciq.target_policies.get_mut(&mid) {
+                                    tp.failover_failback_state = prev;
+                                }
+                            }
                         }
+                        let to = job.prev_tp_state.flatten();
+                        tp_changes.push(TpChange::new(cluster, &mid, from, to));
                     }
                     if let Some(sp) = sc.synciq.policies.get_mut(id) {
-                        sp.last_job_state = state.as_str().into();
+                        sp.last_job_state = state;
                     }
                 }
             }
@@ -1068,10 +1130,10 @@ impl WorldState {
             e = e.error(&why.clone().unwrap_or_else(|| state.as_str().to_string()));
         }
         self.push_audit(e);
-        for (c, tp, from, to) in tp_changes {
-            let e = AuditEntry::new(t, &c, "syncIQ", "sync.target_policy.state", &tp)
+        for ch in tp_changes {
+            let e = AuditEntry::new(t, &ch.cluster, "syncIQ", "sync.target_policy.state", &ch.tp)
                 .ctx(&job.ctx)
-                .detail(json!({"from": from, "to": to}));
+                .detail(json!({"from": state_name(ch.from), "to": state_name(ch.to)}));
             self.push_audit(e);
         }
         for e in policy_audits {
@@ -1154,250 +1216,4 @@ fn has_slot(s: &SyncIqState) -> bool {
         .filter(|j| j.state == JobState::Running && j.action.uses_slot())
         .count();
     running < s.settings.max_concurrent_jobs as usize
-}
-
-// ------------------------------------------------------------------------- PAPI JSON
-
-fn opt_unix(v: Option<i64>) -> Value {
-    v.map_or(Value::Null, |x| json!(x))
-}
-
-/// A policy as `GET sync/policies` returns it.
-pub fn policy_json(p: &Policy) -> Value {
-    let mut v = json!({
-        "accelerated_failback": false,
-        "action": p.action,
-        "burst_mode": false,
-        "changelist": false,
-        "check_integrity": true,
-        "cloud_deep_copy": "deny",
-        "conflicted": p.conflicted,
-        "database_mirrored": false,
-        "delete_quotas": true,
-        "description": p.description,
-        "disable_file_split": false,
-        "disable_fofb": false,
-        "disable_quota_tmp_dir": false,
-        "disable_stf": false,
-        "enable_hash_tmpdir": false,
-        "enabled": p.enabled,
-        "encrypted": false,
-        "expected_dataloss": false,
-        "file_matching_pattern": {"or_criteria": []},
-        "force_interface": false,
-        "has_sync_state": p.last_success.is_some(),
-        "id": p.id,
-        "ignore_recursive_quota": false,
-        "job_delay": 0,
-        "last_job_state": p.last_job_state,
-        "last_started": opt_unix(p.last_started),
-        "last_success": opt_unix(p.last_success),
-        "linked_service_policies": [],
-        "log_level": "notice",
-        "log_removed_files": false,
-        "name": p.name,
-        "next_run": Value::Null,
-        "ocsp_address": "",
-        "ocsp_issuer_certificate_id": "",
-        "password_set": false,
-        "priority": 0,
-        "report_max_age": 31_536_000,
-        "report_max_count": 2000,
-        "restrict_target_network": false,
-        "rpo_alert": 0,
-        "schedule": p.schedule,
-        "skip_lookup": false,
-        "skip_when_source_unmodified": false,
-        "snapshot_sync_existing": false,
-        "snapshot_sync_pattern": "*",
-        "source_exclude_directories": [],
-        "source_include_directories": [],
-        "source_network": Value::Null,
-        "source_root_path": p.source_root_path,
-        "source_snapshot_archive": false,
-        "source_snapshot_expiration": 0,
-        "source_snapshot_pattern": "",
-        "target_certificate_id": "",
-        "target_compare_initial_sync": false,
-        "target_detect_modifications": true,
-        "target_host": p.target_host,
-        "target_path": p.target_path,
-        "target_snapshot_alias": "SIQ-%{TargetPolicyName}-latest",
-        "target_snapshot_archive": false,
-        "target_snapshot_expiration": 0,
-        "target_snapshot_pattern": "SIQ-%{TargetPolicyName}-%Y-%m-%d_%H-%M-%S",
-        "workers_per_node": 3,
-    });
-    crate::api::fill_defaults("sync_policy", &mut v);
-    v
-}
-
-pub fn target_policy_json(tp: &TargetPolicy) -> Value {
-    let mut v = json!({
-        "failover_failback_state": tp.failover_failback_state,
-        "id": tp.id,
-        "last_job_state": if tp.last_job_state.is_empty() { "unknown" } else { tp.last_job_state.as_str() },
-        "last_source_coordinator_ip": "",
-        "last_update_from_source": unix_s(tp.last_update_ms as i64),
-        "legacy_policy": false,
-        "name": tp.name,
-        "source_cluster_guid": tp.source_cluster_guid,
-        "source_host": tp.source_host,
-        "target_path": tp.target_path,
-    });
-    crate::api::fill_defaults("target_policy", &mut v);
-    v
-}
-
-fn policy_summary(name: &str, src: &str, host: &str, tpath: &str) -> Value {
-    json!({"action": "sync", "file_matching_pattern": {"or_criteria": []}, "name": name, "source_root_path": src, "target_host": host, "target_path": tpath})
-}
-
-pub fn job_json(j: &Job, now: u64) -> Value {
-    let frac = j.progress(now);
-    let start = j.started_ms.map(|s| unix_s(s as i64));
-    let duration = j.started_ms.map_or(0, |s| (now.saturating_sub(s)) / 1000);
-    let mut v = json!({
-        "action": j.action.as_str(),
-        "ads_streams_replicated": 0,
-        "block_specs_replicated": 0,
-        "bytes_recoverable": 0,
-        "bytes_transferred": (j.changed_bytes as f64 * frac) as u64,
-        "char_specs_replicated": 0,
-        "committed_files": 0,
-        "corrected_lins": 0,
-        "dead_node": false,
-        "directories_replicated": 0,
-        "dirs_changed": 0,
-        "dirs_deleted": 0,
-        "dirs_moved": 0,
-        "dirs_new": 0,
-        "duration": duration,
-        "encrypted": false,
-        "end_time": Value::Null,
-        "error": "",
-        "error_checksum_files_skipped": 0,
-        "error_io_files_skipped": 0,
-        "error_net_files_skipped": 0,
-        "errors": [],
-        "failed_chunks": 0,
-        "fifos_replicated": 0,
-        "file_data_bytes": j.changed_bytes,
-        "files_changed": j.changed_files,
-        "files_linked": 0,
-        "files_new": 0,
-        "files_selected": j.changed_files,
-        "files_transferred": (j.changed_files as f64 * frac) as u64,
-        "files_unlinked": 0,
-        "files_with_ads_replicated": 0,
-        "flipped_lins": 0,
-        "hard_links_replicated": 0,
-        "hash_exceptions_fixed": 0,
-        "hash_exceptions_found": 0,
-        "id": j.id,
-        "job_id": j.job_id,
-        "lins_total": j.total_files,
-        "network_bytes_to_source": 0,
-        "network_bytes_to_target": (j.changed_bytes as f64 * frac) as u64,
-        "new_files_replicated": 0,
-        "num_retransmitted_files": 0,
-        "phases": [],
-        "policy": policy_summary(&j.policy_name, &j.source_root_path, &j.target, &j.target_path),
-        "policy_action": "sync",
-        "policy_id": j.id,
-        "policy_name": j.policy_name,
-        "quotas_deleted": 0,
-        "regular_files_replicated": 0,
-        "resynced_lins": 0,
-        "retransmitted_files": [],
-        "retry": 0,
-        "running_chunks": 0,
-        "service_report": [],
-        "sockets_replicated": 0,
-        "source_bytes_recovered": 0,
-        "source_directories_created": 0,
-        "source_directories_deleted": 0,
-        "source_directories_linked": 0,
-        "source_directories_unlinked": 0,
-        "source_directories_visited": 0,
-        "source_files_deleted": 0,
-        "source_files_linked": 0,
-        "source_files_unlinked": 0,
-        "sparse_data_bytes": 0,
-        "start_time": start,
-        "state": j.state.as_str(),
-        "succeeded_chunks": 0,
-        "symlinks_replicated": 0,
-        "sync_type": "incremental",
-        "target_bytes_recovered": 0,
-        "target_directories_created": 0,
-        "target_directories_deleted": 0,
-        "target_directories_linked": 0,
-        "target_directories_unlinked": 0,
-        "target_files_deleted": 0,
-        "target_files_linked": 0,
-        "target_files_unlinked": 0,
-        "target_snapshots": [],
-        "total_chunks": 0,
-        "total_data_bytes": j.changed_bytes,
-        "total_exported_services": Value::Null,
-        "total_files": j.total_files,
-        "total_network_bytes": (j.changed_bytes as f64 * frac) as u64,
-        "total_phases": 0,
-        "unchanged_data_bytes": j.total_bytes.saturating_sub(j.changed_bytes),
-        "up_to_date_files_skipped": j.total_files.saturating_sub(j.changed_files),
-        "updated_files_replicated": 0,
-        "user_conflict_files_skipped": 0,
-        "warnings": [],
-        "workers": [],
-        "worm_committed_file_conflicts": 0,
-    });
-    crate::api::fill_defaults("sync_job", &mut v);
-    v
-}
-
-pub fn report_json(r: &Report) -> Value {
-    let start = unix_s(r.start_ms);
-    let end = unix_s(r.end_ms);
-    let mut v = json!({
-        "action": r.action.as_str(),
-        "bytes_transferred": r.bytes_transferred,
-        "dead_node": false,
-        "duration": (end - start).max(0),
-        "end_time": end,
-        "error": r.errors.first().cloned().unwrap_or_default(),
-        "errors": r.errors,
-        "file_data_bytes": r.total_data_bytes,
-        "files_transferred": r.files_transferred,
-        "id": r.id,
-        "job_id": r.job_id,
-        "network_bytes_to_target": r.bytes_transferred,
-        "phases": [],
-        "policy": policy_summary(&r.policy_name, &r.source_root_path, &r.target_host, &r.target_path),
-        "policy_id": r.policy_id,
-        "policy_name": r.policy_name,
-        "retransmitted_files": [],
-        "service_report": [],
-        "start_time": start,
-        "state": r.state.as_str(),
-        "sync_type": "incremental",
-        "total_chunks": 0,
-        "total_data_bytes": r.total_data_bytes,
-        "total_files": r.total_files,
-        "total_network_bytes": r.bytes_transferred,
-        "warnings": [],
-        "workers": [],
-    });
-    crate::api::fill_defaults("sync_report", &mut v);
-    v
-}
-
-pub fn settings_json(s: &SyncSettings) -> Value {
-    let mut m = serde_json::Map::new();
-    m.insert("max_concurrent_jobs".into(), json!(s.max_concurrent_jobs));
-    m.insert("service".into(), json!(s.service));
-    for (k, v) in &s.extra {
-        m.insert(k.clone(), v.clone());
-    }
-    json!({ "settings": m })
 }

@@ -587,7 +587,7 @@ fn generated_runs_are_planned_when_no_fault_interferes() {
         let inv = rt
             .block_on(orchestrator::runner::discover(&clients))
             .unwrap_or_else(|e| panic!("seed {seed}: discovery: {e}"));
-        if let Err(e) = orchestrator::plan::build(&spec, &inv) {
+        if let Err(e) = orchestrator::build_plan(&spec, &inv) {
             panic!(
                 "seed {seed} ({:?}): the planner refuses a fault-free generated run: {e}",
                 spec.mode

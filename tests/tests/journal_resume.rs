@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use orchestrator::exec::AbsentOperator;
 use orchestrator::journal::{Journal, JournalError, JournalOperator};
 use orchestrator::runner::{self, RunError};
+use orchestrator::AbsentOperator;
 use orchestrator::{Outcome, StepStatus};
 use scenarios::crash;
 use sim_onefs::Sim;

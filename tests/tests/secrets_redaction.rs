@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use orchestrator::config::{ApiConfig, Config};
-use orchestrator::exec::AbsentOperator;
 use orchestrator::journal::Journal;
 use orchestrator::runner;
+use orchestrator::AbsentOperator;
 use sim_onefs::Sim;
 
 #[derive(Clone, Default)]

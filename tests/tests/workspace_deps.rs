@@ -47,3 +47,61 @@ fn orchestrator_depends_on_no_sim_crate() {
         );
     }
 }
+
+/// The orchestrator's layers (ARCHITECTURE.md): `naming` → `plan` → `ctx` → `steps` →
+/// `exec`. No step reaches the executor (the import loop the step catalogue removed), the
+/// core (`ctx`) imports neither, and `naming` nothing of the run. (`plan::StepId` reads the
+/// catalogue's rows in `steps/catalogue.rs`: data, the one documented upward reference.)
+#[test]
+fn orchestrator_layers_import_only_downwards() {
+    let src = tests::repo_root().join("orchestrator/src");
+    let layers: [(&str, &[&str]); 4] = [
+        (
+            "naming.rs",
+            &[
+                "plan", "ctx", "steps", "exec", "runner", "journal", "server",
+            ],
+        ),
+        ("plan", &["ctx", "exec", "runner", "journal", "server"]),
+        ("ctx.rs", &["steps", "exec", "runner", "journal", "server"]),
+        ("steps", &["exec", "runner", "journal", "server"]),
+    ];
+    let mut files_read = 0;
+    for (layer, above) in layers {
+        let path = src.join(layer);
+        let files: Vec<std::path::PathBuf> = if path.is_dir() {
+            std::fs::read_dir(&path)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+                .collect()
+        } else {
+            vec![path]
+        };
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            files_read += 1;
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                for m in above {
+                    for pat in [format!("crate::{m}::"), format!("crate::{m};")] {
+                        assert!(
+                            !code.contains(&pat),
+                            "{}:{}: `{layer}` must not use `{m}` (a layer above it): {line}",
+                            f.display(),
+                            n + 1
+                        );
+                    }
+                    assert!(
+                        !code.contains(&format!("crate::{{{m}"))
+                            && !code.contains(&format!(", {m}::")),
+                        "{}:{}: `{layer}` must not use `{m}`: {line}",
+                        f.display(),
+                        n + 1
+                    );
+                }
+            }
+        }
+    }
+    assert!(files_read > 40, "read only {files_read} files: moved?");
+}

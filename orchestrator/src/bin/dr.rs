@@ -7,9 +7,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use orchestrator::config::Config;
-use orchestrator::exec::{AbsentOperator, RunEvent};
 use orchestrator::journal::{Journal, JournalOperator};
-use orchestrator::{plan, runner, Mode, Networking, Outcome, RunKind, RunOptions, RunSpec};
+use orchestrator::{build_plan, runner, Mode, Networking, Outcome, RunKind, RunOptions, RunSpec};
+use orchestrator::{AbsentOperator, RunEvent};
 
 /// Storage-layer failover of OneFS (PowerScale) cluster pairs.
 ///
@@ -253,7 +253,7 @@ fn main() -> ExitCode {
             let input = e.chain().any(|c| {
                 c.downcast_ref::<orchestrator::config::ConfigError>()
                     .is_some()
-                    || c.downcast_ref::<orchestrator::plan::PlanError>().is_some()
+                    || c.downcast_ref::<orchestrator::PlanError>().is_some()
                     || c.downcast_ref::<yaml_serde::Error>().is_some()
                     || c.downcast_ref::<orchestrator::journal::JournalError>()
                         .is_some()
@@ -313,7 +313,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Plan(args) => {
             let spec = args.to_spec()?;
             let inv = runner::discover(&clients).await.context("discovery")?;
-            let plan = plan::build(&spec, &inv)?;
+            let plan = build_plan(&spec, &inv)?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&plan)?);
             } else {
@@ -331,7 +331,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Readiness(args) => {
             let spec = args.to_spec()?;
             let inv = runner::discover(&clients).await.context("discovery")?;
-            let plan = plan::build(&spec, &inv)?;
+            let plan = build_plan(&spec, &inv)?;
             let (result, warnings) = runner::readiness(plan, inv, clients).await?;
             if args.json {
                 println!(

@@ -239,17 +239,7 @@ impl PapiClient {
         rest: &str,
         body: Option<serde_json::Value>,
     ) -> Result<Bytes, PapiError> {
-        let path = self.platform_path(rest);
-        self.call_path(method, &path, body).await
-    }
-
-    /// Like [`PapiClient::call`] with a full path (for `/platform/latest`, `/session/1/...`).
-    pub async fn call_path(
-        &self,
-        method: http::Method,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> Result<Bytes, PapiError> {
+        let path: &str = &self.platform_path(rest);
         let body = body.map(|v| Bytes::from(serde_json::to_vec(&v).unwrap_or_default()));
         let mut attempt = 0u32;
         loop {
@@ -318,6 +308,12 @@ impl PapiClient {
             path: self.platform_path(rest),
             detail: e.to_string(),
         })
+    }
+
+    /// POST `body` to create an object (the response body is not needed).
+    async fn create(&self, rest: &str, body: &serde_json::Value) -> Result<(), PapiError> {
+        let _: serde_json::Value = self.post_json(rest, body).await?;
+        Ok(())
     }
 
     /// POST a JSON body; decode the answer.
@@ -405,7 +401,7 @@ impl PapiClient {
 
     /// `POST /sync/jobs {"id": policy, "action": action}`.
     pub async fn start_job(&self, policy: &str, action: JobAction) -> Result<(), PapiError> {
-        let body = serde_json::json!({"id": policy, "action": action.as_str()});
+        let body = serde_json::json!({"id": policy, "action": <&str>::from(action)});
         let _: serde_json::Value = self.post_json("sync/jobs", &body).await?;
         Ok(())
     }
@@ -495,32 +491,23 @@ impl PapiClient {
     /// SMB shares of a zone. Unlike discovery lists, a 404 here is an error, not "none":
     /// config replication and the lock must never mistake a failed read for an empty zone.
     pub async fn smb_shares(&self, zone: &str) -> Result<Vec<SmbShare>, PapiError> {
-        self.list_all(
-            &format!("protocols/smb/shares?zone={}", enc(zone)),
-            "shares",
-        )
-        .await
+        self.list_all(&in_zone("smb/shares", zone), "shares").await
     }
 
     /// SMB shares of a zone as raw JSON (every field, for copying to another cluster).
     pub async fn smb_shares_raw(&self, zone: &str) -> Result<Vec<serde_json::Value>, PapiError> {
-        self.list_all(
-            &format!("protocols/smb/shares?zone={}", enc(zone)),
-            "shares",
-        )
-        .await
+        self.list_all(&in_zone("smb/shares", zone), "shares").await
     }
 
-    /// Create an SMB share in a zone.
-    pub async fn create_smb_share(
+    /// Create a protocol object in a zone: `what` is `smb/shares`, `nfs/exports` or
+    /// `nfs/aliases`.
+    pub async fn create_in_zone(
         &self,
+        what: &str,
         zone: &str,
         body: &serde_json::Value,
     ) -> Result<(), PapiError> {
-        let _: serde_json::Value = self
-            .post_json(&format!("protocols/smb/shares?zone={}", enc(zone)), body)
-            .await?;
-        Ok(())
+        self.create(&in_zone(what, zone), body).await
     }
 
     /// Update an SMB share (`{"name": ...}` renames it).
@@ -561,44 +548,14 @@ impl PapiClient {
 
     /// NFS exports of a zone.
     pub async fn nfs_exports(&self, zone: &str) -> Result<Vec<NfsExport>, PapiError> {
-        self.list_all(
-            &format!("protocols/nfs/exports?zone={}", enc(zone)),
-            "exports",
-        )
-        .await
-    }
-
-    /// Create an NFS export in a zone.
-    pub async fn create_nfs_export(
-        &self,
-        zone: &str,
-        body: &serde_json::Value,
-    ) -> Result<(), PapiError> {
-        let _: serde_json::Value = self
-            .post_json(&format!("protocols/nfs/exports?zone={}", enc(zone)), body)
-            .await?;
-        Ok(())
+        self.list_all(&in_zone("nfs/exports", zone), "exports")
+            .await
     }
 
     /// NFS aliases of a zone.
     pub async fn nfs_aliases(&self, zone: &str) -> Result<Vec<NfsAlias>, PapiError> {
-        self.list_all(
-            &format!("protocols/nfs/aliases?zone={}", enc(zone)),
-            "aliases",
-        )
-        .await
-    }
-
-    /// Create an NFS alias in a zone.
-    pub async fn create_nfs_alias(
-        &self,
-        zone: &str,
-        body: &serde_json::Value,
-    ) -> Result<(), PapiError> {
-        let _: serde_json::Value = self
-            .post_json(&format!("protocols/nfs/aliases?zone={}", enc(zone)), body)
-            .await?;
-        Ok(())
+        self.list_all(&in_zone("nfs/aliases", zone), "aliases")
+            .await
     }
 
     /// All quotas.
@@ -608,8 +565,7 @@ impl PapiClient {
 
     /// Create a quota.
     pub async fn create_quota(&self, body: &serde_json::Value) -> Result<(), PapiError> {
-        let _: serde_json::Value = self.post_json("quota/quotas", body).await?;
-        Ok(())
+        self.create("quota/quotas", body).await
     }
 
     /// Delete a quota by id.
@@ -723,18 +679,22 @@ pub fn split_pool_id(id: &str) -> (&str, &str, &str) {
     )
 }
 
+/// Everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - _ . ~`) is escaped.
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// `protocols/<what>?zone=<zone>`: a zone's protocol objects (`smb/shares`, `nfs/exports`,
+/// `nfs/aliases`).
+fn in_zone(what: &str, zone: &str) -> String {
+    format!("protocols/{what}?zone={}", enc(zone))
+}
+
 /// Percent-encode one path segment or query value.
 pub fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, NOT_UNRESERVED).to_string()
 }
 
 /// Pull `{"errors":[{"code","message"}]}` apart; fall back to the raw text (trimmed).

@@ -59,13 +59,13 @@ impl TransportError {
     }
 }
 
+/// What [`Transport::send`] returns: the response, when one came.
+pub type Sent<'a> = BoxFuture<'a, Result<http::Response<Bytes>, TransportError>>;
+
 /// Sends one HTTP request (path and query relative to the cluster's base URL).
 pub trait Transport: Send + Sync + fmt::Debug {
     /// Send `req`; its URI holds only path and query (e.g. `/platform/14/sync/policies`).
-    fn send(
-        &self,
-        req: http::Request<Bytes>,
-    ) -> BoxFuture<'_, Result<http::Response<Bytes>, TransportError>>;
+    fn send(&self, req: http::Request<Bytes>) -> Sent<'_>;
     /// A short description for messages (`https://10.1.0.5:8080` or `in-process:prod`).
     fn describe(&self) -> String;
 }
@@ -177,10 +177,7 @@ fn classify_reqwest(target: &str, timeout_ms: u64, e: reqwest::Error) -> Transpo
 }
 
 impl Transport for HttpTransport {
-    fn send(
-        &self,
-        req: http::Request<Bytes>,
-    ) -> BoxFuture<'_, Result<http::Response<Bytes>, TransportError>> {
+    fn send(&self, req: http::Request<Bytes>) -> Sent<'_> {
         Box::pin(async move {
             let (parts, body) = req.into_parts();
             let path = parts
@@ -263,10 +260,7 @@ impl ServiceTransport {
 }
 
 impl Transport for ServiceTransport {
-    fn send(
-        &self,
-        req: http::Request<Bytes>,
-    ) -> BoxFuture<'_, Result<http::Response<Bytes>, TransportError>> {
+    fn send(&self, req: http::Request<Bytes>) -> Sent<'_> {
         Box::pin(async move {
             let req = req.map(axum::body::Body::from);
             let resp = self.service.clone().oneshot(req).await.map_err(|e| {

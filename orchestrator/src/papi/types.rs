@@ -4,6 +4,7 @@
 //! against OneFS releases that add fields.
 
 use serde::{Deserialize, Serialize};
+use strum::{AsRefStr, Display, EnumString, IntoStaticStr};
 
 /// `{"settings": {...}}`.
 #[derive(Debug, Clone, Deserialize)]
@@ -106,25 +107,14 @@ pub struct SyncReport {
     pub errors: Vec<String>,
 }
 
-/// SyncIQ job actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// SyncIQ job actions; `as_ref()` / `to_string()` give the PAPI spelling (`allow_write`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Display, AsRefStr, IntoStaticStr, EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum JobAction {
     Run,
     AllowWrite,
     AllowWriteRevert,
     ResyncPrep,
-}
-
-impl JobAction {
-    /// The PAPI spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobAction::Run => "run",
-            JobAction::AllowWrite => "allow_write",
-            JobAction::AllowWriteRevert => "allow_write_revert",
-            JobAction::ResyncPrep => "resync_prep",
-        }
-    }
 }
 
 /// An access zone.

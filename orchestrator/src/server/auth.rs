@@ -11,19 +11,13 @@ use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
 
 use super::{ApiError, AppState};
 use crate::config::ApiRole;
 
 /// A caller's role.
 pub type Role = ApiRole;
-
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 /// The role of a bearer token, if it is one of ours.
 pub fn role_of(state: &AppState, header: Option<&str>) -> Option<Role> {
@@ -33,7 +27,7 @@ pub fn role_of(state: &AppState, header: Option<&str>) -> Option<Role> {
     }
     let mut found = None;
     for t in &state.config.tokens {
-        if ct_eq(t.token.expose().as_bytes(), token.as_bytes()) {
+        if bool::from(t.token.expose().as_bytes().ct_eq(token.as_bytes())) {
             found = Some(t.role);
         }
     }

@@ -226,6 +226,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// A run id taken from the request path (`/api/v1/runs/{id}…`), checked by
+/// [`valid_run_id`]: a handler that takes a `RunId` never sees an invalid one, and a bad
+/// one gets the same JSON 400 as any other bad input.
+pub(crate) struct RunId(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RunId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        let axum::extract::Path(id) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ApiError::bad_request(format!("invalid run id: {e}")))?;
+        valid_run_id(&id)?;
+        Ok(RunId(id))
+    }
+}
+
 /// Check a run id from a path: 1–128 of `[A-Za-z0-9._-]`.
 pub(crate) fn valid_run_id(id: &str) -> Result<(), ApiError> {
     if id.is_empty()

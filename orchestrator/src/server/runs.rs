@@ -8,7 +8,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use super::plans::validate_spec;
-use super::{valid_run_id, ApiError, AppState, JsonBody};
+use super::{ApiError, AppState, JsonBody, RunId};
 use crate::exec::RunEvent;
 use crate::journal::{JournalOperator, RunDetail, RunRow};
 use crate::report::{Report, StepRecord};
@@ -255,41 +255,42 @@ async fn start_kind(
     start_with(state, spec).await
 }
 
-/// Start a failover (the RunSpec's `kind` may be left out).
-#[utoipa::path(post, path = "/api/v1/failover", tag = "runs",
-    request_body(content = Object, description = "A RunSpec"),
-    responses((status = 202, body = RunAccepted), (status = 400, body = super::ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn start_failover(
-    State(state): State<Arc<AppState>>,
-    JsonBody(body): JsonBody<serde_json::Value>,
-) -> Result<(StatusCode, Json<RunAccepted>), ApiError> {
-    start_kind(state, body, RunKind::Failover).await
+/// A `POST /api/v1/<kind>` handler that starts a run of that kind (the RunSpec's `kind` may
+/// be left out).
+macro_rules! start_handler {
+    ($name:ident, $path:literal, $kind:expr, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "runs",
+            request_body(content = Object, description = "A RunSpec"),
+            responses((status = 202, body = RunAccepted), (status = 400, body = super::ErrorBody)),
+            security(("bearer" = [])))]
+        pub async fn $name(
+            State(state): State<Arc<AppState>>,
+            JsonBody(body): JsonBody<serde_json::Value>,
+        ) -> Result<(StatusCode, Json<RunAccepted>), ApiError> {
+            start_kind(state, body, $kind).await
+        }
+    };
 }
 
-/// Start a failback.
-#[utoipa::path(post, path = "/api/v1/failback", tag = "runs",
-    request_body(content = Object, description = "A RunSpec"),
-    responses((status = 202, body = RunAccepted), (status = 400, body = super::ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn start_failback(
-    State(state): State<Arc<AppState>>,
-    JsonBody(body): JsonBody<serde_json::Value>,
-) -> Result<(StatusCode, Json<RunAccepted>), ApiError> {
-    start_kind(state, body, RunKind::Failback).await
-}
-
-/// Start a rehearsal (non-disruptive test).
-#[utoipa::path(post, path = "/api/v1/rehearsal", tag = "runs",
-    request_body(content = Object, description = "A RunSpec"),
-    responses((status = 202, body = RunAccepted), (status = 400, body = super::ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn start_rehearsal(
-    State(state): State<Arc<AppState>>,
-    JsonBody(body): JsonBody<serde_json::Value>,
-) -> Result<(StatusCode, Json<RunAccepted>), ApiError> {
-    start_kind(state, body, RunKind::Rehearsal).await
-}
+start_handler!(
+    start_failover,
+    "/api/v1/failover",
+    RunKind::Failover,
+    "Start a failover (the RunSpec's `kind` may be left out)."
+);
+start_handler!(
+    start_failback,
+    "/api/v1/failback",
+    RunKind::Failback,
+    "Start a failback."
+);
+start_handler!(
+    start_rehearsal,
+    "/api/v1/rehearsal",
+    RunKind::Rehearsal,
+    "Start a rehearsal (non-disruptive test)."
+);
 
 /// All runs in the journal, newest first.
 #[utoipa::path(get, path = "/api/v1/runs", tag = "runs",
@@ -307,9 +308,8 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Vec<RunRow>
     security(("bearer" = [])))]
 pub async fn get_run(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    RunId(id): RunId,
 ) -> Result<Json<RunDetail>, ApiError> {
-    valid_run_id(&id)?;
     Ok(Json(state.journal.run(&id)?))
 }
 
@@ -320,9 +320,8 @@ pub async fn get_run(
     security(("bearer" = [])))]
 pub async fn get_plan(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    RunId(id): RunId,
 ) -> Result<Json<crate::plan::Plan>, ApiError> {
-    valid_run_id(&id)?;
     Ok(Json(state.journal.run(&id)?.plan))
 }
 
@@ -335,9 +334,8 @@ pub async fn get_plan(
     security(("bearer" = [])))]
 pub async fn get_report(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    RunId(id): RunId,
 ) -> Result<Json<Report>, ApiError> {
-    valid_run_id(&id)?;
     let d = state.journal.run(&id)?;
     d.report.map(Json).ok_or_else(|| {
         ApiError::conflict(format!(
@@ -366,10 +364,9 @@ fn is_active(state: &AppState, id: &str) -> bool {
     security(("bearer" = [])))]
 pub async fn confirm(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    RunId(id): RunId,
     JsonBody(req): JsonBody<ConfirmRequest>,
 ) -> Result<(StatusCode, Json<RunAccepted>), ApiError> {
-    valid_run_id(&id)?;
     if req.steps.is_empty() || req.steps.len() > 1000 {
         return Err(ApiError::bad_request(
             "`steps` must list 1 to 1000 step names",
@@ -400,9 +397,8 @@ pub async fn confirm(
     security(("bearer" = [])))]
 pub async fn resume(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    RunId(id): RunId,
 ) -> Result<(StatusCode, Json<RunAccepted>), ApiError> {
-    valid_run_id(&id)?;
     resume_inner(state, id).await
 }
 
@@ -439,9 +435,8 @@ async fn resume_inner(
     security(("bearer" = [])))]
 pub async fn events(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    RunId(id): RunId,
 ) -> Result<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
-    valid_run_id(&id)?;
     // Subscribe before the snapshot so nothing falls between them.
     let rx = state
         .active

@@ -2,26 +2,19 @@
 //! target cluster) and wait until the target policy says `writes_enabled`. Rehearsals undo it
 //! with `allow_write_revert` ([`revert`]).
 
-use crate::exec::RunCtx;
+use crate::ctx::{RunCtx, StepDone, StepError};
 use crate::papi::JobAction;
 use crate::plan::StepInstance;
 
 use super::job::run_job;
-use super::{StepDone, StepError};
 
-pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     move_target(ctx, inst, JobAction::AllowWrite, "writes_enabled").await
-}
-
-/// Rehearsal: `allow_write_revert` puts the target back to `writes_disabled`, discarding what
-/// test clients wrote there (the target returns to the last sync).
-pub async fn revert(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
-    move_target(ctx, inst, JobAction::AllowWriteRevert, "writes_disabled").await
 }
 
 /// Run `action` on the target policy unless it is already in state `want`, then confirm the
 /// state.
-async fn move_target(
+pub(super) async fn move_target(
     ctx: &RunCtx,
     inst: &StepInstance,
     action: JobAction,
@@ -33,7 +26,7 @@ async fn move_target(
     let tp = tgt
         .get_target_policy(policy)
         .await?
-        .ok_or_else(|| StepError(format!("target policy {policy} not found on {to}")))?;
+        .ok_or_else(|| StepError::Failed(format!("target policy {policy} not found on {to}")))?;
     if tp.failover_failback_state == want {
         return Ok(StepDone::unchanged(format!("target already {want}")));
     }
@@ -54,9 +47,9 @@ async fn move_target(
             ))
         })?;
     if tp.failover_failback_state != want {
-        return Err(StepError(format!(
+        return Err(StepError::Failed(format!(
             "{} finished but target policy {policy} is {}",
-            action.as_str().replace('_', "-"),
+            action.as_ref().replace('_', "-"),
             tp.failover_failback_state
         )));
     }

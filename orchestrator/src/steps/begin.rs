@@ -1,11 +1,9 @@
 //! Step 2, `begin`: the failover job is accepted. Nothing on the clusters changes.
 
-use crate::exec::RunCtx;
+use crate::ctx::{RunCtx, StepDone, StepError};
 use crate::plan::StepInstance;
 
-use super::{StepDone, StepError};
-
-pub async fn run(ctx: &RunCtx, _inst: &StepInstance) -> Result<StepDone, StepError> {
+pub(crate) async fn run(ctx: &RunCtx, _inst: &StepInstance) -> Result<StepDone, StepError> {
     Ok(StepDone::unchanged(format!(
         "run {} accepted: {} {} → {}, {} policies",
         ctx.run_id,

@@ -1,22 +1,17 @@
 //! Step 1b, `cache_schedules`: remember the policy's schedule and set it to manual, so the
 //! policy does not start on its own while it is being failed over.
 
+use crate::ctx::{RunCtx, StepDone, StepError};
 use serde_json::json;
 
-use crate::exec::RunCtx;
 use crate::plan::StepInstance;
 
-use super::{StepDone, StepError};
+use super::source_policy;
 
-pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let policy = ctx.policy_of(inst)?;
     let src = ctx.source(inst)?;
-    let p = src.get_policy(policy).await?.ok_or_else(|| {
-        StepError(format!(
-            "policy {policy} not found on {}",
-            ctx.plan.spec.from
-        ))
-    })?;
+    let p = source_policy(ctx, &src, policy).await?;
     let already = ctx.with_state(|s| s.cached_schedules.get(policy).cloned());
     if p.schedule.is_empty() {
         // Either the policy is manual, or a resumed run already cached and cleared it.

@@ -1,12 +1,12 @@
 //! Step 1, `check_open_files`: list SMB open files under the failed-over paths on the source.
 //! Open files are a warning (step 3a can block on it): writes in flight may be lost.
 
-use crate::exec::RunCtx;
+use crate::ctx::{RunCtx, StepDone, StepError};
 use crate::plan::StepInstance;
 
-use super::{path_under, StepDone, StepError};
+use crate::naming::path_under;
 
-pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let src = ctx.source(inst)?;
     // S6: a failed read is not "no open files": it is an error in the report and a warning
     // that block-on-warning (3a) stops on.
@@ -18,15 +18,10 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
                 ctx.plan.spec.from
             );
             ctx.with_state(|s| s.warnings.push(warning.clone()));
-            return Err(StepError(warning));
+            return Err(StepError::Failed(warning));
         }
     };
-    let paths: Vec<&str> = ctx
-        .plan
-        .policies
-        .iter()
-        .map(|p| p.source_path.as_str())
-        .collect();
+    let paths = ctx.source_paths();
     let open: Vec<String> = files
         .iter()
         .filter(|f| {
@@ -53,7 +48,7 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
 }
 
 /// OneFS lists open files as `C:\ifs\dir\file`; turn that into `/ifs/dir/file`.
-fn unc_to_ifs(file: &str) -> String {
+pub(super) fn unc_to_ifs(file: &str) -> String {
     let f = file.replace('\\', "/");
     match f.find("/ifs") {
         Some(i) => f[i..].to_string(),

@@ -5,15 +5,15 @@
 //! The originals are what config replication (step 5) copies to the target, so the target's
 //! shares open with the permissions users had, not with the lock.
 
+use crate::ctx::{RunCtx, StepDone, StepError};
 use serde_json::json;
 
-use crate::exec::RunCtx;
 use crate::papi::{SmbPermission, SmbShare};
 use crate::plan::StepInstance;
 
-use super::{shares_under, StepDone, StepError};
+use super::shares_under;
 
-pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let src = ctx.source(inst)?;
     let paths: Vec<String> = ctx
         .plan
@@ -60,63 +60,4 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
             "Deny-Everyone on {locked} share(s)"
         )))
     }
-}
-
-/// Put the saved permissions back: on every locked share after a failed gate, or on the
-/// shares under one policy's path (`rollback_lock[P]`, safety rule S5) when that policy's
-/// chain failed before allow-write and the source still serves its users.
-pub async fn rollback(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
-    let src = ctx.source(inst)?;
-    let mut saved = ctx.with_state(|s| s.saved_share_permissions.clone());
-    if inst.policy.is_some() {
-        let p = ctx.policy_info(inst)?;
-        let mine: Vec<String> = shares_under(
-            ctx,
-            &src,
-            &ctx.plan.spec.from,
-            std::slice::from_ref(&p.source_path),
-        )
-        .await?
-        .into_iter()
-        .map(|(zone, share)| {
-            let name = share
-                .name
-                .strip_prefix(&ctx.plan.spec.options.naming.dfs_prefix)
-                .unwrap_or(&share.name);
-            format!("{zone}/{name}")
-        })
-        .collect();
-        saved.retain(|k, _| mine.contains(k));
-    }
-    let mut restored = 0;
-    // A DFS-mode share may carry the inactive-copy prefix by now (`igls-dfs-X`): the lock
-    // saved it under its name at lock time.
-    let prefix = &ctx.plan.spec.options.naming.dfs_prefix;
-    for (key, perms) in &saved {
-        let Some((zone, name)) = key.split_once('/') else {
-            continue;
-        };
-        let current = src.smb_shares(zone).await?;
-        let hidden = format!("{prefix}{name}");
-        let Some(share) = current
-            .iter()
-            .find(|s| s.name == name)
-            .or_else(|| current.iter().find(|s| s.name == hidden))
-        else {
-            continue;
-        };
-        if &share.permissions == perms {
-            continue;
-        }
-        src.update_smb_share(zone, &share.name, &json!({ "permissions": perms }))
-            .await?;
-        restored += 1;
-    }
-    Ok(if restored == 0 {
-        StepDone::unchanged("no share needed its permissions back")
-    } else {
-        StepDone::acted(format!(
-            "original permissions restored on {restored} share(s)"
-        ))
-    })
 }

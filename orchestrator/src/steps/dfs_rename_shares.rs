@@ -9,25 +9,28 @@
 //! target's copy is confirmed, and if the target rename then fails the source rename is
 //! undone. The plan skips this step for a policy whose `sync_config` failed.
 
+use crate::ctx::{RunCtx, StepDone, StepError};
 use serde_json::json;
 
-use crate::exec::RunCtx;
+use crate::papi::{PapiClient, SmbShare};
 use crate::plan::StepInstance;
 
-use super::{shares_under, StepDone, StepError};
+use super::policy_shares;
 
-pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
-    let p = ctx.policy_info(inst)?;
-    let prefix = ctx.plan.spec.options.naming.dfs_prefix.clone();
+/// What both DFS rename steps work on: the source and target clients, the inactive-copy
+/// prefix, and the source's SMB shares (with their zones) under the policy path.
+pub(super) type DfsShares = (PapiClient, PapiClient, String, Vec<(String, SmbShare)>);
+
+/// List what both DFS rename steps work on (one read, shared by the step and its undo).
+pub(super) async fn dfs_shares(ctx: &RunCtx, inst: &StepInstance) -> Result<DfsShares, StepError> {
     let src = ctx.source(inst)?;
-    let tgt = ctx.target(inst)?;
-    let shares = shares_under(
-        ctx,
-        &src,
-        &ctx.plan.spec.from,
-        std::slice::from_ref(&p.source_path),
-    )
-    .await?;
+    let shares = policy_shares(ctx, inst, &src).await?;
+    let prefix = ctx.plan.spec.options.naming.dfs_prefix.clone();
+    Ok((src, ctx.target(inst)?, prefix, shares))
+}
+
+pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+    let (src, tgt, prefix, shares) = dfs_shares(ctx, inst).await?;
     let mut done = Vec::new();
     for (zone, share) in &shares {
         let (name, hidden_here) = match original_name(&share.name, &prefix) {
@@ -56,7 +59,7 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
             let undo = src
                 .update_smb_share(zone, &format!("{prefix}{name}"), &json!({ "name": name }))
                 .await;
-            return Err(StepError(match undo {
+            return Err(StepError::Failed(match undo {
                 Ok(()) => format!(
                     "{e}; source share {name} on {} renamed back, DFS clients stay on the source",
                     ctx.plan.spec.from
@@ -77,7 +80,7 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
 
 /// The target must offer the share, active (`X`) or inactive (`igls-dfs-X`), before the
 /// source's `X` is hidden.
-async fn confirm_target(
+pub(super) async fn confirm_target(
     tgt: &crate::papi::PapiClient,
     zone: &str,
     name: &str,
@@ -88,55 +91,18 @@ async fn confirm_target(
     if shares.iter().any(|s| s.name == name || s.name == hidden) {
         Ok(())
     } else {
-        Err(StepError(format!(
+        Err(StepError::Failed(format!(
             "target {} has neither {name} nor {hidden} in zone {zone}; source share {name} left as it is (config replication must create the target share first)",
             tgt.cluster()
         )))
     }
 }
 
-/// `rollback_dfs_rename_shares[P]`: the policy's allow-write failed after its DFS shares were
-/// switched, so the target copy is read-only: hide the target's `X` again (`igls-dfs-X`),
-/// then make the source's `X` active, so DFS clients reach the copy that is still writable.
-pub async fn rollback(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
-    let p = ctx.policy_info(inst)?;
-    let prefix = ctx.plan.spec.options.naming.dfs_prefix.clone();
-    let src = ctx.source(inst)?;
-    let tgt = ctx.target(inst)?;
-    let shares = shares_under(
-        ctx,
-        &src,
-        &ctx.plan.spec.from,
-        std::slice::from_ref(&p.source_path),
-    )
-    .await?;
-    let mut done = Vec::new();
-    for (zone, share) in &shares {
-        let Some(name) = original_name(&share.name, &prefix) else {
-            continue; // active on the source already
-        };
-        let hidden = format!("{prefix}{name}");
-        if tgt.smb_shares(zone).await?.iter().any(|s| s.name == name) {
-            tgt.update_smb_share(zone, name, &json!({ "name": hidden }))
-                .await?;
-            done.push(format!("{}:{name} → {hidden}", tgt.cluster()));
-        }
-        src.update_smb_share(zone, &hidden, &json!({ "name": name }))
-            .await?;
-        done.push(format!("{}:{hidden} → {name}", ctx.plan.spec.from));
-    }
-    Ok(if done.is_empty() {
-        StepDone::unchanged("DFS shares already active on the source")
-    } else {
-        StepDone::acted(done.join("; "))
-    })
-}
-
-fn original_name<'a>(name: &'a str, prefix: &str) -> Option<&'a str> {
+pub(super) fn original_name<'a>(name: &'a str, prefix: &str) -> Option<&'a str> {
     name.strip_prefix(prefix)
 }
 
-async fn activate_target(
+pub(super) async fn activate_target(
     tgt: &crate::papi::PapiClient,
     zone: &str,
     name: &str,
@@ -149,7 +115,7 @@ async fn activate_target(
     }
     let hidden = format!("{prefix}{name}");
     if !shares.iter().any(|s| s.name == hidden) {
-        return Err(StepError(format!(
+        return Err(StepError::Failed(format!(
             "target {} has neither {name} nor {hidden} in zone {zone}; config replication must create it first",
             tgt.cluster()
         )));

@@ -2,12 +2,10 @@
 //! no client can write there during the failover. `rollback_protocols` turns back on what
 //! this step turned off.
 
-use crate::exec::RunCtx;
+use crate::ctx::{RunCtx, StepDone, StepError};
 use crate::plan::StepInstance;
 
-use super::{StepDone, StepError};
-
-pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let src = ctx.source(inst)?;
     let mut turned_off = Vec::new();
     for proto in ["smb", "nfs"] {
@@ -24,33 +22,10 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
             turned_off.push(proto.to_string());
         }
     }
-    if turned_off.is_empty() {
-        Ok(StepDone::unchanged("SMB and NFS already off"))
-    } else {
-        Ok(StepDone::acted(format!(
-            "turned off {}",
-            turned_off.join(", ")
-        )))
-    }
-}
-
-pub async fn rollback(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
-    let src = ctx.source(inst)?;
-    let protos = ctx.with_state(|s| s.protocols_disabled.clone());
-    let mut turned_on = Vec::new();
-    for proto in &protos {
-        if !src.protocol_settings(proto).await?.service {
-            src.set_protocol_service(proto, true).await?;
-            turned_on.push(proto.clone());
-        }
-    }
-    ctx.with_state(|s| s.protocols_disabled.clear());
-    if turned_on.is_empty() {
-        Ok(StepDone::unchanged("nothing to turn back on"))
-    } else {
-        Ok(StepDone::acted(format!(
-            "turned {} back on",
-            turned_on.join(", ")
-        )))
-    }
+    Ok(StepDone::from_changes(
+        &turned_off,
+        ", ",
+        "SMB and NFS already off",
+        |l| format!("turned off {l}"),
+    ))
 }

@@ -5,16 +5,15 @@
 //! the same action that is already running — a retried or resumed step must not start a second
 //! one), poll until the job is gone, then read the new report to learn how it ended.
 
+use crate::ctx::StepError;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::papi::{JobAction, PapiClient, SyncReport};
 use crate::run_spec::RunOptions;
 
-use super::StepError;
-
 /// Run `action` for `policy` on the cluster of `client` and wait for its report.
-pub async fn run_job(
+pub(crate) async fn run_job(
     client: &PapiClient,
     policy: &str,
     action: JobAction,
@@ -32,23 +31,23 @@ pub async fn run_job(
     // Another job of the policy (a scheduled run that started before 1b) must end first.
     loop {
         match client.get_job(policy).await? {
-            Some(j) if j.action.as_deref().unwrap_or("run") == action.as_str() => {
+            Some(j) if j.action.as_deref().unwrap_or("run") == action.as_ref() => {
                 tracing::info!(
                     cluster = client.cluster(),
                     policy,
-                    action = action.as_str(),
+                    action = action.as_ref(),
                     "adopting the job already running"
                 );
                 break;
             }
             Some(j) => {
                 if tokio::time::Instant::now() >= deadline {
-                    return Err(StepError(format!(
+                    return Err(StepError::Failed(format!(
                         "{policy}: a {} job (state {}) is still running after {} ms; cannot start {}",
                         j.action.as_deref().unwrap_or("run"),
                         j.state,
                         opts.job_timeout_ms,
-                        action.as_str()
+                        action.as_ref()
                     )));
                 }
                 tokio::time::sleep(poll).await;
@@ -58,7 +57,7 @@ pub async fn run_job(
                     Ok(()) => {}
                     // A dropped connection retried after the job had started gives 409: adopt.
                     Err(e) if e.status() == Some(409) => match client.get_job(policy).await? {
-                        Some(j) if j.action.as_deref().unwrap_or("run") == action.as_str() => {}
+                        Some(j) if j.action.as_deref().unwrap_or("run") == action.as_ref() => {}
                         _ => return Err(e.into()),
                     },
                     Err(e) => return Err(e.into()),
@@ -69,28 +68,27 @@ pub async fn run_job(
     }
 
     // The job is started: from here on, losing contact leaves its outcome unknown.
+    let lost = |doing: String, e: crate::papi::PapiError| {
+        StepError::indeterminate(format!("lost contact {doing} on {}: {e}", client.cluster()))
+    };
     let mut vanished = 0u32;
     // Whether a cancel at the deadline already found the job gone (read its report once).
     let mut cancel_raced = false;
     loop {
         tokio::time::sleep(poll).await;
-        let job = match client.get_job(policy).await {
-            Ok(j) => j,
-            Err(e) => {
-                return Err(StepError::indeterminate(format!(
-                    "lost contact while the {} job for {policy} ran on {}: {e}",
-                    action.as_str(),
-                    client.cluster()
-                )))
-            }
-        };
+        let job = client.get_job(policy).await.map_err(|e| {
+            lost(
+                format!("while the {} job for {policy} ran", action.as_ref()),
+                e,
+            )
+        })?;
         match job {
             Some(j) => {
                 vanished = 0;
                 if matches!(j.state.as_str(), "failed" | "canceled" | "needs_attention") {
-                    return Err(StepError(format!(
+                    return Err(StepError::Failed(format!(
                         "{} job for {policy} on {} is {}",
-                        action.as_str(),
+                        action.as_ref(),
                         client.cluster(),
                         j.state
                     )));
@@ -109,9 +107,9 @@ pub async fn run_job(
                         cancel_raced = true;
                         continue;
                     }
-                    return Err(StepError(format!(
+                    return Err(StepError::Failed(format!(
                         "{} job for {policy} on {} did not finish within {} ms (state {}); {}",
-                        action.as_str(),
+                        action.as_ref(),
                         client.cluster(),
                         opts.job_timeout_ms,
                         j.state,
@@ -123,26 +121,22 @@ pub async fn run_job(
                 }
             }
             None => {
-                let reports = match client.reports(policy).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        return Err(StepError::indeterminate(format!(
-                            "lost contact reading the {} report of {policy} on {}: {e}",
-                            action.as_str(),
-                            client.cluster()
-                        )))
-                    }
-                };
+                let reports = client.reports(policy).await.map_err(|e| {
+                    lost(
+                        format!("reading the {} report of {policy}", action.as_ref()),
+                        e,
+                    )
+                })?;
                 let new = reports.into_iter().find(|r| {
                     !before.contains(&r.id)
-                        && r.action.as_deref().unwrap_or("run") == action.as_str()
+                        && r.action.as_deref().unwrap_or("run") == action.as_ref()
                 });
                 match new {
                     Some(r) if r.state == "finished" => return Ok(r),
                     Some(r) => {
-                        return Err(StepError(format!(
+                        return Err(StepError::Failed(format!(
                             "{} job for {policy} on {} ended {}{}",
-                            action.as_str(),
+                            action.as_ref(),
                             client.cluster(),
                             r.state,
                             if r.errors.is_empty() {
@@ -158,7 +152,7 @@ pub async fn run_job(
                     None => {
                         return Err(StepError::indeterminate(format!(
                             "the {} job for {policy} on {} is neither running nor reported",
-                            action.as_str(),
+                            action.as_ref(),
                             client.cluster()
                         )))
                     }

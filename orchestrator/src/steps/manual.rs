@@ -1,20 +1,13 @@
 //! Networking steps 14–18 of SyncIQ mode when `networking: manual`: the step prints what the
 //! operator must do, and the executor waits for the operator to confirm it.
 
-use crate::exec::RunCtx;
+use crate::ctx::{RunCtx, StepDone, StepError};
 use crate::plan::{StepId, StepInstance};
 
-use super::{StepDone, StepError};
-
-pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let from = &ctx.plan.spec.from;
     let to = &ctx.plan.spec.to;
-    let paths: Vec<&str> = ctx
-        .plan
-        .policies
-        .iter()
-        .map(|p| p.source_path.as_str())
-        .collect();
+    let paths = ctx.source_paths();
     let text = match inst.step {
         StepId::RenameSourceSmartconnect => format!(
             "On {from}, rename the SmartConnect zone names and aliases of the pools serving {} (e.g. prefix igls-original-) so clients stop resolving them to {from}.",

@@ -1,61 +1,33 @@
 //! Networking step (seed 8 / 16), `move_smartconnect_to_target`: add the moved names as
 //! SmartConnect aliases of the mapped target pool, so the target answers for them.
 
-use serde_json::json;
-
-use crate::exec::RunCtx;
+use crate::ctx::{RunCtx, StepDone, StepError};
 use crate::plan::StepInstance;
 
-use super::{StepDone, StepError};
+use super::smartconnect::{mapped, rename_pools, with, NewNames, PoolEdit, Side};
 
-pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
-    let tgt = ctx.target(inst)?;
-    let naming = &ctx.plan.spec.options.naming;
-    let mut added = Vec::new();
-    for m in &ctx.zone_plan(inst)?.mappings {
-        let pool = tgt.pool(&m.target_pool.id).await?.ok_or_else(|| {
-            StepError(format!(
-                "pool {} not found on {}",
-                m.target_pool.id,
-                tgt.cluster()
-            ))
-        })?;
-        if m.reverse {
+pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+    let nothing = "target pools already carry the names";
+    rename_pools(ctx, inst, Side::Target, nothing, |e: PoolEdit| {
+        let prefix = &e.naming.original_prefix;
+        if e.reverse {
             // Failback: the target's own names were renamed `igls-original-…`; restore them.
-            let orig = |n: &str| {
-                n.strip_prefix(&naming.original_prefix)
-                    .unwrap_or(n)
-                    .to_string()
-            };
-            let zone = orig(&pool.sc_dns_zone);
-            let aliases: Vec<String> = pool.sc_dns_zone_aliases.iter().map(|a| orig(a)).collect();
-            if zone != pool.sc_dns_zone || aliases != pool.sc_dns_zone_aliases {
-                tgt.update_pool(
-                    &pool.id,
-                    &json!({"sc_dns_zone": zone, "sc_dns_zone_aliases": aliases}),
-                )
-                .await?;
-                added.push(format!("{}: names restored ({zone})", pool.id));
-            }
-            continue;
+            let restored = mapped(e.pool, |n| n.strip_prefix(prefix).unwrap_or(n).to_string());
+            return NewNames::renamed(restored, |z| format!("{}: names restored ({z})", e.pool.id));
         }
-        let mut aliases = pool.sc_dns_zone_aliases.clone();
-        let mut changed = false;
-        for n in m.names(naming) {
-            if n != pool.sc_dns_zone && !aliases.iter().any(|a| a.eq_ignore_ascii_case(&n)) {
-                aliases.push(n.clone());
-                added.push(format!("{n} → {}", pool.id));
-                changed = true;
-            }
+        let zone = &e.pool.sc_dns_zone;
+        let moved: Vec<String> = e.names.into_iter().filter(|n| n != zone).collect();
+        let before = &e.pool.sc_dns_zone_aliases;
+        let aliases = with(before, "", &moved);
+        let details = aliases[before.len()..]
+            .iter()
+            .map(|n| format!("{n} → {}", e.pool.id))
+            .collect();
+        NewNames {
+            zone: None,
+            aliases,
+            details,
         }
-        if changed {
-            tgt.update_pool(&pool.id, &json!({"sc_dns_zone_aliases": aliases}))
-                .await?;
-        }
-    }
-    Ok(if added.is_empty() {
-        StepDone::unchanged("target pools already carry the names")
-    } else {
-        StepDone::acted(added.join("; "))
     })
+    .await
 }

@@ -3,13 +3,11 @@
 //! DFS clients follow referrals by themselves. With manual networking (SyncIQ mode) this is
 //! a checklist item the operator confirms.
 
-use crate::exec::RunCtx;
+use crate::ctx::{RunCtx, StepDone, StepError};
 use crate::plan::StepInstance;
 use crate::run_spec::{Mode, Networking};
 
-use super::{StepDone, StepError};
-
-pub async fn run(ctx: &RunCtx, _inst: &StepInstance) -> Result<StepDone, StepError> {
+pub(crate) async fn run(ctx: &RunCtx, _inst: &StepInstance) -> Result<StepDone, StepError> {
     let spec = &ctx.plan.spec;
     if spec.mode == Mode::SynciqPolicy && spec.options.networking == Networking::Manual {
         return Ok(StepDone {

@@ -5,31 +5,27 @@
 //! Single delegation (NS points at the source only): replace the NS records with the target
 //! pool's service IPs by an RFC 2136 update, then verify the same way.
 
-use crate::exec::RunCtx;
+use crate::ctx::{RunCtx, StepDone, StepError};
 use crate::plan::StepInstance;
 
-use super::{StepDone, StepError};
-
-pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
-    let dns = ctx.dns.as_ref().ok_or_else(|| {
-        StepError(
-            "no DNS server configured (dns.server in the config); cannot repoint or verify DNS"
-                .into(),
-        )
-    })?;
+pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+    let dns = ctx.dns_client("repoint or verify DNS")?;
     let naming = &ctx.plan.spec.options.naming;
     let mut updated = Vec::new();
     let mut verified = 0;
     for m in &ctx.zone_plan(inst)?.mappings {
         let target_ssips = &m.target_pool.ssips;
         if target_ssips.is_empty() {
-            return Err(StepError(format!(
+            return Err(StepError::Failed(format!(
                 "target pool {} has no SmartConnect service IP",
                 m.target_pool.id
             )));
         }
         for name in m.names(naming) {
-            let ns = dns.ns(&name).await.map_err(|e| StepError(e.to_string()))?;
+            let ns = dns
+                .ns(&name)
+                .await
+                .map_err(|e| StepError::Failed(e.to_string()))?;
             let dual = ns.iter().any(|n| target_ssips.contains(n));
             if !dual {
                 // Write-ahead: the delegation as it was, for an S3 undo.
@@ -40,15 +36,14 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
                 let zone = name.split_once('.').map(|x| x.1).unwrap_or(&name);
                 dns.replace_ns(zone, &name, target_ssips)
                     .await
-                    .map_err(|e| StepError(format!("updating NS of {name}: {e}")))?;
+                    .map_err(|e| StepError::Failed(format!("updating NS of {name}: {e}")))?;
                 updated.push(name.clone());
             }
-            let addrs = dns
-                .resolve_a(&name)
-                .await
-                .map_err(|e| StepError(format!("{name} does not resolve after the move: {e}")))?;
+            let addrs = dns.resolve_a(&name).await.map_err(|e| {
+                StepError::Failed(format!("{name} does not resolve after the move: {e}"))
+            })?;
             if addrs.is_empty() || !addrs.iter().all(|a| m.target_pool.has_addr(*a)) {
-                return Err(StepError(format!(
+                return Err(StepError::Failed(format!(
                     "{name} resolves to {addrs:?}, not to target pool {}",
                     m.target_pool.id
                 )));

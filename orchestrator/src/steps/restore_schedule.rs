@@ -1,14 +1,14 @@
 //! Step 11, `restore_schedule`: put the schedule cached in step 1b on the mirror policy, so
 //! replication continues in the new direction as it ran before.
 
+use crate::ctx::{RunCtx, StepDone, StepError};
 use serde_json::json;
 
-use crate::exec::RunCtx;
 use crate::plan::StepInstance;
 
-use super::{mirror_name, StepDone, StepError};
+use crate::naming::mirror_name;
 
-pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let policy = ctx.policy_of(inst)?;
     let tgt = ctx.target(inst)?;
     let mirror = mirror_name(policy);
@@ -23,7 +23,7 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
             .unwrap_or_default(),
     };
     let m = tgt.get_policy(&mirror).await?.ok_or_else(|| {
-        StepError(format!(
+        StepError::Failed(format!(
             "mirror policy {mirror} not found on {}",
             ctx.plan.spec.to
         ))

@@ -1,24 +1,21 @@
 //! Step 10, `resync_prep`: SyncIQ resync-prep on the source. It creates `<name>_mirror` on the
 //! target (replicating back), disables the source policy and makes the source path read-only.
 
-use crate::exec::RunCtx;
+use crate::ctx::{RunCtx, StepDone, StepError};
 use crate::papi::JobAction;
 use crate::plan::StepInstance;
 
-use super::job::run_job;
-use super::{mirror_name, StepDone, StepError};
+use super::source_policy;
 
-pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+use super::job::run_job;
+use crate::naming::mirror_name;
+
+pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let policy = ctx.policy_of(inst)?;
     let src = ctx.source(inst)?;
     let tgt = ctx.target(inst)?;
     let mirror = mirror_name(policy);
-    let p = src.get_policy(policy).await?.ok_or_else(|| {
-        StepError(format!(
-            "policy {policy} not found on {}",
-            ctx.plan.spec.from
-        ))
-    })?;
+    let p = source_policy(ctx, &src, policy).await?;
     if !p.enabled && tgt.get_policy(&mirror).await?.is_some() {
         return Ok(StepDone::unchanged(format!(
             "{mirror} already exists on {}",

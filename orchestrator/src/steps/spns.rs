@@ -5,23 +5,12 @@
 //! removal comes first: the same SPN on two accounts breaks Kerberos for that name (I6).
 //! PAPI's `PUT /auth/providers/ads/{id}` replaces the whole list, so each step reads the
 //! list, edits it, and writes it back, holding the run's SPN edit lock so that concurrent
-//! zones do not undo each other's edits.
+//! zones do not undo each other's edits. This file holds what the SPN steps and their S3
+//! undos (`rollback_add_target_spns`, `rollback_remove_source_spns`) share.
 
-use crate::exec::RunCtx;
+use crate::ctx::{RunCtx, StepDone, StepError};
 use crate::papi::PapiClient;
 use crate::plan::StepInstance;
-
-use super::{StepDone, StepError};
-
-/// `HOST/<short>` and `HOST/<fqdn>` for a SmartConnect name.
-pub fn spns_for(name: &str) -> Vec<String> {
-    let short = name.split('.').next().unwrap_or(name);
-    let mut v = vec![format!("HOST/{short}")];
-    if short != name {
-        v.push(format!("HOST/{name}"));
-    }
-    v
-}
 
 /// The SPNs of every name the zone's mappings move.
 pub(super) fn spns_wanted(ctx: &RunCtx, inst: &StepInstance) -> Result<Vec<String>, StepError> {
@@ -29,7 +18,7 @@ pub(super) fn spns_wanted(ctx: &RunCtx, inst: &StepInstance) -> Result<Vec<Strin
     let mut out = Vec::new();
     for m in &ctx.zone_plan(inst)?.mappings {
         for n in m.names(naming) {
-            for s in spns_for(&n) {
+            for s in crate::naming::spns_for(&n) {
                 if !out.contains(&s) {
                     out.push(s);
                 }
@@ -46,22 +35,28 @@ pub(super) async fn provider(client: &PapiClient) -> Result<crate::papi::AdsProv
         .into_iter()
         .next()
         .ok_or_else(|| {
-            StepError(format!(
+            StepError::Failed(format!(
                 "{} has no Active Directory provider",
                 client.cluster()
             ))
         })
 }
 
-fn same(a: &str, b: &str) -> bool {
+pub(super) fn same(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-pub async fn remove_source(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
-    let src = ctx.source(inst)?;
+/// Take the zone's moved SPNs off `client`'s machine account (read, edit, write back under
+/// the run's SPN edit lock); `nothing` is the detail when none was there.
+pub(super) async fn remove_spns(
+    ctx: &RunCtx,
+    inst: &StepInstance,
+    client: &PapiClient,
+    nothing: &str,
+) -> Result<StepDone, StepError> {
     let spns = spns_wanted(ctx, inst)?;
     let _edit = ctx.spn_edit.lock().await;
-    let ads = provider(&src).await?;
+    let ads = provider(client).await?;
     let keep: Vec<String> = ads
         .spns
         .iter()
@@ -69,9 +64,9 @@ pub async fn remove_source(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone
         .cloned()
         .collect();
     if keep.len() == ads.spns.len() {
-        return Ok(StepDone::unchanged("no moved SPN on the source account"));
+        return Ok(StepDone::unchanged(nothing));
     }
-    src.set_ads_spns(ads.key(), &keep).await?;
+    client.set_ads_spns(ads.key(), &keep).await?;
     Ok(StepDone::acted(format!(
         "removed {} SPN(s) from {}",
         ads.spns.len() - keep.len(),
@@ -79,29 +74,35 @@ pub async fn remove_source(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone
     )))
 }
 
-pub async fn add_target(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
-    let tgt = ctx.target(inst)?;
+/// Register the zone's moved SPNs on `client`'s machine account (under the run's SPN edit
+/// lock). With `refuse_duplicates`, fail instead when another account holds one of them.
+/// `words(added, account)` gives the detail when nothing was missing, and when some were.
+pub(super) async fn add_spns(
+    ctx: &RunCtx,
+    inst: &StepInstance,
+    client: &PapiClient,
+    refuse_duplicates: bool,
+    words: impl Fn(usize, &str) -> (&'static str, String),
+) -> Result<StepDone, StepError> {
     let spns = spns_wanted(ctx, inst)?;
     let _edit = ctx.spn_edit.lock().await;
-    // Never create a duplicate: if another account (the source's, whose removal failed or
-    // could not run, or any other) holds a moved SPN, registering it here would break
-    // Kerberos for that name (I6). The target's own duplicate check sees them, since its
-    // pool now carries the moved names.
-    let dups: Vec<String> = tgt
-        .ads_providers_checked()
-        .await?
-        .into_iter()
-        .flat_map(|a| a.dup_spns)
-        .filter(|d| spns.iter().any(|w| same(w, d)))
-        .collect();
-    if !dups.is_empty() {
-        return Err(StepError(format!(
-            "{} held by another machine account; not registering them on {} (remove them there first)",
-            dups.join(", "),
-            tgt.cluster()
-        )));
+    if refuse_duplicates {
+        let dups: Vec<String> = client
+            .ads_providers_checked()
+            .await?
+            .into_iter()
+            .flat_map(|a| a.dup_spns)
+            .filter(|d| spns.iter().any(|w| same(w, d)))
+            .collect();
+        if !dups.is_empty() {
+            return Err(StepError::Failed(format!(
+                "{} held by another machine account; not registering them on {} (remove them there first)",
+                dups.join(", "),
+                client.cluster()
+            )));
+        }
     }
-    let ads = provider(&tgt).await?;
+    let ads = provider(client).await?;
     let mut list = ads.spns.clone();
     let mut added = 0;
     for s in spns {
@@ -110,12 +111,10 @@ pub async fn add_target(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
             added += 1;
         }
     }
+    let (nothing, done) = words(added, &ads.machine_account);
     if added == 0 {
-        return Ok(StepDone::unchanged("target account already has the SPNs"));
+        return Ok(StepDone::unchanged(nothing));
     }
-    tgt.set_ads_spns(ads.key(), &list).await?;
-    Ok(StepDone::acted(format!(
-        "added {added} SPN(s) to {}",
-        ads.machine_account
-    )))
+    client.set_ads_spns(ads.key(), &list).await?;
+    Ok(StepDone::acted(done))
 }

@@ -6,14 +6,15 @@
 //! DFS clients use the first referral target whose share exists, so the target must not
 //! offer `X` until step 6 renames it.
 
+use crate::ctx::{RunCtx, StepDone, StepError};
 use serde_json::{json, Value};
 
-use crate::exec::RunCtx;
 use crate::papi::SmbPermission;
 use crate::plan::StepInstance;
 use crate::run_spec::Mode;
 
-use super::{map_path, path_under, shares_under, StepDone, StepError};
+use super::policy_shares;
+use crate::naming::{map_path, path_under};
 
 /// Share fields copied as they are (ids and zone ids are the target's own).
 const SHARE_FIELDS: [&str; 8] = [
@@ -27,14 +28,14 @@ const SHARE_FIELDS: [&str; 8] = [
     "oplocks",
 ];
 
-pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let policy = ctx.policy_of(inst)?;
     let p = ctx
         .plan
         .policies
         .iter()
         .find(|x| x.name == policy)
-        .ok_or_else(|| StepError(format!("policy {policy} is not in the plan")))?;
+        .ok_or_else(|| StepError::Failed(format!("policy {policy} is not in the plan")))?;
     let src = ctx.source(inst)?;
     let tgt = ctx.target(inst)?;
     let from = &ctx.plan.spec.from;
@@ -44,11 +45,11 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
     let mut changes = Vec::new();
 
     // SMB shares.
-    let shares = shares_under(ctx, &src, from, std::slice::from_ref(&p.source_path)).await?;
+    let shares = policy_shares(ctx, inst, &src).await?;
     let saved = ctx.with_state(|s| s.saved_share_permissions.clone());
     for (zone, share) in &shares {
         if ctx.inventory.zone(to, zone).is_none() {
-            return Err(StepError(format!(
+            return Err(StepError::Failed(format!(
                 "share {} is in zone {zone}, which does not exist on {to}",
                 share.name
             )));
@@ -93,7 +94,7 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
                         }
                     }
                 }
-                tgt.create_smb_share(zone, &body).await?;
+                tgt.create_in_zone("smb/shares", zone, &body).await?;
                 changes.push(format!("share {name} created"));
             }
         }
@@ -127,7 +128,7 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
             if let Some(d) = &e.description {
                 body["description"] = Value::String(d.clone());
             }
-            tgt.create_nfs_export(&z.name, &body).await?;
+            tgt.create_in_zone("nfs/exports", &z.name, &body).await?;
             changes.push(format!("export {} created", tpaths.join(",")));
         }
         for a in src.nfs_aliases(&z.name).await? {
@@ -142,8 +143,12 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
             {
                 continue;
             }
-            tgt.create_nfs_alias(&z.name, &json!({"name": a.name, "path": tpath}))
-                .await?;
+            tgt.create_in_zone(
+                "nfs/aliases",
+                &z.name,
+                &json!({"name": a.name, "path": tpath}),
+            )
+            .await?;
             changes.push(format!("alias {} created", a.name));
         }
     }
@@ -154,7 +159,7 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
     })
 }
 
-fn same_set(a: &[String], b: &[String]) -> bool {
+pub(super) fn same_set(a: &[String], b: &[String]) -> bool {
     let mut a = a.to_vec();
     let mut b = b.to_vec();
     a.sort();

@@ -1,14 +1,13 @@
 //! Step 4, `sync_data`: run the policy's SyncIQ job on the source and wait for it, so the
 //! target holds everything written before the failover.
 
-use crate::exec::RunCtx;
+use crate::ctx::{RunCtx, StepDone, StepError};
 use crate::papi::JobAction;
 use crate::plan::StepInstance;
 
 use super::job::run_job;
-use super::{StepDone, StepError};
 
-pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let policy = ctx.policy_of(inst)?;
     let src = ctx.source(inst)?;
     let report = run_job(&src, policy, JobAction::Run, &ctx.plan.spec.options).await?;

@@ -3,12 +3,10 @@
 //! Errors stop the run before any cut-over (outcome `blocked`; the preparation is rolled
 //! back). Warnings are recorded; step 3a, when enabled, turns them into a stop too.
 
-use crate::exec::RunCtx;
+use crate::ctx::{RunCtx, StepDone, StepError};
 use crate::plan::StepInstance;
 
-use super::{StepDone, StepError};
-
-pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let spec = &ctx.plan.spec;
     let mut errors: Vec<String> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
@@ -139,7 +137,7 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
     }
     ctx.with_state(|s| s.warnings.extend(warnings.iter().cloned()));
     if !errors.is_empty() {
-        return Err(StepError(format!(
+        return Err(StepError::Failed(format!(
             "readiness failed: {}",
             errors.join("; ")
         )));
@@ -151,22 +149,9 @@ pub async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepErro
     )))
 }
 
-pub async fn block_on_warning(ctx: &RunCtx, _inst: &StepInstance) -> Result<StepDone, StepError> {
-    let warnings = ctx.with_state(|s| s.warnings.clone());
-    if warnings.is_empty() {
-        Ok(StepDone::unchanged("no warnings"))
-    } else {
-        Err(StepError(format!(
-            "blocked on {} warning(s): {}",
-            warnings.len(),
-            warnings.join("; ")
-        )))
-    }
-}
-
 /// Zone checks: AD providers on both sides, no moved SPN held by another account, and the
 /// DNS delegation of every moved name.
-async fn check_networking(
+pub(super) async fn check_networking(
     ctx: &RunCtx,
     src: &crate::papi::PapiClient,
     tgt: &crate::papi::PapiClient,
@@ -185,7 +170,7 @@ async fn check_networking(
         .collect();
     let moved: Vec<String> = names
         .iter()
-        .flat_map(|n| super::spns::spns_for(n))
+        .flat_map(|n| crate::naming::spns_for(n))
         .collect();
     match src.ads_providers_checked().await {
         Ok(ads) if ads.is_empty() => warnings.push(format!(

@@ -3,13 +3,12 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use serde_json::{json, Map, Value};
 
+use super::collection::{cfg, cfg_mut, merge_object};
 use super::objects::{audit, str_field};
-use super::protocols::{cfg, cfg_mut};
-use super::{json_object, no_content, ApiError, ApiResult, ApiState, MAX_API_VERSION};
-use crate::audit::ReqCtx;
+use super::{json_object, no_content, ApiError, ApiResult, ApiState, Caller, MAX_API_VERSION};
 
 /// Highest API version of a release, e.g. 9.5 → 16, 9.10 → 21 (capped at the simulator's max).
 fn api_version(release: &str) -> u32 {
@@ -61,7 +60,7 @@ pub(super) async fn identity(State(st): State<ApiState>) -> ApiResult {
             }
         }
     }
-    super::fill_defaults("cluster_identity", &mut v);
+    super::objects::fill_defaults("cluster_identity", &mut v);
     Ok(Json(v).into_response())
 }
 
@@ -125,11 +124,7 @@ fn check_identity(m: &Map<String, Value>) -> Result<(), ApiError> {
 }
 
 /// `PUT cluster/identity`: name, description and the login message.
-pub(super) async fn identity_update(
-    State(st): State<ApiState>,
-    Extension(ctx): Extension<ReqCtx>,
-    body: Bytes,
-) -> ApiResult {
+pub(super) async fn identity_update(Caller { st, ctx }: Caller, body: Bytes) -> ApiResult {
     let m = json_object(&body)?;
     check_identity(&m)?;
     st.sim.with_world(|w| {
@@ -137,15 +132,7 @@ pub(super) async fn identity_update(
         let ident = &mut cfg_mut(w, &st)?.identity;
         for (k, v) in &m {
             if k == "logon" {
-                let mut l = ident
-                    .get("logon")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default();
-                if let Value::Object(n) = v {
-                    l.extend(n.clone());
-                }
-                ident.insert(k.clone(), Value::Object(l));
+                merge_object(ident, k, v);
             } else {
                 ident.insert(k.clone(), v.clone());
             }
@@ -214,6 +201,6 @@ pub(super) async fn config(State(st): State<ApiState>) -> ApiResult {
         "node_id": "1",
         "region": "",
     });
-    super::fill_defaults("cluster_config", &mut v);
+    super::objects::fill_defaults("cluster_config", &mut v);
     Ok(Json(v).into_response())
 }

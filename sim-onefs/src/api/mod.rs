@@ -11,20 +11,22 @@
 //! create 201 `{"id"}`, update/delete 204, errors `{"errors": [{"code", "message"}]}`.
 
 mod cluster;
+mod collection;
 mod objects;
-mod protocols;
+mod resources;
 mod session;
+mod sync_common;
 mod sync_jobs;
 mod sync_policies;
+mod sync_render;
 mod sync_reports;
 mod sync_settings;
 mod sync_target;
 #[cfg(test)]
 mod tests;
-mod zones_net;
 
-pub(crate) use objects::fill_defaults;
 pub(crate) use session::SessionStore;
+pub(crate) use sync_render::{job_json, policy_json, report_json, target_policy_json};
 
 use std::collections::BTreeMap;
 
@@ -43,12 +45,50 @@ use crate::faults::RequestInfo;
 use crate::spec::Role;
 use crate::synciq::SyncError;
 use crate::{ConnectionDropped, Sim};
+use collection::{delete, delete_all, item_routes, list, list_routes, update};
+use resources::ads;
+use resources::groupnets::Groupnets;
+use resources::nfs_aliases::NfsAliases;
+use resources::nfs_exports::NfsExports;
+use resources::openfiles::OpenFiles;
+use resources::pools::Pools;
+use resources::quotas::Quotas;
+use resources::settings::{self, DedupeSettings, NfsSettings, SmbSettings};
+use resources::smb_shares::SmbShares;
+use resources::snapshot_schedules::SnapshotSchedules;
+use resources::subnets::Subnets;
+use resources::zones::Zones;
 
 /// Per-router state: the world handle and which cluster this router serves.
 #[derive(Clone)]
 pub(crate) struct ApiState {
     pub sim: Sim,
     pub cluster: String,
+}
+
+/// The router state and request context of an authenticated request (the context is set by
+/// [`papi_middleware`]).
+pub(crate) struct Caller {
+    pub st: ApiState,
+    pub ctx: ReqCtx,
+}
+
+impl axum::extract::FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        st: &ApiState,
+    ) -> Result<Caller, ApiError> {
+        let ctx = parts
+            .extensions
+            .get::<ReqCtx>()
+            .cloned()
+            .unwrap_or_default();
+        Ok(Caller {
+            st: st.clone(),
+            ctx,
+        })
+    }
 }
 
 /// Highest API version number the simulator accepts.
@@ -103,135 +143,81 @@ pub(crate) fn router(sim: Sim, cluster: &str) -> Router {
         )
         .route(
             &v("protocols/smb/shares"),
-            get(protocols::smb_share_list)
-                .post(protocols::smb_share_create)
-                .delete(protocols::smb_share_delete_all),
+            list_routes::<SmbShares>().delete(delete_all::<SmbShares>),
         )
-        .route(
-            &v("protocols/smb/shares/{id}"),
-            get(protocols::smb_share_get)
-                .put(protocols::smb_share_update)
-                .delete(protocols::smb_share_delete),
-        )
-        .route(
-            &v("protocols/smb/openfiles"),
-            get(protocols::openfiles_list),
-        )
+        .route(&v("protocols/smb/shares/{id}"), item_routes::<SmbShares>())
+        .route(&v("protocols/smb/openfiles"), get(list::<OpenFiles>))
         .route(
             &v("protocols/smb/openfiles/{id}"),
-            axum::routing::delete(protocols::openfile_delete),
+            axum::routing::delete(delete::<OpenFiles>),
         )
         .route(
             &v("protocols/smb/settings/global"),
-            get(protocols::smb_settings_get).put(protocols::smb_settings_put),
+            settings::routes::<SmbSettings>(),
         )
         .route(
             &v("protocols/nfs/settings/global"),
-            get(protocols::nfs_settings_get).put(protocols::nfs_settings_put),
+            settings::routes::<NfsSettings>(),
         )
-        .route(
-            &v("protocols/nfs/exports"),
-            get(protocols::nfs_export_list).post(protocols::nfs_export_create),
-        )
+        .route(&v("protocols/nfs/exports"), list_routes::<NfsExports>())
         .route(
             &v("protocols/nfs/exports/{id}"),
-            get(protocols::nfs_export_get)
-                .put(protocols::nfs_export_update)
-                .delete(protocols::nfs_export_delete),
+            item_routes::<NfsExports>(),
         )
-        .route(
-            &v("protocols/nfs/aliases"),
-            get(protocols::nfs_alias_list).post(protocols::nfs_alias_create),
-        )
+        .route(&v("protocols/nfs/aliases"), list_routes::<NfsAliases>())
         .route(
             &v("protocols/nfs/aliases/{id}"),
-            get(protocols::nfs_alias_get)
-                .put(protocols::nfs_alias_update)
-                .delete(protocols::nfs_alias_delete),
+            item_routes::<NfsAliases>(),
         )
         .route(
             &v("quota/quotas"),
-            get(protocols::quota_list)
-                .post(protocols::quota_create)
-                .delete(protocols::quota_delete_matching),
+            list_routes::<Quotas>().delete(delete_all::<Quotas>),
         )
-        .route(
-            &v("quota/quotas/{id}"),
-            get(protocols::quota_get)
-                .put(protocols::quota_update)
-                .delete(protocols::quota_delete),
-        )
+        .route(&v("quota/quotas/{id}"), item_routes::<Quotas>())
         .route(
             &v("snapshot/schedules"),
-            get(protocols::schedule_list)
-                .post(protocols::schedule_create)
-                .delete(protocols::schedule_delete_all),
+            list_routes::<SnapshotSchedules>().delete(delete_all::<SnapshotSchedules>),
         )
         .route(
             &v("snapshot/schedules/{id}"),
-            get(protocols::schedule_get)
-                .put(protocols::schedule_update)
-                .delete(protocols::schedule_delete),
+            item_routes::<SnapshotSchedules>(),
         )
-        .route(
-            &v("dedupe/settings"),
-            get(protocols::dedupe_get).put(protocols::dedupe_put),
-        )
-        .route(
-            &v("zones"),
-            get(zones_net::zone_list).post(zones_net::zone_create),
-        )
-        .route(
-            &v("zones/{id}"),
-            get(zones_net::zone_get)
-                .put(zones_net::zone_update)
-                .delete(zones_net::zone_delete),
-        )
-        .route(
-            &v("network/groupnets"),
-            get(zones_net::groupnet_list).post(zones_net::groupnet_create),
-        )
-        .route(
-            &v("network/groupnets/{g}"),
-            get(zones_net::groupnet_get)
-                .put(zones_net::groupnet_update)
-                .delete(zones_net::groupnet_delete),
-        )
+        .route(&v("dedupe/settings"), settings::routes::<DedupeSettings>())
+        .route(&v("zones"), list_routes::<Zones>())
+        .route(&v("zones/{id}"), item_routes::<Zones>())
+        .route(&v("network/groupnets"), list_routes::<Groupnets>())
+        .route(&v("network/groupnets/{g}"), item_routes::<Groupnets>())
         .route(
             &v("network/groupnets/{g}/subnets"),
-            get(zones_net::subnet_list).post(zones_net::subnet_create),
+            list_routes::<Subnets>(),
         )
         .route(
             &v("network/groupnets/{g}/subnets/{s}"),
-            get(zones_net::subnet_get)
-                .put(zones_net::subnet_update)
-                .delete(zones_net::subnet_delete),
+            item_routes::<Subnets>(),
         )
         .route(
             &v("network/groupnets/{g}/subnets/{s}/pools"),
-            get(zones_net::pool_list).post(zones_net::pool_create),
+            list_routes::<Pools>(),
         )
         .route(
             &v("network/groupnets/{g}/subnets/{s}/pools/{p}"),
-            get(zones_net::pool_get)
-                .put(zones_net::pool_update)
-                .delete(zones_net::pool_delete),
+            item_routes::<Pools>(),
         )
-        .route(&v("network/subnets"), get(zones_net::subnet_list_flat))
-        .route(&v("network/pools"), get(zones_net::pool_list_flat))
+        .route(&v("network/subnets"), get(list::<Subnets>))
+        .route(&v("network/pools"), get(list::<Pools>))
         .route(
             &v("network/pools/{id}"),
-            get(zones_net::pool_get).put(zones_net::pool_update),
+            get(collection::get::<Pools>).put(update::<Pools>),
         )
         .route(
             &v("auth/providers/ads"),
-            get(zones_net::ads_list).post(zones_net::ads_create),
+            get(ads::ads_list).post(ads::ads_create),
         )
         .route(
             &v("auth/providers/ads/{id}"),
-            get(zones_net::ads_get)
-                .put(zones_net::ads_update)
-                .delete(zones_net::ads_delete),
+            get(ads::ads_get)
+                .put(ads::ads_update)
+                .delete(ads::ads_delete),
         )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(st.clone(), papi_middleware))
@@ -353,14 +339,24 @@ pub(crate) fn check_keys(m: &Map<String, Value>, allowed: &[&str]) -> Result<(),
     }
 }
 
-pub(crate) fn opt_str(m: &Map<String, Value>, f: &str) -> Result<Option<String>, ApiError> {
+/// An optional body field that `get` reads (absent or `null`: `None`), else a 400 saying it
+/// must be `what`.
+fn opt_field<T>(
+    m: &Map<String, Value>,
+    f: &str,
+    what: &str,
+    get: impl Fn(&Value) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
     match m.get(f) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ApiError::bad_request(format!(
-            "Field: {f} must be a string"
-        ))),
+        Some(v) => get(v)
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request(format!("Field: {f} must be {what}"))),
     }
+}
+
+pub(crate) fn opt_str(m: &Map<String, Value>, f: &str) -> Result<Option<String>, ApiError> {
+    opt_field(m, f, "a string", |v| v.as_str().map(str::to_string))
 }
 
 pub(crate) fn req_str(m: &Map<String, Value>, f: &str) -> Result<String, ApiError> {
@@ -368,22 +364,11 @@ pub(crate) fn req_str(m: &Map<String, Value>, f: &str) -> Result<String, ApiErro
 }
 
 pub(crate) fn opt_bool(m: &Map<String, Value>, f: &str) -> Result<Option<bool>, ApiError> {
-    match m.get(f) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(ApiError::bad_request(format!(
-            "Field: {f} must be a boolean"
-        ))),
-    }
+    opt_field(m, f, "a boolean", Value::as_bool)
 }
 
 pub(crate) fn opt_u64(m: &Map<String, Value>, f: &str) -> Result<Option<u64>, ApiError> {
-    match m.get(f) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_u64().map(Some).ok_or_else(|| {
-            ApiError::bad_request(format!("Field: {f} must be a non-negative integer"))
-        }),
-    }
+    opt_field(m, f, "a non-negative integer", Value::as_u64)
 }
 
 /// The `{id}` path parameter (axum has already percent-decoded it).

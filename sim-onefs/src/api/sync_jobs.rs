@@ -1,15 +1,14 @@
 //! `sync/jobs`: start (run / resync_prep / allow_write / allow_write_revert / test), list,
 //! get, and pause / resume / cancel.
 
-use std::collections::BTreeMap;
-
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::Extension;
 
+use super::collection::{params, PathR};
+use super::objects::{check_query, list_query, QueryR};
+use super::sync_common::{get_of, list_of, synciq};
+use super::sync_render::job_json;
 use super::*;
-use crate::synciq::{job_json, JobAction};
+use crate::synciq::{JobAction, JobState};
 
 /// Keys of `SyncJobCreateParams` we accept; only `id` and `action` have an effect.
 const CREATE_KEYS: &[&str] = &[
@@ -22,52 +21,28 @@ const CREATE_KEYS: &[&str] = &[
     "skip_move",
 ];
 
-pub(super) async fn list(State(st): State<ApiState>, q: super::objects::QueryR) -> ApiResult {
-    let (q, off) = super::objects::list_query(q)?;
-    let items = st.sim.with_world(|w| {
-        let now = w.now_ms;
-        w.cluster(&st.cluster)
-            .map(|c| {
-                c.synciq
-                    .jobs
-                    .values()
-                    .map(|j| job_json(j, now))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-    });
-    super::objects::list_paged("jobs", items, &q, off)
-}
-
-pub(super) async fn get_one(
-    State(st): State<ApiState>,
-    p: Result<Path<BTreeMap<String, String>>, PathRejection>,
-) -> ApiResult {
-    let key = path_id(&p.map_err(|e| ApiError::bad_request(e.body_text()))?.0);
-    st.sim.with_world(|w| {
-        let now = w.now_ms;
-        let s = &w
-            .cluster(&st.cluster)
-            .ok_or_else(|| ApiError::not_found("cluster"))?
-            .synciq;
-        let id = s.job_id(&key).ok_or_else(|| {
-            ApiError::not_found(format!("No job for policy {key} is in progress"))
-        })?;
-        Ok(single_envelope("jobs", job_json(&s.jobs[&id], now)))
+pub(super) async fn list(State(st): State<ApiState>, q: QueryR) -> ApiResult {
+    list_of(&st, q, "jobs", |s, now| {
+        s.jobs.values().map(|j| job_json(j, now)).collect()
     })
 }
 
-pub(super) async fn create(
-    State(st): State<ApiState>,
-    Extension(ctx): Extension<ReqCtx>,
-    body: Bytes,
-) -> ApiResult {
+pub(super) async fn get_one(State(st): State<ApiState>, p: PathR) -> ApiResult {
+    get_of(&st, p, "jobs", |s, key, now| {
+        let id = s.job_id(key).ok_or_else(|| {
+            ApiError::not_found(format!("No job for policy {key} is in progress"))
+        })?;
+        Ok(job_json(&s.jobs[&id], now))
+    })
+}
+
+pub(super) async fn create(Caller { st, ctx }: Caller, body: Bytes) -> ApiResult {
     let m = json_object(&body)?;
     check_keys(&m, CREATE_KEYS)?;
     let key = req_str(&m, "id")?;
     let action = match opt_str(&m, "action")? {
         None => JobAction::Run,
-        Some(a) => JobAction::parse(&a).ok_or_else(|| {
+        Some(a) => a.parse::<JobAction>().map_err(|_| {
             ApiError::bad_request(format!(
                 "Field: action: invalid value `{a}` (expected run, resync_prep, allow_write, allow_write_revert or test)"
             ))
@@ -80,13 +55,8 @@ pub(super) async fn create(
     })
 }
 
-pub(super) async fn update(
-    State(st): State<ApiState>,
-    Extension(ctx): Extension<ReqCtx>,
-    p: Result<Path<BTreeMap<String, String>>, PathRejection>,
-    body: Bytes,
-) -> ApiResult {
-    let key = path_id(&p.map_err(|e| ApiError::bad_request(e.body_text()))?.0);
+pub(super) async fn update(Caller { st, ctx }: Caller, p: PathR, body: Bytes) -> ApiResult {
+    let key = path_id(&params(p)?);
     let m = json_object(&body)?;
     check_keys(&m, &["state"])?;
     let state = req_str(&m, "state")?;
@@ -98,31 +68,15 @@ pub(super) async fn update(
 }
 
 /// `DELETE sync/jobs`: cancel every job of this cluster.
-pub(super) async fn cancel_all(
-    State(st): State<ApiState>,
-    Extension(ctx): Extension<ReqCtx>,
-    q: super::objects::QueryR,
-) -> ApiResult {
-    let (q, _) = super::objects::list_query(q)?;
-    super::objects::check_query(&q, &[])?;
+pub(super) async fn cancel_all(Caller { st, ctx }: Caller, q: QueryR) -> ApiResult {
+    let (q, _) = list_query(q)?;
+    check_query(&q, &[])?;
     st.sim.with_world(|w| {
         let now = w.now_ms;
-        let ids: Vec<String> = w
-            .cluster(&st.cluster)
-            .ok_or_else(|| ApiError::not_found("cluster"))?
-            .synciq
-            .jobs
-            .keys()
-            .cloned()
-            .collect();
+        let ids: Vec<String> = synciq(w, &st)?.jobs.keys().cloned().collect();
         for id in &ids {
-            w.end_job(
-                &st.cluster,
-                id,
-                crate::synciq::JobState::Canceled,
-                Some(format!("canceled by {}", ctx.actor)),
-                now,
-            );
+            let why = format!("canceled by {}", ctx.actor);
+            w.end_job(&st.cluster, id, JobState::Canceled, Some(why), now);
         }
         let e = crate::audit::AuditEntry::new(
             now,

@@ -1,17 +1,16 @@
 //! `sync/policies`: list, create, get, update, delete, reset.
 
-use std::collections::BTreeMap;
-
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::Extension;
 use serde_json::{json, Map, Value};
 
+use super::collection::{params, PathR};
+use super::objects::{check_query, list_query, query_bool, QueryR};
+use super::sync_common::{get_of, list_of, policy_id, synciq};
+use super::sync_render::policy_json;
 use super::*;
 use crate::audit::AuditEntry;
 use crate::model::{random_hex, valid_ifs_path, WorldState};
-use crate::synciq::{policy_json, Policy};
+use crate::synciq::{JobState, Policy};
 
 const UPDATABLE: &[&str] = &[
     "name",
@@ -24,36 +23,15 @@ const UPDATABLE: &[&str] = &[
     "action",
 ];
 
-pub(super) async fn list(State(st): State<ApiState>, q: super::objects::QueryR) -> ApiResult {
-    let (q, off) = super::objects::list_query(q)?;
-    let items = st.sim.with_world(|w| {
-        w.cluster(&st.cluster)
-            .map(|c| {
-                c.synciq
-                    .policies
-                    .values()
-                    .map(policy_json)
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-    });
-    super::objects::list_paged("policies", items, &q, off)
+pub(super) async fn list(State(st): State<ApiState>, q: QueryR) -> ApiResult {
+    list_of(&st, q, "policies", |s, _| {
+        s.policies.values().map(policy_json).collect()
+    })
 }
 
-pub(super) async fn get_one(
-    State(st): State<ApiState>,
-    p: Result<Path<BTreeMap<String, String>>, PathRejection>,
-) -> ApiResult {
-    let key = path_id(&p.map_err(|e| ApiError::bad_request(e.body_text()))?.0);
-    st.sim.with_world(|w| {
-        let s = &w
-            .cluster(&st.cluster)
-            .ok_or_else(|| ApiError::not_found("cluster"))?
-            .synciq;
-        let id = s
-            .policy_id(&key)
-            .ok_or_else(|| ApiError::not_found(format!("Policy {key} not found")))?;
-        Ok(single_envelope("policies", policy_json(&s.policies[&id])))
+pub(super) async fn get_one(State(st): State<ApiState>, p: PathR) -> ApiResult {
+    get_of(&st, p, "policies", |s, key, _| {
+        Ok(policy_json(&s.policies[&policy_id(s, key)?]))
     })
 }
 
@@ -91,11 +69,7 @@ fn resolve_target(w: &WorldState, own: &str, host: &str) -> Result<String, ApiEr
     Ok(c)
 }
 
-pub(super) async fn create(
-    State(st): State<ApiState>,
-    Extension(ctx): Extension<ReqCtx>,
-    body: Bytes,
-) -> ApiResult {
+pub(super) async fn create(Caller { st, ctx }: Caller, body: Bytes) -> ApiResult {
     let m = json_object(&body)?;
     check_keys(&m, UPDATABLE)?;
     let name = req_str(&m, "name")?;
@@ -113,12 +87,7 @@ pub(super) async fn create(
     check_path("target_path", &target_path)?;
     st.sim.with_world(|w| {
         let target_cluster = resolve_target(w, &st.cluster, &target_host)?;
-        if w.cluster(&st.cluster)
-            .ok_or_else(|| ApiError::not_found("cluster"))?
-            .synciq
-            .policy_id(&name)
-            .is_some()
-        {
+        if synciq(w, &st)?.policy_id(&name).is_some() {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 format!("Policy {name} already exists"),
@@ -137,7 +106,7 @@ pub(super) async fn create(
             target_path,
             schedule,
             description,
-            last_job_state: "unknown".into(),
+            last_job_state: JobState::Unknown,
             last_started: None,
             last_success: None,
             conflicted: false,
@@ -157,13 +126,8 @@ pub(super) async fn create(
     })
 }
 
-pub(super) async fn update(
-    State(st): State<ApiState>,
-    Extension(ctx): Extension<ReqCtx>,
-    p: Result<Path<BTreeMap<String, String>>, PathRejection>,
-    body: Bytes,
-) -> ApiResult {
-    let key = path_id(&p.map_err(|e| ApiError::bad_request(e.body_text()))?.0);
+pub(super) async fn update(Caller { st, ctx }: Caller, p: PathR, body: Bytes) -> ApiResult {
+    let key = path_id(&params(p)?);
     let m = json_object(&body)?;
     check_keys(&m, UPDATABLE)?;
     let name = opt_str(&m, "name")?;
@@ -189,13 +153,8 @@ pub(super) async fn update(
             None => None,
         };
         let now = w.now_ms;
-        let s = &mut w
-            .cluster_mut(&st.cluster)
-            .ok_or_else(|| ApiError::not_found("cluster"))?
-            .synciq;
-        let id = s
-            .policy_id(&key)
-            .ok_or_else(|| ApiError::not_found(format!("Policy {key} not found")))?;
+        let s = &mut collection::cluster_mut(w, &st)?.synciq;
+        let id = policy_id(s, &key)?;
         if let Some(n) = &name {
             if s.policies.values().any(|q| &q.name == n && q.id != id) {
                 return Err(ApiError::conflict(format!("Policy {n} already exists")));
@@ -295,7 +254,7 @@ fn delete_policy(
         w.end_job(
             cluster,
             id,
-            crate::synciq::JobState::Canceled,
+            JobState::Canceled,
             Some(format!("policy deleted by {}", ctx.actor)),
             now,
         );
@@ -322,31 +281,21 @@ fn delete_policy(
 }
 
 /// `force` / `local_only` query arguments of the policy deletes.
-fn delete_args(q: super::objects::QueryR) -> Result<(bool, bool), ApiError> {
-    let (q, _) = super::objects::list_query(q)?;
-    super::objects::check_query(&q, &["force", "local_only"])?;
+fn delete_args(q: QueryR) -> Result<(bool, bool), ApiError> {
+    let (q, _) = list_query(q)?;
+    check_query(&q, &["force", "local_only"])?;
     Ok((
-        super::objects::query_bool(&q, "force")?.unwrap_or(false),
-        super::objects::query_bool(&q, "local_only")?.unwrap_or(false),
+        query_bool(&q, "force")?.unwrap_or(false),
+        query_bool(&q, "local_only")?.unwrap_or(false),
     ))
 }
 
-pub(super) async fn delete(
-    State(st): State<ApiState>,
-    Extension(ctx): Extension<ReqCtx>,
-    p: Result<Path<BTreeMap<String, String>>, PathRejection>,
-    q: super::objects::QueryR,
-) -> ApiResult {
-    let key = path_id(&p.map_err(|e| ApiError::bad_request(e.body_text()))?.0);
+pub(super) async fn delete(Caller { st, ctx }: Caller, p: PathR, q: QueryR) -> ApiResult {
+    let key = path_id(&params(p)?);
     let (force, local_only) = delete_args(q)?;
     st.sim.with_world(|w| {
         let now = w.now_ms;
-        let id = w
-            .cluster(&st.cluster)
-            .ok_or_else(|| ApiError::not_found("cluster"))?
-            .synciq
-            .policy_id(&key)
-            .ok_or_else(|| ApiError::not_found(format!("Policy {key} not found")))?;
+        let id = policy_id(synciq(w, &st)?, &key)?;
         check_deletable(w, &st.cluster, &id, force, local_only)?;
         delete_policy(w, &st.cluster, &id, local_only, &ctx, now);
         Ok(no_content())
@@ -354,22 +303,11 @@ pub(super) async fn delete(
 }
 
 /// `DELETE sync/policies`: delete every policy of this cluster (all or none).
-pub(super) async fn delete_all(
-    State(st): State<ApiState>,
-    Extension(ctx): Extension<ReqCtx>,
-    q: super::objects::QueryR,
-) -> ApiResult {
+pub(super) async fn delete_all(Caller { st, ctx }: Caller, q: QueryR) -> ApiResult {
     let (force, local_only) = delete_args(q)?;
     st.sim.with_world(|w| {
         let now = w.now_ms;
-        let ids: Vec<String> = w
-            .cluster(&st.cluster)
-            .ok_or_else(|| ApiError::not_found("cluster"))?
-            .synciq
-            .policies
-            .keys()
-            .cloned()
-            .collect();
+        let ids: Vec<String> = synciq(w, &st)?.policies.keys().cloned().collect();
         for id in &ids {
             check_deletable(w, &st.cluster, id, force, local_only)?;
         }
@@ -381,21 +319,12 @@ pub(super) async fn delete_all(
 }
 
 /// Reset: forget the sync baseline (the next run is a full sync) and clear `conflicted`.
-pub(super) async fn reset(
-    State(st): State<ApiState>,
-    Extension(ctx): Extension<ReqCtx>,
-    p: Result<Path<BTreeMap<String, String>>, PathRejection>,
-) -> ApiResult {
-    let key = path_id(&p.map_err(|e| ApiError::bad_request(e.body_text()))?.0);
+pub(super) async fn reset(Caller { st, ctx }: Caller, p: PathR) -> ApiResult {
+    let key = path_id(&params(p)?);
     st.sim.with_world(|w| {
         let now = w.now_ms;
-        let s = &mut w
-            .cluster_mut(&st.cluster)
-            .ok_or_else(|| ApiError::not_found("cluster"))?
-            .synciq;
-        let id = s
-            .policy_id(&key)
-            .ok_or_else(|| ApiError::not_found(format!("Policy {key} not found")))?;
+        let s = &mut collection::cluster_mut(w, &st)?.synciq;
+        let id = policy_id(s, &key)?;
         if s.jobs.contains_key(&id) {
             return Err(ApiError::conflict(format!(
                 "Policy {key} has a job in progress"

@@ -1,20 +1,15 @@
 //! `sync/reports[/{id}]`: finished jobs, newest first.
 //! Query: `policy_name`, `newer_than` (days, as in OneFS), `limit`, `state`, `action`.
 
-use std::collections::BTreeMap;
-
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-
+use super::collection::PathR;
+use super::objects::{list_paged, list_query, QueryR};
+use super::sync_common::{get_of, synciq};
+use super::sync_render::report_json;
 use super::*;
 use crate::clock::unix_s;
-use crate::synciq::report_json;
 
-pub(super) async fn list(
-    State(st): State<ApiState>,
-    q: Result<Query<BTreeMap<String, String>>, QueryRejection>,
-) -> ApiResult {
-    let (q, off) = super::objects::list_query(q)?;
+pub(super) async fn list(State(st): State<ApiState>, q: QueryR) -> ApiResult {
+    let (q, off) = list_query(q)?;
     let num = |k: &str| -> Result<Option<u64>, ApiError> {
         q.get(k)
             .map(|v| {
@@ -30,11 +25,7 @@ pub(super) async fn list(
     num("limit")?;
     st.sim.with_world(|w| {
         let now_s = unix_s(w.now_ms as i64);
-        let c = w
-            .cluster(&st.cluster)
-            .ok_or_else(|| ApiError::not_found("cluster"))?;
-        let items: Vec<_> = c
-            .synciq
+        let items: Vec<_> = synciq(w, &st)?
             .reports
             .iter()
             .rev()
@@ -46,25 +37,16 @@ pub(super) async fn list(
             })
             .map(report_json)
             .collect::<Vec<_>>();
-        super::objects::list_paged("reports", items, &q, off)
+        list_paged("reports", items, &q, off)
     })
 }
 
-pub(super) async fn get_one(
-    State(st): State<ApiState>,
-    p: Result<Path<BTreeMap<String, String>>, PathRejection>,
-) -> ApiResult {
-    let key = path_id(&p.map_err(|e| ApiError::bad_request(e.body_text()))?.0);
-    st.sim.with_world(|w| {
-        let c = w
-            .cluster(&st.cluster)
-            .ok_or_else(|| ApiError::not_found("cluster"))?;
-        let r = c
-            .synciq
-            .reports
+pub(super) async fn get_one(State(st): State<ApiState>, p: PathR) -> ApiResult {
+    get_of(&st, p, "reports", |s, key, _| {
+        s.reports
             .iter()
             .find(|r| r.id == key)
-            .ok_or_else(|| ApiError::not_found(format!("Report {key} not found")))?;
-        Ok(single_envelope("reports", report_json(r)))
+            .map(report_json)
+            .ok_or_else(|| ApiError::not_found(format!("Report {key} not found")))
     })
 }

@@ -2,21 +2,18 @@
 //! which are stored and echoed (a PUT must keep each value's JSON type).
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::response::IntoResponse;
-use axum::{Extension, Json};
+use axum::Json;
 
+use super::sync_common::synciq;
+use super::sync_render::settings_json;
 use super::*;
 use crate::audit::AuditEntry;
-use crate::synciq::settings_json;
+use crate::synciq::SyncService;
 
 pub(super) async fn get(State(st): State<ApiState>) -> ApiResult {
-    st.sim.with_world(|w| {
-        let c = w
-            .cluster(&st.cluster)
-            .ok_or_else(|| ApiError::not_found("cluster"))?;
-        Ok(Json(settings_json(&c.synciq.settings)).into_response())
-    })
+    st.sim
+        .with_world(|w| Ok(Json(settings_json(&synciq(w, &st)?.settings)).into_response()))
 }
 
 fn same_type(a: &Value, b: &Value) -> bool {
@@ -32,20 +29,16 @@ fn same_type(a: &Value, b: &Value) -> bool {
     )
 }
 
-pub(super) async fn update(
-    State(st): State<ApiState>,
-    Extension(ctx): Extension<ReqCtx>,
-    body: Bytes,
-) -> ApiResult {
+pub(super) async fn update(Caller { st, ctx }: Caller, body: Bytes) -> ApiResult {
     let m = json_object(&body)?;
-    let service = opt_str(&m, "service")?;
-    if let Some(s) = &service {
-        if !matches!(s.as_str(), "on" | "off" | "paused") {
-            return Err(ApiError::bad_request(format!(
+    let service = match opt_str(&m, "service")? {
+        None => None,
+        Some(s) => Some(s.parse::<SyncService>().map_err(|_| {
+            ApiError::bad_request(format!(
                 "Field: service: invalid value `{s}` (expected on, off or paused)"
-            )));
-        }
-    }
+            ))
+        })?),
+    };
     let max = opt_u64(&m, "max_concurrent_jobs")?;
     if let Some(n) = max {
         if n == 0 || n > 1000 {
@@ -56,11 +49,7 @@ pub(super) async fn update(
     }
     st.sim.with_world(|w| {
         let now = w.now_ms;
-        let s = &mut w
-            .cluster_mut(&st.cluster)
-            .ok_or_else(|| ApiError::not_found("cluster"))?
-            .synciq
-            .settings;
+        let s = &mut &mut collection::cluster_mut(w, &st)?.synciq.settings;
         for (k, v) in &m {
             if k == "service" || k == "max_concurrent_jobs" {
                 continue;

@@ -1,47 +1,24 @@
 //! `sync/target/policies[/{id|name}]`: the target-side records of policies replicating here.
 
-use std::collections::BTreeMap;
-
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::Extension;
 use serde_json::json;
 
+use super::collection::PathR;
+use super::objects::{check_query, list_query, query_bool, QueryR};
+use super::sync_common::{get_of, list_of, synciq, target_policy_id};
+use super::sync_render::target_policy_json;
 use super::*;
-use crate::synciq::target_policy_json;
+use crate::synciq::JobState;
 
-pub(super) async fn list(State(st): State<ApiState>, q: super::objects::QueryR) -> ApiResult {
-    let (q, off) = super::objects::list_query(q)?;
-    let items = st.sim.with_world(|w| {
-        w.cluster(&st.cluster)
-            .map(|c| {
-                c.synciq
-                    .target_policies
-                    .values()
-                    .map(target_policy_json)
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-    });
-    super::objects::list_paged("policies", items, &q, off)
+pub(super) async fn list(State(st): State<ApiState>, q: QueryR) -> ApiResult {
+    list_of(&st, q, "policies", |s, _| {
+        s.target_policies.values().map(target_policy_json).collect()
+    })
 }
 
-pub(super) async fn get_one(
-    State(st): State<ApiState>,
-    p: Result<Path<BTreeMap<String, String>>, PathRejection>,
-) -> ApiResult {
-    let key = path_id(&p.map_err(|e| ApiError::bad_request(e.body_text()))?.0);
-    st.sim.with_world(|w| {
-        let s = &w
-            .cluster(&st.cluster)
-            .ok_or_else(|| ApiError::not_found("cluster"))?
-            .synciq;
-        let id = s
-            .target_policy_id(&key)
-            .ok_or_else(|| ApiError::not_found(format!("Target policy {key} not found")))?;
-        Ok(single_envelope(
-            "policies",
-            target_policy_json(&s.target_policies[&id]),
+pub(super) async fn get_one(State(st): State<ApiState>, p: PathR) -> ApiResult {
+    get_of(&st, p, "policies", |s, key, _| {
+        Ok(target_policy_json(
+            &s.target_policies[&target_policy_id(s, key)?],
         ))
     })
 }
@@ -51,25 +28,15 @@ pub(super) async fn get_one(
 /// association. A job in progress for the policy (a source run toward this cluster or an
 /// allow_write job here) is a conflict unless `force` (a source run then fails, a local job
 /// is canceled).
-pub(super) async fn delete_one(
-    State(st): State<ApiState>,
-    Extension(ctx): Extension<ReqCtx>,
-    p: Result<Path<BTreeMap<String, String>>, PathRejection>,
-    q: super::objects::QueryR,
-) -> ApiResult {
-    let key = path_id(&p.map_err(|e| ApiError::bad_request(e.body_text()))?.0);
-    let (q, _) = super::objects::list_query(q)?;
-    super::objects::check_query(&q, &["force"])?;
-    let force = super::objects::query_bool(&q, "force")?.unwrap_or(false);
+pub(super) async fn delete_one(Caller { st, ctx }: Caller, p: PathR, q: QueryR) -> ApiResult {
+    let key = path_id(&collection::params(p)?);
+    let (q, _) = list_query(q)?;
+    check_query(&q, &["force"])?;
+    let force = query_bool(&q, "force")?.unwrap_or(false);
     st.sim.with_world(|w| {
         let now = w.now_ms;
-        let s = &w
-            .cluster(&st.cluster)
-            .ok_or_else(|| ApiError::not_found("cluster"))?
-            .synciq;
-        let id = s
-            .target_policy_id(&key)
-            .ok_or_else(|| ApiError::not_found(format!("Target policy {key} not found")))?;
+        let s = synciq(w, &st)?;
+        let id = target_policy_id(s, &key)?;
         let tp = s.target_policies[&id].clone();
         let local_job = s.jobs.contains_key(&id);
         let source = tp.source_host.clone();
@@ -86,22 +53,12 @@ pub(super) async fn delete_one(
             )));
         }
         if local_job {
-            w.end_job(
-                &st.cluster,
-                &id,
-                crate::synciq::JobState::Canceled,
-                Some(format!("target association broken by {}", ctx.actor)),
-                now,
-            );
+            let why = format!("target association broken by {}", ctx.actor);
+            w.end_job(&st.cluster, &id, JobState::Canceled, Some(why), now);
         }
         if source_job {
-            w.end_job(
-                &source,
-                &id,
-                crate::synciq::JobState::Failed,
-                Some(format!("target association broken on {}", st.cluster)),
-                now,
-            );
+            let why = format!("target association broken on {}", st.cluster);
+            w.end_job(&source, &id, JobState::Failed, Some(why), now);
         }
         if let Some(c) = w.cluster_mut(&st.cluster) {
             c.synciq.target_policies.remove(&id);

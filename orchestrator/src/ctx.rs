@@ -1,0 +1,306 @@
+//! The run's shared core, below both the executor (`exec`) and the steps (`steps`): what a
+//! step gets ([`RunCtx`], the journaled [`RunState`]), what it returns ([`StepDone`],
+//! [`StepError`]) and the progress events the run emits ([`RunEvent`], [`Observer`]).
+//!
+//! Neither `exec` nor `steps` is imported here, so the executor can call the step catalogue
+//! while the steps depend only on this module.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use crate::inventory::{Inventory, PolicyInfo};
+use crate::papi::{CallCtx, PapiClient, PapiError};
+use crate::plan::{Plan, StepInstance, ZonePlan};
+use crate::report::StepRecord;
+
+/// Mutable state shared by the steps of one run (journaled, so a resumed run has it too).
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RunState {
+    /// Schedules cached by step 1b, by policy.
+    pub cached_schedules: BTreeMap<String, String>,
+    /// Validation warnings.
+    pub warnings: Vec<String>,
+    /// Original permissions of the shares the data-integrity lock changed, by `zone/share`.
+    #[serde(default)]
+    pub saved_share_permissions: BTreeMap<String, Vec<crate::papi::SmbPermission>>,
+    /// The orchestrator's config replication jobs, by policy: `enabled`, `user_disabled`.
+    #[serde(default)]
+    pub config_jobs: BTreeMap<String, String>,
+    /// Protocols step 1 turned off on the source (`smb`, `nfs`).
+    #[serde(default)]
+    pub protocols_disabled: Vec<String>,
+    /// NS records of a SmartConnect name before `repoint_dns` replaced them (single
+    /// delegation), journaled before the update, so an S3 undo puts back exactly these.
+    #[serde(default)]
+    pub saved_ns: BTreeMap<String, Vec<String>>,
+    /// Config objects the run removed (S1), journaled before each removal.
+    #[serde(default)]
+    pub removed_config: Vec<crate::report::RemovedConfig>,
+}
+
+/// Progress events.
+#[derive(Debug, Clone)]
+pub enum RunEvent {
+    /// Emitted before the step acts (a journal records the intent here).
+    StepStarted(StepRecord),
+    /// Emitted after the step's result is known, before anything downstream starts.
+    StepEnded(StepRecord),
+    /// Instances added during the run (the gate rollback).
+    StepsAdded(Vec<StepInstance>),
+    /// The shared run state after a step ended (cached schedules, warnings).
+    State(RunState),
+}
+
+/// Observer of progress events (progress bars, the harness, the REST API).
+pub type Observer = Arc<dyn Fn(&RunEvent) + Send + Sync>;
+
+/// Everything a step may use.
+#[derive(Debug)]
+pub struct RunCtx {
+    pub run_id: String,
+    pub plan: Plan,
+    pub inventory: Inventory,
+    pub clusters: BTreeMap<String, PapiClient>,
+    /// DNS client for `repoint_dns` (None: DNS steps fail with a clear message).
+    pub dns: Option<crate::dns::DnsClient>,
+    state: Mutex<RunState>,
+    /// Serialises read-modify-write edits of machine-account SPN lists. PAPI's PUT replaces
+    /// the whole list, so two zones' SPN steps editing the same account concurrently would
+    /// lose one zone's edit (each puts back what it read).
+    pub(crate) spn_edit: tokio::sync::Mutex<()>,
+    /// Where [`RunCtx::checkpoint`] sends the run state (the run's observer, e.g. a journal).
+    checkpoint_to: CheckpointTo,
+}
+
+/// The run's observer, for [`RunCtx::checkpoint`] (not `Debug` itself).
+#[derive(Default)]
+struct CheckpointTo(Mutex<Option<Observer>>);
+
+impl std::fmt::Debug for CheckpointTo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CheckpointTo")
+    }
+}
+
+impl RunCtx {
+    /// New context for a run.
+    pub fn new(
+        run_id: impl Into<String>,
+        plan: Plan,
+        inventory: Inventory,
+        clusters: BTreeMap<String, PapiClient>,
+    ) -> Self {
+        RunCtx {
+            run_id: run_id.into(),
+            plan,
+            inventory,
+            clusters,
+            dns: None,
+            state: Mutex::new(RunState::default()),
+            spn_edit: tokio::sync::Mutex::new(()),
+            checkpoint_to: CheckpointTo::default(),
+        }
+    }
+
+    /// Use `dns` for the DNS steps.
+    pub fn with_dns(mut self, dns: Option<crate::dns::DnsClient>) -> Self {
+        self.dns = dns;
+        self
+    }
+
+    /// Send [`RunCtx::checkpoint`]s to `observer` (the executor sets the run's observer).
+    pub(crate) fn checkpoint_to(&self, observer: Option<Observer>) {
+        *self
+            .checkpoint_to
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = observer;
+    }
+
+    /// Hand the run state to the observer now. A step that saves what it is about to change
+    /// (original share permissions, a schedule, which protocols it turns off) calls this
+    /// before it changes it: a crash between the change and the step's end would otherwise
+    /// lose the saved originals, and a resumed run could not put them back (write-ahead).
+    pub fn checkpoint(&self) {
+        let to = self
+            .checkpoint_to
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(o) = to {
+            o(&RunEvent::State(self.with_state(|s| s.clone())));
+        }
+    }
+
+    /// Read or change the shared run state (never held across an await).
+    pub fn with_state<R>(&self, f: impl FnOnce(&mut RunState) -> R) -> R {
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    /// The DNS client for a step that must `purpose`; an error when none is configured.
+    pub(crate) fn dns_client(&self, purpose: &str) -> Result<&crate::dns::DnsClient, StepError> {
+        self.dns.as_ref().ok_or_else(|| {
+            StepError::Failed(format!(
+                "no DNS server configured (dns.server in the config); cannot {purpose}"
+            ))
+        })
+    }
+
+    /// The source paths of the run's policies, in plan order.
+    pub(crate) fn source_paths(&self) -> Vec<&str> {
+        self.plan
+            .policies
+            .iter()
+            .map(|p| p.source_path.as_str())
+            .collect()
+    }
+
+    /// The client for `cluster`, tagged with this run and step.
+    pub(crate) fn client_for(
+        &self,
+        cluster: &str,
+        inst: &StepInstance,
+    ) -> Result<PapiClient, StepError> {
+        let c = self.clusters.get(cluster).ok_or_else(|| {
+            StepError::Failed(format!("no connection configured for cluster {cluster:?}"))
+        })?;
+        Ok(c.with_ctx(CallCtx {
+            run: Some(self.run_id.clone()),
+            step: Some(inst.step.as_str().to_string()),
+            policy: inst.policy.clone(),
+            zone: inst.zone.clone(),
+        }))
+    }
+
+    /// Source cluster client for `inst`.
+    pub(crate) fn source(&self, inst: &StepInstance) -> Result<PapiClient, StepError> {
+        self.client_for(&self.plan.spec.from, inst)
+    }
+
+    /// Target cluster client for `inst`.
+    pub(crate) fn target(&self, inst: &StepInstance) -> Result<PapiClient, StepError> {
+        self.client_for(&self.plan.spec.to, inst)
+    }
+
+    /// The plan's record of the policy a per-policy step acts on.
+    pub(crate) fn policy_info(&self, inst: &StepInstance) -> Result<&PolicyInfo, StepError> {
+        let name = self.policy_of(inst)?;
+        self.plan
+            .policies
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| StepError::Failed(format!("policy {name} is not in the plan")))
+    }
+
+    /// The zone part of the plan a zone-level step acts on.
+    pub(crate) fn zone_plan(&self, inst: &StepInstance) -> Result<&ZonePlan, StepError> {
+        let zone = inst
+            .zone
+            .as_deref()
+            .ok_or_else(|| StepError::Failed(format!("{} needs a zone", inst.step)))?;
+        self.plan
+            .zones
+            .iter()
+            .find(|z| z.name == zone)
+            .ok_or_else(|| StepError::Failed(format!("zone {zone} is not in the plan")))
+    }
+
+    /// The policy name a per-policy step acts on.
+    pub(crate) fn policy_of<'a>(&self, inst: &'a StepInstance) -> Result<&'a str, StepError> {
+        inst.policy
+            .as_deref()
+            .ok_or_else(|| StepError::Failed(format!("{} needs a policy", inst.step)))
+    }
+}
+
+/// A step finished without error.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepDone {
+    /// Whether the step changed anything on a cluster.
+    pub acted: bool,
+    /// One line for the report.
+    pub detail: Option<String>,
+    /// Set for manual steps: what the operator must do and confirm.
+    pub manual: Option<String>,
+}
+
+impl StepDone {
+    /// A step that did (`acted`) or did not change something, with one line of detail.
+    pub fn new(acted: bool, detail: impl Into<String>) -> Self {
+        StepDone {
+            acted,
+            detail: Some(detail.into()),
+            manual: None,
+        }
+    }
+
+    /// The step changed something.
+    pub fn acted(detail: impl Into<String>) -> Self {
+        StepDone::new(true, detail)
+    }
+
+    /// The work was already done (or the step only reads).
+    pub fn unchanged(detail: impl Into<String>) -> Self {
+        StepDone::new(false, detail)
+    }
+
+    /// From the list of changes a step made: `unchanged(nothing)` when it is empty, else
+    /// `acted(done(list joined with sep))`.
+    pub fn from_changes(
+        changes: &[String],
+        sep: &str,
+        nothing: &str,
+        done: impl FnOnce(String) -> String,
+    ) -> Self {
+        if changes.is_empty() {
+            StepDone::unchanged(nothing)
+        } else {
+            StepDone::acted(done(changes.join(sep)))
+        }
+    }
+}
+
+/// A step failed; the message is shown in the report.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StepError {
+    /// The step failed.
+    #[error("{0}")]
+    Failed(String),
+    /// The step failed after it may have taken effect: it lost contact with the cluster
+    /// after it had acted (Jepsen's "info" outcome). The report flags such steps so neither
+    /// an operator nor the checker reads "failed" as "did not happen".
+    #[error("outcome unknown: {0}")]
+    Indeterminate(String),
+}
+
+impl StepError {
+    /// A failure after the step may have taken effect.
+    pub fn indeterminate(msg: impl std::fmt::Display) -> Self {
+        StepError::Indeterminate(msg.to_string())
+    }
+
+    /// Whether the failure left the step's effect unknown.
+    pub fn is_indeterminate(&self) -> bool {
+        matches!(self, StepError::Indeterminate(_))
+    }
+}
+
+impl From<PapiError> for StepError {
+    fn from(e: PapiError) -> Self {
+        StepError::Failed(e.to_string())
+    }
+}
+
+impl From<String> for StepError {
+    fn from(s: String) -> Self {
+        StepError::Failed(s)
+    }
+}
+
+impl From<&str> for StepError {
+    fn from(s: &str) -> Self {
+        StepError::Failed(s.to_string())
+    }
+}

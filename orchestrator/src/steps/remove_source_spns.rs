@@ -1,0 +1,18 @@
+//! Networking step 7/15, `remove_source_spns`: `HOST/<name>` and `HOST/<fqdn>` of every moved
+//! name come off the source cluster's machine account (before the target takes them: the same
+//! SPN on two accounts breaks Kerberos). Shared SPN helpers: `spns.rs`.
+
+use crate::ctx::{RunCtx, StepDone, StepError};
+use crate::plan::StepInstance;
+
+use super::spns::remove_spns;
+
+pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+    remove_spns(
+        ctx,
+        inst,
+        &ctx.source(inst)?,
+        "no moved SPN on the source account",
+    )
+    .await
+}

@@ -1,0 +1,304 @@
+//! `quota/quotas[/{id}]`: quotas, keyed by their 32-character id; usage is computed from the
+//! cluster's files. Also the bulk `DELETE quota/quotas?…`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use super::super::collection::{
+    merge_object, stored_in, zone_arg, Created, Ctx, Op, Query, Req, Resource, Scope, Spec,
+};
+use super::super::objects::{enum_values, query_bool, render, str_field};
+use super::super::ApiError;
+use crate::config::{ConfigState, Obj};
+use crate::model::{is_under, random_hex, valid_ifs_path, Cluster};
+
+pub(crate) struct Quotas;
+
+/// Create arguments that are not stored.
+const TRANSIENT: &[&str] = &[
+    "force",
+    "ignore_limit_checks",
+    "thresholds_include_overhead",
+];
+
+fn check_thresholds(m: &Map<String, Value>) -> Result<(), ApiError> {
+    let Some(t) = m.get("thresholds") else {
+        return Ok(());
+    };
+    let t = t
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request("Field: thresholds must be an object"))?;
+    for (k, v) in t {
+        let ok_key = matches!(
+            k.as_str(),
+            "hard" | "soft" | "advisory" | "soft_grace" | "percent_advisory" | "percent_soft"
+        );
+        if !ok_key {
+            return Err(ApiError::bad_request(format!(
+                "Field: thresholds.{k} is not a valid field"
+            )));
+        }
+        if !(v.is_null() || v.is_u64() || (k.starts_with("percent") && v.is_number())) {
+            return Err(ApiError::bad_request(format!(
+                "Field: thresholds.{k} must be a non-negative integer"
+            )));
+        }
+    }
+    let g = |k: &str| t.get(k).and_then(Value::as_u64);
+    if g("soft").is_some() && g("soft_grace").is_none() {
+        return Err(ApiError::bad_request(
+            "Field: thresholds.soft_grace is required with a soft threshold",
+        ));
+    }
+    for lower in ["soft", "advisory"] {
+        if let (Some(s), Some(h)) = (g(lower), g("hard")) {
+            if s > h {
+                return Err(ApiError::bad_request(format!(
+                    "Field: thresholds.{lower} must not exceed thresholds.hard"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn persona_key(o: &Map<String, Value>) -> String {
+    o.get("persona")
+        .and_then(Value::as_object)
+        .map(|p| {
+            str_field(p, "id")
+                .or_else(|| str_field(p, "name"))
+                .unwrap_or_default()
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn quota_json(cl: &Cluster, id: &str, o: &Obj) -> Value {
+    let path = str_field(o, "path").unwrap_or_default();
+    let (bytes, files) = cl
+        .files
+        .range(path.to_string()..)
+        .take_while(|(k, _)| k.starts_with(path))
+        .filter(|(k, _)| is_under(k, path))
+        .fold((0u64, 0u64), |(b, n), (_, f)| (b + f.size_bytes, n + 1));
+    let usage = json!({
+        "applogical": bytes, "applogical_ready": true, "fslogical": bytes, "fslogical_ready": true,
+        "fsphysical": bytes, "fsphysical_ready": true, "inodes": files, "inodes_ready": true,
+        "physical": bytes, "physical_data": bytes, "physical_data_ready": true,
+        "physical_protection": 0, "physical_protection_ready": true, "physical_ready": true,
+        "shadow_refs": 0, "shadow_refs_ready": true,
+    });
+    let mut th = Map::new();
+    for k in ["hard", "soft", "advisory", "soft_grace"] {
+        th.insert(k.into(), Value::Null);
+    }
+    if let Some(Value::Object(t)) = o.get("thresholds") {
+        for (k, v) in t {
+            th.insert(k.clone(), v.clone());
+        }
+    }
+    for k in ["hard", "soft", "advisory"] {
+        th.insert(format!("{k}_exceeded"), json!(false));
+        th.insert(format!("{k}_last_exceeded"), Value::Null);
+    }
+    th.insert("soft_exceeded".into(), json!(false));
+    render(
+        "quota",
+        o,
+        json!({"id": id, "usage": usage, "ready": true, "notifications": "default",
+               "thresholds": th, "linked": false}),
+    )
+}
+
+impl Resource for Quotas {
+    const SPEC: Spec = Spec::new("quota", "quotas", "quota")
+        .required(&["path", "type"])
+        .read_only(&[
+            "id",
+            "usage",
+            "ready",
+            "linked",
+            "notifications",
+            "efficiency_ratio",
+            "reduction_ratio",
+        ])
+        .create_paths(&["path"])
+        .bulk("/quota.delete_matching", QUOTA_DELETE_ARGS);
+
+    stored_in!(String, quotas);
+    fn listed(_scope: &Scope, req: &Req, _key: &String, o: &Obj) -> bool {
+        ["path", "type"]
+            .iter()
+            .all(|f| req.query.get(*f).is_none_or(|v| str_field(o, f) == Some(v)))
+    }
+    fn find(c: &ConfigState, _scope: &Scope, req: &Req) -> Result<String, ApiError> {
+        let id = req.id();
+        if c.quotas.contains_key(&id) {
+            Ok(id)
+        } else {
+            Err(ApiError::not_found(format!("Quota {id} not found")))
+        }
+    }
+    fn render(cl: &Cluster, _scope: &Scope, key: &String, o: &Obj) -> Value {
+        quota_json(cl, key, o)
+    }
+    fn check_body(op: Op, _req: &mut Req, m: &mut Obj) -> Result<(), ApiError> {
+        if op == Op::Update {
+            for k in ["path", "type", "persona", "include_snapshots"] {
+                if m.contains_key(k) {
+                    return Err(ApiError::bad_request(format!(
+                        "Field: {k} may not be changed on an existing quota"
+                    )));
+                }
+            }
+            return check_thresholds(m);
+        }
+        check_thresholds(m)?;
+        let ty = str_field(m, "type").unwrap_or_default();
+        if matches!(ty, "user" | "group") && persona_key(m).is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "Field: persona is required for {ty} quotas"
+            )));
+        }
+        for k in TRANSIENT {
+            m.remove(*k);
+        }
+        Ok(())
+    }
+    fn create(cx: Ctx<'_>, m: Obj) -> Result<Created<String>, ApiError> {
+        let Ctx { c, rng, .. } = cx;
+        let path = str_field(&m, "path").unwrap_or_default();
+        let ty = str_field(&m, "type").unwrap_or_default();
+        let pk = persona_key(&m);
+        if c.quotas.values().any(|o| {
+            str_field(o, "path") == Some(path)
+                && str_field(o, "type") == Some(ty)
+                && persona_key(o) == pk
+        }) {
+            return Err(ApiError::conflict(format!(
+                "A {ty} quota already exists on {path}"
+            )));
+        }
+        let id = random_hex(rng, 32);
+        Ok(Created::new(id.clone(), &id, json!(id), m))
+    }
+    fn update(cx: Ctx<'_>, key: &String, m: Obj) -> Result<Value, ApiError> {
+        let Ctx { c, .. } = cx;
+        let Some(o) = c.quotas.get_mut(key) else {
+            return Ok(Value::Object(m));
+        };
+        for (k, v) in &m {
+            if k == "thresholds" {
+                merge_object(o, k, v);
+            } else if !TRANSIENT.contains(&k.as_str()) {
+                o.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(Value::Object(m))
+    }
+    fn delete(c: &mut ConfigState, _req: &Req, key: &String) -> Result<Value, ApiError> {
+        let o = c.quotas.remove(key).unwrap_or_default();
+        Ok(json!({"path": o.get("path")}))
+    }
+    /// Query checks of `DELETE quota/quotas[?path=&recurse_path_children=&type=&persona=…]`.
+    fn check_bulk(q: &Query) -> Result<(), ApiError> {
+        for k in [
+            "enforced",
+            "include_snapshots",
+            "recurse_path_children",
+            "recurse_path_parents",
+        ] {
+            query_bool(q, k)?;
+        }
+        if let Some(p) = q.get("path") {
+            if !valid_ifs_path(p) {
+                return Err(ApiError::bad_request(format!(
+                    "Query argument path: `{p}` must be an absolute path under /ifs"
+                )));
+            }
+        }
+        if let Some(t) = q.get("type") {
+            let ok = enum_values("quota", "type").is_none_or(|a| a.contains(&t.as_str()));
+            if !ok {
+                return Err(ApiError::bad_request(format!(
+                    "Query argument type: invalid value `{t}`"
+                )));
+            }
+        }
+        if q.contains_key("persona") && !q.get("type").is_some_and(|t| t == "user" || t == "group")
+        {
+            return Err(ApiError::bad_request(
+                "Query argument persona must be used with type=user or type=group",
+            ));
+        }
+        Ok(())
+    }
+    /// Delete every quota matching the query (absent arguments match all).
+    fn delete_matching(cx: Ctx<'_>, q: &Query) -> Result<(String, Value), ApiError> {
+        let c = cx.c;
+        if q.contains_key("zone") {
+            zone_arg(c, q)?;
+        }
+        let enforced = query_bool(q, "enforced")?;
+        let snaps = query_bool(q, "include_snapshots")?;
+        let ids: Vec<String> = c
+            .quotas
+            .iter()
+            .filter(|(_, o)| quota_matches(o, q, enforced, snaps))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut deleted = Vec::new();
+        for id in &ids {
+            if let Some(o) = c.quotas.remove(id) {
+                deleted.push(json!({"id": id, "path": o.get("path")}));
+            }
+        }
+        Ok(("quotas".into(), json!({"query": q, "deleted": deleted})))
+    }
+}
+
+const QUOTA_DELETE_ARGS: &[&str] = &[
+    "enforced",
+    "include_snapshots",
+    "path",
+    "persona",
+    "recurse_path_children",
+    "recurse_path_parents",
+    "type",
+    "zone",
+];
+
+/// Whether a quota matches the `DELETE quota/quotas` query (absent arguments match all).
+fn quota_matches(
+    o: &Map<String, Value>,
+    q: &BTreeMap<String, String>,
+    enforced: Option<bool>,
+    snaps: Option<bool>,
+) -> bool {
+    let opath = str_field(o, "path").unwrap_or_default();
+    let flag = |k: &str| {
+        q.get(k)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+    };
+    let path_ok = q.get("path").is_none_or(|p| {
+        opath == p
+            || (flag("recurse_path_children") && is_under(opath, p))
+            || (flag("recurse_path_parents") && is_under(p, opath))
+    });
+    let persona_ok = q.get("persona").is_none_or(|want| {
+        let have = persona_key(o);
+        let bare = want.split_once(':').map_or(want.as_str(), |(_, v)| v);
+        !have.is_empty() && (have.eq_ignore_ascii_case(want) || have.eq_ignore_ascii_case(bare))
+    });
+    let bool_ok = |want: Option<bool>, k: &str| {
+        want.is_none_or(|e| o.get(k).and_then(Value::as_bool).unwrap_or(false) == e)
+    };
+    path_ok
+        && persona_ok
+        && q.get("type")
+            .is_none_or(|t| str_field(o, "type") == Some(t))
+        && bool_ok(enforced, "enforced")
+        && bool_ok(snaps, "include_snapshots")
+}

@@ -1,0 +1,59 @@
+//! What the `sync/*` routes share: access to this cluster's SyncIQ state, lookups that turn
+//! an id or name into a 404, and the list / single-GET envelopes of SyncIQ collections.
+
+use serde_json::Value;
+
+use super::collection::{cluster, params, PathR};
+use super::objects::{list_paged, list_query, QueryR};
+use super::{path_id, single_envelope, ApiError, ApiResult, ApiState};
+use crate::model::WorldState;
+use crate::synciq::SyncIqState;
+
+/// This cluster's SyncIQ state.
+pub(super) fn synciq<'a>(w: &'a WorldState, st: &ApiState) -> Result<&'a SyncIqState, ApiError> {
+    Ok(&cluster(w, st)?.synciq)
+}
+
+/// A policy's id from its id or name.
+pub(super) fn policy_id(s: &SyncIqState, key: &str) -> Result<String, ApiError> {
+    s.policy_id(key)
+        .ok_or_else(|| ApiError::not_found(format!("Policy {key} not found")))
+}
+
+/// A target policy's id from its id or name.
+pub(super) fn target_policy_id(s: &SyncIqState, key: &str) -> Result<String, ApiError> {
+    s.target_policy_id(key)
+        .ok_or_else(|| ApiError::not_found(format!("Target policy {key} not found")))
+}
+
+/// `GET sync/<collection>`: the items `f` renders (none if the cluster is gone), paged.
+pub(super) fn list_of(
+    st: &ApiState,
+    q: QueryR,
+    plural: &str,
+    f: impl FnOnce(&SyncIqState, u64) -> Vec<Value>,
+) -> ApiResult {
+    let (q, off) = list_query(q)?;
+    let items = st.sim.with_world(|w| {
+        let now = w.now_ms;
+        w.cluster(&st.cluster)
+            .map(|c| f(&c.synciq, now))
+            .unwrap_or_default()
+    });
+    list_paged(plural, items, &q, off)
+}
+
+/// `GET sync/<collection>/{id}`: the object `f` finds for the `{id}` and renders.
+pub(super) fn get_of(
+    st: &ApiState,
+    p: PathR,
+    plural: &str,
+    f: impl FnOnce(&SyncIqState, &str, u64) -> Result<Value, ApiError>,
+) -> ApiResult {
+    let key = path_id(&params(p)?);
+    st.sim.with_world(|w| {
+        let now = w.now_ms;
+        let item = f(synciq(w, st)?, &key, now)?;
+        Ok(single_envelope(plural, item))
+    })
+}

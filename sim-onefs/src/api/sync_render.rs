@@ -1,0 +1,252 @@
+//! PAPI JSON of the SyncIQ model: policies, target policies, jobs, reports and settings, each
+//! over the defaults of the official clients' models (the model itself renders nothing).
+
+use serde_json::{json, Value};
+
+use super::objects::fill_defaults;
+use crate::clock::unix_s;
+use crate::synciq::{Job, Policy, Report, SyncSettings, TargetPolicy};
+
+fn opt_unix(v: Option<i64>) -> Value {
+    v.map_or(Value::Null, |x| json!(x))
+}
+
+/// A policy as `GET sync/policies` returns it.
+pub(crate) fn policy_json(p: &Policy) -> Value {
+    let mut v = json!({
+        "accelerated_failback": false,
+        "action": p.action,
+        "burst_mode": false,
+        "changelist": false,
+        "check_integrity": true,
+        "cloud_deep_copy": "deny",
+        "conflicted": p.conflicted,
+        "database_mirrored": false,
+        "delete_quotas": true,
+        "description": p.description,
+        "disable_file_split": false,
+        "disable_fofb": false,
+        "disable_quota_tmp_dir": false,
+        "disable_stf": false,
+        "enable_hash_tmpdir": false,
+        "enabled": p.enabled,
+        "encrypted": false,
+        "expected_dataloss": false,
+        "file_matching_pattern": {"or_criteria": []},
+        "force_interface": false,
+        "has_sync_state": p.last_success.is_some(),
+        "id": p.id,
+        "ignore_recursive_quota": false,
+        "job_delay": 0,
+        "last_job_state": p.last_job_state,
+        "last_started": opt_unix(p.last_started),
+        "last_success": opt_unix(p.last_success),
+        "linked_service_policies": [],
+        "log_level": "notice",
+        "log_removed_files": false,
+        "name": p.name,
+        "next_run": Value::Null,
+        "ocsp_address": "",
+        "ocsp_issuer_certificate_id": "",
+        "password_set": false,
+        "priority": 0,
+        "report_max_age": 31_536_000,
+        "report_max_count": 2000,
+        "restrict_target_network": false,
+        "rpo_alert": 0,
+        "schedule": p.schedule,
+        "skip_lookup": false,
+        "skip_when_source_unmodified": false,
+        "snapshot_sync_existing": false,
+        "snapshot_sync_pattern": "*",
+        "source_exclude_directories": [],
+        "source_include_directories": [],
+        "source_network": Value::Null,
+        "source_root_path": p.source_root_path,
+        "source_snapshot_archive": false,
+        "source_snapshot_expiration": 0,
+        "source_snapshot_pattern": "",
+        "target_certificate_id": "",
+        "target_compare_initial_sync": false,
+        "target_detect_modifications": true,
+        "target_host": p.target_host,
+        "target_path": p.target_path,
+        "target_snapshot_alias": "SIQ-%{TargetPolicyName}-latest",
+        "target_snapshot_archive": false,
+        "target_snapshot_expiration": 0,
+        "target_snapshot_pattern": "SIQ-%{TargetPolicyName}-%Y-%m-%d_%H-%M-%S",
+        "workers_per_node": 3,
+    });
+    fill_defaults("sync_policy", &mut v);
+    v
+}
+
+pub(crate) fn target_policy_json(tp: &TargetPolicy) -> Value {
+    let mut v = json!({
+        "failover_failback_state": tp.failover_failback_state,
+        "id": tp.id,
+        "last_job_state": tp.last_job_state,
+        "last_source_coordinator_ip": "",
+        "last_update_from_source": unix_s(tp.last_update_ms as i64),
+        "legacy_policy": false,
+        "name": tp.name,
+        "source_cluster_guid": tp.source_cluster_guid,
+        "source_host": tp.source_host,
+        "target_path": tp.target_path,
+    });
+    fill_defaults("target_policy", &mut v);
+    v
+}
+
+fn policy_summary(name: &str, src: &str, host: &str, tpath: &str) -> Value {
+    json!({"action": "sync", "file_matching_pattern": {"or_criteria": []}, "name": name, "source_root_path": src, "target_host": host, "target_path": tpath})
+}
+
+pub(crate) fn job_json(j: &Job, now: u64) -> Value {
+    let frac = j.progress(now);
+    let start = j.started_ms.map(|s| unix_s(s as i64));
+    let duration = j.started_ms.map_or(0, |s| (now.saturating_sub(s)) / 1000);
+    let mut v = json!({
+        "action": j.action.as_str(),
+        "ads_streams_replicated": 0,
+        "block_specs_replicated": 0,
+        "bytes_recoverable": 0,
+        "bytes_transferred": (j.changed_bytes as f64 * frac) as u64,
+        "char_specs_replicated": 0,
+        "committed_files": 0,
+        "corrected_lins": 0,
+        "dead_node": false,
+        "directories_replicated": 0,
+        "dirs_changed": 0,
+        "dirs_deleted": 0,
+        "dirs_moved": 0,
+        "dirs_new": 0,
+        "duration": duration,
+        "encrypted": false,
+        "end_time": Value::Null,
+        "error": "",
+        "error_checksum_files_skipped": 0,
+        "error_io_files_skipped": 0,
+        "error_net_files_skipped": 0,
+        "errors": [],
+        "failed_chunks": 0,
+        "fifos_replicated": 0,
+        "file_data_bytes": j.changed_bytes,
+        "files_changed": j.changed_files,
+        "files_linked": 0,
+        "files_new": 0,
+        "files_selected": j.changed_files,
+        "files_transferred": (j.changed_files as f64 * frac) as u64,
+        "files_unlinked": 0,
+        "files_with_ads_replicated": 0,
+        "flipped_lins": 0,
+        "hard_links_replicated": 0,
+        "hash_exceptions_fixed": 0,
+        "hash_exceptions_found": 0,
+        "id": j.id,
+        "job_id": j.job_id,
+        "lins_total": j.total_files,
+        "network_bytes_to_source": 0,
+        "network_bytes_to_target": (j.changed_bytes as f64 * frac) as u64,
+        "new_files_replicated": 0,
+        "num_retransmitted_files": 0,
+        "phases": [],
+        "policy": policy_summary(&j.policy_name, &j.source_root_path, &j.target, &j.target_path),
+        "policy_action": "sync",
+        "policy_id": j.id,
+        "policy_name": j.policy_name,
+        "quotas_deleted": 0,
+        "regular_files_replicated": 0,
+        "resynced_lins": 0,
+        "retransmitted_files": [],
+        "retry": 0,
+        "running_chunks": 0,
+        "service_report": [],
+        "sockets_replicated": 0,
+        "source_bytes_recovered": 0,
+        "source_directories_created": 0,
+        "source_directories_deleted": 0,
+        "source_directories_linked": 0,
+        "source_directories_unlinked": 0,
+        "source_directories_visited": 0,
+        "source_files_deleted": 0,
+        "source_files_linked": 0,
+        "source_files_unlinked": 0,
+        "sparse_data_bytes": 0,
+        "start_time": start,
+        "state": j.state.as_str(),
+        "succeeded_chunks": 0,
+        "symlinks_replicated": 0,
+        "sync_type": "incremental",
+        "target_bytes_recovered": 0,
+        "target_directories_created": 0,
+        "target_directories_deleted": 0,
+        "target_directories_linked": 0,
+        "target_directories_unlinked": 0,
+        "target_files_deleted": 0,
+        "target_files_linked": 0,
+        "target_files_unlinked": 0,
+        "target_snapshots": [],
+        "total_chunks": 0,
+        "total_data_bytes": j.changed_bytes,
+        "total_exported_services": Value::Null,
+        "total_files": j.total_files,
+        "total_network_bytes": (j.changed_bytes as f64 * frac) as u64,
+        "total_phases": 0,
+        "unchanged_data_bytes": j.total_bytes.saturating_sub(j.changed_bytes),
+        "up_to_date_files_skipped": j.total_files.saturating_sub(j.changed_files),
+        "updated_files_replicated": 0,
+        "user_conflict_files_skipped": 0,
+        "warnings": [],
+        "workers": [],
+        "worm_committed_file_conflicts": 0,
+    });
+    fill_defaults("sync_job", &mut v);
+    v
+}
+
+pub(crate) fn report_json(r: &Report) -> Value {
+    let start = unix_s(r.start_ms);
+    let end = unix_s(r.end_ms);
+    let mut v = json!({
+        "action": r.action.as_str(),
+        "bytes_transferred": r.bytes_transferred,
+        "dead_node": false,
+        "duration": (end - start).max(0),
+        "end_time": end,
+        "error": r.errors.first().cloned().unwrap_or_default(),
+        "errors": r.errors,
+        "file_data_bytes": r.total_data_bytes,
+        "files_transferred": r.files_transferred,
+        "id": r.id,
+        "job_id": r.job_id,
+        "network_bytes_to_target": r.bytes_transferred,
+        "phases": [],
+        "policy": policy_summary(&r.policy_name, &r.source_root_path, &r.target_host, &r.target_path),
+        "policy_id": r.policy_id,
+        "policy_name": r.policy_name,
+        "retransmitted_files": [],
+        "service_report": [],
+        "start_time": start,
+        "state": r.state.as_str(),
+        "sync_type": "incremental",
+        "total_chunks": 0,
+        "total_data_bytes": r.total_data_bytes,
+        "total_files": r.total_files,
+        "total_network_bytes": r.bytes_transferred,
+        "warnings": [],
+        "workers": [],
+    });
+    fill_defaults("sync_report", &mut v);
+    v
+}
+
+pub(crate) fn settings_json(s: &SyncSettings) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("max_concurrent_jobs".into(), json!(s.max_concurrent_jobs));
+    m.insert("service".into(), json!(s.service));
+    for (k, v) in &s.extra {
+        m.insert(k.clone(), v.clone());
+    }
+    json!({ "settings": m })
+}
