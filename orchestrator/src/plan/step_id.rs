@@ -105,12 +105,6 @@ impl StepId {
         self.spec().seed_no(mode)
     }
 
-    /// SyncIQ steps whose failure skips everything downstream of them for the same policy
-    /// (the footnote's rule). Other steps failing are recorded and the run goes on.
-    pub fn is_synciq_chain(self) -> bool {
-        self.spec().synciq_chain
-    }
-
     /// Steps whose failure for policy P skips every instance of P that waits for them
     /// (docs/safety-rules.md): the SyncIQ chain, plus config sync and the DFS renames, whose
     /// failure would leave the target unable to serve P's users. (`failover_quotas` skips

@@ -42,8 +42,6 @@ pub(crate) struct StepSpec {
     pub seed: [&'static str; 2],
     /// The cluster (or party) it acts on.
     pub actor: Actor,
-    /// SyncIQ chain step (`sync_data`, `allow_write`, `resync_prep`).
-    pub synciq_chain: bool,
     /// Its failure for policy P skips every instance of P that waits for it.
     pub stops_chain: bool,
     /// A validation gate: its failure blocks the run before any cut-over.
@@ -81,7 +79,6 @@ impl StepSpec {
             id,
             seed,
             actor,
-            synciq_chain: false,
             stops_chain: false,
             validation_gate: false,
             gate: false,
@@ -120,9 +117,8 @@ impl StepSpec {
         self.gate = true;
         self
     }
-    const fn chain(mut self, synciq: bool) -> Self {
+    const fn chain(mut self) -> Self {
         self.stops_chain = true;
-        self.synciq_chain = synciq;
         self
     }
     const fn job(mut self, slot: bool) -> Self {
@@ -233,7 +229,7 @@ pub(crate) const ROWS: [StepSpec; STEP_COUNT] = [
         ),
     StepSpec::row(S::SyncData, ["4", "4"], Source, act!(sync_data))
         .source()
-        .chain(true)
+        .chain()
         .job(true)
         .text(
             "the policy's final sync failed: its data stays on the source, which keeps serving it",
@@ -241,14 +237,14 @@ pub(crate) const ROWS: [StepSpec; STEP_COUNT] = [
         ),
     StepSpec::row(S::SyncConfig, ["5", "5"], Both, act!(sync_config))
         .source()
-        .chain(false)
+        .chain()
         .text(
             "shares, exports or aliases are missing on the target: the policy is not failed over",
             "create the missing configuration on the target (see the error) and run again",
         ),
     StepSpec::row(S::DfsRenameShares, ["6", "6"], Both, act!(dfs_rename_shares))
         .source()
-        .chain(false)
+        .chain()
         .undo(S::RollbackDfsRenameShares)
         .text(
             "DFS clients are not redirected to the target; the source share is renamed back when the target's failed",
@@ -287,7 +283,7 @@ pub(crate) const ROWS: [StepSpec; STEP_COUNT] = [
             "point the names' NS records at the target's SmartConnect service IPs, then resume",
         ),
     StepSpec::row(S::AllowWrite, ["9", "9"], Target, act!(allow_write))
-        .chain(true)
+        .chain()
         .job(false)
         .undo(S::AllowWriteRevert)
         .text(
@@ -296,7 +292,7 @@ pub(crate) const ROWS: [StepSpec; STEP_COUNT] = [
         ),
     StepSpec::row(S::ResyncPrep, ["10", "14"], Source, act!(resync_prep))
         .source()
-        .chain(true)
+        .chain()
         .job(false)
         .text(
             "the source copy may still be writable and no mirror policy exists: there is no way back yet",

@@ -87,21 +87,23 @@ pub const EFFECT_KINDS: [&str; 13] = [
 pub const HARNESS_EFFECT_KINDS: [&str; 3] =
     ["ad_unreachable", "spn_collision", "orchestrator_crash"];
 
+/// Seed steps 1 to 3b, in every mode: the preparation and validation before any sync.
+const PREPARATION: [StepId; 8] = [
+    StepId::CheckOpenFiles,
+    StepId::DisableProtocols,
+    StepId::DataIntegrityLock,
+    StepId::CacheSchedules,
+    StepId::Begin,
+    StepId::Validate,
+    StepId::BlockOnWarning,
+    StepId::DisableConfigJobs,
+];
+
 /// The steps a plan of `mode` can contain (failover runs), in seed order.
 pub fn mode_steps(mode: Mode) -> Vec<StepId> {
     use StepId::*;
-    let mut v = vec![
-        CheckOpenFiles,
-        DisableProtocols,
-        DataIntegrityLock,
-        CacheSchedules,
-        Begin,
-        Validate,
-        BlockOnWarning,
-        DisableConfigJobs,
-        SyncData,
-        SyncConfig,
-    ];
+    let mut v = PREPARATION.to_vec();
+    v.extend([SyncData, SyncConfig]);
     match mode {
         Mode::SynciqPolicy => {}
         Mode::Dfs => v.push(DfsRenameShares),
@@ -152,16 +154,7 @@ pub const NO_PAPI_STEPS: [StepId; 9] = [
 /// softened unless drawn `hard_at_gate`; targeted ones come from [`Focus`].
 pub fn gate_inputs(mode: Mode) -> Vec<StepId> {
     use StepId::*;
-    let mut v = vec![
-        CheckOpenFiles,
-        DisableProtocols,
-        DataIntegrityLock,
-        CacheSchedules,
-        Begin,
-        Validate,
-        BlockOnWarning,
-        DisableConfigJobs,
-    ];
+    let mut v = PREPARATION.to_vec();
     if matches!(mode, Mode::AccessZone | Mode::IpPool) {
         v.extend([SyncData, SyncConfig, DfsRenameShares, ZoneGate]);
         v.extend(NETWORKING_STEPS);
