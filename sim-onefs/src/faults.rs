@@ -2,8 +2,8 @@
 //!
 //! A rule's `when` conditions are AND-ed. Rules fall into three families, decided by the
 //! effect, because each is evaluated at a different point:
-//! * request rules (`http`, `delay`, `drop_connection`, and cluster/link effects that carry
-//!   request conditions) are matched in the PAPI middleware before a handler runs;
+//! * request rules (`http`, `delay`, `drop_connection`, `lost_write`, and cluster/link effects
+//!   that carry request conditions) are matched in the PAPI middleware before a handler runs;
 //! * job rules (`syncjob_fail`, `allow_write_fail`, `resync_prep_fail`) are matched when a
 //!   `POST sync/jobs` creates a job of the matching action;
 //! * time rules (cluster/link effects with no request condition) fire during `advance` at `at`.
@@ -82,6 +82,12 @@ pub enum FaultEffect {
         ms: u64,
     },
     DropConnection,
+    /// The cluster acknowledges a configuration write (2xx) and does not keep it, as after a
+    /// node panic before the change was committed or an admin undoing it at once: the
+    /// cluster's configuration (shares, exports, quotas, zones, pools…) is put back as it was
+    /// before the request. SyncIQ state is not affected. Tests the read-backs that S1 and S4
+    /// rely on (DESIGN §2).
+    LostWrite,
     SyncjobFail {
         at_progress: f64,
     },
@@ -109,6 +115,7 @@ const EFFECT_NAMES: &[&str] = &[
     "http",
     "delay",
     "drop_connection",
+    "lost_write",
     "syncjob_fail",
     "allow_write_fail",
     "resync_prep_fail",
@@ -158,6 +165,7 @@ struct NoParams {}
 fn unit_effect(name: &str) -> Option<FaultEffect> {
     Some(match name {
         "drop_connection" => FaultEffect::DropConnection,
+        "lost_write" => FaultEffect::LostWrite,
         "allow_write_fail" => FaultEffect::AllowWriteFail,
         "resync_prep_fail" => FaultEffect::ResyncPrepFail,
         "cluster_down" => FaultEffect::ClusterDown { cluster: None },
@@ -347,6 +355,7 @@ impl FaultEffect {
             FaultEffect::Http { .. } => "http",
             FaultEffect::Delay { .. } => "delay",
             FaultEffect::DropConnection => "drop_connection",
+            FaultEffect::LostWrite => "lost_write",
             FaultEffect::SyncjobFail { .. } => "syncjob_fail",
             FaultEffect::AllowWriteFail => "allow_write_fail",
             FaultEffect::ResyncPrepFail => "resync_prep_fail",
@@ -537,6 +546,8 @@ mod tests {
     #[test]
     fn effects_parse_from_name_or_map() {
         assert_eq!(effect("drop_connection"), Ok(FaultEffect::DropConnection));
+        assert_eq!(effect("lost_write"), Ok(FaultEffect::LostWrite));
+        assert_eq!(effect("{lost_write: {}}"), Ok(FaultEffect::LostWrite));
         assert_eq!(
             effect("{drop_connection: {}}"),
             Ok(FaultEffect::DropConnection)

@@ -72,6 +72,8 @@ pub struct RequestFaults {
     pub delay_ms: u64,
     pub http_status: Option<u16>,
     pub drop: bool,
+    /// `lost_write`: answer the request, then put the cluster's configuration back.
+    pub lost_write: bool,
 }
 
 /// Effects of the job rules on a job being created.
@@ -453,6 +455,19 @@ impl WorldState {
         }
     }
 
+    /// A `lost_write` fault's second half: the write was acknowledged; put the cluster's
+    /// configuration back as it was before it (and say so in the audit log).
+    pub fn lose_write(&mut self, cluster: &str, cfg: ConfigState, method: &str, route: &str) {
+        let t = self.now_ms;
+        if let Some(c) = self.clusters.get_mut(cluster) {
+            c.cfg = cfg;
+        }
+        self.push_audit(
+            AuditEntry::new(t, cluster, "fault", "fault.lost_write", route)
+                .detail(serde_json::json!({"method": method})),
+        );
+    }
+
     /// Evaluate request rules for one request (called by the PAPI middleware after auth).
     pub fn eval_request_faults(&mut self, req: &RequestInfo) -> RequestFaults {
         let mut out = RequestFaults::default();
@@ -477,6 +492,10 @@ impl WorldState {
                 FaultEffect::DropConnection => {
                     self.audit_fault(i, req.cluster, req.ctx, req.now_ms, r);
                     out.drop = true;
+                }
+                FaultEffect::LostWrite => {
+                    self.audit_fault(i, req.cluster, req.ctx, req.now_ms, r);
+                    out.lost_write = true;
                 }
                 _ => self.apply_state_effect(i, &rule, req.cluster, req.ctx, req.now_ms, r),
             }

@@ -11,7 +11,8 @@
 //! before the run has its copy on the target (the side serving the data) at the mapped
 //! path with the same meaning: share permissions (without the lock's Deny-Everyone), export
 //! clients, quota thresholds, schedule. Quotas only with the `quotas` option (DESIGN §2 step
-//! 12 is optional). An object whose copy step (`sync_config`, `failover_quotas`) the report
+//! 12 is optional). A `remove_source_quotas[P]` the report says succeeded left no quota
+//! under P's source path on the source (step 13). An object whose copy step (`sync_config`, `failover_quotas`) the report
 //! says failed or was skipped is noted, not judged: that is the run's reported `partial`
 //! (I3 holds the report to the audit log, I11 holds the removal to S1).
 //!
@@ -278,6 +279,27 @@ pub fn i8_config_parity(f: &Facts<'_>) -> Finding {
                     what_differs(o.kind)
                 )),
                 Some(_) => {}
+            }
+        }
+    }
+    // DESIGN §2 step 13: a `remove_source_quotas[P]` that succeeded left no quota under P's
+    // source path on the source (now a SyncIQ target: no quotas on target directories).
+    if let Some(src_after) = f.config_after(from) {
+        let left = objects(src_after, dfs);
+        for p in f.policies.values().filter(|p| p.known) {
+            if !f.report.succeeded("remove_source_quotas", &p.name) {
+                continue;
+            }
+            out.judged += 1;
+            for o in left
+                .iter()
+                .filter(|o| o.kind == "quota" && o.under(&p.source_path))
+            {
+                out.violations.push(format!(
+                    "remove_source_quotas[{}] succeeded but {} is still on {from}",
+                    p.name,
+                    o.label()
+                ));
             }
         }
     }

@@ -545,8 +545,19 @@ async fn papi_middleware(State(st): State<ApiState>, mut req: Request, next: Nex
         let s = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return ApiError::new(s, format!("injected fault: HTTP {status}")).into_response();
     }
+    // `lost_write`: the configuration as it was, put back once the write was acknowledged.
+    let lost = (decision.lost_write && !read_like)
+        .then(|| {
+            st.sim
+                .with_world(|w| w.cluster(&st.cluster).map(|c| c.cfg.clone()))
+        })
+        .flatten();
     req.extensions_mut().insert(ctx);
     let resp = next.run(req).await;
+    if let Some(cfg) = lost.filter(|_| resp.status().is_success()) {
+        st.sim
+            .with_world(|w| w.lose_write(&st.cluster, cfg, method.as_str(), &route));
+    }
     if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
         return ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
