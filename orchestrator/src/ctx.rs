@@ -36,6 +36,11 @@ pub struct RunState {
     /// Config objects the run removed (S1), journaled before each removal.
     #[serde(default)]
     pub removed_config: Vec<crate::report::RemovedConfig>,
+    /// The SyncIQ report ids of a policy before the run started a job for it, by
+    /// `cluster/policy/action`, journaled before the job starts: a resumed step finds its
+    /// job's report among the new ones instead of starting the job again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub job_reports_before: BTreeMap<String, Vec<String>>,
 }
 
 /// Progress events.
@@ -54,6 +59,40 @@ pub enum RunEvent {
 /// Observer of progress events (progress bars, the harness, the REST API).
 pub type Observer = Arc<dyn Fn(&RunEvent) + Send + Sync>;
 
+/// Set once, when the run's journal could not be written. The journal is write-ahead: a step
+/// acts only after its intent (and the originals it saves, [`RunCtx::checkpoint`]) are on
+/// disk. So from then on the executor starts no step, lets the ones in flight end, and the
+/// run stops `aborted` ("journal unwritable"); `dr resume` continues it once the journal is
+/// writable again.
+#[derive(Clone, Debug, Default)]
+pub struct Halt(Arc<std::sync::OnceLock<String>>);
+
+impl Halt {
+    /// Record why the run must stop (the first reason wins).
+    pub fn set(&self, why: impl Into<String>) {
+        let _ = self.0.set(why.into());
+    }
+
+    /// Why the run must stop, once it must.
+    pub fn reason(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
+    }
+}
+
+/// Lock a mutex that guards shared run state. A poisoned lock means a panic interrupted a
+/// change of that state half-way; acting on it could change a cluster from a half-updated
+/// view, so the process ends with a clear error instead (the journal has every intent: the
+/// run can be resumed).
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|_| {
+        tracing::error!("a panic interrupted a change of shared run state; stopping");
+        eprintln!(
+            "error: a panic interrupted a change of shared run state; stopping rather than acting on a half-updated state (resume the run from the journal)"
+        );
+        std::process::exit(70)
+    })
+}
+
 /// Everything a step may use.
 #[derive(Debug)]
 pub struct RunCtx {
@@ -70,6 +109,8 @@ pub struct RunCtx {
     pub(crate) spn_edit: tokio::sync::Mutex<()>,
     /// Where [`RunCtx::checkpoint`] sends the run state (the run's observer, e.g. a journal).
     checkpoint_to: CheckpointTo,
+    /// Set when the journal cannot be written: nothing may act any more.
+    pub(crate) halt: Halt,
 }
 
 /// The run's observer, for [`RunCtx::checkpoint`] (not `Debug` itself).
@@ -99,7 +140,19 @@ impl RunCtx {
             state: Mutex::new(RunState::default()),
             spn_edit: tokio::sync::Mutex::new(()),
             checkpoint_to: CheckpointTo::default(),
+            halt: Halt::default(),
         }
+    }
+
+    /// Stop the run when `halt` is set (a journal's [`crate::journal::Recorder::halt`]).
+    pub fn with_halt(mut self, halt: Halt) -> Self {
+        self.halt = halt;
+        self
+    }
+
+    /// Why the run must stop (the journal could not be written), if it must.
+    pub fn halted(&self) -> Option<String> {
+        self.halt.reason().map(str::to_string)
     }
 
     /// Use `dns` for the DNS steps.
@@ -110,33 +163,30 @@ impl RunCtx {
 
     /// Send [`RunCtx::checkpoint`]s to `observer` (the executor sets the run's observer).
     pub(crate) fn checkpoint_to(&self, observer: Option<Observer>) {
-        *self
-            .checkpoint_to
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = observer;
+        *lock(&self.checkpoint_to.0) = observer;
     }
 
     /// Hand the run state to the observer now. A step that saves what it is about to change
     /// (original share permissions, a schedule, which protocols it turns off) calls this
     /// before it changes it: a crash between the change and the step's end would otherwise
     /// lose the saved originals, and a resumed run could not put them back (write-ahead).
-    pub fn checkpoint(&self) {
-        let to = self
-            .checkpoint_to
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+    /// Fails, and the step must not act, when the journal could not take the state.
+    pub fn checkpoint(&self) -> Result<(), StepError> {
+        let to = lock(&self.checkpoint_to.0).clone();
         if let Some(o) = to {
             o(&RunEvent::State(self.with_state(|s| s.clone())));
+        }
+        match self.halted() {
+            Some(why) => Err(StepError::Failed(format!(
+                "the journal cannot be written ({why}): stopped before changing anything"
+            ))),
+            None => Ok(()),
         }
     }
 
     /// Read or change the shared run state (never held across an await).
     pub fn with_state<R>(&self, f: impl FnOnce(&mut RunState) -> R) -> R {
-        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut guard)
+        f(&mut lock(&self.state))
     }
 
     /// The DNS client for a step that must `purpose`; an error when none is configured.

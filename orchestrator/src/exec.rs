@@ -234,6 +234,10 @@ pub async fn execute_resumable(
             ready.sort();
         }
         for i in ready {
+            // Write-ahead: nothing starts once the journal could not be written.
+            if ctx.halt.reason().is_some() {
+                break;
+            }
             let run = match catalogue::spec(steps[i].step).run {
                 Run::Act(run) => run,
                 Run::Decide(decide) => {
@@ -277,6 +281,18 @@ pub async fn execute_resumable(
             records[i].start_ms = Some(now_ms());
             records[i].start_seq = Some(seq);
             emit(RunEvent::StepStarted(records[i].clone()));
+            if ctx.halt.reason().is_some() {
+                // Its intent is not on disk: it must not act. It never started.
+                records[i].status = StepStatus::Pending;
+                records[i].start_ms = None;
+                records[i].start_seq = None;
+                if let Some(cluster) = &steps[i].job_slot {
+                    if let Some(u) = slots_used.get_mut(cluster) {
+                        *u = u.saturating_sub(1);
+                    }
+                }
+                break;
+            }
             let inst = steps[i].clone();
             let ctx2 = ctx.clone();
             let op = operator.clone();
@@ -299,7 +315,8 @@ pub async fn execute_resumable(
 
         // 4. Wait for the next instance to end (a gate decided above may have made more
         // instances ready: go round again first).
-        if running.is_empty() && progress_possible(&steps, &records) {
+        let halted = ctx.halt.reason().is_some();
+        if running.is_empty() && !halted && progress_possible(&steps, &records) {
             continue;
         }
         let Some((i, fin)) = running.next().await else {
@@ -344,8 +361,19 @@ pub async fn execute_resumable(
         }
     }
 
-    let outcome = outcome_of(&steps, &records);
-    let outcome_detail = outcome_detail(&steps, &records);
+    let (outcome, outcome_detail) = match ctx.halt.reason() {
+        // The journal stopped the run: what ran is in the records, the rest is pending.
+        Some(why) => (
+            Outcome::Aborted,
+            Some(format!(
+                "stopped: the journal cannot be written ({why}); no step started after that — resume the run once the journal is writable"
+            )),
+        ),
+        None => (
+            outcome_of(&steps, &records),
+            outcome_detail(&steps, &records),
+        ),
+    };
     let unavailable = unavailable_data(&ctx.plan, &steps, &records);
     if !ctx.plan.spec.controlled {
         ctx.with_state(|s| {

@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use crate::ctx::Halt;
 use crate::exec::{Observer, Operator, Resume, RunEvent, RunState};
 use crate::inventory::Inventory;
 use crate::plan::{Plan, StepInstance};
@@ -57,6 +58,12 @@ pub enum JournalError {
     NotResumable { run: String, status: String },
     #[error("{0}")]
     Invalid(String),
+    #[error("no journal at {0} (deleted or moved, or a mistyped --journal)")]
+    Gone(String),
+    #[error("run {run} is being executed by another process ({owner}); wait for it to end, or stop that process first — a run is executed by one process at a time")]
+    Owned { run: String, owner: String },
+    #[error("journal owner file {path}: {error}")]
+    OwnerFile { path: String, error: String },
 }
 
 /// A run's row.
@@ -90,11 +97,40 @@ pub struct RunDetail {
 #[derive(Clone)]
 pub struct Journal {
     conn: Arc<Mutex<Connection>>,
+    /// The file (None in memory): a write first checks it is still there, since SQLite
+    /// goes on writing to an unlinked file and the run would have no durable record.
+    path: Option<Arc<std::path::PathBuf>>,
+    /// Runs this in-memory journal's executors own (a file journal uses OS file locks).
+    owned: Arc<Mutex<std::collections::BTreeSet<String>>>,
 }
 
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Journal")
+    }
+}
+
+/// Proof that this process executes a run ([`Journal::own`]); dropping it (or the process
+/// ending) lets another executor take the run.
+#[derive(Debug)]
+pub struct RunOwner {
+    run: String,
+    inner: OwnerKind,
+}
+
+#[derive(Debug)]
+enum OwnerKind {
+    /// The locked owner file (the kernel unlocks it when it is closed).
+    #[allow(dead_code)]
+    File(std::fs::File),
+    Memory(Arc<Mutex<std::collections::BTreeSet<String>>>),
+}
+
+impl Drop for RunOwner {
+    fn drop(&mut self) {
+        if let OwnerKind::Memory(set) = &self.inner {
+            crate::ctx::lock(set).remove(&self.run);
+        }
     }
 }
 
@@ -184,9 +220,22 @@ impl Journal {
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // FULL: a committed intent survives a power loss too, not only a process crash
+        // (NORMAL may roll back the last commits in WAL mode).
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Self::init(conn)
+        let mut j = Self::init(conn)?;
+        j.path = Some(Arc::new(path.to_path_buf()));
+        Ok(j)
+    }
+
+    /// Open an existing journal file; a path that does not exist is an error (a mistyped
+    /// `--journal` must not create an empty journal that says "no runs").
+    pub fn open_existing(path: &Path) -> Result<Journal, JournalError> {
+        if !path.exists() {
+            return Err(JournalError::Gone(path.display().to_string()));
+        }
+        Self::open(path)
     }
 
     /// An in-memory journal (tests, drills).
@@ -198,15 +247,24 @@ impl Journal {
         conn.execute_batch(SCHEMA)?;
         Ok(Journal {
             conn: Arc::new(Mutex::new(conn)),
+            path: None,
+            owned: Arc::default(),
         })
     }
 
+    /// Run `f` on the connection. Write transactions are `IMMEDIATE`: they take the write
+    /// lock up front, so another process's short write (a `dr resume --confirm`) is waited
+    /// for (busy timeout) instead of failing the upgrade of a read.
     fn with<R>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<R, JournalError>,
     ) -> Result<R, JournalError> {
-        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut c)
+        if let Some(p) = &self.path {
+            if !p.exists() {
+                return Err(JournalError::Gone(p.display().to_string()));
+            }
+        }
+        f(&mut crate::ctx::lock(&self.conn))
     }
 
     /// Record a new run (status `running`) and take its locks, or refuse it.
@@ -219,7 +277,7 @@ impl Journal {
         let mode = plan.spec.mode;
         let keys = lock_keys(plan);
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let exists: Option<String> = tx
                 .query_row("SELECT id FROM runs WHERE id = ?1", [run_id], |r| r.get(0))
                 .optional()?;
@@ -274,7 +332,7 @@ impl Journal {
     /// Record events for `run_id` in one transaction.
     pub fn record_all(&self, run_id: &str, evs: &[RunEvent]) -> Result<(), JournalError> {
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for ev in evs {
                 Self::record_in(&tx, run_id, ev)?;
             }
@@ -344,6 +402,7 @@ impl Journal {
             journal: self.clone(),
             run_id: run_id.to_string(),
             held: Mutex::new(None),
+            halt: Halt::default(),
         })
     }
 
@@ -357,7 +416,7 @@ impl Journal {
     pub fn finish_run(&self, run_id: &str, report: &Report) -> Result<(), JournalError> {
         let status = report.outcome.as_str();
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let n = tx.execute(
                 "UPDATE runs SET status = ?2, report = ?3, updated_ms = ?4 WHERE id = ?1",
                 params![
@@ -381,7 +440,7 @@ impl Journal {
     /// Mark a run aborted (an operator gives up on it) and release its locks.
     pub fn abort_run(&self, run_id: &str) -> Result<(), JournalError> {
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let n = tx.execute(
                 "UPDATE runs SET status = 'aborted', updated_ms = ?2 WHERE id = ?1",
                 params![run_id, now_ms() as i64],
@@ -427,7 +486,7 @@ impl Journal {
             }
         }
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for t in targets {
                 tx.execute(
                     "INSERT OR IGNORE INTO confirmations (run_id, target, at_ms) VALUES (?1, ?2, ?3)",
@@ -612,6 +671,85 @@ impl Journal {
         })
     }
 
+    /// Become the one executor of `run_id`, or refuse with [`JournalError::Owned`] while
+    /// another live executor has it. Hold the guard for as long as the run executes.
+    ///
+    /// A file journal takes an OS lock (`flock`) on `<journal>.<run>.owner`: it is tied to
+    /// the open file, so it works across processes and the kernel drops it when the owner
+    /// dies (a `kill -9` included) — a dead owner's run can be resumed at once, with no
+    /// lease to wait out. The file holds the owner's pid and host, for the refusal message.
+    /// An in-memory journal (one process) keeps the set of owned runs itself.
+    pub fn own(&self, run_id: &str) -> Result<RunOwner, JournalError> {
+        let Some(path) = &self.path else {
+            if !crate::ctx::lock(&self.owned).insert(run_id.to_string()) {
+                return Err(JournalError::Owned {
+                    run: run_id.to_string(),
+                    owner: "this process".into(),
+                });
+            }
+            return Ok(RunOwner {
+                run: run_id.to_string(),
+                inner: OwnerKind::Memory(self.owned.clone()),
+            });
+        };
+        let safe: String = run_id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(".{safe}.owner"));
+        let owner_path = path.with_file_name(name);
+        let file_err = |e: std::io::Error| JournalError::OwnerFile {
+            path: owner_path.display().to_string(),
+            error: e.to_string(),
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&owner_path)
+            .map_err(file_err)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut who = String::new();
+                let _ = std::io::Read::read_to_string(&mut file, &mut who);
+                return Err(JournalError::Owned {
+                    run: run_id.to_string(),
+                    owner: if who.trim().is_empty() {
+                        "unknown".into()
+                    } else {
+                        who.trim().to_string()
+                    },
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(file_err(e)),
+        }
+        use std::io::{Seek, Write};
+        let me = format!(
+            "pid {} on {}",
+            std::process::id(),
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "this host".into())
+        );
+        file.set_len(0)
+            .and_then(|_| file.rewind())
+            .and_then(|_| file.write_all(me.as_bytes()))
+            .map_err(file_err)?;
+        Ok(RunOwner {
+            run: run_id.to_string(),
+            inner: OwnerKind::File(file),
+        })
+    }
+
     /// Mark a run `running` again (when it is resumed).
     pub fn mark_running(&self, run_id: &str) -> Result<(), JournalError> {
         self.with(|c| {
@@ -642,16 +780,20 @@ impl Journal {
 /// (idempotent) step, instead of finding it succeeded with its cached schedule forgotten.
 /// Events that are not followed by a state (skips, the last event) are written when the next
 /// event comes or on [`Recorder::flush`].
+///
+/// A write that fails sets the recorder's [`Halt`]: the run's context carries it, so the
+/// executor starts no step after the failure and the run stops `aborted`.
 pub struct Recorder {
     journal: Journal,
     run_id: String,
     held: Mutex<Option<RunEvent>>,
+    halt: Halt,
 }
 
 impl Recorder {
     /// Record one event (see the type's docs for the result/state pairing).
     pub fn record(&self, ev: &RunEvent) {
-        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let mut held = crate::ctx::lock(&self.held);
         let mut batch: Vec<RunEvent> = Vec::new();
         match ev {
             RunEvent::StepEnded(_) => {
@@ -669,20 +811,33 @@ impl Recorder {
         }
         drop(held);
         if !batch.is_empty() {
-            if let Err(e) = self.journal.record_all(&self.run_id, &batch) {
-                tracing::error!(run = %self.run_id, error = %e, "cannot write the journal");
-            }
+            self.write(&batch);
         }
     }
 
     /// Write a held event.
     pub fn flush(&self) {
-        let held = self.held.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let held = crate::ctx::lock(&self.held).take();
         if let Some(ev) = held {
-            if let Err(e) = self.journal.record_all(&self.run_id, &[ev]) {
-                tracing::error!(run = %self.run_id, error = %e, "cannot write the journal");
-            }
+            self.write(&[ev]);
         }
+    }
+
+    /// Write `batch`; once a write failed, write nothing more (a later event on disk
+    /// without the earlier ones would lie about the run) and halt the run.
+    fn write(&self, batch: &[RunEvent]) {
+        if self.halt.reason().is_some() {
+            return;
+        }
+        if let Err(e) = self.journal.record_all(&self.run_id, batch) {
+            tracing::error!(run = %self.run_id, error = %e, "cannot write the journal: stopping the run");
+            self.halt.set(e.to_string());
+        }
+    }
+
+    /// Set when a write failed; give it to the run's context ([`crate::ctx::RunCtx::with_halt`]).
+    pub fn halt(&self) -> Halt {
+        self.halt.clone()
     }
 
     /// This recorder as an executor observer.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::exec::{self, Observer, Operator, RunCtx, RunEvent};
 use crate::inventory::{self, Inventory};
-use crate::journal::{Journal, JournalError, Recorder};
+use crate::journal::{Journal, JournalError, Recorder, RunOwner};
 use crate::papi::{PapiClient, PapiError};
 use crate::plan::{self, Plan, PlanError};
 use crate::report::Report;
@@ -26,6 +26,14 @@ pub enum RunError {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// The journal could not be written during the run, so it stopped (outcome `aborted`)
+    /// before any further step acted. `report` is what the run did up to there.
+    #[error("run {run} stopped: the journal cannot be written ({why}); no step started after that. Make the journal writable, then continue with `dr resume {run}`")]
+    JournalStopped {
+        run: String,
+        why: String,
+        report: Box<Report>,
+    },
 }
 
 /// Discover the clusters in `clients`.
@@ -86,8 +94,28 @@ pub fn journal_observer(recorder: &Arc<Recorder>, extra: Option<Observer>) -> Ob
 }
 
 /// Execute a run already recorded by [`prepare_journaled`], journaling every event, and
-/// record its report.
+/// record its report. Refused ([`JournalError::Owned`]) while another executor runs it.
 pub async fn execute_journaled(
+    journal: &Journal,
+    run_id: &str,
+    prepared: (Plan, Inventory),
+    clients: BTreeMap<String, PapiClient>,
+    dns: Option<crate::dns::DnsClient>,
+    operator: Arc<dyn Operator>,
+    observer: Option<Observer>,
+) -> Result<Report, RunError> {
+    let owner = journal.own(run_id)?;
+    execute_owned(
+        owner, journal, run_id, prepared, clients, dns, operator, observer,
+    )
+    .await
+}
+
+/// [`execute_journaled`] for a caller that already owns the run ([`Journal::own`]: the REST
+/// API takes it before it answers, so a refusal is the request's answer).
+#[allow(clippy::too_many_arguments)]
+pub async fn execute_owned(
+    _owner: RunOwner,
     journal: &Journal,
     run_id: &str,
     (plan, inv): (Plan, Inventory),
@@ -96,12 +124,15 @@ pub async fn execute_journaled(
     operator: Arc<dyn Operator>,
     observer: Option<Observer>,
 ) -> Result<Report, RunError> {
-    let ctx = Arc::new(RunCtx::new(run_id, plan, inv, clients).with_dns(dns));
     let rec = journal.recorder(run_id);
+    let ctx = Arc::new(
+        RunCtx::new(run_id, plan, inv, clients)
+            .with_dns(dns)
+            .with_halt(rec.halt()),
+    );
     let obs = journal_observer(&rec, observer);
     let report = exec::execute(ctx, operator, Some(obs)).await;
-    rec.flush();
-    journal.finish_run(run_id, &report)?;
+    finish(journal, &rec, run_id, &report)?;
     Ok(report)
 }
 
@@ -131,7 +162,23 @@ pub async fn run_journaled(
 
 /// Continue an interrupted or paused run from the journal. `operator` confirms manual steps
 /// (`dr` passes a [`crate::journal::JournalOperator`] with the recorded confirmations).
+/// Refused ([`JournalError::Owned`]) while another executor runs it.
 pub async fn resume(
+    journal: &Journal,
+    run_id: &str,
+    clients: BTreeMap<String, PapiClient>,
+    dns: Option<crate::dns::DnsClient>,
+    operator: Arc<dyn Operator>,
+    observer: Option<Observer>,
+) -> Result<(Plan, Report), RunError> {
+    // One executor per run: refuse while another live process (or task) executes it.
+    let owner = journal.own(run_id)?;
+    resume_owned(owner, journal, run_id, clients, dns, operator, observer).await
+}
+
+/// [`resume`] for a caller that already owns the run.
+pub async fn resume_owned(
+    _owner: RunOwner,
     journal: &Journal,
     run_id: &str,
     clients: BTreeMap<String, PapiClient>,
@@ -142,13 +189,38 @@ pub async fn resume(
     let (plan, inv, mut point) = journal.resume_point(run_id)?;
     repair_in_flight(&inv, &mut point);
     journal.mark_running(run_id)?;
-    let ctx = Arc::new(RunCtx::new(run_id, plan.clone(), inv, clients).with_dns(dns));
     let rec = journal.recorder(run_id);
+    let ctx = Arc::new(
+        RunCtx::new(run_id, plan.clone(), inv, clients)
+            .with_dns(dns)
+            .with_halt(rec.halt()),
+    );
     let obs = journal_observer(&rec, observer);
     let report = exec::execute_resumable(ctx, operator, Some(obs), Some(point)).await;
-    rec.flush();
-    journal.finish_run(run_id, &report)?;
+    finish(journal, &rec, run_id, &report)?;
     Ok((plan, report))
+}
+
+/// Write the held event and the report. A run the journal stopped (or whose report cannot
+/// be written) is an error: the caller must not say the run ended when the journal does
+/// not know it (the run is resumable from what the journal has).
+fn finish(
+    journal: &Journal,
+    rec: &Recorder,
+    run_id: &str,
+    report: &Report,
+) -> Result<(), RunError> {
+    rec.flush();
+    if let Some(why) = rec.halt().reason() {
+        // The run stays `running` in the journal (resumable), whatever it managed to write.
+        return Err(RunError::JournalStopped {
+            run: run_id.to_string(),
+            why: why.to_string(),
+            report: Box::new(report.clone()),
+        });
+    }
+    journal.finish_run(run_id, report)?;
+    Ok(())
 }
 
 /// Repairs for steps that were in flight when the run stopped.

@@ -427,6 +427,16 @@ pub async fn run_with_crash(
     scn: &Scenario,
     point: Option<CrashPoint>,
 ) -> Result<Ending, Result<Unsupported, String>> {
+    run_with_crash_down(scn, point, 0).await
+}
+
+/// [`run_with_crash`], with the orchestrator down for `down_ms` (virtual time) between the
+/// crash and the resume: SyncIQ jobs it started go on and may finish meanwhile.
+pub async fn run_with_crash_down(
+    scn: &Scenario,
+    point: Option<CrashPoint>,
+    down_ms: u64,
+) -> Result<Ending, Result<Unsupported, String>> {
     let mut spec = scn.run.clone();
     if spec.pool_mappings.is_empty() {
         spec.pool_mappings = crate::runner::world_mappings(scn);
@@ -500,6 +510,7 @@ pub async fn run_with_crash(
         Some(Err(e)) => return Err(Err(format!("run failed to start: {e}"))),
         None => {
             // Crashed: a new "process" resumes from the journal on the same world.
+            tokio::time::sleep(std::time::Duration::from_millis(down_ms)).await;
             let clients = clients(&sim, None).map_err(Err)?;
             let resumed = if journal.has_run(&run_id).map_err(|e| Err(e.to_string()))? {
                 runner::resume(&journal, &run_id, clients, dns, operator, None).await

@@ -14,7 +14,8 @@
 //! (`Sim::pending_harness_faults`).
 //!
 //! Firing limits, so that a retrying client eventually gets through: `http` fires `count`
-//! times (default 1), `delay` and the job rules fire on every match, everything else once.
+//! times (default 1), `delay`, `lost_write` and the job rules fire on every match (narrow
+//! them with `nth`), everything else once.
 
 use std::fmt;
 
@@ -85,8 +86,8 @@ pub enum FaultEffect {
     /// The cluster acknowledges a configuration write (2xx) and does not keep it, as after a
     /// node panic before the change was committed or an admin undoing it at once: the
     /// cluster's configuration (shares, exports, quotas, zones, pools…) is put back as it was
-    /// before the request. SyncIQ state is not affected. Tests the read-backs that S1 and S4
-    /// rely on (DESIGN §2).
+    /// before the request. SyncIQ state is not affected. Fires on every matching write.
+    /// Tests the read-backs that S1 and S4 rely on (DESIGN §2).
     LostWrite,
     SyncjobFail {
         at_progress: f64,
@@ -412,6 +413,7 @@ impl FaultRule {
         match &self.effect {
             FaultEffect::Http { count, .. } => count.unwrap_or(1),
             FaultEffect::Delay { .. }
+            | FaultEffect::LostWrite
             | FaultEffect::SyncjobFail { .. }
             | FaultEffect::AllowWriteFail
             | FaultEffect::ResyncPrepFail => u64::MAX,

@@ -17,9 +17,12 @@ use orchestrator::{AbsentOperator, RunEvent};
 /// passwords are read from the environment variable or file it names, never from the
 /// command line. TLS certificates are verified unless `--insecure` is given.
 ///
-/// Exit codes: 0 = done (failover succeeded); 1 = the run ended partial, failed, blocked or
-/// paused; 2 = bad input (config, arguments, unknown policy); 3 = a cluster could not be
-/// reached or answered unexpectedly.
+/// Exit codes: 0 = done (failover succeeded); 1 = the run ended partial, failed, blocked,
+/// aborted or paused, or failed for another reason; 2 = bad input (config, arguments, unknown
+/// policy); 3 = a cluster could not be reached or answered unexpectedly; 4 = refused (a lock
+/// held by another run, a run another live process executes, no such run or journal, a run
+/// that cannot be resumed); 5 = the journal cannot be written (the run stopped before any
+/// further step acted; `dr resume RUN` continues it once the journal is writable).
 #[derive(Parser)]
 #[command(name = "dr", version, about, long_about)]
 struct Cli {
@@ -250,17 +253,51 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("dr: error: {e:#}");
-            let input = e.chain().any(|c| {
-                c.downcast_ref::<orchestrator::config::ConfigError>()
-                    .is_some()
-                    || c.downcast_ref::<orchestrator::PlanError>().is_some()
-                    || c.downcast_ref::<yaml_serde::Error>().is_some()
-                    || c.downcast_ref::<orchestrator::journal::JournalError>()
-                        .is_some()
-            });
-            ExitCode::from(if input { 2 } else { 3 })
+            ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// The documented exit code for an error (see the command's long help).
+fn exit_code(e: &anyhow::Error) -> u8 {
+    use orchestrator::journal::JournalError as J;
+    use orchestrator::runner::RunError as R;
+    for c in e.chain() {
+        if let Some(r) = c.downcast_ref::<R>() {
+            match r {
+                R::JournalStopped { .. } => return 5,
+                R::Discover(_) => return 3,
+                R::Plan(_) => return 2,
+                R::Journal(_) => {} // classified below, from the journal error itself
+            }
+        }
+        if let Some(j) = c.downcast_ref::<J>() {
+            return match j {
+                J::Locked { .. }
+                | J::Owned { .. }
+                | J::UnknownRun(_)
+                | J::DuplicateRun(_)
+                | J::NotResumable { .. }
+                | J::Gone(_) => 4,
+                J::Invalid(_) => 2,
+                J::Db(_) | J::Json(_) | J::OwnerFile { .. } => 5,
+            };
+        }
+        if c.downcast_ref::<orchestrator::config::ConfigError>()
+            .is_some()
+            || c.downcast_ref::<orchestrator::PlanError>().is_some()
+            || c.downcast_ref::<yaml_serde::Error>().is_some()
+        {
+            return 2;
+        }
+        if c.downcast_ref::<orchestrator::papi::PapiError>().is_some()
+            || c.downcast_ref::<orchestrator::dns::DnsClientError>()
+                .is_some()
+        {
+            return 3;
+        }
+    }
+    1
 }
 
 async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -367,7 +404,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn journal_cmd(cli: &Cli) -> anyhow::Result<Option<ExitCode>> {
     match &cli.cmd {
         Cmd::Status { run, json } => {
-            let journal = Journal::open(&cli.journal)?;
+            let journal = Journal::open_existing(&cli.journal)?;
             match run {
                 None => {
                     let runs = journal.list_runs()?;
@@ -419,7 +456,7 @@ async fn journal_cmd(cli: &Cli) -> anyhow::Result<Option<ExitCode>> {
         Cmd::Resume {
             run, abort: true, ..
         } => {
-            let journal = Journal::open(&cli.journal)?;
+            let journal = Journal::open_existing(&cli.journal)?;
             journal.abort_run(run)?;
             println!("run {run} marked aborted; its locks are released");
             Ok(Some(ExitCode::SUCCESS))
@@ -566,9 +603,18 @@ async fn run_cmd(
         Arc::new(AbsentOperator),
         Some(progress_observer(&bar)),
     )
-    .await?;
+    .await
+    .inspect_err(|e| stopped(&bar, e))?;
     bar.finish_and_clear();
     finish(&report, args.json)
+}
+
+/// A run the journal stopped: show how far it got before the error is printed.
+fn stopped(bar: &indicatif::ProgressBar, e: &runner::RunError) {
+    bar.finish_and_clear();
+    if let runner::RunError::JournalStopped { report, .. } = e {
+        print_steps(&report.steps);
+    }
 }
 
 async fn resume_cmd(
@@ -579,7 +625,7 @@ async fn resume_cmd(
     confirm: &[String],
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let journal = Journal::open(journal_path)?;
+    let journal = Journal::open_existing(journal_path)?;
     if !confirm.is_empty() {
         journal.confirm(run, confirm)?;
     }
@@ -593,7 +639,8 @@ async fn resume_cmd(
         Arc::new(operator),
         Some(progress_observer(&bar)),
     )
-    .await?;
+    .await
+    .inspect_err(|e| stopped(&bar, e))?;
     bar.finish_and_clear();
     finish(&report, json)
 }

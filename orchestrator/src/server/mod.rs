@@ -174,9 +174,13 @@ impl From<JournalError> for ApiError {
             JournalError::UnknownRun(_) => ApiError::not_found(e.to_string()),
             JournalError::Locked { .. }
             | JournalError::DuplicateRun(_)
+            | JournalError::Owned { .. }
             | JournalError::NotResumable { .. } => ApiError::conflict(e.to_string()),
             JournalError::Invalid(_) => ApiError::bad_request(e.to_string()),
-            JournalError::Db(_) | JournalError::Json(_) => {
+            JournalError::Db(_)
+            | JournalError::Json(_)
+            | JournalError::Gone(_)
+            | JournalError::OwnerFile { .. } => {
                 tracing::error!(error = %e, "journal error");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

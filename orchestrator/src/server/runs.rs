@@ -90,6 +90,14 @@ fn run_error(e: RunError) -> ApiError {
         ),
         RunError::Plan(e) => ApiError::bad_request(format!("cannot plan the run: {e}")),
         RunError::Journal(e) => e.into(),
+        RunError::JournalStopped { .. } => {
+            tracing::error!(error = %e, "journal error");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the run journal could not be written; the run stopped and can be resumed once it is writable",
+            )
+        }
     }
 }
 
@@ -98,11 +106,14 @@ enum Launch {
     Resume(Vec<String>),
 }
 
+/// Run `what` as `owner` (taken before the request is answered: one executor per run).
+
 /// Execute a journaled run (new or resumed) in a task, broadcasting its events.
 fn launch(
     state: &Arc<AppState>,
     run_id: String,
     what: Launch,
+    owner: crate::journal::RunOwner,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) {
     let (tx, _) = broadcast::channel(super::EVENT_CHANNEL);
@@ -127,7 +138,8 @@ fn launch(
         let clients = state.clients.clone();
         let dns = state.dns.clone();
         let result = match what {
-            Launch::Start(b) => runner::execute_journaled(
+            Launch::Start(b) => runner::execute_owned(
+                owner,
                 &state.journal,
                 &run_id,
                 *b,
@@ -138,7 +150,8 @@ fn launch(
             )
             .await
             .map(|r| r.outcome.as_str().to_string()),
-            Launch::Resume(confirmed) => runner::resume(
+            Launch::Resume(confirmed) => runner::resume_owned(
+                owner,
                 &state.journal,
                 &run_id,
                 clients,
@@ -206,10 +219,12 @@ async fn start_with(
     let (plan, inv) = runner::prepare_journaled(&state.journal, &id, &state.clients, &spec)
         .await
         .map_err(run_error)?;
+    let owner = state.journal.own(&id)?;
     launch(
         &state,
         id.clone(),
         Launch::Start(Box::new((plan, inv))),
+        owner,
         permit,
     );
     Ok((StatusCode::ACCEPTED, accepted(&id, "running")))
@@ -417,10 +432,12 @@ async fn resume_inner(
         )));
     }
     let permit = take_slot(&state)?;
+    let owner = state.journal.own(&id)?;
     launch(
         &state,
         id.clone(),
         Launch::Resume(detail.confirmations),
+        owner,
         permit,
     );
     Ok((StatusCode::ACCEPTED, accepted(&id, "running")))

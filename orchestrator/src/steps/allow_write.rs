@@ -30,7 +30,7 @@ pub(super) async fn move_target(
     if tp.failover_failback_state == want {
         return Ok(StepDone::unchanged(format!("target already {want}")));
     }
-    run_job(&tgt, policy, action, &ctx.plan.spec.options).await?;
+    run_job(ctx, &tgt, policy, action).await?;
     // The job has finished, so the step has acted: a failed confirming read leaves the
     // outcome indeterminate (a resume re-checks it) rather than claiming nothing changed.
     let tp = tgt

@@ -24,7 +24,7 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
         s.cached_schedules
             .insert(policy.to_string(), p.schedule.clone())
     });
-    ctx.checkpoint();
+    ctx.checkpoint()?;
     src.update_policy(policy, &json!({"schedule": ""})).await?;
     Ok(StepDone::acted(format!(
         "cached {:?}, set to manual",

@@ -41,7 +41,7 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
                     .or_insert_with(|| share.permissions.clone());
             }
         });
-        ctx.checkpoint();
+        ctx.checkpoint()?;
     }
     for (zone, share) in &to_lock {
         let mut perms = vec![SmbPermission::deny_everyone()];

@@ -17,7 +17,7 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
                     s.protocols_disabled.push(proto.to_string());
                 }
             });
-            ctx.checkpoint();
+            ctx.checkpoint()?;
             src.set_protocol_service(proto, false).await?;
             turned_off.push(proto.to_string());
         }

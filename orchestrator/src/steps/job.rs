@@ -9,24 +9,44 @@ use crate::ctx::StepError;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::ctx::RunCtx;
 use crate::papi::{JobAction, PapiClient, SyncReport};
-use crate::run_spec::RunOptions;
 
 /// Run `action` for `policy` on the cluster of `client` and wait for its report.
+///
+/// The report ids seen before the job starts are journaled first (run state
+/// `job_reports_before`, checkpointed), so a resumed step knows which report is its job's: a
+/// job that finished while the orchestrator was down is adopted from its report, never
+/// started a second time.
 pub(crate) async fn run_job(
+    ctx: &RunCtx,
     client: &PapiClient,
     policy: &str,
     action: JobAction,
-    opts: &RunOptions,
 ) -> Result<SyncReport, StepError> {
+    let opts = &ctx.plan.spec.options;
     let poll = Duration::from_millis(opts.job_poll_interval_ms.max(1));
     let deadline = tokio::time::Instant::now() + Duration::from_millis(opts.job_timeout_ms);
-    let before: BTreeSet<String> = client
-        .reports(policy)
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let key = format!("{}/{policy}/{}", client.cluster(), action.as_ref());
+    let saved = ctx.with_state(|s| s.job_reports_before.get(&key).cloned());
+    let resumed = saved.is_some();
+    let before: BTreeSet<String> = match saved {
+        Some(ids) => ids.into_iter().collect(),
+        None => {
+            let ids: BTreeSet<String> = client
+                .reports(policy)
+                .await?
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            ctx.with_state(|s| {
+                s.job_reports_before
+                    .insert(key.clone(), ids.iter().cloned().collect())
+            });
+            ctx.checkpoint()?;
+            ids
+        }
+    };
 
     // Another job of the policy (a scheduled run that started before 1b) must end first.
     loop {
@@ -53,6 +73,21 @@ pub(crate) async fn run_job(
                 tokio::time::sleep(poll).await;
             }
             None => {
+                if resumed {
+                    // This step started the job before the orchestrator stopped; if it has
+                    // finished since, its report is the step's result.
+                    let reports = client.reports(policy).await?;
+                    if let Some(r) = new_report(reports, &before, action) {
+                        tracing::info!(
+                            cluster = client.cluster(),
+                            policy,
+                            action = action.as_ref(),
+                            report = %r.id,
+                            "adopting the job that finished while the run was stopped"
+                        );
+                        return conclude(r, client, policy, action);
+                    }
+                }
                 match client.start_job(policy, action).await {
                     Ok(()) => {}
                     // A dropped connection retried after the job had started gives 409: adopt.
@@ -127,25 +162,8 @@ pub(crate) async fn run_job(
                         e,
                     )
                 })?;
-                let new = reports.into_iter().find(|r| {
-                    !before.contains(&r.id)
-                        && r.action.as_deref().unwrap_or("run") == action.as_ref()
-                });
-                match new {
-                    Some(r) if r.state == "finished" => return Ok(r),
-                    Some(r) => {
-                        return Err(StepError::Failed(format!(
-                            "{} job for {policy} on {} ended {}{}",
-                            action.as_ref(),
-                            client.cluster(),
-                            r.state,
-                            if r.errors.is_empty() {
-                                String::new()
-                            } else {
-                                format!(": {}", r.errors.join("; "))
-                            }
-                        )))
-                    }
+                match new_report(reports, &before, action) {
+                    Some(r) => return conclude(r, client, policy, action),
                     // A job that is neither listed nor reported: a glitch (a proxy's 404, a
                     // report not written yet). Look again before concluding anything.
                     None if vanished < 3 => vanished += 1,
@@ -160,4 +178,38 @@ pub(crate) async fn run_job(
             }
         }
     }
+}
+
+/// The report of an `action` job that is not among `before`.
+fn new_report(
+    reports: Vec<SyncReport>,
+    before: &BTreeSet<String>,
+    action: JobAction,
+) -> Option<SyncReport> {
+    reports.into_iter().find(|r| {
+        !before.contains(&r.id) && r.action.as_deref().unwrap_or("run") == action.as_ref()
+    })
+}
+
+/// How the job ended, from its report.
+fn conclude(
+    r: SyncReport,
+    client: &PapiClient,
+    policy: &str,
+    action: JobAction,
+) -> Result<SyncReport, StepError> {
+    if r.state == "finished" {
+        return Ok(r);
+    }
+    Err(StepError::Failed(format!(
+        "{} job for {policy} on {} ended {}{}",
+        action.as_ref(),
+        client.cluster(),
+        r.state,
+        if r.errors.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", r.errors.join("; "))
+        }
+    )))
 }

@@ -44,7 +44,7 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
             }
         }
     });
-    ctx.checkpoint();
+    ctx.checkpoint()?;
     for q in &removable {
         src.delete_quota(&q.id).await?;
     }

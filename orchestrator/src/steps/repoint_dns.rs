@@ -32,7 +32,7 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
                 ctx.with_state(|s| {
                     s.saved_ns.entry(name.clone()).or_insert_with(|| ns.clone());
                 });
-                ctx.checkpoint();
+                ctx.checkpoint()?;
                 let zone = name.split_once('.').map(|x| x.1).unwrap_or(&name);
                 dns.replace_ns(zone, &name, target_ssips)
                     .await
