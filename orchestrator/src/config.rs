@@ -248,6 +248,9 @@ pub enum ConfigError {
     Cluster { cluster: String, message: String },
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// A bad command-line value or a file it names.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl Config {

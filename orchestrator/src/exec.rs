@@ -114,6 +114,16 @@ pub async fn execute_resumable(
             (r.steps, records, r.rolled_back, offset)
         }
     };
+    // The graph invariants (`plan::check_graph`: checked for a new plan and for one read
+    // back from a journal): positions are indices, edges point to earlier instances.
+    for (i, s) in steps.iter().enumerate() {
+        assert!(
+            s.idx == i && s.deps.iter().all(|&d| d < steps.len() && d != i),
+            "plan invariant broken at #{i} ({})",
+            s.label()
+        );
+    }
+    assert_eq!(records.len(), steps.len(), "one record per instance");
     let epoch = tokio::time::Instant::now();
     let now_ms = move || time_offset_ms + epoch.elapsed().as_millis() as u64;
     let mut seq: u64 = records
@@ -274,6 +284,7 @@ pub async fn execute_resumable(
                 if used >= limit {
                     continue;
                 }
+                assert!(used < limit, "job slots of {cluster} over their limit");
                 slots_used.insert(cluster.clone(), used + 1);
             }
             seq += 1;
@@ -323,8 +334,13 @@ pub async fn execute_resumable(
             break;
         };
         if let Some(cluster) = &steps[i].job_slot {
-            if let Some(u) = slots_used.get_mut(cluster) {
-                *u = u.saturating_sub(1);
+            let u = slots_used.get_mut(cluster);
+            assert!(
+                u.as_ref().is_some_and(|u| **u > 0),
+                "a job step ended without holding a slot on {cluster}"
+            );
+            if let Some(u) = u {
+                *u -= 1;
             }
         }
         seq += 1;

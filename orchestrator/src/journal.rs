@@ -658,8 +658,19 @@ impl Journal {
                 });
             }
             let (steps, records) = Self::load_steps(c, run_id)?;
+            let plan: Plan = serde_json::from_str(&row.0)?;
+            if records.len() != steps.len() {
+                return Err(JournalError::Invalid(format!(
+                    "journal of run {run_id} is damaged: {} steps but {} records",
+                    steps.len(),
+                    records.len()
+                )));
+            }
+            crate::plan::check_graph(&plan.spec, &steps).map_err(|e| {
+                JournalError::Invalid(format!("journal of run {run_id} is damaged: {e}"))
+            })?;
             Ok((
-                serde_json::from_str(&row.0)?,
+                plan,
                 serde_json::from_str(&row.1)?,
                 Resume {
                     steps,

@@ -121,62 +121,42 @@ pub fn generate_identity(names: &[String]) -> anyhow::Result<TlsIdentity> {
     })
 }
 
-fn rustls_config(id: &TlsIdentity) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs = CertificateDer::pem_slice_iter(id.cert_pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .context("server certificate")?;
-    let key = PrivateKeyDer::from_pem_slice(id.key_pem.as_bytes()).context("server key")?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)?;
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(cfg))
-}
-
-/// Serve `router` over TLS on `listener` until `stop` turns true. Requests carry
+/// Serve `router` over TLS on `listener` until `stop` turns true, within the same limits as
+/// `dr serve` (connection cap, header-read and idle timeouts). Requests carry
 /// `x-forwarded-proto: https` so the router knows it is behind TLS.
 pub async fn serve_tls(
     router: Router,
     listener: TcpListener,
     identity: &TlsIdentity,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> anyhow::Result<JoinHandle<()>> {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-    use hyper_util::service::TowerToHyperService;
-    use tower::ServiceExt;
-    let acceptor = tokio_rustls::TlsAcceptor::from(rustls_config(identity)?);
-    let svc = router.map_request(|req: axum::http::Request<hyper::body::Incoming>| {
-        let mut req = req.map(axum::body::Body::new);
-        req.headers_mut().insert(
-            "x-forwarded-proto",
-            axum::http::HeaderValue::from_static("https"),
-        );
-        req
-    });
-    Ok(tokio::spawn(async move {
-        loop {
-            let accepted = tokio::select! {
-                r = listener.accept() => r,
-                _ = stop.changed() => break,
-            };
-            let Ok((tcp, _)) = accepted else { continue };
-            let acceptor = acceptor.clone();
-            let svc = svc.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let hs = TowerToHyperService::new(svc);
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(tls), hs)
-                    .await;
-            });
-        }
-    }))
+    let tls = orchestrator::server::listen::tls_config(
+        identity.cert_pem.as_bytes(),
+        identity.key_pem.as_bytes(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    Ok(spawn_listener(router, listener, Some(tls), stop))
+}
+
+/// The accept loop of one simulated cluster (see `orchestrator::server::listen`).
+fn spawn_listener(
+    router: Router,
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let _ = orchestrator::server::listen::serve(
+            listener,
+            router,
+            tls,
+            orchestrator::server::listen::Limits::default(),
+            async move {
+                let _ = stop.changed().await;
+            },
+        )
+        .await;
+    })
 }
 
 #[derive(Clone)]
@@ -347,16 +327,7 @@ pub async fn serve_sim(sim: Sim, opts: ServeOpts) -> anyhow::Result<ServeHandle>
         let url = format!("{scheme}://{addr}");
         let task = match &identity {
             Some(id) => serve_tls(router, listener, id, stop_rx.clone()).await?,
-            None => {
-                let mut rx = stop_rx.clone();
-                tokio::spawn(async move {
-                    let _ = axum::serve(listener, router)
-                        .with_graceful_shutdown(async move {
-                            let _ = rx.changed().await;
-                        })
-                        .await;
-                })
-            }
+            None => spawn_listener(router, listener, None, stop_rx.clone()),
         };
         tasks.push(task);
         let (user, password) = sim.admin_credentials(&name).unwrap_or_default();

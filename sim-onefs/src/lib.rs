@@ -35,7 +35,7 @@ pub mod synciq;
 mod view;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 pub use audit::{AuditEntry, ReqCtx};
 pub use faults::{DurationSpec, FaultEffect, FaultMatch, FaultRule};
@@ -116,14 +116,12 @@ impl Sim {
     }
 
     /// Lock the world, bring it up to the current virtual time, and run `f`.
+    /// A poisoned lock (a panic in the middle of a change) ends the process: a half-updated
+    /// world must not go on answering as if it were a cluster.
     /// The lock is never held across an `.await`.
     pub(crate) fn with_world<R>(&self, f: impl FnOnce(&mut WorldState) -> R) -> R {
         let now = self.inner.clock.now_ms();
-        let mut w = self
-            .inner
-            .world
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut w = lock(&self.inner.world);
         w.advance(now);
         f(&mut w)
     }
@@ -437,4 +435,13 @@ impl Sim {
                 .unwrap_or_default()
         })
     }
+}
+
+/// Lock `m`, or end the process when a panic poisoned it in the middle of a change (serving
+/// a half-updated world would answer clients with a state no cluster could be in).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|_| {
+        eprintln!("sim-onefs: a panic interrupted a change of the simulated world; stopping rather than serving a half-updated state");
+        std::process::exit(70)
+    })
 }

@@ -226,11 +226,36 @@ enum Cmd {
         json: bool,
     },
     /// Serve the REST API (tokens from the config file's `api.tokens`).
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8700")]
-        listen: String,
-    },
+    ///
+    /// Plain HTTP only on a loopback address: a non-loopback `--listen` needs `--tls-cert`
+    /// and `--tls-key` (bearer tokens must not cross a network in clear), or
+    /// `--insecure-listen` to accept the risk.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8700")]
+    listen: String,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Allow plain HTTP on a non-loopback address (tokens then travel in clear).
+    #[arg(long)]
+    insecure_listen: bool,
+    /// Open connections at most; more are closed on accept.
+    #[arg(long, default_value_t = 256)]
+    max_connections: usize,
+    /// Time a client has to send a request's headers (and finish the TLS handshake).
+    #[arg(long, default_value_t = 10_000)]
+    header_timeout_ms: u64,
+    /// A connection with no traffic for this long is closed.
+    #[arg(long, default_value_t = 60_000)]
+    idle_timeout_ms: u64,
 }
 
 fn main() -> ExitCode {
@@ -315,9 +340,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Resume {
             run, confirm, json, ..
         } => return resume_cmd(&cli.journal, clients, dns, run, confirm, *json).await,
-        Cmd::Serve { listen } => {
-            return serve_cmd(&cli.journal, &config, clients, dns, listen).await
-        }
+        Cmd::Serve(args) => return serve_cmd(&cli.journal, &config, clients, dns, args).await,
         _ => {}
     }
     match cli.cmd {
@@ -394,7 +417,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        Cmd::Status { .. } | Cmd::Resume { .. } | Cmd::Serve { .. } => {
+        Cmd::Status { .. } | Cmd::Resume { .. } | Cmd::Serve(_) => {
             unreachable!("handled before connecting")
         }
     }
@@ -650,8 +673,30 @@ async fn serve_cmd(
     config: &Config,
     clients: std::collections::BTreeMap<String, orchestrator::papi::PapiClient>,
     dns: Option<orchestrator::dns::DnsClient>,
-    listen: &str,
+    args: &ServeArgs,
 ) -> anyhow::Result<ExitCode> {
+    let addr: std::net::SocketAddr = args.listen.parse().map_err(|e| {
+        orchestrator::config::ConfigError::Invalid(format!(
+            "--listen {}: not an address like 127.0.0.1:8700 ({e})",
+            args.listen
+        ))
+    })?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => {
+            let read = |p: &PathBuf| {
+                std::fs::read(p).map_err(|e| {
+                    orchestrator::config::ConfigError::Invalid(format!("{}: {e}", p.display()))
+                })
+            };
+            Some(
+                orchestrator::server::listen::tls_config(&read(c)?, &read(k)?)
+                    .map_err(orchestrator::config::ConfigError::Invalid)?,
+            )
+        }
+        _ => None,
+    };
+    orchestrator::server::listen::check_exposure(addr, tls.is_some(), args.insecure_listen)
+        .map_err(orchestrator::config::ConfigError::Invalid)?;
     let tokens = config.api.resolve_tokens()?;
     if tokens.is_empty() {
         anyhow::bail!(
@@ -665,13 +710,52 @@ async fn serve_cmd(
         dns,
         orchestrator::server::ServerConfig::new(&config.api, tokens),
     );
-    let listener = tokio::net::TcpListener::bind(listen)
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("listening on {listen}"))?;
+        .with_context(|| format!("listening on {addr}"))?;
     eprintln!(
-        "dr serve: listening on http://{} (OpenAPI: /openapi.json, API: /api/v1)",
+        "dr serve: listening on {}://{} (OpenAPI: /openapi.json, API: /api/v1)",
+        if tls.is_some() { "https" } else { "http" },
         listener.local_addr()?
     );
-    orchestrator::server::serve(listener, state).await?;
+    if tls.is_none() && !addr.ip().is_loopback() {
+        tracing::warn!("--insecure-listen: serving plain HTTP on a non-loopback address");
+    }
+    let limits = orchestrator::server::listen::Limits {
+        max_connections: args.max_connections,
+        header_read_timeout_ms: args.header_timeout_ms,
+        idle_timeout_ms: args.idle_timeout_ms,
+    };
+    orchestrator::server::serve_with(listener, state, tls, limits, std::future::pending()).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exit_code;
+    use orchestrator::journal::JournalError;
+
+    fn rusqlite_error() -> rusqlite::Error {
+        rusqlite::Error::InvalidQuery
+    }
+
+    #[test]
+    fn exit_codes_mean_one_thing_each() {
+        let refused = anyhow::Error::from(JournalError::Owned {
+            run: "r".into(),
+            owner: "pid 1".into(),
+        });
+        assert_eq!(exit_code(&refused), 4);
+        assert_eq!(exit_code(&JournalError::UnknownRun("r".into()).into()), 4);
+        assert_eq!(exit_code(&JournalError::Gone("j".into()).into()), 4);
+        let unwritable = JournalError::Db(rusqlite_error());
+        assert_eq!(exit_code(&unwritable.into()), 5);
+        assert_eq!(
+            exit_code(&JournalError::Invalid("damaged".into()).into()),
+            2
+        );
+        let bad = orchestrator::config::ConfigError::Invalid("--listen x".into());
+        assert_eq!(exit_code(&anyhow::Error::from(bad).context("serve")), 2);
+        assert_eq!(exit_code(&anyhow::anyhow!("something else")), 1);
+    }
 }

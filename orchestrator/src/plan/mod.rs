@@ -43,6 +43,12 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
     })
 }
 
+/// Check a step graph read back from somewhere (a journal file) against the invariants the
+/// executor relies on (see `graph::check`): the executor asserts them.
+pub fn check_graph(spec: &RunSpec, steps: &[StepInstance]) -> Result<(), PlanError> {
+    graph::check(spec, steps)
+}
+
 /// Which cluster a step instance acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -10,17 +10,20 @@
 //! * `runs.rs` — start (failover / failback / rehearsal), list, watch (poll and server-sent
 //!   events), report, confirm manual steps, resume.
 //! * `openapi.rs` — the OpenAPI document (utoipa), served at `/openapi.json`.
+//! * `listen.rs` — the accept loop: connection limit, header-read and idle timeouts, TLS.
 //!
 //! # Invariants
 //! * Runs execute in this process as tokio tasks and are journaled like `dr failover` runs;
 //!   a run survives a server restart as an interrupted run (`POST /runs/{id}/resume`).
-//! * Bounded: request bodies (`api.max_body_bytes`), concurrent runs
+//! * Bounded: connections, header-read and idle time ([`listen::Limits`]), request bodies
+//!   (`api.max_body_bytes`), concurrent runs
 //!   (`api.max_concurrent_runs`, more are refused with 429), and each SSE subscriber's queue
 //!   (a slow subscriber gets a `lagged` event and should re-poll).
 //! * No secret is ever returned: tokens and cluster passwords are [`crate::secret::Secret`]s.
 
 mod auth;
 mod inventory;
+pub mod listen;
 pub mod openapi;
 mod plans;
 mod runs;
@@ -315,5 +318,23 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// Serve the API on `listener` until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).await
+    serve_with(
+        listener,
+        state,
+        None,
+        listen::Limits::default(),
+        std::future::pending(),
+    )
+    .await
+}
+
+/// [`serve`] over TLS (when `tls` is given), within `limits`, until `shutdown` completes.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    limits: listen::Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    listen::serve(listener, router(state), tls, limits, shutdown).await
 }

@@ -117,11 +117,7 @@ fn launch(
     permit: tokio::sync::OwnedSemaphorePermit,
 ) {
     let (tx, _) = broadcast::channel(super::EVENT_CHANNEL);
-    state
-        .active
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(run_id.clone(), tx.clone());
+    crate::ctx::lock(&state.active).insert(run_id.clone(), tx.clone());
     let tx2 = tx.clone();
     let observer: crate::Observer = Arc::new(move |ev: &RunEvent| {
         let out = match ev {
@@ -171,7 +167,7 @@ fn launch(
         };
         {
             // Remove only our own entry: a resume may already have registered a new one.
-            let mut active = state.active.lock().unwrap_or_else(|p| p.into_inner());
+            let mut active = crate::ctx::lock(&state.active);
             if active.get(&run_id).is_some_and(|t| t.same_channel(&tx)) {
                 active.remove(&run_id);
             }
@@ -361,11 +357,7 @@ pub async fn get_report(
 }
 
 fn is_active(state: &AppState, id: &str) -> bool {
-    state
-        .active
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .contains_key(id)
+    crate::ctx::lock(&state.active).contains_key(id)
 }
 
 /// Confirm manual steps of a paused run and resume it.
@@ -455,10 +447,7 @@ pub async fn events(
     RunId(id): RunId,
 ) -> Result<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
     // Subscribe before the snapshot so nothing falls between them.
-    let rx = state
-        .active
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+    let rx = crate::ctx::lock(&state.active)
         .get(&id)
         .map(|tx| tx.subscribe());
     let d = state.journal.run(&id)?;

@@ -315,6 +315,9 @@ pub(crate) fn no_content() -> Response {
 
 // ------------------------------------------------------------------------- bodies
 
+/// The longest name a OneFS object may have (a path component: 255).
+pub(crate) const MAX_NAME_CHARS: usize = 255;
+
 /// Parse a request body as a JSON object.
 pub(crate) fn json_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
@@ -323,7 +326,19 @@ pub(crate) fn json_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> 
         ));
     }
     match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
+        Ok(Value::Object(m)) => {
+            // OneFS names (policies, shares, zones, pools, aliases…) are path-component
+            // sized: longer ones are refused, not stored.
+            if let Some(n) = m.get("name").and_then(Value::as_str) {
+                if n.chars().count() > MAX_NAME_CHARS {
+                    return Err(ApiError::bad_request(format!(
+                        "Field: name is {} characters long; the maximum is {MAX_NAME_CHARS}",
+                        n.chars().count()
+                    )));
+                }
+            }
+            Ok(m)
+        }
         Ok(_) => Err(ApiError::bad_request("request body must be a JSON object")),
         Err(e) => Err(ApiError::bad_request(format!("malformed JSON body: {e}"))),
     }
@@ -562,6 +577,14 @@ async fn papi_middleware(State(st): State<ApiState>, mut req: Request, next: Nex
         return ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("Method {method} is not supported on {path}"),
+        )
+        .into_response();
+    }
+    // axum's body limit answers in plain text; a cluster answers in PAPI's error format.
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Request body of {method} {path} is too large"),
         )
         .into_response();
     }

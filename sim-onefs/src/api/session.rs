@@ -68,9 +68,7 @@ pub(crate) enum SessionAuth {
 
 impl SessionStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Session>> {
-        self.sessions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::lock(&self.sessions)
     }
 
     fn expired(s: &Session, now: Instant) -> bool {
