@@ -16,7 +16,10 @@
 #      process at a kill point, then `dr resume RUN` until the run ends; its end state must
 #      equal the baseline's. Kill points alternate between "after K steps ended" (the journal
 #      is polled with `dr status RUN --json`) and "T ms after start" (inside steps, including
-#      SyncIQ jobs in flight), spread over the baseline run.
+#      SyncIQ jobs in flight), spread over the baseline run. Every fourth kill point also
+#      kills the first `dr resume` (kill -9) before resuming again. A time point the run
+#      outlived (dr ended before the kill) is reported as "missed", not counted, and tried
+#      again at half the time.
 #
 # A SyncIQ job that finished before the kill and was run again shows up as an extra SyncIQ
 # report (same cluster, policy, action and state) over the baseline's; a finished step run
@@ -94,7 +97,13 @@ def norm(v):
     if isinstance(v, dict):
         return {k: norm(x) for k, x in sorted(v.items()) if not drop_key(k)}
     if isinstance(v, list):
-        return sorted((norm(x) for x in v), key=lambda x: json.dumps(x, sort_keys=True))
+        xs = [norm(x) for x in v]
+        # Lists of named objects become maps by name (or path), so a diff names the object.
+        for key in ("name", "path"):
+            ks = [x.get(key) for x in xs if isinstance(x, dict)]
+            if xs and len(ks) == len(xs) and all(isinstance(k, str) for k in ks) and len(set(ks)) == len(ks):
+                return {f"{key}={x[key]}": x for x in xs}
+        return sorted(xs, key=lambda x: json.dumps(x, sort_keys=True))
     return v
 
 def get(url, user, pw, path):
@@ -227,6 +236,10 @@ def count(what, f):
         print(sum(1 for s in d["steps"] if finished(s) and s.get("status") != "not_applicable"))
     elif what == "status":
         print(d.get("status", "?"))
+    elif what == "running":  # the steps in flight, as step[policy or zone]
+        r = [s["step"] + (f"[{s.get('policy') or s.get('zone')}]" if s.get("policy") or s.get("zone") else "")
+             for s in d["steps"] if s.get("status") == "running"]
+        print(", ".join(r) or "none")
 
 def diff(a, b, path, out):
     if type(a) is not type(b):
@@ -261,27 +274,53 @@ def compare(base, got):
                 rerun.append(f"{c}: '{k}' x{g.get(k, 0)} (baseline x{b.get(k, 0)})")
             elif g.get(k, 0) < b.get(k, 0):
                 diffs.append(f"reports/{c}: '{k}' x{g.get(k, 0)} < baseline x{b.get(k, 0)}")
-    # A step the journal had finished at the kill keeps its record: it was not run again.
+    # A step the journal had finished at a kill keeps its record: it was not run again.
     redone, ndone = [], 0
-    try:
-        done = json.load(open(f"{got}/done_at_kill.json"))["done"]
-    except FileNotFoundError:
-        done = {}
     final = {str(s["idx"]): s for s in json.load(open(f"{got}/report.json"))["steps"]}
-    for idx, s in sorted(done.items(), key=lambda x: int(x[0])):
-        if s["status"] != "not_applicable":
-            ndone += 1
-        f = final.get(idx, {})
-        was = (s["status"], s["start_seq"], s["end_seq"])
-        now = (f.get("status"), f.get("start_seq"), f.get("end_seq"))
-        if was != now:
-            scope = s.get("policy") or s.get("zone") or "-"
-            redone.append(f"#{idx} {s['step']}[{scope}]: at kill {was}, final {now}")
+    for n, f in enumerate(("done_at_kill.json", "done_at_kill2.json")):
+        try:
+            done = json.load(open(f"{got}/{f}"))["done"]
+        except FileNotFoundError:
+            continue
+        for idx, s in sorted(done.items(), key=lambda x: int(x[0])):
+            if n == 0 and s["status"] != "not_applicable":
+                ndone += 1
+            f = final.get(idx, {})
+            was = (s["status"], s["start_seq"], s["end_seq"])
+            now = (f.get("status"), f.get("start_seq"), f.get("end_seq"))
+            if was != now:
+                scope = s.get("policy") or s.get("zone") or "-"
+                redone.append(f"#{idx} {s['step']}[{scope}]: at kill {n + 1} {was}, final {now}")
     print(json.dumps({"diffs": diffs, "rerun_jobs": rerun, "redone_steps": redone, "done_at_kill": ndone}))
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+def poll(dr, config, journal, pid, k, timeout_ms):
+    """Wait until the journal shows K finished steps of the run, PID is gone or the timeout."""
+    import os, subprocess, time
+    base = [dr, "--config", config, "--journal", journal, "status"]
+    end, run = time.monotonic() + int(timeout_ms) / 1000, None
+    while alive(pid) and time.monotonic() < end:
+        try:
+            if run is None and os.path.exists(journal):
+                runs = json.loads(subprocess.run(base + ["--json"], capture_output=True).stdout or b"[]")
+                run = runs[0]["id"] if runs else None
+            if run is not None:
+                d = json.loads(subprocess.run(base + [run, "--json"], capture_output=True).stdout)
+                if sum(1 for s in d["steps"] if finished(s) and s.get("status") != "not_applicable") >= int(k):
+                    return
+        except (ValueError, KeyError, IndexError):
+            pass
+        time.sleep(0.005)
 
 cmd, args = sys.argv[1], sys.argv[2:]
 {"snapshot": snapshot, "report": summarize, "done_steps": done_steps, "compare": compare,
- "count": count}[cmd](*args)
+ "count": count, "poll": poll}[cmd](*args)
 PYEOF
 k9() { python3 "$K9" "$@"; }
 jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
@@ -402,7 +441,7 @@ run_id_of() { # DIR: the run the journal holds (empty if none)
 }
 
 # ---------------------------------------------------------------------------------------------
-declare -A TRIED CONV DIVG RERAN MISSED
+declare -A TRIED KILLS9 CONV DIVG RERAN MISSED
 TOTAL_DIV=0 TOTAL_RERUN=0
 START=$(now_ms)
 echo "kill9-campaign: $BIN/dr vs drill serve; $KILLS kill points per mode; work dir $WORK"
@@ -415,7 +454,7 @@ for mode in ${MODES//,/ }; do
   sed "/^world:/a\\$COSTS" "scenarios/library/$scn.yaml" >"$md/scenario.yaml"
   grep -q 'papi_latency_ms: 15' "$md/scenario.yaml" || die "could not add costs to $scn"
   write_spec "$mode" >"$md/spec.yaml"
-  TRIED[$mode]=0 CONV[$mode]=0 DIVG[$mode]=0 RERAN[$mode]=0 MISSED[$mode]=0
+  TRIED[$mode]=0 KILLS9[$mode]=0 CONV[$mode]=0 DIVG[$mode]=0 RERAN[$mode]=0 MISSED[$mode]=0
 
   # 1. Baseline and 2. control: uninterrupted runs.
   for b in baseline control; do
@@ -432,7 +471,7 @@ for mode in ${MODES//,/ }; do
     outcome=$(jget 'd["outcome"]' <"$d/report.json")
     [ "$outcome" = succeeded ] || die "$mode $b ($scn) ended $outcome, not succeeded"
     if [ $b = baseline ]; then
-      BASE_MS=$dur
+      BASE_MS=$dur   # (the shorter of the two uninterrupted runs: the machine may be loaded)
       BASE_STEPS=$(k9 count finished "$d/report.json")
       reports=$(jget 'sum(sum(c.values()) for c in d["reports"].values())' <"$d/world.json")
       echo "[$mode] baseline ($scn): $outcome in ${dur} ms, $BASE_STEPS steps acted or checked, $reports SyncIQ reports on the clusters"
@@ -444,6 +483,7 @@ for mode in ${MODES//,/ }; do
         die "$mode control run differs from the baseline: the comparison is not deterministic"
       fi
       echo "[$mode] control run: equal to the baseline (${dur} ms)"
+      [ "$dur" -ge "$BASE_MS" ] || BASE_MS=$dur
     fi
   done
 
@@ -461,63 +501,95 @@ for mode in ${MODES//,/ }; do
       t=$((BASE_MS * j / (ntime + 1)))
       point="at ${t} ms"
     fi
-    start_world "$kp" "$md/scenario.yaml"
-    t0=$(now_ms)
-    "$BIN/dr" --config "$kp/dr.yaml" --journal "$kp/journal.sqlite" failover \
-      --spec "$md/spec.yaml" --json >"$kp/first.json" 2>"$kp/first.err" &
-    drpid=$!
-    DR_PID=$drpid
-    if [ $((i % 2)) = 0 ]; then
-      # Poll the journal until K steps ended (or the process is gone), at most 60 s.
-      run=
-      while kill -0 "$drpid" 2>/dev/null && [ $(($(now_ms) - t0)) -lt 60000 ]; do
-        [ -n "$run" ] || run=$(run_id_of "$kp")
-        if [ -n "$run" ]; then
-          if DR "$kp" status "$run" --json >"$kp/poll.json" 2>/dev/null &&
-            [ "$(k9 count finished "$kp/poll.json")" -ge "$k" ]; then
-            break
-          fi
-        fi
-        sleep 0.02
-      done
-    else
-      while kill -0 "$drpid" 2>/dev/null && [ $(($(now_ms) - t0)) -lt "$t" ]; do sleep 0.01; done
-    fi
-    killed_at=$(($(now_ms) - t0))
-    kill -9 "$drpid" 2>/dev/null || true
-    rc=0
-    wait "$drpid" 2>/dev/null || rc=$?
-    DR_PID=
-    run=$(run_id_of "$kp")
-    if [ "$rc" != 137 ]; then
+    # A time point the run outlived (the machine can be slower than at the baseline) is
+    # tried again at half the time, twice at most.
+    for attempt in 1 2 3; do
+      rm -rf "$kp"
+      start_world "$kp" "$md/scenario.yaml"
+      t0=$(now_ms)
+      "$BIN/dr" --config "$kp/dr.yaml" --journal "$kp/journal.sqlite" failover \
+        --spec "$md/spec.yaml" --json >"$kp/first.json" 2>"$kp/first.err" &
+      DR_PID=$!
+      if [ $((i % 2)) = 0 ]; then
+        # Poll the journal (`dr status RUN --json`) until K steps ended, at most 60 s.
+        k9 poll "$BIN/dr" "$kp/dr.yaml" "$kp/journal.sqlite" "$DR_PID" "$k" 60000
+      else
+        while kill -0 "$DR_PID" 2>/dev/null && [ $(($(now_ms) - t0)) -lt "$t" ]; do sleep 0.01; done
+      fi
+      killed_at=$(($(now_ms) - t0))
+      kill -9 "$DR_PID" 2>/dev/null || true
+      rc=0
+      wait "$DR_PID" 2>/dev/null || rc=$?
+      DR_PID=
+      [ "$rc" = 137 ] && break
       MISSED[$mode]=$((MISSED[$mode] + 1))
       echo "[$mode] kill $((i + 1))/$KILLS $point: missed (dr ended with $rc before the kill)"
       stop_world
-      continue
-    fi
+      [ $((i % 2)) = 1 ] || break
+      t=$((t / 2))
+      point="at ${t} ms"
+    done
+    [ "$rc" = 137 ] || continue
+    run=$(run_id_of "$kp")
     TRIED[$mode]=$((TRIED[$mode] + 1))
+    KILLS9[$mode]=$((KILLS9[$mode] + 1))
+    : >"$kp/report.json"
     if [ -z "$run" ]; then
-      # Killed before the run reached the journal (discovery): nothing to resume, the
+      # Killed before the run reached the journal (during discovery): nothing to resume, the
       # operator starts it again.
       state="not yet journaled"
-      rm -f "$kp/done_at_kill.json"
       timeout 120 "$BIN/dr" --config "$kp/dr.yaml" --journal "$kp/journal.sqlite" failover \
         --spec "$md/spec.yaml" --json >"$kp/report.json" 2>"$kp/resume.err" || true
       resumes="started again"
     else
       DR "$kp" status "$run" --json >"$kp/at_kill.json"
       k9 done_steps "$kp/at_kill.json" "$kp/done_at_kill.json"
-      state="$(k9 count finished "$kp/at_kill.json") steps ended, run $(k9 count status "$kp/at_kill.json")"
-      resumes=0
-      : >"$kp/report.json"
+      state="$(k9 count finished "$kp/at_kill.json") steps ended, in flight: $(k9 count running "$kp/at_kill.json")"
+      nres=0 extra=
+      if [ $((i % 4)) = 3 ]; then
+        # Every fourth kill point kills the first `dr resume` too, after 40 % of what the
+        # baseline run had left at the first kill (at least 300 ms).
+        t2=$(((BASE_MS - killed_at) * 4 / 10))
+        [ "$t2" -ge 300 ] || t2=300
+        "$BIN/dr" --config "$kp/dr.yaml" --journal "$kp/journal.sqlite" resume "$run" \
+          --json >"$kp/report.json" 2>>"$kp/resume.err" &
+        DR_PID=$!
+        t1=$(now_ms)
+        while kill -0 "$DR_PID" 2>/dev/null && [ $(($(now_ms) - t1)) -lt "$t2" ]; do
+          sleep 0.01
+        done
+        kill -9 "$DR_PID" 2>/dev/null || true
+        rc=0
+        wait "$DR_PID" 2>/dev/null || rc=$?
+        DR_PID=
+        nres=1
+        if [ "$rc" = 137 ]; then
+          KILLS9[$mode]=$((KILLS9[$mode] + 1))
+          DR "$kp" status "$run" --json >"$kp/at_kill2.json"
+          k9 done_steps "$kp/at_kill2.json" "$kp/done_at_kill2.json"
+          extra=", the 1st resume killed -9 too at $(($(now_ms) - t1)) ms ($(k9 count finished "$kp/at_kill2.json") steps ended, in flight: $(k9 count running "$kp/at_kill2.json"))"
+          : >"$kp/report.json"
+        else
+          extra=", the 1st resume ended before its kill"
+        fi
+      fi
       # Resume until the run ends (a resume that errors out is retried, at most 3 times).
-      while [ "$resumes" -lt 3 ]; do
-        resumes=$((resumes + 1))
+      # Only running or paused runs can be resumed: a kill that came after the journal had
+      # recorded the end of the run (but before dr printed the report) leaves an ended run,
+      # whose report is then read from the journal (`dr status RUN --json`).
+      while [ ! -s "$kp/report.json" ] && [ "$nres" -lt 4 ]; do
+        DR "$kp" status "$run" --json >"$kp/status.json" 2>/dev/null || true
+        rs=$(k9 count status "$kp/status.json" 2>/dev/null || echo "?")
+        if [ "$rs" != running ] && [ "$rs" != paused ] && [ "$rs" != "?" ]; then
+          jget 'json.dumps(d["report"])' <"$kp/status.json" >"$kp/report.json"
+          extra="$extra; the run had ended ($rs) before that kill, report read from the journal"
+          break
+        fi
+        nres=$((nres + 1))
         timeout 120 "$BIN/dr" --config "$kp/dr.yaml" --journal "$kp/journal.sqlite" resume "$run" \
           --json >"$kp/report.json" 2>>"$kp/resume.err" || true
-        [ -s "$kp/report.json" ] && break
       done
-      resumes="resumed ${resumes}x"
+      resumes="resumed ${nres}x$extra"
     fi
     if [ ! -s "$kp/report.json" ]; then
       DIVG[$mode]=$((DIVG[$mode] + 1))
@@ -556,12 +628,12 @@ done
 # ---------------------------------------------------------------------------------------------
 echo
 echo "kill9-campaign summary ($(( ($(now_ms) - START) / 1000 )) s):"
-printf '  %-14s %6s %10s %9s %7s %7s\n' mode killed converged diverged re-ran missed
-tt=0 tc=0
+printf '  %-14s %11s %8s %10s %9s %7s %7s\n' mode kill-points kill-9s converged diverged re-ran missed
+tt=0 tk=0 tc=0
 for mode in ${MODES//,/ }; do
-  printf '  %-14s %6s %10s %9s %7s %7s\n' "$mode" "${TRIED[$mode]}" "${CONV[$mode]}" \
-    "${DIVG[$mode]}" "${RERAN[$mode]}" "${MISSED[$mode]}"
-  tt=$((tt + TRIED[$mode])) tc=$((tc + CONV[$mode]))
+  printf '  %-14s %11s %8s %10s %9s %7s %7s\n' "$mode" "${TRIED[$mode]}" "${KILLS9[$mode]}" \
+    "${CONV[$mode]}" "${DIVG[$mode]}" "${RERAN[$mode]}" "${MISSED[$mode]}"
+  tt=$((tt + TRIED[$mode])) tk=$((tk + KILLS9[$mode])) tc=$((tc + CONV[$mode]))
 done
-printf '  %-14s %6s %10s %9s %7s\n' total "$tt" "$tc" "$TOTAL_DIV" "$TOTAL_RERUN"
+printf '  %-14s %11s %8s %10s %9s %7s\n' total "$tt" "$tk" "$tc" "$TOTAL_DIV" "$TOTAL_RERUN"
 [ "$TOTAL_DIV" = 0 ] && [ "$TOTAL_RERUN" = 0 ] || exit 1

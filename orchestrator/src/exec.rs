@@ -505,7 +505,10 @@ pub fn skip_reason(
     #[allow(unused_mut)]
     let mut networking_rule = true;
     #[cfg(feature = "planted-bugs")]
-    if planted == Some(crate::bugs::PlantedBug::SpnsAddedAfterFailedRemoval) {
+    if matches!(
+        planted,
+        Some(crate::bugs::PlantedBug::SpnsAddedAfterFailedRemoval)
+    ) {
         networking_rule = false; // Wrong on purpose: the chain goes on after a failure.
     }
     // S2/S3: a failed networking step stops what comes after it in its zone. (The S3 undo
@@ -555,13 +558,16 @@ pub fn skip_reason(
         }
     }
     #[cfg(feature = "planted-bugs")]
-    if planted == Some(crate::bugs::PlantedBug::SkipLogicOff) {
+    if matches!(planted, Some(crate::bugs::PlantedBug::SkipLogicOff)) {
         return None;
     }
     #[allow(unused_mut)]
     let mut quota_bug = false;
     #[cfg(feature = "planted-bugs")]
-    if planted == Some(crate::bugs::PlantedBug::QuotaRemovalAfterFailedCopy) {
+    if matches!(
+        planted,
+        Some(crate::bugs::PlantedBug::QuotaRemovalAfterFailedCopy)
+    ) {
         quota_bug = true; // Wrong on purpose: the originals go although no copy exists.
     }
     let policy = inst.policy.as_ref()?;
@@ -809,7 +815,10 @@ fn rollbacks_needed(
     let mut per_policy =
         spec.options.on_policy_failure == crate::run_spec::OnPolicyFailure::Rollback;
     #[cfg(feature = "planted-bugs")]
-    if spec.options.planted_bug == Some(crate::bugs::PlantedBug::NoPolicyRollback) {
+    if matches!(
+        spec.options.planted_bug,
+        Some(crate::bugs::PlantedBug::NoPolicyRollback)
+    ) {
         per_policy = false; // Wrong on purpose.
     }
     if per_policy {

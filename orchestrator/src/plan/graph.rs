@@ -169,7 +169,10 @@ pub(super) fn failover(
             #[allow(unused_mut)]
             let mut cut = vec![g, prev];
             #[cfg(feature = "planted-bugs")]
-            if spec.options.planted_bug == Some(crate::bugs::PlantedBug::ZoneGateIgnored) {
+            if matches!(
+                spec.options.planted_bug,
+                Some(crate::bugs::PlantedBug::ZoneGateIgnored)
+            ) {
                 // Wrong on purpose: allow-write waits only for the policy's own steps.
                 cut = vec![];
             }
@@ -190,7 +193,10 @@ pub(super) fn failover(
         allows.insert(p.name.clone(), allow);
         let resync = b.add(StepId::ResyncPrep, name, None, vec![allow]);
         #[cfg(feature = "planted-bugs")]
-        if spec.options.planted_bug == Some(crate::bugs::PlantedBug::ResyncPrepBeforeAllowWrite) {
+        if matches!(
+            spec.options.planted_bug,
+            Some(crate::bugs::PlantedBug::ResyncPrepBeforeAllowWrite)
+        ) {
             // Wrong on purpose: resync_prep right after the sync, allow_write after it.
             let pre = b.steps[allow].deps.clone();
             b.steps[resync].deps = pre;
@@ -199,7 +205,10 @@ pub(super) fn failover(
         #[allow(unused_mut)]
         let mut restore_deps = vec![resync, cache[i]];
         #[cfg(feature = "planted-bugs")]
-        if spec.options.planted_bug == Some(crate::bugs::PlantedBug::MissingOrderEdge) {
+        if matches!(
+            spec.options.planted_bug,
+            Some(crate::bugs::PlantedBug::MissingOrderEdge)
+        ) {
             // Wrong on purpose: the schedule goes onto a mirror that may not exist yet.
             restore_deps = vec![cache[i]];
         }
@@ -224,9 +233,10 @@ pub(super) fn failover(
             #[allow(unused_mut)]
             let mut rm_deps = rm_deps;
             #[cfg(feature = "planted-bugs")]
-            if spec.options.planted_bug
-                == Some(crate::bugs::PlantedBug::QuotaRemovalBeforeAllowWrite)
-            {
+            if matches!(
+                spec.options.planted_bug,
+                Some(crate::bugs::PlantedBug::QuotaRemovalBeforeAllowWrite)
+            ) {
                 // Wrong on purpose: source quotas go before the target is writable.
                 rm_deps = vec![pre_cut[&p.name]];
             }
@@ -251,7 +261,10 @@ pub(super) fn failover(
     #[allow(unused_mut)]
     let mut follow_data = true;
     #[cfg(feature = "planted-bugs")]
-    if spec.options.planted_bug == Some(crate::bugs::PlantedBug::NetworkingIgnoresAllowWrite) {
+    if matches!(
+        spec.options.planted_bug,
+        Some(crate::bugs::PlantedBug::NetworkingIgnoresAllowWrite)
+    ) {
         follow_data = false; // Wrong on purpose.
     }
     let writable_first = |data: Vec<usize>| if follow_data { data } else { Vec::new() };

@@ -42,9 +42,10 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
             #[allow(unused_mut)]
             let mut check = true;
             #[cfg(feature = "planted-bugs")]
-            if ctx.plan.spec.options.planted_bug
-                == Some(crate::bugs::PlantedBug::DfsRenameWithoutTargetShare)
-            {
+            if matches!(
+                ctx.plan.spec.options.planted_bug,
+                Some(crate::bugs::PlantedBug::DfsRenameWithoutTargetShare)
+            ) {
                 check = false; // Wrong on purpose: hide the source share unchecked.
             }
             if check {

@@ -8,7 +8,10 @@ use crate::plan::StepInstance;
 pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let policy = ctx.policy_of(inst)?.to_string();
     #[cfg(feature = "planted-bugs")]
-    if ctx.plan.spec.options.planted_bug == Some(crate::bugs::PlantedBug::ConfigJobsAlwaysEnabled) {
+    if matches!(
+        ctx.plan.spec.options.planted_bug,
+        Some(crate::bugs::PlantedBug::ConfigJobsAlwaysEnabled)
+    ) {
         // Wrong on purpose: enable every policy's job, whatever its resync_prep did.
         ctx.with_state(|s| {
             for p in &ctx.plan.policies {
