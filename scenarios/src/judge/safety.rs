@@ -13,7 +13,7 @@
 //!   rolled back (S3) has names on their way home; data the report names unavailable is
 //!   the report's to explain (I7 judges that list).
 //! * **S4** — every DFS namespace that had a reachable referral target before the run still
-//!   has one.
+//!   has one, and never two (clients could write to both copies).
 //!
 //! At the end:
 //! * **S3** — a zone (zone modes) whose networking failed — and so none of whose policies'
@@ -161,6 +161,7 @@ pub fn i12_safety(f: &Facts<'_>) -> Finding {
         up: after.up.clone(),
         names: after.names.clone(),
         dfs_unreachable: after.dfs_unreachable.clone(),
+        dfs_dual: after.dfs_dual.clone(),
         ..Default::default()
     };
     for s in samples.steps.iter().chain(std::iter::once(&end)) {
@@ -256,6 +257,16 @@ pub fn i12_safety(f: &Facts<'_>) -> Finding {
             if !before.dfs_unreachable.contains(ns) && seen_dfs.insert(ns.clone()) {
                 out.violations.push(format!(
                     "{at}, DFS namespace {ns} had no reachable target share (S4)"
+                ));
+            }
+        }
+        // S4: and never two: a namespace whose referral reaches both copies lets clients
+        // write to both (`dfs_rename_shares` hides the source before it activates the target,
+        // its undo hides the target before it activates the source).
+        for ns in s.dfs_dual.iter().filter(|_| !renaming && all_up) {
+            if !before.dfs_dual.contains(ns) && seen_dfs.insert(format!("two:{ns}")) {
+                out.violations.push(format!(
+                    "{at}, DFS namespace {ns} had two reachable target shares: clients could write to both copies (S4)"
                 ));
             }
         }

@@ -41,6 +41,9 @@ pub struct Snapshot {
     pub ns: BTreeMap<String, Vec<String>>,
     /// DFS namespaces with no reachable referral target.
     pub dfs_unreachable: BTreeSet<String>,
+    /// DFS namespaces with more than one reachable referral target (writes could split).
+    #[serde(default)]
+    pub dfs_dual: BTreeSet<String>,
     /// Policy → (copy on the run's source writable, copy on the run's target writable).
     pub writable: BTreeMap<String, (bool, bool)>,
     /// SPN (lower-case) → the accounts holding it, for SPNs on more than one account.
@@ -60,6 +63,8 @@ pub struct StepSample {
     pub up: BTreeMap<String, bool>,
     pub names: BTreeMap<String, BTreeSet<String>>,
     pub dfs_unreachable: BTreeSet<String>,
+    #[serde(default)]
+    pub dfs_dual: BTreeSet<String>,
     /// The ended step's policy: (source copy writable, target copy writable).
     pub writable: Option<(bool, bool)>,
     pub spn_collisions: BTreeMap<String, Vec<String>>,
@@ -135,6 +140,7 @@ impl Sampler {
             up: self.up(),
             names: self.names(),
             dfs_unreachable: self.dfs_unreachable(),
+            dfs_dual: self.dfs_dual(),
             writable,
             spn_collisions: sim.ad_domain().map(|d| d.collisions()).unwrap_or_default(),
         };
@@ -186,6 +192,24 @@ impl Sampler {
             .namespaces
             .values()
             .filter(|ns| ns.pick_target(share_exists).is_none())
+            .map(|ns| ns.path.clone())
+            .collect()
+    }
+
+    /// Namespaces whose referral lists more than one target with a live share: DFS clients
+    /// would pick different copies (S4: exactly one copy answers).
+    fn dfs_dual(&self) -> BTreeSet<String> {
+        let w = &self.world;
+        let live = |t: &String| {
+            sim_ad_dns::dfs::parse_unc(t).is_some_and(|(h, s, _)| {
+                w.cluster_of_host(&h)
+                    .is_some_and(|c| w.sim.is_up(&c) && w.smb_share(&c, &s).is_some())
+            })
+        };
+        w.dfs
+            .namespaces
+            .values()
+            .filter(|ns| ns.targets.iter().filter(|t| live(t)).count() > 1)
             .map(|ns| ns.path.clone())
             .collect()
     }
@@ -263,6 +287,7 @@ impl Sampler {
             spns,
             ns,
             dfs_unreachable: self.dfs_unreachable(),
+            dfs_dual: self.dfs_dual(),
             writable,
             spn_collisions: domain.map(|d| d.collisions()).unwrap_or_default(),
         }
