@@ -204,6 +204,7 @@ pub async fn resume_owned(
 /// Write the held event and the report. A run the journal stopped (or whose report cannot
 /// be written) is an error: the caller must not say the run ended when the journal does
 /// not know it (the run is resumable from what the journal has).
+#[allow(clippy::result_large_err)] // the public functions it serves return `RunError` too
 fn finish(
     journal: &Journal,
     rec: &Recorder,

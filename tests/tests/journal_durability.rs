@@ -159,7 +159,8 @@ fn a_journal_locked_by_another_connection_stops_the_run_and_resume_continues() {
 
 #[test]
 fn a_journal_deleted_mid_run_stops_the_run() {
-    let saved: Arc<Mutex<Vec<(std::path::PathBuf, Vec<u8>)>>> = Arc::default();
+    type Saved = Vec<(std::path::PathBuf, Vec<u8>)>;
+    let saved: Arc<Mutex<Saved>> = Arc::default();
     let s2 = saved.clone();
     stops_when(
         "synciq-happy-3",

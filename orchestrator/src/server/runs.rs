@@ -106,9 +106,8 @@ enum Launch {
     Resume(Vec<String>),
 }
 
-/// Run `what` as `owner` (taken before the request is answered: one executor per run).
-
-/// Execute a journaled run (new or resumed) in a task, broadcasting its events.
+/// Execute a journaled run (new or resumed) in a task, broadcasting its events, as `owner`
+/// (taken before the request is answered: one executor per run).
 fn launch(
     state: &Arc<AppState>,
     run_id: String,
