@@ -133,3 +133,25 @@ proptest! {
         })?;
     }
 }
+
+/// Found by the property above: an `/api` path no route matches (a trailing slash, another
+/// version) answered 404 to an anonymous caller, revealing the API's shape before asking for
+/// a token. Every `/api` path needs the token first.
+#[test]
+fn unmatched_api_paths_ask_for_a_token_first() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let scn = tests::load("synciq-happy-3");
+        let (_sim, _state, router) = app(&scn, 2);
+        for path in ["/api/v1/", "/api/v2/runs", "/api", "/api/v1/nope"] {
+            let (st, _) = call(&router, "GET", path, None, None).await;
+            assert_eq!(st, StatusCode::UNAUTHORIZED, "{path}");
+            let (st, _) = call(&router, "GET", path, Some(OPERATOR), None).await;
+            assert_eq!(st, StatusCode::NOT_FOUND, "{path}");
+        }
+    });
+}

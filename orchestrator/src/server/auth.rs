@@ -34,7 +34,22 @@ pub fn role_of(state: &AppState, header: Option<&str>) -> Option<Role> {
     found
 }
 
-/// Middleware: authenticate and authorize every `/api/v1` request.
+/// Middleware on the whole router: every path under `/api/` needs a token — also one that
+/// no route matches (`/api/v1/`, `/api/v2/x`), so the API's shape is not revealed to an
+/// anonymous caller (401 before 404).
+pub async fn require_token_under_api(
+    state: State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if req.uri().path().starts_with("/api/") || req.uri().path() == "/api" {
+        require_token(state, req, next).await
+    } else {
+        next.run(req).await
+    }
+}
+
+/// Authenticate and authorize one `/api` request.
 pub async fn require_token(
     State(state): State<Arc<AppState>>,
     req: Request,

@@ -302,16 +302,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/runs/{id}/confirm", post(runs::confirm))
         .route("/runs/{id}/resume", post(runs::resume))
         .fallback(fallback)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_token,
-        ));
+        .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .route("/openapi.json", get(openapi::serve_doc))
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
         .fallback(fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token_under_api,
+        ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)
 }
