@@ -124,6 +124,29 @@ pub async fn execute_owned(
     operator: Arc<dyn Operator>,
     observer: Option<Observer>,
 ) -> Result<Report, RunError> {
+    drive(
+        journal,
+        run_id,
+        (plan, inv, None),
+        clients,
+        dns,
+        operator,
+        observer,
+    )
+    .await
+}
+
+/// Execute (or continue, from `resume`) a journaled run: every event journaled, the run
+/// halted when the journal cannot take one, and the report recorded.
+async fn drive(
+    journal: &Journal,
+    run_id: &str,
+    (plan, inv, resume): (Plan, Inventory, Option<exec::Resume>),
+    clients: BTreeMap<String, PapiClient>,
+    dns: Option<crate::dns::DnsClient>,
+    operator: Arc<dyn Operator>,
+    observer: Option<Observer>,
+) -> Result<Report, RunError> {
     let rec = journal.recorder(run_id);
     let ctx = Arc::new(
         RunCtx::new(run_id, plan, inv, clients)
@@ -131,7 +154,7 @@ pub async fn execute_owned(
             .with_halt(rec.halt()),
     );
     let obs = journal_observer(&rec, observer);
-    let report = exec::execute(ctx, operator, Some(obs)).await;
+    let report = exec::execute_resumable(ctx, operator, Some(obs), resume).await;
     finish(journal, &rec, run_id, &report)?;
     Ok(report)
 }
@@ -189,15 +212,16 @@ pub async fn resume_owned(
     let (plan, inv, mut point) = journal.resume_point(run_id)?;
     repair_in_flight(&inv, &mut point);
     journal.mark_running(run_id)?;
-    let rec = journal.recorder(run_id);
-    let ctx = Arc::new(
-        RunCtx::new(run_id, plan.clone(), inv, clients)
-            .with_dns(dns)
-            .with_halt(rec.halt()),
-    );
-    let obs = journal_observer(&rec, observer);
-    let report = exec::execute_resumable(ctx, operator, Some(obs), Some(point)).await;
-    finish(journal, &rec, run_id, &report)?;
+    let report = drive(
+        journal,
+        run_id,
+        (plan.clone(), inv, Some(point)),
+        clients,
+        dns,
+        operator,
+        observer,
+    )
+    .await?;
     Ok((plan, report))
 }
 
