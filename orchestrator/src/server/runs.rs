@@ -214,7 +214,14 @@ async fn start_with(
     let (plan, inv) = runner::prepare_journaled(&state.journal, &id, &state.clients, &spec)
         .await
         .map_err(run_error)?;
-    let owner = state.journal.own(&id)?;
+    let owner = match state.journal.own(&id) {
+        Ok(o) => o,
+        Err(e) => {
+            // Recorded but never started: release its locks rather than leave it dangling.
+            let _ = state.journal.abort_run(&id);
+            return Err(e.into());
+        }
+    };
     launch(
         &state,
         id.clone(),
