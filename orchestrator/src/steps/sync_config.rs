@@ -1,6 +1,8 @@
 //! Step 5, `sync_config`: replicate the configuration under a policy's path from source to
 //! target — SMB shares (with their original permissions, never the data-integrity lock),
-//! NFS exports and NFS aliases — into the same-named access zone on the target.
+//! NFS exports and NFS aliases — into the same-named access zone on the target, and reads
+//! the copies back (a cluster that acknowledged a write it did not keep fails the step, so
+//! the policy's DFS rename and cut-over do not go ahead without them).
 //!
 //! In DFS mode a share `X` is created on the target as `igls-dfs-X` (the inactive copy):
 //! DFS clients use the first referral target whose share exists, so the target must not
@@ -43,6 +45,11 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
     let dfs = ctx.plan.spec.mode == Mode::Dfs;
     let prefix = &ctx.plan.spec.options.naming.dfs_prefix;
     let mut changes = Vec::new();
+    // What the target must hold afterwards, read back at the end (a cluster may acknowledge
+    // a write it does not keep): the DFS rename and the cut-over rely on these copies.
+    let mut want_shares: Vec<(String, String, String)> = Vec::new();
+    let mut want_exports: Vec<(String, Vec<String>)> = Vec::new();
+    let mut want_aliases: Vec<(String, String)> = Vec::new();
 
     // SMB shares.
     let shares = policy_shares(ctx, inst, &src).await?;
@@ -75,6 +82,7 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
         } else {
             share.name.clone()
         };
+        want_shares.push((zone.clone(), name.clone(), tpath.clone()));
         match existing.iter().find(|s| s.name == name) {
             Some(t) if t.path == tpath && t.permissions == perms => {}
             Some(_) => {
@@ -115,6 +123,7 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
                 .iter()
                 .filter_map(|x| map_path(x, &p.source_path, &p.target_path))
                 .collect();
+            want_exports.push((z.name.clone(), tpaths.clone()));
             let existing = tgt.nfs_exports(&z.name).await?;
             if existing.iter().any(|t| same_set(&t.paths, &tpaths)) {
                 continue;
@@ -135,6 +144,7 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
             let Some(tpath) = map_path(&a.path, &p.source_path, &p.target_path) else {
                 continue;
             };
+            want_aliases.push((z.name.clone(), a.name.clone()));
             if tgt
                 .nfs_aliases(&z.name)
                 .await?
@@ -150,6 +160,45 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
             )
             .await?;
             changes.push(format!("alias {} created", a.name));
+        }
+    }
+    // Read back what this step wrote (only when it wrote something: an unchanged target was
+    // just read).
+    if !changes.is_empty() {
+        let mut missing = Vec::new();
+        let mut zones_read: std::collections::BTreeMap<String, Vec<crate::papi::SmbShare>> =
+            Default::default();
+        for (zone, name, tpath) in &want_shares {
+            if !zones_read.contains_key(zone) {
+                zones_read.insert(zone.clone(), tgt.smb_shares(zone).await?);
+            }
+            if !zones_read[zone]
+                .iter()
+                .any(|s| &s.name == name && &s.path == tpath)
+            {
+                missing.push(format!("share {name} (zone {zone})"));
+            }
+        }
+        for (zone, paths) in &want_exports {
+            if !tgt
+                .nfs_exports(zone)
+                .await?
+                .iter()
+                .any(|t| same_set(&t.paths, paths))
+            {
+                missing.push(format!("export {} (zone {zone})", paths.join(",")));
+            }
+        }
+        for (zone, name) in &want_aliases {
+            if !tgt.nfs_aliases(zone).await?.iter().any(|t| &t.name == name) {
+                missing.push(format!("NFS alias {name} (zone {zone})"));
+            }
+        }
+        if !missing.is_empty() {
+            return Err(StepError::Failed(format!(
+                "configuration copies not found on {to} after writing them: {}",
+                missing.join(", ")
+            )));
         }
     }
     Ok(if changes.is_empty() {
