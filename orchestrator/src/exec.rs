@@ -284,7 +284,6 @@ pub async fn execute_resumable(
                 if used >= limit {
                     continue;
                 }
-                assert!(used < limit, "job slots of {cluster} over their limit");
                 slots_used.insert(cluster.clone(), used + 1);
             }
             seq += 1;

@@ -22,7 +22,8 @@ use orchestrator::{AbsentOperator, RunEvent};
 /// policy); 3 = a cluster could not be reached or answered unexpectedly; 4 = refused (a lock
 /// held by another run, a run another live process executes, no such run or journal, a run
 /// that cannot be resumed); 5 = the journal cannot be written (the run stopped before any
-/// further step acted; `dr resume RUN` continues it once the journal is writable).
+/// further step acted; `dr resume RUN` continues it once the journal is writable); 70 = an
+/// internal error stopped the process (a panic interrupted a change of shared state).
 #[derive(Parser)]
 #[command(name = "dr", version, about, long_about)]
 struct Cli {
@@ -285,28 +286,19 @@ fn main() -> ExitCode {
 
 /// The documented exit code for an error (see the command's long help).
 fn exit_code(e: &anyhow::Error) -> u8 {
-    use orchestrator::journal::JournalError as J;
     use orchestrator::runner::RunError as R;
     for c in e.chain() {
+        // `RunError::Journal` is transparent: its journal error is not a link of the chain.
         if let Some(r) = c.downcast_ref::<R>() {
-            match r {
-                R::JournalStopped { .. } => return 5,
-                R::Discover(_) => return 3,
-                R::Plan(_) => return 2,
-                R::Journal(_) => {} // classified below, from the journal error itself
-            }
-        }
-        if let Some(j) = c.downcast_ref::<J>() {
-            return match j {
-                J::Locked { .. }
-                | J::Owned { .. }
-                | J::UnknownRun(_)
-                | J::DuplicateRun(_)
-                | J::NotResumable { .. }
-                | J::Gone(_) => 4,
-                J::Invalid(_) => 2,
-                J::Db(_) | J::Json(_) | J::OwnerFile { .. } => 5,
+            return match r {
+                R::JournalStopped { .. } => 5,
+                R::Discover(_) => 3,
+                R::Plan(_) => 2,
+                R::Journal(j) => journal_code(j),
             };
+        }
+        if let Some(j) = c.downcast_ref::<orchestrator::journal::JournalError>() {
+            return journal_code(j);
         }
         if c.downcast_ref::<orchestrator::config::ConfigError>()
             .is_some()
@@ -323,6 +315,21 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         }
     }
     1
+}
+
+/// Exit code of a journal error: refusals 4, a damaged journal 2, an unwritable one 5.
+fn journal_code(j: &orchestrator::journal::JournalError) -> u8 {
+    use orchestrator::journal::JournalError as J;
+    match j {
+        J::Locked { .. }
+        | J::Owned { .. }
+        | J::UnknownRun(_)
+        | J::DuplicateRun(_)
+        | J::NotResumable { .. }
+        | J::Gone(_) => 4,
+        J::Invalid(_) => 2,
+        J::Db(_) | J::Json(_) | J::OwnerFile { .. } => 5,
+    }
 }
 
 async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -746,6 +753,16 @@ mod tests {
             owner: "pid 1".into(),
         });
         assert_eq!(exit_code(&refused), 4);
+        // As `dr failover` / `dr resume` see it: wrapped in the runner's error.
+        let locked = orchestrator::runner::RunError::Journal(JournalError::Locked {
+            key: "boston/policy/eng".into(),
+            run: "r".into(),
+            status: "running".into(),
+        });
+        assert_eq!(
+            exit_code(&anyhow::Error::from(locked).context("failover")),
+            4
+        );
         assert_eq!(exit_code(&JournalError::UnknownRun("r".into()).into()), 4);
         assert_eq!(exit_code(&JournalError::Gone("j".into()).into()), 4);
         let unwritable = JournalError::Db(rusqlite_error());

@@ -179,18 +179,23 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
                 missing.push(format!("share {name} (zone {zone})"));
             }
         }
+        let mut exports_read: std::collections::BTreeMap<String, Vec<crate::papi::NfsExport>> =
+            Default::default();
         for (zone, paths) in &want_exports {
-            if !tgt
-                .nfs_exports(zone)
-                .await?
-                .iter()
-                .any(|t| same_set(&t.paths, paths))
-            {
+            if !exports_read.contains_key(zone) {
+                exports_read.insert(zone.clone(), tgt.nfs_exports(zone).await?);
+            }
+            if !exports_read[zone].iter().any(|t| same_set(&t.paths, paths)) {
                 missing.push(format!("export {} (zone {zone})", paths.join(",")));
             }
         }
+        let mut aliases_read: std::collections::BTreeMap<String, Vec<crate::papi::NfsAlias>> =
+            Default::default();
         for (zone, name) in &want_aliases {
-            if !tgt.nfs_aliases(zone).await?.iter().any(|t| &t.name == name) {
+            if !aliases_read.contains_key(zone) {
+                aliases_read.insert(zone.clone(), tgt.nfs_aliases(zone).await?);
+            }
+            if !aliases_read[zone].iter().any(|t| &t.name == name) {
                 missing.push(format!("NFS alias {name} (zone {zone})"));
             }
         }
