@@ -49,15 +49,17 @@ def dr(sdk):
 
 
 # ---------------------------------------------------------------- SDK method coverage
-# The SDK API-class methods on the resources of reference/onefs-papi.md (85 in isilon-sdk
-# 0.7.0's v9_5_0 and v9_10_0), found by the route each method calls. Every call the tests
-# make through an API class is recorded; the run ends with "SDK method coverage: N/85".
+# The SDK API-class methods on the resources of reference/onefs-papi.md and the SyncIQ target
+# reports failover clients read (isilon-sdk 0.7.0's v9_5_0 and v9_10_0), found by the route
+# each method calls. Every call the tests make through an API class is recorded; the run ends
+# with "SDK method coverage: N/M".
 
 _ID = r"(/\{[^}]+\})?"
 RESOURCE_PATHS = [re.compile("^" + p + "$") for p in [
     r"cluster/(identity|config)",
     r"sync/policies" + _ID, r"sync/policies/\{[^}]+\}/reset", r"sync/jobs" + _ID,
-    r"sync/reports" + _ID, r"sync/target/policies" + _ID, r"sync/settings",
+    r"sync/reports" + _ID, r"sync/target/policies" + _ID, r"sync/target/reports" + _ID,
+    r"sync/settings",
     r"protocols/smb/shares" + _ID, r"protocols/smb/openfiles" + _ID,
     r"protocols/(smb|nfs)/settings/global", r"protocols/nfs/(exports|aliases)" + _ID,
     r"quota/quotas" + _ID, r"snapshot/schedules" + _ID, r"dedupe/settings",
@@ -68,6 +70,10 @@ RESOURCE_PATHS = [re.compile("^" + p + "$") for p in [
 ]]
 
 CALLED = set()
+
+# Summary lines test_openapi.py leaves for the end of the run (response schemas from isilon-sdk's
+# models, route coverage and error envelopes from the third-party mcp document).
+OPENAPI_SUMMARY = []
 
 
 def resource_methods(sdk):
@@ -111,6 +117,11 @@ def pytest_configure(config):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if OPENAPI_SUMMARY:
+        terminalreporter.write_sep("-", "OpenAPI conformance: bodies vs isilon-sdk models, "
+                                        "routes vs the mcp document")
+        for line in OPENAPI_SUMMARY:
+            terminalreporter.write_line(line)
     universe = getattr(config, "_sdk_methods", {})
     if not universe or not CALLED:
         return

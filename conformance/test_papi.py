@@ -268,10 +268,27 @@ def test_nfs_exports_and_aliases(prod):
     assert e.read_only is True and e.clients == ["10.0.0.1"]
     p.update_nfs_export(mod.NfsExport(read_only=False), r.id, zone="finance")
     assert p.get_nfs_export(r.id, zone="finance").exports[0].read_only is False
+    # OneFS refuses only an export whose paths and clients overlap an existing one.
     with pytest.raises(mod.rest.ApiException) as exc:
-        p.create_nfs_export(mod.NfsExportCreateParams(paths=["/ifs/finance/ledger"]), zone="finance")
+        p.create_nfs_export(mod.NfsExportCreateParams(paths=["/ifs/finance/ledger"],
+                                                      clients=["10.0.0.1"]), zone="finance")
     assert status_of(exc) == 409
-    p.delete_nfs_export(r.id, zone="finance")
+    other = p.create_nfs_export(mod.NfsExportCreateParams(paths=["/ifs/finance/ledger"],
+                                                          clients=["10.0.0.2"]), zone="finance")
+    every = p.create_nfs_export(mod.NfsExportCreateParams(paths=["/ifs/finance/ledger"]),
+                                zone="finance")
+    forced = p.create_nfs_export(mod.NfsExportCreateParams(paths=["/ifs/finance/ledger"],
+                                                           clients=["10.0.0.1"]),
+                                 zone="finance", force=True)
+    # A path that does not exist is refused unless ignore_bad_paths.
+    missing = "/ifs/finance/" + uniq("nodir")
+    with pytest.raises(mod.rest.ApiException) as exc:
+        p.create_nfs_export(mod.NfsExportCreateParams(paths=[missing]), zone="finance")
+    assert status_of(exc) == 400
+    bad = p.create_nfs_export(mod.NfsExportCreateParams(paths=[missing]), zone="finance",
+                              ignore_bad_paths=True)
+    for x in (r, other, every, forced, bad):
+        p.delete_nfs_export(x.id, zone="finance")
     name = "/" + uniq("alias")
     a = p.create_nfs_alias(mod.NfsAliasCreateParams(name=name, path="/ifs/finance/batch"), zone="finance")
     assert a.id == name

@@ -1,6 +1,9 @@
-import re,sys,importlib,json
-sys.path.insert(0,'/tmp/intro')
-from intro import analyze
+import os,re,sys,importlib,json
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from intro import analyze as _analyze
+def analyze(pkg, cls):
+    # intro.analyze keeps a list's allowed values under 'enum_items'; this script wants 'enum'.
+    return {k: dict(v, enum=v['enum_items']) if 'enum_items' in v else v for k, v in _analyze(pkg, cls).items()}
 RES = {
  'cluster_config': ['ClusterConfig'], 'cluster_identity': ['ClusterIdentity'],
  'sync_policy': ['SyncPoliciesExtended','SyncPolicies'], 'sync_job': ['SyncJobsExtended','SyncJobs'],

@@ -2,9 +2,19 @@
 //!
 //! `repoint_dns` uses it to verify that moved SmartConnect names now resolve to the target
 //! (dual delegation) and, in single delegation, to replace a name's NS records with the
-//! target's SmartConnect service IP — TSIG-signed (HMAC-SHA256, RFC 8945) when a key is
+//! target's SmartConnect service IPs — TSIG-signed (HMAC-SHA256, RFC 8945) when a key is
 //! configured, as BIND expects. Messages go through a [`DnsTransport`]: UDP (TCP when the
 //! answer is truncated) to a real server, or an in-process function — same bytes.
+//!
+//! NS records name hosts, never addresses. [`DnsClient::ns_targets`] reads a delegation as
+//! a parent zone gives it (the referral's NS RRset, addresses from its glue, or looked up
+//! when a host has none), so the orchestrator maps NS host names back to SmartConnect
+//! service IPs. A service IP the orchestrator delegates to gets the host name
+//! [`ssip_host`] (`ssip-10-2-0-10.<zone>`), the scheme the lab's site DNS uses; the update
+//! that repoints a name adds that host's glue A record when the zone lacks it
+//! ([`DnsClient::replace_ns`]). With a key, the update is signed and the server's answer
+//! must carry a TSIG of the same key over the request's MAC (RFC 8945 §5.3.2), or the
+//! update counts as failed ([`DnsClientError::Unverified`]).
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -15,7 +25,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::tsig::{TsigAlgorithm, TSIG};
-use hickory_proto::rr::rdata::NS;
+use hickory_proto::rr::rdata::{A, NS};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -36,6 +46,10 @@ pub enum DnsClientError {
     Rcode { name: String, rcode: String },
     #[error("DNS message: {0}")]
     Malformed(String),
+    /// The answer to a TSIG-signed request is not signed by the key (RFC 8945 §5.3.2: the
+    /// client must verify it), so it cannot be trusted.
+    #[error("DNS answer for {name}: {reason}")]
+    Unverified { name: String, reason: String },
 }
 
 /// Sends one DNS message and returns the answer.
@@ -152,6 +166,32 @@ impl TsigKey {
     }
 }
 
+/// Prefix of the host name a SmartConnect service IP is given in a parent zone.
+pub const SSIP_HOST_PREFIX: &str = "ssip-";
+
+/// The NS host name for SmartConnect service IP `ssip` in `zone`:
+/// `ssip-<a>-<b>-<c>-<d>.<zone>`, e.g. `ssip-10-2-0-10.corp.example`.
+pub fn ssip_host(ssip: Ipv4Addr, zone: &str) -> String {
+    let [a, b, c, d] = ssip.octets();
+    format!(
+        "{SSIP_HOST_PREFIX}{a}-{b}-{c}-{d}.{}",
+        zone.trim_end_matches('.').to_ascii_lowercase()
+    )
+}
+
+/// One NS target of a delegation: its host name and the addresses it has (glue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NsTarget {
+    /// Host name, lower-case, without the trailing dot.
+    pub host: String,
+    /// Its A records (from the referral's glue, else looked up); empty for a lame target.
+    pub addrs: Vec<Ipv4Addr>,
+}
+
+fn bare(n: &Name) -> String {
+    n.to_ascii().trim_end_matches('.').to_ascii_lowercase()
+}
+
 /// DNS client over a transport.
 #[derive(Debug, Clone)]
 pub struct DnsClient {
@@ -226,25 +266,70 @@ impl DnsClient {
             .collect())
     }
 
-    /// The NS targets of `name` (without the trailing dot).
+    /// The A addresses of `name` in the server's own data or through its delegations; a
+    /// name that does not exist (NXDOMAIN) has none.
+    pub async fn a_records(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsClientError> {
+        match self.resolve_a(name).await {
+            Err(DnsClientError::Rcode { rcode, .. })
+                if rcode == ResponseCode::NXDomain.to_str() =>
+            {
+                Ok(vec![])
+            }
+            other => other,
+        }
+    }
+
+    /// The NS host names of `name` (lower-case, without the trailing dot): the answer, or
+    /// the authority section of a referral.
     pub async fn ns(&self, name: &str) -> Result<Vec<String>, DnsClientError> {
-        let r = self.ask(name, RecordType::NS).await?;
-        Ok(r.answers
-            .iter()
-            .chain(r.authorities.iter())
-            .filter_map(|rec| match &rec.data {
-                RData::NS(ns) => Some(ns.0.to_ascii().trim_end_matches('.').to_string()),
-                _ => None,
-            })
+        Ok(self
+            .ns_targets(name)
+            .await?
+            .into_iter()
+            .map(|t| t.host)
             .collect())
     }
 
-    /// RFC 2136: replace the NS RRset of `name` in `zone` with `targets`.
+    /// The delegation of `name`: its NS hosts with their addresses — the glue of the
+    /// additional section, or an A lookup of a host that came without glue.
+    pub async fn ns_targets(&self, name: &str) -> Result<Vec<NsTarget>, DnsClientError> {
+        let r = self.ask(name, RecordType::NS).await?;
+        let mut out: Vec<NsTarget> = Vec::new();
+        for rec in r.answers.iter().chain(r.authorities.iter()) {
+            if let RData::NS(ns) = &rec.data {
+                let host = bare(&ns.0);
+                if !out.iter().any(|t| t.host == host) {
+                    out.push(NsTarget {
+                        host,
+                        addrs: vec![],
+                    });
+                }
+            }
+        }
+        for rec in &r.additionals {
+            if let RData::A(a) = &rec.data {
+                let owner = bare(&rec.name);
+                if let Some(t) = out.iter_mut().find(|t| t.host == owner) {
+                    if !t.addrs.contains(&a.0) {
+                        t.addrs.push(a.0);
+                    }
+                }
+            }
+        }
+        for t in out.iter_mut().filter(|t| t.addrs.is_empty()) {
+            t.addrs = self.a_records(&t.host).await?;
+        }
+        Ok(out)
+    }
+
+    /// RFC 2136: replace the NS RRset of `name` in `zone` with the host names `hosts`, and
+    /// add the glue A records `glue` (`(host, address)`), in one atomic update.
     pub async fn replace_ns(
         &self,
         zone: &str,
         name: &str,
-        targets: &[String],
+        hosts: &[String],
+        glue: &[(String, Ipv4Addr)],
     ) -> Result<(), DnsClientError> {
         let mut m = Message::new(self.id(), MessageType::Query, OpCode::Update);
         let mut z = Query::query(dns_name(zone)?, RecordType::SOA);
@@ -254,33 +339,127 @@ impl DnsClient {
         let mut del = Record::update0(owner.clone(), 0, RecordType::NS);
         del.dns_class = DNSClass::ANY;
         m.add_authority(del);
-        for t in targets {
+        for t in hosts {
             m.add_authority(Record::from_rdata(
                 owner.clone(),
                 300,
                 RData::NS(NS(dns_name(t)?)),
             ));
         }
-        let mut bytes = m.to_vec().map_err(malformed)?;
-        if let Some(key) = &self.tsig {
-            bytes = sign(&bytes, key)?;
+        for (h, a) in glue {
+            m.add_authority(Record::from_rdata(dns_name(h)?, 300, RData::A(A(*a))));
         }
-        self.exchange_checked(bytes, name).await?;
-        Ok(())
+        let bytes = m.to_vec().map_err(malformed)?;
+        let Some(key) = &self.tsig else {
+            self.exchange_checked(bytes, name).await?;
+            return Ok(());
+        };
+        let (signed, request_mac) = sign(&bytes, key)?;
+        let answer = self.transport.exchange(signed).await?;
+        let r = Message::from_vec(&answer).map_err(malformed)?;
+        if r.response_code != ResponseCode::NoError {
+            return Err(DnsClientError::Rcode {
+                name: name.to_string(),
+                rcode: r.response_code.to_str().to_string(),
+            });
+        }
+        verify_response(&answer, key, &request_mac).map_err(|reason| DnsClientError::Unverified {
+            name: name.to_string(),
+            reason,
+        })
     }
 }
 
 /// Append a TSIG record (RFC 8945 §4.3: MAC over the message and the TSIG variables),
 /// signed now.
-fn sign(msg: &[u8], key: &TsigKey) -> Result<Vec<u8>, DnsClientError> {
+/// Returns the signed message and its MAC (which the answer's MAC covers).
+fn sign(msg: &[u8], key: &TsigKey) -> Result<(Vec<u8>, Vec<u8>), DnsClientError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    sign_at(msg, key, now)
+    sign_at_with_mac(msg, key, now, None)
 }
 
-/// [`sign`] with an explicit time signed (seconds since the epoch).
+/// [`sign`] with an explicit time signed (seconds since the epoch), message only.
+#[cfg(test)]
 fn sign_at(msg: &[u8], key: &TsigKey, time_signed: u64) -> Result<Vec<u8>, DnsClientError> {
+    Ok(sign_at_with_mac(msg, key, time_signed, None)?.0)
+}
+
+/// The HMAC-SHA256 of `data` under `key`.
+fn hmac(key: &TsigKey, data: &[u8]) -> Vec<u8> {
+    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.secret.expose());
+    ring::hmac::sign(&k, data).as_ref().to_vec()
+}
+
+/// Verify the TSIG of the answer to a request signed with MAC `request_mac` (RFC 8945
+/// §4.3.3, §5.3.2): the last record must be a TSIG of our key and algorithm, without a TSIG
+/// error, whose MAC covers the request MAC, the answer as it was before signing and the
+/// TSIG variables. The error says why, never with key material.
+fn verify_response(answer: &[u8], key: &TsigKey, request_mac: &[u8]) -> Result<(), String> {
+    use hickory_proto::op::Header;
+    use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+    let bad = |e: &dyn fmt::Display| format!("cannot read the signed answer: {e}");
+    let mut dec = BinDecoder::new(answer);
+    let header = Header::read(&mut dec).map_err(|e| bad(&e))?;
+    let counts = header.counts;
+    for _ in 0..counts.queries {
+        Query::read(&mut dec).map_err(|e| bad(&e))?;
+    }
+    let total = usize::from(counts.answers)
+        + usize::from(counts.authorities)
+        + usize::from(counts.additionals);
+    if counts.additionals == 0 {
+        return Err("the answer to a signed update is not signed".into());
+    }
+    for _ in 0..total - 1 {
+        Record::read(&mut dec).map_err(|e| bad(&e))?;
+    }
+    let tsig_start = dec.index();
+    let last = Record::read(&mut dec).map_err(|e| bad(&e))?;
+    let RData::TSIG(tsig) = &last.data else {
+        return Err("the answer to a signed update is not signed".into());
+    };
+    if last.name != dns_name(&key.name).map_err(|e| e.to_string())? {
+        return Err(format!(
+            "the answer is signed with another key ({})",
+            last.name
+        ));
+    }
+    if tsig.algorithm != TsigAlgorithm::HmacSha256 {
+        return Err(format!("the answer is signed with {}", tsig.algorithm));
+    }
+    if let Some(err) = &tsig.error {
+        return Err(format!("the server reports TSIG error {err:?}"));
+    }
+    let mut h = header;
+    h.metadata.id = tsig.oid;
+    h.counts.additionals -= 1;
+    let mut head = Vec::with_capacity(12);
+    let mut enc = BinEncoder::new(&mut head);
+    h.emit(&mut enc).map_err(|e| bad(&e))?;
+    let mut tbs = Vec::with_capacity(answer.len() + 64);
+    tbs.extend_from_slice(&(request_mac.len() as u16).to_be_bytes());
+    tbs.extend_from_slice(request_mac);
+    tbs.extend_from_slice(&head);
+    tbs.extend_from_slice(&answer[12..tsig_start]);
+    let mut vars = Vec::new();
+    let mut enc = BinEncoder::new(&mut vars);
+    tsig.emit_tsig_for_mac(&mut enc, &last.name)
+        .map_err(|e| bad(&e))?;
+    tbs.extend_from_slice(&vars);
+    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.secret.expose());
+    ring::hmac::verify(&k, &tbs, &tsig.mac)
+        .map_err(|_| "the answer's TSIG signature does not verify".to_string())
+}
+
+/// [`sign`] with an explicit time signed; a response's signature covers `request_mac`.
+fn sign_at_with_mac(
+    msg: &[u8],
+    key: &TsigKey,
+    time_signed: u64,
+    request_mac: Option<&[u8]>,
+) -> Result<(Vec<u8>, Vec<u8>), DnsClientError> {
     if msg.len() < 12 {
         return Err(malformed("message shorter than a header"));
     }
@@ -299,21 +478,25 @@ fn sign_at(msg: &[u8], key: &TsigKey, time_signed: u64) -> Result<Vec<u8>, DnsCl
     let mut enc = BinEncoder::new(&mut vars);
     pre.emit_tsig_for_mac(&mut enc, &key_name)
         .map_err(malformed)?;
-    let mut tbs = msg.to_vec();
+    let mut tbs = Vec::with_capacity(msg.len() + vars.len() + 34);
+    if let Some(m) = request_mac {
+        tbs.extend_from_slice(&(m.len() as u16).to_be_bytes());
+        tbs.extend_from_slice(m);
+    }
+    tbs.extend_from_slice(msg);
     tbs.extend_from_slice(&vars);
-    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.secret.expose());
-    let mac = ring::hmac::sign(&k, &tbs).as_ref().to_vec();
+    let mac = hmac(key, &tbs);
     let mut out = msg.to_vec();
     let arcount = u16::from_be_bytes([out[10], out[11]]).wrapping_add(1);
     out[10..12].copy_from_slice(&arcount.to_be_bytes());
-    let mut rr = Record::from_rdata(key_name, 0, RData::TSIG(pre.set_mac(mac)));
+    let mut rr = Record::from_rdata(key_name, 0, RData::TSIG(pre.set_mac(mac.clone())));
     rr.dns_class = DNSClass::ANY;
     let mut buf = Vec::new();
     let mut enc = BinEncoder::new(&mut buf);
     enc.set_name_encoding(NameEncoding::Uncompressed);
     rr.emit(&mut enc).map_err(malformed)?;
     out.extend_from_slice(&buf);
-    Ok(out)
+    Ok((out, mac))
 }
 
 #[cfg(test)]
@@ -413,9 +596,7 @@ mod tests {
         let seen = sent.clone();
         let transport = FnDns(Arc::new(move |msg: Vec<u8>| {
             *seen.lock().unwrap() = msg.clone();
-            let mut answer = msg;
-            answer[2] |= 0x80; // QR: a NOERROR response echoing the request
-            answer
+            signed_answer(&msg, &kat_key("tsig-key."))
         }));
         let client = DnsClient::new(Arc::new(transport), Some(kat_key("tsig-key.")));
         client
@@ -423,6 +604,7 @@ mod tests {
                 "corp.example",
                 "finance.corp.example",
                 &["10.2.0.10".to_string()],
+                &[],
             )
             .await
             .unwrap();
@@ -441,5 +623,192 @@ mod tests {
         assert_eq!(hex(&tsig[..33]), hex(&known[..33]));
         assert_eq!(hex(&tsig[39..43]), "012c0020");
         assert_eq!(hex(&tsig[tsig.len() - 6..]), "000100000000");
+    }
+
+    /// dnspython's NOERROR answer to the known update, signed over its MAC.
+    const KAT_RESPONSE_SIGNED: &str = "2a5ca800000100000000000104636f7270076578616d706c65000006000108747369672d6b65790000fa00ff00000000003d0b686d61632d736861323536000000692e2c00012c00208a4da87e8cfb4057373b83fc3d1101c19dcb496e8a0b0f493d9b73179fd42c022a5c00000000";
+
+    #[test]
+    fn tsig_kat_signed_answer_verifies() {
+        let key = kat_key("tsig-key.");
+        let answer = unhex(KAT_RESPONSE_SIGNED);
+        verify_response(&answer, &key, &unhex(KAT_UPDATE_MAC)).unwrap();
+        assert!(verify_response(&answer, &key, &[0u8; 32]).is_err());
+        let mut forged = answer.clone();
+        forged[3] ^= 0x01; // another rcode bit
+        assert!(verify_response(&forged, &key, &unhex(KAT_UPDATE_MAC)).is_err());
+        // The answer without its TSIG record.
+        let mut unsigned = answer[..30].to_vec();
+        unsigned[11] = 0;
+        assert!(verify_response(&unsigned, &key, &unhex(KAT_UPDATE_MAC)).is_err());
+    }
+
+    /// A NOERROR answer to a signed update, signed as a server does: over the request's
+    /// MAC (the 32 bytes before the TSIG's original id, error and other length).
+    fn signed_answer(request: &[u8], key: &TsigKey) -> Vec<u8> {
+        let req = Message::from_vec(request).unwrap();
+        let mut resp = Message::response(req.id, req.op_code);
+        resp.add_queries(req.queries.iter().cloned());
+        let n = request.len();
+        let request_mac = &request[n - 6 - 32..n - 6];
+        sign_at_with_mac(&resp.to_vec().unwrap(), key, KAT_TIME, Some(request_mac))
+            .unwrap()
+            .0
+    }
+
+    /// The answer to a signed update must be signed by the key, over the request's MAC.
+    #[tokio::test]
+    async fn unsigned_or_forged_answers_to_a_signed_update_are_refused() {
+        let key = kat_key("tsig-key.");
+        let update = |answer: Arc<dyn Fn(Vec<u8>) -> Vec<u8> + Send + Sync>| async move {
+            DnsClient::new(Arc::new(FnDns(answer)), Some(kat_key("tsig-key.")))
+                .replace_ns("corp.example", "finance.corp.example", &[], &[])
+                .await
+        };
+        let k = key.clone();
+        update(Arc::new(move |m| signed_answer(&m, &k)))
+            .await
+            .unwrap();
+        // Unsigned NOERROR.
+        let e = update(Arc::new(|m: Vec<u8>| {
+            let req = Message::from_vec(&m).unwrap();
+            let mut resp = Message::response(req.id, req.op_code);
+            resp.add_queries(req.queries.iter().cloned());
+            resp.to_vec().unwrap()
+        }))
+        .await
+        .unwrap_err();
+        assert!(matches!(e, DnsClientError::Unverified { .. }), "{e}");
+        // Signed with another secret, or over another request MAC.
+        let other = TsigKey::new("tsig-key.", b"another secret".to_vec());
+        let e = update(Arc::new(move |m| signed_answer(&m, &other)))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("does not verify"), "{e}");
+        let k = key.clone();
+        let e = update(Arc::new(move |mut m: Vec<u8>| {
+            let n = m.len();
+            m[n - 7] ^= 1; // another request MAC
+            signed_answer(&m, &k)
+        }))
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("does not verify"), "{e}");
+        // Signed under another key name.
+        let renamed = TsigKey::new("other-key.", (0u8..32).collect::<Vec<u8>>());
+        let e = update(Arc::new(move |m| signed_answer(&m, &renamed)))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("another key"), "{e}");
+    }
+
+    /// A fake parent zone: `finance.corp.example` is delegated to two hosts, one with glue
+    /// in the referral and one without (looked up separately); `nope.*` is NXDOMAIN.
+    fn fake_parent(updates: Arc<Mutex<Vec<Message>>>) -> DnsClient {
+        let transport = FnDns(Arc::new(move |msg: Vec<u8>| {
+            let req = Message::from_vec(&msg).unwrap();
+            let mut resp = Message::response(req.id, req.op_code);
+            resp.add_queries(req.queries.iter().cloned());
+            if req.op_code == OpCode::Update {
+                updates.lock().unwrap().push(req);
+                return resp.to_vec().unwrap();
+            }
+            let q = &req.queries[0];
+            let name = q.name().to_ascii();
+            let n = |s: &str| Name::from_ascii(s).unwrap();
+            match (name.as_str(), q.query_type()) {
+                ("finance.corp.example.", RecordType::NS) => {
+                    for h in ["SSIP-10-1-0-10.corp.example.", "ns-b.corp.example."] {
+                        resp.add_authority(Record::from_rdata(
+                            n("finance.corp.example."),
+                            300,
+                            RData::NS(NS(n(h))),
+                        ));
+                    }
+                    resp.add_additional(Record::from_rdata(
+                        n("ssip-10-1-0-10.corp.example."),
+                        300,
+                        RData::A(A(Ipv4Addr::new(10, 1, 0, 10))),
+                    ));
+                }
+                ("ns-b.corp.example.", RecordType::A) => {
+                    resp.metadata.authoritative = true;
+                    resp.add_answer(Record::from_rdata(
+                        n("ns-b.corp.example."),
+                        300,
+                        RData::A(A(Ipv4Addr::new(10, 2, 0, 10))),
+                    ));
+                }
+                _ => resp.metadata.response_code = ResponseCode::NXDomain,
+            }
+            resp.to_vec().unwrap()
+        }));
+        DnsClient::new(Arc::new(transport), None)
+    }
+
+    #[tokio::test]
+    async fn ns_targets_map_host_names_to_addresses() {
+        let updates = Arc::new(Mutex::new(Vec::new()));
+        let c = fake_parent(updates.clone());
+        assert_eq!(
+            c.ns_targets("finance.corp.example").await.unwrap(),
+            vec![
+                NsTarget {
+                    host: "ssip-10-1-0-10.corp.example".into(),
+                    addrs: vec![Ipv4Addr::new(10, 1, 0, 10)]
+                },
+                NsTarget {
+                    host: "ns-b.corp.example".into(),
+                    addrs: vec![Ipv4Addr::new(10, 2, 0, 10)]
+                },
+            ]
+        );
+        assert!(c.a_records("nope.corp.example").await.unwrap().is_empty());
+        assert!(c.resolve_a("nope.corp.example").await.is_err());
+        assert_eq!(
+            ssip_host(Ipv4Addr::new(10, 2, 0, 10), "Corp.Example."),
+            "ssip-10-2-0-10.corp.example"
+        );
+
+        // The repoint update: delete the NS RRset, add the hosts, add the glue.
+        let host = ssip_host(Ipv4Addr::new(10, 2, 0, 10), "corp.example");
+        c.replace_ns(
+            "corp.example",
+            "finance.corp.example",
+            std::slice::from_ref(&host),
+            &[(host.clone(), Ipv4Addr::new(10, 2, 0, 10))],
+        )
+        .await
+        .unwrap();
+        let sent = updates.lock().unwrap().pop().unwrap();
+        let ops: Vec<(String, DNSClass, String)> = sent
+            .authorities
+            .iter()
+            .map(|r| {
+                let data = match &r.data {
+                    RData::NS(ns) => ns.0.to_ascii(),
+                    RData::A(a) => a.0.to_string(),
+                    other => format!("{other:?}"),
+                };
+                (r.name.to_ascii(), r.dns_class, data)
+            })
+            .collect();
+        assert_eq!(
+            ops[1..].to_vec(),
+            vec![
+                (
+                    "finance.corp.example.".to_string(),
+                    DNSClass::IN,
+                    "ssip-10-2-0-10.corp.example.".to_string()
+                ),
+                (
+                    "ssip-10-2-0-10.corp.example.".to_string(),
+                    DNSClass::IN,
+                    "10.2.0.10".to_string()
+                ),
+            ]
+        );
+        assert_eq!(ops[0].0, "finance.corp.example.");
+        assert_eq!(ops[0].1, DNSClass::ANY);
     }
 }

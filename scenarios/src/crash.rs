@@ -326,8 +326,8 @@ fn is_timing_key(k: &str) -> bool {
 }
 
 /// `Sim::state_json` without timing (see [`is_timing_key`]), maps keyed by generated ids
-/// re-keyed by name, and each SyncIQ report list reduced to its distinct
-/// `policy action state` entries. Returns the world and how many reports were repeats (a
+/// re-keyed by name, and each SyncIQ report list (the source's and the target's) reduced to
+/// its distinct `policy action state` entries. Returns the world and how many reports were repeats (a
 /// job run again with the same result, e.g. a sync redone after a crash).
 pub fn normalized_world(sim: &Sim) -> (serde_json::Value, usize) {
     fn strip(v: &mut serde_json::Value, repeats: &mut usize) {
@@ -335,7 +335,9 @@ pub fn normalized_world(sim: &Sim) -> (serde_json::Value, usize) {
             serde_json::Value::Object(m) => {
                 m.retain(|k, _| !is_timing_key(k));
                 for (k, x) in m.iter_mut() {
-                    if k == "reports" {
+                    // A target's reports mirror the source's: reduced alike, but a redone
+                    // job is counted once (on the cluster that ran it).
+                    if k == "reports" || k == "target_reports" {
                         if let serde_json::Value::Array(a) = x {
                             let all: Vec<String> = a
                                 .iter()
@@ -350,7 +352,9 @@ pub fn normalized_world(sim: &Sim) -> (serde_json::Value, usize) {
                                 .collect();
                             let set: std::collections::BTreeSet<String> =
                                 all.iter().cloned().collect();
-                            *repeats += all.len() - set.len();
+                            if k == "reports" {
+                                *repeats += all.len() - set.len();
+                            }
                             *x = serde_json::json!(set);
                             continue;
                         }

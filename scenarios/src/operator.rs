@@ -410,12 +410,14 @@ impl ManualNetworking {
         for name in names {
             {
                 let mut dns = self.world.dns.lock().unwrap_or_else(|p| p.into_inner());
-                let ns = dns.ns(name);
-                if ns.is_empty() {
+                if dns.ns(name).is_empty() {
                     continue; // not delegated in the site DNS: nothing to repoint
                 }
-                if !ns.iter().any(|n| ssips.contains(n)) {
-                    dns.set_ns(name, ssips.clone())
+                // NS hosts are names; their glue says which service IPs they stand for.
+                let have = dns.ns_ssips(name);
+                if !have.iter().any(|a| ssips.contains(&a.to_string())) {
+                    let refs: Vec<&str> = ssips.iter().map(String::as_str).collect();
+                    dns.delegate(name, &refs)
                         .map_err(|e| format!("updating the NS records of {name}: {e}"))?;
                     done.push(format!("NS of {name} → {}", ssips.join(", ")));
                 }

@@ -5,6 +5,12 @@
 //!
 //! The world runs in real time (tokio's clock is not paused here). Scenario faults are
 //! installed at start, so `at:` rules fire that long after the servers came up.
+//!
+//! The site DNS is served on a UDP+TCP port ([`ServeHandle::dns_addr`]) as a delegating
+//! parent zone answers (referrals with glue, recursion for RD=1 A queries, SOA on negative
+//! answers; see `sim_ad_dns::wire`). With a TSIG key — [`ServeOpts::tsig`] (`drill serve
+//! --tsig-key NAME:BASE64`), else the world's `dns.tsig` — RFC 2136 updates must be signed
+//! with it. The key's name may be printed, its secret never.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -38,6 +44,8 @@ pub struct ServeOpts {
     pub host: Option<IpAddr>,
     /// Seed of the world (default: the scenario's).
     pub seed: Option<u64>,
+    /// TSIG key DNS updates must be signed with; overrides the world's `dns.tsig`.
+    pub tsig: Option<sim_ad_dns::wire::TsigKey>,
 }
 
 /// One served cluster.
@@ -68,6 +76,8 @@ pub struct ServeHandle {
     pub ca_pem: Option<String>,
     /// The site DNS (SmartConnect delegations) served on loopback, UDP and TCP.
     pub dns_addr: Option<SocketAddr>,
+    /// Name of the TSIG key the DNS requires on updates, if any (never the secret).
+    pub dns_tsig_key: Option<String>,
     dns: Option<sim_ad_dns::server::DnsServerHandle>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -256,12 +266,14 @@ pub async fn serve(scn: &Scenario, opts: ServeOpts) -> anyhow::Result<ServeHandl
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let host = opts.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let tsig = opts.tsig.clone().or_else(|| world.tsig.clone());
     let mut h = serve_sim(world.sim.clone(), opts).await?;
+    h.dns_tsig_key = tsig.as_ref().map(|k| k.name.clone());
     let dns = sim_ad_dns::server::serve(
         SocketAddr::new(host, 0),
         world.dns.clone(),
         Arc::new(crate::world::SimAnswerer(world.sim.clone())),
-        None,
+        tsig,
     )
     .await
     .context("serving DNS")?;
@@ -341,6 +353,7 @@ pub async fn serve_sim(sim: Sim, opts: ServeOpts) -> anyhow::Result<ServeHandle>
     }
     Ok(ServeHandle {
         dns_addr: None,
+        dns_tsig_key: None,
         dns: None,
         sim,
         clusters,

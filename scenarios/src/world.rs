@@ -6,7 +6,12 @@
 //! pool's SmartConnect service IP, and — with **dual delegation** — also to the mapped target
 //! pool's, so moving a name needs no DNS change. With **single delegation** only the source
 //! is listed and failover must update the NS records. Every other pool's names are
-//! delegated to its own service IP.
+//! delegated to its own service IP. NS records name hosts: each service IP gets the host
+//! name `ssip-<a-b-c-d>.<zone>` with a glue A record in the zone holding the delegation
+//! ([`sim_ad_dns::dns::ssip_host`]).
+//!
+//! With `world.dns.tsig` the site DNS refuses RFC 2136 updates not signed with that key,
+//! and the orchestrator's in-process DNS client ([`World::dns_client`]) signs with it.
 
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
@@ -15,6 +20,7 @@ use orchestrator::dns::{DnsClient, FnDns};
 use serde_json::Value;
 use sim_ad_dns::dfs::DfsRoot;
 use sim_ad_dns::dns::{Delegation, Dns, SmartConnectAnswerer};
+use sim_ad_dns::wire::TsigKey;
 use sim_onefs::{Sim, WorldSpec};
 
 /// SmartConnect answers from the simulated clusters.
@@ -33,6 +39,8 @@ pub struct World {
     pub sim: Sim,
     pub dns: Arc<Mutex<Dns>>,
     pub dfs: DfsRoot,
+    /// The key updates to the site DNS must be signed with (`world.dns.tsig`).
+    pub tsig: Option<TsigKey>,
 }
 
 fn parent(name: &str) -> Option<&str> {
@@ -112,22 +120,35 @@ impl World {
             }
         }
         let dfs = DfsRoot::from_specs(&spec.dfs).map_err(|e| e.to_string())?;
+        let tsig = spec
+            .dns
+            .as_ref()
+            .and_then(|d| d.tsig.as_ref())
+            .map(|t| t.key());
         Ok(World {
             sim,
             dns: Arc::new(Mutex::new(dns)),
             dfs,
+            tsig,
         })
     }
 
-    /// In-process DNS for the orchestrator: wire-format bytes in, bytes out.
+    /// In-process DNS for the orchestrator: wire-format bytes in, bytes out. With a world
+    /// key the server requires it on updates and the client signs with it. (No clock here:
+    /// the TSIG time window is not checked in process, as the paused clock is virtual.)
     pub fn dns_client(&self) -> DnsClient {
         let dns = self.dns.clone();
         let answerer = SimAnswerer(self.sim.clone());
+        let server_key = self.tsig.clone();
         let f = move |msg: Vec<u8>| {
             let mut d = dns.lock().unwrap_or_else(|p| p.into_inner());
-            sim_ad_dns::wire::handle_message(&msg, &mut d, &answerer, None)
+            sim_ad_dns::wire::handle_message(&msg, &mut d, &answerer, server_key.as_ref())
         };
-        DnsClient::new(Arc::new(FnDns(Arc::new(f))), None)
+        let client_key = self
+            .tsig
+            .as_ref()
+            .map(|k| orchestrator::dns::TsigKey::new(k.name.clone(), k.secret.clone()));
+        DnsClient::new(Arc::new(FnDns(Arc::new(f))), client_key)
     }
 
     /// Resolve a name the way a client's resolver would.

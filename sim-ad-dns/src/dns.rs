@@ -17,9 +17,13 @@
 //! The mode is not stored: it is read off the NS RRset ([`Dns::delegation`]), the same way the
 //! orchestrator detects it over the wire, so the two can never disagree.
 //!
-//! NS targets are strings. An IPv4 literal is used as the SSIP directly (the sim's usual
-//! form); a host name is looked up in our own A records (glue), as a real delegation to
-//! `ssip-prod.corp.example` would be.
+//! **NS targets are host names, with glue**, as in a real delegating parent zone: an NS
+//! record's data is a domain name, never an address. Each SSIP gets one host name in the
+//! parent zone, [`ssip_host`]: `ssip-<a>-<b>-<c>-<d>.<zone origin>` (the SSIP's dotted quad
+//! with dashes, e.g. `ssip-10-1-4-10.corp.example` for 10.1.4.10), and a glue A record
+//! there with the SSIP ([`Dns::delegate`] writes both). The resolver follows an NS host
+//! name through our own A records only (glue); a host without one makes the delegation
+//! lame for that target, which the resolver skips.
 //!
 //! Names are case-insensitive and stored lower-case without the trailing dot. Every change to
 //! a zone bumps its SOA serial once, so the orchestrator can observe that an update landed.
@@ -141,6 +145,20 @@ pub(crate) fn in_zone(name: &str, zone: &str) -> bool {
         || (name.len() > zone.len()
             && name.ends_with(zone)
             && name.as_bytes()[name.len() - zone.len() - 1] == b'.')
+}
+
+/// Prefix of the host name an SSIP gets in a parent zone (see [`ssip_host`]).
+pub const SSIP_HOST_PREFIX: &str = "ssip-";
+
+/// The host name the site DNS gives a SmartConnect service IP in `zone` (an NS target of
+/// the delegations to it, with a glue A record): `ssip-10-1-4-10.corp.example` for
+/// 10.1.4.10 in `corp.example`. `zone` is taken as given, without a trailing dot.
+pub fn ssip_host(ssip: Ipv4Addr, zone: &str) -> String {
+    let [a, b, c, d] = ssip.octets();
+    format!(
+        "{SSIP_HOST_PREFIX}{a}-{b}-{c}-{d}.{}",
+        zone.trim_end_matches('.').to_ascii_lowercase()
+    )
 }
 
 /// Asks the cluster that owns an SSIP for a name. Implemented by the cluster simulator (or
@@ -269,7 +287,7 @@ pub struct Resolution {
 pub enum RrData {
     /// An address record.
     A(Ipv4Addr),
-    /// A name-server record: an SSIP literal or a host name (see the module doc).
+    /// A name-server record: a host name (see the module doc).
     Ns(String),
 }
 
@@ -315,15 +333,25 @@ pub struct UpdateRequest {
 
 impl UpdateRequest {
     /// The update the single-delegation `repoint_dns` step sends: replace the NS RRset of
-    /// `name` with `ssips`.
-    pub fn replace_ns(zone: &str, name: &str, ssips: &[String]) -> Self {
+    /// `name` with the host names `hosts`, and add the glue A records `glue` (adding an
+    /// existing record changes nothing, RFC 2136 §3.4.2.2).
+    pub fn replace_ns(
+        zone: &str,
+        name: &str,
+        hosts: &[String],
+        glue: &[(String, Ipv4Addr)],
+    ) -> Self {
         let mut ops = vec![UpdateOp::DeleteRrset {
             name: name.to_string(),
             rtype: RrType::Ns,
         }];
-        ops.extend(ssips.iter().map(|s| UpdateOp::Add {
+        ops.extend(hosts.iter().map(|s| UpdateOp::Add {
             name: name.to_string(),
             data: RrData::Ns(s.clone()),
+        }));
+        ops.extend(glue.iter().map(|(h, a)| UpdateOp::Add {
+            name: h.clone(),
+            data: RrData::A(*a),
         }));
         UpdateRequest {
             zone: zone.to_string(),
@@ -339,14 +367,16 @@ pub struct Dns {
     pub zones: BTreeMap<String, Zone>,
 }
 
-/// Normalise an NS target: IPv4 literals stay as they are, host names are normalised.
-fn normalize_target(t: &str) -> Result<String, DnsError> {
-    let t = t.strip_suffix('.').unwrap_or(t);
-    if t.parse::<Ipv4Addr>().is_ok() {
-        Ok(t.to_string())
-    } else {
-        normalize_name(t)
-    }
+/// Where a query for a name at or below a zone cut is referred to: the delegation's NS
+/// RRset and the glue we hold for its hosts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Referral {
+    /// Owner of the NS RRset (the delegated name, the zone cut).
+    pub owner: String,
+    /// The NS targets (host names), in order.
+    pub hosts: Vec<String>,
+    /// Glue: each host that has A records in our zones, with them, in NS order.
+    pub glue: Vec<(String, Vec<Ipv4Addr>)>,
 }
 
 impl Dns {
@@ -396,19 +426,36 @@ impl Dns {
         Ok(self)
     }
 
-    /// Delegate `name` to SmartConnect servers (NS RRset, in this order). Same as
-    /// [`Dns::set_ns`]; the separate name reads better when building a world.
+    /// Delegate `name` to SmartConnect service IPs, in this order: each SSIP gets its host
+    /// name [`ssip_host`] in the zone holding `name`, with a glue A record there, and the NS
+    /// RRset of `name` becomes those host names. An empty list removes the delegation (the
+    /// glue stays). An SSIP that is not an IPv4 address is an [`DnsError::InvalidName`].
     pub fn delegate(&mut self, name: &str, ssips: &[&str]) -> Result<&mut Self, DnsError> {
-        self.set_ns(name, ssips.iter().map(|s| s.to_string()).collect())?;
+        let n = normalize_name(name)?;
+        let origin = self
+            .zone_key_for(&n)
+            .ok_or_else(|| DnsError::NotAuthoritative { name: n.clone() })?
+            .to_string();
+        let mut hosts = Vec::with_capacity(ssips.len());
+        for s in ssips {
+            let ip: Ipv4Addr = s.trim().parse().map_err(|_| DnsError::InvalidName {
+                name: (*s).to_string(),
+            })?;
+            let host = ssip_host(ip, &origin);
+            self.add_a(&host, ip)?;
+            hosts.push(host);
+        }
+        self.set_ns(&n, hosts)?;
         Ok(self)
     }
 
-    /// Replace the NS RRset of `name` (empty removes the delegation). This is the
-    /// single-delegation failover's DNS change.
-    pub fn set_ns(&mut self, name: &str, ssips: Vec<String>) -> Result<(), DnsError> {
-        let targets = ssips
+    /// Replace the NS RRset of `name` with these host names (empty removes the delegation).
+    /// This is the single-delegation failover's DNS change; the hosts need glue
+    /// ([`Dns::add_a`]) for the delegation to work.
+    pub fn set_ns(&mut self, name: &str, hosts: Vec<String>) -> Result<(), DnsError> {
+        let targets = hosts
             .iter()
-            .map(|s| normalize_target(s))
+            .map(|s| normalize_name(s))
             .collect::<Result<Vec<_>, _>>()?;
         let (n, zone) = self.zone_mut_for(name)?;
         let mut dedup: Vec<String> = Vec::new();
@@ -467,20 +514,45 @@ impl Dns {
         })
     }
 
-    /// The SSIP an NS target stands for: an IPv4 literal is itself; a host name is looked up
-    /// in our A records only (no delegation chasing, so a loop is impossible).
+    /// The SSIP an NS target stands for: the first address of its glue (our own A records
+    /// only, no delegation chasing, so a loop is impossible).
     fn ssip_of(&self, target: &str) -> Option<String> {
-        if target.parse::<Ipv4Addr>().is_ok() {
-            return Some(target.to_string());
-        }
         self.a_records(target).first().map(Ipv4Addr::to_string)
+    }
+
+    /// The addresses of the NS hosts of the delegation at or above `name` (their glue), in
+    /// NS order: the SmartConnect service IPs the name is delegated to.
+    pub fn ns_ssips(&self, name: &str) -> Vec<Ipv4Addr> {
+        self.referral(name)
+            .map(|r| r.glue.into_iter().flat_map(|(_, a)| a).collect())
+            .unwrap_or_default()
+    }
+
+    /// The referral for `name` if it is at or below a zone cut of its zone: the cut's NS
+    /// RRset and the glue for its hosts. `None` for names our zones answer themselves.
+    pub fn referral(&self, name: &str) -> Option<Referral> {
+        let n = normalize_name(name).ok()?;
+        let (owner, hosts) = self.zone_for(&n)?.cut_for(&n)?;
+        let glue = hosts
+            .iter()
+            .filter_map(|h| {
+                let a = self.a_records(h);
+                (!a.is_empty()).then(|| (h.clone(), a))
+            })
+            .collect();
+        Some(Referral {
+            owner: owner.to_string(),
+            hosts: hosts.to_vec(),
+            glue,
+        })
     }
 
     /// Resolve `name` to A records.
     ///
-    /// Our own A record at the name answers directly. Otherwise, if the name or a parent is
-    /// delegated, each delegated SSIP is asked in NS order and the first cluster that answers
-    /// with at least one address wins. Otherwise the name does not exist.
+    /// If the name or a parent is delegated, each delegated SSIP (an NS host's glue) is asked
+    /// in NS order and the first cluster that answers with at least one address wins: data
+    /// below a zone cut is the child's, not ours. Otherwise our own A records answer, or the
+    /// name does not exist.
     pub fn resolve(
         &self,
         name: &str,
@@ -490,12 +562,6 @@ impl Dns {
         let zone = self
             .zone_for(&n)
             .ok_or_else(|| DnsError::NotAuthoritative { name: n.clone() })?;
-        if let Some(addrs) = zone.a.get(&n) {
-            return Ok(Resolution {
-                addrs: addrs.clone(),
-                answered_by: None,
-            });
-        }
         if let Some((_, targets)) = zone.cut_for(&n) {
             let mut asked = Vec::new();
             for t in targets {
@@ -514,6 +580,12 @@ impl Dns {
                 }
             }
             return Err(DnsError::NoAnswer { name: n, asked });
+        }
+        if let Some(addrs) = zone.a.get(&n) {
+            return Ok(Resolution {
+                addrs: addrs.clone(),
+                answered_by: None,
+            });
         }
         Err(DnsError::NxDomain { name: n })
     }
@@ -605,7 +677,7 @@ impl Dns {
 fn normalize_data(d: &RrData) -> Result<RrData, DnsError> {
     Ok(match d {
         RrData::A(a) => RrData::A(*a),
-        RrData::Ns(t) => RrData::Ns(normalize_target(t)?),
+        RrData::Ns(t) => RrData::Ns(normalize_name(t)?),
     })
 }
 
@@ -631,6 +703,8 @@ mod tests {
 
     const PROD_SSIP: &str = "10.1.0.10";
     const DR_SSIP: &str = "10.2.0.10";
+    const PROD_HOST: &str = "ssip-10-1-0-10.corp.example";
+    const DR_HOST: &str = "ssip-10-2-0-10.corp.example";
 
     fn ip(s: &str) -> Ipv4Addr {
         s.parse().unwrap()
@@ -756,16 +830,28 @@ mod tests {
             dns.resolve("finance.corp.example", &sc),
             Err(DnsError::NoAnswer { .. })
         ));
-        let serial = dns.serial("corp.example").unwrap();
-        dns.set_ns("finance.corp.example", vec![DR_SSIP.into()])
+        // A host without glue is a lame delegation: nobody is asked.
+        dns.set_ns("finance.corp.example", vec![DR_HOST.into()])
             .unwrap();
-        assert_eq!(dns.serial("corp.example"), Some(serial + 1));
+        assert_eq!(
+            dns.resolve("finance.corp.example", &sc),
+            Err(DnsError::NoAnswer {
+                name: "finance.corp.example".into(),
+                asked: vec![]
+            })
+        );
+        dns.add_a(DR_HOST, ip(DR_SSIP)).unwrap();
+        let serial = dns.serial("corp.example").unwrap();
         let r = dns.resolve("finance.corp.example", &sc).unwrap();
         assert_eq!(r.answered_by.as_deref(), Some(DR_SSIP));
         // Idempotent: the same NS set again changes nothing.
-        dns.set_ns("finance.corp.example", vec![DR_SSIP.into()])
-            .unwrap();
-        assert_eq!(dns.serial("corp.example"), Some(serial + 1));
+        dns.set_ns(
+            "finance.corp.example",
+            vec![format!("{}.", DR_HOST.to_uppercase())],
+        )
+        .unwrap();
+        assert_eq!(dns.serial("corp.example"), Some(serial));
+        assert_eq!(dns.ns_ssips("finance.corp.example"), vec![ip(DR_SSIP)]);
     }
 
     #[test]
@@ -777,10 +863,22 @@ mod tests {
         dns.apply_update(&UpdateRequest::replace_ns(
             "corp.example",
             "finance.corp.example",
-            &[DR_SSIP.to_string()],
+            &[DR_HOST.to_string()],
+            &[(DR_HOST.to_string(), ip(DR_SSIP))],
         ))
         .unwrap();
-        assert_eq!(dns.ns("finance.corp.example"), vec![DR_SSIP]);
+        assert_eq!(dns.ns("finance.corp.example"), vec![DR_HOST]);
+        assert_eq!(dns.a_records(DR_HOST), vec![ip(DR_SSIP)]);
+        assert_eq!(dns.serial("corp.example"), Some(s0 + 1));
+        // The same update again: the glue is not duplicated, nothing changes.
+        dns.apply_update(&UpdateRequest::replace_ns(
+            "corp.example",
+            "finance.corp.example",
+            &[DR_HOST.to_string()],
+            &[(DR_HOST.to_string(), ip(DR_SSIP))],
+        ))
+        .unwrap();
+        assert_eq!(dns.a_records(DR_HOST), vec![ip(DR_SSIP)]);
         assert_eq!(dns.serial("corp.example"), Some(s0 + 1));
 
         // One bad name rejects the whole update.
@@ -801,11 +899,12 @@ mod tests {
             dns.apply_update(&bad),
             Err(DnsError::NotZone { .. })
         ));
-        assert_eq!(dns.ns("finance.corp.example"), vec![DR_SSIP]);
+        assert_eq!(dns.ns("finance.corp.example"), vec![DR_HOST]);
         assert!(matches!(
             dns.apply_update(&UpdateRequest::replace_ns(
                 "nope.example",
                 "a.nope.example",
+                &[],
                 &[]
             )),
             Err(DnsError::UnknownZone { .. })
@@ -861,9 +960,9 @@ mod tests {
             .unwrap()
             .add_a("ssip-dr.corp.example", ip(DR_SSIP))
             .unwrap()
-            .delegate(
+            .set_ns(
                 "finance.corp.example",
-                &["ssip-dr.corp.example", "lame.corp.example"],
+                vec!["lame.corp.example".into(), "ssip-dr.corp.example".into()],
             )
             .unwrap();
         let mut sc = clusters();
@@ -890,5 +989,54 @@ mod tests {
         );
         let json = serde_json::to_string(&dns).unwrap();
         assert_eq!(serde_json::from_str::<Dns>(&json).unwrap(), dns);
+    }
+    #[test]
+    fn delegate_names_hosts_with_glue() {
+        let dns = dual_world();
+        assert_eq!(
+            ssip_host(ip("10.1.4.10"), "Corp.Example."),
+            "ssip-10-1-4-10.corp.example"
+        );
+        assert_eq!(dns.ns("finance.corp.example"), vec![PROD_HOST, DR_HOST]);
+        assert_eq!(dns.a_records(PROD_HOST), vec![ip(PROD_SSIP)]);
+        assert_eq!(dns.a_records(DR_HOST), vec![ip(DR_SSIP)]);
+        assert_eq!(
+            dns.ns_ssips("x.finance.corp.example"),
+            vec![ip(PROD_SSIP), ip(DR_SSIP)]
+        );
+        let r = dns.referral("deep.x.FINANCE.corp.example.").unwrap();
+        assert_eq!(r.owner, "finance.corp.example");
+        assert_eq!(r.hosts, vec![PROD_HOST, DR_HOST]);
+        assert_eq!(
+            r.glue,
+            vec![
+                (PROD_HOST.to_string(), vec![ip(PROD_SSIP)]),
+                (DR_HOST.to_string(), vec![ip(DR_SSIP)])
+            ]
+        );
+        // Glue names and other data of the parent zone are not referred.
+        assert_eq!(dns.referral(PROD_HOST), None);
+        assert_eq!(dns.referral("dc1.corp.example"), None);
+        assert_eq!(dns.referral("corp.example"), None);
+        // An SSIP that is not an address is refused, and nothing changes.
+        let mut d2 = dns.clone();
+        assert!(matches!(
+            d2.delegate("x.corp.example", &["ssip-prod"]),
+            Err(DnsError::InvalidName { .. })
+        ));
+        assert_eq!(d2, dns);
+        // An empty list removes the delegation and keeps the glue.
+        d2.delegate("fin.corp.example", &[]).unwrap();
+        assert_eq!(d2.delegation("fin.corp.example"), None);
+        assert_eq!(d2.a_records(PROD_HOST), vec![ip(PROD_SSIP)]);
+    }
+
+    #[test]
+    fn data_below_a_cut_is_the_childs() {
+        // An A record at a delegated name is occluded by the cut, as in a real parent zone.
+        let mut dns = dual_world();
+        dns.add_a("finance.corp.example", ip("192.0.2.1")).unwrap();
+        let r = dns.resolve("finance.corp.example", &clusters()).unwrap();
+        assert_eq!(r.answered_by.as_deref(), Some(PROD_SSIP));
     }
 }

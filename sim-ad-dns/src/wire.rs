@@ -6,13 +6,24 @@
 //! transmitted (name compression included), which re-encoding a parsed message would not
 //! reproduce, and because hickory-proto only signs/verifies behind its DNSSEC features.
 //!
-//! Server behaviour ([`handle_message`]):
-//! * QUERY: A via [`Dns::resolve`] (NOERROR with addresses; NXDOMAIN, REFUSED for names
-//!   outside our zones, SERVFAIL when every delegated SmartConnect server refused); NS and
-//!   SOA from our own data; other types get NODATA or the name's error.
+//! Server behaviour ([`handle_message`]), that of a real delegating parent zone:
+//! * QUERY for a name at or below a delegation (zone cut):
+//!   - RD=0 (an iterative resolver, `dig +norec`), or any type but A: a **referral** —
+//!     NOERROR, AA=0, empty answer, the cut's NS RRset (host names) in the authority
+//!     section, their glue A records in the additional section.
+//!   - RD=1 and type A (stub resolvers, `dig`'s default): **recursion** for our own
+//!     delegations, as BIND with recursion does — the delegation is followed through the
+//!     SmartConnect answerer ([`Dns::resolve`]) and the addresses come back with RA=1, AA=0,
+//!     TTL 0; SERVFAIL when every delegated SmartConnect server refused.
+//! * QUERY for a name of our own zone data (glue names, apex SOA/NS, other A records):
+//!   authoritative (AA=1). NXDOMAIN and NODATA carry the zone's SOA in the authority
+//!   section (RFC 2308). Names outside our zones: REFUSED. RA=1 on every answer.
 //! * UPDATE (RFC 2136, without prerequisites): delete RRset / delete name / delete RR / add RR
 //!   for A and NS, applied atomically via [`Dns::apply_update`]. With a key configured the
-//!   update must carry a valid TSIG, otherwise NOTAUTH.
+//!   update must carry a valid TSIG: unsigned → REFUSED (policy, RFC 2136 §3.3, as BIND
+//!   answers); unknown key or algorithm → NOTAUTH with TSIG error BADKEY; wrong MAC →
+//!   NOTAUTH/BADSIG; outside the fudge window → NOTAUTH/BADTIME (RFC 8945 §5.2). Nothing
+//!   changes for a refused update. A verified request's response is signed.
 //! * Anything unparsable gets FORMERR and never a panic. Responses (QR=1) get no answer, so
 //!   two servers cannot be made to ping-pong.
 //!
@@ -32,7 +43,8 @@ use hickory_proto::serialize::binary::{
 };
 
 use crate::dns::{
-    normalize_name, Dns, DnsError, RrData, RrType, SmartConnectAnswerer, UpdateOp, UpdateRequest,
+    normalize_name, Dns, DnsError, Referral, RrData, RrType, SmartConnectAnswerer, UpdateOp,
+    UpdateRequest,
 };
 
 /// TTL for answers SmartConnect hands out: 0, as SmartConnect does, so that clients re-ask
@@ -389,9 +401,9 @@ pub fn handle_message_at(
         OpCode::Query => answer_query(&req, dns, sc),
         OpCode::Update => {
             if tsig.is_some() && verified.is_none() {
-                // A key is configured: unsigned updates are refused, as BIND's
-                // `allow-update { key ...; }` does.
-                error_response(&req, ResponseCode::NotAuth)
+                // A key is configured: an unsigned update is refused by policy (REFUSED,
+                // RFC 2136 §3.3), as BIND's `allow-update { key ...; }` answers it.
+                error_response(&req, ResponseCode::Refused)
             } else {
                 answer_update(&req, dns)
             }
@@ -483,8 +495,8 @@ fn answer_query(req: &Message, dns: &Dns, sc: &dyn SmartConnectAnswerer) -> Mess
     }
     let q = &req.queries[0];
     let mut resp = response_for(req);
-    // We resolve delegated names for the client (SmartConnect sits behind us), so we offer
-    // recursion for those names.
+    // We resolve our own delegations for clients that ask for recursion (SmartConnect sits
+    // behind us), as BIND with recursion does, so we offer it.
     resp.metadata.recursion_available = true;
     if !matches!(q.query_class(), DNSClass::IN | DNSClass::ANY) {
         resp.metadata.response_code = ResponseCode::Refused;
@@ -500,55 +512,122 @@ fn answer_query(req: &Message, dns: &Dns, sc: &dyn SmartConnectAnswerer) -> Mess
         return resp;
     };
     let qname = q.name().clone();
-    match q.query_type() {
-        RecordType::A => match dns.resolve(&name, sc) {
-            Ok(r) => {
-                let ttl = if r.answered_by.is_some() {
-                    SMARTCONNECT_TTL
-                } else {
-                    STATIC_TTL
-                };
-                resp.metadata.authoritative = r.answered_by.is_none();
-                for a in r.addrs {
-                    resp.add_answer(Record::from_rdata(qname.clone(), ttl, RData::A(A(a))));
+    let qtype = q.query_type();
+
+    // At or below a zone cut: the data is the child's (the SmartConnect servers').
+    if let Some(referral) = dns.referral(&name) {
+        if req.recursion_desired && qtype == RecordType::A {
+            // Recursion: follow the delegation through SmartConnect, not authoritative.
+            match dns.resolve(&name, sc) {
+                Ok(r) => {
+                    for a in r.addrs {
+                        resp.add_answer(Record::from_rdata(
+                            qname.clone(),
+                            SMARTCONNECT_TTL,
+                            RData::A(A(a)),
+                        ));
+                    }
                 }
+                Err(e) => resp.metadata.response_code = rcode_of(e.rcode()),
             }
-            Err(DnsError::NxDomain { .. }) if dns.exists(&name) => {
-                resp.metadata.authoritative = true;
-            }
-            Err(e) => resp.metadata.response_code = rcode_of(e.rcode()),
-        },
-        RecordType::NS if zone.ns.contains_key(&name) => {
-            resp.metadata.authoritative = true;
-            for t in &zone.ns[&name] {
-                if let Ok(target) = dns_name(t) {
-                    resp.add_answer(Record::from_rdata(
-                        qname.clone(),
-                        STATIC_TTL,
-                        RData::NS(NS(target)),
-                    ));
-                }
-            }
+        } else {
+            add_referral(&mut resp, &referral);
         }
-        RecordType::SOA if zone.origin == name => {
-            resp.metadata.authoritative = true;
-            if let (Ok(mname), Ok(rname)) = (
-                dns_name(&format!("ns1.{}", zone.origin)),
-                dns_name(&format!("hostmaster.{}", zone.origin)),
-            ) {
-                let soa = SOA::new(mname, rname, zone.serial, 3600, 600, 86400, 0);
-                resp.add_answer(Record::from_rdata(qname, 0, RData::SOA(soa)));
-            }
+        return resp;
+    }
+
+    // Our own data: authoritative.
+    resp.metadata.authoritative = true;
+    let apex = zone.origin == name;
+    if matches!(qtype, RecordType::A | RecordType::ANY) {
+        for a in zone.a.get(&name).into_iter().flatten() {
+            resp.add_answer(Record::from_rdata(
+                qname.clone(),
+                STATIC_TTL,
+                RData::A(A(*a)),
+            ));
         }
-        _ => {
-            if dns.exists(&name) {
-                resp.metadata.authoritative = true;
-            } else {
-                resp.metadata.response_code = ResponseCode::NXDomain;
+    }
+    if apex && matches!(qtype, RecordType::NS | RecordType::ANY) {
+        for t in zone.ns.get(&name).into_iter().flatten() {
+            if let Ok(target) = dns_name(t) {
+                resp.add_answer(Record::from_rdata(
+                    qname.clone(),
+                    STATIC_TTL,
+                    RData::NS(NS(target)),
+                ));
+            }
+            add_glue(&mut resp, dns, t);
+        }
+    }
+    if apex && matches!(qtype, RecordType::SOA | RecordType::ANY) {
+        if let Some(soa) = soa_record(zone, qname.clone(), STATIC_TTL) {
+            resp.add_answer(soa);
+        }
+    }
+    if resp.answers.is_empty() {
+        // NODATA or NXDOMAIN, with the zone's SOA in the authority section (RFC 2308 §3);
+        // its TTL is the negative-caching TTL, min(SOA TTL, MINIMUM) = 0: the lab's DNS
+        // changes under failover, so nobody should cache its denials.
+        if !dns.exists(&name) {
+            resp.metadata.response_code = ResponseCode::NXDomain;
+        }
+        if let Ok(owner) = dns_name(&zone.origin) {
+            if let Some(soa) = soa_record(zone, owner, SOA_MINIMUM) {
+                resp.add_authority(soa);
             }
         }
     }
     resp
+}
+
+/// Negative-caching TTL of our zones (the SOA MINIMUM field): 0, see [`answer_query`].
+const SOA_MINIMUM: u32 = 0;
+
+/// The SOA record of `zone` (MNAME `ns1.<origin>`, RNAME `hostmaster.<origin>`, the zone's
+/// serial), owned by `owner`.
+fn soa_record(zone: &crate::dns::Zone, owner: Name, ttl: u32) -> Option<Record> {
+    let mname = dns_name(&format!("ns1.{}", zone.origin)).ok()?;
+    let rname = dns_name(&format!("hostmaster.{}", zone.origin)).ok()?;
+    let soa = SOA::new(mname, rname, zone.serial, 3600, 600, 86400, SOA_MINIMUM);
+    Some(Record::from_rdata(owner, ttl, RData::SOA(soa)))
+}
+
+/// A referral (RFC 1034 §4.3.2, step 3b): NOERROR, not authoritative, no answer, the NS
+/// RRset of the cut in the authority section and the glue A records in the additional one.
+fn add_referral(resp: &mut Message, r: &Referral) {
+    resp.metadata.authoritative = false;
+    let Ok(owner) = dns_name(&r.owner) else {
+        return;
+    };
+    for h in &r.hosts {
+        if let Ok(target) = dns_name(h) {
+            resp.add_authority(Record::from_rdata(
+                owner.clone(),
+                STATIC_TTL,
+                RData::NS(NS(target)),
+            ));
+        }
+    }
+    for (h, addrs) in &r.glue {
+        if let Ok(host) = dns_name(h) {
+            for a in addrs {
+                resp.add_additional(Record::from_rdata(
+                    host.clone(),
+                    STATIC_TTL,
+                    RData::A(A(*a)),
+                ));
+            }
+        }
+    }
+}
+
+/// The A records we hold for NS host `host`, in the additional section.
+fn add_glue(resp: &mut Message, dns: &Dns, host: &str) {
+    let Ok(h) = dns_name(host) else { return };
+    for a in dns.a_records(host) {
+        resp.add_additional(Record::from_rdata(h.clone(), STATIC_TTL, RData::A(A(a))));
+    }
 }
 
 /// Translate the update section of an RFC 2136 message into our operations.
@@ -649,8 +728,10 @@ pub fn build_query(id: u16, name: &str) -> Result<Vec<u8>, DnsError> {
     })
 }
 
-/// An RFC 2136 update replacing the NS RRset of `name` in `zone` with `ssips` (IPv4
-/// literals or host names), TSIG-signed at the current system time when a key is given.
+/// An RFC 2136 update replacing the NS RRset of `name` in `zone` with the host names
+/// `ssips` (e.g. `ssip-10-2-0-10.corp.example`; NS data is always a name — a dotted quad
+/// is read as one, with numeric labels), TSIG-signed at the current system time when a key
+/// is given. Glue is not added here; the orchestrator's `replace_ns` adds it.
 pub fn build_ns_update(
     id: u16,
     zone: &str,
@@ -771,11 +852,18 @@ mod tests {
         TsigKey::new("dr-update.", b"0123456789abcdef0123456789abcdef".to_vec())
     }
 
+    const PROD_HOST: &str = "ssip-10-1-0-10.corp.example";
+    const DR_HOST: &str = "ssip-10-2-0-10.corp.example";
+
+    /// finance is delegated to prod only (single delegation, NS host + glue); dr's SSIP has
+    /// its host name and glue too (as when dr's own pools are delegated in the zone).
     fn world() -> (Dns, SmartConnectTable) {
         let mut dns = Dns::new();
         dns.add_zone("corp.example")
             .unwrap()
             .add_a("dc1.corp.example", ip("10.0.0.2"))
+            .unwrap()
+            .add_a(DR_HOST, ip(DR))
             .unwrap()
             .delegate("finance.corp.example", &[PROD])
             .unwrap();
@@ -836,14 +924,14 @@ mod tests {
             42,
             "corp.example",
             "finance.corp.example",
-            &[DR.to_string()],
+            &[DR_HOST.to_string()],
             Some(&k),
             1_700_000_000,
         )
         .unwrap();
         let resp = handle_message_at(&upd, &mut dns, &sc, Some(&k), Some(1_700_000_100));
         check_update_response(&resp, &upd, Some(&k)).unwrap();
-        assert_eq!(dns.ns("finance.corp.example"), vec![DR]);
+        assert_eq!(dns.ns("finance.corp.example"), vec![DR_HOST]);
         assert_eq!(dns.serial("corp.example"), Some(serial + 1));
         assert_eq!(
             query(&mut dns, &sc, "finance.corp.example"),
@@ -866,7 +954,7 @@ mod tests {
             build_ns_update_at(1, "corp.example", "finance.corp.example", &ssips, None, 0).unwrap();
         assert_eq!(
             rcode(&handle_message(&unsigned, &mut dns, &sc, Some(&k))),
-            ResponseCode::NotAuth
+            ResponseCode::Refused
         );
 
         let wrong_secret = TsigKey::new("dr-update.", b"not the secret".to_vec());
@@ -984,13 +1072,18 @@ mod tests {
         );
 
         let mut m = Message::new(6, MessageType::Query, OpCode::Query);
+        m.metadata.recursion_desired = true;
         m.add_query(Query::query(
             Name::from_ascii("finance.corp.example.").unwrap(),
             RecordType::NS,
         ));
+        // NS of a delegated name: the referral, even with RD=1 (SmartConnect serves A only).
         let r =
             Message::from_vec(&handle_message(&m.to_vec().unwrap(), &mut dns, &sc, None)).unwrap();
-        assert!(matches!(&r.answers[0].data, RData::NS(ns) if ns.0.to_ascii() == "10.1.0.10."));
+        assert!(r.answers.is_empty() && !r.authoritative);
+        assert!(
+            matches!(&r.authorities[0].data, RData::NS(ns) if ns.0.to_ascii() == "ssip-10-1-0-10.corp.example.")
+        );
 
         // A response is never answered.
         let resp = handle_message(
@@ -1000,6 +1093,206 @@ mod tests {
             None,
         );
         assert!(handle_message(&resp, &mut dns, &sc, None).is_empty());
+    }
+
+    /// A query message for `name`/`rtype` with RD as given.
+    fn ask(
+        dns: &mut Dns,
+        sc: &SmartConnectTable,
+        name: &str,
+        rtype: RecordType,
+        rd: bool,
+    ) -> Message {
+        let mut m = Message::new(11, MessageType::Query, OpCode::Query);
+        m.metadata.recursion_desired = rd;
+        m.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
+        Message::from_vec(&handle_message(&m.to_vec().unwrap(), dns, sc, None)).unwrap()
+    }
+
+    fn soa_serial_in_authority(m: &Message) -> Option<u32> {
+        match m.authorities.as_slice() {
+            [rr] if rr.name.to_ascii() == "corp.example." => match &rr.data {
+                RData::SOA(s) => Some(s.serial),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn delegated_names_get_a_referral_with_glue_without_recursion() {
+        let (mut dns, sc) = world();
+        dns.delegate("fin.corp.example", &[PROD, DR]).unwrap();
+        for name in ["fin.corp.example.", "x.FIN.corp.example."] {
+            let r = ask(&mut dns, &sc, name, RecordType::A, false);
+            assert_eq!(r.response_code, ResponseCode::NoError, "{name}");
+            assert!(!r.authoritative, "a referral is not authoritative");
+            assert!(r.recursion_available);
+            assert!(r.answers.is_empty());
+            let ns: Vec<(String, String)> = r
+                .authorities
+                .iter()
+                .map(|rr| match &rr.data {
+                    RData::NS(ns) => (rr.name.to_ascii(), ns.0.to_ascii()),
+                    other => panic!("{other:?} in the authority section"),
+                })
+                .collect();
+            assert_eq!(
+                ns,
+                vec![
+                    ("fin.corp.example.".into(), format!("{PROD_HOST}.")),
+                    ("fin.corp.example.".into(), format!("{DR_HOST}.")),
+                ]
+            );
+            let glue: Vec<(String, Ipv4Addr)> = r
+                .additionals
+                .iter()
+                .filter_map(|rr| match &rr.data {
+                    RData::A(a) => Some((rr.name.to_ascii(), a.0)),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                glue,
+                vec![
+                    (format!("{PROD_HOST}."), ip(PROD)),
+                    (format!("{DR_HOST}."), ip(DR))
+                ]
+            );
+        }
+        // Any type but A gets the referral even with RD=1.
+        let r = ask(&mut dns, &sc, "fin.corp.example.", RecordType::AAAA, true);
+        assert!(r.answers.is_empty() && !r.authoritative && r.authorities.len() == 2);
+    }
+
+    #[test]
+    fn recursion_desired_follows_the_delegation() {
+        let (mut dns, mut sc) = world();
+        let r = ask(&mut dns, &sc, "finance.corp.example.", RecordType::A, true);
+        assert_eq!(r.response_code, ResponseCode::NoError);
+        assert!(!r.authoritative && r.recursion_available);
+        assert!(
+            matches!(&r.answers[..], [rr] if rr.ttl == 0 && matches!(rr.data, RData::A(a) if a.0 == ip("10.1.0.21")))
+        );
+        assert!(r.authorities.is_empty());
+        // Every delegated server refuses: SERVFAIL, as a recursive resolver answers.
+        move_name(&mut sc);
+        let r = ask(&mut dns, &sc, "finance.corp.example.", RecordType::A, true);
+        assert_eq!(r.response_code, ResponseCode::ServFail);
+    }
+
+    #[test]
+    fn own_names_are_authoritative_and_negative_answers_carry_the_soa() {
+        let (mut dns, sc) = world();
+        let serial = dns.serial("corp.example").unwrap();
+        // A glue name is the parent zone's own data.
+        for rd in [false, true] {
+            let r = ask(
+                &mut dns,
+                &sc,
+                "ssip-10-1-0-10.corp.example.",
+                RecordType::A,
+                rd,
+            );
+            assert_eq!(r.response_code, ResponseCode::NoError);
+            assert!(r.authoritative);
+            assert!(
+                matches!(&r.answers[..], [rr] if matches!(rr.data, RData::A(a) if a.0 == ip(PROD)))
+            );
+        }
+        // NXDOMAIN: SOA in authority, AA=1.
+        let r = ask(&mut dns, &sc, "nope.corp.example.", RecordType::A, false);
+        assert_eq!(r.response_code, ResponseCode::NXDomain);
+        assert!(r.authoritative && r.answers.is_empty());
+        assert_eq!(soa_serial_in_authority(&r), Some(serial));
+        assert_eq!(r.authorities[0].ttl, 0, "negative TTL = min(TTL, MINIMUM)");
+        // NODATA: an existing name, another type.
+        let r = ask(&mut dns, &sc, "dc1.corp.example.", RecordType::AAAA, true);
+        assert_eq!(r.response_code, ResponseCode::NoError);
+        assert!(r.authoritative && r.answers.is_empty());
+        assert_eq!(soa_serial_in_authority(&r), Some(serial));
+        // The apex: SOA answered, A is NODATA with the SOA.
+        let r = ask(&mut dns, &sc, "corp.example.", RecordType::SOA, false);
+        assert!(r.authoritative);
+        assert!(
+            matches!(&r.answers[..], [rr] if matches!(&rr.data, RData::SOA(s) if s.serial == serial))
+        );
+        let r = ask(&mut dns, &sc, "corp.example.", RecordType::A, false);
+        assert_eq!(r.response_code, ResponseCode::NoError);
+        assert_eq!(soa_serial_in_authority(&r), Some(serial));
+        // Apex NS, when the zone has it: authoritative, with the host's address.
+        dns.set_ns("corp.example", vec!["ns1.corp.example".into()])
+            .unwrap();
+        dns.add_a("ns1.corp.example", ip("10.0.0.53")).unwrap();
+        let r = ask(&mut dns, &sc, "corp.example.", RecordType::NS, false);
+        assert!(r.authoritative);
+        assert!(
+            matches!(&r.answers[..], [rr] if matches!(&rr.data, RData::NS(n) if n.0.to_ascii() == "ns1.corp.example."))
+        );
+        assert!(
+            matches!(&r.additionals[..], [rr] if matches!(rr.data, RData::A(a) if a.0 == ip("10.0.0.53")))
+        );
+        // Outside our zones: REFUSED, no SOA.
+        let r = ask(&mut dns, &sc, "www.other.example.", RecordType::A, true);
+        assert_eq!(r.response_code, ResponseCode::Refused);
+        assert!(r.authorities.is_empty());
+    }
+
+    /// The TSIG error of a response's TSIG record, if it has one.
+    fn tsig_error(bytes: &[u8]) -> Option<TsigError> {
+        split_tsig(bytes).ok()??.tsig.error
+    }
+
+    #[test]
+    fn tsig_failures_answer_as_rfc8945_says() {
+        let (mut dns, sc) = world();
+        let k = key();
+        let before = dns.clone();
+        let hosts = [DR_HOST.to_string()];
+        let upd = |key: Option<&TsigKey>| {
+            build_ns_update_at(5, "corp.example", "finance.corp.example", &hosts, key, 100).unwrap()
+        };
+        // Unsigned: REFUSED, unsigned answer.
+        let r = handle_message_at(&upd(None), &mut dns, &sc, Some(&k), Some(100));
+        assert_eq!(rcode(&r), ResponseCode::Refused);
+        assert_eq!(tsig_error(&r), None);
+        // Wrong secret: NOTAUTH, TSIG error BADSIG, no MAC.
+        let r = handle_message_at(
+            &upd(Some(&TsigKey::new("dr-update.", b"wrong".to_vec()))),
+            &mut dns,
+            &sc,
+            Some(&k),
+            Some(100),
+        );
+        assert_eq!(rcode(&r), ResponseCode::NotAuth);
+        assert_eq!(tsig_error(&r), Some(TsigError::BadSig));
+        // Unknown key name: NOTAUTH/BADKEY.
+        let r = handle_message_at(
+            &upd(Some(&TsigKey::new("someone-else.", k.secret.clone()))),
+            &mut dns,
+            &sc,
+            Some(&k),
+            Some(100),
+        );
+        assert_eq!(rcode(&r), ResponseCode::NotAuth);
+        assert_eq!(tsig_error(&r), Some(TsigError::BadKey));
+        // Right key, stale: NOTAUTH/BADTIME, signed.
+        let r = handle_message_at(&upd(Some(&k)), &mut dns, &sc, Some(&k), Some(100_000));
+        assert_eq!(rcode(&r), ResponseCode::NotAuth);
+        assert_eq!(tsig_error(&r), Some(TsigError::BadTime));
+        assert_eq!(dns, before, "nothing changed");
+        // Right key in time: applied, and the answer is signed over the request's MAC.
+        let req = upd(Some(&k));
+        let r = handle_message_at(&req, &mut dns, &sc, Some(&k), Some(100));
+        check_update_response(&r, &req, Some(&k)).unwrap();
+        assert_eq!(dns.ns("finance.corp.example"), vec![DR_HOST]);
+        let m = Message::from_vec(&r).unwrap();
+        assert!(
+            m.additionals
+                .iter()
+                .any(|rr| rr.record_type() == RecordType::TSIG)
+                || m.signature.is_some()
+        );
     }
 
     #[test]

@@ -230,6 +230,28 @@ impl ConfigState {
         id
     }
 
+    /// Paths the configuration says exist: zone base paths, share paths, export paths, quota
+    /// and snapshot-schedule paths.
+    pub fn configured_paths(&self) -> impl Iterator<Item = &str> {
+        fn field(k: &'static str) -> impl Fn(&Obj) -> Option<&str> {
+            move |o| o.get(k).and_then(Value::as_str)
+        }
+        self.zones
+            .values()
+            .filter_map(field("path"))
+            .chain(self.smb_shares.values().filter_map(field("path")))
+            .chain(self.quotas.values().filter_map(field("path")))
+            .chain(self.snapshot_schedules.values().filter_map(field("path")))
+            .chain(self.nfs_exports.values().flat_map(|o| {
+                o.get("paths")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+            }))
+            .map(|p| p.trim_end_matches('/'))
+    }
+
     pub fn zone_base(&self, zone: &str) -> Option<String> {
         self.zones
             .get(zone)

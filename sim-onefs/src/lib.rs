@@ -178,6 +178,33 @@ impl Sim {
         })
     }
 
+    /// Anchor virtual time to the wall clock: from now on PAPI times and the `Date` header
+    /// read as real time (`drill serve`, which runs on the real clock). Virtual history
+    /// already recorded keeps its offsets.
+    pub fn anchor_to_wall_clock(&self) {
+        self.with_world(|w| w.epoch = clock::Epoch::wall_clock_at(w.now_ms));
+    }
+
+    /// The Unix time (seconds) of the world's current virtual time.
+    pub fn now_unix_s(&self) -> i64 {
+        self.with_world(|w| w.epoch.unix_s(w.now_ms as i64))
+    }
+
+    /// Run virtual time `speed`× real time from now on (`drill serve --speed N`): jobs, PAPI
+    /// times and the `Date` header all follow. 1 ..= [`clock::MAX_SPEED`].
+    pub fn set_speed(&self, speed: u32) -> Result<(), SimError> {
+        self.with_world(|_| ());
+        self.inner
+            .clock
+            .set_speed(speed)
+            .map_err(SimError::InvalidSpec)
+    }
+
+    /// How many virtual milliseconds pass per real one.
+    pub fn speed(&self) -> u32 {
+        self.inner.clock.speed()
+    }
+
     /// Virtual milliseconds since [`Sim::new`].
     pub fn now_ms(&self) -> u64 {
         self.with_world(|w| w.now_ms)
@@ -360,7 +387,7 @@ impl Sim {
         self.with_world(|w| {
             let s = &w.cluster(cluster)?.synciq;
             let id = s.policy_id(policy)?;
-            Some(api::policy_json(&s.policies[&id]))
+            Some(api::policy_json(&s.policies[&id], w.epoch))
         })
     }
 
@@ -369,7 +396,7 @@ impl Sim {
         self.with_world(|w| {
             let s = &w.cluster(cluster)?.synciq;
             let id = s.target_policy_id(policy)?;
-            Some(api::target_policy_json(&s.target_policies[&id]))
+            Some(api::target_policy_json(&s.target_policies[&id], w.epoch))
         })
     }
 
@@ -379,7 +406,7 @@ impl Sim {
             let now = w.now_ms;
             let s = &w.cluster(cluster)?.synciq;
             let id = s.job_id(policy)?;
-            Some(api::job_json(&s.jobs[&id], now))
+            Some(api::job_json(&s.jobs[&id], now, w.epoch))
         })
     }
 
@@ -431,7 +458,13 @@ impl Sim {
     pub fn reports(&self, cluster: &str) -> Vec<serde_json::Value> {
         self.with_world(|w| {
             w.cluster(cluster)
-                .map(|c| c.synciq.reports.iter().map(api::report_json).collect())
+                .map(|c| {
+                    c.synciq
+                        .reports
+                        .iter()
+                        .map(|r| api::report_json(r, w.epoch))
+                        .collect()
+                })
                 .unwrap_or_default()
         })
     }

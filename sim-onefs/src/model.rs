@@ -17,7 +17,7 @@ use crate::audit::{AuditEntry, ReqCtx};
 use crate::config::ConfigState;
 use crate::faults::{conditions_match, FaultEffect, FaultRule, FaultState, RequestInfo, RuleKind};
 use crate::spec::*;
-use crate::synciq::{FailoverFailbackState, JobEvent, JobState, SyncIqState};
+use crate::synciq::{JobEvent, JobState, SyncIqState};
 use crate::SimError;
 
 /// One file's metadata; contents are modelled by version only.
@@ -52,6 +52,9 @@ pub struct WorldState {
     pub seed: u64,
     /// Virtual time up to which events have been processed.
     pub now_ms: u64,
+    /// The Unix time of virtual time 0 (PAPI times and the `Date` header).
+    #[serde(skip)]
+    pub epoch: crate::clock::Epoch,
     pub link: LinkSpec,
     pub costs: CostSpec,
     pub link_partitioned: bool,
@@ -207,6 +210,10 @@ impl WorldState {
             ad,
             seed,
             now_ms: 0,
+            epoch: spec
+                .start_epoch_s
+                .map(crate::clock::Epoch::from_unix_s)
+                .unwrap_or_default(),
             link: spec.link.clone(),
             costs: spec.costs.clone(),
             link_partitioned: false,
@@ -275,7 +282,7 @@ impl WorldState {
             .target_policies
             .values()
             .find(|tp| {
-                tp.failover_failback_state != FailoverFailbackState::WritesEnabled
+                !tp.failover_failback_state.accepts_client_writes()
                     && is_under(path, &tp.target_path)
             })
             .map(|tp| (tp.name.clone(), tp.failover_failback_state.to_string()))
@@ -662,6 +669,14 @@ fn validate(spec: &WorldSpec) -> Result<(), SimError> {
         return Err(bad(
             "world.clusters: at least one cluster is required".into()
         ));
+    }
+    // 0 ..= 9999-12-31T23:59:59Z: an HTTP date must be able to state it.
+    if let Some(s) = spec.start_epoch_s {
+        if !(0..=253_402_300_799).contains(&s) {
+            return Err(bad(format!(
+                "world.start_epoch_s: {s} is outside 0 ..= 253402300799 (Unix seconds, years 1970-9999)"
+            )));
+        }
     }
     for c in &spec.clusters {
         if c.name.is_empty() {

@@ -29,6 +29,11 @@ pub struct WorldSpec {
     /// DFS namespaces (`sim-ad-dns` type).
     #[serde(default)]
     pub dfs: Vec<sim_ad_dns::spec::DfsSpec>,
+    /// Unix time (seconds) that the world's virtual time 0 maps to: PAPI times and the HTTP
+    /// `Date` header count from it. Default 1767225600 (2026-01-01T00:00:00Z); `drill serve`
+    /// anchors at the wall clock instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_epoch_s: Option<i64>,
 }
 
 /// Source pool → target pool mapping (IP Pool / Access Zone networking).

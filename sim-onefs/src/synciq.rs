@@ -19,7 +19,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::audit::{AuditEntry, ReqCtx};
-use crate::clock::unix_s;
 use crate::faults::RequestInfo;
 use crate::model::{random_hex, replace_subtree, subtree, Snapshot, WorldState};
 use crate::spec::PolicySpec;
@@ -73,13 +72,51 @@ papi_enum! {
 }
 
 impl FailoverFailbackState {
-    /// Whether clients may write to the target directory (or are about to).
-    pub fn is_writable(self) -> bool {
+    /// Whether clients may write to the directory this record covers: writes were allowed,
+    /// and after resync-prep this side is the mirror's source (`creating_resync_policy`,
+    /// `resync_policy_created`), so it stays writable.
+    pub fn accepts_client_writes(self) -> bool {
         matches!(
             self,
-            FailoverFailbackState::WritesEnabled | FailoverFailbackState::EnablingWrites
+            FailoverFailbackState::WritesEnabled
+                | FailoverFailbackState::CreatingResyncPolicy
+                | FailoverFailbackState::ResyncPolicyCreated
         )
     }
+
+    /// Whether the directory is writable or about to be: a sync into it would overwrite
+    /// failed-over data, so a source policy's run is refused.
+    pub fn is_writable(self) -> bool {
+        self.accepts_client_writes() || self == FailoverFailbackState::EnablingWrites
+    }
+}
+
+/// Whether `host` is a syntactically valid `target_host`: an IPv4/IPv6 literal, or a DNS
+/// host name (RFC 1123 labels of letters, digits and hyphens, at most 253 characters).
+pub fn valid_target_host(host: &str) -> bool {
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let h = host.strip_suffix('.').unwrap_or(host);
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// A `target_host` that names the local cluster (a local target: another directory on the
+/// same cluster).
+pub fn is_local_host(host: &str) -> bool {
+    let h = host.strip_suffix('.').unwrap_or(host);
+    h.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback())
 }
 
 /// A target policy state, or `none` where there is no target policy.
@@ -109,8 +146,9 @@ pub struct Policy {
     pub schedule: String,
     pub description: String,
     pub last_job_state: JobState,
-    pub last_started: Option<i64>,
-    pub last_success: Option<i64>,
+    /// Virtual time the last job started / the last successful run started (its snapshot).
+    pub last_started_ms: Option<i64>,
+    pub last_success_ms: Option<i64>,
     pub conflicted: bool,
     /// Source files as copied by the last successful run (relative to `source_root_path`).
     pub synced: Snapshot,
@@ -286,6 +324,8 @@ pub struct Report {
     pub source_root_path: String,
     pub target_path: String,
     pub target_host: String,
+    /// The cluster that ran the job (a target report names it as `source_host`).
+    pub source_host: String,
     pub total_files: u64,
     pub files_transferred: u64,
     pub total_data_bytes: u64,
@@ -303,6 +343,9 @@ pub struct SyncIqState {
     /// Keyed by policy / target policy id.
     pub jobs: BTreeMap<String, Job>,
     pub reports: Vec<Report>,
+    /// Reports of jobs that replicated into this cluster (`sync/target/reports`), oldest
+    /// first: the target side's record of each run, with its error text when it failed.
+    pub target_reports: Vec<Report>,
     pub next_job_id: u64,
     pub next_seq: u64,
 }
@@ -348,6 +391,7 @@ impl SyncIqState {
             target_policies: BTreeMap::new(),
             jobs: BTreeMap::new(),
             reports: Vec::new(),
+            target_reports: Vec::new(),
             next_job_id: 1,
             next_seq: 1,
         }
@@ -435,7 +479,7 @@ impl WorldState {
         let src = self.clusters.get_mut(&p.source).expect("validated");
         let job_id = src.synciq.next_job_id;
         src.synciq.next_job_id += 1;
-        src.synciq.reports.push(Report {
+        let report = Report {
             id: format!("{job_id}-{}", p.name),
             job_id,
             policy_id: id.clone(),
@@ -447,12 +491,17 @@ impl WorldState {
             source_root_path: p.source_path.clone(),
             target_path: p.target_path.clone(),
             target_host: p.target.clone(),
+            source_host: p.source.clone(),
             total_files: snap.len() as u64,
             files_transferred: snap.len() as u64,
             total_data_bytes: bytes,
             bytes_transferred: bytes,
             errors: vec![],
-        });
+        };
+        src.synciq.reports.push(report.clone());
+        let tgt = self.clusters.get_mut(&p.target).expect("validated");
+        tgt.synciq.target_reports.push(report);
+        let src = self.clusters.get_mut(&p.source).expect("validated");
         src.synciq.policies.insert(
             id.clone(),
             Policy {
@@ -467,8 +516,8 @@ impl WorldState {
                 schedule: p.schedule.clone(),
                 description: String::new(),
                 last_job_state: state,
-                last_started: Some(unix_s(-dur)),
-                last_success: Some(unix_s(-dur)),
+                last_started_ms: Some(-dur),
+                last_success_ms: Some(-dur),
                 conflicted: false,
                 synced: snap,
             },
@@ -687,7 +736,9 @@ impl WorldState {
         job.state = JobState::Running;
         job.started_ms = Some(t);
         job.running_since = Some(t);
-        let mut tp_change: Option<(Option<FailoverFailbackState>, FailoverFailbackState)> = None;
+        // (cluster holding the record, from, to)
+        let mut tp_change: Option<(String, Option<FailoverFailbackState>, FailoverFailbackState)> =
+            None;
         match job.action {
             JobAction::Run | JobAction::Test => {
                 let c = &self.clusters[cluster];
@@ -717,7 +768,7 @@ impl WorldState {
                     .policies
                     .get_mut(id)
                     .expect("exists");
-                p.last_started = Some(unix_s(t as i64));
+                p.last_started_ms = Some(t as i64);
                 p.last_job_state = JobState::Running;
             }
             JobAction::AllowWrite | JobAction::AllowWriteRevert => {
@@ -747,7 +798,7 @@ impl WorldState {
                     tp.failover_failback_state = to;
                     tp.last_update_ms = t;
                     tp.last_job_state = JobState::Running;
-                    tp_change = Some((Some(from), to));
+                    tp_change = Some((cluster.to_string(), Some(from), to));
                 }
             }
             JobAction::ResyncPrep => {
@@ -765,47 +816,32 @@ impl WorldState {
                         })
                         .map(|q| (q.id.clone(), q.name.clone()))
                 });
-                let (mid, mname) = match existing {
-                    Some(x) => {
+                let mid = match existing {
+                    Some((mid, _)) => {
                         job.mirror_existing = true;
-                        x
+                        mid
                     }
-                    None => (random_hex(&mut self.rng, 32), format!("{}_mirror", p.name)),
+                    None => random_hex(&mut self.rng, 32),
                 };
-                job.mirror_id = Some(mid.clone());
-                let tguid = self
-                    .clusters
-                    .get(&p.target_cluster)
-                    .map(|c| c.guid.clone())
-                    .unwrap_or_default();
-                let s = &mut self.clusters.get_mut(cluster).expect("exists").synciq;
-                let from = s
-                    .target_policies
-                    .get(&mid)
-                    .map(|tp| tp.failover_failback_state);
+                job.mirror_id = Some(mid);
+                // The target's record for this policy (B's record for P) starts creating the
+                // resync policy; clients such as CoprHD poll exactly this record.
                 let creating = FailoverFailbackState::CreatingResyncPolicy;
-                let tp = s
-                    .target_policies
-                    .entry(mid.clone())
-                    .or_insert_with(|| TargetPolicy {
-                        id: mid.clone(),
-                        name: mname,
-                        source_cluster_guid: tguid,
-                        source_host: p.target_cluster.clone(),
-                        target_path: p.source_root_path.clone(),
-                        last_job_state: JobState::Unknown,
-                        failover_failback_state: creating,
-                        last_update_ms: t,
-                        last_good: p.synced.clone(),
-                    });
-                job.prev_tp_state = Some(from);
-                tp.failover_failback_state = creating;
-                tp.last_update_ms = t;
-                tp_change = Some((from, creating));
+                if let Some(tp) = self
+                    .clusters
+                    .get_mut(&p.target_cluster)
+                    .filter(|tc| tc.up)
+                    .and_then(|tc| tc.synciq.target_policies.get_mut(id))
+                {
+                    let from = tp.failover_failback_state;
+                    job.prev_tp_state = Some(Some(from));
+                    tp.failover_failback_state = creating;
+                    tp.last_update_ms = t;
+                    tp_change = Some((p.target_cluster.clone(), Some(from), creating));
+                }
                 job.id = id.to_string();
             }
         }
-        let tp_obj = job.mirror_id.clone().unwrap_or_else(|| id.to_string());
         let ctx = job.ctx.clone();
         self.clusters
             .get_mut(cluster)
@@ -813,8 +849,8 @@ impl WorldState {
             .synciq
             .jobs
             .insert(id.to_string(), job);
-        if let Some((from, to)) = tp_change {
-            let e = AuditEntry::new(t, cluster, "syncIQ", "sync.target_policy.state", &tp_obj)
+        if let Some((on, from, to)) = tp_change {
+            let e = AuditEntry::new(t, &on, "syncIQ", "sync.target_policy.state", id)
                 .ctx(&ctx)
                 .detail(json!({"from": state_name(from), "to": to}));
             self.push_audit(e);
@@ -877,7 +913,19 @@ impl WorldState {
             JobEvent::StartCheck => {
                 j.start_checked = true;
                 let (src, tgt) = (j.source.clone(), j.target.clone());
-                if let Some(why) = self.link_problem(&src, &tgt) {
+                if tgt.is_empty() {
+                    // A target host no simulated cluster answers at: OneFS accepts the policy
+                    // and fails the job when it cannot connect.
+                    let host = self.clusters[cluster]
+                        .synciq
+                        .policies
+                        .get(id)
+                        .map_or_else(String::new, |p| p.target_host.clone());
+                    let why = format!(
+                        "Unable to connect to target cluster {host}: connection refused (no cluster answers at that address)"
+                    );
+                    self.end_job(cluster, id, JobState::Failed, Some(why), t);
+                } else if let Some(why) = self.link_problem(&src, &tgt) {
                     self.end_job(cluster, id, JobState::Failed, Some(why), t);
                 }
             }
@@ -944,7 +992,7 @@ impl WorldState {
                     p.last_job_state = state;
                     if state == JobState::Finished && job.action == JobAction::Run {
                         p.synced = job.snapshot.clone();
-                        p.last_success = job.started_ms.map(|s| unix_s(s as i64));
+                        p.last_success_ms = job.started_ms.map(|s| s as i64);
                     }
                 }
                 let tgt_up = self.clusters.get(&job.target).is_some_and(|c| c.up);
@@ -1040,8 +1088,8 @@ impl WorldState {
                                 schedule: String::new(),
                                 description: format!("mirror of {} created by resync_prep", p.name),
                                 last_job_state: JobState::Unknown,
-                                last_started: None,
-                                last_success: None,
+                                last_started_ms: None,
+                                last_success_ms: None,
                                 conflicted: false,
                                 synced: baseline.clone(),
                             },
@@ -1052,20 +1100,45 @@ impl WorldState {
                                 .detail(json!({"name": name, "source_root_path": p.target_path, "target_host": cluster, "target_path": p.source_root_path})),
                         );
                     }
-                    // Source: rolled back to the common baseline, read-only, original disabled.
+                    // Source: rolled back to the common baseline; its local target record for
+                    // the mirror makes the path read-only (A is now the mirror's target).
+                    let tc = self.clusters.get_mut(&job.target).expect("exists");
+                    let tguid = tc.guid.clone();
+                    let mname = tc.synciq.policies[&mid].name.clone();
+                    if let Some(tp) = tc.synciq.target_policies.get_mut(id) {
+                        let from = tp.failover_failback_state;
+                        let to = FailoverFailbackState::ResyncPolicyCreated;
+                        tp.failover_failback_state = to;
+                        tp.last_update_ms = t;
+                        tp_changes.push(TpChange::new(&job.target, id, Some(from), Some(to)));
+                    }
                     let sc = self.clusters.get_mut(cluster).expect("exists");
                     replace_subtree(&mut sc.files, &p.source_root_path, &baseline);
-                    if let Some(tp) = sc.synciq.target_policies.get_mut(&mid) {
-                        tp.last_good = baseline;
-                        tp.failover_failback_state = FailoverFailbackState::ResyncPolicyCreated;
-                        tp.last_update_ms = t;
-                        tp_changes.push(TpChange::new(
-                            cluster,
-                            &mid,
-                            Some(FailoverFailbackState::CreatingResyncPolicy),
-                            Some(FailoverFailbackState::ResyncPolicyCreated),
-                        ));
-                    }
+                    let disabled = FailoverFailbackState::WritesDisabled;
+                    let before = sc
+                        .synciq
+                        .target_policies
+                        .get(&mid)
+                        .map(|r| r.failover_failback_state);
+                    let rec = sc
+                        .synciq
+                        .target_policies
+                        .entry(mid.clone())
+                        .or_insert_with(|| TargetPolicy {
+                            id: mid.clone(),
+                            name: mname,
+                            source_cluster_guid: tguid,
+                            source_host: job.target.clone(),
+                            target_path: p.source_root_path.clone(),
+                            last_job_state: JobState::Unknown,
+                            failover_failback_state: disabled,
+                            last_update_ms: t,
+                            last_good: Snapshot::new(),
+                        });
+                    rec.last_good = baseline;
+                    rec.failover_failback_state = disabled;
+                    rec.last_update_ms = t;
+                    tp_changes.push(TpChange::new(cluster, &mid, before, Some(disabled)));
                     if let Some(sp) = sc.synciq.policies.get_mut(id) {
                         sp.enabled = false;
                         sp.last_job_state = JobState::Finished;
@@ -1076,30 +1149,32 @@ impl WorldState {
                         );
                     }
                 } else if started {
-                    let sc = self.clusters.get_mut(cluster).expect("exists");
-                    if let Some(tp) = sc.synciq.target_policies.get(&mid) {
-                        let from = Some(tp.failover_failback_state);
-                        match job.prev_tp_state.flatten() {
-                            None => {
-                                sc.synciq.target_policies.remove(&mid);
-                            }
-                            Some(prev) => {
-                                if let Some(tp) = sc.synciq.target_policies.get_mut(&mid) {
-                                    tp.failover_failback_state = prev;
-                                }
-                            }
-                        }
-                        let to = job.prev_tp_state.flatten();
-                        tp_changes.push(TpChange::new(cluster, &mid, from, to));
+                    // Undo the start: the target's record goes back to what it was.
+                    if let (Some(Some(prev)), Some(tp)) = (
+                        job.prev_tp_state,
+                        self.clusters
+                            .get_mut(&job.target)
+                            .and_then(|tc| tc.synciq.target_policies.get_mut(id)),
+                    ) {
+                        let from = tp.failover_failback_state;
+                        tp.failover_failback_state = prev;
+                        tp.last_update_ms = t;
+                        tp_changes.push(TpChange::new(&job.target, id, Some(from), Some(prev)));
                     }
+                    let sc = self.clusters.get_mut(cluster).expect("exists");
                     if let Some(sp) = sc.synciq.policies.get_mut(id) {
                         sp.last_job_state = state;
                     }
                 }
             }
         }
-        // Report (on the cluster that ran the job).
-        let target_host = job.target.clone();
+        // Report (on the cluster that ran the job): the target host as the policy names it.
+        let target_host = self.clusters[cluster]
+            .synciq
+            .policies
+            .get(id)
+            .filter(|_| matches!(job.action, JobAction::Run | JobAction::Test))
+            .map_or_else(|| job.target.clone(), |p| p.target_host.clone());
         let end_ms = t as i64;
         let start_ms = job.started_ms.unwrap_or(t) as i64;
         let done = state == JobState::Finished;
@@ -1117,12 +1192,21 @@ impl WorldState {
             source_root_path: job.source_root_path.clone(),
             target_path: job.target_path.clone(),
             target_host,
+            source_host: cluster.to_string(),
             total_files: job.total_files,
             files_transferred: (job.changed_files as f64 * frac) as u64,
             total_data_bytes: job.changed_bytes,
             bytes_transferred: (job.changed_bytes as f64 * frac) as u64,
             errors: why.iter().cloned().collect(),
         });
+        // The target keeps its own report of a replication that reached it.
+        let reached = job.start_checked || !job.needs_link();
+        if matches!(job.action, JobAction::Run | JobAction::Test) && started && reached {
+            let r = self.clusters[cluster].synciq.reports.last().cloned();
+            if let (Some(r), Some(tc)) = (r, self.clusters.get_mut(&job.target)) {
+                tc.synciq.target_reports.push(r);
+            }
+        }
         let mut e = AuditEntry::new(t, cluster, "syncIQ", "sync.job.finish", id)
             .ctx(&job.ctx)
             .detail(json!({"action": job.action.as_str(), "job_state": state.as_str(), "policy_name": job.policy_name}));

@@ -86,10 +86,12 @@ async fn a_whole_failover_through_the_api() {
     .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(report["outcome"], "succeeded");
+    // After resync-prep the target's record says it is the mirror's source (DESIGN §3).
     assert_eq!(
         sim.target_policy_state("denver", "eng").unwrap()["failover_failback_state"],
-        "writes_enabled"
+        "resync_policy_created"
     );
+    assert!(sim.is_writable("denver", "/ifs/data/eng/x"));
 
     // The finished run's event stream: a snapshot and the end.
     let (st, body) = call(

@@ -1,7 +1,9 @@
 //! Secrets never leak: a full journaled failover with tracing at debug level (orchestrator and
 //! simulator), then the logs, the report, the journal file (and its WAL) and the journal's API
 //! answers are searched for the cluster passwords, the HTTP Basic credentials and the API
-//! tokens. Also: config credentials are read by reference only (env var or file).
+//! tokens. Also: config credentials are read by reference only (env var or file); a drill
+//! whose world has a TSIG key (`world.dns.tsig`) shows its secret nowhere — logs, table,
+//! `--json` result, the scenario's `Debug` — and a bad one is reported without the text.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -190,4 +192,59 @@ fn credentials_and_tokens_come_by_reference_only() {
     };
     std::env::set_var(var, "short");
     assert!(short.resolve_tokens().is_err(), "short tokens are refused");
+}
+
+#[test]
+fn tsig_secret_of_a_world_never_shows() {
+    let scn = tests::load("az-single-tsig");
+    let tsig = scn.world.dns.as_ref().and_then(|d| d.tsig.clone()).unwrap();
+    let b64 = tsig.secret_base64.to_base64();
+    let raw = String::from_utf8(tsig.secret_base64.0.clone()).unwrap();
+    let hex: String = tsig
+        .secret_base64
+        .0
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let secrets = [b64.clone(), raw, hex];
+    let buf = Buf::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(buf.clone())
+        .with_ansi(false)
+        .finish();
+    let result = tracing::subscriber::with_default(subscriber, || {
+        tracing::debug!(?scn, "scenario");
+        tests::run(&scn)
+    });
+    tests::assert_passed(&result);
+    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("DEBUG"), "debug logging was on");
+    let json = serde_json::to_string(&result).unwrap();
+    let table = scenarios::table::render(&result);
+    let debug = format!("{scn:?}");
+    assert!(debug.contains("<redacted>"));
+    for s in &secrets {
+        for (what, text) in [
+            ("logs", &logs),
+            ("--json result", &json),
+            ("table", &table),
+            ("scenario Debug", &debug),
+        ] {
+            assert!(
+                !text.contains(s.as_str()),
+                "the TSIG secret appears in the {what}"
+            );
+        }
+    }
+
+    // A bad secret: the error points at the key, without the text.
+    let text = std::fs::read_to_string(tests::library("az-single-tsig")).unwrap();
+    let bad = text.replace(&b64, "not*base64*but-secret-text");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(&path, bad).unwrap();
+    let e = scenarios::Scenario::load(&path).unwrap_err().to_string();
+    assert!(e.contains("TSIG secret") && e.contains("bad.yaml:"), "{e}");
+    assert!(!e.contains("but-secret-text"), "{e}");
 }

@@ -1,15 +1,23 @@
-//! State-machine test of the simulated SyncIQ model (issue 6, item 2) against a small
-//! reference model of the documented transitions (DESIGN.md §3):
+//! State-machine test of the simulated SyncIQ model (issue 6, item 2; records per issue 13)
+//! against a small reference model of the documented transitions (DESIGN.md §3), on a pair
+//! `src` → `tgt` with policy P and its mirror `P_mirror`:
 //!
-//! * `allow_write` (target): `writes_disabled | writes_enabled → writes_enabled`;
+//! * `allow_write` (target): from `writes_disabled | writes_enabled | resync_policy_created`
+//!   to `writes_enabled`;
 //! * `allow_write_revert` (target): only from `writes_enabled`, back to `writes_disabled`;
-//! * `resync_prep` (source): only when the target policy is `writes_enabled`; disables the
-//!   source policy and creates (or re-enables) `<name>_mirror` on the target;
-//! * a source policy run is refused while its target is writable or the policy is disabled;
-//! * a mirror can run once it exists (its own target on the source is not writable).
+//! * `resync_prep` (source): only when the target record is `writes_enabled`; the target's
+//!   record for P → `resync_policy_created`, the source policy disabled, `P_mirror` created (or
+//!   re-enabled) on the target, and the source's own record for `P_mirror` →
+//!   `writes_disabled`;
+//! * failback mirrors it: `allow_write` of `P_mirror` on the source, then `resync_prep` of
+//!   `P_mirror` on the target: the source's record for `P_mirror` → `resync_policy_created`,
+//!   the target's record for P back to `writes_disabled`, P re-enabled, `P_mirror` disabled;
+//! * a policy run is refused while its target record is writable (`writes_enabled`,
+//!   `resync_policy_created`) or the policy is disabled.
 //!
 //! Every transition is a real PAPI request to the simulated clusters' Routers under a paused
-//! clock; after it, the simulator's visible state must equal the model's.
+//! clock; after it, the simulator's visible state must equal the model's, and a path is
+//! writable to clients exactly where its record says so.
 
 use std::time::Duration;
 
@@ -25,13 +33,38 @@ const POLICIES: [&str; 2] = ["alpha", "beta"];
 enum Tp {
     WritesDisabled,
     WritesEnabled,
+    ResyncPolicyCreated,
+}
+
+impl Tp {
+    fn name(self) -> &'static str {
+        match self {
+            Tp::WritesDisabled => "writes_disabled",
+            Tp::WritesEnabled => "writes_enabled",
+            Tp::ResyncPolicyCreated => "resync_policy_created",
+        }
+    }
+
+    /// Clients may write the directory the record covers.
+    fn writable(self) -> bool {
+        self != Tp::WritesDisabled
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MirrorModel {
+    /// `P_mirror` enabled on `tgt`.
+    enabled: bool,
+    /// `src`'s record for `P_mirror`.
+    tp: Tp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct PolicyModel {
+    /// `tgt`'s record for P.
     tp: Tp,
     source_enabled: bool,
-    mirror: bool,
+    mirror: Option<MirrorModel>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +79,8 @@ enum Action {
     AllowWriteRevert,
     ResyncPrep,
     RunMirror,
+    AllowWriteMirror,
+    ResyncPrepMirror,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -59,11 +94,13 @@ impl Model {
     fn accepts(&self, t: &Transition) -> bool {
         let p = &self.policies[t.policy];
         match t.action {
-            Action::Run => p.source_enabled && p.tp != Tp::WritesEnabled,
+            Action::Run => p.source_enabled && !p.tp.writable(),
             Action::AllowWrite => true,
             Action::AllowWriteRevert => p.tp == Tp::WritesEnabled,
             Action::ResyncPrep => p.tp == Tp::WritesEnabled,
-            Action::RunMirror => p.mirror,
+            Action::RunMirror => p.mirror.is_some_and(|m| m.enabled && !m.tp.writable()),
+            Action::AllowWriteMirror => p.mirror.is_some(),
+            Action::ResyncPrepMirror => p.mirror.is_some_and(|m| m.tp == Tp::WritesEnabled),
         }
     }
 }
@@ -80,7 +117,7 @@ impl ReferenceStateMachine for Reference {
                 PolicyModel {
                     tp: Tp::WritesDisabled,
                     source_enabled: true,
-                    mirror: false,
+                    mirror: None,
                 };
                 POLICIES.len()
             ],
@@ -97,6 +134,8 @@ impl ReferenceStateMachine for Reference {
                 2 => Just(Action::AllowWriteRevert),
                 3 => Just(Action::ResyncPrep),
                 2 => Just(Action::RunMirror),
+                2 => Just(Action::AllowWriteMirror),
+                2 => Just(Action::ResyncPrepMirror),
             ],
         )
             .prop_map(|(policy, action)| Transition { policy, action })
@@ -113,8 +152,25 @@ impl ReferenceStateMachine for Reference {
             Action::AllowWrite => p.tp = Tp::WritesEnabled,
             Action::AllowWriteRevert => p.tp = Tp::WritesDisabled,
             Action::ResyncPrep => {
+                p.tp = Tp::ResyncPolicyCreated;
                 p.source_enabled = false;
-                p.mirror = true;
+                p.mirror = Some(MirrorModel {
+                    enabled: true,
+                    tp: Tp::WritesDisabled,
+                });
+            }
+            Action::AllowWriteMirror => {
+                if let Some(m) = p.mirror.as_mut() {
+                    m.tp = Tp::WritesEnabled;
+                }
+            }
+            Action::ResyncPrepMirror => {
+                if let Some(m) = p.mirror.as_mut() {
+                    m.tp = Tp::ResyncPolicyCreated;
+                    m.enabled = false;
+                }
+                p.tp = Tp::WritesDisabled;
+                p.source_enabled = true;
             }
         }
         state
@@ -201,6 +257,8 @@ impl StateMachineTest for SyncIqMachine {
             Action::AllowWriteRevert => sut.post_job("tgt", name, "allow_write_revert"),
             Action::ResyncPrep => sut.post_job("src", name, "resync_prep"),
             Action::RunMirror => sut.post_job("tgt", &mirror, "run"),
+            Action::AllowWriteMirror => sut.post_job("src", &mirror, "allow_write"),
+            Action::ResyncPrepMirror => sut.post_job("tgt", &mirror, "resync_prep"),
         }
         let accepted = (200..300).contains(&sut.last_status);
         assert_eq!(
@@ -226,26 +284,35 @@ impl StateMachineTest for SyncIqMachine {
         for (i, name) in POLICIES.iter().enumerate() {
             let m = &model.policies[i];
             let tp = sut.sim.target_policy_state("tgt", name).unwrap();
-            let want = match m.tp {
-                Tp::WritesDisabled => "writes_disabled",
-                Tp::WritesEnabled => "writes_enabled",
-            };
-            assert_eq!(tp["failover_failback_state"], want, "{name}: {tp}");
+            assert_eq!(tp["failover_failback_state"], m.tp.name(), "{name}: {tp}");
             let sp = sut.sim.policy_state("src", name).unwrap();
             assert_eq!(sp["enabled"], m.source_enabled, "{name}: {sp}");
-            let mirror = sut.sim.policy_state("tgt", &format!("{name}_mirror"));
-            assert_eq!(mirror.is_some(), m.mirror, "{name}_mirror: {mirror:?}");
-            if m.mirror {
-                assert_eq!(mirror.unwrap()["enabled"], true);
-                let back = sut
-                    .sim
-                    .target_policy_state("src", &format!("{name}_mirror"))
-                    .unwrap();
-                assert_eq!(back["failover_failback_state"], "resync_policy_created");
+            let mname = format!("{name}_mirror");
+            let mirror = sut.sim.policy_state("tgt", &mname);
+            assert_eq!(mirror.is_some(), m.mirror.is_some(), "{mname}: {mirror:?}");
+            let back = sut.sim.target_policy_state("src", &mname);
+            assert_eq!(
+                back.is_some(),
+                m.mirror.is_some(),
+                "{mname} on src: {back:?}"
+            );
+            if let (Some(mm), Some(mirror), Some(back)) = (m.mirror, mirror, back) {
+                assert_eq!(mirror["enabled"], mm.enabled, "{mname}: {mirror}");
+                assert_eq!(back["failover_failback_state"], mm.tp.name(), "{back}");
             }
-            // The target directory is writable to clients iff the target policy says so.
+            // A directory is writable to clients iff its record says so.
             let path = format!("/ifs/data/{name}/f000000");
-            assert_eq!(sut.sim.is_writable("tgt", &path), m.tp == Tp::WritesEnabled);
+            assert_eq!(
+                sut.sim.is_writable("tgt", &path),
+                m.tp.writable(),
+                "tgt {path}"
+            );
+            let src_writable = m.mirror.is_none_or(|mm| mm.tp.writable());
+            assert_eq!(
+                sut.sim.is_writable("src", &path),
+                src_writable,
+                "src {path}"
+            );
         }
     }
 }

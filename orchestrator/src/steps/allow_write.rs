@@ -30,6 +30,19 @@ pub(super) async fn move_target(
     if tp.failover_failback_state == want {
         return Ok(StepDone::unchanged(format!("target already {want}")));
     }
+    // Past allow-write already: resync-prep has moved the target's record on (DESIGN §3), and
+    // the target copy is writable.
+    if action == JobAction::AllowWrite
+        && matches!(
+            tp.failover_failback_state.as_str(),
+            "creating_resync_policy" | "resync_policy_created"
+        )
+    {
+        return Ok(StepDone::unchanged(format!(
+            "target already writable ({}: resync-prep has run)",
+            tp.failover_failback_state
+        )));
+    }
     run_job(ctx, &tgt, policy, action).await?;
     // The job has finished, so the step has acted: a failed confirming read leaves the
     // outcome indeterminate (a resume re-checks it) rather than claiming nothing changed.

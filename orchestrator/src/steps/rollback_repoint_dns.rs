@@ -1,5 +1,6 @@
 //! S3 undo `rollback_repoint_dns[zone]`: single delegation, the moved names' NS records point
-//! at the source again (exactly the journaled ones). See `rollback_networking.rs` for the order.
+//! at the source again (exactly the journaled NS host names; their glue was never removed).
+//! See `rollback_networking.rs` for the order.
 
 use crate::ctx::{RunCtx, StepDone, StepError};
 use crate::plan::StepInstance;
@@ -27,8 +28,8 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
             if now == want {
                 continue;
             }
-            let zone = name.split_once('.').map(|x| x.1).unwrap_or(&name);
-            dns.replace_ns(zone, &name, before)
+            let zone = super::repoint_dns::parent_zone(&name);
+            dns.replace_ns(zone, &name, before, &[])
                 .await
                 .map_err(|e| StepError::Failed(format!("restoring NS of {name}: {e}")))?;
             restored.push(name);

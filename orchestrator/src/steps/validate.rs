@@ -112,14 +112,18 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
             }
             match tgt.get_target_policy(&p.name).await {
                 Ok(Some(tp)) => {
-                    if !matches!(
-                        tp.failover_failback_state.as_str(),
-                        "writes_disabled" | "resync_policy_created"
-                    ) {
-                        errors.push(format!(
-                            "target policy {} on {} is {} (expected writes_disabled, or resync_policy_created for a failback)",
-                            p.name, spec.to, tp.failover_failback_state
-                        ));
+                    match tp.failover_failback_state.as_str() {
+                        "writes_disabled" => {}
+                        s @ ("creating_resync_policy" | "resync_policy_created") => {
+                            errors.push(format!(
+                                "target policy {} on {} is {s}: resync-prep has already run, so {} is the source of its mirror (already failed over?)",
+                                p.name, spec.to, spec.to
+                            ))
+                        }
+                        s => errors.push(format!(
+                            "target policy {} on {} is {s} (expected writes_disabled)",
+                            p.name, spec.to
+                        )),
                     }
                 }
                 Ok(None) => {
@@ -201,11 +205,11 @@ pub(super) async fn check_networking(
     }
     if let Some(dns) = &ctx.dns {
         for n in &names {
-            match dns.ns(n).await {
+            match dns.ns_targets(n).await {
                 Ok(ns) if ns.len() > 1 => {}
                 Ok(ns) if ns.len() == 1 => warnings.push(format!(
-                    "{n} is delegated to one SmartConnect service IP only ({}): single delegation, DNS will be updated",
-                    ns[0]
+                    "{n} is delegated to one SmartConnect service IP only ({} = {:?}): single delegation, DNS will be updated",
+                    ns[0].host, ns[0].addrs
                 )),
                 Ok(_) => warnings.push(format!("{n} has no NS delegation")),
                 Err(e) => warnings.push(format!("DNS lookup of {n}: {e}")),

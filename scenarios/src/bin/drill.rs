@@ -107,6 +107,21 @@ enum Cmd {
         /// First port (cluster i gets port+i); default 8080 when free, else chosen ports.
         #[arg(long)]
         port: Option<u16>,
+        /// TSIG key (hmac-sha256) DNS updates must be signed with, `NAME:BASE64` (as
+        /// `tsig-keygen` prints the secret); overrides the world's `dns.tsig`. Prefer the
+        /// environment variable: a command line is visible to other local users.
+        #[arg(
+            long,
+            env = "DRILL_TSIG_KEY",
+            hide_env_values = true,
+            value_name = "NAME:BASE64"
+        )]
+        tsig_key: Option<String>,
+        /// Run the world's virtual time N× real time (jobs, PAPI times and `Date` follow), so
+        /// a 30-minute failover can be demonstrated in about 30/N minutes. 1..=100000.
+        #[arg(long, default_value_t = 1, value_name = "N",
+              value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        speed: u32,
     },
     /// Print the scenario file's JSON Schema.
     Schema,
@@ -137,6 +152,19 @@ fn main() -> ExitCode {
             ExitCode::from(3)
         }
     }
+}
+
+/// `NAME:BASE64` of `--tsig-key`. Errors never repeat the argument (it holds the secret).
+fn parse_tsig_key(arg: &str) -> Result<sim_ad_dns::wire::TsigKey, String> {
+    let Some((name, secret)) = arg.split_once(':') else {
+        return Err("expected NAME:BASE64 (the value is not shown)".into());
+    };
+    let name = name.trim();
+    if sim_ad_dns::dns::normalize_name(name).is_err() {
+        return Err("the key name before ':' is not a valid DNS name".into());
+    }
+    let secret = sim_ad_dns::TsigSecret::from_base64(secret)?;
+    Ok(sim_ad_dns::wire::TsigKey::new(name, secret.0))
 }
 
 fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -204,7 +232,16 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             tls,
             ca_out,
             port,
+            tsig_key,
+            speed,
         } => {
+            let tsig = match tsig_key.as_deref().map(parse_tsig_key).transpose() {
+                Ok(k) => k,
+                Err(e) => {
+                    eprintln!("drill: --tsig-key: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
             let scn = match Scenario::load(&file) {
                 Ok(s) => s,
                 Err(e) => {
@@ -220,15 +257,28 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     tls,
                     ca_out,
                     port,
+                    tsig,
                     ..Default::default()
                 };
                 let h = scenarios::serve::serve(&scn, opts).await?;
+                // Served worlds run on the real clock: PAPI times and `Date` read as now
+                // (and, with --speed, run ahead of it N× as fast).
+                h.sim.anchor_to_wall_clock();
+                h.sim.set_speed(speed)?;
+                if speed > 1 {
+                    eprintln!("drill: virtual time runs {speed}x real time");
+                }
                 for c in &h.clusters {
                     println!("{}", c.line());
                 }
                 if let Some(d) = h.dns_addr {
+                    let tsig = h
+                        .dns_tsig_key
+                        .as_deref()
+                        .map(|k| format!("; updates need TSIG key {k}"))
+                        .unwrap_or_default();
                     println!(
-                        "dns {d} (UDP and TCP: dig @{} -p {} <smartconnect-name>)",
+                        "dns {d} (UDP and TCP: dig @{} -p {} <smartconnect-name>{tsig})",
                         d.ip(),
                         d.port()
                     );
@@ -313,6 +363,27 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::from(1)
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_tsig_key;
+
+    #[test]
+    fn tsig_key_argument_is_parsed_and_errors_hide_it() {
+        let k = parse_tsig_key("dr-update.:c2VjcmV0LXNlY3JldA==").unwrap();
+        assert_eq!(k.name, "dr-update.");
+        assert_eq!(k.secret, b"secret-secret");
+        for bad in [
+            "c2VjcmV0LXNlY3JldA==",
+            "dr-update.:not*base64",
+            "bad name!:c2VjcmV0LXNlY3JldA==",
+            "k.:",
+        ] {
+            let e = parse_tsig_key(bad).unwrap_err();
+            assert!(!e.contains("c2VjcmV0") && !e.contains("not*base64"), "{e}");
         }
     }
 }

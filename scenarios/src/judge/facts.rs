@@ -263,7 +263,12 @@ fn target_records(audit: &[AuditEntry], run_id: &str, to: &str) -> BTreeMap<Stri
             continue;
         };
         let r = out.entry(p.to_string()).or_default();
-        let enabled = state == "writes_enabled";
+        // After resync-prep the target's record moves on to `creating_resync_policy` and
+        // `resync_policy_created` (DESIGN §3); the copy stays writable.
+        let enabled = matches!(
+            state,
+            "writes_enabled" | "creating_resync_policy" | "resync_policy_created"
+        );
         if enabled && r.first_enabled.is_none() {
             r.first_enabled = Some(a.t_ms);
         }

@@ -85,6 +85,49 @@ pub(crate) struct Ctx<'a> {
     pub c: &'a mut ConfigState,
     pub rng: &'a mut ChaCha8Rng,
     pub scope: &'a Scope,
+    /// The cluster's directories (read-only), for checks that a path exists.
+    pub dirs: Dirs<'a>,
+    /// The request's query arguments (`force`, `ignore_conflicts`, …).
+    pub query: &'a BTreeMap<String, String>,
+}
+
+/// Which directories exist on a cluster. The model keeps files, not directories, so a
+/// directory exists when OneFS would have it: `/ifs`, the path of a file or any of its
+/// ancestors, a zone base path, anything under a SyncIQ policy's source root or a target
+/// record's path (replication creates the whole tree, empty directories too), or the path of
+/// a share or export already configured.
+#[derive(Clone, Copy)]
+pub(crate) struct Dirs<'a> {
+    files: &'a BTreeMap<String, crate::model::FileEntry>,
+    synciq: &'a crate::synciq::SyncIqState,
+}
+
+impl Dirs<'_> {
+    pub fn exists(&self, c: &ConfigState, path: &str) -> bool {
+        let path = path.trim_end_matches('/');
+        if path == "/ifs" {
+            return true;
+        }
+        let prefix = format!("{path}/");
+        let has_file = self
+            .files
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&prefix))
+            || self.files.contains_key(path);
+        has_file
+            || self
+                .synciq
+                .policies
+                .values()
+                .any(|p| crate::model::is_under(path, &p.source_root_path))
+            || self
+                .synciq
+                .target_policies
+                .values()
+                .any(|t| crate::model::is_under(path, &t.target_path))
+            || c.configured_paths().any(|p| p == path)
+    }
 }
 
 /// The static description of a resource (its row in the resource table).
@@ -400,13 +443,27 @@ fn body_of<R: Resource>(op: Op, p: PathR, q: QueryR, body: &Bytes) -> Result<(Re
     Ok((req, m))
 }
 
-fn ctx_of<'a>(w: &'a mut WorldState, st: &ApiState, scope: &'a Scope) -> Result<Ctx<'a>, ApiError> {
+fn ctx_of<'a>(
+    w: &'a mut WorldState,
+    st: &ApiState,
+    scope: &'a Scope,
+    query: &'a BTreeMap<String, String>,
+) -> Result<Ctx<'a>, ApiError> {
     let WorldState { clusters, rng, .. } = w;
-    let c = &mut clusters
+    let cl = clusters
         .get_mut(&st.cluster)
-        .ok_or_else(|| ApiError::not_found("cluster"))?
-        .cfg;
-    Ok(Ctx { c, rng, scope })
+        .ok_or_else(|| ApiError::not_found("cluster"))?;
+    let dirs = Dirs {
+        files: &cl.files,
+        synciq: &cl.synciq,
+    };
+    Ok(Ctx {
+        c: &mut cl.cfg,
+        rng,
+        scope,
+        dirs,
+        query,
+    })
 }
 
 fn audit_op<R: Resource>(
@@ -487,7 +544,7 @@ pub(crate) async fn create<R: Resource>(call: Caller, p: PathR, q: QueryR, b: By
     let (req, m) = body_of::<R>(Op::Create, p, q, &b)?;
     st.sim.with_world(|w| {
         let scope = scope::<R>(cfg(w, &st)?, &req)?;
-        let made = R::create(ctx_of(w, &st, &scope)?, m)?;
+        let made = R::create(ctx_of(w, &st, &scope, &req.query)?, m)?;
         R::map_mut(cfg_mut(w, &st)?).insert(made.key, made.obj);
         audit_op::<R>(w, &st, &ctx, &scope, "create", &made.object, made.detail);
         Ok((StatusCode::CREATED, Json(json!({ "id": made.id }))).into_response())
@@ -504,7 +561,7 @@ fn modify<R: Resource>(
     let Caller { st, ctx } = call;
     st.sim.with_world(|w| {
         let (scope, key) = locate::<R>(w, &st, req)?;
-        let detail = f(ctx_of(w, &st, &scope)?, &key)?;
+        let detail = f(ctx_of(w, &st, &scope, &req.query)?, &key)?;
         let object = audit_name::<R>(req, &key);
         audit_op::<R>(w, &st, &ctx, &scope, op, &object, detail);
         Ok(no_content())
@@ -538,7 +595,7 @@ pub(crate) async fn delete_all<R: Resource>(call: Caller, q: QueryR) -> ApiResul
     };
     st.sim.with_world(|w| {
         let scope = scope::<R>(cfg(w, &st)?, &req)?;
-        let (object, detail) = R::delete_matching(ctx_of(w, &st, &scope)?, &req.query)?;
+        let (object, detail) = R::delete_matching(ctx_of(w, &st, &scope, &req.query)?, &req.query)?;
         audit_op::<R>(w, &st, &ctx, &scope, R::SPEC.bulk, &object, detail);
         Ok(no_content())
     })

@@ -132,6 +132,11 @@ pub(crate) fn router(sim: Sim, cluster: &str) -> Router {
         )
         .route(&v("sync/reports"), get(sync_reports::list))
         .route(&v("sync/reports/{id}"), get(sync_reports::get_one))
+        .route(&v("sync/target/reports"), get(sync_reports::target_list))
+        .route(
+            &v("sync/target/reports/{id}"),
+            get(sync_reports::target_get_one),
+        )
         .route(&v("sync/target/policies"), get(sync_target::list))
         .route(
             &v("sync/target/policies/{id}"),
@@ -433,7 +438,18 @@ fn version_ok(v: &str) -> bool {
             .is_ok_and(|n| (1..=MAX_API_VERSION).contains(&n))
 }
 
-async fn papi_middleware(State(st): State<ApiState>, mut req: Request, next: Next) -> Response {
+/// Every response states the cluster's time in `Date`, on the same clock as the times in
+/// PAPI bodies (DESIGN §3): virtual time under `drill run`, real time under `drill serve`.
+async fn papi_middleware(State(st): State<ApiState>, req: Request, next: Next) -> Response {
+    let mut resp = papi_request(st.clone(), req, next).await;
+    let date = st.sim.with_world(|w| w.epoch.http_date(w.now_ms));
+    if let Ok(v) = http::HeaderValue::from_str(&date) {
+        resp.headers_mut().insert(header::DATE, v);
+    }
+    resp
+}
+
+async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
     let (up, papi_latency) = st.sim.with_world(|w| {
         (
             w.cluster(&st.cluster).is_some_and(|c| c.up),
@@ -444,7 +460,9 @@ async fn papi_middleware(State(st): State<ApiState>, mut req: Request, next: Nex
         return dropped();
     }
     if papi_latency > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(papi_latency)).await;
+        // Virtual latency, in real time at the world's speed.
+        let real_ms = papi_latency / u64::from(st.sim.speed().max(1));
+        tokio::time::sleep(std::time::Duration::from_millis(real_ms)).await;
     }
     let path = req.uri().path().to_string();
     let method = req.method().clone();

@@ -6,8 +6,25 @@ use serde_json::Value;
 use super::collection::{cluster, params, PathR};
 use super::objects::{list_paged, list_query, QueryR};
 use super::{path_id, single_envelope, ApiError, ApiResult, ApiState};
+use crate::clock::Epoch;
 use crate::model::WorldState;
 use crate::synciq::SyncIqState;
+
+/// The virtual time of a request and the epoch that turns it into Unix time.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Now {
+    pub ms: u64,
+    pub ep: Epoch,
+}
+
+impl Now {
+    pub(super) fn of(w: &WorldState) -> Now {
+        Now {
+            ms: w.now_ms,
+            ep: w.epoch,
+        }
+    }
+}
 
 /// This cluster's SyncIQ state.
 pub(super) fn synciq<'a>(w: &'a WorldState, st: &ApiState) -> Result<&'a SyncIqState, ApiError> {
@@ -31,11 +48,11 @@ pub(super) fn list_of(
     st: &ApiState,
     q: QueryR,
     plural: &str,
-    f: impl FnOnce(&SyncIqState, u64) -> Vec<Value>,
+    f: impl FnOnce(&SyncIqState, Now) -> Vec<Value>,
 ) -> ApiResult {
     let (q, off) = list_query(q)?;
     let items = st.sim.with_world(|w| {
-        let now = w.now_ms;
+        let now = Now::of(w);
         w.cluster(&st.cluster)
             .map(|c| f(&c.synciq, now))
             .unwrap_or_default()
@@ -48,11 +65,11 @@ pub(super) fn get_of(
     st: &ApiState,
     p: PathR,
     plural: &str,
-    f: impl FnOnce(&SyncIqState, &str, u64) -> Result<Value, ApiError>,
+    f: impl FnOnce(&SyncIqState, &str, Now) -> Result<Value, ApiError>,
 ) -> ApiResult {
     let key = path_id(&params(p)?);
     st.sim.with_world(|w| {
-        let now = w.now_ms;
+        let now = Now::of(w);
         let item = f(synciq(w, st)?, &key, now)?;
         Ok(single_envelope(plural, item))
     })

@@ -23,7 +23,10 @@ const CREATE_KEYS: &[&str] = &[
 
 pub(super) async fn list(State(st): State<ApiState>, q: QueryR) -> ApiResult {
     list_of(&st, q, "jobs", |s, now| {
-        s.jobs.values().map(|j| job_json(j, now)).collect()
+        s.jobs
+            .values()
+            .map(|j| job_json(j, now.ms, now.ep))
+            .collect()
     })
 }
 
@@ -32,7 +35,7 @@ pub(super) async fn get_one(State(st): State<ApiState>, p: PathR) -> ApiResult {
         let id = s.job_id(key).ok_or_else(|| {
             ApiError::not_found(format!("No job for policy {key} is in progress"))
         })?;
-        Ok(job_json(&s.jobs[&id], now))
+        Ok(job_json(&s.jobs[&id], now.ms, now.ep))
     })
 }
 

@@ -9,7 +9,7 @@ use super::sync_common::{get_of, list_of, policy_id, synciq};
 use super::sync_render::policy_json;
 use super::*;
 use crate::audit::AuditEntry;
-use crate::model::{random_hex, valid_ifs_path, WorldState};
+use crate::model::{is_under, random_hex, valid_ifs_path, WorldState};
 use crate::synciq::{JobState, Policy};
 
 const UPDATABLE: &[&str] = &[
@@ -24,14 +24,17 @@ const UPDATABLE: &[&str] = &[
 ];
 
 pub(super) async fn list(State(st): State<ApiState>, q: QueryR) -> ApiResult {
-    list_of(&st, q, "policies", |s, _| {
-        s.policies.values().map(policy_json).collect()
+    list_of(&st, q, "policies", |s, now| {
+        s.policies
+            .values()
+            .map(|p| policy_json(p, now.ep))
+            .collect()
     })
 }
 
 pub(super) async fn get_one(State(st): State<ApiState>, p: PathR) -> ApiResult {
-    get_of(&st, p, "policies", |s, key, _| {
-        Ok(policy_json(&s.policies[&policy_id(s, key)?]))
+    get_of(&st, p, "policies", |s, key, now| {
+        Ok(policy_json(&s.policies[&policy_id(s, key)?], now.ep))
     })
 }
 
@@ -57,16 +60,30 @@ fn check_action(m: &Map<String, Value>) -> Result<Option<String>, ApiError> {
     Ok(a)
 }
 
+/// The cluster a `target_host` reaches, as OneFS treats it (DESIGN §3): any syntactically
+/// valid host name or address is accepted; `localhost` / `127.0.0.1` / `::1` (or a name of
+/// this cluster) is a local target; a host no simulated cluster answers at is stored as is
+/// (`""`), and its jobs fail when they cannot connect.
 fn resolve_target(w: &WorldState, own: &str, host: &str) -> Result<String, ApiError> {
-    let c = w.resolve_host(host).ok_or_else(|| {
-        ApiError::bad_request(format!("Field: target_host: unknown host `{host}`"))
-    })?;
-    if c == own {
+    if !crate::synciq::valid_target_host(host) {
         return Err(ApiError::bad_request(format!(
-            "Field: target_host: `{host}` is this cluster; local targets are not simulated"
+            "Field: target_host: `{host}` is not a valid host name or IP address"
         )));
     }
-    Ok(c)
+    if crate::synciq::is_local_host(host) {
+        return Ok(own.to_string());
+    }
+    Ok(w.resolve_host(host).unwrap_or_default())
+}
+
+/// A local target must not overlap its source: the copy would replicate into itself.
+fn check_local_paths(own: &str, target: &str, src: &str, tgt: &str) -> Result<(), ApiError> {
+    if target == own && (is_under(src, tgt) || is_under(tgt, src)) {
+        return Err(ApiError::bad_request(format!(
+            "Field: target_path: `{tgt}` overlaps source_root_path `{src}` on this cluster (local target)"
+        )));
+    }
+    Ok(())
 }
 
 pub(super) async fn create(Caller { st, ctx }: Caller, body: Bytes) -> ApiResult {
@@ -87,6 +104,12 @@ pub(super) async fn create(Caller { st, ctx }: Caller, body: Bytes) -> ApiResult
     check_path("target_path", &target_path)?;
     st.sim.with_world(|w| {
         let target_cluster = resolve_target(w, &st.cluster, &target_host)?;
+        check_local_paths(
+            &st.cluster,
+            &target_cluster,
+            &source_root_path,
+            &target_path,
+        )?;
         if synciq(w, &st)?.policy_id(&name).is_some() {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -107,12 +130,12 @@ pub(super) async fn create(Caller { st, ctx }: Caller, body: Bytes) -> ApiResult
             schedule,
             description,
             last_job_state: JobState::Unknown,
-            last_started: None,
-            last_success: None,
+            last_started_ms: None,
+            last_success_ms: None,
             conflicted: false,
             synced: Default::default(),
         };
-        let detail = policy_json(&p);
+        let detail = policy_json(&p, w.epoch);
         w.cluster_mut(&st.cluster)
             .expect("checked")
             .synciq
@@ -166,6 +189,15 @@ pub(super) async fn update(Caller { st, ctx }: Caller, p: PathR, body: Bytes) ->
             return Err(ApiError::conflict(
                 "cannot change paths while a job is in progress",
             ));
+        }
+        {
+            let p = &s.policies[&id];
+            check_local_paths(
+                &st.cluster,
+                target_cluster.as_deref().unwrap_or(&p.target_cluster),
+                source_root_path.as_deref().unwrap_or(&p.source_root_path),
+                target_path.as_deref().unwrap_or(&p.target_path),
+            )?;
         }
         let p = s.policies.get_mut(&id).expect("exists");
         if let Some(v) = name {

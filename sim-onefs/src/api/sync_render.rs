@@ -4,15 +4,15 @@
 use serde_json::{json, Value};
 
 use super::objects::fill_defaults;
-use crate::clock::unix_s;
+use crate::clock::Epoch;
 use crate::synciq::{Job, Policy, Report, SyncSettings, TargetPolicy};
 
-fn opt_unix(v: Option<i64>) -> Value {
-    v.map_or(Value::Null, |x| json!(x))
+fn opt_unix(ep: Epoch, ms: Option<i64>) -> Value {
+    ms.map_or(Value::Null, |x| json!(ep.unix_s(x)))
 }
 
 /// A policy as `GET sync/policies` returns it.
-pub(crate) fn policy_json(p: &Policy) -> Value {
+pub(crate) fn policy_json(p: &Policy, ep: Epoch) -> Value {
     let mut v = json!({
         "accelerated_failback": false,
         "action": p.action,
@@ -34,13 +34,13 @@ pub(crate) fn policy_json(p: &Policy) -> Value {
         "expected_dataloss": false,
         "file_matching_pattern": {"or_criteria": []},
         "force_interface": false,
-        "has_sync_state": p.last_success.is_some(),
+        "has_sync_state": p.last_success_ms.is_some(),
         "id": p.id,
         "ignore_recursive_quota": false,
         "job_delay": 0,
         "last_job_state": p.last_job_state,
-        "last_started": opt_unix(p.last_started),
-        "last_success": opt_unix(p.last_success),
+        "last_started": opt_unix(ep, p.last_started_ms),
+        "last_success": opt_unix(ep, p.last_success_ms),
         "linked_service_policies": [],
         "log_level": "notice",
         "log_removed_files": false,
@@ -81,13 +81,13 @@ pub(crate) fn policy_json(p: &Policy) -> Value {
     v
 }
 
-pub(crate) fn target_policy_json(tp: &TargetPolicy) -> Value {
+pub(crate) fn target_policy_json(tp: &TargetPolicy, ep: Epoch) -> Value {
     let mut v = json!({
         "failover_failback_state": tp.failover_failback_state,
         "id": tp.id,
         "last_job_state": tp.last_job_state,
         "last_source_coordinator_ip": "",
-        "last_update_from_source": unix_s(tp.last_update_ms as i64),
+        "last_update_from_source": ep.unix_s(tp.last_update_ms as i64),
         "legacy_policy": false,
         "name": tp.name,
         "source_cluster_guid": tp.source_cluster_guid,
@@ -102,9 +102,9 @@ fn policy_summary(name: &str, src: &str, host: &str, tpath: &str) -> Value {
     json!({"action": "sync", "file_matching_pattern": {"or_criteria": []}, "name": name, "source_root_path": src, "target_host": host, "target_path": tpath})
 }
 
-pub(crate) fn job_json(j: &Job, now: u64) -> Value {
+pub(crate) fn job_json(j: &Job, now: u64, ep: Epoch) -> Value {
     let frac = j.progress(now);
-    let start = j.started_ms.map(|s| unix_s(s as i64));
+    let start = j.started_ms.map(|s| ep.unix_s(s as i64));
     let duration = j.started_ms.map_or(0, |s| (now.saturating_sub(s)) / 1000);
     let mut v = json!({
         "action": j.action.as_str(),
@@ -205,9 +205,9 @@ pub(crate) fn job_json(j: &Job, now: u64) -> Value {
     v
 }
 
-pub(crate) fn report_json(r: &Report) -> Value {
-    let start = unix_s(r.start_ms);
-    let end = unix_s(r.end_ms);
+pub(crate) fn report_json(r: &Report, ep: Epoch) -> Value {
+    let start = ep.unix_s(r.start_ms);
+    let end = ep.unix_s(r.end_ms);
     let mut v = json!({
         "action": r.action.as_str(),
         "bytes_transferred": r.bytes_transferred,
@@ -238,6 +238,20 @@ pub(crate) fn report_json(r: &Report) -> Value {
         "workers": [],
     });
     fill_defaults("sync_report", &mut v);
+    v
+}
+
+/// A report as the target cluster keeps it (`GET sync/target/reports`): the same run seen
+/// from the target, naming the cluster that ran it as `source_host`.
+pub(crate) fn target_report_json(r: &Report, ep: Epoch) -> Value {
+    let mut v = report_json(r, ep);
+    if let Value::Object(m) = &mut v {
+        m.remove("policy");
+        m.remove("policy_action");
+        m.insert("source_host".into(), json!(r.source_host));
+        m.insert("target_path".into(), json!(r.target_path));
+    }
+    fill_defaults("target_report", &mut v);
     v
 }
 

@@ -10,15 +10,19 @@ use super::*;
 use crate::synciq::JobState;
 
 pub(super) async fn list(State(st): State<ApiState>, q: QueryR) -> ApiResult {
-    list_of(&st, q, "policies", |s, _| {
-        s.target_policies.values().map(target_policy_json).collect()
+    list_of(&st, q, "policies", |s, now| {
+        s.target_policies
+            .values()
+            .map(|tp| target_policy_json(tp, now.ep))
+            .collect()
     })
 }
 
 pub(super) async fn get_one(State(st): State<ApiState>, p: PathR) -> ApiResult {
-    get_of(&st, p, "policies", |s, key, _| {
+    get_of(&st, p, "policies", |s, key, now| {
         Ok(target_policy_json(
             &s.target_policies[&target_policy_id(s, key)?],
+            now.ep,
         ))
     })
 }

@@ -466,7 +466,9 @@ async fn allow_write_resync_prep_and_read_only_domains() {
     .await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert_eq!(v["errors"][0]["code"], "AEC_CONFLICT");
-    // resync_prep on the source
+    // resync_prep on the source (DESIGN §3): denver's record for eng goes
+    // writes_enabled → creating_resync_policy → resync_policy_created; boston gets a local
+    // record for eng_mirror in writes_disabled (boston is now the mirror's target).
     let (s, _) = call(
         &b,
         "POST",
@@ -475,6 +477,29 @@ async fn allow_write_resync_prep_and_read_only_domains() {
     )
     .await;
     assert_eq!(s, StatusCode::CREATED);
+    let ffs = |c: &str, p: &str| {
+        sim.target_policy_state(c, p)
+            .map(|v| v["failover_failback_state"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        ffs("denver", "eng").as_deref(),
+        Some("creating_resync_policy")
+    );
+    assert_eq!(
+        ffs("boston", "eng_mirror"),
+        None,
+        "created when resync-prep ends"
+    );
+    assert!(sim.is_writable("denver", "/ifs/data/eng/x"));
+    sleep_ms(20_000).await;
+    assert_eq!(
+        ffs("denver", "eng").as_deref(),
+        Some("resync_policy_created")
+    );
+    assert_eq!(
+        ffs("boston", "eng_mirror").as_deref(),
+        Some("writes_disabled")
+    );
     let (_, v) = call(
         &b,
         "GET",
@@ -484,14 +509,9 @@ async fn allow_write_resync_prep_and_read_only_domains() {
     .await;
     assert_eq!(
         v["policies"][0]["failover_failback_state"],
-        "creating_resync_policy"
+        "writes_disabled"
     );
-    assert!(!sim.is_writable("boston", "/ifs/data/eng/f000001"));
-    sleep_ms(20_000).await;
-    assert_eq!(
-        sim.target_policy_state("boston", "eng_mirror").unwrap()["failover_failback_state"],
-        "resync_policy_created"
-    );
+    assert_eq!(v["policies"][0]["source_host"], "denver");
     assert_eq!(sim.policy_state("boston", "eng").unwrap()["enabled"], false);
     let m = sim.policy_state("denver", "eng_mirror").unwrap();
     assert_eq!(m["enabled"], true);
@@ -502,6 +522,19 @@ async fn allow_write_resync_prep_and_read_only_domains() {
         sim.client_write("boston", "/ifs/data/eng/y", 1, "c"),
         Err(FsError::ReadOnly { .. })
     ));
+    assert!(
+        sim.is_writable("denver", "/ifs/data/eng/x"),
+        "denver is production"
+    );
+    // a revert is for rehearsals: after resync-prep the record is not writes_enabled
+    let (s, _) = call(
+        &d,
+        "POST",
+        "/platform/7/sync/jobs",
+        Some(json!({"id": "eng", "action": "allow_write_revert"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
     // run the mirror: denver's failover write reaches boston
     let (s, _) = call(
         &d,
@@ -526,43 +559,62 @@ async fn allow_write_resync_prep_and_read_only_domains() {
     .await;
     assert_eq!(s, StatusCode::CREATED);
     sleep_ms(10_000).await;
+    assert_eq!(
+        ffs("boston", "eng_mirror").as_deref(),
+        Some("writes_enabled")
+    );
     assert!(sim.is_writable("boston", "/ifs/data/eng/y"));
-    // allow_write_revert on denver: back to writes_disabled, contents restored
+    // then resync_prep of the mirror on denver: boston's record for eng_mirror →
+    // resync_policy_created, denver's record for eng back to writes_disabled, eng
+    // re-enabled on boston
     let (s, _) = call(
         &d,
         "POST",
         "/platform/7/sync/jobs",
-        Some(json!({"id": "eng", "action": "allow_write_revert"})),
+        Some(json!({"id": "eng_mirror", "action": "resync_prep"})),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED);
-    sleep_ms(10_000).await;
+    sleep_ms(20_000).await;
     assert_eq!(
-        sim.target_policy_state("denver", "eng").unwrap()["failover_failback_state"],
-        "writes_disabled"
+        ffs("boston", "eng_mirror").as_deref(),
+        Some("resync_policy_created")
     );
-    assert!(
-        sim.read_file("denver", "/ifs/data/eng/x").is_none(),
-        "restored to the last sync"
+    assert_eq!(ffs("denver", "eng").as_deref(), Some("writes_disabled"));
+    assert_eq!(sim.policy_state("boston", "eng").unwrap()["enabled"], true);
+    assert_eq!(
+        sim.policy_state("denver", "eng_mirror").unwrap()["enabled"],
+        false
     );
-    let states: Vec<(String, String)> = sim
+    assert!(sim.is_writable("boston", "/ifs/data/eng/y"));
+    assert!(!sim.is_writable("denver", "/ifs/data/eng/x"));
+    let states: Vec<(String, String, String)> = sim
         .audit_log()
         .iter()
         .filter(|e| e.action == "sync.target_policy.state")
         .map(|e| {
             (
+                e.cluster.clone(),
                 e.detail["from"].as_str().unwrap().into(),
                 e.detail["to"].as_str().unwrap().into(),
             )
         })
         .collect();
+    let st = |c: &str, f: &str, t: &str| (c.to_string(), f.to_string(), t.to_string());
     assert_eq!(
-        states[0],
-        ("writes_disabled".into(), "enabling_writes".into())
-    );
-    assert_eq!(
-        states[1],
-        ("enabling_writes".into(), "writes_enabled".into())
+        states,
+        vec![
+            st("denver", "writes_disabled", "enabling_writes"),
+            st("denver", "enabling_writes", "writes_enabled"),
+            st("denver", "writes_enabled", "creating_resync_policy"),
+            st("denver", "creating_resync_policy", "resync_policy_created"),
+            st("boston", "none", "writes_disabled"),
+            st("boston", "writes_disabled", "enabling_writes"),
+            st("boston", "enabling_writes", "writes_enabled"),
+            st("boston", "writes_enabled", "creating_resync_policy"),
+            st("boston", "creating_resync_policy", "resync_policy_created"),
+            st("denver", "resync_policy_created", "writes_disabled"),
+        ]
     );
 }
 
@@ -1815,4 +1867,318 @@ async fn papi_sessions_cookies_csrf_expiry_logout() {
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+/// `target_host` as OneFS treats it (DESIGN §3): a local target works, an unknown host is
+/// accepted at creation and fails the job with a connection error, a malformed one is a 400.
+#[tokio::test(start_paused = true)]
+async fn target_host_local_unknown_and_invalid() {
+    let sim = Sim::new(&spec(50), 1).unwrap();
+    let b = sim.router("boston").unwrap();
+    let create = |name: &str, host: &str, tpath: &str| json!({"name": name, "source_root_path": "/ifs/data/hr", "target_host": host, "target_path": tpath});
+    // local target: another directory on the same cluster
+    let (s, v) = call(
+        &b,
+        "POST",
+        "/platform/14/sync/policies",
+        Some(create("hr-local", "localhost", "/ifs/backup/hr")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = call(
+        &b,
+        "POST",
+        "/platform/14/sync/policies",
+        Some(create("hr-overlap", "127.0.0.1", "/ifs/data/hr/copy")),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "a local copy into its own source"
+    );
+    assert!(err_msg(&v).contains("overlaps"), "{v}");
+    let (s, _) = call(
+        &b,
+        "POST",
+        "/platform/14/sync/jobs",
+        Some(json!({"id": "hr-local"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    sleep_ms(60_000).await;
+    assert_eq!(
+        sim.policy_state("boston", "hr-local").unwrap()["last_job_state"],
+        "finished"
+    );
+    assert!(sim.read_file("boston", "/ifs/backup/hr/f000000").is_some());
+    assert_eq!(
+        sim.target_policy_state("boston", "hr-local").unwrap()["failover_failback_state"],
+        "writes_disabled"
+    );
+    assert!(!sim.is_writable("boston", "/ifs/backup/hr/f000000"));
+    // unknown host: accepted; the job fails when it cannot connect
+    for (name, host) in [("hr-far", "dr-site.example.com"), ("hr-ip", "192.0.2.7")] {
+        let (s, v) = call(
+            &b,
+            "POST",
+            "/platform/14/sync/policies",
+            Some(create(name, host, "/ifs/data/hr")),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{host}: {v}");
+        let (_, v) = call(
+            &b,
+            "GET",
+            &format!("/platform/14/sync/policies/{name}"),
+            None,
+        )
+        .await;
+        assert_eq!(v["policies"][0]["target_host"], host);
+        let (s, _) = call(
+            &b,
+            "POST",
+            "/platform/14/sync/jobs",
+            Some(json!({"id": name})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED);
+        sleep_ms(60_000).await;
+        assert_eq!(
+            sim.policy_state("boston", name).unwrap()["last_job_state"],
+            "failed"
+        );
+        let (_, v) = call(
+            &b,
+            "GET",
+            &format!("/platform/14/sync/reports?policy_name={name}"),
+            None,
+        )
+        .await;
+        let r = &v["reports"][0];
+        assert_eq!(r["state"], "failed");
+        assert_eq!(r["policy"]["target_host"], host);
+        assert!(
+            r["errors"][0].as_str().unwrap().contains(host),
+            "the error names the host: {r}"
+        );
+    }
+    // malformed hosts are refused at creation
+    for host in ["", "bad host", "-x.example", "a..b", &"a".repeat(64)] {
+        let (s, v) = call(
+            &b,
+            "POST",
+            "/platform/14/sync/policies",
+            Some(create("hr-bad", host, "/ifs/data/hr")),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{host:?}: {v}");
+    }
+}
+
+/// `sync/target/reports`: the target keeps a report of each replication that reached it,
+/// with the error text of a failed one.
+#[tokio::test(start_paused = true)]
+async fn target_reports_record_runs_that_reached_the_target() {
+    // A slow link: the injected failure comes after the job has connected to the target.
+    let mut w = spec(50);
+    w.link.bandwidth_bytes_per_s = 50_000;
+    let sim = Sim::new(&w, 1).unwrap();
+    sim.add_fault(rule(
+        FaultMatch {
+            policy: Some("eng".into()),
+            ..Default::default()
+        },
+        FaultEffect::SyncjobFail { at_progress: 0.5 },
+    ));
+    let b = sim.router("boston").unwrap();
+    let d = sim.router("denver").unwrap();
+    let (_, v) = call(&d, "GET", "/platform/14/sync/target/reports", None).await;
+    assert_eq!(v["total"], 2, "the initial syncs: {v}");
+    for p in ["eng", "hr"] {
+        let (s, _) = call(&b, "POST", "/platform/14/sync/jobs", Some(json!({"id": p}))).await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    sleep_ms(600_000).await;
+    let (s, v) = call(
+        &d,
+        "GET",
+        "/platform/14/sync/target/reports?policy_name=eng",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let r = &v["reports"][0];
+    assert_eq!(r["state"], "failed", "{r}");
+    assert_eq!(r["source_host"], "boston");
+    assert!(r.get("policy").is_none());
+    assert!(r["errors"][0].as_str().unwrap().contains("syncjob_fail"));
+    let id = r["id"].as_str().unwrap();
+    let (s, v) = call(
+        &d,
+        "GET",
+        &format!("/platform/14/sync/target/reports/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["reports"][0]["id"], id);
+    let (_, v) = call(
+        &d,
+        "GET",
+        "/platform/14/sync/target/reports?state=finished&policy_name=hr",
+        None,
+    )
+    .await;
+    assert_eq!(v["total"], 2);
+    let (s, _) = call(&d, "GET", "/platform/14/sync/target/reports/nope", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // boston is the target of nothing
+    let (_, v) = call(&b, "GET", "/platform/14/sync/target/reports", None).await;
+    assert_eq!(v["total"], 0);
+}
+
+/// One clock (DESIGN §3): PAPI times are Unix seconds consistent with the `Date` header,
+/// counted from the world's `start_epoch_s`.
+#[tokio::test(start_paused = true)]
+async fn papi_times_and_date_header_share_one_clock() {
+    let mut w = spec(50);
+    w.start_epoch_s = Some(1_800_000_000);
+    let sim = Sim::new(&w, 1).unwrap();
+    let b = sim.router("boston").unwrap();
+    sleep_ms(3_600_000).await;
+    let (s, _) = call(
+        &b,
+        "POST",
+        "/platform/14/sync/jobs",
+        Some(json!({"id": "eng"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    sleep_ms(120_000).await;
+    let (_, v, h) = call_h(
+        &b,
+        "GET",
+        "/platform/14/sync/reports?policy_name=eng",
+        Some(ADMIN),
+        None,
+        &[],
+    )
+    .await;
+    let date = httpdate::parse_http_date(h["date"].to_str().unwrap()).unwrap();
+    let date_s = date
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert_eq!(date_s, 1_800_000_000 + 3_600 + 120);
+    let r = &v["reports"][0];
+    let (start, end) = (
+        r["start_time"].as_i64().unwrap(),
+        r["end_time"].as_i64().unwrap(),
+    );
+    assert_eq!(start, 1_800_000_000 + 3_600, "{r}");
+    assert!(start <= end && end <= date_s, "{r}");
+    let p = sim.policy_state("boston", "eng").unwrap();
+    let rpo = date_s - p["last_success"].as_i64().unwrap();
+    assert_eq!(rpo, 120, "RPO from the Date header: {p}");
+    assert_eq!(sim.now_unix_s(), date_s);
+    // an epoch no HTTP date can state is refused
+    let mut bad = spec(50);
+    bad.start_epoch_s = Some(-1);
+    assert!(Sim::new(&bad, 1).is_err());
+}
+
+/// NFS exports as OneFS treats them: several on one path for different clients; a conflict
+/// only when paths and clients overlap (unless `force`); a missing path refused unless
+/// `ignore_bad_paths`.
+#[tokio::test(start_paused = true)]
+async fn nfs_exports_conflict_on_clients_and_need_existing_paths() {
+    let sim = Sim::new(&spec(50), 1).unwrap();
+    let b = sim.router("boston").unwrap();
+    let post = |body: Value, q: &'static str| {
+        let b = b.clone();
+        async move {
+            call(
+                &b,
+                "POST",
+                &format!("/platform/4/protocols/nfs/exports{q}"),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let (s, v) = post(
+        json!({"paths": ["/ifs/data/eng"], "clients": ["10.0.0.1"]}),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = post(
+        json!({"paths": ["/ifs/data/eng"], "root_clients": ["10.0.0.1"]}),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "same client: {v}");
+    assert!(err_msg(&v).contains("conflict"), "{v}");
+    let (s, _) = post(
+        json!({"paths": ["/ifs/data/eng"], "clients": ["10.0.0.2"]}),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "other clients");
+    let (s, _) = post(json!({"paths": ["/ifs/data/eng"]}), "").await;
+    assert_eq!(
+        s,
+        StatusCode::CREATED,
+        "all clients, besides client-specific rules"
+    );
+    let (s, _) = post(json!({"paths": ["/ifs/data/eng"]}), "").await;
+    assert_eq!(s, StatusCode::CONFLICT, "a second all-clients rule");
+    let (s, _) = post(json!({"paths": ["/ifs/data/eng"]}), "?force=true").await;
+    assert_eq!(s, StatusCode::CREATED);
+    // paths: a directory of files, the policy's path on its target, and a missing one
+    let (s, _) = post(json!({"paths": ["/ifs/data"]}), "").await;
+    assert_eq!(s, StatusCode::CREATED, "an ancestor of files exists");
+    let (s, v) = post(json!({"paths": ["/ifs/nowhere"]}), "").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(err_msg(&v).contains("does not exist"), "{v}");
+    let (s, _) = post(json!({"paths": ["/ifs/nowhere"]}), "?ignore_bad_paths=true").await;
+    assert_eq!(s, StatusCode::CREATED);
+    let d = sim.router("denver").unwrap();
+    let (s, v) = call(
+        &d,
+        "POST",
+        "/platform/4/protocols/nfs/exports",
+        Some(json!({"paths": ["/ifs/data/hr/sub/dir"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "under a SyncIQ target path: {v}");
+}
+
+/// `drill serve --speed N`: virtual time (jobs, PAPI times, `Date`) runs N× tokio's clock.
+#[tokio::test(start_paused = true)]
+async fn speed_runs_jobs_and_the_date_header_faster() {
+    let sim = Sim::new(&spec(50), 1).unwrap();
+    sim.set_speed(60).unwrap();
+    let b = sim.router("boston").unwrap();
+    let (_, _, h0) = call_h(&b, "GET", "/platform/14/sync/settings", Some(ADMIN), None, &[]).await;
+    let (s, _) = call(&b, "POST", "/platform/14/sync/jobs", Some(json!({"id": "eng"}))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    // 10 s of real time is 10 min virtual: the sync (about 6 s virtual) is long done.
+    sleep_ms(10_000).await;
+    let (_, _, h1) = call_h(&b, "GET", "/platform/14/sync/settings", Some(ADMIN), None, &[]).await;
+    let t = |h: &http::HeaderMap| {
+        httpdate::parse_http_date(h["date"].to_str().unwrap())
+            .unwrap()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    assert_eq!(t(&h1) - t(&h0), 600);
+    assert_eq!(sim.now_ms(), 600_000);
+    assert_eq!(
+        sim.policy_state("boston", "eng").unwrap()["last_job_state"],
+        "finished"
+    );
+    assert!(sim.set_speed(0).is_err());
 }

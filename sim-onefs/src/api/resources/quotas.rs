@@ -90,8 +90,17 @@ fn quota_json(cl: &Cluster, id: &str, o: &Obj) -> Value {
         "physical_protection": 0, "physical_protection_ready": true, "physical_ready": true,
         "shadow_refs": 0, "shadow_refs_ready": true,
     });
+    // Unset thresholds are `null` (OneFS sends every threshold field, as Dell's PAPI schema
+    // and the isilon-sdk models list them).
     let mut th = Map::new();
-    for k in ["hard", "soft", "advisory", "soft_grace"] {
+    for k in [
+        "hard",
+        "soft",
+        "advisory",
+        "soft_grace",
+        "percent_advisory",
+        "percent_soft",
+    ] {
         th.insert(k.into(), Value::Null);
     }
     if let Some(Value::Object(t)) = o.get("thresholds") {
@@ -104,12 +113,13 @@ fn quota_json(cl: &Cluster, id: &str, o: &Obj) -> Value {
         th.insert(format!("{k}_last_exceeded"), Value::Null);
     }
     th.insert("soft_exceeded".into(), json!(false));
-    render(
-        "quota",
-        o,
-        json!({"id": id, "usage": usage, "ready": true, "notifications": "default",
-               "thresholds": th, "linked": false}),
-    )
+    let mut computed = json!({"id": id, "usage": usage, "ready": true, "notifications": "default",
+                              "thresholds": th, "linked": false});
+    // A directory quota has no persona: `null`, not absent (Dell's PAPI schema requires it).
+    if o.get("persona").is_none() {
+        computed["persona"] = Value::Null;
+    }
+    render("quota", o, computed)
 }
 
 impl Resource for Quotas {
