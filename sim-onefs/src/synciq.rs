@@ -346,21 +346,49 @@ pub struct SyncIqState {
     /// Reports of jobs that replicated into this cluster (`sync/target/reports`), oldest
     /// first: the target side's record of each run, with its error text when it failed.
     pub target_reports: Vec<Report>,
+    /// Positions in `reports` by policy name, kept by [`SyncIqState::push_report`] (the
+    /// way reports are added): a policy's reports are read without scanning every report
+    /// on the cluster (the orchestrator reads them around each of its jobs).
+    #[serde(skip)]
+    pub report_ix: BTreeMap<String, Vec<usize>>,
+    /// The same for `target_reports` ([`SyncIqState::push_target_report`]).
+    #[serde(skip)]
+    pub target_report_ix: BTreeMap<String, Vec<usize>>,
     pub next_job_id: u64,
     pub next_seq: u64,
 }
 
 impl SyncIqState {
+    /// Add a report (newest last) and index it by policy name.
+    pub fn push_report(&mut self, r: Report) {
+        self.report_ix
+            .entry(r.policy_name.clone())
+            .or_default()
+            .push(self.reports.len());
+        self.reports.push(r);
+    }
+
+    /// Add a target report (newest last) and index it by policy name.
+    pub fn push_target_report(&mut self, r: Report) {
+        self.target_report_ix
+            .entry(r.policy_name.clone())
+            .or_default()
+            .push(self.target_reports.len());
+        self.target_reports.push(r);
+    }
+
     pub fn new(service_on: bool, max_concurrent_jobs: u32) -> SyncIqState {
         let extra: BTreeMap<String, Value> = [
             ("bandwidth_reservation_reserve_absolute", Value::Null),
             ("bandwidth_reservation_reserve_percentage", json!(1)),
             ("cluster_certificate_id", json!("")),
+            ("elliptic_curve_list", json!([])),
             ("encryption_cipher_list", json!("")),
             ("encryption_required", json!(false)),
             ("force_interface", json!(false)),
             ("ocsp_address", json!("")),
             ("ocsp_issuer_certificate_id", json!("")),
+            ("password_set", json!(false)),
             ("preferred_rpo_alert", json!(0)),
             ("renegotiation_period", json!(28800)),
             ("report_email", json!([])),
@@ -392,6 +420,8 @@ impl SyncIqState {
             jobs: BTreeMap::new(),
             reports: Vec::new(),
             target_reports: Vec::new(),
+            report_ix: BTreeMap::new(),
+            target_report_ix: BTreeMap::new(),
             next_job_id: 1,
             next_seq: 1,
         }
@@ -498,9 +528,9 @@ impl WorldState {
             bytes_transferred: bytes,
             errors: vec![],
         };
-        src.synciq.reports.push(report.clone());
+        src.synciq.push_report(report.clone());
         let tgt = self.clusters.get_mut(&p.target).expect("validated");
-        tgt.synciq.target_reports.push(report);
+        tgt.synciq.push_target_report(report);
         let src = self.clusters.get_mut(&p.source).expect("validated");
         src.synciq.policies.insert(
             id.clone(),
@@ -1180,7 +1210,7 @@ impl WorldState {
         let done = state == JobState::Finished;
         let frac = if done { 1.0 } else { job.progress(t) };
         let c = self.clusters.get_mut(cluster).expect("exists");
-        c.synciq.reports.push(Report {
+        c.synciq.push_report(Report {
             id: format!("{}-{}", job.job_id, job.policy_name),
             job_id: job.job_id,
             policy_id: id.to_string(),
@@ -1204,7 +1234,7 @@ impl WorldState {
         if matches!(job.action, JobAction::Run | JobAction::Test) && started && reached {
             let r = self.clusters[cluster].synciq.reports.last().cloned();
             if let (Some(r), Some(tc)) = (r, self.clusters.get_mut(&job.target)) {
-                tc.synciq.target_reports.push(r);
+                tc.synciq.push_target_report(r);
             }
         }
         let mut e = AuditEntry::new(t, cluster, "syncIQ", "sync.job.finish", id)

@@ -99,7 +99,9 @@ pub(crate) fn target_policy_json(tp: &TargetPolicy, ep: Epoch) -> Value {
 }
 
 fn policy_summary(name: &str, src: &str, host: &str, tpath: &str) -> Value {
-    json!({"action": "sync", "file_matching_pattern": {"or_criteria": []}, "name": name, "source_root_path": src, "target_host": host, "target_path": tpath})
+    json!({"action": "sync", "file_matching_pattern": {"or_criteria": []}, "name": name,
+           "source_exclude_directories": [], "source_include_directories": [],
+           "source_root_path": src, "target_host": host, "target_path": tpath})
 }
 
 pub(crate) fn job_json(j: &Job, now: u64, ep: Epoch) -> Value {

@@ -55,6 +55,12 @@ pub(super) async fn update(Caller { st, ctx }: Caller, body: Bytes) -> ApiResult
                 continue;
             }
             match s.extra.get(k) {
+                // Read-only: whether a target password is set.
+                _ if k == "password_set" => {
+                    return Err(ApiError::bad_request(
+                        "Field: password_set is read-only (set `password` instead)",
+                    ))
+                }
                 None => {
                     return Err(ApiError::bad_request(format!(
                         "Field: {k} is not a valid field for this request"
