@@ -2161,12 +2161,34 @@ async fn speed_runs_jobs_and_the_date_header_faster() {
     let sim = Sim::new(&spec(50), 1).unwrap();
     sim.set_speed(60).unwrap();
     let b = sim.router("boston").unwrap();
-    let (_, _, h0) = call_h(&b, "GET", "/platform/14/sync/settings", Some(ADMIN), None, &[]).await;
-    let (s, _) = call(&b, "POST", "/platform/14/sync/jobs", Some(json!({"id": "eng"}))).await;
+    let (_, _, h0) = call_h(
+        &b,
+        "GET",
+        "/platform/14/sync/settings",
+        Some(ADMIN),
+        None,
+        &[],
+    )
+    .await;
+    let (s, _) = call(
+        &b,
+        "POST",
+        "/platform/14/sync/jobs",
+        Some(json!({"id": "eng"})),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED);
     // 10 s of real time is 10 min virtual: the sync (about 6 s virtual) is long done.
     sleep_ms(10_000).await;
-    let (_, _, h1) = call_h(&b, "GET", "/platform/14/sync/settings", Some(ADMIN), None, &[]).await;
+    let (_, _, h1) = call_h(
+        &b,
+        "GET",
+        "/platform/14/sync/settings",
+        Some(ADMIN),
+        None,
+        &[],
+    )
+    .await;
     let t = |h: &http::HeaderMap| {
         httpdate::parse_http_date(h["date"].to_str().unwrap())
             .unwrap()
