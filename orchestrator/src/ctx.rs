@@ -174,13 +174,26 @@ impl RunCtx {
     pub fn checkpoint(&self) -> Result<(), StepError> {
         let to = lock(&self.checkpoint_to.0).clone();
         if let Some(o) = to {
-            o(&RunEvent::State(self.with_state(|s| s.clone())));
+            self.emit_state(&o);
         }
         match self.halted() {
             Some(why) => Err(StepError::Failed(format!(
                 "the journal cannot be written ({why}): stopped before changing anything"
             ))),
             None => Ok(()),
+        }
+    }
+
+    /// Show `observer` the run state as a [`RunEvent::State`] without copying it (a run's
+    /// state grows with its policies and jobs, and it is handed over at every checkpoint):
+    /// the state is lent to the event for the call, under its lock, so no one sees it
+    /// missing. An observer never reaches back into the run's context.
+    pub(crate) fn emit_state(&self, observer: &Observer) {
+        let mut state = lock(&self.state);
+        let ev = RunEvent::State(std::mem::take(&mut *state));
+        observer(&ev);
+        if let RunEvent::State(s) = ev {
+            *state = s;
         }
     }
 

@@ -156,11 +156,25 @@ pub async fn execute_resumable(
     let mut running: FuturesUnordered<BoxFuture<'static, (usize, Finished)>> =
         FuturesUnordered::new();
 
+    // What the rollback check looks up on every status change, built once: the instances
+    // the run starts with by (step, policy, zone) (instances added later are indexed per
+    // check: they come after these, and the first of a key counts), and the run's policies
+    // (added instances are rollbacks, never `cache_schedules`).
+    let base_steps: Vec<StepInstance> = steps.clone();
+    let mut ready = Ready::default();
+    ready.add(&steps, &records, 0);
+    let base_index = Index::new(&base_steps);
+    let policies = spec_policies(&base_steps);
+
     loop {
         // 1. Settle skips until nothing changes (a skip can make its dependents decidable).
+        // A pass visits the open instances in index order, as a scan of all would: one that
+        // opens behind the pass's position is visited in this pass, one before it in the next.
         loop {
             let mut changed = false;
-            for i in 0..steps.len() {
+            let mut next = 0;
+            while let Some(&i) = ready.open.range(next..).next() {
+                next = i + 1;
                 if !matches!(records[i].status, StepStatus::Pending) {
                     continue;
                 }
@@ -171,15 +185,12 @@ pub async fn execute_resumable(
                     };
                     records[i].end_ms = Some(now_ms());
                     records[i].end_seq = Some(seq);
+                    ready.over(i, &records);
                     emit(RunEvent::StepEnded(records[i].clone()));
                     changed = true;
                     continue;
                 }
-                if !steps[i]
-                    .deps
-                    .iter()
-                    .all(|&d| records[d].status.is_terminal())
-                {
+                if ready.unmet[i] != 0 {
                     continue;
                 }
                 if let Some(reason) = skip_reason(
@@ -195,6 +206,7 @@ pub async fn execute_resumable(
                     records[i].status = StepStatus::Skipped { reason };
                     records[i].end_ms = Some(t);
                     records[i].end_seq = Some(seq);
+                    ready.over(i, &records);
                     emit(RunEvent::StepEnded(records[i].clone()));
                     changed = true;
                     statuses_changed = true;
@@ -208,15 +220,28 @@ pub async fn execute_resumable(
         // 2. Add the rollback instances the statuses now call for (each once).
         if statuses_changed {
             statuses_changed = false;
-            let cached = ctx.with_state(|s| s.cached_schedules.clone());
-            let added =
-                rollbacks_needed(&steps, &records, &cached, &ctx.plan.spec, &ctx.plan.zones);
+            let added = ctx.with_state(|s| {
+                rollbacks_needed(
+                    &steps,
+                    &records,
+                    Known {
+                        index: &base_index,
+                        len: base_steps.len(),
+                        policies: &policies,
+                    },
+                    &s.cached_schedules,
+                    &ctx.plan.spec,
+                    &ctx.plan.zones,
+                )
+            });
             if !added.is_empty() {
+                let first = steps.len();
                 for mut inst in added.iter().cloned() {
                     inst.idx = steps.len();
                     records.push(StepRecord::pending(&inst, mode));
                     steps.push(inst);
                 }
+                ready.add(&steps, &records, first);
                 emit(RunEvent::StepsAdded(
                     steps[steps.len() - added.len()..].to_vec(),
                 ));
@@ -225,25 +250,17 @@ pub async fn execute_resumable(
         }
 
         // 3. Start what is ready, longest expected jobs first, within slots and parallelism.
-        let mut ready: Vec<usize> = (0..steps.len())
-            .filter(|&i| {
-                matches!(records[i].status, StepStatus::Pending)
-                    && steps[i]
-                        .deps
-                        .iter()
-                        .all(|&d| records[d].status.is_terminal())
-            })
-            .collect();
-        ready.sort_by(|&a, &b| {
+        let mut startable: Vec<usize> = ready.startable(&records).collect();
+        startable.sort_by(|&a, &b| {
             steps[b]
                 .expected_ms
                 .cmp(&steps[a].expected_ms)
                 .then(a.cmp(&b))
         });
         if max_parallel == 1 {
-            ready.sort();
+            startable.sort();
         }
-        for i in ready {
+        for i in startable {
             // Write-ahead: nothing starts once the journal could not be written.
             if ctx.halt.reason().is_some() {
                 break;
@@ -271,6 +288,7 @@ pub async fn execute_resumable(
                             error: e.to_string(),
                         },
                     };
+                    ready.over(i, &records);
                     emit(RunEvent::StepEnded(records[i].clone()));
                     continue;
                 }
@@ -288,6 +306,7 @@ pub async fn execute_resumable(
             }
             seq += 1;
             records[i].status = StepStatus::Running;
+            ready.open.remove(&i);
             records[i].start_ms = Some(now_ms());
             records[i].start_seq = Some(seq);
             emit(RunEvent::StepStarted(records[i].clone()));
@@ -296,6 +315,7 @@ pub async fn execute_resumable(
                 records[i].status = StepStatus::Pending;
                 records[i].start_ms = None;
                 records[i].start_seq = None;
+                ready.open.insert(i);
                 if let Some(cluster) = &steps[i].job_slot {
                     if let Some(u) = slots_used.get_mut(cluster) {
                         *u = u.saturating_sub(1);
@@ -326,7 +346,7 @@ pub async fn execute_resumable(
         // 4. Wait for the next instance to end (a gate decided above may have made more
         // instances ready: go round again first).
         let halted = ctx.halt.reason().is_some();
-        if running.is_empty() && !halted && progress_possible(&steps, &records) {
+        if running.is_empty() && !halted && ready.startable(&records).next().is_some() {
             continue;
         }
         let Some((i, fin)) = running.next().await else {
@@ -365,6 +385,9 @@ pub async fn execute_resumable(
                 };
             }
         }
+        if records[i].status.is_terminal() {
+            ready.over(i, &records);
+        }
         // Rollbacks follow failures, skips and allow-write outcomes only.
         statuses_changed |= !matches!(records[i].status, StepStatus::Succeeded)
             || matches!(steps[i].step, StepId::AllowWrite | StepId::ResyncPrep);
@@ -372,7 +395,9 @@ pub async fn execute_resumable(
         // Only steps that change the shared state need it journaled (cloning it after every
         // step is quadratic on large runs).
         if catalogue::spec(steps[i].step).changes_state {
-            emit(RunEvent::State(ctx.with_state(|s| s.clone())));
+            if let Some(o) = &observer {
+                ctx.emit_state(o);
+            }
         }
     }
 
@@ -401,6 +426,7 @@ pub async fn execute_resumable(
     }
     let ended = now_ms();
     let state = ctx.with_state(|s| s.clone());
+    let performance = crate::makespan::analyse(&steps, &records, &slot_limit, ended);
     Report {
         schema: 1,
         run_id: ctx.run_id.clone(),
@@ -420,6 +446,7 @@ pub async fn execute_resumable(
         outcome_detail,
         removed_config: state.removed_config,
         unavailable,
+        performance: Some(performance),
     }
 }
 
@@ -632,15 +659,69 @@ impl<'a> Index<'a> {
     }
 }
 
-/// Whether some pending instance has all its predecessors over.
-fn progress_possible(steps: &[StepInstance], records: &[StepRecord]) -> bool {
-    (0..steps.len()).any(|i| {
-        matches!(records[i].status, StepStatus::Pending)
-            && steps[i]
+/// What the executor knows about a run's first `len` instances, built once per run: their
+/// [`Index`] and the run's policies ([`spec_policies`]).
+#[derive(Clone, Copy)]
+struct Known<'k, 'a> {
+    index: &'k Index<'a>,
+    len: usize,
+    policies: &'k [String],
+}
+
+/// Which pending instances could be decided or started, kept as statuses change: the
+/// executor asks after every event, and a scan of every instance each time is quadratic in
+/// the plan's size.
+#[derive(Default)]
+struct Ready {
+    /// Per instance: how many of its predecessors are not over.
+    unmet: Vec<usize>,
+    /// Per instance: the instances that wait for it.
+    dependents: Vec<Vec<usize>>,
+    /// The pending instances whose predecessors are all over, and the pending
+    /// `not_applicable` ones (recorded whatever their predecessors).
+    open: BTreeSet<usize>,
+}
+
+impl Ready {
+    /// Take in the instances from `first` on (new, or read back from a journal).
+    fn add(&mut self, steps: &[StepInstance], records: &[StepRecord], first: usize) {
+        self.dependents.resize(steps.len(), Vec::new());
+        for s in &steps[first..] {
+            let i = s.idx;
+            let unmet = s
                 .deps
                 .iter()
-                .all(|&d| records[d].status.is_terminal())
-    })
+                .filter(|&&d| !records[d].status.is_terminal())
+                .count();
+            self.unmet.push(unmet);
+            for &d in &s.deps {
+                self.dependents[d].push(i);
+            }
+            if matches!(records[i].status, StepStatus::Pending)
+                && (unmet == 0 || s.not_applicable.is_some())
+            {
+                self.open.insert(i);
+            }
+        }
+    }
+
+    /// Instance `i` is over: it leaves the open set and its dependents may open.
+    fn over(&mut self, i: usize, records: &[StepRecord]) {
+        self.open.remove(&i);
+        for &j in &self.dependents[i] {
+            self.unmet[j] -= 1;
+            if self.unmet[j] == 0 && matches!(records[j].status, StepStatus::Pending) {
+                self.open.insert(j);
+            }
+        }
+    }
+
+    /// The pending instances with all their predecessors over, in index order.
+    fn startable<'r>(&'r self, records: &'r [StepRecord]) -> impl Iterator<Item = usize> + 'r {
+        self.open.iter().copied().filter(move |&i| {
+            self.unmet[i] == 0 && matches!(records[i].status, StepStatus::Pending)
+        })
+    }
 }
 
 fn failed(r: &StepRecord) -> bool {
@@ -658,14 +739,21 @@ fn may_have_acted(r: &StepRecord) -> bool {
 fn rollbacks_needed(
     steps: &[StepInstance],
     records: &[StepRecord],
+    known: Known<'_, '_>,
     cached_schedules: &BTreeMap<String, String>,
     spec: &crate::run_spec::RunSpec,
     zones: &[crate::plan::ZonePlan],
 ) -> Vec<StepInstance> {
     let mut out: Vec<StepInstance> = Vec::new();
     // The instances the run has already, by (step, policy, zone): this runs after every
-    // failure, so it must stay linear in the plan's size.
-    let index = Index::new(steps);
+    // status change, so the index of the run's first instances is the executor's, and only
+    // the instances added since are indexed here (the first of a key counts, and those come
+    // first).
+    let added = Index::new(&steps[known.len..]);
+    let index = Lookup {
+        known: known.index,
+        added: &added,
+    };
     let have = |out: &Vec<StepInstance>, step: StepId, policy: Option<&str>, zone: Option<&str>| {
         index.get(step, policy, zone).is_some()
             || out.iter().any(|s| {
@@ -691,27 +779,35 @@ fn rollbacks_needed(
             .iter()
             .any(|s| s.step == step && s.policy.is_none() && pred(&records[s.idx]))
     };
-    let cached_ok: BTreeSet<&str> = steps
-        .iter()
-        .filter(|s| {
-            s.step == StepId::CacheSchedules && records[s.idx].status == StepStatus::Succeeded
-        })
-        .filter_map(|s| s.policy.as_deref())
-        .collect();
-    let had_schedule =
-        |p: &str| cached_ok.contains(p) && cached_schedules.get(p).is_some_and(|s| !s.is_empty());
+    // Built when a rollback first asks (most checks roll nothing back).
+    let cached_ok: std::cell::OnceCell<BTreeSet<&str>> = std::cell::OnceCell::new();
+    let had_schedule = |p: &str| {
+        cached_ok
+            .get_or_init(|| {
+                steps
+                    .iter()
+                    .filter(|s| {
+                        s.step == StepId::CacheSchedules
+                            && records[s.idx].status == StepStatus::Succeeded
+                    })
+                    .filter_map(|s| s.policy.as_deref())
+                    .collect()
+            })
+            .contains(p)
+            && cached_schedules.get(p).is_some_and(|s| !s.is_empty())
+    };
     let lock_done = any(StepId::DataIntegrityLock, &may_have_acted);
     let cfg_off = any(StepId::DisableConfigJobs, &|r| {
         r.status == StepStatus::Succeeded
     });
     let protocols_off = any(StepId::DisableProtocols, &may_have_acted);
-    let policies = spec_policies(steps);
+    let policies = known.policies;
     // Put back what the preparation changed, for every policy, after `cause`.
     let prep_rollback = |out: &mut Vec<StepInstance>, cause: usize| {
         if lock_done && !have(out, StepId::RollbackLock, None, None) {
             out.push(mk(StepId::RollbackLock, None, None, vec![cause]));
         }
-        for p in &policies {
+        for p in policies {
             if had_schedule(p) && !have(out, StepId::RollbackSchedules, Some(p), None) {
                 out.push(mk(StepId::RollbackSchedules, Some(p), None, vec![cause]));
             }
@@ -898,15 +994,28 @@ fn rollbacks_needed(
 
 /// The policies of a run, in plan order (from its per-policy instances).
 fn spec_policies(steps: &[StepInstance]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for s in steps.iter().filter(|s| s.step == StepId::CacheSchedules) {
-        if let Some(p) = &s.policy {
-            if !out.contains(p) {
-                out.push(p.clone());
-            }
-        }
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    steps
+        .iter()
+        .filter(|s| s.step == StepId::CacheSchedules)
+        .filter_map(|s| s.policy.as_deref())
+        .filter(|p| seen.insert(p))
+        .map(str::to_string)
+        .collect()
+}
+
+/// An [`Index`] of a run's first instances and one of the instances added after them.
+struct Lookup<'k, 'a, 'b> {
+    known: &'k Index<'a>,
+    added: &'k Index<'b>,
+}
+
+impl Lookup<'_, '_, '_> {
+    fn get(&self, step: StepId, policy: Option<&str>, zone: Option<&str>) -> Option<usize> {
+        self.known
+            .get(step, policy, zone)
+            .or_else(|| self.added.get(step, policy, zone))
     }
-    out
 }
 
 fn failed_validation(steps: &[StepInstance], records: &[StepRecord]) -> bool {

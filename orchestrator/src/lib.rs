@@ -9,7 +9,8 @@
 //!
 //! Layers, bottom up: `naming` (paths and names) → `plan` (step ids, instances, the DAG) →
 //! `ctx` (what a step gets and returns) → `steps` (one file per step id, and the catalogue
-//! that dispatches them) → `exec` (the executor) → the surfaces: [`runner`], [`journal`],
+//! that dispatches them) → `exec` (the executor; `makespan` computes its report's lower
+//! bound and barrier baseline) → the surfaces: [`runner`], [`journal`],
 //! [`server`], the `dr` binary. Only the surfaces, the client ([`papi`], [`dns`]), the data
 //! formats ([`config`], [`run_spec`], [`report`], [`secret`]) and the items re-exported here
 //! are public.
@@ -22,6 +23,7 @@ pub mod dns;
 mod exec;
 mod inventory;
 pub mod journal;
+mod makespan;
 mod naming;
 pub mod papi;
 mod plan;
@@ -38,5 +40,5 @@ pub use inventory::{ClusterInfo, Inventory, PolicyInfo, PoolInfo};
 pub use plan::{
     build as build_plan, Actor, NetMapping, Plan, PlanError, StepId, StepInstance, ZonePlan,
 };
-pub use report::{Outcome, Report, SkipReason, StepRecord, StepStatus};
+pub use report::{Outcome, Performance, Report, SkipReason, SlotLoad, StepRecord, StepStatus};
 pub use run_spec::{Mode, Networking, RunKind, RunOptions, RunSpec};

@@ -239,6 +239,74 @@ pub struct Report {
     /// (DESIGN §6 I7: a run may leave data unavailable only if it says so).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unavailable: Vec<Unavailable>,
+    /// The makespan against its lower bound and the barrier baseline (DESIGN §8; computed
+    /// by `makespan.rs` from the durations measured in this run). Absent in reports written
+    /// before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance: Option<Performance>,
+}
+
+/// How the run's makespan compares with what any schedule could reach and with a phased
+/// run (DESIGN §8). All durations are the ones measured in this run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Performance {
+    /// max(critical path, every cluster's job work / its job slots).
+    pub lower_bound_ms: u64,
+    /// The term that set the bound: `critical_path` or `job_slots(<cluster>)`.
+    pub lower_bound_term: String,
+    /// The longest chain of measured durations along the DAG's edges.
+    pub critical_path_ms: u64,
+    /// Per cluster with job work: the work of the instances holding one of its SyncIQ job
+    /// slots, its slots, and the work over the slots (rounded up).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub job_slots: BTreeMap<String, SlotLoad>,
+    /// `makespan_ms / lower_bound_ms` (3 decimals; absent when the bound is 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub makespan_over_lower_bound: Option<f64>,
+    /// A tighter valid bound: the lower bound, or a cluster's job bound with the head
+    /// before and the tail after its jobs (`SlotLoad::with_head_and_tail_ms`), if larger.
+    #[serde(default)]
+    pub tight_lower_bound_ms: u64,
+    /// `makespan_ms / tight_lower_bound_ms` (3 decimals; absent when the bound is 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub makespan_over_tight_lower_bound: Option<f64>,
+    /// The same instances and durations run phase by phase (every instance of one step id,
+    /// then the next), jobs within their slots.
+    pub barrier_baseline_ms: u64,
+    /// `makespan_ms / barrier_baseline_ms` (3 decimals; absent when the baseline is 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipelined_over_barrier: Option<f64>,
+}
+
+/// One cluster's SyncIQ job load in a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotLoad {
+    pub job_work_ms: u64,
+    pub slots: u32,
+    /// `job_work_ms / slots`, rounded up.
+    pub bound_ms: u64,
+    /// `bound_ms` plus the longest chain before the earliest of these jobs and the shortest
+    /// chain after any of them: no schedule ends before it.
+    #[serde(default)]
+    pub with_head_and_tail_ms: u64,
+}
+
+impl Performance {
+    /// One line for humans: makespan over bound, pipelined over barrier.
+    pub fn summary(&self, makespan_ms: u64) -> String {
+        let r = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into());
+        format!(
+            "makespan {} ms / lower bound {} ms ({}) = {} (tight bound {} ms: {}); pipelined / barrier {} ms = {}",
+            makespan_ms,
+            self.lower_bound_ms,
+            self.lower_bound_term,
+            r(self.makespan_over_lower_bound),
+            self.tight_lower_bound_ms,
+            r(self.makespan_over_tight_lower_bound),
+            self.barrier_baseline_ms,
+            r(self.pipelined_over_barrier)
+        )
+    }
 }
 
 /// Data of one policy that the run left unavailable to its clients.

@@ -101,6 +101,9 @@ pub fn render(r: &DrillResult) -> String {
         fmt_ms(r.report.makespan_ms),
         counts.join(", ")
     );
+    if let Some(p) = &r.report.performance {
+        let _ = writeln!(out, "performance: {}", p.summary(r.report.makespan_ms));
+    }
     for w in &r.report.warnings {
         let _ = writeln!(out, "warning: {w}");
     }

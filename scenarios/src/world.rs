@@ -160,32 +160,30 @@ impl World {
 
     /// The cluster that owns a pool address.
     pub fn cluster_of_ip(&self, ip: Ipv4Addr) -> Option<String> {
-        for name in self.sim.cluster_names() {
-            let cfg = self.sim.config_json(&name)?;
-            let Some(pools) = cfg.get("pools").and_then(Value::as_object) else {
-                continue;
-            };
-            for p in pools.values() {
-                for r in p
-                    .get("ranges")
+        // Read in place: clients ask this on every attempt, and the whole configuration
+        // as JSON would be rendered for each.
+        let owns = |pools: &std::collections::BTreeMap<String, sim_onefs::config::Obj>| {
+            pools.values().any(|p| {
+                p.get("ranges")
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
-                {
-                    let lo = r
-                        .get("low")
-                        .and_then(Value::as_str)
-                        .and_then(|s| s.parse::<Ipv4Addr>().ok());
-                    let hi = r
-                        .get("high")
-                        .and_then(Value::as_str)
-                        .and_then(|s| s.parse::<Ipv4Addr>().ok());
-                    if let (Some(lo), Some(hi)) = (lo, hi) {
-                        if ip >= lo && ip <= hi {
-                            return Some(name);
-                        }
-                    }
-                }
+                    .any(|r| {
+                        let lo = r
+                            .get("low")
+                            .and_then(Value::as_str)
+                            .and_then(|s| s.parse::<Ipv4Addr>().ok());
+                        let hi = r
+                            .get("high")
+                            .and_then(Value::as_str)
+                            .and_then(|s| s.parse::<Ipv4Addr>().ok());
+                        matches!((lo, hi), (Some(lo), Some(hi)) if ip >= lo && ip <= hi)
+                    })
+            })
+        };
+        for name in self.sim.cluster_names() {
+            if self.sim.with_config(&name, |cfg| owns(&cfg.pools))? {
+                return Some(name);
             }
         }
         None

@@ -591,6 +591,9 @@ fn finish(report: &orchestrator::Report, json: bool) -> anyhow::Result<ExitCode>
     } else {
         print_steps(&report.steps);
         println!("run {} outcome: {}", report.run_id, report.outcome.as_str());
+        if let Some(p) = &report.performance {
+            println!("performance: {}", p.summary(report.makespan_ms));
+        }
         print_waiting(&report.run_id, &report.steps);
     }
     Ok(if report.outcome == Outcome::Succeeded {

@@ -166,6 +166,8 @@ pub struct RollbackWant {
 pub struct Model<'f, 'a> {
     pub f: &'f Facts<'a>,
     by_key: BTreeMap<Key, &'f StepView>,
+    /// [`Model::failed_validation_gate`], found once (the skip rules ask it per instance).
+    failed_gate: Option<&'f StepView>,
 }
 
 impl<'f, 'a> Model<'f, 'a> {
@@ -176,7 +178,17 @@ impl<'f, 'a> Model<'f, 'a> {
                 .entry(key(&s.step, s.policy.as_deref(), s.zone.as_deref()))
                 .or_insert(s);
         }
-        Model { f, by_key }
+        let failed_gate = f
+            .report
+            .steps
+            .iter()
+            .filter(|s| VALIDATION_GATES.contains(&s.step.as_str()) && s.status.failed())
+            .min_by_key(|s| global_pos(&s.step));
+        Model {
+            f,
+            by_key,
+            failed_gate,
+        }
     }
 
     /// Instances the executor adds when something fails (rollbacks; in zone modes the
@@ -469,12 +481,7 @@ impl<'f, 'a> Model<'f, 'a> {
 
     /// The validation gate that failed, if any (safety-rules.md: only one can).
     pub fn failed_validation_gate(&self) -> Option<&'f StepView> {
-        self.f
-            .report
-            .steps
-            .iter()
-            .filter(|s| VALIDATION_GATES.contains(&s.step.as_str()) && s.status.failed())
-            .min_by_key(|s| global_pos(&s.step))
+        self.failed_gate
     }
 
     /// The zone policies whose `sync_data` or `sync_config` did not succeed: the zone gate

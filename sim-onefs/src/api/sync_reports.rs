@@ -27,6 +27,15 @@ impl Side {
         }
     }
 
+    /// Positions in [`Side::reports`] of `policy`'s reports, oldest first.
+    fn of_policy<'a>(self, s: &'a SyncIqState, policy: &str) -> &'a [usize] {
+        let ix = match self {
+            Side::Source => &s.report_ix,
+            Side::Target => &s.target_report_ix,
+        };
+        ix.get(policy).map_or(&[], Vec::as_slice)
+    }
+
     fn render(self, r: &Report, ep: Epoch) -> Value {
         match self {
             Side::Source => report_json(r, ep),
@@ -75,10 +84,14 @@ fn list_side(st: ApiState, q: QueryR, side: Side) -> ApiResult {
         let ep = w.epoch;
         let now_s = ep.unix_s(w.now_ms as i64);
         let mut seen_per_policy = std::collections::BTreeMap::new();
-        let items: Vec<_> = side
-            .reports(synciq(w, &st)?)
-            .iter()
-            .rev()
+        let s = synciq(w, &st)?;
+        let all = side.reports(s);
+        // Newest first; one policy's from its index.
+        let newest_first: Box<dyn Iterator<Item = &Report>> = match q.get("policy_name") {
+            Some(n) => Box::new(side.of_policy(s, n).iter().rev().map(|&i| &all[i])),
+            None => Box::new(all.iter().rev()),
+        };
+        let items: Vec<_> = newest_first
             .filter(|r| q.get("policy_name").is_none_or(|n| &r.policy_name == n))
             .filter(|r| q.get("state").is_none_or(|s| r.state.as_str() == s))
             .filter(|r| q.get("action").is_none_or(|a| r.action.as_str() == a))
