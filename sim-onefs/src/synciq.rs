@@ -382,7 +382,7 @@ impl SyncIqState {
             ("bandwidth_reservation_reserve_absolute", Value::Null),
             ("bandwidth_reservation_reserve_percentage", json!(1)),
             ("cluster_certificate_id", json!("")),
-            ("elliptic_curve_list", json!([])),
+            ("elliptic_curve_list", json!("")),
             ("encryption_cipher_list", json!("")),
             ("encryption_required", json!(false)),
             ("force_interface", json!(false)),
