@@ -76,21 +76,27 @@ CALLED = set()
 OPENAPI_SUMMARY = []
 
 
-def resource_methods(sdk):
-    """{(API class, method): route} of one SDK subpackage on the reference's resources."""
+def sdk_http_infos(sdk):
+    """(API class name, method, source of its `<method>_with_http_info`) for every API-class
+    method of one isilon-sdk subpackage: the route, HTTP method and response type of a call
+    are spelled out in that source."""
     mod = importlib.import_module("isilon_sdk.%s" % sdk)
-    out = {}
     for name in dir(mod):
         if not name.endswith("Api"):
             continue
         cls = getattr(mod, name)
-        for meth, _ in inspect.getmembers(cls, inspect.isfunction):
-            if meth.startswith("_") or meth.endswith("_with_http_info"):
-                continue
-            info = getattr(cls, meth + "_with_http_info", None)
-            m = info and re.search(r"'/platform/\d+/([^']+)'", inspect.getsource(info))
-            if m and any(r.match(m.group(1)) for r in RESOURCE_PATHS):
-                out[(name, meth)] = m.group(1)
+        for meth, fn in inspect.getmembers(cls, inspect.isfunction):
+            if not meth.startswith("_") and meth.endswith("_with_http_info"):
+                yield name, meth[:-len("_with_http_info")], inspect.getsource(fn)
+
+
+def resource_methods(sdk):
+    """{(API class, method): route} of one SDK subpackage on the reference's resources."""
+    out = {}
+    for name, meth, src in sdk_http_infos(sdk):
+        m = re.search(r"'/platform/\d+/([^']+)'", src)
+        if m and any(r.match(m.group(1)) for r in RESOURCE_PATHS):
+            out[(name, meth)] = m.group(1)
     return out
 
 

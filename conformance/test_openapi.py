@@ -36,8 +36,6 @@ xfailed (test_openapi_known_synciq_deviations) instead of failing: the simulator
 renderers are fixed by their owners, and each entry goes once they are.
 """
 import hashlib
-import importlib
-import inspect
 import json
 import os
 import re
@@ -394,22 +392,13 @@ def sdk_route_models(sdk):
     from each API method's `'/platform/<N>/<route>', '<METHOD>'` and `response_type=` lines."""
     key = ("routes", sdk)
     if key not in _SDK:
-        mod = importlib.import_module("isilon_sdk.%s" % sdk)
         out = {}
-        for name in dir(mod):
-            if not name.endswith("Api"):
-                continue
-            cls = getattr(mod, name)
-            for meth, fn in inspect.getmembers(cls, inspect.isfunction):
-                if not meth.endswith("_with_http_info"):
-                    continue
-                src = inspect.getsource(fn)
-                m = re.search(r"'/platform/\d+/([^']+)', '(\w+)'", src)
-                t = re.search(r"response_type=(?:'(\w+)'|None)", src)
-                if m and t:
-                    route = re.sub(r"\{[^}]*\}", "{}", m.group(1))
-                    out[(route, m.group(2).upper())] = ("%s.%s" % (name, meth[:-len("_with_http_info")]),
-                                                        t.group(1))
+        for name, meth, src in conftest.sdk_http_infos(sdk):
+            m = re.search(r"'/platform/\d+/([^']+)', '(\w+)'", src)
+            t = re.search(r"response_type=(?:'(\w+)'|None)", src)
+            if m and t:
+                route = re.sub(r"\{[^}]*\}", "{}", m.group(1))
+                out[(route, m.group(2).upper())] = ("%s.%s" % (name, meth), t.group(1))
         _SDK[key] = out
     return _SDK[key]
 

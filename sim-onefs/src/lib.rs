@@ -193,7 +193,6 @@ impl Sim {
     /// Run virtual time `speed`× real time from now on (`drill serve --speed N`): jobs, PAPI
     /// times and the `Date` header all follow. 1 ..= [`clock::MAX_SPEED`].
     pub fn set_speed(&self, speed: u32) -> Result<(), SimError> {
-        self.with_world(|_| ());
         self.inner
             .clock
             .set_speed(speed)
@@ -461,6 +460,7 @@ impl Sim {
                 .map(|c| {
                     c.synciq
                         .reports
+                        .all()
                         .iter()
                         .map(|r| api::report_json(r, w.epoch))
                         .collect()

@@ -342,41 +342,60 @@ pub struct SyncIqState {
     pub target_policies: BTreeMap<String, TargetPolicy>,
     /// Keyed by policy / target policy id.
     pub jobs: BTreeMap<String, Job>,
-    pub reports: Vec<Report>,
-    /// Reports of jobs that replicated into this cluster (`sync/target/reports`), oldest
-    /// first: the target side's record of each run, with its error text when it failed.
-    pub target_reports: Vec<Report>,
-    /// Positions in `reports` by policy name, kept by [`SyncIqState::push_report`] (the
-    /// way reports are added): a policy's reports are read without scanning every report
-    /// on the cluster (the orchestrator reads them around each of its jobs).
-    #[serde(skip)]
-    pub report_ix: BTreeMap<String, Vec<usize>>,
-    /// The same for `target_reports` ([`SyncIqState::push_target_report`]).
-    #[serde(skip)]
-    pub target_report_ix: BTreeMap<String, Vec<usize>>,
+    /// Reports of the jobs this cluster ran (`sync/reports`).
+    pub reports: ReportLog,
+    /// Reports of jobs that replicated into this cluster (`sync/target/reports`): the target
+    /// side's record of each run, with its error text when it failed.
+    pub target_reports: ReportLog,
     pub next_job_id: u64,
     pub next_seq: u64,
 }
 
+/// Reports, oldest first, indexed by policy name so that a policy's reports are read
+/// without scanning every report on the cluster (the orchestrator reads them around each of
+/// its jobs). Appending is the only change, through [`ReportLog::push`], so the index
+/// cannot drift. Serialised as the plain list.
+#[derive(Clone, Debug, Default)]
+pub struct ReportLog {
+    items: Vec<Report>,
+    by_policy: BTreeMap<String, Vec<usize>>,
+}
+
+impl ReportLog {
+    pub fn push(&mut self, r: Report) {
+        self.by_policy
+            .entry(r.policy_name.clone())
+            .or_default()
+            .push(self.items.len());
+        self.items.push(r);
+    }
+
+    /// Every report, oldest first.
+    pub fn all(&self) -> &[Report] {
+        &self.items
+    }
+
+    /// `policy`'s reports, oldest first.
+    pub fn of_policy<'a>(&'a self, policy: &str) -> impl DoubleEndedIterator<Item = &'a Report> {
+        self.by_policy
+            .get(policy)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|&i| &self.items[i])
+    }
+
+    pub fn last(&self) -> Option<&Report> {
+        self.items.last()
+    }
+}
+
+impl Serialize for ReportLog {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.items.serialize(s)
+    }
+}
+
 impl SyncIqState {
-    /// Add a report (newest last) and index it by policy name.
-    pub fn push_report(&mut self, r: Report) {
-        self.report_ix
-            .entry(r.policy_name.clone())
-            .or_default()
-            .push(self.reports.len());
-        self.reports.push(r);
-    }
-
-    /// Add a target report (newest last) and index it by policy name.
-    pub fn push_target_report(&mut self, r: Report) {
-        self.target_report_ix
-            .entry(r.policy_name.clone())
-            .or_default()
-            .push(self.target_reports.len());
-        self.target_reports.push(r);
-    }
-
     pub fn new(service_on: bool, max_concurrent_jobs: u32) -> SyncIqState {
         let extra: BTreeMap<String, Value> = [
             ("bandwidth_reservation_reserve_absolute", Value::Null),
@@ -418,10 +437,8 @@ impl SyncIqState {
             policies: BTreeMap::new(),
             target_policies: BTreeMap::new(),
             jobs: BTreeMap::new(),
-            reports: Vec::new(),
-            target_reports: Vec::new(),
-            report_ix: BTreeMap::new(),
-            target_report_ix: BTreeMap::new(),
+            reports: ReportLog::default(),
+            target_reports: ReportLog::default(),
             next_job_id: 1,
             next_seq: 1,
         }
@@ -528,9 +545,9 @@ impl WorldState {
             bytes_transferred: bytes,
             errors: vec![],
         };
-        src.synciq.push_report(report.clone());
+        src.synciq.reports.push(report.clone());
         let tgt = self.clusters.get_mut(&p.target).expect("validated");
-        tgt.synciq.push_target_report(report);
+        tgt.synciq.target_reports.push(report);
         let src = self.clusters.get_mut(&p.source).expect("validated");
         src.synciq.policies.insert(
             id.clone(),
@@ -1210,7 +1227,7 @@ impl WorldState {
         let done = state == JobState::Finished;
         let frac = if done { 1.0 } else { job.progress(t) };
         let c = self.clusters.get_mut(cluster).expect("exists");
-        c.synciq.push_report(Report {
+        c.synciq.reports.push(Report {
             id: format!("{}-{}", job.job_id, job.policy_name),
             job_id: job.job_id,
             policy_id: id.to_string(),
@@ -1234,7 +1251,7 @@ impl WorldState {
         if matches!(job.action, JobAction::Run | JobAction::Test) && started && reached {
             let r = self.clusters[cluster].synciq.reports.last().cloned();
             if let (Some(r), Some(tc)) = (r, self.clusters.get_mut(&job.target)) {
-                tc.synciq.push_target_report(r);
+                tc.synciq.target_reports.push(r);
             }
         }
         let mut e = AuditEntry::new(t, cluster, "syncIQ", "sync.job.finish", id)

@@ -51,15 +51,21 @@ fn secrets_of(sim: &Sim) -> Vec<String> {
     out
 }
 
-#[test]
-fn no_password_or_token_in_logs_reports_or_journal() {
-    let scn = tests::load("synciq-manual-networking");
+/// A DEBUG-level log subscriber that writes into the returned buffer.
+fn debug_log() -> (Buf, impl tracing::Subscriber + Send + Sync) {
     let buf = Buf::default();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::DEBUG)
         .with_writer(buf.clone())
         .with_ansi(false)
         .finish();
+    (buf, subscriber)
+}
+
+#[test]
+fn no_password_or_token_in_logs_reports_or_journal() {
+    let scn = tests::load("synciq-manual-networking");
+    let (buf, subscriber) = debug_log();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite");
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -207,12 +213,7 @@ fn tsig_secret_of_a_world_never_shows() {
         .map(|b| format!("{b:02x}"))
         .collect();
     let secrets = [b64.clone(), raw, hex];
-    let buf = Buf::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(buf.clone())
-        .with_ansi(false)
-        .finish();
+    let (buf, subscriber) = debug_log();
     let result = tracing::subscriber::with_default(subscriber, || {
         tracing::debug!(?scn, "scenario");
         tests::run(&scn)

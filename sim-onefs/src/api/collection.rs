@@ -111,7 +111,10 @@ impl Dirs<'_> {
         let prefix = format!("{path}/");
         let has_file = self
             .files
-            .range(prefix.clone()..)
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
             .next()
             .is_some_and(|(k, _)| k.starts_with(&prefix))
             || self.files.contains_key(path);

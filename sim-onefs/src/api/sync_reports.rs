@@ -10,7 +10,7 @@ use super::sync_common::{get_of, synciq};
 use super::sync_render::{report_json, target_report_json};
 use super::*;
 use crate::clock::Epoch;
-use crate::synciq::{Report, SyncIqState};
+use crate::synciq::{Report, ReportLog, SyncIqState};
 
 /// Which of a cluster's report collections a route serves.
 #[derive(Clone, Copy)]
@@ -20,20 +20,11 @@ enum Side {
 }
 
 impl Side {
-    fn reports(self, s: &SyncIqState) -> &[Report] {
+    fn reports(self, s: &SyncIqState) -> &ReportLog {
         match self {
             Side::Source => &s.reports,
             Side::Target => &s.target_reports,
         }
-    }
-
-    /// Positions in [`Side::reports`] of `policy`'s reports, oldest first.
-    fn of_policy<'a>(self, s: &'a SyncIqState, policy: &str) -> &'a [usize] {
-        let ix = match self {
-            Side::Source => &s.report_ix,
-            Side::Target => &s.target_report_ix,
-        };
-        ix.get(policy).map_or(&[], Vec::as_slice)
     }
 
     fn render(self, r: &Report, ep: Epoch) -> Value {
@@ -85,14 +76,13 @@ fn list_side(st: ApiState, q: QueryR, side: Side) -> ApiResult {
         let now_s = ep.unix_s(w.now_ms as i64);
         let mut seen_per_policy = std::collections::BTreeMap::new();
         let s = synciq(w, &st)?;
-        let all = side.reports(s);
+        let log = side.reports(s);
         // Newest first; one policy's from its index.
         let newest_first: Box<dyn Iterator<Item = &Report>> = match q.get("policy_name") {
-            Some(n) => Box::new(side.of_policy(s, n).iter().rev().map(|&i| &all[i])),
-            None => Box::new(all.iter().rev()),
+            Some(n) => Box::new(log.of_policy(n).rev()),
+            None => Box::new(log.all().iter().rev()),
         };
         let items: Vec<_> = newest_first
-            .filter(|r| q.get("policy_name").is_none_or(|n| &r.policy_name == n))
             .filter(|r| q.get("state").is_none_or(|s| r.state.as_str() == s))
             .filter(|r| q.get("action").is_none_or(|a| r.action.as_str() == a))
             .filter(|r| {
@@ -115,6 +105,7 @@ fn list_side(st: ApiState, q: QueryR, side: Side) -> ApiResult {
 fn get_side(st: ApiState, p: PathR, side: Side) -> ApiResult {
     get_of(&st, p, "reports", |s, key, now| {
         side.reports(s)
+            .all()
             .iter()
             .rev()
             .find(|r| r.id == key)

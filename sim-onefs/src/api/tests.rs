@@ -75,6 +75,12 @@ async fn call(app: &Router, method: &str, uri: &str, body: Option<Value>) -> (St
     (st, v)
 }
 
+/// The Unix time a response's `Date` header states.
+fn date_header_s(h: &http::HeaderMap) -> i64 {
+    let t = httpdate::parse_http_date(h["date"].to_str().unwrap()).unwrap();
+    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
 async fn sleep_ms(ms: u64) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
@@ -2065,11 +2071,7 @@ async fn papi_times_and_date_header_share_one_clock() {
         &[],
     )
     .await;
-    let date = httpdate::parse_http_date(h["date"].to_str().unwrap()).unwrap();
-    let date_s = date
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let date_s = date_header_s(&h);
     assert_eq!(date_s, 1_800_000_000 + 3_600 + 120);
     let r = &v["reports"][0];
     let (start, end) = (
@@ -2189,14 +2191,7 @@ async fn speed_runs_jobs_and_the_date_header_faster() {
         &[],
     )
     .await;
-    let t = |h: &http::HeaderMap| {
-        httpdate::parse_http_date(h["date"].to_str().unwrap())
-            .unwrap()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-    };
-    assert_eq!(t(&h1) - t(&h0), 600);
+    assert_eq!(date_header_s(&h1) - date_header_s(&h0), 600);
     assert_eq!(sim.now_ms(), 600_000);
     assert_eq!(
         sim.policy_state("boston", "eng").unwrap()["last_job_state"],
