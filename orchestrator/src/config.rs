@@ -59,6 +59,9 @@ pub struct Config {
     /// steps fail with a message saying so.
     #[serde(default)]
     pub dns: Option<DnsConfig>,
+    /// What `dr plan --estimate` assumes where the clusters' report history says nothing.
+    #[serde(default)]
+    pub estimate: crate::estimate::CostDefaults,
 }
 
 /// Where and how to send DNS updates.

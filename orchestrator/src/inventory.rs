@@ -39,8 +39,66 @@ pub struct PolicyInfo {
     pub schedule: String,
     pub enabled: bool,
     pub last_job_state: Option<String>,
-    /// Expected runtime of a sync job, from the newest report's duration (0 = unknown).
+    /// Expected runtime of a sync job (0 = unknown): the mean of the incremental syncs in
+    /// `history`, or the newest sync's when there is no incremental one.
     pub expected_job_ms: u64,
+    /// The policy's finished jobs, newest first (at most [`HISTORY_MAX`]): what the
+    /// scheduler and `dr plan --estimate` learn job times from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<JobSample>,
+}
+
+/// How many of a policy's reports the inventory keeps.
+pub const HISTORY_MAX: usize = 32;
+
+/// One finished SyncIQ job of a policy, from its report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSample {
+    /// `run`, `allow_write`, `resync_prep`, …
+    pub action: String,
+    pub duration_ms: u64,
+    pub bytes: u64,
+    /// The policy's first, full sync.
+    #[serde(default)]
+    pub initial: bool,
+    /// Unix seconds it ended.
+    pub end_time: i64,
+}
+
+impl JobSample {
+    /// Samples from reports (newest first, as `PapiClient::reports` returns them): finished
+    /// jobs only, at most [`HISTORY_MAX`].
+    pub fn from_reports(reports: &[crate::papi::SyncReport]) -> Vec<JobSample> {
+        reports
+            .iter()
+            .filter(|r| r.state == "finished")
+            .filter_map(|r| {
+                Some(JobSample {
+                    action: r.action.clone().unwrap_or_else(|| "run".into()),
+                    duration_ms: (r.duration?.max(0) as u64).saturating_mul(1000),
+                    bytes: r.bytes_transferred.unwrap_or(0),
+                    initial: r.sync_type.as_deref() == Some("initial"),
+                    end_time: r.end_time.unwrap_or(0),
+                })
+            })
+            .take(HISTORY_MAX)
+            .collect()
+    }
+
+    /// Expected runtime of a sync job from `history`: the mean of its incremental runs, or
+    /// the newest run's when there is none (0: no run known).
+    pub fn expected_run_ms(history: &[JobSample]) -> u64 {
+        let runs = || history.iter().filter(|s| s.action == "run");
+        let incremental: Vec<u64> = runs()
+            .filter(|s| !s.initial)
+            .map(|s| s.duration_ms)
+            .collect();
+        if incremental.is_empty() {
+            runs().next().map_or(0, |s| s.duration_ms)
+        } else {
+            incremental.iter().sum::<u64>() / incremental.len() as u64
+        }
+    }
 }
 
 /// A SmartConnect pool as discovered.
@@ -220,15 +278,11 @@ pub async fn discover(
                         .any(|h| h.eq_ignore_ascii_case(&p.target_host))
                 })
                 .map(|c| c.name.clone());
-            let expected_job_ms = match client.reports(&p.name).await {
-                Ok(reports) => reports
-                    .iter()
-                    .find(|r| r.action.as_deref().unwrap_or("run") == "run")
-                    .and_then(|r| r.duration)
-                    .map(|d| (d.max(0) as u64) * 1000)
-                    .unwrap_or(0),
-                Err(_) => 0,
+            let history = match client.reports(&p.name).await {
+                Ok(reports) => JobSample::from_reports(&reports),
+                Err(_) => Vec::new(),
             };
+            let expected_job_ms = JobSample::expected_run_ms(&history);
             inv.policies.insert(
                 p.name.clone(),
                 PolicyInfo {
@@ -242,6 +296,7 @@ pub async fn discover(
                     enabled: p.enabled,
                     last_job_state: p.last_job_state.clone(),
                     expected_job_ms,
+                    history,
                 },
             );
         }
@@ -270,6 +325,7 @@ pub async fn discover(
                         enabled: true,
                         last_job_state: tp.last_job_state.clone(),
                         expected_job_ms: 0,
+                        history: Vec::new(),
                     },
                 );
             }

@@ -20,6 +20,7 @@ pub mod bugs;
 pub mod config;
 mod ctx;
 pub mod dns;
+pub mod estimate;
 mod exec;
 mod inventory;
 pub mod journal;
@@ -36,7 +37,7 @@ mod steps;
 
 pub use ctx::{Observer, RunCtx, RunEvent, RunState};
 pub use exec::{execute, execute_resumable, AbsentOperator, Operator, Resume};
-pub use inventory::{ClusterInfo, Inventory, PolicyInfo, PoolInfo};
+pub use inventory::{ClusterInfo, Inventory, JobSample, PolicyInfo, PoolInfo};
 pub use plan::{
     build as build_plan, Actor, NetMapping, Plan, PlanError, StepId, StepInstance, ZonePlan,
 };

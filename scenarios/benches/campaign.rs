@@ -41,6 +41,7 @@ fn main() {
         policies,
         seed: 1,
         max_concurrent_jobs: 16,
+        history: false,
     })
     .expect("generated scenario parses");
     let t = Instant::now();

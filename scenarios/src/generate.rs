@@ -18,7 +18,15 @@ pub struct GenParams {
     pub seed: u64,
     /// Cluster `max_concurrent_jobs`.
     pub max_concurrent_jobs: u32,
+    /// Give every policy a history of incremental syncs ([`HISTORY_SYNCS`] of them, each
+    /// transferring about what its pending changes hold, ±30 %): the report history a real
+    /// policy has after weeks of schedules, which the scheduler and `dr plan --estimate`
+    /// learn from. Off: the initial full sync is each policy's only report.
+    pub history: bool,
 }
+
+/// Past incremental syncs per policy with [`GenParams::history`].
+pub const HISTORY_SYNCS: usize = 4;
 
 const SCHEDULES: [&str; 5] = [
     "",
@@ -31,6 +39,8 @@ const SCHEDULES: [&str; 5] = [
 /// YAML text of the scenario.
 pub fn synciq_yaml(p: &GenParams) -> String {
     let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
+    // A stream of its own, so worlds without history stay what they were.
+    let mut hist_rng = ChaCha8Rng::seed_from_u64(p.seed ^ 0x6869_7374_6f72_7900);
     let mut y = String::new();
     let _ = writeln!(
         y,
@@ -59,9 +69,21 @@ pub fn synciq_yaml(p: &GenParams) -> String {
             y,
             "        - {{root: /ifs/data/{name}, count: {count}, size_bytes: {size}, unsynced_fraction: {unsynced}}}"
         );
+        let history = if p.history {
+            let pending = (count as f64 * unsynced).round() as u64 * size;
+            let syncs: Vec<String> = (0..HISTORY_SYNCS)
+                .map(|_| {
+                    let jitter: f64 = hist_rng.random_range(0.7..=1.3);
+                    format!("{{bytes: {}}}", (pending as f64 * jitter).round() as u64)
+                })
+                .collect();
+            format!(", past_syncs: [{}]", syncs.join(", "))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             policies,
-            "    - {{name: {name}, source: src, target: dst, source_path: /ifs/data/{name}, target_path: /ifs/data/{name}, schedule: \"{schedule}\"}}"
+            "    - {{name: {name}, source: src, target: dst, source_path: /ifs/data/{name}, target_path: /ifs/data/{name}, schedule: \"{schedule}\"{history}}}"
         );
     }
     let _ = writeln!(y, "    - name: dst");

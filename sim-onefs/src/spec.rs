@@ -213,6 +213,28 @@ pub struct PolicySpec {
     /// Overrides the policy's initial `last_job_state` (default `finished`).
     #[serde(default)]
     pub last_job_state: Option<String>,
+    /// Incremental syncs that ran before the world's start, oldest first. Their reports are
+    /// the policy's history (what the scheduler and `dr plan --estimate` learn job times
+    /// from); the newest ends at the start, one [`PAST_SYNC_INTERVAL_MS`] apart, and the
+    /// initial full sync comes before them. Empty (the default): the initial full sync is
+    /// the only report and ends at the start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub past_syncs: Vec<PastSyncSpec>,
+}
+
+/// Spacing of a policy's [`PolicySpec::past_syncs`].
+pub const PAST_SYNC_INTERVAL_MS: i64 = 3_600_000;
+
+/// One incremental sync in a policy's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PastSyncSpec {
+    /// Bytes it transferred.
+    pub bytes: u64,
+    /// How long it ran; default: the cost model's job start latency plus the bytes at the
+    /// link's bandwidth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -331,6 +331,9 @@ pub struct Report {
     pub total_data_bytes: u64,
     pub bytes_transferred: u64,
     pub errors: Vec<String>,
+    /// The policy's first, full sync (`sync_type: initial`); every later run is
+    /// incremental.
+    pub initial: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -493,15 +496,20 @@ fn sum_bytes(s: &Snapshot) -> u64 {
 }
 
 impl WorldState {
-    /// A policy from the spec, as if it had one successful sync ending at t=0.
+    /// A policy from the spec, as if its last successful sync ended at t=0: the initial
+    /// full sync, then the spec's `past_syncs` (each a report, one
+    /// [`PAST_SYNC_INTERVAL_MS`](crate::spec::PAST_SYNC_INTERVAL_MS) apart).
     pub(crate) fn install_initial_policy(&mut self, p: &PolicySpec) {
         let id = random_hex(&mut self.rng, 32);
         let src = &self.clusters[&p.source];
         let snap = subtree(&src.files, &p.source_path);
         let src_guid = src.guid.clone();
         let bytes = sum_bytes(&snap);
-        let dur = (self.costs.job_start_latency_ms
-            + bytes_ms(bytes, self.link.bandwidth_bytes_per_s)) as i64;
+        let job_ms = |bytes: u64| {
+            (self.costs.job_start_latency_ms + bytes_ms(bytes, self.link.bandwidth_bytes_per_s))
+                as i64
+        };
+        let dur = job_ms(bytes);
         let state = p
             .last_job_state
             .as_deref()
@@ -523,31 +531,48 @@ impl WorldState {
                 last_good: snap.clone(),
             },
         );
-        let src = self.clusters.get_mut(&p.source).expect("validated");
-        let job_id = src.synciq.next_job_id;
-        src.synciq.next_job_id += 1;
-        let report = Report {
-            id: format!("{job_id}-{}", p.name),
-            job_id,
-            policy_id: id.clone(),
-            policy_name: p.name.clone(),
-            action: JobAction::Run,
-            state: JobState::Finished,
-            start_ms: -dur,
-            end_ms: 0,
-            source_root_path: p.source_path.clone(),
-            target_path: p.target_path.clone(),
-            target_host: p.target.clone(),
-            source_host: p.source.clone(),
-            total_files: snap.len() as u64,
-            files_transferred: snap.len() as u64,
-            total_data_bytes: bytes,
-            bytes_transferred: bytes,
-            errors: vec![],
-        };
-        src.synciq.reports.push(report.clone());
-        let tgt = self.clusters.get_mut(&p.target).expect("validated");
-        tgt.synciq.target_reports.push(report);
+        // (start, end, bytes, initial) of every report, oldest first.
+        let n = p.past_syncs.len() as i64;
+        let interval = crate::spec::PAST_SYNC_INTERVAL_MS;
+        let mut runs = vec![(-n * interval - dur, -n * interval, bytes, true)];
+        for (i, s) in p.past_syncs.iter().enumerate() {
+            let end = -(n - 1 - i as i64) * interval;
+            let d = s
+                .duration_ms
+                .map_or_else(|| job_ms(s.bytes), |d| d.min(i64::MAX as u64) as i64);
+            runs.push((end - d, end, s.bytes, false));
+        }
+        let last_start = runs.last().map_or(-dur, |r| r.0);
+        for (start_ms, end_ms, bytes, initial) in runs {
+            let src = self.clusters.get_mut(&p.source).expect("validated");
+            let job_id = src.synciq.next_job_id;
+            src.synciq.next_job_id += 1;
+            let files = if initial { snap.len() as u64 } else { 0 };
+            let report = Report {
+                id: format!("{job_id}-{}", p.name),
+                job_id,
+                policy_id: id.clone(),
+                policy_name: p.name.clone(),
+                action: JobAction::Run,
+                state: JobState::Finished,
+                start_ms,
+                end_ms,
+                source_root_path: p.source_path.clone(),
+                target_path: p.target_path.clone(),
+                target_host: p.target.clone(),
+                source_host: p.source.clone(),
+                total_files: snap.len() as u64,
+                files_transferred: files,
+                total_data_bytes: bytes,
+                bytes_transferred: bytes,
+                errors: vec![],
+                initial,
+            };
+            src.synciq.reports.push(report.clone());
+            let tgt = self.clusters.get_mut(&p.target).expect("validated");
+            tgt.synciq.target_reports.push(report);
+        }
+        let dur = -last_start;
         let src = self.clusters.get_mut(&p.source).expect("validated");
         src.synciq.policies.insert(
             id.clone(),
@@ -1245,6 +1270,7 @@ impl WorldState {
             total_data_bytes: job.changed_bytes,
             bytes_transferred: (job.changed_bytes as f64 * frac) as u64,
             errors: why.iter().cloned().collect(),
+            initial: false,
         });
         // The target keeps its own report of a replication that reached it.
         let reached = job.start_checked || !job.needs_link();

@@ -23,6 +23,7 @@ fn generated_scenarios_replay_exactly() {
             policies: 12,
             seed,
             max_concurrent_jobs: 4,
+            history: false,
         })
         .unwrap();
         let a = run(&scn);

@@ -56,6 +56,7 @@ fn pipelined_beats_the_barrier_on_a_generated_world() {
             policies: 100,
             seed: 1,
             max_concurrent_jobs: slots,
+            history: false,
         })
         .expect("generated scenario parses");
         let r = run(&scn);

@@ -74,6 +74,17 @@ enum KindArg {
 }
 
 #[derive(Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Predict each step's and the run's duration from the clusters' sync report history,
+    /// their job slots and the cost model (the config's `estimate:` section fills in what the
+    /// history cannot tell).
+    #[arg(long)]
+    estimate: bool,
+}
+
+#[derive(Args)]
 struct RunArgs {
     /// Kind of run (the `failback` and `rehearsal` subcommands set it).
     #[arg(long, value_enum, default_value = "failover")]
@@ -197,7 +208,7 @@ enum Cmd {
         dump: bool,
     },
     /// Print the step DAG a failover would run, without changing anything.
-    Plan(RunArgs),
+    Plan(PlanArgs),
     /// Run a failover (journaled; see `status` and `resume`).
     Failover(RunArgs),
     /// Run a failback (a failover in the other direction, using the mirror policies).
@@ -377,11 +388,21 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Plan(args) => {
+        Cmd::Plan(PlanArgs {
+            run: args,
+            estimate,
+        }) => {
             let spec = args.to_spec()?;
             let inv = runner::discover(&clients).await.context("discovery")?;
             let plan = build_plan(&spec, &inv)?;
-            if args.json {
+            if estimate {
+                let est = orchestrator::estimate::estimate(&plan, &inv, &config.estimate);
+                if args.json {
+                    println!("{}", serde_json::to_string_pretty(&est)?);
+                } else {
+                    print!("{}", est.render());
+                }
+            } else if args.json {
                 println!("{}", serde_json::to_string_pretty(&plan)?);
             } else {
                 print!("{}", plan.render());
@@ -718,7 +739,10 @@ async fn serve_cmd(
         journal,
         clients,
         dns,
-        orchestrator::server::ServerConfig::new(&config.api, tokens),
+        orchestrator::server::ServerConfig {
+            estimate: config.estimate.clone(),
+            ..orchestrator::server::ServerConfig::new(&config.api, tokens)
+        },
     );
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -105,6 +105,11 @@ pub struct SyncReport {
     pub duration: Option<i64>,
     #[serde(default)]
     pub errors: Vec<String>,
+    #[serde(default)]
+    pub bytes_transferred: Option<u64>,
+    /// `initial` (the first, full sync), `incremental`, …
+    #[serde(default)]
+    pub sync_type: Option<String>,
 }
 
 /// SyncIQ job actions; `as_ref()` / `to_string()` give the PAPI spelling (`allow_write`).

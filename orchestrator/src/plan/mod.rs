@@ -261,6 +261,7 @@ mod tests {
                     enabled: true,
                     last_job_state: None,
                     expected_job_ms: 0,
+                    history: Vec::new(),
                 },
             );
         }

@@ -55,6 +55,9 @@ pub struct ServerConfig {
     pub tokens: Vec<ApiToken>,
     pub max_concurrent_runs: usize,
     pub max_body_bytes: usize,
+    /// What `POST /plans/estimate` assumes where the report history says nothing (the
+    /// config file's `estimate:` section).
+    pub estimate: crate::estimate::CostDefaults,
 }
 
 impl ServerConfig {
@@ -64,6 +67,7 @@ impl ServerConfig {
             tokens,
             max_concurrent_runs: api.max_concurrent_runs.max(1),
             max_body_bytes: api.max_body_bytes.max(1024),
+            estimate: crate::estimate::CostDefaults::default(),
         }
     }
 }
@@ -291,6 +295,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/clusters", get(inventory::list_clusters))
         .route("/inventory", get(inventory::discover))
         .route("/plans", post(plans::plan))
+        .route("/plans/estimate", post(plans::estimate))
         .route("/runs", get(runs::list).post(runs::start))
         .route("/failover", post(runs::start_failover))
         .route("/failback", post(runs::start_failback))

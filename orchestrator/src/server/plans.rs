@@ -39,7 +39,15 @@ pub async fn plan(
     State(state): State<Arc<AppState>>,
     JsonBody(spec): JsonBody<RunSpec>,
 ) -> Result<Json<crate::plan::Plan>, ApiError> {
-    validate_spec(&spec)?;
+    plan_of(&state, &spec).await.map(|(p, _)| Json(p))
+}
+
+/// Discover and plan; changes nothing.
+async fn plan_of(
+    state: &AppState,
+    spec: &RunSpec,
+) -> Result<(crate::plan::Plan, crate::inventory::Inventory), ApiError> {
+    validate_spec(spec)?;
     let inv = crate::runner::discover(&state.clients).await.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_GATEWAY,
@@ -47,7 +55,27 @@ pub async fn plan(
             format!("discovery failed: {e}"),
         )
     })?;
-    crate::plan::build(&spec, &inv)
-        .map(Json)
-        .map_err(|e| ApiError::bad_request(format!("cannot plan the run: {e}")))
+    let plan = crate::plan::build(spec, &inv)
+        .map_err(|e| ApiError::bad_request(format!("cannot plan the run: {e}")))?;
+    Ok((plan, inv))
+}
+
+/// Predict each step's and the run's duration from the clusters' sync report history and
+/// the cost model (`dr plan --estimate`); changes nothing.
+#[utoipa::path(post, path = "/api/v1/plans/estimate", tag = "plans",
+    request_body(content = Object, description = "A RunSpec (see components/schemas/RunSpec)"),
+    responses((status = 200, description = "The estimate: total_ms, per-instance start_ms/end_ms, each cluster's cost model, notes", body = Object),
+              (status = 400, body = super::ErrorBody),
+              (status = 502, body = super::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn estimate(
+    State(state): State<Arc<AppState>>,
+    JsonBody(spec): JsonBody<RunSpec>,
+) -> Result<Json<crate::estimate::Estimate>, ApiError> {
+    let (plan, inv) = plan_of(&state, &spec).await?;
+    Ok(Json(crate::estimate::estimate(
+        &plan,
+        &inv,
+        &state.config.estimate,
+    )))
 }

@@ -135,6 +135,10 @@ enum Cmd {
         /// The clusters' SyncIQ max_concurrent_jobs.
         #[arg(long, default_value_t = 16)]
         max_concurrent_jobs: u32,
+        /// Give each policy a history of incremental syncs (reports the scheduler and
+        /// `dr plan --estimate` learn from).
+        #[arg(long)]
+        history: bool,
     },
 }
 
@@ -300,6 +304,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             policies,
             seed,
             max_concurrent_jobs,
+            history,
         } => {
             print!(
                 "{}",
@@ -307,6 +312,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     policies,
                     seed,
                     max_concurrent_jobs,
+                    history,
                 })
             );
             Ok(ExitCode::SUCCESS)

@@ -231,7 +231,7 @@ pub(crate) fn report_json(r: &Report, ep: Epoch) -> Value {
         "service_report": [],
         "start_time": start,
         "state": r.state.as_str(),
-        "sync_type": "incremental",
+        "sync_type": if r.initial { "initial" } else { "incremental" },
         "total_chunks": 0,
         "total_data_bytes": r.total_data_bytes,
         "total_files": r.total_files,

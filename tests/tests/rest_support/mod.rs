@@ -44,6 +44,7 @@ pub fn app(scn: &Scenario, max_runs: usize) -> (Sim, Arc<AppState>, axum::Router
             ],
             max_concurrent_runs: max_runs,
             max_body_bytes: 64 * 1024,
+            estimate: Default::default(),
         },
     );
     let router = server::router(state.clone());
