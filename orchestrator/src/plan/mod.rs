@@ -450,6 +450,8 @@ mod tests {
             source: "a/groupnet0.subnet0.a".into(),
             target: "b/groupnet0.subnet0.b".into(),
             policies: vec![],
+            names: vec![],
+            zone: None,
         }];
         let plan = build(&sp, &inv).unwrap();
         assert_eq!(plan.zones[0].policies, vec!["p0", "p1"]);
