@@ -646,8 +646,8 @@ pub fn skip_reason(
 /// Uncontrolled failover: the names (SmartConnect zone names and aliases, DFS shares) that
 /// moved to the target while the source's own copies of them could not be renamed. The
 /// source answers nothing while it is down, but it would answer them again when it comes
-/// back: two clusters serving one name. The admin keeps it off the client network until a
-/// failback (which renames them on the source before anything else) has run.
+/// back: two clusters serving one name. The admin keeps it off the client network and
+/// renames them there before anything else.
 fn source_names_warning(
     plan: &Plan,
     steps: &[StepInstance],
@@ -677,10 +677,12 @@ fn source_names_warning(
     }
     names.dedup();
     Some(format!(
-        "uncontrolled failover: {to} now serves {list}, but {from} still carries them and will answer them again when it returns — keep {from} off the client network until a failback from {to} to {from} has renamed them there (it does that first)",
+        "uncontrolled failover: {to} now serves {list}, but {from} still carries them and will answer them again when it returns — keep {from} off the client network when it returns, rename them there first (SmartConnect zone names and aliases to {orig}<name>, DFS shares to {dfs}<share>), then run resync-prep of each failed-over policy on {from} before failing back",
         from = plan.spec.from,
         to = plan.spec.to,
-        list = names.join(", ")
+        list = names.join(", "),
+        orig = naming.original_prefix,
+        dfs = naming.dfs_prefix
     ))
 }
 

@@ -103,13 +103,23 @@ pub(super) fn select(spec: &RunSpec, inv: &Inventory) -> Result<Selection, PlanE
             let tgt_cluster = PoolMapping::split(&m.target).map(|x| x.0);
             if src_cluster == Some(spec.to.as_str()) && tgt_cluster == Some(spec.from.as_str()) {
                 let fwd = resolve_mapping(m)?;
+                // The pool's policies fail back through their mirrors (`P_mirror`, made by
+                // the failover's resync-prep on this side).
+                let mirror = |p: &String| {
+                    let mirrored = format!("{p}_mirror");
+                    if candidates.iter().any(|c| c.name == mirrored) {
+                        mirrored
+                    } else {
+                        p.clone()
+                    }
+                };
                 mappings.push((
                     NetMapping {
                         source_pool: fwd.target_pool,
                         target_pool: fwd.source_pool,
                         reverse: true,
                     },
-                    m.policies.clone(),
+                    m.policies.iter().map(mirror).collect(),
                 ));
             }
         }
