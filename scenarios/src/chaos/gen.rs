@@ -61,9 +61,14 @@ pub const MODES: &[Mode] = &[
     Mode::IpPool,
 ];
 
-/// Modes whose runs may be uncontrolled (`controlled: false`, DESIGN §2 "Other runs"). The
-/// plan builder refuses uncontrolled zone-mode runs, so they are not generated.
-pub const UNCONTROLLED_MODES: &[Mode] = &[Mode::SynciqPolicy, Mode::Dfs];
+/// Modes whose runs may be uncontrolled (`controlled: false`, DESIGN §2 "Other runs"): all
+/// four (zone modes take the dead source's pools from the pool mappings' recorded names).
+pub const UNCONTROLLED_MODES: &[Mode] = &[
+    Mode::SynciqPolicy,
+    Mode::Dfs,
+    Mode::AccessZone,
+    Mode::IpPool,
+];
 
 /// Every fault effect kind of `sim-onefs` (DESIGN §9), by its scenario name.
 pub const EFFECT_KINDS: [&str; 13] = [
@@ -1464,10 +1469,14 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
     if w.extra.iter().any(|e| e.from_witness) {
         clusters.push(json!({"name": "witness", "files": witness_files}));
     }
-    // An uncontrolled run has no pool mapping: the plan builder resolves a mapping's source
-    // pool from the (unreachable) source's inventory and refuses the run without it, so
-    // its names are moved by hand (SyncIQ mode: networking `not_applicable`).
-    let mapped: &[&str] = if ap.controlled { &zones_used } else { &[] };
+    // An uncontrolled SyncIQ/DFS-mode run has no pool mapping, so its names are moved by
+    // hand (SyncIQ mode: networking `not_applicable`); a zone-mode run needs its mappings
+    // (the dead source's pools are resolved from the names recorded with them).
+    let mapped: &[&str] = if ap.controlled || zone_mode(mode) {
+        &zones_used
+    } else {
+        &[]
+    };
     let pool_mappings: Vec<Value> = mapped
         .iter()
         .map(|z| {
