@@ -690,9 +690,12 @@ fn source_names_warning(
 /// `dfs_rename_shares` renames the target's `igls-dfs-X` to `X` (the source's `X` is
 /// unreachable, so DFS clients fall through to the target), and `remove_source_spns` edits
 /// the source's machine account through the target cluster's AD provider (the domain is
-/// up; the seed's "proxied through target cluster").
+/// up; the seed's "proxied through target cluster"), and so does its S3 undo.
 pub(crate) fn acts_without_source(step: StepId) -> bool {
-    matches!(step, StepId::DfsRenameShares | StepId::RemoveSourceSpns)
+    matches!(
+        step,
+        StepId::DfsRenameShares | StepId::RemoveSourceSpns | StepId::RollbackRemoveSourceSpns
+    )
 }
 
 /// A run's instances by (step, policy, zone), built once per call where a rule looks

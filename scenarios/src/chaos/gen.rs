@@ -1454,6 +1454,24 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         "pools": pools("-dr", 2),
         "files": tgt_files,
     });
+    if !ap.controlled && (self::zone_mode(mode) || mode == Mode::Dfs) {
+        // An uncontrolled run cannot replicate the dead source's config: the target holds
+        // what the config jobs copied before the disaster (DFS mode: the inactive
+        // `igls-dfs-` copies of the shares).
+        let dfs = mode == Mode::Dfs;
+        let copies: Vec<Value> = shares
+            .iter()
+            .map(|sh| {
+                let mut c = sh.clone();
+                if dfs {
+                    c["name"] = json!(format!("igls-dfs-{}", sh["name"].as_str().unwrap_or("")));
+                }
+                c
+            })
+            .collect();
+        target["smb_shares"] = json!(copies);
+        target["nfs_exports"] = json!(exports.clone());
+    }
     if w.extra_users {
         source["users"] = json!([
             {"name": "admin", "password": "Chaos-Adm1n!", "role": "admin"},
@@ -1617,6 +1635,17 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         .iter()
         .map(|f| fault_value(f, &steps, &gates, &pols, src, tgt, &side_name))
         .collect();
+    if !ap.controlled && (self::zone_mode(mode) || mode == Mode::Dfs) {
+        // The dead source coming back during the run would answer the names (or DFS
+        // shares) the run moved to the target: the hazard the report warns about, kept
+        // away by the admin, who brings it back only for the failback. So a background
+        // `cluster_up` of the source is aimed at the target instead (a no-op there).
+        for f in &mut faults {
+            if f["effect"]["cluster_up"]["cluster"] == json!(src) {
+                f["effect"]["cluster_up"]["cluster"] = json!(tgt);
+            }
+        }
+    }
     faults.extend(ap.faults);
 
     let operator = match r.operator {
