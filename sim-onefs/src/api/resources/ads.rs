@@ -136,7 +136,9 @@ pub(in super::super) async fn ads_get(
 
 /// The `account` query argument: a machine account (`NAME` or `NAME$`) to act on instead
 /// of the cluster's own.
-fn other_account(q: &std::collections::BTreeMap<String, String>) -> Result<Option<String>, ApiError> {
+fn other_account(
+    q: &std::collections::BTreeMap<String, String>,
+) -> Result<Option<String>, ApiError> {
     match q.get("account").map(|a| a.trim().trim_end_matches('$')) {
         None => Ok(None),
         Some("") => Err(ApiError::bad_request("Query argument account is empty")),
