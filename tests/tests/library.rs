@@ -180,20 +180,22 @@ fn uncontrolled_zone_modes_move_names_with_the_source_down() {
             "{name}"
         );
         let spns = find(StepId::RemoveSourceSpns);
-        assert!(
-            spns.status == StepStatus::Succeeded && spns.acted,
-            "{name}"
-        );
+        assert!(spns.status == StepStatus::Succeeded && spns.acted, "{name}");
         let from = r.report.from.clone();
         assert!(
             r.audit.iter().any(|a| a.action == "ad.spns.update"
                 && a.cluster == r.report.to
                 && a.step.as_deref() == Some("remove_source_spns")
                 && a.detail["account"] == serde_json::json!(from)
-                && a.detail["removed"].as_array().is_some_and(|x| !x.is_empty())),
+                && a.detail["removed"]
+                    .as_array()
+                    .is_some_and(|x| !x.is_empty())),
             "{name}: the source account's SPNs edited through the target"
         );
-        assert_eq!(find(StepId::MoveSmartconnectToTarget).status, StepStatus::Succeeded);
+        assert_eq!(
+            find(StepId::MoveSmartconnectToTarget).status,
+            StepStatus::Succeeded
+        );
         assert!(
             r.report
                 .warnings
@@ -219,6 +221,8 @@ fn uncontrolled_dfs_activates_the_target_share() {
     assert!(r.audit.iter().any(|a| a.cluster == "dr"
         && a.step.as_deref() == Some("dfs_rename_shares")
         && a.result == "ok"));
-    assert!(!r.audit.iter().any(|a| a.cluster == "prod"
-        && a.step.as_deref() == Some("dfs_rename_shares")));
+    assert!(!r
+        .audit
+        .iter()
+        .any(|a| a.cluster == "prod" && a.step.as_deref() == Some("dfs_rename_shares")));
 }
