@@ -20,7 +20,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 
-use crate::plan::{StepId, StepInstance};
+use crate::plan::{Plan, StepId, StepInstance};
 use crate::report::{Outcome, Report, SkipReason, StepRecord, StepStatus};
 use crate::run_spec::Mode;
 use crate::steps::catalogue::{self, Run};
@@ -421,7 +421,10 @@ pub async fn execute_resumable(
                 "uncontrolled failover: {from} was unreachable, so its copy was not made read-only; both {from} and {to} may be writable when {from} returns — fail back with resync-prep on {from} before clients reach it",
                 from = ctx.plan.spec.from,
                 to = ctx.plan.spec.to
-            ))
+            ));
+            if let Some(w) = source_names_warning(&ctx.plan, &steps, &records) {
+                s.warnings.push(w);
+            }
         });
     }
     let ended = now_ms();
@@ -486,7 +489,7 @@ pub fn skip_reason(
         }
     }
     // Uncontrolled failover: nothing can act on the source.
-    if !controlled && inst.step.needs_source() {
+    if !controlled && inst.step.needs_source() && !acts_without_source(inst.step) {
         return Some(SkipReason::SourceUnreachable);
     }
     // S3's undo stops at a failed undo, the mirror of S2 going forward: undoing the target's
@@ -638,6 +641,61 @@ pub fn skip_reason(
         }
     }
     None
+}
+
+/// Uncontrolled failover: the names (SmartConnect zone names and aliases, DFS shares) that
+/// moved to the target while the source's own copies of them could not be renamed. The
+/// source answers nothing while it is down, but it would answer them again when it comes
+/// back: two clusters serving one name. The admin keeps it off the client network and
+/// renames them there before anything else.
+fn source_names_warning(
+    plan: &Plan,
+    steps: &[StepInstance],
+    records: &[StepRecord],
+) -> Option<String> {
+    let ok = |i: usize| matches!(records[i].status, StepStatus::Succeeded);
+    let naming = &plan.spec.options.naming;
+    let mut names: Vec<String> = Vec::new();
+    for s in steps {
+        match s.step {
+            StepId::MoveSmartconnectToTarget if ok(s.idx) => {
+                let zone = plan.zones.iter().find(|z| Some(&z.name) == s.zone.as_ref());
+                for m in zone.into_iter().flat_map(|z| &z.mappings) {
+                    names.extend(m.names(naming));
+                }
+            }
+            StepId::DfsRenameShares if ok(s.idx) => {
+                if let Some(p) = &s.policy {
+                    names.push(format!("the DFS shares of {p}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    names.dedup();
+    Some(format!(
+        "uncontrolled failover: {to} now serves {list}, but {from} still carries them and will answer them again when it returns — keep {from} off the client network when it returns, rename them there first (SmartConnect zone names and aliases to {orig}<name>, DFS shares to {dfs}<share>), then run resync-prep of each failed-over policy on {from} before failing back",
+        from = plan.spec.from,
+        to = plan.spec.to,
+        list = names.join(", "),
+        orig = naming.original_prefix,
+        dfs = naming.dfs_prefix
+    ))
+}
+
+/// Source-side steps that still have work with the source down (uncontrolled failover):
+/// `dfs_rename_shares` renames the target's `igls-dfs-X` to `X` (the source's `X` is
+/// unreachable, so DFS clients fall through to the target), and `remove_source_spns` edits
+/// the source's machine account through the target cluster's AD provider (the domain is
+/// up; the seed's "proxied through target cluster"), and so does its S3 undo.
+pub(crate) fn acts_without_source(step: StepId) -> bool {
+    matches!(
+        step,
+        StepId::DfsRenameShares | StepId::RemoveSourceSpns | StepId::RollbackRemoveSourceSpns
+    )
 }
 
 /// A run's instances by (step, policy, zone), built once per call where a rule looks

@@ -160,6 +160,16 @@ pub struct PoolMapping {
     /// IP Pool mode: the policies assigned to this pool (default: the zone's policies).
     #[serde(default)]
     pub policies: Vec<String>,
+    /// The source pool's client-facing SmartConnect names (zone name first, then aliases),
+    /// as the admin recorded them with the mapping. Read only when the source cannot be
+    /// reached (uncontrolled failover): the names it serves are then not discoverable, and
+    /// the networking steps move these. When the source answers, its pool as discovered wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+    /// The source pool's access zone, for the same case (default: the target pool's zone,
+    /// which a zone failover requires to have the same name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
 }
 
 impl PoolMapping {

@@ -131,10 +131,30 @@ pub fn world_mappings(scn: &Scenario) -> Vec<orchestrator::run_spec::PoolMapping
     scn.world
         .pool_mappings
         .iter()
-        .map(|m| orchestrator::run_spec::PoolMapping {
-            source: m.source.clone(),
-            target: m.target.clone(),
-            policies: m.policies.clone(),
+        .map(|m| {
+            // The admin records the source pool's names with the mapping (read only when the
+            // source cannot be reached): here, the world's definition of that pool.
+            let src = m.source.split_once('/').and_then(|(c, id)| {
+                scn.world
+                    .clusters
+                    .iter()
+                    .find(|x| x.name == c)?
+                    .pools
+                    .iter()
+                    .find(|p| p.id == id || p.id.rsplit('.').next() == Some(id))
+            });
+            let mut names = Vec::new();
+            if let Some(p) = src {
+                names.push(p.sc_dns_zone.clone());
+                names.extend(p.aliases.iter().cloned());
+            }
+            orchestrator::run_spec::PoolMapping {
+                source: m.source.clone(),
+                target: m.target.clone(),
+                policies: m.policies.clone(),
+                names,
+                zone: src.map(|p| p.zone.clone()),
+            }
         })
         .collect()
 }

@@ -133,3 +133,65 @@ fn golden_s5_policy_rollback() {
 fn golden_ip_pool_other_pool_stays() {
     insta::assert_snapshot!(compact("ippool-other-pool-stays"));
 }
+
+// Every mode × {uncontrolled, failback after a controlled failover, full cycle}.
+
+#[test]
+fn golden_uncontrolled_synciq() {
+    insta::assert_snapshot!(compact("synciq-uncontrolled"));
+}
+
+#[test]
+fn golden_uncontrolled_dfs() {
+    insta::assert_snapshot!(compact("dfs-uncontrolled"));
+}
+
+#[test]
+fn golden_uncontrolled_access_zone() {
+    insta::assert_snapshot!(compact("az-uncontrolled"));
+}
+
+#[test]
+fn golden_uncontrolled_ip_pool() {
+    insta::assert_snapshot!(compact("ippool-uncontrolled"));
+}
+
+#[test]
+fn golden_failback_synciq() {
+    insta::assert_snapshot!(compact("synciq-failback"));
+}
+
+#[test]
+fn golden_failback_dfs() {
+    insta::assert_snapshot!(compact("dfs-failback"));
+}
+
+#[test]
+fn golden_failback_access_zone() {
+    insta::assert_snapshot!(compact("az-failback"));
+}
+
+#[test]
+fn golden_failback_ip_pool() {
+    insta::assert_snapshot!(compact("ippool-failback"));
+}
+
+#[test]
+fn golden_full_cycle_synciq() {
+    insta::assert_snapshot!(compact("synciq-full-cycle"));
+}
+
+#[test]
+fn golden_full_cycle_dfs() {
+    insta::assert_snapshot!(compact("dfs-full-cycle"));
+}
+
+#[test]
+fn golden_full_cycle_access_zone() {
+    insta::assert_snapshot!(compact("az-full-cycle"));
+}
+
+#[test]
+fn golden_full_cycle_ip_pool() {
+    insta::assert_snapshot!(compact("ippool-full-cycle"));
+}

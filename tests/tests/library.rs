@@ -161,3 +161,68 @@ fn the_normative_examples_pass_unchanged() {
     }
     assert!(n >= 2, "expected the normative examples, found {n}");
 }
+
+/// Uncontrolled zone-mode failover: the source rename is skipped as source_unreachable, the
+/// source's SPNs come off its machine account through the target cluster's AD provider
+/// (audited on the target, naming the source's account), the names move, and the report
+/// says the returned source would still answer them.
+#[test]
+fn uncontrolled_zone_modes_move_names_with_the_source_down() {
+    for name in ["az-uncontrolled", "ippool-uncontrolled"] {
+        let r = run(&load(name));
+        assert_passed(&r);
+        let find = |id: StepId| r.report.steps.iter().find(|s| s.step == id).unwrap();
+        assert_eq!(
+            find(StepId::RenameSourceSmartconnect).status,
+            StepStatus::Skipped {
+                reason: SkipReason::SourceUnreachable
+            },
+            "{name}"
+        );
+        let spns = find(StepId::RemoveSourceSpns);
+        assert!(spns.status == StepStatus::Succeeded && spns.acted, "{name}");
+        let from = r.report.from.clone();
+        assert!(
+            r.audit.iter().any(|a| a.action == "ad.spns.update"
+                && a.cluster == r.report.to
+                && a.step.as_deref() == Some("remove_source_spns")
+                && a.detail["account"] == serde_json::json!(from)
+                && a.detail["removed"]
+                    .as_array()
+                    .is_some_and(|x| !x.is_empty())),
+            "{name}: the source account's SPNs edited through the target"
+        );
+        assert_eq!(
+            find(StepId::MoveSmartconnectToTarget).status,
+            StepStatus::Succeeded
+        );
+        assert!(
+            r.report
+                .warnings
+                .iter()
+                .any(|w| w.contains("still carries") && w.contains(&from)),
+            "{name}: {:?}",
+            r.report.warnings
+        );
+    }
+}
+
+/// Uncontrolled DFS failover: the target's inactive copy becomes the active share although
+/// the source's cannot be renamed.
+#[test]
+fn uncontrolled_dfs_activates_the_target_share() {
+    let r = run(&load("dfs-uncontrolled"));
+    assert_passed(&r);
+    let dfs = r
+        .report
+        .find(StepId::DfsRenameShares, Some("projects"))
+        .unwrap();
+    assert!(dfs.status == StepStatus::Succeeded && dfs.acted);
+    assert!(r.audit.iter().any(|a| a.cluster == "dr"
+        && a.step.as_deref() == Some("dfs_rename_shares")
+        && a.result == "ok"));
+    assert!(!r
+        .audit
+        .iter()
+        .any(|a| a.cluster == "prod" && a.step.as_deref() == Some("dfs_rename_shares")));
+}

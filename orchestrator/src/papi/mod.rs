@@ -593,6 +593,43 @@ impl PapiClient {
         .await
     }
 
+    /// Another machine account's SPNs, read through this cluster's AD provider
+    /// (`?account=`, as `isi auth ads spn list --account`): how the surviving cluster
+    /// reaches a dead cluster's account. `None` when the provider is not there.
+    pub async fn account_spns(
+        &self,
+        provider: &str,
+        account: &str,
+    ) -> Result<Option<AdsProvider>, PapiError> {
+        self.get_one(
+            &format!(
+                "auth/providers/ads/{}?account={}",
+                enc(provider),
+                enc(account)
+            ),
+            "ads",
+        )
+        .await
+    }
+
+    /// Replace another machine account's SPN list through this cluster's AD provider.
+    pub async fn set_account_spns(
+        &self,
+        provider: &str,
+        account: &str,
+        spns: &[String],
+    ) -> Result<(), PapiError> {
+        self.put_json(
+            &format!(
+                "auth/providers/ads/{}?account={}",
+                enc(provider),
+                enc(account)
+            ),
+            &serde_json::json!({ "spns": spns }),
+        )
+        .await
+    }
+
     async fn get_one<T: DeserializeOwned>(
         &self,
         rest: &str,

@@ -451,6 +451,8 @@ mod tests {
             source: "a/groupnet0.subnet0.a".into(),
             target: "b/groupnet0.subnet0.b".into(),
             policies: vec![],
+            names: vec![],
+            zone: None,
         }];
         let plan = build(&sp, &inv).unwrap();
         assert_eq!(plan.zones[0].policies, vec!["p0", "p1"]);
@@ -512,5 +514,66 @@ mod tests {
             let json = serde_json::to_string(&id).unwrap();
             assert_eq!(json, format!("\"{}\"", id.as_str()));
         }
+    }
+
+    /// Uncontrolled zone-mode failover with the source undiscovered (down): the zone comes
+    /// from the target, the source pool from the names recorded with the mapping; without
+    /// them the plan says what is missing.
+    #[test]
+    fn uncontrolled_zone_modes_without_source_inventory() {
+        let mut inv = inv(2);
+        inv.zones.insert(
+            "b".into(),
+            vec![AccessZone {
+                name: "z0".into(),
+                path: "/ifs/p0".into(),
+            }],
+        );
+        inv.pools.insert(
+            "b".into(),
+            vec![PoolInfo {
+                id: "groupnet0.subnet0.z0-dr".into(),
+                name: "z0-dr".into(),
+                access_zone: "z0".into(),
+                sc_dns_zone: "z0-dr.example".into(),
+                aliases: vec![],
+                ssips: vec!["10.0.0.2".into()],
+                ranges: vec![],
+            }],
+        );
+        let mut sp = spec();
+        sp.mode = Mode::AccessZone;
+        sp.zone = Some("z0".into());
+        sp.controlled = false;
+        sp.pool_mappings = vec![PoolMapping {
+            source: "a/groupnet0.subnet0.z0".into(),
+            target: "b/groupnet0.subnet0.z0-dr".into(),
+            policies: vec![],
+            names: vec![],
+            zone: None,
+        }];
+        let err = build(&sp, &inv).unwrap_err().to_string();
+        assert!(
+            err.contains("unreachable") && err.contains("`names`"),
+            "{err}"
+        );
+        sp.pool_mappings[0].names = vec!["z0.example".into(), "alias.example".into()];
+        let plan = build(&sp, &inv).unwrap();
+        assert_eq!(plan.zones[0].policies, vec!["p0"]);
+        let m = &plan.zones[0].mappings[0];
+        assert_eq!(
+            m.names(&sp.options.naming),
+            vec!["z0.example", "alias.example"]
+        );
+        assert_eq!(m.source_pool.access_zone, "z0");
+        // IP Pool mode: the dead source's pool is the mapping's.
+        sp.mode = Mode::IpPool;
+        sp.zone = None;
+        sp.pool = Some("groupnet0.subnet0.z0".into());
+        let plan = build(&sp, &inv).unwrap();
+        assert_eq!(plan.zones[0].policies, vec!["p0"]);
+        sp.pool = Some("groupnet0.subnet0.other".into());
+        let err = build(&sp, &inv).unwrap_err().to_string();
+        assert!(err.contains("unreachable"), "{err}");
     }
 }

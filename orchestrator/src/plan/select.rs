@@ -33,11 +33,11 @@ pub(super) fn select(spec: &RunSpec, inv: &Inventory) -> Result<Selection, PlanE
             "rehearsal runs are planned per SyncIQ policy: use mode synciq-policy (with run.policies to pick the policies of a zone)".into(),
         ));
     }
-    if !spec.controlled && matches!(spec.mode, Mode::AccessZone | Mode::IpPool) {
-        return Err(PlanError::Unsupported(
-            "an uncontrolled failover in access-zone / ip-pool mode needs the unreachable source's pool inventory, which is not kept yet; use synciq-policy or dfs mode".into(),
-        ));
-    }
+    // An unreachable source (uncontrolled failover) was not discovered: its zones and pools
+    // are taken from what the target and the run spec know (see `source_pool`).
+    let source_seen = inv.pools.contains_key(&spec.from);
+    // Which cluster's zones place a path: the source's, or the same-named ones on the target.
+    let zones_of = if source_seen { &spec.from } else { &spec.to };
     let naming = &spec.options.naming;
     let candidates = inv.policies_between(&spec.from, &spec.to);
     let pick_named = |names: &[String]| -> Result<Vec<PolicyInfo>, PlanError> {
@@ -73,9 +73,16 @@ pub(super) fn select(spec: &RunSpec, inv: &Inventory) -> Result<Selection, PlanE
                 PlanError::Invalid(format!("pool {pool:?} not found on cluster {cluster:?}"))
             })
         };
+        let target_pool = side(&m.target)?;
+        let source_pool = match PoolMapping::split(&m.source) {
+            Some((c, id)) if c == spec.from && !source_seen => {
+                source_pool(spec, m, id, &target_pool)?
+            }
+            _ => side(&m.source)?,
+        };
         Ok(NetMapping {
-            source_pool: side(&m.source)?,
-            target_pool: side(&m.target)?,
+            source_pool,
+            target_pool,
             reverse: false,
         })
     };
@@ -96,13 +103,23 @@ pub(super) fn select(spec: &RunSpec, inv: &Inventory) -> Result<Selection, PlanE
             let tgt_cluster = PoolMapping::split(&m.target).map(|x| x.0);
             if src_cluster == Some(spec.to.as_str()) && tgt_cluster == Some(spec.from.as_str()) {
                 let fwd = resolve_mapping(m)?;
+                // The pool's policies fail back through their mirrors (`P_mirror`, made by
+                // the failover's resync-prep on this side).
+                let mirror = |p: &String| {
+                    let mirrored = format!("{p}_mirror");
+                    if candidates.iter().any(|c| c.name == mirrored) {
+                        mirrored
+                    } else {
+                        p.clone()
+                    }
+                };
                 mappings.push((
                     NetMapping {
                         source_pool: fwd.target_pool,
                         target_pool: fwd.source_pool,
                         reverse: true,
                     },
-                    m.policies.clone(),
+                    m.policies.iter().map(mirror).collect(),
                 ));
             }
         }
@@ -131,11 +148,8 @@ pub(super) fn select(spec: &RunSpec, inv: &Inventory) -> Result<Selection, PlanE
     }
 
     let zone_policies = |zone: &str| -> Result<(String, Vec<PolicyInfo>), PlanError> {
-        let z = inv.zone(&spec.from, zone).ok_or_else(|| {
-            PlanError::Invalid(format!(
-                "access zone {zone:?} does not exist on {}",
-                spec.from
-            ))
+        let z = inv.zone(zones_of, zone).ok_or_else(|| {
+            PlanError::Invalid(format!("access zone {zone:?} does not exist on {zones_of}"))
         })?;
         if inv.zone(&spec.to, zone).is_none() {
             return Err(PlanError::Invalid(format!(
@@ -165,7 +179,7 @@ pub(super) fn select(spec: &RunSpec, inv: &Inventory) -> Result<Selection, PlanE
                 for (m, _) in &mappings {
                     let z = m.source_pool.access_zone.clone();
                     let base = inv
-                        .zone(&spec.from, &z)
+                        .zone(zones_of, &z)
                         .map(|x| x.path.clone())
                         .unwrap_or_default();
                     let e = by_zone.entry(z.clone()).or_insert(ZonePlan {
@@ -182,7 +196,7 @@ pub(super) fn select(spec: &RunSpec, inv: &Inventory) -> Result<Selection, PlanE
                         .iter()
                         .filter(|p| {
                             // A policy's zone: the deepest source zone holding its path.
-                            inv.zone_of_path(&spec.from, &p.source_path)
+                            inv.zone_of_path(zones_of, &p.source_path)
                                 .map_or("System", |x| x.name.as_str())
                                 == z.name
                         })
@@ -203,10 +217,17 @@ pub(super) fn select(spec: &RunSpec, inv: &Inventory) -> Result<Selection, PlanE
                 .map(|(m, _)| m.clone())
                 .collect();
             if ms.is_empty() {
-                return Err(PlanError::Invalid(format!(
-                    "no SmartConnect pool of zone {zone:?} on {} is mapped to a pool on {} (add world.pool_mappings / run.pool_mappings, or an alias hint {}<pool> on the target pool)",
-                    spec.from, spec.to, naming.hint_prefix
-                )));
+                return Err(PlanError::Invalid(if source_seen {
+                    format!(
+                        "no SmartConnect pool of zone {zone:?} on {} is mapped to a pool on {} (add world.pool_mappings / run.pool_mappings, or an alias hint {}<pool> on the target pool)",
+                        spec.from, spec.to, naming.hint_prefix
+                    )
+                } else {
+                    format!(
+                        "{} is unreachable, so its pools in zone {zone:?} cannot be read: map each to a pool on {} in run.pool_mappings with its SmartConnect `names`",
+                        spec.from, spec.to
+                    )
+                }));
             }
             if !spec.policies.is_empty() {
                 return Err(PlanError::Invalid(
@@ -226,9 +247,26 @@ pub(super) fn select(spec: &RunSpec, inv: &Inventory) -> Result<Selection, PlanE
             let pool = spec.pool.as_deref().ok_or_else(|| {
                 PlanError::Invalid("ip-pool mode needs run.pool (the source pool id)".into())
             })?;
-            let sp = inv.pool(&spec.from, pool).ok_or_else(|| {
-                PlanError::Invalid(format!("pool {pool:?} not found on {}", spec.from))
-            })?;
+            let sp = match inv.pool(&spec.from, pool) {
+                Some(p) => p.clone(),
+                None if !source_seen => mappings
+                    .iter()
+                    .map(|(m, _)| &m.source_pool)
+                    .find(|p| p.id == pool || p.name == pool)
+                    .cloned()
+                    .ok_or_else(|| {
+                        PlanError::Invalid(format!(
+                            "{} is unreachable, so pool {pool:?} cannot be read: map it to a pool on {} in run.pool_mappings with its SmartConnect `names`",
+                            spec.from, spec.to
+                        ))
+                    })?,
+                None => {
+                    return Err(PlanError::Invalid(format!(
+                        "pool {pool:?} not found on {}",
+                        spec.from
+                    )))
+                }
+            };
             let (m, assigned) = mappings
                 .iter()
                 .find(|(m, _)| m.source_pool.id == sp.id)
@@ -261,4 +299,41 @@ pub(super) fn select(spec: &RunSpec, inv: &Inventory) -> Result<Selection, PlanE
         return Err(PlanError::NoPolicies(spec.from.clone(), spec.to.clone()));
     }
     Ok(Selection { policies, zones })
+}
+
+/// The source pool `id` of mapping `m` when the source could not be discovered (it is
+/// down: uncontrolled failover). Its client-facing names are the ones recorded with the
+/// mapping; its zone is the recorded one or the target pool's (a zone failover needs the
+/// same-named zone on both sides). Without recorded names the run cannot know which names
+/// to move, and says so.
+fn source_pool(
+    spec: &RunSpec,
+    m: &PoolMapping,
+    id: &str,
+    target_pool: &PoolInfo,
+) -> Result<PoolInfo, PlanError> {
+    let names: Vec<String> = m
+        .names
+        .iter()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let Some((zone_name, aliases)) = names.split_first() else {
+        return Err(PlanError::Invalid(format!(
+            "{} is unreachable, so the SmartConnect names of its pool {id:?} cannot be read; list them in the pool mapping's `names` (zone name first, then aliases)",
+            spec.from
+        )));
+    };
+    Ok(PoolInfo {
+        id: id.to_string(),
+        name: id.rsplit('.').next().unwrap_or(id).to_string(),
+        access_zone: m
+            .zone
+            .clone()
+            .unwrap_or_else(|| target_pool.access_zone.clone()),
+        sc_dns_zone: zone_name.clone(),
+        aliases: aliases.to_vec(),
+        ssips: Vec::new(),
+        ranges: Vec::new(),
+    })
 }

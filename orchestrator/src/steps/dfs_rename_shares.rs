@@ -8,6 +8,11 @@
 //! Safety rule S4 (never strand DFS clients): the source share is renamed only after the
 //! target's copy is confirmed, and if the target rename then fails the source rename is
 //! undone. The plan skips this step for a policy whose `sync_config` failed.
+//!
+//! Uncontrolled failover (the source is down): only the target side is renamed. The
+//! source's `X` answers nobody while the source is down, so DFS clients fall through to the
+//! target's `X`; the report's both-writable warning covers the source's return, and the
+//! failback renames the source's `X` away before anything else.
 
 use crate::ctx::{RunCtx, StepDone, StepError};
 use serde_json::json;
@@ -30,6 +35,9 @@ pub(super) async fn dfs_shares(ctx: &RunCtx, inst: &StepInstance) -> Result<DfsS
 }
 
 pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+    if !ctx.plan.spec.controlled {
+        return run_source_down(ctx, inst).await;
+    }
     let (src, tgt, prefix, shares) = dfs_shares(ctx, inst).await?;
     let mut done = Vec::new();
     for (zone, share) in &shares {
@@ -125,4 +133,42 @@ pub(super) async fn activate_target(
         .await?;
     done.push(format!("{}:{hidden} → {name}", tgt.cluster()));
     Ok(())
+}
+
+/// Uncontrolled failover: the target's inactive copies `igls-dfs-X` under the policy's
+/// target path become `X` (the source cannot be read or renamed).
+async fn run_source_down(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+    let tgt = ctx.target(inst)?;
+    let p = ctx.policy_info(inst)?;
+    let prefix = ctx.plan.spec.options.naming.dfs_prefix.clone();
+    let shares = super::shares_under(
+        ctx,
+        &tgt,
+        &ctx.plan.spec.to,
+        std::slice::from_ref(&p.target_path),
+    )
+    .await?;
+    let mut done = Vec::new();
+    let mut active = 0;
+    for (zone, share) in &shares {
+        match original_name(&share.name, &prefix) {
+            Some(name) => activate_target(&tgt, zone, name, &prefix, &mut done).await?,
+            None => active += 1,
+        }
+    }
+    Ok(if !done.is_empty() {
+        StepDone::acted(format!(
+            "{}; {} is unreachable, its shares were not renamed",
+            done.join("; "),
+            ctx.plan.spec.from
+        ))
+    } else if active > 0 {
+        StepDone::unchanged("target shares already active")
+    } else {
+        return Err(StepError::Failed(format!(
+            "target {} has no {prefix}<share> under {} to activate; DFS clients have no target (config replication must create the target shares first)",
+            tgt.cluster(),
+            p.target_path
+        )));
+    })
 }

@@ -10,6 +10,10 @@ use super::spns::add_spns;
 /// `add_target_spns`, to create a duplicate: if another account still holds one, the
 /// rollback stops there and says so.
 pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
+    if !ctx.plan.spec.controlled {
+        // The source is down; its account is edited through the target's AD provider.
+        return super::spns::restore_spns_via_target(ctx, inst).await;
+    }
     add_spns(ctx, inst, &ctx.source(inst)?, false, |added, account| {
         (
             "source account already has the SPNs",

@@ -118,3 +118,93 @@ pub(super) async fn add_spns(
     client.set_ads_spns(ads.key(), &list).await?;
     Ok(StepDone::acted(done))
 }
+
+/// The source's machine account: as discovered, else (the source is down) the cluster's
+/// name, which OneFS uses for its machine account when joining a domain.
+fn source_account(ctx: &RunCtx) -> String {
+    let from = &ctx.plan.spec.from;
+    ctx.inventory
+        .ads
+        .get(from)
+        .and_then(|a| a.first())
+        .map(|a| a.machine_account.clone())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| from.clone())
+}
+
+/// Uncontrolled failover: take the zone's moved SPNs off the unreachable source's machine
+/// account through the target cluster's AD provider (read, edit, write back under the
+/// run's SPN edit lock).
+pub(super) async fn remove_spns_via_target(
+    ctx: &RunCtx,
+    inst: &StepInstance,
+) -> Result<StepDone, StepError> {
+    let spns = spns_wanted(ctx, inst)?;
+    let tgt = ctx.target(inst)?;
+    let account = source_account(ctx);
+    let _edit = ctx.spn_edit.lock().await;
+    let (own, theirs) = source_account_spns(&tgt, &account).await?;
+    let keep: Vec<String> = theirs
+        .spns
+        .iter()
+        .filter(|s| !spns.iter().any(|w| same(w, s)))
+        .cloned()
+        .collect();
+    if keep.len() == theirs.spns.len() {
+        return Ok(StepDone::unchanged(
+            "no moved SPN on the source account (read through the target)",
+        ));
+    }
+    tgt.set_account_spns(own.key(), &account, &keep).await?;
+    Ok(StepDone::acted(format!(
+        "removed {} SPN(s) from {account} through {}'s AD provider ({} is unreachable)",
+        theirs.spns.len() - keep.len(),
+        tgt.cluster(),
+        ctx.plan.spec.from
+    )))
+}
+
+/// The target's AD provider and the source account's SPNs read through it.
+async fn source_account_spns(
+    tgt: &PapiClient,
+    account: &str,
+) -> Result<(crate::papi::AdsProvider, crate::papi::AdsProvider), StepError> {
+    let own = provider(tgt).await?;
+    let theirs = tgt.account_spns(own.key(), account).await?.ok_or_else(|| {
+        StepError::Failed(format!(
+            "{} cannot read machine account {account} through its AD provider",
+            tgt.cluster()
+        ))
+    })?;
+    Ok((own, theirs))
+}
+
+/// Uncontrolled failover, S3 undo: give the unreachable source's machine account its SPNs
+/// back through the target cluster's AD provider (the undo of
+/// [`remove_spns_via_target`]; its partner undo has taken them off the target first).
+pub(super) async fn restore_spns_via_target(
+    ctx: &RunCtx,
+    inst: &StepInstance,
+) -> Result<StepDone, StepError> {
+    let spns = spns_wanted(ctx, inst)?;
+    let tgt = ctx.target(inst)?;
+    let account = source_account(ctx);
+    let _edit = ctx.spn_edit.lock().await;
+    let (own, theirs) = source_account_spns(&tgt, &account).await?;
+    let mut list = theirs.spns.clone();
+    for s in spns {
+        if !list.iter().any(|x| same(x, &s)) {
+            list.push(s);
+        }
+    }
+    let added = list.len() - theirs.spns.len();
+    if added == 0 {
+        return Ok(StepDone::unchanged("source account already has the SPNs"));
+    }
+    tgt.set_account_spns(own.key(), &account, &list).await?;
+    Ok(StepDone::acted(format!(
+        "registered {added} SPN(s) on {account} again through {}'s AD provider ({} is unreachable)",
+        tgt.cluster(),
+        ctx.plan.spec.from
+    )))
+}

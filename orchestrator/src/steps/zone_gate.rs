@@ -1,11 +1,12 @@
 //! The zone cut-over gate, `zone_gate[zone]` (zone modes): it holds when any zone policy's
 //! final `sync_data` or `sync_config` did not succeed, so the zone is not cut over and its
-//! preparation is rolled back. The executor decides it itself from its predecessors'
+//! preparation is rolled back (a sync skipped because the source is unreachable does not
+//! hold it: an uncontrolled run cuts over to the last good sync). The executor decides it itself from its predecessors'
 //! statuses, at the instant they are all over (it does not act on a cluster).
 
 use crate::ctx::{StepDone, StepError};
 use crate::plan::{StepId, StepInstance};
-use crate::report::{StepRecord, StepStatus};
+use crate::report::{SkipReason, StepRecord, StepStatus};
 
 /// Pass the gate when every zone policy synced, else hold it naming the policies.
 pub(crate) fn decide(
@@ -34,8 +35,16 @@ pub(crate) fn failures(
         .deps
         .iter()
         .filter(|&&d| {
+            // An uncontrolled run skips the final sync (the source is down): the target
+            // holds the last good sync, which is what it cuts over to.
             matches!(steps[d].step, StepId::SyncData | StepId::SyncConfig)
-                && !matches!(records[d].status, StepStatus::Succeeded)
+                && !matches!(
+                    records[d].status,
+                    StepStatus::Succeeded
+                        | StepStatus::Skipped {
+                            reason: SkipReason::SourceUnreachable
+                        }
+                )
         })
         .filter_map(|&d| steps[d].policy.clone())
         .collect();

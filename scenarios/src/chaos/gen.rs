@@ -61,9 +61,14 @@ pub const MODES: &[Mode] = &[
     Mode::IpPool,
 ];
 
-/// Modes whose runs may be uncontrolled (`controlled: false`, DESIGN §2 "Other runs"). The
-/// plan builder refuses uncontrolled zone-mode runs, so they are not generated.
-pub const UNCONTROLLED_MODES: &[Mode] = &[Mode::SynciqPolicy, Mode::Dfs];
+/// Modes whose runs may be uncontrolled (`controlled: false`, DESIGN §2 "Other runs"): all
+/// four (zone modes take the dead source's pools from the pool mappings' recorded names).
+pub const UNCONTROLLED_MODES: &[Mode] = &[
+    Mode::SynciqPolicy,
+    Mode::Dfs,
+    Mode::AccessZone,
+    Mode::IpPool,
+];
 
 /// Every fault effect kind of `sim-onefs` (DESIGN §9), by its scenario name.
 pub const EFFECT_KINDS: [&str; 13] = [
@@ -1449,6 +1454,24 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         "pools": pools("-dr", 2),
         "files": tgt_files,
     });
+    if !ap.controlled && (self::zone_mode(mode) || mode == Mode::Dfs) {
+        // An uncontrolled run cannot replicate the dead source's config: the target holds
+        // what the config jobs copied before the disaster (DFS mode: the inactive
+        // `igls-dfs-` copies of the shares).
+        let dfs = mode == Mode::Dfs;
+        let copies: Vec<Value> = shares
+            .iter()
+            .map(|sh| {
+                let mut c = sh.clone();
+                if dfs {
+                    c["name"] = json!(format!("igls-dfs-{}", sh["name"].as_str().unwrap_or("")));
+                }
+                c
+            })
+            .collect();
+        target["smb_shares"] = json!(copies);
+        target["nfs_exports"] = json!(exports.clone());
+    }
     if w.extra_users {
         source["users"] = json!([
             {"name": "admin", "password": "Chaos-Adm1n!", "role": "admin"},
@@ -1464,10 +1487,14 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
     if w.extra.iter().any(|e| e.from_witness) {
         clusters.push(json!({"name": "witness", "files": witness_files}));
     }
-    // An uncontrolled run has no pool mapping: the plan builder resolves a mapping's source
-    // pool from the (unreachable) source's inventory and refuses the run without it, so
-    // its names are moved by hand (SyncIQ mode: networking `not_applicable`).
-    let mapped: &[&str] = if ap.controlled { &zones_used } else { &[] };
+    // An uncontrolled SyncIQ/DFS-mode run has no pool mapping, so its names are moved by
+    // hand (SyncIQ mode: networking `not_applicable`); a zone-mode run needs its mappings
+    // (the dead source's pools are resolved from the names recorded with them).
+    let mapped: &[&str] = if ap.controlled || zone_mode(mode) {
+        &zones_used
+    } else {
+        &[]
+    };
     let pool_mappings: Vec<Value> = mapped
         .iter()
         .map(|z| {
@@ -1608,6 +1635,17 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         .iter()
         .map(|f| fault_value(f, &steps, &gates, &pols, src, tgt, &side_name))
         .collect();
+    if !ap.controlled && (self::zone_mode(mode) || mode == Mode::Dfs) {
+        // The dead source coming back during the run would answer the names (or DFS
+        // shares) the run moved to the target: the hazard the report warns about, kept
+        // away by the admin, who brings it back only for the failback. So a background
+        // `cluster_up` of the source is aimed at the target instead (a no-op there).
+        for f in &mut faults {
+            if f["effect"]["cluster_up"]["cluster"] == json!(src) {
+                f["effect"]["cluster_up"]["cluster"] = json!(tgt);
+            }
+        }
+    }
     faults.extend(ap.faults);
 
     let operator = match r.operator {

@@ -142,6 +142,15 @@ pub fn acts_on_source(step: &str) -> bool {
     )
 }
 
+/// Source-side steps that still act with the source down (DESIGN §2 "Other runs",
+/// uncontrolled failover): the DFS rename activates the target's share (DFS clients fall
+/// through to it while the source answers nothing), and the source's SPNs come off its
+/// machine account through the target's AD provider (the domain is up; the seed's
+/// "proxied through target cluster").
+pub fn acts_without_source(step: &str) -> bool {
+    matches!(step, "dfs_rename_shares" | "remove_source_spns")
+}
+
 /// What the model expects of a planned instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Planned {
@@ -491,8 +500,16 @@ impl<'f, 'a> Model<'f, 'a> {
             .zone_policies(zone)
             .into_iter()
             .filter(|q| {
-                !self.f.report.succeeded("sync_data", q)
-                    || !self.f.report.succeeded("sync_config", q)
+                // Uncontrolled: a final sync skipped for the dead source does not hold the
+                // gate (the zone cuts over to the last good sync).
+                let synced = |step: &str| {
+                    self.f.report.succeeded(step, q)
+                        || (!self.f.run.controlled
+                            && self.status(step, Some(q), None).is_some_and(|s| {
+                                matches!(s, Status::Skipped(Skip::SourceUnreachable))
+                            }))
+                };
+                !synced("sync_data") || !synced("sync_config")
             })
             .collect()
     }
@@ -654,7 +671,7 @@ impl<'f, 'a> Model<'f, 'a> {
         }
         // 2. Uncontrolled: steps acting on the source, and what waits for resync_prep[P].
         if !self.f.run.controlled {
-            if acts_on_source(step) {
+            if acts_on_source(step) && !acts_without_source(step) {
                 return Some(Skip::SourceUnreachable);
             }
             if s.policy.is_some() && policy_pos(step).is_some_and(|i| i > 4) {

@@ -335,7 +335,9 @@ pub fn i2_skip(f: &Facts<'_>) -> Finding {
     out
 }
 
-/// Rollbacks that act on the source (they cannot run while it is unreachable).
+/// Rollbacks that act on the source (they cannot run while it is unreachable). The undo of
+/// the source's SPN removal is not one: like the removal, it edits the source's machine
+/// account through the target's AD provider.
 fn rollback_on_source(step: &str) -> bool {
     matches!(
         step,
@@ -343,7 +345,6 @@ fn rollback_on_source(step: &str) -> bool {
             | "rollback_dfs_rename_shares"
             | "rollback_schedules"
             | "rollback_protocols"
-            | "rollback_remove_source_spns"
             | "rollback_rename_source_smartconnect"
     )
 }

@@ -1,5 +1,11 @@
 //! `auth/providers/ads[/{id}]`: the cluster's Active Directory provider (a singleton; SPNs
 //! live in the world's `sim_ad_dns::Domain`, and a PUT of `spns` replaces the whole list).
+//!
+//! `GET`/`PUT /auth/providers/ads/{id}?account=<machine account>` read and edit another
+//! machine account's SPNs through this cluster's domain connection, as OneFS's
+//! `isi auth ads spn list|create|delete --account` does (the cluster's own account when the
+//! argument is absent). That is how a DR tool takes a dead cluster's SPNs off its account
+//! "proxied through" the surviving cluster.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -116,9 +122,28 @@ pub(in super::super) async fn ads_get(
     let (q, _) = list_query(q)?;
     let dups = q.get("check_duplicates").is_some_and(|v| v == "true");
     st.sim.with_world(|w| {
-        let o = find_ads(cfg(w, &st)?, &id)?;
+        let mut o = find_ads(cfg(w, &st)?, &id)?;
+        if let Some(a) = other_account(&q)? {
+            o.insert("account".into(), json!(a));
+            o.insert(
+                "machine_account".into(),
+                json!(format!("{}$", a.to_ascii_uppercase())),
+            );
+        }
         Ok(single_envelope("ads", ads_json(w, &st.cluster, &o, dups)?))
     })
+}
+
+/// The `account` query argument: a machine account (`NAME` or `NAME$`) to act on instead
+/// of the cluster's own.
+fn other_account(
+    q: &std::collections::BTreeMap<String, String>,
+) -> Result<Option<String>, ApiError> {
+    match q.get("account").map(|a| a.trim().trim_end_matches('$')) {
+        None => Ok(None),
+        Some("") => Err(ApiError::bad_request("Query argument account is empty")),
+        Some(a) => Ok(Some(a.to_ascii_lowercase())),
+    }
 }
 
 const ADS_RO: &[&str] = &[
@@ -137,17 +162,26 @@ const ADS_RO: &[&str] = &[
 pub(in super::super) async fn ads_update(
     Caller { st, ctx }: Caller,
     p: PathR,
+    q: QueryR,
     b: Bytes,
 ) -> ApiResult {
     let id = params(p)?.remove("id").unwrap_or_default();
+    let (q, _) = list_query(q)?;
+    let other = other_account(&q)?;
     let m = json_object(&b)?;
+    if other.is_some() && m.keys().any(|k| k != "spns") {
+        return Err(ApiError::bad_request(
+            "Query argument account is valid only for an spns update",
+        ));
+    }
     validate("ads", &m, &[], ADS_RO, &[])?;
     if m.contains_key("name") {
         return Err(ApiError::bad_request("Field: name may not be changed"));
     }
     st.sim.with_world(|w| {
         let o = find_ads(cfg(w, &st)?, &id)?;
-        let account = str_field(&o, "account").unwrap_or(&st.cluster).to_string();
+        let own = str_field(&o, "account").unwrap_or(&st.cluster).to_string();
+        let account = other.clone().unwrap_or(own);
         let d = w.ad.as_mut().ok_or_else(|| ad_unavailable("no domain"))?;
         let mut detail = Value::Null;
         if let Some(Value::Array(a)) = m.get("spns") {
@@ -162,6 +196,10 @@ pub(in super::super) async fn ads_update(
             detail = json!({"account": account, "added": added, "removed": removed});
         } else if !d.reachable {
             return Err(ad_unavailable(format!("domain {} is unreachable", d.name)));
+        }
+        if other.is_some() {
+            audit(w, &st, &ctx, "ad.spns.update", &id, detail);
+            return Ok(no_content());
         }
         let mut o2 = o;
         for (k, v) in &m {
