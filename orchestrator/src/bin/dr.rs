@@ -324,18 +324,6 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     1
 }
 
-/// Exit code of `dr readiness` (its long help): 0 ready, 1 not ready (errors, or warnings
-/// that `--block-on-warning` would block on), 6 ready with warnings.
-fn readiness_exit_code(status: orchestrator::readiness::CheckStatus, block_on_warning: bool) -> u8 {
-    use orchestrator::readiness::CheckStatus as S;
-    match status {
-        S::Ok => 0,
-        S::Warning if block_on_warning => 1,
-        S::Warning => 6,
-        S::Error => 1,
-    }
-}
-
 /// Exit code of a journal error: refusals 4, a damaged journal 2, an unwritable one 5.
 fn journal_code(j: &orchestrator::journal::JournalError) -> u8 {
     use orchestrator::journal::JournalError as J;
@@ -424,10 +412,9 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 print!("{}", orchestrator::readiness::render::text(&tree));
             }
-            Ok(ExitCode::from(readiness_exit_code(
-                tree.status,
-                spec.options.block_on_warning,
-            )))
+            Ok(ExitCode::from(
+                tree.exit_code(spec.options.block_on_warning),
+            ))
         }
         Cmd::Status { .. } | Cmd::Resume { .. } | Cmd::Serve(_) => {
             unreachable!("handled before connecting")

@@ -161,7 +161,9 @@ pub(crate) async fn assess(ctx: &RunCtx, inst: &StepInstance) -> Readiness {
     } else {
         src_node.checks.push(Check::warning(
             "reachable",
-            format!("uncontrolled failover: {from} is treated as unreachable; its steps are skipped"),
+            format!(
+                "uncontrolled failover: {from} is treated as unreachable; its steps are skipped"
+            ),
             format!("fail back with resync-prep on {from} before its clients reach it again"),
         ));
         false
@@ -220,10 +222,8 @@ pub(crate) async fn assess(ctx: &RunCtx, inst: &StepInstance) -> Readiness {
         // under the pool they are assigned to.
         let mut pools: Vec<Node> = Vec::new();
         for m in zp.map(|x| x.mappings.as_slice()).unwrap_or_default() {
-            let mut pn = Node::new(NodeKind::Pool, m.source_pool.id.clone()).with_note(format!(
-                "→ {to}/{}",
-                m.target_pool.id
-            ));
+            let mut pn = Node::new(NodeKind::Pool, m.source_pool.id.clone())
+                .with_note(format!("→ {to}/{}", m.target_pool.id));
             if names_move {
                 dns_checks(ctx, m, &mut pn).await;
             }
@@ -548,9 +548,12 @@ async fn policy_checks(
             Ok(Some(tp)) => {
                 let src_info = ctx.inventory.clusters.get(from);
                 let by_guid = !tp.source_cluster_guid.is_empty()
-                    && src_info.is_some_and(|c| !c.guid.is_empty() && c.guid == tp.source_cluster_guid);
+                    && src_info
+                        .is_some_and(|c| !c.guid.is_empty() && c.guid == tp.source_cluster_guid);
                 let by_host = src_info.is_some_and(|c| {
-                    c.hosts.iter().any(|h| h.eq_ignore_ascii_case(&tp.source_host))
+                    c.hosts
+                        .iter()
+                        .any(|h| h.eq_ignore_ascii_case(&tp.source_host))
                 }) || tp.source_host.eq_ignore_ascii_case(from);
                 let matches = by_guid || by_host || tp.source_host.is_empty() || !spec.controlled;
                 if !matches {
@@ -565,7 +568,10 @@ async fn policy_checks(
                 } else if !spec.controlled {
                     pn.checks.push(Check::ok(
                         "target_policy",
-                        format!("target policy {name} on {to} is {}", tp.failover_failback_state),
+                        format!(
+                            "target policy {name} on {to} is {}",
+                            tp.failover_failback_state
+                        ),
                     ));
                 } else {
                     match tp.failover_failback_state.as_str() {
@@ -632,9 +638,7 @@ async fn policy_checks(
         Ok(files) => {
             let open: Vec<String> = files
                 .iter()
-                .filter(|f| {
-                    path_under(&open_file_path(&f.file), &p.source_path)
-                })
+                .filter(|f| path_under(&open_file_path(&f.file), &p.source_path))
                 .map(|f| format!("{} ({})", f.file, f.user.as_deref().unwrap_or("?")))
                 .collect();
             if open.is_empty() {
@@ -688,7 +692,9 @@ async fn policy_checks(
         }
         Err(e) => pn.checks.push(Check::warning(
             "quota_scan",
-            format!("quotas of {from} could not be read ({e}): a pending quota scan would go unnoticed"),
+            format!(
+                "quotas of {from} could not be read ({e}): a pending quota scan would go unnoticed"
+            ),
             "check that the source answers quota/quotas",
         )),
     }
@@ -722,9 +728,7 @@ async fn policy_checks(
                 };
                 pn.checks.push(Check::ok(
                     "config_parity",
-                    format!(
-                        "policy {name}: configuration on {to} matches {from}{missing}"
-                    ),
+                    format!("policy {name}: configuration on {to} matches {from}{missing}"),
                 ));
             } else {
                 pn.checks.push(Check::warning(

@@ -229,6 +229,17 @@ impl Readiness {
             .collect()
     }
 
+    /// The exit code of `dr readiness`: 0 ready, no warnings; 1 not ready (an error, or a
+    /// warning when the run blocks on warnings, as step 3a would); 6 ready with warnings.
+    pub fn exit_code(&self, block_on_warning: bool) -> u8 {
+        match self.status {
+            CheckStatus::Ok => 0,
+            CheckStatus::Warning if block_on_warning => 1,
+            CheckStatus::Warning => 6,
+            CheckStatus::Error => 1,
+        }
+    }
+
     /// One line: `ready` / `ready with N warning(s)` / `not ready: N error(s)`, and counts.
     pub fn summary(&self) -> String {
         let c = self.counts;
@@ -253,8 +264,11 @@ mod tests {
         src.checks.push(Check::ok("reachable", "boston reachable"));
         let mut zone = Node::new(NodeKind::Zone, "finance");
         let mut pol = Node::new(NodeKind::Policy, "eng");
-        pol.checks
-            .push(Check::warning("quota_scan", "quota not ready", "run QuotaScan"));
+        pol.checks.push(Check::warning(
+            "quota_scan",
+            "quota not ready",
+            "run QuotaScan",
+        ));
         zone.children.push(pol);
         src.children.push(zone);
         let mut tgt = Node::new(NodeKind::Cluster, "denver").with_note("target");
@@ -278,6 +292,18 @@ mod tests {
         assert_eq!(t.nodes[1].status(), CheckStatus::Ok);
         assert_eq!(t.with_status(CheckStatus::Warning)[0].id, "quota_scan");
         assert!(t.summary().starts_with("ready with 1 warning(s)"));
+        // Exit codes of `dr readiness`.
+        assert_eq!(t.exit_code(false), 6);
+        assert_eq!(t.exit_code(true), 1);
+        let ok = Readiness::new("a", "b", "dfs", vec![t.nodes[1].clone()]);
+        assert_eq!(ok.exit_code(true), 0);
+        let mut bad = t.nodes[1].clone();
+        bad.checks
+            .push(Check::error("synciq_service", "off", "turn it on"));
+        assert_eq!(
+            Readiness::new("a", "b", "dfs", vec![bad]).exit_code(false),
+            1
+        );
     }
 
     #[test]

@@ -51,11 +51,17 @@ fn sorted(v: &[String]) -> Vec<String> {
 
 /// A share's permissions without the data-integrity lock's Deny-Everyone entry.
 fn unlocked(p: &[SmbPermission]) -> Vec<SmbPermission> {
-    p.iter().filter(|x| !x.is_deny_everyone()).cloned().collect()
+    p.iter()
+        .filter(|x| !x.is_deny_everyone())
+        .cloned()
+        .collect()
 }
 
 fn persona(q: &Quota) -> String {
-    q.persona.as_ref().map(|p| p.to_string()).unwrap_or_default()
+    q.persona
+        .as_ref()
+        .map(|p| p.to_string())
+        .unwrap_or_default()
 }
 
 /// Compare `src` with `tgt` under the mapping's paths.
@@ -118,7 +124,8 @@ pub(crate) fn diff(src: &ConfigSnapshot, tgt: &ConfigSnapshot, m: &Mapping<'_>) 
         .iter()
         .filter(|(_, e)| !e.paths.is_empty() && e.paths.iter().all(|p| under_src(p)))
     {
-        let tpaths: Vec<String> = sorted(&e.paths.iter().filter_map(|p| to_tgt(p)).collect::<Vec<_>>());
+        let tpaths: Vec<String> =
+            sorted(&e.paths.iter().filter_map(|p| to_tgt(p)).collect::<Vec<_>>());
         let label = format!("export {} (zone {zone})", tpaths.join(","));
         let Some((_, t)) = tgt
             .exports
@@ -157,8 +164,13 @@ pub(crate) fn diff(src: &ConfigSnapshot, tgt: &ConfigSnapshot, m: &Mapping<'_>) 
         let Some(tpath) = to_tgt(&a.path) else {
             continue;
         };
-        let Some((_, t)) = tgt.aliases.iter().find(|(z, t)| z == zone && t.name == a.name) else {
-            d.missing.push(format!("NFS alias {} (zone {zone})", a.name));
+        let Some((_, t)) = tgt
+            .aliases
+            .iter()
+            .find(|(z, t)| z == zone && t.name == a.name)
+        else {
+            d.missing
+                .push(format!("NFS alias {} (zone {zone})", a.name));
             continue;
         };
         matched.push((zone.clone(), t.name.clone()));
@@ -184,9 +196,11 @@ pub(crate) fn diff(src: &ConfigSnapshot, tgt: &ConfigSnapshot, m: &Mapping<'_>) 
         let Some(tpath) = to_tgt(&q.path) else {
             continue;
         };
-        let Some(t) = tgt.quotas.iter().find(|t| {
-            t.path == tpath && t.quota_type == q.quota_type && persona(t) == persona(q)
-        }) else {
+        let Some(t) = tgt
+            .quotas
+            .iter()
+            .find(|t| t.path == tpath && t.quota_type == q.quota_type && persona(t) == persona(q))
+        else {
             continue;
         };
         matched.push(t.id.clone());
@@ -365,6 +379,8 @@ mod tests {
         let d = diff(&src, &tgt, &mapping(&saved));
         assert_eq!(d.differs.len(), 2, "{d:?}");
         assert!(d.differs[0].starts_with("export /ifs/dr/finance/batch (zone finance): clients"));
-        assert!(d.differs[1].starts_with("NFS alias batch (zone finance): path /ifs/dr/finance/old"));
+        assert!(
+            d.differs[1].starts_with("NFS alias batch (zone finance): path /ifs/dr/finance/old")
+        );
     }
 }

@@ -27,7 +27,11 @@ pub fn text(r: &Readiness) -> String {
 
 fn node(out: &mut String, n: &Node, depth: usize) {
     let pad = "  ".repeat(depth);
-    let note = n.note.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
+    let note = n
+        .note
+        .as_deref()
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
         "{pad}{} {} {}{note}",
@@ -60,10 +64,14 @@ mod tests {
     #[test]
     fn renders_an_indented_tree_with_markers_and_fixes() {
         let mut src = Node::new(NodeKind::Cluster, "prod").with_note("source");
-        src.checks
-            .push(Check::ok("reachable", "source prod reachable and authenticated"));
-        src.checks
-            .push(Check::ok("synciq_service", "source prod: SyncIQ service is on"));
+        src.checks.push(Check::ok(
+            "reachable",
+            "source prod reachable and authenticated",
+        ));
+        src.checks.push(Check::ok(
+            "synciq_service",
+            "source prod: SyncIQ service is on",
+        ));
         let mut zone = Node::new(NodeKind::Zone, "finance");
         zone.checks.push(Check::error(
             "target_zone",
@@ -79,12 +87,15 @@ mod tests {
         ));
         zone.children.push(pool);
         let mut pol = Node::new(NodeKind::Policy, "finance-ledger");
-        pol.checks.push(Check::ok("source_policy", "enabled on prod"));
+        pol.checks
+            .push(Check::ok("source_policy", "enabled on prod"));
         zone.children.push(pol);
         src.children.push(zone);
         let mut tgt = Node::new(NodeKind::Cluster, "dr").with_note("target");
-        tgt.checks
-            .push(Check::ok("reachable", "target dr reachable and authenticated"));
+        tgt.checks.push(Check::ok(
+            "reachable",
+            "target dr reachable and authenticated",
+        ));
         let r = Readiness::new("prod", "dr", "access-zone", vec![src, tgt]);
         insta::assert_snapshot!(super::text(&r));
     }

@@ -29,6 +29,7 @@ impl Modify for Bearer {
         super::inventory::list_clusters,
         super::inventory::discover,
         super::plans::plan,
+        super::plans::readiness,
         super::runs::start,
         super::runs::start_failover,
         super::runs::start_failback,
