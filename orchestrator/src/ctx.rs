@@ -41,6 +41,9 @@ pub struct RunState {
     /// job's report among the new ones instead of starting the job again.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub job_reports_before: BTreeMap<String, Vec<String>>,
+    /// The readiness tree step 3 built (DESIGN §5), for the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<crate::readiness::Readiness>,
 }
 
 /// Progress events.

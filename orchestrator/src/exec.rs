@@ -450,6 +450,7 @@ pub async fn execute_resumable(
         removed_config: state.removed_config,
         unavailable,
         performance: Some(performance),
+        readiness: state.readiness,
     }
 }
 

@@ -244,6 +244,11 @@ pub struct Report {
     /// before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance: Option<Performance>,
+    /// The readiness tree of step 3 (`validate`): cluster → zone → pool → policy, every
+    /// check `ok | warning | error` with what to fix (see `readiness`). Absent when the run
+    /// never validated, and in reports written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<crate::readiness::Readiness>,
 }
 
 /// How the run's makespan compares with what any schedule could reach and with a phased

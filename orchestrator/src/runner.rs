@@ -274,13 +274,15 @@ fn repair_in_flight(inv: &Inventory, point: &mut exec::Resume) {
     }
 }
 
-/// Run the readiness checks (step 3) of `plan` alone, changing nothing: `Ok(summary)` or
-/// `Err(what is not ready)`, and the warnings found on the way.
+/// Run the readiness checks (step 3) of `plan` alone, changing nothing, and return the
+/// readiness tree (`dns` reads the delegation of the names a run would move; without it
+/// that check is a warning).
 pub async fn readiness(
     plan: Plan,
     inv: Inventory,
     clients: BTreeMap<String, PapiClient>,
-) -> Result<(Result<String, String>, Vec<String>), RunError> {
+    dns: Option<crate::dns::DnsClient>,
+) -> Result<crate::readiness::Readiness, RunError> {
     let Some(inst) = plan
         .steps
         .iter()
@@ -291,11 +293,6 @@ pub async fn readiness(
             "the plan has no validate step".into(),
         )));
     };
-    let ctx = RunCtx::new("readiness", plan, inv, clients);
-    let result = crate::steps::readiness(&ctx, &inst)
-        .await
-        .map(|d| d.detail.unwrap_or_else(|| "ok".into()))
-        .map_err(|e| e.to_string());
-    let warnings = ctx.with_state(|s| s.warnings.clone());
-    Ok((result, warnings))
+    let ctx = RunCtx::new("readiness", plan, inv, clients).with_dns(dns);
+    Ok(crate::readiness::checks::assess(&ctx, &inst).await)
 }

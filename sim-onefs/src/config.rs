@@ -210,8 +210,12 @@ impl ConfigState {
                 th.insert("soft_grace".into(), json!(604_800));
             }
             let enforced = q.hard_bytes.is_some() || q.soft_bytes.is_some();
-            let o = json!({"path": q.path, "type": q.quota_type, "thresholds": th,
+            let mut o = json!({"path": q.path, "type": q.quota_type, "thresholds": th,
                            "enforced": enforced, "include_snapshots": false, "container": false});
+            if !q.ready {
+                // Read-only in PAPI (a client cannot set it); `quota_json` renders it.
+                o["ready"] = json!(false);
+            }
             s.quotas.insert(
                 format!("pending{:024}", s.quotas.len()),
                 o.as_object().cloned().unwrap_or_default(),

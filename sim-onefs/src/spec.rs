@@ -182,6 +182,10 @@ pub struct QuotaSpec {
     pub soft_bytes: Option<u64>,
     #[serde(default)]
     pub advisory_bytes: Option<u64>,
+    /// False: the quota's accounting waits on a QuotaScan job (PAPI `ready: false`, usage
+    /// `*_ready: false`), as after a quota is created on a directory with data in it.
+    #[serde(default = "default_true")]
+    pub ready: bool,
 }
 
 /// `count` files `root/f000000`, `root/f000001`, … of `size_bytes` each.

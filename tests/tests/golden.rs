@@ -62,6 +62,23 @@ fn golden_validation_blocks() {
     insta::assert_snapshot!(compact("synciq-validation-blocks"));
 }
 
+// Readiness (DESIGN §5): a warning blocks with step 3a, an error blocks at step 3; either
+// way nothing is changed and the preparation is rolled back.
+#[test]
+fn golden_readiness_quota_scan_blocks() {
+    insta::assert_snapshot!(compact("synciq-quota-scan-blocks"));
+}
+
+#[test]
+fn golden_readiness_parity_drift_blocks() {
+    insta::assert_snapshot!(compact("synciq-parity-drift-blocks"));
+}
+
+#[test]
+fn golden_readiness_target_path_outside_zone() {
+    insta::assert_snapshot!(compact("az-target-path-outside-zone"));
+}
+
 #[test]
 fn golden_access_zone_happy_path() {
     insta::assert_snapshot!(compact("az-happy-dual"));

@@ -343,6 +343,7 @@ fn quota_copy_fails() -> Scenario {
         hard_bytes: Some(1 << 40),
         soft_bytes: None,
         advisory_bytes: None,
+        ready: true,
     });
     scn
 }

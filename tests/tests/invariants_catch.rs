@@ -228,6 +228,7 @@ fn i8_catches_a_config_object_missing_on_the_target() {
         hard_bytes: Some(1 << 40),
         soft_bytes: None,
         advisory_bytes: None,
+        ready: true,
     });
     let lie: scenarios::runner::ReportTamper = Arc::new(|rep: &mut orchestrator::Report| {
         for s in rep.steps.iter_mut() {
@@ -270,6 +271,7 @@ fn i11_catches_a_removal_the_report_does_not_record() {
         hard_bytes: Some(1 << 40),
         soft_bytes: None,
         advisory_bytes: None,
+        ready: true,
     });
     let honest = run_scenario(&scn, &DrillOptions::default()).unwrap();
     assert!(

@@ -55,7 +55,7 @@ fn orchestrator_depends_on_no_sim_crate() {
 #[test]
 fn orchestrator_layers_import_only_downwards() {
     let src = tests::repo_root().join("orchestrator/src");
-    let layers: [(&str, &[&str]); 4] = [
+    let layers: [(&str, &[&str]); 5] = [
         (
             "naming.rs",
             &[
@@ -65,6 +65,12 @@ fn orchestrator_layers_import_only_downwards() {
         ("plan", &["ctx", "exec", "runner", "journal", "server"]),
         ("ctx.rs", &["steps", "exec", "runner", "journal", "server"]),
         ("steps", &["exec", "runner", "journal", "server"]),
+        // Readiness (step 3's checks) sits beside the steps: `validate` and the surfaces
+        // call it; it reads through `ctx` and calls no step.
+        (
+            "readiness",
+            &["steps", "exec", "runner", "journal", "server"],
+        ),
     ];
     let mut files_read = 0;
     for (layer, above) in layers {

@@ -215,7 +215,14 @@ enum Cmd {
     Failback(RunArgs),
     /// Run a rehearsal (non-disruptive test of the target).
     Rehearsal(RunArgs),
-    /// Readiness checks (step 3) for a run, changing nothing.
+    /// Readiness checks (step 3) for a run, changing nothing: the tree cluster → zone →
+    /// pool → policy, every check ok / warning / error with what to fix.
+    ///
+    /// `--json` prints the tree as the report's `readiness` field. Exit codes: 0 = ready,
+    /// no warnings; 1 = not ready (an error, which blocks step 3; or a warning with
+    /// `--block-on-warning`, which step 3a would block on); 6 = ready with warnings. A
+    /// cluster that refuses the credentials during discovery ends it before the tree, with
+    /// the global codes (3).
     Readiness(RunArgs),
     /// Runs in the journal; with RUN, that run's steps.
     Status {
@@ -420,30 +427,15 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let spec = args.to_spec()?;
             let inv = runner::discover(&clients).await.context("discovery")?;
             let plan = build_plan(&spec, &inv)?;
-            let (result, warnings) = runner::readiness(plan, inv, clients).await?;
+            let tree = runner::readiness(plan, inv, clients, dns).await?;
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({
-                        "ok": result.is_ok(),
-                        "error": result.as_ref().err(),
-                        "warnings": warnings,
-                    }))?
-                );
+                println!("{}", serde_json::to_string_pretty(&tree)?);
             } else {
-                for w in &warnings {
-                    println!("warning: {w}");
-                }
-                match &result {
-                    Ok(d) => println!("ready: {d}"),
-                    Err(e) => println!("not ready: {e}"),
-                }
+                print!("{}", orchestrator::readiness::render::text(&tree));
             }
-            Ok(if result.is_ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            Ok(ExitCode::from(
+                tree.exit_code(spec.options.block_on_warning),
+            ))
         }
         Cmd::Status { .. } | Cmd::Resume { .. } | Cmd::Serve(_) => {
             unreachable!("handled before connecting")

@@ -69,6 +69,9 @@ pub struct SyncTargetPolicy {
     pub name: String,
     #[serde(default)]
     pub source_host: String,
+    /// GUID of the cluster replicating into this target policy.
+    #[serde(default)]
+    pub source_cluster_guid: String,
     #[serde(default)]
     pub target_path: String,
     #[serde(default)]
@@ -281,6 +284,9 @@ pub struct Quota {
     pub thresholds: QuotaThresholds,
     #[serde(default)]
     pub persona: Option<serde_json::Value>,
+    /// False while the quota's accounting waits on a QuotaScan job (absent: ready).
+    #[serde(default)]
+    pub ready: Option<bool>,
 }
 
 /// An Active Directory provider of a cluster.

@@ -296,6 +296,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/inventory", get(inventory::discover))
         .route("/plans", post(plans::plan))
         .route("/plans/estimate", post(plans::estimate))
+        .route("/readiness", post(plans::readiness))
         .route("/runs", get(runs::list).post(runs::start))
         .route("/failover", post(runs::start_failover))
         .route("/failback", post(runs::start_failback))

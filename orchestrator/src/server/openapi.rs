@@ -30,6 +30,7 @@ impl Modify for Bearer {
         super::inventory::discover,
         super::plans::plan,
         super::plans::estimate,
+        super::plans::readiness,
         super::runs::start,
         super::runs::start_failover,
         super::runs::start_failback,

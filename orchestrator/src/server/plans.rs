@@ -79,3 +79,32 @@ pub async fn estimate(
         &state.config.estimate,
     )))
 }
+
+/// The readiness tree (step 3's checks) for a run spec, changing nothing: cluster → zone →
+/// pool → policy, every check `ok | warning | error` with what to fix (the same JSON as
+/// `dr readiness --json` and the report's `readiness` field).
+#[utoipa::path(post, path = "/api/v1/readiness", tag = "plans",
+    request_body(content = Object, description = "A RunSpec (see components/schemas/RunSpec)"),
+    responses((status = 200, description = "The readiness tree", body = Object),
+              (status = 400, body = super::ErrorBody),
+              (status = 502, body = super::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn readiness(
+    State(state): State<Arc<AppState>>,
+    JsonBody(spec): JsonBody<RunSpec>,
+) -> Result<Json<crate::readiness::Readiness>, ApiError> {
+    validate_spec(&spec)?;
+    let inv = crate::runner::discover(&state.clients).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "bad_gateway",
+            format!("discovery failed: {e}"),
+        )
+    })?;
+    let plan = crate::plan::build(&spec, &inv)
+        .map_err(|e| ApiError::bad_request(format!("cannot plan the run: {e}")))?;
+    crate::runner::readiness(plan, inv, state.clients.clone(), state.dns.clone())
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::bad_request(e.to_string()))
+}

@@ -63,9 +63,6 @@ use crate::run_spec::{Mode, Networking};
 use crate::naming::path_under;
 use catalogue::ActFn;
 
-/// Step 3 alone (`dr readiness`).
-pub(crate) use validate::run as readiness;
-
 /// Run one acting step instance with its catalogue function (SyncIQ-mode networking with
 /// `networking: manual` prints the operator's checklist item instead).
 pub(crate) async fn act(

@@ -654,7 +654,33 @@ fn healthy_world(f: &Facts<'_>, out: &mut Finding) {
     // Readiness (S2): a run that would move the names of a zone holding a policy from the
     // source to the target that is not in the run is refused: not a healthy run.
     let strands_a_zone = !stranded_policies(f).is_empty();
-    if !healthy || strands_a_zone {
+    // Readiness (DESIGN §5): a policy whose target path lies outside the base path of the
+    // same-named access zone on its target cannot be served from that zone there.
+    let outside_zone = scn.world.policies.iter().any(|p| {
+        let zone_on = |cluster: &str, path: &str| {
+            scn.world
+                .clusters
+                .iter()
+                .find(|c| c.name == cluster)
+                .and_then(|c| {
+                    c.zones
+                        .iter()
+                        .filter(|z| crate::lab::path_under(path, &z.base_path))
+                        .max_by_key(|z| z.base_path.len())
+                        .map(|z| z.name.clone())
+                })
+        };
+        let Some(zone) = zone_on(&p.source, &p.source_path) else {
+            return false;
+        };
+        scn.world
+            .clusters
+            .iter()
+            .find(|c| c.name == p.target)
+            .and_then(|c| c.zones.iter().find(|z| z.name == zone))
+            .is_some_and(|z| !crate::lab::path_under(&p.target_path, &z.base_path))
+    });
+    if !healthy || strands_a_zone || outside_zone {
         return;
     }
     out.judged += 1;

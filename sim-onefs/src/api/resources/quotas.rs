@@ -83,12 +83,14 @@ fn quota_json(cl: &Cluster, id: &str, o: &Obj) -> Value {
         .take_while(|(k, _)| k.starts_with(path))
         .filter(|(k, _)| is_under(k, path))
         .fold((0u64, 0u64), |(b, n), (_, f)| (b + f.size_bytes, n + 1));
+    // `ready: false` = the accounting waits on a QuotaScan job (set by the world's spec).
+    let ready = o.get("ready").and_then(Value::as_bool).unwrap_or(true);
     let usage = json!({
-        "applogical": bytes, "applogical_ready": true, "fslogical": bytes, "fslogical_ready": true,
-        "fsphysical": bytes, "fsphysical_ready": true, "inodes": files, "inodes_ready": true,
-        "physical": bytes, "physical_data": bytes, "physical_data_ready": true,
-        "physical_protection": 0, "physical_protection_ready": true, "physical_ready": true,
-        "shadow_refs": 0, "shadow_refs_ready": true,
+        "applogical": bytes, "applogical_ready": ready, "fslogical": bytes, "fslogical_ready": ready,
+        "fsphysical": bytes, "fsphysical_ready": ready, "inodes": files, "inodes_ready": ready,
+        "physical": bytes, "physical_data": bytes, "physical_data_ready": ready,
+        "physical_protection": 0, "physical_protection_ready": ready, "physical_ready": ready,
+        "shadow_refs": 0, "shadow_refs_ready": ready,
     });
     // Unset thresholds are `null` (OneFS sends every threshold field, as Dell's PAPI schema
     // and the isilon-sdk models list them).
@@ -113,7 +115,7 @@ fn quota_json(cl: &Cluster, id: &str, o: &Obj) -> Value {
         th.insert(format!("{k}_last_exceeded"), Value::Null);
     }
     th.insert("soft_exceeded".into(), json!(false));
-    let mut computed = json!({"id": id, "usage": usage, "ready": true, "notifications": "default",
+    let mut computed = json!({"id": id, "usage": usage, "ready": ready, "notifications": "default",
                               "thresholds": th, "linked": false});
     // A directory quota has no persona: `null`, not absent (Dell's PAPI schema requires it).
     if o.get("persona").is_none() {
