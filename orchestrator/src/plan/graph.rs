@@ -320,24 +320,68 @@ pub(super) fn failover(
     b.steps
 }
 
-/// A rehearsal (non-disruptive test): make the target writable for test clients, then put
-/// it back. Production on the source is never touched, except that the policies' schedules
-/// are held (a scheduled run would fail against a writable target) and put back after.
-pub(super) fn rehearsal(policies: &[PolicyInfo]) -> Vec<StepInstance> {
+/// A rehearsal (non-disruptive test), in every mode: make the target copies writable for
+/// test clients, reach them through a test alias on the mapped target pool, prove it, then
+/// put everything back. Production on the source is never touched, except that the
+/// policies' schedules are held (a scheduled run would fail against a writable target) and
+/// put back after. No production name, SPN or DNS record moves (S2): the test alias is a
+/// name of its own.
+///
+/// Per policy: `sync_data → allow_write → allow_write_revert → rollback_schedules`; per
+/// zone with a pool mapping: `add_test_alias` (after `validate`), `verify_test_access`
+/// (after the alias and every zone policy's `allow_write`), `remove_test_alias` (after the
+/// verification); each zone policy's `allow_write_revert` waits for its zone's
+/// `remove_test_alias`, so test clients lose the name before the target turns read-only.
+/// Without a mapping (DFS mode, or SyncIQ mode with no pool mapped) the three test-alias
+/// steps are `not_applicable`.
+pub(super) fn rehearsal(policies: &[PolicyInfo], zones: &[ZonePlan]) -> Vec<StepInstance> {
     let mut b = Builder { steps: Vec::new() };
     let cache: Vec<usize> = policies
         .iter()
         .map(|p| b.add(StepId::CacheSchedules, Some(&p.name), None, vec![]))
         .collect();
+    if zones.is_empty() {
+        for step in [
+            StepId::AddTestAlias,
+            StepId::VerifyTestAccess,
+            StepId::RemoveTestAlias,
+        ] {
+            b.not_applicable(
+                step,
+                "no pool mapping: test clients reach the target by its own names",
+            );
+        }
+    }
     let begin = b.add(StepId::Begin, None, None, cache.clone());
     let gate = b.add(StepId::Validate, None, None, vec![begin]);
-    for (i, p) in policies.iter().enumerate() {
+    let mut allows: BTreeMap<String, usize> = BTreeMap::new();
+    for p in policies {
         let name = Some(p.name.as_str());
         let sync = b.add(StepId::SyncData, name, None, vec![gate]);
         b.steps[sync].job_slot = Some(p.source.clone());
         b.steps[sync].expected_ms = p.expected_job_ms;
-        let allow = b.add(StepId::AllowWrite, name, None, vec![sync]);
-        let revert = b.add(StepId::AllowWriteRevert, name, None, vec![allow]);
+        allows.insert(
+            p.name.clone(),
+            b.add(StepId::AllowWrite, name, None, vec![sync]),
+        );
+    }
+    let mut window_end: BTreeMap<String, usize> = BTreeMap::new();
+    for z in zones {
+        let zone = Some(z.name.as_str());
+        let add = b.add(StepId::AddTestAlias, None, zone, vec![gate]);
+        let mut deps = vec![add];
+        deps.extend(z.policies.iter().filter_map(|p| allows.get(p).copied()));
+        let verify = b.add(StepId::VerifyTestAccess, None, zone, deps);
+        let remove = b.add(StepId::RemoveTestAlias, None, zone, vec![verify]);
+        for p in &z.policies {
+            window_end.insert(p.clone(), remove);
+        }
+    }
+    for (i, p) in policies.iter().enumerate() {
+        let name = Some(p.name.as_str());
+        let mut deps = vec![allows[&p.name]];
+        deps.extend(window_end.get(&p.name).copied());
+        let revert = b.add(StepId::AllowWriteRevert, name, None, deps);
         b.add(
             StepId::RollbackSchedules,
             name,

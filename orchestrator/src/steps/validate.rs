@@ -45,8 +45,15 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
             .map_or("System", |x| x.name.as_str())
             .to_string()
     };
-    let mut moving: Vec<String> = ctx.plan.zones.iter().map(|z| z.name.clone()).collect();
-    if spec.mode == crate::run_spec::Mode::SynciqPolicy
+    // A rehearsal moves no production name (its zones only get a test alias).
+    let rehearsal = spec.kind == crate::run_spec::RunKind::Rehearsal;
+    let mut moving: Vec<String> = if rehearsal {
+        Vec::new()
+    } else {
+        ctx.plan.zones.iter().map(|z| z.name.clone()).collect()
+    };
+    if !rehearsal
+        && spec.mode == crate::run_spec::Mode::SynciqPolicy
         && spec.options.networking == crate::run_spec::Networking::Manual
     {
         // The checklist moves the names of the pools serving the run's paths.
@@ -162,8 +169,8 @@ pub(super) async fn check_networking(
     errors: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) {
-    if ctx.plan.zones.is_empty() {
-        return;
+    if ctx.plan.zones.is_empty() || ctx.plan.spec.kind == crate::run_spec::RunKind::Rehearsal {
+        return; // a rehearsal moves no name and no SPN
     }
     let naming = &ctx.plan.spec.options.naming;
     let names: Vec<String> = ctx

@@ -105,6 +105,9 @@ fn policy_pos(step: &str) -> Option<usize> {
     POLICY_ORDER.iter().position(|s| *s == step)
 }
 
+/// A rehearsal's per-zone test-alias steps, in order.
+pub const TEST_ALIAS_STEPS: [&str; 3] = ["add_test_alias", "verify_test_access", "remove_test_alias"];
+
 /// Position in DESIGN §2's global order 1, 1(opt), 1a, 1b, 2, 3, 3a, 3b; every other step
 /// comes after all of them.
 pub fn global_pos(step: &str) -> u8 {
@@ -237,7 +240,7 @@ impl<'f, 'a> Model<'f, 'a> {
     /// Rehearsals are not in the table: `None`.
     pub fn planned(&self) -> Option<BTreeMap<Key, Planned>> {
         if self.f.run.rehearsal() {
-            return None;
+            return Some(self.planned_rehearsal());
         }
         let o = &self.f.run.options;
         let mut m = BTreeMap::new();
@@ -326,6 +329,36 @@ impl<'f, 'a> Model<'f, 'a> {
         Some(m)
     }
 
+    /// The documented instances of a rehearsal (safety-rules.md, Rehearsal): per policy
+    /// `cache_schedules`, `sync_data`, `allow_write`, `allow_write_revert` (and the added
+    /// `rollback_schedules`); `begin`, `validate`; per zone with a mapped pool the three
+    /// test-alias steps, or each as a bare `not_applicable` when no zone has one.
+    fn planned_rehearsal(&self) -> BTreeMap<Key, Planned> {
+        let mut m = BTreeMap::new();
+        for step in ["begin", "validate"] {
+            m.insert(key(step, None, None), Planned::Run);
+        }
+        for p in self.policies() {
+            for step in [
+                "cache_schedules",
+                "sync_data",
+                "allow_write",
+                "allow_write_revert",
+            ] {
+                m.insert(key(step, Some(p), None), Planned::Run);
+            }
+        }
+        for step in TEST_ALIAS_STEPS {
+            if self.f.zones.is_empty() {
+                m.insert(key(step, None, None), Planned::NotApplicable);
+            }
+            for z in &self.f.zones {
+                m.insert(key(step, None, Some(z)), Planned::Run);
+            }
+        }
+        m
+    }
+
     /// The documented predecessors of an instance (safety-rules.md, "waits for"). Only
     /// keys; the caller ignores those the report does not have or that are not applicable.
     pub fn predecessors(&self, s: &StepView) -> Vec<Key> {
@@ -351,7 +384,31 @@ impl<'f, 'a> Model<'f, 'a> {
                 "validate" => vec![bare("begin")],
                 "sync_data" => vec![bare("validate")],
                 "allow_write" => vec![of("sync_data")],
-                "allow_write_revert" => vec![of("allow_write")],
+                // The test window of a zone: its alias after validation, the check after the
+                // alias and every zone policy's allow-write, the alias removal after the
+                // check, and each zone policy's revert after the alias removal.
+                "add_test_alias" => vec![bare("validate")],
+                "verify_test_access" => {
+                    let z = z.unwrap_or_default();
+                    let mut v = vec![key("add_test_alias", None, Some(z))];
+                    v.extend(
+                        self.f
+                            .zone_policies(z)
+                            .iter()
+                            .map(|q| key("allow_write", Some(q), None)),
+                    );
+                    v
+                }
+                "remove_test_alias" => vec![key("verify_test_access", None, z)],
+                "allow_write_revert" => {
+                    let mut v = vec![of("allow_write")];
+                    if let Some(zone) = p.and_then(|p| self.f.zone_of_policy(p)) {
+                        if self.f.zones.iter().any(|x| x == zone) {
+                            v.push(key("remove_test_alias", None, Some(zone)));
+                        }
+                    }
+                    v
+                }
                 "rollback_schedules" if p.is_some() => {
                     vec![of("allow_write_revert"), of("cache_schedules")]
                 }
