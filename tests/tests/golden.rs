@@ -133,3 +133,35 @@ fn golden_s5_policy_rollback() {
 fn golden_ip_pool_other_pool_stays() {
     insta::assert_snapshot!(compact("ippool-other-pool-stays"));
 }
+
+// Rehearsal in every mode (DESIGN §2 "Other runs").
+
+#[test]
+fn golden_rehearsal_synciq() {
+    insta::assert_snapshot!(compact("synciq-rehearsal"));
+}
+
+#[test]
+fn golden_rehearsal_synciq_test_alias() {
+    insta::assert_snapshot!(compact("synciq-rehearsal-test-alias"));
+}
+
+#[test]
+fn golden_rehearsal_dfs() {
+    insta::assert_snapshot!(compact("dfs-rehearsal"));
+}
+
+#[test]
+fn golden_rehearsal_access_zone() {
+    insta::assert_snapshot!(compact("az-rehearsal"));
+}
+
+#[test]
+fn golden_rehearsal_access_zone_allow_write_fails() {
+    insta::assert_snapshot!(compact("az-rehearsal-allow-write-fails"));
+}
+
+#[test]
+fn golden_rehearsal_ip_pool() {
+    insta::assert_snapshot!(compact("ippool-rehearsal"));
+}

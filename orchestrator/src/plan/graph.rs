@@ -90,7 +90,7 @@ pub(super) fn failover(
     if !o.block_on_warning {
         b.not_applicable(StepId::BlockOnWarning, "option block_on_warning is off");
     }
-    if spec.mode != Mode::Dfs {
+    if spec.mode != Mode::Dfs && !zone_mode {
         b.not_applicable(
             StepId::DfsRenameShares,
             "not DFS mode: no DFS shares to redirect",
@@ -162,10 +162,21 @@ pub(super) fn failover(
                 .collect();
             deps.extend(z.policies.iter().filter_map(|p| syncs.get(p).copied()));
             let g = b.add(StepId::ZoneGate, None, Some(&z.name), deps);
-            let mut prev = g;
-            for step in NET_STEPS {
-                prev = b.add(step, None, Some(&z.name), vec![prev]);
+            // 6 (seed note): the zone's DFS shares switch per policy once the gate holds
+            // (nothing to undo when it does not), before the names move; a policy whose
+            // rename failed has its allow-write skipped (S4), the others go on.
+            let mut first = vec![g];
+            for p in &z.policies {
+                let Some(&cfg) = pre_cut.get(p) else { continue };
+                let dfs = b.add(StepId::DfsRenameShares, Some(p), None, vec![g, cfg]);
+                pre_cut.insert(p.clone(), dfs);
+                first.push(dfs);
             }
+            let mut prev = first;
+            for step in NET_STEPS {
+                prev = vec![b.add(step, None, Some(&z.name), prev)];
+            }
+            let prev = prev[0];
             #[allow(unused_mut)]
             let mut cut = vec![g, prev];
             #[cfg(feature = "planted-bugs")]

@@ -276,7 +276,8 @@ impl<'f, 'a> Model<'f, 'a> {
         ] {
             per_policy(&mut m, step);
         }
-        if self.f.run.dfs() {
+        // DFS mode, and zone modes for the zone's DFS shares (seed step 6's note).
+        if self.f.run.dfs() || self.f.run.zone_mode() {
             per_policy(&mut m, "dfs_rename_shares");
         } else {
             bare(&mut m, "dfs_rename_shares", false);
@@ -426,7 +427,16 @@ impl<'f, 'a> Model<'f, 'a> {
             "disable_config_jobs" => vec![bare("validate"), bare("block_on_warning")],
             "sync_data" => vec![bare("disable_config_jobs")],
             "sync_config" => vec![of("sync_data")],
-            "dfs_rename_shares" => vec![of("sync_config")],
+            // Zone modes: also after the zone gate (a held gate leaves nothing to undo).
+            "dfs_rename_shares" => {
+                let mut v = vec![of("sync_config")];
+                if self.f.run.zone_mode() {
+                    if let Some(zone) = p.and_then(|p| self.f.zone_of_policy(p)) {
+                        v.push(key("zone_gate", None, Some(zone)));
+                    }
+                }
+                v
+            }
             "zone_gate" => {
                 let z = z.unwrap_or_default();
                 self.f
@@ -452,8 +462,18 @@ impl<'f, 'a> Model<'f, 'a> {
                 // SyncIQ mode: each also waits for every enable_config_jobs and the
                 // allow_write of every policy of its zone (bare: of every policy) (S2).
                 v.extend(match z {
-                    // Zone modes: the zone gate first (safety-rules.md).
-                    Some(z) if self.f.run.zone_mode() => vec![key("zone_gate", None, Some(z))],
+                    // Zone modes: the zone gate and the zone's DFS renames first
+                    // (safety-rules.md).
+                    Some(z) if self.f.run.zone_mode() => {
+                        let mut v = vec![key("zone_gate", None, Some(z))];
+                        v.extend(
+                            self.f
+                                .zone_policies(z)
+                                .iter()
+                                .map(|q| key("dfs_rename_shares", Some(q), None)),
+                        );
+                        v
+                    }
                     // SyncIQ mode, mapped: every zone policy's allow_write (S2).
                     Some(z) => [
                         all("enable_config_jobs"),
@@ -472,7 +492,7 @@ impl<'f, 'a> Model<'f, 'a> {
             }
             "allow_write" => {
                 let mut v = vec![of("sync_config")];
-                if self.f.run.dfs() {
+                if self.f.run.dfs() || self.f.run.zone_mode() {
                     v.push(of("dfs_rename_shares"));
                 }
                 if self.f.run.zone_mode() {
@@ -722,7 +742,8 @@ impl<'f, 'a> Model<'f, 'a> {
         let zone_mode = self.f.run.zone_mode();
         // 3. Zone gate (zone modes): networking, allow_write and after, refresh_clients.
         let behind_gate = is_networking(step)
-            || (s.policy.is_some() && Self::from_allow_write_on(step))
+            || (s.policy.is_some()
+                && (Self::from_allow_write_on(step) || step == "dfs_rename_shares"))
             || step == "refresh_clients";
         if zone_mode && behind_gate {
             if let Some(z) = &zone {
@@ -750,7 +771,8 @@ impl<'f, 'a> Model<'f, 'a> {
                     zone: s.zone.clone().unwrap_or_default(),
                 });
             }
-        } else if zone_mode && behind_gate {
+        } else if zone_mode && behind_gate && step != "dfs_rename_shares" {
+            // (The zone's DFS renames come before its networking.)
             if let Some(z) = &zone {
                 if let Some(n) = self.networking_failure(Some(z), NETWORKING.len()) {
                     return Some(Skip::NetworkingFailed {
@@ -890,6 +912,21 @@ impl<'f, 'a> Model<'f, 'a> {
                         prev = vec![k];
                     }
                 }
+                // S4: the zone's switched DFS shares go back to the source as well, after
+                // the last networking undo (safety-rules.md, Rollbacks).
+                for p in self.f.zone_policies(z) {
+                    let switched = self
+                        .status("dfs_rename_shares", Some(&p), None)
+                        .is_some_and(|s| s.succeeded() || s.failed());
+                    if switched {
+                        out.push(RollbackWant {
+                            key: key("rollback_dfs_rename_shares", Some(&p), None),
+                            after: prev.clone(),
+                            why: why.clone(),
+                            optional: false,
+                        });
+                    }
+                }
                 // Clients that reconnected while the names pointed at the target reconnect
                 // to the names now home: after any S3 undo, `refresh_clients[Z]` waits for
                 // the last undo instance (safety-rules.md, Rollbacks).
@@ -958,7 +995,7 @@ impl<'f, 'a> Model<'f, 'a> {
             }
             // S4/S5: DFS shares switched to the target would send P's DFS clients to a
             // read-only copy; the switch is undone (safety-rules.md, S5, DFS mode).
-            if self.f.run.dfs()
+            if (self.f.run.dfs() || self.f.run.zone_mode())
                 && self
                     .status("dfs_rename_shares", Some(p), None)
                     .is_some_and(|s| s.succeeded() || s.failed())
