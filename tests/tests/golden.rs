@@ -165,3 +165,8 @@ fn golden_rehearsal_access_zone_allow_write_fails() {
 fn golden_rehearsal_ip_pool() {
     insta::assert_snapshot!(compact("ippool-rehearsal"));
 }
+
+#[test]
+fn golden_access_zone_dfs_shares() {
+    insta::assert_snapshot!(compact("az-dfs-shares"));
+}

@@ -15,7 +15,11 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
     let mut names = Vec::new();
     for (m, alias) in aliases(ctx, inst)? {
         let p = pool(&tgt, &m.target_pool.id).await?;
-        let list = with(&p.sc_dns_zone_aliases, &p.sc_dns_zone, std::slice::from_ref(&alias));
+        let list = with(
+            &p.sc_dns_zone_aliases,
+            &p.sc_dns_zone,
+            std::slice::from_ref(&alias),
+        );
         if set_names(&tgt, &p, None, &list).await? {
             changes.push(format!("{alias} → {}", p.id));
         }

@@ -470,11 +470,15 @@ fn rehearsal_test_clients(f: &Facts<'_>, active: &[&ClientSpec], out: &mut Findi
     let world = f.ev.world;
     for c in active.iter().filter(|c| c.test) {
         let mine: Vec<&ClientEvent> = f.ev.clients.iter().filter(|e| e.client == c.name).collect();
-        let verified = f.report.steps.iter().any(|s| {
-            s.step == "verify_test_access" && s.status.succeeded()
-        });
+        let verified = f
+            .report
+            .steps
+            .iter()
+            .any(|s| s.step == "verify_test_access" && s.status.succeeded());
         out.judged += 1;
-        let reached = mine.iter().any(|e| e.ok && e.cluster.as_deref() == Some(to));
+        let reached = mine
+            .iter()
+            .any(|e| e.ok && e.cluster.as_deref() == Some(to));
         if verified && !reached {
             out.violations.push(format!(
                 "test client {} never reached a writable copy on {to}, though the rehearsal verified test access",
@@ -482,8 +486,13 @@ fn rehearsal_test_clients(f: &Facts<'_>, active: &[&ClientSpec], out: &mut Findi
             ));
         }
         if let Some(world) = world {
-            for e in mine.iter().filter(|e| e.ok && e.cluster.as_deref() == Some(to)) {
-                let Some(path) = e.path.as_deref() else { continue };
+            for e in mine
+                .iter()
+                .filter(|e| e.ok && e.cluster.as_deref() == Some(to))
+            {
+                let Some(path) = e.path.as_deref() else {
+                    continue;
+                };
                 if world.sim.read_file(to, path).is_some() {
                     out.violations.push(format!(
                         "test client {}'s write {path} is still on {to} after the rehearsal (allow_write_revert must restore the target)",

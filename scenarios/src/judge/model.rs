@@ -106,7 +106,8 @@ fn policy_pos(step: &str) -> Option<usize> {
 }
 
 /// A rehearsal's per-zone test-alias steps, in order.
-pub const TEST_ALIAS_STEPS: [&str; 3] = ["add_test_alias", "verify_test_access", "remove_test_alias"];
+pub const TEST_ALIAS_STEPS: [&str; 3] =
+    ["add_test_alias", "verify_test_access", "remove_test_alias"];
 
 /// Position in DESIGN §2's global order 1, 1(opt), 1a, 1b, 2, 3, 3a, 3b; every other step
 /// comes after all of them.
