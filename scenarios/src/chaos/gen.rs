@@ -1581,11 +1581,8 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
     if let Some(b) = planted_bug {
         options.insert("planted_bug".into(), json!(b));
     }
-    // One controlled run in seven is a rehearsal (every mode): the same world, clients and
-    // faults, judged by the rehearsal rules (production undisturbed, the target put back).
-    let rehearsal = ap.controlled && planted_bug.is_none() && case.seed % 7 == 3;
     let mut run = json!({
-        "kind": if rehearsal { "rehearsal" } else { "failover" },
+        "kind": "failover",
         "mode": mode.as_str(),
         "from": src,
         "to": tgt,
