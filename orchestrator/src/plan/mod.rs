@@ -346,7 +346,15 @@ mod tests {
     fn seed_steps() -> Vec<StepId> {
         StepId::all()
             .filter(|s| {
-                !s.is_rollback() && *s != StepId::ZoneGate && *s != StepId::AllowWriteRevert
+                !s.is_rollback()
+                    && !matches!(
+                        s,
+                        StepId::ZoneGate
+                            | StepId::AllowWriteRevert
+                            | StepId::AddTestAlias
+                            | StepId::VerifyTestAccess
+                            | StepId::RemoveTestAlias
+                    )
             })
             .collect()
     }
