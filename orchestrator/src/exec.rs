@@ -955,6 +955,23 @@ fn rollbacks_needed(
             // Clients that reconnected while the names pointed at the target (an NFS mount
             // stays where it was made) reconnect again, to the names now home.
             let last = prev.iter().copied().max().unwrap_or(0);
+            // S4 in zone modes: the zone's switched DFS shares go back to the source too,
+            // or DFS clients would be referred to the read-only target copy.
+            for z in zones.iter().filter(|z| Some(z.name.as_str()) == zone) {
+                for p in &z.policies {
+                    let switched = index
+                        .get(StepId::DfsRenameShares, Some(p), None)
+                        .is_some_and(|i| may_have_acted(&records[i]));
+                    if switched && !have(&out, StepId::RollbackDfsRenameShares, Some(p), None) {
+                        out.push(mk(
+                            StepId::RollbackDfsRenameShares,
+                            Some(p),
+                            None,
+                            vec![last],
+                        ));
+                    }
+                }
+            }
             let refreshed = have(&out, StepId::RefreshClients, None, zone);
             if zone.is_some() && !refreshed {
                 out.push(mk(StepId::RefreshClients, None, zone, vec![last]));

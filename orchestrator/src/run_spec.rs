@@ -87,6 +87,10 @@ pub struct RunOptions {
     /// (their definitions go into the report). Ignored with `quotas: true`, where source
     /// quotas are removed only after their copies on the target were read back (S1).
     pub remove_source_quotas: bool,
+    /// Rehearsal: how long `verify_test_access` keeps the test window open after its
+    /// checks passed (test alias up, target copies writable) before the alias is removed
+    /// and the copies reverted — the time test clients have to do their checks.
+    pub test_window_ms: u64,
     /// Test-only: run a deliberately wrong variant (see `bugs.rs`).
     #[cfg(feature = "planted-bugs")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,6 +112,7 @@ impl Default for RunOptions {
             naming: Naming::default(),
             on_policy_failure: OnPolicyFailure::Rollback,
             remove_source_quotas: false,
+            test_window_ms: 120_000,
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
         }
@@ -138,6 +143,10 @@ pub struct Naming {
     pub dfs_prefix: String,
     /// Target-pool alias hint naming its source pool: `igls-<source-pool-name>`.
     pub hint_prefix: String,
+    /// Prefix of a rehearsal's test alias, put before the mapped target pool's own
+    /// SmartConnect zone name: `igls-test.<target zone>` (a name below the target's own
+    /// delegation, so it resolves to the target whatever the source names' delegation).
+    pub test_prefix: String,
 }
 
 impl Default for Naming {
@@ -147,6 +156,7 @@ impl Default for Naming {
             ignore_prefix: "igls-ignore-".into(),
             dfs_prefix: "igls-dfs-".into(),
             hint_prefix: "igls-".into(),
+            test_prefix: "igls-test.".into(),
         }
     }
 }

@@ -52,6 +52,12 @@ pub struct ClientSpec {
     pub path: String,
     #[serde(default)]
     pub writes_per_minute: u32,
+    /// A rehearsal's test client: it reaches the target copy through the test alias
+    /// (`\\igls-test.<target zone>\share`), and its writes are expected to fail outside
+    /// the test window and to be discarded by `allow_write_revert`. Production clients
+    /// (the default) must not be disturbed by a rehearsal.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
 }
 
 /// Client protocol.

@@ -211,4 +211,39 @@ fn golden_full_cycle_access_zone() {
 #[test]
 fn golden_full_cycle_ip_pool() {
     insta::assert_snapshot!(compact("ippool-full-cycle"));
+// Rehearsal in every mode (DESIGN §2 "Other runs").
+
+#[test]
+fn golden_rehearsal_synciq() {
+    insta::assert_snapshot!(compact("synciq-rehearsal"));
+}
+
+#[test]
+fn golden_rehearsal_synciq_test_alias() {
+    insta::assert_snapshot!(compact("synciq-rehearsal-test-alias"));
+}
+
+#[test]
+fn golden_rehearsal_dfs() {
+    insta::assert_snapshot!(compact("dfs-rehearsal"));
+}
+
+#[test]
+fn golden_rehearsal_access_zone() {
+    insta::assert_snapshot!(compact("az-rehearsal"));
+}
+
+#[test]
+fn golden_rehearsal_access_zone_allow_write_fails() {
+    insta::assert_snapshot!(compact("az-rehearsal-allow-write-fails"));
+}
+
+#[test]
+fn golden_rehearsal_ip_pool() {
+    insta::assert_snapshot!(compact("ippool-rehearsal"));
+}
+
+#[test]
+fn golden_access_zone_dfs_shares() {
+    insta::assert_snapshot!(compact("az-dfs-shares"));
 }

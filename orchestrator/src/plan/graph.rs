@@ -90,7 +90,7 @@ pub(super) fn failover(
     if !o.block_on_warning {
         b.not_applicable(StepId::BlockOnWarning, "option block_on_warning is off");
     }
-    if spec.mode != Mode::Dfs {
+    if spec.mode != Mode::Dfs && !zone_mode {
         b.not_applicable(
             StepId::DfsRenameShares,
             "not DFS mode: no DFS shares to redirect",
@@ -162,10 +162,21 @@ pub(super) fn failover(
                 .collect();
             deps.extend(z.policies.iter().filter_map(|p| syncs.get(p).copied()));
             let g = b.add(StepId::ZoneGate, None, Some(&z.name), deps);
-            let mut prev = g;
-            for step in NET_STEPS {
-                prev = b.add(step, None, Some(&z.name), vec![prev]);
+            // 6 (seed note): the zone's DFS shares switch per policy once the gate holds
+            // (nothing to undo when it does not), before the names move; a policy whose
+            // rename failed has its allow-write skipped (S4), the others go on.
+            let mut first = vec![g];
+            for p in &z.policies {
+                let Some(&cfg) = pre_cut.get(p) else { continue };
+                let dfs = b.add(StepId::DfsRenameShares, Some(p), None, vec![g, cfg]);
+                pre_cut.insert(p.clone(), dfs);
+                first.push(dfs);
             }
+            let mut prev = first;
+            for step in NET_STEPS {
+                prev = vec![b.add(step, None, Some(&z.name), prev)];
+            }
+            let prev = prev[0];
             #[allow(unused_mut)]
             let mut cut = vec![g, prev];
             #[cfg(feature = "planted-bugs")]
@@ -320,24 +331,68 @@ pub(super) fn failover(
     b.steps
 }
 
-/// A rehearsal (non-disruptive test): make the target writable for test clients, then put
-/// it back. Production on the source is never touched, except that the policies' schedules
-/// are held (a scheduled run would fail against a writable target) and put back after.
-pub(super) fn rehearsal(policies: &[PolicyInfo]) -> Vec<StepInstance> {
+/// A rehearsal (non-disruptive test), in every mode: make the target copies writable for
+/// test clients, reach them through a test alias on the mapped target pool, prove it, then
+/// put everything back. Production on the source is never touched, except that the
+/// policies' schedules are held (a scheduled run would fail against a writable target) and
+/// put back after. No production name, SPN or DNS record moves (S2): the test alias is a
+/// name of its own.
+///
+/// Per policy: `sync_data → allow_write → allow_write_revert → rollback_schedules`; per
+/// zone with a pool mapping: `add_test_alias` (after `validate`), `verify_test_access`
+/// (after the alias and every zone policy's `allow_write`), `remove_test_alias` (after the
+/// verification); each zone policy's `allow_write_revert` waits for its zone's
+/// `remove_test_alias`, so test clients lose the name before the target turns read-only.
+/// Without a mapping (DFS mode, or SyncIQ mode with no pool mapped) the three test-alias
+/// steps are `not_applicable`.
+pub(super) fn rehearsal(policies: &[PolicyInfo], zones: &[ZonePlan]) -> Vec<StepInstance> {
     let mut b = Builder { steps: Vec::new() };
     let cache: Vec<usize> = policies
         .iter()
         .map(|p| b.add(StepId::CacheSchedules, Some(&p.name), None, vec![]))
         .collect();
+    if zones.is_empty() {
+        for step in [
+            StepId::AddTestAlias,
+            StepId::VerifyTestAccess,
+            StepId::RemoveTestAlias,
+        ] {
+            b.not_applicable(
+                step,
+                "no pool mapping: test clients reach the target by its own names",
+            );
+        }
+    }
     let begin = b.add(StepId::Begin, None, None, cache.clone());
     let gate = b.add(StepId::Validate, None, None, vec![begin]);
-    for (i, p) in policies.iter().enumerate() {
+    let mut allows: BTreeMap<String, usize> = BTreeMap::new();
+    for p in policies {
         let name = Some(p.name.as_str());
         let sync = b.add(StepId::SyncData, name, None, vec![gate]);
         b.steps[sync].job_slot = Some(p.source.clone());
         b.steps[sync].expected_ms = p.expected_job_ms;
-        let allow = b.add(StepId::AllowWrite, name, None, vec![sync]);
-        let revert = b.add(StepId::AllowWriteRevert, name, None, vec![allow]);
+        allows.insert(
+            p.name.clone(),
+            b.add(StepId::AllowWrite, name, None, vec![sync]),
+        );
+    }
+    let mut window_end: BTreeMap<String, usize> = BTreeMap::new();
+    for z in zones {
+        let zone = Some(z.name.as_str());
+        let add = b.add(StepId::AddTestAlias, None, zone, vec![gate]);
+        let mut deps = vec![add];
+        deps.extend(z.policies.iter().filter_map(|p| allows.get(p).copied()));
+        let verify = b.add(StepId::VerifyTestAccess, None, zone, deps);
+        let remove = b.add(StepId::RemoveTestAlias, None, zone, vec![verify]);
+        for p in &z.policies {
+            window_end.insert(p.clone(), remove);
+        }
+    }
+    for (i, p) in policies.iter().enumerate() {
+        let name = Some(p.name.as_str());
+        let mut deps = vec![allows[&p.name]];
+        deps.extend(window_end.get(&p.name).copied());
+        let revert = b.add(StepId::AllowWriteRevert, name, None, deps);
         b.add(
             StepId::RollbackSchedules,
             name,

@@ -28,9 +28,10 @@ pub(super) fn select(spec: &RunSpec, inv: &Inventory) -> Result<Selection, PlanE
     if spec.from == spec.to {
         return Err(PlanError::SameCluster(spec.from.clone()));
     }
-    if spec.kind == RunKind::Rehearsal && spec.mode != Mode::SynciqPolicy {
+    let rehearsal = spec.kind == RunKind::Rehearsal;
+    if rehearsal && !spec.controlled {
         return Err(PlanError::Unsupported(
-            "rehearsal runs are planned per SyncIQ policy: use mode synciq-policy (with run.policies to pick the policies of a zone)".into(),
+            "a rehearsal is a test on a healthy source: remove run.controlled: false".into(),
         ));
     }
     // An unreachable source (uncontrolled failover) was not discovered: its zones and pools
@@ -173,7 +174,11 @@ pub(super) fn select(spec: &RunSpec, inv: &Inventory) -> Result<Selection, PlanE
             } else {
                 pick_named(&spec.policies)?
             };
-            if spec.mode == Mode::SynciqPolicy && spec.options.networking == Networking::Auto {
+            // A rehearsal in SyncIQ/DFS mode puts its test alias on the mapped target pools
+            // (whatever the networking setting: no production name moves).
+            if rehearsal
+                || (spec.mode == Mode::SynciqPolicy && spec.options.networking == Networking::Auto)
+            {
                 // Automatic networking in SyncIQ mode needs the pool mapping in the plan.
                 let mut by_zone: BTreeMap<String, ZonePlan> = BTreeMap::new();
                 for (m, _) in &mappings {
@@ -297,6 +302,10 @@ pub(super) fn select(spec: &RunSpec, inv: &Inventory) -> Result<Selection, PlanE
     };
     if policies.is_empty() {
         return Err(PlanError::NoPolicies(spec.from.clone(), spec.to.clone()));
+    }
+    if rehearsal {
+        // A test alias is only worth adding where a policy of the rehearsal has its data.
+        zones.retain(|z| !z.policies.is_empty());
     }
     Ok(Selection { policies, zones })
 }

@@ -41,6 +41,14 @@ pub enum StepId {
     EnableConfigJobs,
     RefreshClients,
     AllowWriteRevert,
+    /// Rehearsal: a test alias (never a production name) on the mapped target pool, with
+    /// its SPNs on the target's account, for test clients only.
+    AddTestAlias,
+    /// Rehearsal: the test alias resolves to the target and the zone's target copies are
+    /// writable with their shares/exports in place — what test clients need.
+    VerifyTestAccess,
+    /// Rehearsal: the test alias and its SPNs come off the target again.
+    RemoveTestAlias,
     /// Zone cut-over gate: holds when any zone policy's final sync failed.
     ZoneGate,
     /// Rollback of 1b: the cached schedule is put back on the source policy.

@@ -199,7 +199,9 @@ pub(crate) async fn assess(ctx: &RunCtx, inst: &StepInstance) -> Readiness {
     }
 
     // AD providers, read once per side, only when names move.
-    let names_move = controlled && spec.options.networking == Networking::Auto;
+    // A rehearsal moves no production name and no SPN (its zones only get a test alias).
+    let rehearsal = spec.kind == crate::run_spec::RunKind::Rehearsal;
+    let names_move = controlled && !rehearsal && spec.options.networking == Networking::Auto;
     let (src_ads, tgt_ads) = if names_move && src_up && tgt_up && !ctx.plan.zones.is_empty() {
         (
             Some(src.ads_providers_checked().await),
@@ -264,6 +266,7 @@ fn zone_checks(ctx: &RunCtx, z: &str, zp: Option<&ZonePlan>, zn: &mut Node) {
     let spec = &ctx.plan.spec;
     let (from, to) = (spec.from.as_str(), spec.to.as_str());
     let zone_mode = matches!(spec.mode, Mode::AccessZone | Mode::IpPool);
+    let rehearsal = spec.kind == crate::run_spec::RunKind::Rehearsal;
     match ctx.inventory.zone(to, z) {
         Some(tz) => zn.checks.push(Check::ok(
             "target_zone",
@@ -324,8 +327,9 @@ fn zone_checks(ctx: &RunCtx, z: &str, zp: Option<&ZonePlan>, zn: &mut Node) {
         )),
     }
     // S2: a moved name serves every share of its zone.
-    let moving = zp.is_some()
-        || (spec.mode == Mode::SynciqPolicy && spec.options.networking == Networking::Manual);
+    let moving = !rehearsal
+        && (zp.is_some()
+            || (spec.mode == Mode::SynciqPolicy && spec.options.networking == Networking::Manual));
     if moving && spec.mode != Mode::IpPool {
         let left: Vec<&str> = ctx
             .inventory

@@ -164,7 +164,7 @@ use Actor::{Both, Clients, Dns, Orchestrator, Source, Target};
 use StepId as S;
 
 /// Number of step ids.
-pub(crate) const STEP_COUNT: usize = 36;
+pub(crate) const STEP_COUNT: usize = 39;
 
 /// The catalogue, in [`StepId`] order (seed order, then the gate and the rollbacks).
 pub(crate) static CATALOGUE: [StepSpec; STEP_COUNT] = ROWS;
@@ -336,6 +336,18 @@ pub(crate) const ROWS: [StepSpec; STEP_COUNT] = [
             "the rehearsal's target stays writable: the next scheduled sync will fail",
             "run allow-write-revert on the target by hand",
         ),
+    StepSpec::row(S::AddTestAlias, ["9t", "9t"], Target, act!(add_test_alias)).text(
+        "test clients cannot reach the target copy by the test alias; production is not affected",
+        "add the test alias to the mapped target pool (and its HOST/ SPNs to the target's account) by hand, or fix the error and run the rehearsal again",
+    ),
+    StepSpec::row(S::VerifyTestAccess, ["9v", "9v"], Target, act!(verify_test_access)).text(
+        "the rehearsal did not prove the target copy usable: test clients may not reach a writable copy by the test alias",
+        "fix what the error names (test alias DNS delegation, target shares/exports, allow-write) and run the rehearsal again",
+    ),
+    StepSpec::row(S::RemoveTestAlias, ["9t↺", "9t↺"], Target, act!(remove_test_alias)).text(
+        "the target pool keeps answering for the test alias (test clients only; production names are untouched)",
+        "remove the test alias from the target pool's aliases and its SPNs from the target's account by hand",
+    ),
     StepSpec::row(S::ZoneGate, ["G", "G"], Orchestrator, Run::Decide(zone_gate::decide))
         .text(
             "the zone is not cut over: a zone policy's final sync failed; its users stay on the source",

@@ -1,4 +1,4 @@
-//! Step 6 (DFS mode), `dfs_rename_shares`: rename the source share `X` to `igls-dfs-X` and
+//! Step 6 (DFS mode; Access Zone / IP Pool mode for the zone's DFS shares), `dfs_rename_shares`: rename the source share `X` to `igls-dfs-X` and
 //! the target's `igls-dfs-X` to `X`, so exactly one DFS referral target (`\\tgt\X`) is
 //! reachable and DFS clients move to the target by themselves.
 //!
@@ -17,8 +17,11 @@
 use crate::ctx::{RunCtx, StepDone, StepError};
 use serde_json::json;
 
+use std::collections::BTreeMap;
+
 use crate::papi::{PapiClient, SmbShare};
 use crate::plan::StepInstance;
+use crate::run_spec::Mode;
 
 use super::policy_shares;
 
@@ -27,11 +30,32 @@ use super::policy_shares;
 pub(super) type DfsShares = (PapiClient, PapiClient, String, Vec<(String, SmbShare)>);
 
 /// List what both DFS rename steps work on (one read, shared by the step and its undo).
+///
+/// In Access Zone / IP Pool mode only the zone's DFS shares are switched (seed step 6's
+/// note: DFS data inside a zone failover): a share `X` is a DFS share when one side holds
+/// it as the inactive copy `igls-dfs-X` (config replication creates the target's copy of a
+/// DFS target share that way). Other shares are left to the SmartConnect names.
 pub(super) async fn dfs_shares(ctx: &RunCtx, inst: &StepInstance) -> Result<DfsShares, StepError> {
     let src = ctx.source(inst)?;
-    let shares = policy_shares(ctx, inst, &src).await?;
+    let tgt = ctx.target(inst)?;
+    let mut shares = policy_shares(ctx, inst, &src).await?;
     let prefix = ctx.plan.spec.options.naming.dfs_prefix.clone();
-    Ok((src, ctx.target(inst)?, prefix, shares))
+    if matches!(ctx.plan.spec.mode, Mode::AccessZone | Mode::IpPool) {
+        let mut target: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (zone, _) in &shares {
+            if !target.contains_key(zone) {
+                let names = tgt.smb_shares(zone).await?.into_iter().map(|s| s.name);
+                target.insert(zone.clone(), names.collect());
+            }
+        }
+        shares.retain(|(zone, s)| {
+            original_name(&s.name, &prefix).is_some()
+                || target
+                    .get(zone)
+                    .is_some_and(|t| t.iter().any(|n| *n == format!("{prefix}{}", s.name)))
+        });
+    }
+    Ok((src, tgt, prefix, shares))
 }
 
 pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
@@ -80,7 +104,9 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
             }));
         }
     }
-    Ok(if done.is_empty() {
+    Ok(if done.is_empty() && shares.is_empty() {
+        StepDone::unchanged("no DFS share under the policy path")
+    } else if done.is_empty() {
         StepDone::unchanged("shares already renamed")
     } else {
         StepDone::acted(done.join("; "))

@@ -11,6 +11,7 @@
 //! [`crate::ctx`], never on the executor.
 
 mod add_target_spns;
+mod add_test_alias;
 mod allow_write;
 mod allow_write_revert;
 mod begin;
@@ -32,6 +33,7 @@ mod quotas;
 mod refresh_clients;
 mod remove_source_quotas;
 mod remove_source_spns;
+mod remove_test_alias;
 mod rename_source_smartconnect;
 mod repoint_dns;
 mod restore_schedule;
@@ -52,7 +54,9 @@ mod smartconnect;
 mod spns;
 mod sync_config;
 mod sync_data;
+mod test_alias;
 mod validate;
+mod verify_test_access;
 pub(crate) mod zone_gate;
 
 use crate::ctx::{RunCtx, StepDone, StepError};

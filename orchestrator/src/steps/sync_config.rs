@@ -76,8 +76,14 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
                     .collect()
             });
         let existing = tgt.smb_shares(zone).await?;
+        // In zone modes a DFS share of the zone is one whose target copy is the inactive
+        // `igls-dfs-X` (seed step 6's note): it stays inactive until `dfs_rename_shares`.
+        let zone_dfs = matches!(ctx.plan.spec.mode, Mode::AccessZone | Mode::IpPool)
+            && existing
+                .iter()
+                .any(|s| s.name == format!("{prefix}{}", share.name));
         // After a DFS failover the target's copy is already called X.
-        let name = if dfs && !existing.iter().any(|s| s.name == share.name) {
+        let name = if (dfs || zone_dfs) && !existing.iter().any(|s| s.name == share.name) {
             format!("{prefix}{}", share.name)
         } else {
             share.name.clone()

@@ -340,13 +340,18 @@ pub fn i7_access(f: &Facts<'_>) -> Finding {
         return out;
     }
     if f.run.rehearsal() {
+        rehearsal_test_clients(f, &active, &mut out);
         // A rehearsal must not interrupt production.
-        out.judged += active.len();
-        for e in
-            f.ev.clients
-                .iter()
-                .filter(|e| !e.ok || e.cluster.as_deref() != Some(from.as_str()))
-        {
+        let production: BTreeSet<&str> = active
+            .iter()
+            .filter(|c| !c.test)
+            .map(|c| c.name.as_str())
+            .collect();
+        out.judged += production.len();
+        for e in f.ev.clients.iter().filter(|e| {
+            production.contains(e.client.as_str())
+                && (!e.ok || e.cluster.as_deref() != Some(from.as_str()))
+        }) {
             out.violations.push(format!(
                 "{} was disturbed by the rehearsal at {} ms: {}",
                 e.client,
@@ -453,4 +458,48 @@ pub fn i7_access(f: &Facts<'_>) -> Finding {
         });
     }
     out
+}
+
+/// A rehearsal's test clients (DESIGN §2 "Rehearsal"): each reached a writable target copy
+/// while the rehearsal's allow-write held (at least one acknowledged write on the target),
+/// unless the report shows why it could not (no `verify_test_access` of its data's zone
+/// succeeded); and after the run none of what it wrote is left on the target
+/// (`allow_write_revert` put the copy back to the last sync).
+fn rehearsal_test_clients(f: &Facts<'_>, active: &[&ClientSpec], out: &mut Finding) {
+    let to = f.report.to.as_str();
+    let world = f.ev.world;
+    for c in active.iter().filter(|c| c.test) {
+        let mine: Vec<&ClientEvent> = f.ev.clients.iter().filter(|e| e.client == c.name).collect();
+        let verified = f
+            .report
+            .steps
+            .iter()
+            .any(|s| s.step == "verify_test_access" && s.status.succeeded());
+        out.judged += 1;
+        let reached = mine
+            .iter()
+            .any(|e| e.ok && e.cluster.as_deref() == Some(to));
+        if verified && !reached {
+            out.violations.push(format!(
+                "test client {} never reached a writable copy on {to}, though the rehearsal verified test access",
+                c.name
+            ));
+        }
+        if let Some(world) = world {
+            for e in mine
+                .iter()
+                .filter(|e| e.ok && e.cluster.as_deref() == Some(to))
+            {
+                let Some(path) = e.path.as_deref() else {
+                    continue;
+                };
+                if world.sim.read_file(to, path).is_some() {
+                    out.violations.push(format!(
+                        "test client {}'s write {path} is still on {to} after the rehearsal (allow_write_revert must restore the target)",
+                        c.name
+                    ));
+                }
+            }
+        }
+    }
 }

@@ -106,6 +106,8 @@ pub struct NamingView {
     pub ignore_prefix: String,
     pub dfs_prefix: String,
     pub hint_prefix: String,
+    /// Prefix of a rehearsal's test alias (before the target pool's own zone name).
+    pub test_prefix: String,
 }
 
 impl Default for NamingView {
@@ -115,6 +117,7 @@ impl Default for NamingView {
             ignore_prefix: "igls-ignore-".into(),
             dfs_prefix: "igls-dfs-".into(),
             hint_prefix: "igls-".into(),
+            test_prefix: "igls-test.".into(),
         }
     }
 }
@@ -378,9 +381,18 @@ impl<'a> Facts<'a> {
                 .map(|(_, p)| p.zone.clone())
                 .into_iter()
                 .collect(),
-            "synciq-policy" if run.options.networking == "auto" => mappings
+            "synciq-policy" if run.options.networking == "auto" && !run.rehearsal() => mappings
                 .iter()
                 .map(|m| m.zone.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            // A rehearsal puts a test alias on the mapped target pools of the zones that
+            // hold its policies (safety-rules.md, Rehearsal), whatever the networking.
+            "synciq-policy" | "dfs" if run.rehearsal() => mappings
+                .iter()
+                .map(|m| m.zone.clone())
+                .filter(|z| policies.values().any(|p: &PolicyFacts| &p.zone == z))
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect(),

@@ -105,6 +105,10 @@ fn policy_pos(step: &str) -> Option<usize> {
     POLICY_ORDER.iter().position(|s| *s == step)
 }
 
+/// A rehearsal's per-zone test-alias steps, in order.
+pub const TEST_ALIAS_STEPS: [&str; 3] =
+    ["add_test_alias", "verify_test_access", "remove_test_alias"];
+
 /// Position in DESIGN §2's global order 1, 1(opt), 1a, 1b, 2, 3, 3a, 3b; every other step
 /// comes after all of them.
 pub fn global_pos(step: &str) -> u8 {
@@ -246,7 +250,7 @@ impl<'f, 'a> Model<'f, 'a> {
     /// Rehearsals are not in the table: `None`.
     pub fn planned(&self) -> Option<BTreeMap<Key, Planned>> {
         if self.f.run.rehearsal() {
-            return None;
+            return Some(self.planned_rehearsal());
         }
         let o = &self.f.run.options;
         let mut m = BTreeMap::new();
@@ -282,7 +286,8 @@ impl<'f, 'a> Model<'f, 'a> {
         ] {
             per_policy(&mut m, step);
         }
-        if self.f.run.dfs() {
+        // DFS mode, and zone modes for the zone's DFS shares (seed step 6's note).
+        if self.f.run.dfs() || self.f.run.zone_mode() {
             per_policy(&mut m, "dfs_rename_shares");
         } else {
             bare(&mut m, "dfs_rename_shares", false);
@@ -335,6 +340,36 @@ impl<'f, 'a> Model<'f, 'a> {
         Some(m)
     }
 
+    /// The documented instances of a rehearsal (safety-rules.md, Rehearsal): per policy
+    /// `cache_schedules`, `sync_data`, `allow_write`, `allow_write_revert` (and the added
+    /// `rollback_schedules`); `begin`, `validate`; per zone with a mapped pool the three
+    /// test-alias steps, or each as a bare `not_applicable` when no zone has one.
+    fn planned_rehearsal(&self) -> BTreeMap<Key, Planned> {
+        let mut m = BTreeMap::new();
+        for step in ["begin", "validate"] {
+            m.insert(key(step, None, None), Planned::Run);
+        }
+        for p in self.policies() {
+            for step in [
+                "cache_schedules",
+                "sync_data",
+                "allow_write",
+                "allow_write_revert",
+            ] {
+                m.insert(key(step, Some(p), None), Planned::Run);
+            }
+        }
+        for step in TEST_ALIAS_STEPS {
+            if self.f.zones.is_empty() {
+                m.insert(key(step, None, None), Planned::NotApplicable);
+            }
+            for z in &self.f.zones {
+                m.insert(key(step, None, Some(z)), Planned::Run);
+            }
+        }
+        m
+    }
+
     /// The documented predecessors of an instance (safety-rules.md, "waits for"). Only
     /// keys; the caller ignores those the report does not have or that are not applicable.
     pub fn predecessors(&self, s: &StepView) -> Vec<Key> {
@@ -360,7 +395,31 @@ impl<'f, 'a> Model<'f, 'a> {
                 "validate" => vec![bare("begin")],
                 "sync_data" => vec![bare("validate")],
                 "allow_write" => vec![of("sync_data")],
-                "allow_write_revert" => vec![of("allow_write")],
+                // The test window of a zone: its alias after validation, the check after the
+                // alias and every zone policy's allow-write, the alias removal after the
+                // check, and each zone policy's revert after the alias removal.
+                "add_test_alias" => vec![bare("validate")],
+                "verify_test_access" => {
+                    let z = z.unwrap_or_default();
+                    let mut v = vec![key("add_test_alias", None, Some(z))];
+                    v.extend(
+                        self.f
+                            .zone_policies(z)
+                            .iter()
+                            .map(|q| key("allow_write", Some(q), None)),
+                    );
+                    v
+                }
+                "remove_test_alias" => vec![key("verify_test_access", None, z)],
+                "allow_write_revert" => {
+                    let mut v = vec![of("allow_write")];
+                    if let Some(zone) = p.and_then(|p| self.f.zone_of_policy(p)) {
+                        if self.f.zones.iter().any(|x| x == zone) {
+                            v.push(key("remove_test_alias", None, Some(zone)));
+                        }
+                    }
+                    v
+                }
                 "rollback_schedules" if p.is_some() => {
                     vec![of("allow_write_revert"), of("cache_schedules")]
                 }
@@ -378,7 +437,16 @@ impl<'f, 'a> Model<'f, 'a> {
             "disable_config_jobs" => vec![bare("validate"), bare("block_on_warning")],
             "sync_data" => vec![bare("disable_config_jobs")],
             "sync_config" => vec![of("sync_data")],
-            "dfs_rename_shares" => vec![of("sync_config")],
+            // Zone modes: also after the zone gate (a held gate leaves nothing to undo).
+            "dfs_rename_shares" => {
+                let mut v = vec![of("sync_config")];
+                if self.f.run.zone_mode() {
+                    if let Some(zone) = p.and_then(|p| self.f.zone_of_policy(p)) {
+                        v.push(key("zone_gate", None, Some(zone)));
+                    }
+                }
+                v
+            }
             "zone_gate" => {
                 let z = z.unwrap_or_default();
                 self.f
@@ -404,8 +472,18 @@ impl<'f, 'a> Model<'f, 'a> {
                 // SyncIQ mode: each also waits for every enable_config_jobs and the
                 // allow_write of every policy of its zone (bare: of every policy) (S2).
                 v.extend(match z {
-                    // Zone modes: the zone gate first (safety-rules.md).
-                    Some(z) if self.f.run.zone_mode() => vec![key("zone_gate", None, Some(z))],
+                    // Zone modes: the zone gate and the zone's DFS renames first
+                    // (safety-rules.md).
+                    Some(z) if self.f.run.zone_mode() => {
+                        let mut v = vec![key("zone_gate", None, Some(z))];
+                        v.extend(
+                            self.f
+                                .zone_policies(z)
+                                .iter()
+                                .map(|q| key("dfs_rename_shares", Some(q), None)),
+                        );
+                        v
+                    }
                     // SyncIQ mode, mapped: every zone policy's allow_write (S2).
                     Some(z) => [
                         all("enable_config_jobs"),
@@ -424,7 +502,7 @@ impl<'f, 'a> Model<'f, 'a> {
             }
             "allow_write" => {
                 let mut v = vec![of("sync_config")];
-                if self.f.run.dfs() {
+                if self.f.run.dfs() || self.f.run.zone_mode() {
                     v.push(of("dfs_rename_shares"));
                 }
                 if self.f.run.zone_mode() {
@@ -682,7 +760,8 @@ impl<'f, 'a> Model<'f, 'a> {
         let zone_mode = self.f.run.zone_mode();
         // 3. Zone gate (zone modes): networking, allow_write and after, refresh_clients.
         let behind_gate = is_networking(step)
-            || (s.policy.is_some() && Self::from_allow_write_on(step))
+            || (s.policy.is_some()
+                && (Self::from_allow_write_on(step) || step == "dfs_rename_shares"))
             || step == "refresh_clients";
         if zone_mode && behind_gate {
             if let Some(z) = &zone {
@@ -710,7 +789,8 @@ impl<'f, 'a> Model<'f, 'a> {
                     zone: s.zone.clone().unwrap_or_default(),
                 });
             }
-        } else if zone_mode && behind_gate {
+        } else if zone_mode && behind_gate && step != "dfs_rename_shares" {
+            // (The zone's DFS renames come before its networking.)
             if let Some(z) = &zone {
                 if let Some(n) = self.networking_failure(Some(z), NETWORKING.len()) {
                     return Some(Skip::NetworkingFailed {
@@ -850,6 +930,21 @@ impl<'f, 'a> Model<'f, 'a> {
                         prev = vec![k];
                     }
                 }
+                // S4: the zone's switched DFS shares go back to the source as well, after
+                // the last networking undo (safety-rules.md, Rollbacks).
+                for p in self.f.zone_policies(z) {
+                    let switched = self
+                        .status("dfs_rename_shares", Some(&p), None)
+                        .is_some_and(|s| s.succeeded() || s.failed());
+                    if switched {
+                        out.push(RollbackWant {
+                            key: key("rollback_dfs_rename_shares", Some(&p), None),
+                            after: prev.clone(),
+                            why: why.clone(),
+                            optional: false,
+                        });
+                    }
+                }
                 // Clients that reconnected while the names pointed at the target reconnect
                 // to the names now home: after any S3 undo, `refresh_clients[Z]` waits for
                 // the last undo instance (safety-rules.md, Rollbacks).
@@ -918,7 +1013,7 @@ impl<'f, 'a> Model<'f, 'a> {
             }
             // S4/S5: DFS shares switched to the target would send P's DFS clients to a
             // read-only copy; the switch is undone (safety-rules.md, S5, DFS mode).
-            if self.f.run.dfs()
+            if (self.f.run.dfs() || self.f.run.zone_mode())
                 && self
                     .status("dfs_rename_shares", Some(p), None)
                     .is_some_and(|s| s.succeeded() || s.failed())
