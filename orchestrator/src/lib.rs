@@ -21,6 +21,7 @@ pub mod config;
 mod ctx;
 pub mod dns;
 mod exec;
+pub mod html;
 mod inventory;
 pub mod journal;
 mod makespan;
