@@ -28,6 +28,7 @@ mod makespan;
 mod naming;
 pub mod papi;
 mod plan;
+pub mod progress;
 pub mod report;
 pub mod run_spec;
 pub mod runner;

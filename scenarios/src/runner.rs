@@ -52,6 +52,8 @@ pub struct DrillOptions {
     pub tamper: Option<Tamper>,
     /// Test-only report tampering (see [`ReportTamper`]).
     pub tamper_report: Option<ReportTamper>,
+    /// Also told every run event (progress on a terminal); never changes the run.
+    pub observer: Option<orchestrator::Observer>,
 }
 
 impl std::fmt::Debug for DrillOptions {
@@ -60,6 +62,7 @@ impl std::fmt::Debug for DrillOptions {
             .field("transport", &self.transport)
             .field("tamper", &self.tamper.is_some())
             .field("tamper_report", &self.tamper_report.is_some())
+            .field("observer", &self.observer.is_some())
             .finish()
     }
 }
@@ -303,7 +306,12 @@ pub async fn run_scenario_async(
         let offset = offset.clone();
         let ctl = ctl.clone();
         let sampler = sampler.clone();
-        Arc::new(move |ev: &RunEvent| match ev {
+        let also = opts.observer.clone();
+        Arc::new(move |ev: &RunEvent| {
+            if let Some(o) = &also {
+                o(ev);
+            }
+            match ev {
             RunEvent::StepStarted(r) => {
                 let mut o = offset.lock().unwrap_or_else(|p| p.into_inner());
                 if o.is_none() {
@@ -323,6 +331,7 @@ pub async fn run_scenario_async(
                 });
             }
             _ => {}
+        }
         })
     };
     let operator = Arc::new(SimOperator::acting(
