@@ -85,8 +85,8 @@ impl StepTree {
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         header.enable_steady_tick(Duration::from_millis(120));
-        let line_style =
-            ProgressStyle::with_template("  {msg}").unwrap_or_else(|_| ProgressStyle::default_bar());
+        let line_style = ProgressStyle::with_template("  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
         let lines = (0..MAX_LINES)
             .map(|_| {
                 let b = multi.add(ProgressBar::new(1));
@@ -253,18 +253,35 @@ mod tests {
     #[test]
     fn counts_and_per_policy_lines_follow_the_events() {
         let t = StepTree::with_target(ProgressDrawTarget::hidden());
-        t.on_event(&RunEvent::StepStarted(rec(1, StepId::SyncData, "p1", StepStatus::Running)));
-        t.on_event(&RunEvent::StepStarted(rec(2, StepId::SyncData, "p2", StepStatus::Running)));
+        t.on_event(&RunEvent::StepStarted(rec(
+            1,
+            StepId::SyncData,
+            "p1",
+            StepStatus::Running,
+        )));
+        t.on_event(&RunEvent::StepStarted(rec(
+            2,
+            StepId::SyncData,
+            "p2",
+            StepStatus::Running,
+        )));
         let (h, lines) = t.snapshot();
         assert_eq!(h, "steps: 0 done · 2 running · 0 failed · 0 skipped");
         assert_eq!(lines.len(), 2);
         assert!(lines[0].contains("p1: running 4 sync_data"), "{lines:?}");
-        t.on_event(&RunEvent::StepEnded(rec(1, StepId::SyncData, "p1", StepStatus::Succeeded)));
+        t.on_event(&RunEvent::StepEnded(rec(
+            1,
+            StepId::SyncData,
+            "p1",
+            StepStatus::Succeeded,
+        )));
         t.on_event(&RunEvent::StepEnded(rec(
             2,
             StepId::SyncData,
             "p2",
-            StepStatus::Failed { error: "boom".into() },
+            StepStatus::Failed {
+                error: "boom".into(),
+            },
         )));
         t.on_event(&RunEvent::StepEnded(rec(
             3,

@@ -312,26 +312,26 @@ pub async fn run_scenario_async(
                 o(ev);
             }
             match ev {
-            RunEvent::StepStarted(r) => {
-                let mut o = offset.lock().unwrap_or_else(|p| p.into_inner());
-                if o.is_none() {
-                    *o = Some(sim.now_ms().saturating_sub(r.start_ms.unwrap_or(0)));
+                RunEvent::StepStarted(r) => {
+                    let mut o = offset.lock().unwrap_or_else(|p| p.into_inner());
+                    if o.is_none() {
+                        *o = Some(sim.now_ms().saturating_sub(r.start_ms.unwrap_or(0)));
+                    }
                 }
-            }
-            RunEvent::StepEnded(r) => {
-                if r.step == orchestrator::StepId::RefreshClients && r.status.is_ok() {
-                    ctl.remount_generation.fetch_add(1, Ordering::SeqCst);
+                RunEvent::StepEnded(r) => {
+                    if r.step == orchestrator::StepId::RefreshClients && r.status.is_ok() {
+                        ctl.remount_generation.fetch_add(1, Ordering::SeqCst);
+                    }
+                    sampler.step_ended(StepEnd {
+                        step: r.step.as_str().to_string(),
+                        policy: r.policy.clone(),
+                        zone: r.zone.clone(),
+                        status: r.status.name().to_string(),
+                        end_seq: r.end_seq,
+                    });
                 }
-                sampler.step_ended(StepEnd {
-                    step: r.step.as_str().to_string(),
-                    policy: r.policy.clone(),
-                    zone: r.zone.clone(),
-                    status: r.status.name().to_string(),
-                    end_seq: r.end_seq,
-                });
+                _ => {}
             }
-            _ => {}
-        }
         })
     };
     let operator = Arc::new(SimOperator::acting(

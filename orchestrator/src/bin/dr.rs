@@ -8,9 +8,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use orchestrator::config::Config;
 use orchestrator::journal::{Journal, JournalOperator};
-use orchestrator::{build_plan, runner, Mode, Networking, Outcome, RunKind, RunOptions, RunSpec};
 use orchestrator::progress::StepTree;
 use orchestrator::AbsentOperator;
+use orchestrator::{build_plan, runner, Mode, Networking, Outcome, RunKind, RunOptions, RunSpec};
 
 /// Storage-layer failover of OneFS (PowerScale) cluster pairs.
 ///

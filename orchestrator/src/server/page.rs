@@ -147,16 +147,23 @@ async function reload(id) {
   if (!r.ok) { msg("run " + id + ": HTTP " + r.status); return; }
   const d = await r.json();
   if (id !== selected) return;
-  steps = new Map(d.steps.map((s) => [s.idx, s]));
+  // A stopped run's journal is the final word; while it runs, a reply can be older than
+  // the events that arrived meanwhile, so it only moves an instance forward.
+  if (d.row.status === "running") merge(d.steps); else steps = new Map(d.steps.map((s) => [s.idx, s]));
   setStatus(d.row.status);
   draw();
+}
+// pending → running → over: an instance never goes back within one stream.
+const rank = (s) => s.status === "pending" ? 0 : s.status === "running" ? 1 : 2;
+function merge(list) {
+  for (const s of list) { const old = steps.get(s.idx); if (!old || rank(s) >= rank(old)) steps.set(s.idx, s); }
 }
 function onEvent(id, type, data) {
   if (id !== selected) return;
   let ev;
   try { ev = JSON.parse(data); } catch (_) { return; }
   if (type === "snapshot") { steps = new Map(ev.steps.map((s) => [s.idx, s])); setStatus(ev.status); draw(); }
-  else if (type === "step_started" || type === "step_ended") { steps.set(ev.step.idx, ev.step); if ($("#run-status").dataset.status !== "running" && type === "step_started") setStatus("running"); draw(); }
+  else if (type === "step_started" || type === "step_ended") { merge([ev.step]); if ($("#run-status").dataset.status !== "running" && type === "step_started") setStatus("running"); draw(); }
   else if (type === "steps_added" || type === "lagged") { reload(id); }
   else if (type === "end") { setStatus(ev.status); reload(id); loadRuns(); }
 }
@@ -215,7 +222,14 @@ mod tests {
 
     #[test]
     fn page_loads_nothing_from_elsewhere_and_keeps_the_token_out_of_urls() {
-        for banned in ["http://", "https://", "src=", "EventSource", "localStorage", "?token"] {
+        for banned in [
+            "http://",
+            "https://",
+            "src=",
+            "EventSource",
+            "localStorage",
+            "?token",
+        ] {
             assert!(!PAGE.contains(banned), "{banned}");
         }
         assert!(PAGE.contains("Authorization: \"Bearer \" + token"));

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use scenarios::generate::{self, GenParams};
 use orchestrator::progress::StepTree;
+use scenarios::generate::{self, GenParams};
 use scenarios::{run_scenario, DrillOptions, Scenario, TransportKind};
 
 /// Failover drills on simulated OneFS cluster pairs.
