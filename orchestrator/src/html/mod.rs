@@ -236,7 +236,7 @@ pub fn render(report: &Report, extras: &Extras) -> String {
         esc(&report.run_id),
         report.outcome.as_str()
     );
-    let _ = write!(h, "<h1>{}</h1>\n", esc(&title));
+    let _ = writeln!(h, "<h1>{}</h1>", esc(&title));
     summary(&mut h, report, extras);
     if let Some(d) = &extras.drill {
         drill(&mut h, d);
