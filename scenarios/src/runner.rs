@@ -52,6 +52,8 @@ pub struct DrillOptions {
     pub tamper: Option<Tamper>,
     /// Test-only report tampering (see [`ReportTamper`]).
     pub tamper_report: Option<ReportTamper>,
+    /// Also told every run event (progress on a terminal); never changes the run.
+    pub observer: Option<orchestrator::Observer>,
 }
 
 impl std::fmt::Debug for DrillOptions {
@@ -60,6 +62,7 @@ impl std::fmt::Debug for DrillOptions {
             .field("transport", &self.transport)
             .field("tamper", &self.tamper.is_some())
             .field("tamper_report", &self.tamper_report.is_some())
+            .field("observer", &self.observer.is_some())
             .finish()
     }
 }
@@ -323,26 +326,32 @@ pub async fn run_scenario_async(
         let offset = offset.clone();
         let ctl = ctl.clone();
         let sampler = sampler.clone();
-        Arc::new(move |ev: &RunEvent| match ev {
-            RunEvent::StepStarted(r) => {
-                let mut o = offset.lock().unwrap_or_else(|p| p.into_inner());
-                if o.is_none() {
-                    *o = Some(sim.now_ms().saturating_sub(r.start_ms.unwrap_or(0)));
-                }
+        let also = opts.observer.clone();
+        Arc::new(move |ev: &RunEvent| {
+            if let Some(o) = &also {
+                o(ev);
             }
-            RunEvent::StepEnded(r) => {
-                if r.step == orchestrator::StepId::RefreshClients && r.status.is_ok() {
-                    ctl.remount_generation.fetch_add(1, Ordering::SeqCst);
+            match ev {
+                RunEvent::StepStarted(r) => {
+                    let mut o = offset.lock().unwrap_or_else(|p| p.into_inner());
+                    if o.is_none() {
+                        *o = Some(sim.now_ms().saturating_sub(r.start_ms.unwrap_or(0)));
+                    }
                 }
-                sampler.step_ended(StepEnd {
-                    step: r.step.as_str().to_string(),
-                    policy: r.policy.clone(),
-                    zone: r.zone.clone(),
-                    status: r.status.name().to_string(),
-                    end_seq: r.end_seq,
-                });
+                RunEvent::StepEnded(r) => {
+                    if r.step == orchestrator::StepId::RefreshClients && r.status.is_ok() {
+                        ctl.remount_generation.fetch_add(1, Ordering::SeqCst);
+                    }
+                    sampler.step_ended(StepEnd {
+                        step: r.step.as_str().to_string(),
+                        policy: r.policy.clone(),
+                        zone: r.zone.clone(),
+                        status: r.status.name().to_string(),
+                        end_seq: r.end_seq,
+                    });
+                }
+                _ => {}
             }
-            _ => {}
         })
     };
     let operator = Arc::new(SimOperator::acting(

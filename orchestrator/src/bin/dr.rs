@@ -8,8 +8,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use orchestrator::config::Config;
 use orchestrator::journal::{Journal, JournalOperator};
+use orchestrator::progress::StepTree;
+use orchestrator::AbsentOperator;
 use orchestrator::{build_plan, runner, Mode, Networking, Outcome, RunKind, RunOptions, RunSpec};
-use orchestrator::{AbsentOperator, RunEvent};
 
 /// Storage-layer failover of OneFS (PowerScale) cluster pairs.
 ///
@@ -139,6 +140,10 @@ struct RunArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Also write the report as one self-contained HTML file (step tree, timeline, and the
+    /// impact, data-loss risk and recovery of every failed or skipped step).
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
 }
 
 impl RunArgs {
@@ -230,6 +235,9 @@ enum Cmd {
         /// Print as JSON.
         #[arg(long)]
         json: bool,
+        /// With RUN: write its report as a self-contained HTML file (once it has stopped).
+        #[arg(long, value_name = "FILE.html", requires = "run")]
+        report: Option<PathBuf>,
     },
     /// Continue an interrupted or paused run from the journal.
     Resume {
@@ -243,6 +251,9 @@ enum Cmd {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Also write the report as a self-contained HTML file.
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
     },
     /// Serve the REST API (tokens from the config file's `api.tokens`).
     ///
@@ -363,8 +374,23 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     let dns = config.dns_client()?;
     match &cli.cmd {
         Cmd::Resume {
-            run, confirm, json, ..
-        } => return resume_cmd(&cli.journal, clients, dns, run, confirm, *json).await,
+            run,
+            confirm,
+            json,
+            report,
+            ..
+        } => {
+            return resume_cmd(
+                &cli.journal,
+                clients,
+                dns,
+                run,
+                confirm,
+                *json,
+                report.as_deref(),
+            )
+            .await
+        }
         Cmd::Serve(args) => return serve_cmd(&cli.journal, &config, clients, dns, args).await,
         _ => {}
     }
@@ -446,7 +472,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Commands that need the journal but not (yet) the clusters.
 async fn journal_cmd(cli: &Cli) -> anyhow::Result<Option<ExitCode>> {
     match &cli.cmd {
-        Cmd::Status { run, json } => {
+        Cmd::Status { run, json, report } => {
             let journal = Journal::open_existing(&cli.journal)?;
             match run {
                 None => {
@@ -471,6 +497,12 @@ async fn journal_cmd(cli: &Cli) -> anyhow::Result<Option<ExitCode>> {
                 }
                 Some(id) => {
                     let d = journal.run(id)?;
+                    if let Some(path) = report {
+                        let r = d.report.as_ref().ok_or_else(|| {
+                            anyhow::anyhow!("run {id} is {} and has no report yet", d.row.status)
+                        })?;
+                        write_html(path, r)?;
+                    }
                     if *json {
                         println!("{}", serde_json::to_string_pretty(&d)?);
                     } else {
@@ -567,38 +599,22 @@ fn print_waiting(run_id: &str, steps: &[orchestrator::StepRecord]) {
     }
 }
 
-fn progress_observer(bar: &indicatif::ProgressBar) -> orchestrator::Observer {
-    let bar = bar.clone();
-    Arc::new(move |ev: &RunEvent| match ev {
-        RunEvent::StepStarted(r) => bar.set_message(format!(
-            "{} {}{}",
-            r.seed_no,
-            r.step,
-            r.policy
-                .as_deref()
-                .map(|p| format!("[{p}]"))
-                .unwrap_or_default()
-        )),
-        RunEvent::StepEnded(r) => {
-            bar.inc(1);
-            if !r.status.is_ok() && r.status.is_terminal() {
-                bar.println(format!(
-                    "{} {}{}: {}",
-                    r.seed_no,
-                    r.step,
-                    r.policy
-                        .as_deref()
-                        .map(|p| format!("[{p}]"))
-                        .unwrap_or_default(),
-                    r.status.name()
-                ));
-            }
-        }
-        RunEvent::StepsAdded(_) | RunEvent::State(_) => {}
-    })
+/// Write the HTML report (`--report`).
+fn write_html(path: &std::path::Path, report: &orchestrator::Report) -> anyhow::Result<()> {
+    orchestrator::html::write_file(path, report, &orchestrator::html::Extras::default())
+        .with_context(|| format!("writing the HTML report {}", path.display()))?;
+    eprintln!("dr: HTML report written to {}", path.display());
+    Ok(())
 }
 
-fn finish(report: &orchestrator::Report, json: bool) -> anyhow::Result<ExitCode> {
+fn finish(
+    report: &orchestrator::Report,
+    json: bool,
+    html: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    if let Some(path) = html {
+        write_html(path, report)?;
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(report)?);
     } else {
@@ -639,7 +655,7 @@ async fn run_cmd(
         "dr: run {run_id} (journal {}; if interrupted: dr resume {run_id})",
         journal_path.display()
     );
-    let bar = indicatif::ProgressBar::new_spinner();
+    let tree = StepTree::new(StepTree::wanted(args.json));
     let (_plan, report) = runner::run_journaled(
         &journal,
         &run_id,
@@ -647,17 +663,21 @@ async fn run_cmd(
         dns,
         &spec,
         Arc::new(AbsentOperator),
-        Some(progress_observer(&bar)),
+        tree.as_ref().map(StepTree::observer),
     )
     .await
-    .inspect_err(|e| stopped(&bar, e))?;
-    bar.finish_and_clear();
-    finish(&report, args.json)
+    .inspect_err(|e| stopped(tree.as_deref(), e))?;
+    if let Some(t) = &tree {
+        t.finish();
+    }
+    finish(&report, args.json, args.report.as_deref())
 }
 
 /// A run the journal stopped: show how far it got before the error is printed.
-fn stopped(bar: &indicatif::ProgressBar, e: &runner::RunError) {
-    bar.finish_and_clear();
+fn stopped(tree: Option<&StepTree>, e: &runner::RunError) {
+    if let Some(t) = tree {
+        t.finish();
+    }
     if let runner::RunError::JournalStopped { report, .. } = e {
         print_steps(&report.steps);
     }
@@ -670,25 +690,28 @@ async fn resume_cmd(
     run: &str,
     confirm: &[String],
     json: bool,
+    html: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
     let journal = Journal::open_existing(journal_path)?;
     if !confirm.is_empty() {
         journal.confirm(run, confirm)?;
     }
     let operator = JournalOperator::new(journal.confirmations(run)?);
-    let bar = indicatif::ProgressBar::new_spinner();
+    let tree = StepTree::new(StepTree::wanted(json));
     let (_plan, report) = runner::resume(
         &journal,
         run,
         clients,
         dns,
         Arc::new(operator),
-        Some(progress_observer(&bar)),
+        tree.as_ref().map(StepTree::observer),
     )
     .await
-    .inspect_err(|e| stopped(&bar, e))?;
-    bar.finish_and_clear();
-    finish(&report, json)
+    .inspect_err(|e| stopped(tree.as_deref(), e))?;
+    if let Some(t) = &tree {
+        t.finish();
+    }
+    finish(&report, json, html)
 }
 
 async fn serve_cmd(

@@ -10,6 +10,8 @@
 //! * `runs.rs` — start (failover / failback / rehearsal), list, watch (poll and server-sent
 //!   events), report, confirm manual steps, resume.
 //! * `openapi.rs` — the OpenAPI document (utoipa), served at `/openapi.json`.
+//! * `page.rs` — the live page at `/` (runs and the selected run's step tree, over the
+//!   event stream; the token stays in the page, never in a URL).
 //! * `listen.rs` — the accept loop: connection limit, header-read and idle timeouts, TLS.
 //!
 //! # Invariants
@@ -25,6 +27,7 @@ mod auth;
 mod inventory;
 pub mod listen;
 pub mod openapi;
+mod page;
 mod plans;
 mod runs;
 
@@ -312,6 +315,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/openapi.json", get(openapi::serve_doc))
         .route("/healthz", get(healthz))
+        .route("/", get(page::live_page))
         .nest("/api/v1", api)
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(

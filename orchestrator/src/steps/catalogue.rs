@@ -69,6 +69,8 @@ pub(crate) struct StepSpec {
     pub impact: &'static str,
     /// How to recover from its failure.
     pub recovery: &'static str,
+    /// What data could be lost if it does not complete (`data_loss::risk`).
+    pub data_loss_risk: &'static str,
     /// Its implementation.
     pub run: Run,
 }
@@ -92,6 +94,7 @@ impl StepSpec {
             rollback: None,
             impact: "",
             recovery: "",
+            data_loss_risk: super::data_loss::risk(id),
             run,
         }
     }
@@ -452,6 +455,7 @@ const _: () = {
             "catalogue row out of StepId order"
         );
         assert!(!ROWS[i].impact.is_empty() && !ROWS[i].recovery.is_empty());
+        assert!(!ROWS[i].data_loss_risk.is_empty());
         i += 1;
     }
 };

@@ -21,6 +21,7 @@ pub(crate) mod catalogue;
 mod check_open_files;
 mod config_jobs;
 mod data_integrity_lock;
+mod data_loss;
 mod dfs_rename_shares;
 mod disable_config_jobs;
 mod disable_protocols;

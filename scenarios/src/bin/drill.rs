@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use orchestrator::progress::StepTree;
 use scenarios::generate::{self, GenParams};
 use scenarios::{run_scenario, DrillOptions, Scenario, TransportKind};
 
@@ -47,6 +48,11 @@ enum Cmd {
         /// Write each run's deterministic trace (report + audit log, JSON lines) here.
         #[arg(long)]
         trace_dir: Option<PathBuf>,
+        /// Write each run's report as a self-contained HTML file (steps, timeline,
+        /// invariants, client outage windows): with one scenario, this file; with several
+        /// (or an existing directory), `PATH/<scenario>-<seed>.html`.
+        #[arg(long, value_name = "PATH")]
+        report: Option<PathBuf>,
     },
     /// Run a seeded chaos campaign: generated worlds, runs and faults, every run judged by
     /// the invariant checker and the documented-rules oracle. Exit 0 = no violations, 1 =
@@ -322,6 +328,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             transport,
             trace_dir,
+            report,
         } => {
             let opts = DrillOptions {
                 transport: match transport {
@@ -344,8 +351,26 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut results = Vec::new();
             for (scn, file) in scenarios.iter().zip(&files) {
                 let started = std::time::Instant::now();
-                let result = run_scenario(scn, &opts)
-                    .with_context(|| format!("running {}", file.display()))?;
+                let tree = StepTree::new(StepTree::wanted(json));
+                let opts = DrillOptions {
+                    observer: tree.as_ref().map(StepTree::observer),
+                    ..opts.clone()
+                };
+                let result = run_scenario(scn, &opts);
+                if let Some(t) = &tree {
+                    t.finish();
+                }
+                let result = result.with_context(|| format!("running {}", file.display()))?;
+                if let Some(path) = &report {
+                    if files.len() > 1 {
+                        std::fs::create_dir_all(path)
+                            .with_context(|| format!("creating {}", path.display()))?;
+                    }
+                    let out = scenarios::html::report_path(path, files.len(), &result);
+                    std::fs::write(&out, scenarios::html::render(&result))
+                        .with_context(|| format!("writing the HTML report {}", out.display()))?;
+                    eprintln!("drill: HTML report written to {}", out.display());
+                }
                 let wall = started.elapsed();
                 all_passed &= result.passed();
                 if let Some(dir) = &trace_dir {
