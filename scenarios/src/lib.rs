@@ -11,6 +11,7 @@ pub mod chaos;
 pub mod clients;
 pub mod crash;
 pub mod generate;
+pub mod import;
 pub mod judge;
 pub mod lab;
 pub mod operator;
