@@ -329,7 +329,11 @@ fn dual_mappings(d: &InventoryDump) -> Vec<(String, String)> {
             let Some(cl) = d.clusters.iter().find(|c| &c.name == tc) else {
                 continue;
             };
-            let in_subnet: Vec<_> = cl.pools.iter().filter(|p| &subnet_of(&p.id) == ts).collect();
+            let in_subnet: Vec<_> = cl
+                .pools
+                .iter()
+                .filter(|p| &subnet_of(&p.id) == ts)
+                .collect();
             let pick = in_subnet
                 .iter()
                 .find(|p| p.access_zone == src_zone)
@@ -441,7 +445,10 @@ pub fn import(d: &InventoryDump, opts: &ImportOptions) -> Result<Scenario, Impor
         .iter()
         .map(|m| (m.source.clone(), m.target.clone()))
         .collect();
-    for m in dual_mappings(d).into_iter().chain(opts.pool_mappings.clone()) {
+    for m in dual_mappings(d)
+        .into_iter()
+        .chain(opts.pool_mappings.clone())
+    {
         if !mappings.iter().any(|x| x.0 == m.0) {
             mappings.push(m);
         }
@@ -507,7 +514,9 @@ fn default_run(
 ) -> Result<RunSpec, ImportError> {
     let mut pairs: BTreeMap<(String, String), usize> = BTreeMap::new();
     for p in &world.policies {
-        *pairs.entry((p.source.clone(), p.target.clone())).or_default() += 1;
+        *pairs
+            .entry((p.source.clone(), p.target.clone()))
+            .or_default() += 1;
     }
     let best = pairs
         .iter()

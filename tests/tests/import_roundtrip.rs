@@ -51,8 +51,10 @@ fn with_users(mut scn: Scenario) -> Scenario {
     }
     let dns = scn.world.dns.get_or_insert_with(Default::default);
     dns.tsig = Some(
-        serde_json::from_value(serde_json::json!({"name": "dr-update.", "secret_base64": TSIG_SECRET}))
-            .expect("tsig spec"),
+        serde_json::from_value(
+            serde_json::json!({"name": "dr-update.", "secret_base64": TSIG_SECRET}),
+        )
+        .expect("tsig spec"),
     );
     scn.faults.clear();
     scn
@@ -159,8 +161,15 @@ fn plan_shape(scn: &Scenario) -> Value {
         .steps
         .iter()
         .map(|s| {
-            serde_json::json!([s.step.as_str(), s.policy, s.zone, s.deps, s.job_slot,
-                               s.not_applicable, format!("{:?}", s.actor)])
+            serde_json::json!([
+                s.step.as_str(),
+                s.policy,
+                s.zone,
+                s.deps,
+                s.job_slot,
+                s.not_applicable,
+                format!("{:?}", s.actor)
+            ])
         })
         .collect();
     let zones = serde_json::to_value(&plan.zones).expect("zones");

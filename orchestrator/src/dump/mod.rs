@@ -1045,7 +1045,10 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("`format` is missing"), "{e}");
-        let e = parse("[1,").err().map(|e| e.to_string()).unwrap_or_default();
+        let e = parse("[1,")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.starts_with("not JSON at line 1"), "{e}");
         let e = parse(r#"{"format":"failover-lab-inventory","version":1}"#)
             .err()
