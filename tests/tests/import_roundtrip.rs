@@ -67,8 +67,7 @@ fn serve_and_dump(
     password: impl Fn(&str) -> Option<String>,
     mappings: Vec<PoolMappingDump>,
 ) -> (InventoryDump, usize, usize) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
