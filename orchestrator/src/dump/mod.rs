@@ -784,7 +784,7 @@ async fn read_cluster(
             )
             .await?;
         reports.retain(|r| r.policy_name.as_deref().is_none_or(|n| n == p.name));
-        reports.sort_by(|a, b| b.end_time.unwrap_or(0).cmp(&a.end_time.unwrap_or(0)));
+        reports.sort_by_key(|r| std::cmp::Reverse(r.end_time.unwrap_or(0)));
         if report_limit > 0 {
             reports.truncate(report_limit);
         }
