@@ -20,6 +20,7 @@ pub mod bugs;
 pub mod config;
 mod ctx;
 pub mod dns;
+pub mod dump;
 pub mod estimate;
 mod exec;
 pub mod html;

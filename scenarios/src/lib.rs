@@ -12,6 +12,7 @@ pub mod clients;
 pub mod crash;
 pub mod generate;
 pub mod html;
+pub mod import;
 pub mod judge;
 pub mod lab;
 pub mod operator;

@@ -206,11 +206,31 @@ impl RunArgs {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Read every configured cluster's identity and SyncIQ policies.
+    /// Read every configured cluster's identity and SyncIQ policies; with `--dump FILE`,
+    /// write the whole estate (zones, network, shares, exports, quotas, snapshot schedules,
+    /// dedupe, AD SPNs, SyncIQ and its report history, DNS delegations) as a versioned
+    /// inventory file for `drill import`. Uses GET requests only: a read-only role is enough.
     Discover {
-        /// Print the inventory as JSON (loadable by tools and drills).
+        /// Write the inventory file here (`-` = standard output). No secret is written.
+        #[arg(long, value_name = "FILE")]
+        dump: Option<PathBuf>,
+        /// Print the JSON Schema of the inventory file and exit.
         #[arg(long)]
-        dump: bool,
+        schema: bool,
+        /// Print the planning inventory (what `dr plan` works from) as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The DNS server to ask for SmartConnect delegations (`ip:port`); default: the
+        /// config's `dns.server`.
+        #[arg(long)]
+        dns_server: Option<String>,
+        /// Record a pool mapping of your plan in the file (`SRC=TGT`, each
+        /// `cluster/groupnet.subnet.pool`; repeat).
+        #[arg(long = "pool-mapping", value_name = "SRC=TGT")]
+        pool_mappings: Vec<String>,
+        /// Sync reports kept per policy, newest first (0 = all).
+        #[arg(long, default_value_t = 50)]
+        report_limit: usize,
     },
     /// Print the step DAG a failover would run, without changing anything.
     Plan(PlanArgs),
@@ -365,6 +385,13 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(code) = journal_cmd(&cli).await? {
         return Ok(code);
     }
+    if let Cmd::Discover { schema: true, .. } = &cli.cmd {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&orchestrator::dump::schema())?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = Config::load(&cli.config)?;
     if cli.insecure {
         tracing::warn!("--insecure: TLS certificates of the clusters are NOT verified");
@@ -395,9 +422,27 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         _ => {}
     }
     match cli.cmd {
-        Cmd::Discover { dump } => {
+        Cmd::Discover {
+            dump: Some(path),
+            dns_server,
+            pool_mappings,
+            report_limit,
+            ..
+        } => {
+            dump_cmd(
+                &config,
+                &clients,
+                dns,
+                &path,
+                dns_server,
+                &pool_mappings,
+                report_limit,
+            )
+            .await
+        }
+        Cmd::Discover { json, .. } => {
             let inv = runner::discover(&clients).await.context("discovery")?;
-            if dump {
+            if json {
                 println!("{}", serde_json::to_string_pretty(&inv)?);
             } else {
                 for c in inv.clusters.values() {
@@ -467,6 +512,136 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             unreachable!("handled before connecting")
         }
     }
+}
+
+/// A dump's progress on stderr: a bar when stderr is a terminal, nothing otherwise (so a
+/// log or a pipe does not fill with redraws).
+struct DumpProgress(Option<indicatif::ProgressBar>);
+
+impl DumpProgress {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return DumpProgress(None);
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(0),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} reads  {wide_msg}")
+        {
+            bar.set_style(style);
+        }
+        DumpProgress(Some(bar))
+    }
+}
+
+impl orchestrator::dump::Progress for DumpProgress {
+    fn total(&self, reads: u64) {
+        if let Some(b) = &self.0 {
+            b.inc_length(reads);
+        }
+    }
+    fn read(&self, what: &str) {
+        if let Some(b) = &self.0 {
+            b.set_message(what.to_string());
+            b.inc(1);
+        }
+    }
+}
+
+/// `dr discover --dump FILE`.
+async fn dump_cmd(
+    config: &Config,
+    clients: &std::collections::BTreeMap<String, orchestrator::papi::PapiClient>,
+    dns: Option<orchestrator::dns::DnsClient>,
+    path: &std::path::Path,
+    dns_server: Option<String>,
+    pool_mappings: &[String],
+    report_limit: usize,
+) -> anyhow::Result<ExitCode> {
+    use orchestrator::dump;
+    let mut mappings = Vec::new();
+    for m in pool_mappings {
+        let (source, target) = m.split_once('=').with_context(|| {
+            format!("--pool-mapping {m:?}: expected SRC=TGT (cluster/groupnet.subnet.pool each)")
+        })?;
+        mappings.push(dump::PoolMappingDump {
+            source: source.trim().to_string(),
+            target: target.trim().to_string(),
+        });
+    }
+    let (dns, server) = match dns_server {
+        Some(s) => {
+            let server: std::net::SocketAddr = s
+                .parse()
+                .with_context(|| format!("--dns-server {s:?} is not ip:port"))?;
+            let client = orchestrator::dns::DnsClient::new(
+                Arc::new(orchestrator::dns::NetDns {
+                    server,
+                    timeout_ms: 2_000,
+                }),
+                None,
+            );
+            (Some(client), Some(s))
+        }
+        None => (dns, config.dns.as_ref().map(|d| d.server.clone())),
+    };
+    if dns.is_none() {
+        eprintln!(
+            "dr: warning: no DNS server (config `dns.server` or --dns-server): SmartConnect \
+             delegations are recorded as unknown"
+        );
+    }
+    let opts = dump::DumpOptions {
+        hosts: config
+            .clusters
+            .iter()
+            .map(|c| (c.name.clone(), c.hosts.clone()))
+            .collect(),
+        report_limit,
+        now_unix_s: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0),
+        dns_server: server,
+        pool_mappings: mappings,
+    };
+    let progress = DumpProgress::new();
+    let inv = dump::discover_dump(clients, dns.as_ref(), &opts, &progress)
+        .await
+        .context("discovery")?;
+    if let Some(b) = &progress.0 {
+        b.finish_and_clear();
+    }
+    let text = serde_json::to_string_pretty(&inv)? + "\n";
+    if path.as_os_str() == "-" {
+        print!("{text}");
+    } else {
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        let objects: usize = inv
+            .clusters
+            .iter()
+            .map(|c| {
+                c.zones.len()
+                    + c.pools.len()
+                    + c.smb_shares.len()
+                    + c.nfs_exports.len()
+                    + c.nfs_aliases.len()
+                    + c.quotas.len()
+                    + c.snapshot_schedules.len()
+                    + c.synciq.policies.len()
+            })
+            .sum();
+        eprintln!(
+            "dr: wrote {} ({} clusters, {objects} objects, {} SmartConnect names)",
+            path.display(),
+            inv.clusters.len(),
+            inv.dns.names.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Commands that need the journal but not (yet) the clusters.

@@ -68,6 +68,12 @@ pub(crate) const fn risk(id: StepId) -> &'static str {
         S::AllowWriteRevert => {
             "medium: writes made on the rehearsal's writable target are discarded when the next sync or revert runs"
         }
+        S::AddTestAlias | S::RemoveTestAlias => {
+            "none: the test alias carries no production name; production clients keep using the source"
+        }
+        S::VerifyTestAccess => {
+            "none: test writes on the target are discarded by the revert; production data stays on the source"
+        }
         S::ZoneGate => {
             "none: the zone stays on the source, which keeps serving and writing its data"
         }

@@ -32,6 +32,14 @@ enum Transport {
     Http,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportMode {
+    SynciqPolicy,
+    Dfs,
+    AccessZone,
+    IpPool,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Run scenario files and check their invariants and expectations.
@@ -128,6 +136,40 @@ enum Cmd {
         #[arg(long, default_value_t = 1, value_name = "N",
               value_parser = clap::value_parser!(u32).range(1..=100_000))]
         speed: u32,
+    },
+    /// Make a scenario of a `dr discover --dump` inventory: the discovered estate as a
+    /// world (file trees from report sizes and quota usage, job costs from the report
+    /// history), a controlled failover as its run and one client per share and export.
+    Import {
+        /// The inventory file (JSON, `dr discover --dump`).
+        file: PathBuf,
+        /// Write the scenario here (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Failover mode of the scenario's run.
+        #[arg(long, value_enum, default_value = "synciq-policy")]
+        mode: ImportMode,
+        /// The cluster failing over (default: the source of most policies).
+        #[arg(long)]
+        from: Option<String>,
+        /// The cluster taking over.
+        #[arg(long)]
+        to: Option<String>,
+        /// Access Zone mode: the zone (default: the zone holding most policies).
+        #[arg(long)]
+        zone: Option<String>,
+        /// IP Pool mode: the source pool id.
+        #[arg(long)]
+        pool: Option<String>,
+        /// A pool mapping to add, `SRC=TGT` (`cluster/groupnet.subnet.pool` each; repeat).
+        #[arg(long = "pool-mapping", value_name = "SRC=TGT")]
+        pool_mappings: Vec<String>,
+        /// Seed of the world.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Scenario name.
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Print the scenario file's JSON Schema.
     Schema,
@@ -299,6 +341,80 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 h.shutdown().await;
                 Ok::<_, anyhow::Error>(())
             })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Import {
+            file,
+            out,
+            mode,
+            from,
+            to,
+            zone,
+            pool,
+            pool_mappings,
+            seed,
+            name,
+        } => {
+            use scenarios::import::{import_text, to_yaml, ImportOptions};
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("drill: error: cannot read {}: {e}", file.display());
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let mut mappings = Vec::new();
+            for m in &pool_mappings {
+                let Some((s, t)) = m.split_once('=') else {
+                    eprintln!("drill: error: --pool-mapping {m:?}: expected SRC=TGT");
+                    return Ok(ExitCode::from(2));
+                };
+                mappings.push((s.trim().to_string(), t.trim().to_string()));
+            }
+            let opts = ImportOptions {
+                name,
+                seed,
+                mode: match mode {
+                    ImportMode::SynciqPolicy => orchestrator::Mode::SynciqPolicy,
+                    ImportMode::Dfs => orchestrator::Mode::Dfs,
+                    ImportMode::AccessZone => orchestrator::Mode::AccessZone,
+                    ImportMode::IpPool => orchestrator::Mode::IpPool,
+                },
+                from,
+                to,
+                zone,
+                pool,
+                pool_mappings: mappings,
+                writes_per_minute: 0,
+            };
+            let scn = match import_text(&text, &opts) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("drill: error: {}: {e}", file.display());
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let yaml = format!(
+                "# Imported by `drill import` from {}; run it with `drill run`.\n{}",
+                file.display(),
+                to_yaml(&scn)?
+            );
+            match out {
+                Some(p) => {
+                    std::fs::write(&p, yaml).with_context(|| format!("writing {}", p.display()))?;
+                    eprintln!(
+                        "drill: wrote {} ({} clusters, {} policies, {} clients; run: {} {} → {})",
+                        p.display(),
+                        scn.world.clusters.len(),
+                        scn.world.policies.len(),
+                        scn.clients.len(),
+                        scn.run.mode.as_str(),
+                        scn.run.from,
+                        scn.run.to
+                    );
+                }
+                None => print!("{yaml}"),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Schema => {
