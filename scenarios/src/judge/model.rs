@@ -654,7 +654,9 @@ impl<'f, 'a> Model<'f, 'a> {
         }
         // 2. Uncontrolled: steps acting on the source, and what waits for resync_prep[P].
         if !self.f.run.controlled {
-            if acts_on_source(step) {
+            // `sync_config` runs: it applies the config job's cached copy of the source's
+            // configuration to the target (or warns that there is none).
+            if acts_on_source(step) && step != "sync_config" {
                 return Some(Skip::SourceUnreachable);
             }
             if s.policy.is_some() && policy_pos(step).is_some_and(|i| i > 4) {
