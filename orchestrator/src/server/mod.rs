@@ -9,6 +9,7 @@
 //! * `inventory.rs` — clusters and discovery; `plans.rs` — plan a run without running it.
 //! * `runs.rs` — start (failover / failback / rehearsal), list, watch (poll and server-sent
 //!   events), report, confirm manual steps, resume.
+//! * `config_sync.rs` — config replication: run the config jobs once, list them.
 //! * `openapi.rs` — the OpenAPI document (utoipa), served at `/openapi.json`.
 //! * `listen.rs` — the accept loop: connection limit, header-read and idle timeouts, TLS.
 //!
@@ -22,6 +23,7 @@
 //! * No secret is ever returned: tokens and cluster passwords are [`crate::secret::Secret`]s.
 
 mod auth;
+mod config_sync;
 mod inventory;
 pub mod listen;
 pub mod openapi;
@@ -301,6 +303,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/runs/{id}/events", get(runs::events))
         .route("/runs/{id}/confirm", post(runs::confirm))
         .route("/runs/{id}/resume", post(runs::resume))
+        .route("/config-sync", post(config_sync::sync))
+        .route("/config-jobs", get(config_sync::jobs))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()

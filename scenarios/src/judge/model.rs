@@ -1133,6 +1133,7 @@ run: {mode: synciq-policy, from: a, to: b}
             world: None,
             clients: &[],
             samples: None,
+            config_store: None,
         };
         let f = Facts::new(&ev).unwrap();
         assert_eq!(f.zones, vec!["fin".to_string()]);
