@@ -24,7 +24,7 @@ pub struct JobSpec {
     pub target_path: String,
     /// Access zones of the source (shares, exports and aliases are read zone by zone).
     pub zones: Vec<String>,
-    /// Zones that also exist on the target.
+    /// The target's access zones.
     pub target_zones: Vec<String>,
     /// DFS mode: target copies are named `<prefix>X`.
     pub dfs_prefix: Option<String>,
@@ -200,8 +200,26 @@ pub async fn run(
         },
     };
     let src = only(src, spec.kinds);
+    // The zones to read on the target: the source's (from the cache when the source is
+    // down and its zones are unknown) that exist there.
+    let mut zones: Vec<String> = spec.zones.clone();
+    for z in src
+        .shares
+        .iter()
+        .map(|x| &x.zone)
+        .chain(src.exports.iter().map(|x| &x.zone))
+        .chain(src.aliases.iter().map(|x| &x.zone))
+    {
+        if !zones.contains(z) {
+            zones.push(z.clone());
+        }
+    }
+    let target_zones: Vec<String> = zones
+        .into_iter()
+        .filter(|z| spec.target_zones.contains(z))
+        .collect();
     for sh in &src.shares {
-        if !spec.target_zones.contains(&sh.zone) {
+        if !target_zones.contains(&sh.zone) {
             return Err(JobError::NoZone {
                 what: format!("share {}", sh.name),
                 zone: sh.zone.clone(),
@@ -210,7 +228,7 @@ pub async fn run(
         }
     }
     let read_target = || async {
-        model::read(target, &spec.target_zones, &spec.target_path, spec.kinds)
+        model::read(target, &target_zones, &spec.target_path, spec.kinds)
             .await
             .map_err(|error| JobError::Read {
                 cluster: spec.target.clone(),

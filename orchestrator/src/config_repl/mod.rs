@@ -211,10 +211,12 @@ pub async fn sync_with(
             .flatten()
             .map(|z| z.name.clone())
             .collect();
-        let target_zones: Vec<String> = zones
-            .iter()
-            .filter(|z| inv.zone(&target, z).is_some())
-            .cloned()
+        let target_zones: Vec<String> = inv
+            .zones
+            .get(&target)
+            .into_iter()
+            .flatten()
+            .map(|z| z.name.clone())
             .collect();
         let spec = JobSpec {
             policy: p.name.clone(),

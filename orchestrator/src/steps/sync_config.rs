@@ -37,10 +37,13 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
         .flatten()
         .map(|z| z.name.clone())
         .collect();
-    let target_zones: Vec<String> = zones
-        .iter()
-        .filter(|z| ctx.inventory.zone(to, z).is_some())
-        .cloned()
+    let target_zones: Vec<String> = ctx
+        .inventory
+        .zones
+        .get(to)
+        .into_iter()
+        .flatten()
+        .map(|z| z.name.clone())
         .collect();
     let spec = JobSpec {
         policy: p.name.clone(),
