@@ -164,8 +164,8 @@ impl RunCtx {
         if let Some(s) = self.config_store.get() {
             return Ok(s.clone());
         }
-        let s = crate::config_repl::Store::private()
-            .map_err(|e| StepError::Failed(e.to_string()))?;
+        let s =
+            crate::config_repl::Store::private().map_err(|e| StepError::Failed(e.to_string()))?;
         Ok(self.config_store.get_or_init(|| Arc::new(s)).clone())
     }
 

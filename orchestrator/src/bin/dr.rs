@@ -582,7 +582,13 @@ async fn config_sync_cmd(
                     orchestrator::config_repl::SyncError::UnknownPolicy(name.clone())
                 })?;
                 let target = p.target.clone().unwrap_or_default();
-                store.set_state(&p.source, name, &target, state, "set by an admin (dr config-sync)")?;
+                store.set_state(
+                    &p.source,
+                    name,
+                    &target,
+                    state,
+                    "set by an admin (dr config-sync)",
+                )?;
                 println!("config job of {name}: {}", state.as_str());
             }
         }

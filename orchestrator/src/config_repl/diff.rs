@@ -329,7 +329,10 @@ fn quotas(src: &ConfigSet, tgt: &ConfigSet, m: &Mapping<'_>, out: &mut Vec<Chang
             continue;
         };
         let found = tgt.quotas.iter().enumerate().find(|(i, t)| {
-            !matched[*i] && t.path == tpath && t.quota_type == q.quota_type && t.persona == q.persona
+            !matched[*i]
+                && t.path == tpath
+                && t.quota_type == q.quota_type
+                && t.persona == q.persona
         });
         let mut body = json!({"thresholds": q.thresholds});
         if let Some(e) = q.enforced {
@@ -338,7 +341,8 @@ fn quotas(src: &ConfigSet, tgt: &ConfigSet, m: &Mapping<'_>, out: &mut Vec<Chang
         match found {
             Some((i, t)) => {
                 matched[i] = true;
-                if t.thresholds != q.thresholds || (q.enforced.is_some() && t.enforced != q.enforced)
+                if t.thresholds != q.thresholds
+                    || (q.enforced.is_some() && t.enforced != q.enforced)
                 {
                     out.push(Change {
                         kind: "quota".into(),
@@ -500,10 +504,7 @@ pub fn dedupe_list_after(tgt: &ConfigSet, changes: &[Change]) -> Option<Vec<Stri
     let mut list: Vec<String> = tgt
         .dedupe_all
         .iter()
-        .filter(|p| {
-            !ds.iter()
-                .any(|c| c.op == Op::Delete && &&c.path == p)
-        })
+        .filter(|p| !ds.iter().any(|c| c.op == Op::Delete && &&c.path == p))
         .cloned()
         .collect();
     for c in ds.iter().filter(|c| c.op == Op::Create) {
@@ -722,7 +723,11 @@ mod tests {
                 ("quota".into(), Op::Update, "t9".into()),
                 ("snapshot_schedule".into(), Op::Create, "eng-hourly".into()),
                 ("snapshot_schedule".into(), Op::Delete, "4".into()),
-                ("dedupe_path".into(), Op::Create, "/ifs/dr/eng/builds".into()),
+                (
+                    "dedupe_path".into(),
+                    Op::Create,
+                    "/ifs/dr/eng/builds".into()
+                ),
                 ("dedupe_path".into(), Op::Delete, "/ifs/dr/eng/stale".into()),
             ]
         );
@@ -733,7 +738,10 @@ mod tests {
         assert_eq!(c[4].body["duration"], 86_400);
         assert_eq!(
             dedupe_list_after(&tgt, &c),
-            Some(vec!["/ifs/other".to_string(), "/ifs/dr/eng/builds".to_string()])
+            Some(vec![
+                "/ifs/other".to_string(),
+                "/ifs/dr/eng/builds".to_string()
+            ])
         );
         let n = count(&c);
         assert_eq!(n["snapshot_schedule"].created, 1);

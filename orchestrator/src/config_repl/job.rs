@@ -175,7 +175,10 @@ pub async fn run(
                 })?;
             // The target gets the shares' original permissions, never the lock.
             for sh in &mut set.shares {
-                match spec.saved_permissions.get(&format!("{}/{}", sh.zone, sh.name)) {
+                match spec
+                    .saved_permissions
+                    .get(&format!("{}/{}", sh.zone, sh.name))
+                {
                     Some(orig) => sh.permissions = orig.clone(),
                     None => sh.permissions.retain(|p| !p.is_deny_everyone()),
                 }
@@ -256,7 +259,10 @@ pub async fn run(
                 done: if done.is_empty() {
                     "nothing".into()
                 } else {
-                    done.iter().map(|c| c.label()).collect::<Vec<_>>().join("; ")
+                    done.iter()
+                        .map(|c| c.label())
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 },
                 acted,
             });
@@ -291,7 +297,14 @@ pub async fn run(
                 target: spec.target.clone(),
                 missing: left
                     .iter()
-                    .map(|c| format!("{} still to be {:?}", c.kind.replace('_', " ") + " " + &c.key, c.op).to_lowercase())
+                    .map(|c| {
+                        format!(
+                            "{} still to be {:?}",
+                            c.kind.replace('_', " ") + " " + &c.key,
+                            c.op
+                        )
+                        .to_lowercase()
+                    })
                     .collect::<Vec<_>>()
                     .join(", "),
             });

@@ -202,9 +202,7 @@ impl Store {
             "SELECT source, policy, target, state, reason, updated_ms, last_run_ms, last_result, last_counts
              FROM config_jobs ORDER BY source, policy",
         )?;
-        let rows = st
-            .query_map([], row_raw)?
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = st.query_map([], row_raw)?.collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().map(job_of).collect()
     }
 
@@ -275,7 +273,12 @@ impl Store {
     }
 
     /// The newest `limit` runs of a job, newest first.
-    pub fn runs(&self, source: &str, policy: &str, limit: usize) -> Result<Vec<JobRun>, StoreError> {
+    pub fn runs(
+        &self,
+        source: &str,
+        policy: &str,
+        limit: usize,
+    ) -> Result<Vec<JobRun>, StoreError> {
         let c = lock(&self.conn);
         let mut st = c.prepare(
             "SELECT source, policy, trigger, started_ms, ended_ms, result, counts, changes, detail
@@ -297,19 +300,31 @@ impl Store {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
-            .map(|(source, policy, trigger, started_ms, ended_ms, result, counts, changes, detail)| {
-                Ok(JobRun {
+            .map(
+                |(
                     source,
                     policy,
                     trigger,
                     started_ms,
                     ended_ms,
                     result,
-                    counts: serde_json::from_str(&counts)?,
-                    changes: serde_json::from_str(&changes)?,
+                    counts,
+                    changes,
                     detail,
-                })
-            })
+                )| {
+                    Ok(JobRun {
+                        source,
+                        policy,
+                        trigger,
+                        started_ms,
+                        ended_ms,
+                        result,
+                        counts: serde_json::from_str(&counts)?,
+                        changes: serde_json::from_str(&changes)?,
+                        detail,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -332,7 +347,11 @@ impl Store {
     }
 
     /// The last configuration cached for a job, with when it was read (Unix ms).
-    pub fn cache(&self, source: &str, policy: &str) -> Result<Option<(i64, ConfigSet)>, StoreError> {
+    pub fn cache(
+        &self,
+        source: &str,
+        policy: &str,
+    ) -> Result<Option<(i64, ConfigSet)>, StoreError> {
         let c = lock(&self.conn);
         let row: Option<(i64, String)> = c
             .query_row(
@@ -341,7 +360,8 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        row.map(|(t, j)| Ok((t, serde_json::from_str(&j)?))).transpose()
+        row.map(|(t, j)| Ok((t, serde_json::from_str(&j)?)))
+            .transpose()
     }
 }
 
@@ -446,7 +466,9 @@ mod tests {
         assert_eq!(t, 42);
         assert_eq!(cfg.dedupe_paths, vec!["/ifs/eng/x".to_string()]);
         assert_eq!(s.runs("a", "eng", 10).unwrap().len(), 1);
-        assert!(s.set_state("a", "eng", "b", JobState::PolicyDisabled, "x").unwrap());
+        assert!(s
+            .set_state("a", "eng", "b", JobState::PolicyDisabled, "x")
+            .unwrap());
         assert!(s.cache("a", "hr").unwrap().is_none());
         assert_eq!(s.jobs().unwrap().len(), 1);
     }
@@ -454,7 +476,8 @@ mod tests {
     #[test]
     fn a_named_memory_store_is_visible_to_another_connection() {
         let s = Store::memory("store-test-visible").unwrap();
-        s.set_state("a", "eng", "b", JobState::UserDisabled, "t").unwrap();
+        s.set_state("a", "eng", "b", JobState::UserDisabled, "t")
+            .unwrap();
         let reader = Connection::open_with_flags(
             s.location(),
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,

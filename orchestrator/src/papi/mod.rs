@@ -574,15 +574,23 @@ impl PapiClient {
     }
 
     /// Update a quota (`thresholds`, `enforced`, ...) by id.
-    pub async fn update_quota(&self, id: &str, fields: &serde_json::Value) -> Result<(), PapiError> {
+    pub async fn update_quota(
+        &self,
+        id: &str,
+        fields: &serde_json::Value,
+    ) -> Result<(), PapiError> {
         self.put_json(&format!("quota/quotas/{}", enc(id)), fields)
             .await
     }
 
     /// Delete an SMB share of a zone.
     pub async fn delete_smb_share(&self, zone: &str, name: &str) -> Result<(), PapiError> {
-        self.delete(&format!("protocols/smb/shares/{}?zone={}", enc(name), enc(zone)))
-            .await
+        self.delete(&format!(
+            "protocols/smb/shares/{}?zone={}",
+            enc(name),
+            enc(zone)
+        ))
+        .await
     }
 
     /// Update an NFS export of a zone by id.
@@ -601,8 +609,12 @@ impl PapiClient {
 
     /// Delete an NFS export of a zone by id.
     pub async fn delete_nfs_export(&self, zone: &str, id: &str) -> Result<(), PapiError> {
-        self.delete(&format!("protocols/nfs/exports/{}?zone={}", enc(id), enc(zone)))
-            .await
+        self.delete(&format!(
+            "protocols/nfs/exports/{}?zone={}",
+            enc(id),
+            enc(zone)
+        ))
+        .await
     }
 
     /// Update an NFS alias of a zone (`path`).
@@ -621,8 +633,12 @@ impl PapiClient {
 
     /// Delete an NFS alias of a zone.
     pub async fn delete_nfs_alias(&self, zone: &str, name: &str) -> Result<(), PapiError> {
-        self.delete(&format!("protocols/nfs/aliases/{}?zone={}", enc(name), enc(zone)))
-            .await
+        self.delete(&format!(
+            "protocols/nfs/aliases/{}?zone={}",
+            enc(name),
+            enc(zone)
+        ))
+        .await
     }
 
     /// Snapshot schedules (cluster-wide). A 404 is an error: config replication must not

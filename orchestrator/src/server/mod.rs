@@ -93,6 +93,11 @@ impl AppState {
         Self::with_dns(journal, clients, None, config)
     }
 
+    /// The journal the API records runs in (its database also holds the config store).
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
     /// [`AppState::new`] with a DNS client for the DNS steps.
     pub fn with_dns(
         journal: Journal,

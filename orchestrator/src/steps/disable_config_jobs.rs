@@ -8,7 +8,12 @@ use crate::ctx::{RunCtx, StepDone, StepError};
 use crate::plan::StepInstance;
 
 pub(crate) async fn run(ctx: &RunCtx, _inst: &StepInstance) -> Result<StepDone, StepError> {
-    let n = set_jobs(ctx, |_| true, JobState::UserDisabled, "disabled by a failover")?;
+    let n = set_jobs(
+        ctx,
+        |_| true,
+        JobState::UserDisabled,
+        "disabled by a failover",
+    )?;
     Ok(StepDone::new(
         n > 0,
         format!("{n} config job(s) set to user_disabled"),

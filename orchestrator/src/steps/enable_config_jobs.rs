@@ -15,7 +15,12 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
         Some(crate::bugs::PlantedBug::ConfigJobsAlwaysEnabled)
     ) {
         // Wrong on purpose: enable every policy's job, whatever its resync_prep did.
-        set_jobs(ctx, |_| true, JobState::Enabled, "enabled after resync-prep")?;
+        set_jobs(
+            ctx,
+            |_| true,
+            JobState::Enabled,
+            "enabled after resync-prep",
+        )?;
     }
     let changed = set_jobs(
         ctx,

@@ -150,4 +150,3 @@ fn age(s: u64) -> String {
     }
     out
 }
-

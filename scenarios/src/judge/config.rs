@@ -340,7 +340,9 @@ pub fn store_job_states(
         .prepare("SELECT policy, state FROM config_jobs WHERE source = ?1")
         .map_err(|e| format!("config store has no readable config_jobs table: {e}"))?;
     let rows = st
-        .query_map([source], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .query_map([source], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
         .and_then(|rows| rows.collect::<Result<std::collections::BTreeMap<_, _>, _>>())
         .map_err(|e| format!("cannot read config_jobs: {e}"))?;
     Ok(rows)
