@@ -238,6 +238,7 @@ pub(crate) const ROWS: [StepSpec; STEP_COUNT] = [
     // Not `.source()`: in an uncontrolled failover it applies the config job's cache.
     StepSpec::row(S::SyncConfig, ["5", "5"], Both, act!(sync_config))
         .chain()
+        .state()
         .text(
             "shares, exports, aliases, snapshot schedules or dedupe paths are missing on the target: the policy is not failed over",
             "create the missing configuration on the target (see the error) and run again",

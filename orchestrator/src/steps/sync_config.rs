@@ -96,6 +96,7 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
                         },
                     )
                 });
+                ctx.checkpoint()?;
                 detail = format!(
                     "{from} unreachable: applied the configuration cached {} ago: {detail}",
                     age(age_s)
@@ -121,6 +122,8 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
                     s.warnings.push(w.clone());
                 }
             });
+            // Write-ahead: the warning and the cache record survive a crash after this step.
+            ctx.checkpoint()?;
             Ok(StepDone::unchanged(format!("WARNING: {w}")))
         }
         Err(e) => {
