@@ -59,6 +59,20 @@ pub struct Change {
 }
 
 impl Change {
+    /// What the change is about to do, e.g. `create smb share X (zone System)`.
+    pub fn intent(&self) -> String {
+        let op = match self.op {
+            Op::Create => "create",
+            Op::Update => "update",
+            Op::Delete => "delete",
+        };
+        let what = self.kind.replace('_', " ");
+        match &self.zone {
+            Some(z) => format!("{op} {what} {} (zone {z})", self.key),
+            None => format!("{op} {what} {}", self.key),
+        }
+    }
+
     /// One line for reports and logs.
     pub fn label(&self) -> String {
         let op = match self.op {

@@ -87,7 +87,7 @@ pub enum JobError {
         zone: String,
         target: String,
     },
-    #[error("{change} failed on {target}: {error} (done before it: {done})")]
+    #[error("{change} on {target} failed: {error} (done before it: {done})")]
     Apply {
         change: String,
         target: String,
@@ -253,7 +253,7 @@ pub async fn run(
         if let Err(error) = apply(target, c).await {
             let acted = !done.is_empty() || error.is_unreachable();
             return Err(JobError::Apply {
-                change: c.label(),
+                change: c.intent(),
                 target: spec.target.clone(),
                 error,
                 done: if done.is_empty() {
@@ -280,7 +280,7 @@ pub async fn run(
             .set_dedupe_paths(&list)
             .await
             .map_err(|error| JobError::Apply {
-                change: "dedupe paths".into(),
+                change: "write the dedupe paths".into(),
                 target: spec.target.clone(),
                 acted: true,
                 error,
