@@ -44,6 +44,10 @@ pub struct RunState {
     /// The readiness tree step 3 built (DESIGN §5), for the report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readiness: Option<crate::readiness::Readiness>,
+    /// Policies whose step 5 applied cached configuration (uncontrolled run), or found no
+    /// cache, by policy.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config_cache: BTreeMap<String, crate::report::CachedConfig>,
 }
 
 /// Progress events.
@@ -114,6 +118,9 @@ pub struct RunCtx {
     checkpoint_to: CheckpointTo,
     /// Set when the journal cannot be written: nothing may act any more.
     pub(crate) halt: Halt,
+    /// The config replication store (jobs, history, cache). A run given none gets a
+    /// private in-memory one on first use.
+    config_store: std::sync::OnceLock<Arc<crate::config_repl::Store>>,
 }
 
 /// The run's observer, for [`RunCtx::checkpoint`] (not `Debug` itself).
@@ -144,7 +151,25 @@ impl RunCtx {
             spn_edit: tokio::sync::Mutex::new(()),
             checkpoint_to: CheckpointTo::default(),
             halt: Halt::default(),
+            config_store: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Use `store` for the run's config jobs (`dr`: the journal's database; `drill`: the
+    /// run's named in-memory store the judge reads).
+    pub fn with_config_store(self, store: Arc<crate::config_repl::Store>) -> Self {
+        let _ = self.config_store.set(store);
+        self
+    }
+
+    /// The run's config replication store.
+    pub(crate) fn config_store(&self) -> Result<Arc<crate::config_repl::Store>, StepError> {
+        if let Some(s) = self.config_store.get() {
+            return Ok(s.clone());
+        }
+        let s =
+            crate::config_repl::Store::private().map_err(|e| StepError::Failed(e.to_string()))?;
+        Ok(self.config_store.get_or_init(|| Arc::new(s)).clone())
     }
 
     /// Stop the run when `halt` is set (a journal's [`crate::journal::Recorder::halt`]).

@@ -446,6 +446,7 @@ pub async fn execute_resumable(
         cached_schedules: state.cached_schedules,
         warnings: state.warnings,
         config_jobs: state.config_jobs,
+        config_cache: state.config_cache,
         outcome_detail,
         removed_config: state.removed_config,
         unavailable,

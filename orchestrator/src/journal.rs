@@ -102,6 +102,8 @@ pub struct Journal {
     path: Option<Arc<std::path::PathBuf>>,
     /// Runs this in-memory journal's executors own (a file journal uses OS file locks).
     owned: Arc<Mutex<std::collections::BTreeSet<String>>>,
+    /// The config replication store in the same database (opened on first use).
+    config_store: Arc<std::sync::OnceLock<Arc<crate::config_repl::Store>>>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -249,7 +251,32 @@ impl Journal {
             conn: Arc::new(Mutex::new(conn)),
             path: None,
             owned: Arc::default(),
+            config_store: Arc::default(),
         })
+    }
+
+    /// The config replication store ([`crate::config_repl::store`]): its tables live in
+    /// this journal's database file ("next to the journal"), on their own connection; an
+    /// in-memory journal gets a named in-memory store that lives as long as the journal.
+    pub fn config_store(&self) -> Result<Arc<crate::config_repl::Store>, JournalError> {
+        use crate::config_repl::{Store, StoreError};
+        if let Some(s) = self.config_store.get() {
+            return Ok(s.clone());
+        }
+        let opened = match &self.path {
+            Some(p) => Store::open(p),
+            None => {
+                static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Store::memory(&format!("journal-config-{}-{n}", std::process::id()))
+            }
+        };
+        let store = opened.map_err(|e| match e {
+            StoreError::Sqlite(e) => JournalError::Db(e),
+            StoreError::Json(e) => JournalError::Json(e),
+            other => JournalError::Invalid(other.to_string()),
+        })?;
+        Ok(self.config_store.get_or_init(|| Arc::new(store)).clone())
     }
 
     /// Run `f` on the connection. Write transactions are `IMMEDIATE`: they take the write

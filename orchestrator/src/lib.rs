@@ -18,6 +18,7 @@
 #[cfg(feature = "planted-bugs")]
 pub mod bugs;
 pub mod config;
+pub mod config_repl;
 mod ctx;
 pub mod dns;
 pub mod dump;

@@ -226,6 +226,11 @@ pub struct Report {
     /// `user_disabled`).
     #[serde(default)]
     pub config_jobs: BTreeMap<String, String>,
+    /// Policies whose configuration came from the config job's cache (the source could not
+    /// be read: uncontrolled failover), with the cache's age; `available: false` when there
+    /// was none and nothing was copied.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config_cache: BTreeMap<String, CachedConfig>,
     /// Why the run ended as it did, when the statuses alone do not say it (e.g. "zone
     /// finance rolled back: rename_source_smartconnect failed").
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -319,6 +324,17 @@ impl Performance {
 pub struct Unavailable {
     pub policy: String,
     pub reason: String,
+}
+
+/// How step 5 got a policy's configuration when the source could not be read
+/// (uncontrolled failover): from the config job's cache, or not at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CachedConfig {
+    /// Whether a cached copy existed (and was applied to the target).
+    pub available: bool,
+    /// Its age when applied, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_s: Option<u64>,
 }
 
 /// A config object the run removed on purpose (S1), e.g. a source quota after its copy on

@@ -61,10 +61,27 @@ pub async fn run_with_dns(
     operator: Arc<dyn Operator>,
     observer: Option<Observer>,
 ) -> Result<(Plan, Report), RunError> {
+    run_with_store(run_id, clients, dns, None, spec, operator, observer).await
+}
+
+/// [`run_with_dns`] with the config replication store the run's config jobs live in
+/// (`None`: a private in-memory one, gone with the run).
+pub async fn run_with_store(
+    run_id: &str,
+    clients: BTreeMap<String, PapiClient>,
+    dns: Option<crate::dns::DnsClient>,
+    store: Option<Arc<crate::config_repl::Store>>,
+    spec: &RunSpec,
+    operator: Arc<dyn Operator>,
+    observer: Option<Observer>,
+) -> Result<(Plan, Report), RunError> {
     let inv = discover(&clients).await?;
     let plan = plan::build(spec, &inv)?;
-    let ctx = Arc::new(RunCtx::new(run_id, plan.clone(), inv, clients).with_dns(dns));
-    let report = exec::execute(ctx, operator, observer).await;
+    let mut ctx = RunCtx::new(run_id, plan.clone(), inv, clients).with_dns(dns);
+    if let Some(s) = store {
+        ctx = ctx.with_config_store(s);
+    }
+    let report = exec::execute(Arc::new(ctx), operator, observer).await;
     Ok((plan, report))
 }
 
@@ -151,7 +168,8 @@ async fn drive(
     let ctx = Arc::new(
         RunCtx::new(run_id, plan, inv, clients)
             .with_dns(dns)
-            .with_halt(rec.halt()),
+            .with_halt(rec.halt())
+            .with_config_store(journal.config_store()?),
     );
     let obs = journal_observer(&rec, observer);
     let report = exec::execute_resumable(ctx, operator, Some(obs), resume).await;

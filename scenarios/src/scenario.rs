@@ -34,6 +34,13 @@ pub struct Scenario {
     /// Faults, clients and the checks apply to `run` only.
     #[serde(default)]
     pub prelude: Vec<RunSpec>,
+    /// Run one config sync (`dr config-sync --once`: every policy's config job, all object
+    /// types) after the preludes and before faults apply and the run starts, so the
+    /// orchestrator's store holds each job's cached source configuration (what an
+    /// uncontrolled failover applies when the source is down). DFS runs name the run's
+    /// policies as DFS policies. Default false.
+    #[serde(default)]
+    pub config_sync_before: bool,
     #[serde(default)]
     pub faults: Vec<FaultRule>,
     #[serde(default)]

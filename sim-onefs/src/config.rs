@@ -142,10 +142,25 @@ impl ConfigState {
             .as_object()
             .cloned()
             .unwrap_or_default();
-        s.dedupe = json!({"paths": [], "assess_paths": [], "dedupe_schedule": ""})
+        s.dedupe = json!({"paths": c.dedupe_paths, "assess_paths": [], "dedupe_schedule": ""})
             .as_object()
             .cloned()
             .unwrap_or_default();
+        for sc in &c.snapshot_schedules {
+            let id = s.next_schedule_id;
+            s.next_schedule_id += 1;
+            let pattern = sc
+                .pattern
+                .clone()
+                .unwrap_or_else(|| format!("{}_%Y-%m-%d_%H-%M", sc.name));
+            let mut o = json!({"name": sc.name, "path": sc.path, "schedule": sc.schedule,
+                               "pattern": pattern});
+            if let Some(d) = sc.duration {
+                o["duration"] = json!(d);
+            }
+            s.snapshot_schedules
+                .insert(id, o.as_object().cloned().unwrap_or_default());
+        }
         s.groupnets.insert(
             "groupnet0".into(),
             json!({"name": "groupnet0", "description": "Initial groupnet", "dns_servers": []})

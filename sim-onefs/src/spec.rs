@@ -90,6 +90,12 @@ pub struct ClusterSpec {
     pub nfs_exports: Vec<NfsExportSpec>,
     #[serde(default)]
     pub quotas: Vec<QuotaSpec>,
+    /// Snapshot schedules (`snapshot/schedules`).
+    #[serde(default)]
+    pub snapshot_schedules: Vec<SnapshotScheduleSpec>,
+    /// Deduplicated directories (`dedupe/settings` `paths`).
+    #[serde(default)]
+    pub dedupe_paths: Vec<String>,
     #[serde(default)]
     pub files: Vec<FilesSpec>,
     /// SMB files held open by clients when the world starts (`GET protocols/smb/openfiles`).
@@ -168,6 +174,22 @@ pub struct NfsExportSpec {
     pub clients: Vec<String>,
     #[serde(default)]
     pub read_only: bool,
+}
+
+/// A snapshot schedule of a cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotScheduleSpec {
+    pub name: String,
+    pub path: String,
+    /// OneFS schedule text, e.g. `every 1 days at 01:00`.
+    pub schedule: String,
+    /// Snapshot name pattern (default `<name>_%Y-%m-%d_%H-%M`).
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Retention in seconds.
+    #[serde(default)]
+    pub duration: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -275,12 +275,66 @@ enum Cmd {
         #[arg(long, value_name = "FILE.html")]
         report: Option<PathBuf>,
     },
+    /// Run the config replication jobs (one per policy, in the journal's database): copy
+    /// SMB shares, NFS exports and aliases, quotas, snapshot schedules and dedupe paths
+    /// under each policy's path from its source to its target (create, update, delete to
+    /// match). Jobs of disabled policies are `policy_disabled`; `user_disabled` jobs (an
+    /// admin's, or a failover's until its step 13b) are skipped. Exit 0 when every job that
+    /// ran succeeded, 1 when one failed.
+    ConfigSync(ConfigSyncArgs),
     /// Serve the REST API (tokens from the config file's `api.tokens`).
     ///
     /// Plain HTTP only on a loopback address: a non-loopback `--listen` needs `--tls-cert`
     /// and `--tls-key` (bearer tokens must not cross a network in clear), or
     /// `--insecure-listen` to accept the risk.
     Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ConfigSyncArgs {
+    /// One pass, then exit (the default).
+    #[arg(long, conflicts_with = "every")]
+    once: bool,
+    /// Repeat a pass every INTERVAL (`30s`, `5m`, `1h`) until interrupted (Ctrl-C).
+    #[arg(long, value_parser = parse_interval)]
+    every: Option<std::time::Duration>,
+    /// Only these policies (repeat; default: every policy of the configured clusters).
+    #[arg(long = "policy")]
+    policies: Vec<String>,
+    /// Policies in DFS mode: their shares land on the target as `igls-dfs-X` (repeat).
+    #[arg(long = "dfs-policy")]
+    dfs_policies: Vec<String>,
+    /// Set these policies' jobs to `user_disabled` and exit (repeat).
+    #[arg(long = "disable", conflicts_with_all = ["once", "every", "enable"])]
+    disable: Vec<String>,
+    /// Set these policies' jobs to `enabled` and exit (repeat).
+    #[arg(long = "enable", conflicts_with_all = ["once", "every"])]
+    enable: Vec<String>,
+    /// Print each pass as JSON (one document per pass).
+    #[arg(long)]
+    json: bool,
+}
+
+/// `30s`, `5m`, `1h`, `250ms` → a duration of at least one second.
+fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map(|i| s.split_at(i))
+        .ok_or_else(|| format!("{s:?}: give a unit (s, m or h), e.g. 5m"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number then s, m or h, e.g. 5m"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        other => return Err(format!("{s:?}: unknown unit {other:?} (use s, m or h)")),
+    };
+    if secs == 0 {
+        return Err("the interval must be at least 1s".into());
+    }
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 #[derive(clap::Args)]
@@ -348,6 +402,19 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         }
         if let Some(j) = c.downcast_ref::<orchestrator::journal::JournalError>() {
             return journal_code(j);
+        }
+        if let Some(e) = c.downcast_ref::<orchestrator::config_repl::SyncError>() {
+            use orchestrator::config_repl::SyncError as S;
+            return match e {
+                S::Discover(_) => 3,
+                S::UnknownPolicy(_) => 2,
+                S::Store(_) => 5,
+            };
+        }
+        if c.downcast_ref::<orchestrator::config_repl::StoreError>()
+            .is_some()
+        {
+            return 5;
         }
         if c.downcast_ref::<orchestrator::config::ConfigError>()
             .is_some()
@@ -419,6 +486,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
         }
         Cmd::Serve(args) => return serve_cmd(&cli.journal, &config, clients, dns, args).await,
+        Cmd::ConfigSync(args) => return config_sync_cmd(&cli.journal, clients, args).await,
         _ => {}
     }
     match cli.cmd {
@@ -508,7 +576,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 tree.exit_code(spec.options.block_on_warning),
             ))
         }
-        Cmd::Status { .. } | Cmd::Resume { .. } | Cmd::Serve(_) => {
+        Cmd::Status { .. } | Cmd::Resume { .. } | Cmd::Serve(_) | Cmd::ConfigSync(_) => {
             unreachable!("handled before connecting")
         }
     }
@@ -712,6 +780,77 @@ async fn journal_cmd(cli: &Cli) -> anyhow::Result<Option<ExitCode>> {
             Ok(Some(ExitCode::SUCCESS))
         }
         _ => Ok(None),
+    }
+}
+
+/// `dr config-sync`: set job states, or run passes (once, or every interval).
+async fn config_sync_cmd(
+    journal: &std::path::Path,
+    clients: std::collections::BTreeMap<String, orchestrator::papi::PapiClient>,
+    args: &ConfigSyncArgs,
+) -> anyhow::Result<ExitCode> {
+    use orchestrator::config_repl::{sync_all, JobState, SyncRequest};
+    let store = Journal::open(journal)?.config_store()?;
+    if !args.disable.is_empty() || !args.enable.is_empty() {
+        let inv = runner::discover(&clients).await.context("discovery")?;
+        for (names, state) in [
+            (&args.disable, JobState::UserDisabled),
+            (&args.enable, JobState::Enabled),
+        ] {
+            for name in names {
+                let p = inv.policies.get(name).ok_or_else(|| {
+                    orchestrator::config_repl::SyncError::UnknownPolicy(name.clone())
+                })?;
+                let target = p.target.clone().unwrap_or_default();
+                store.set_state(
+                    &p.source,
+                    name,
+                    &target,
+                    state,
+                    "set by an admin (dr config-sync)",
+                )?;
+                println!("config job of {name}: {}", state.as_str());
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let req = SyncRequest {
+        policies: args.policies.clone(),
+        dfs_policies: args.dfs_policies.clone(),
+        dfs_prefix: None,
+    };
+    loop {
+        let summary = sync_all(&store, &clients, &req).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        } else {
+            for j in &summary.jobs {
+                println!(
+                    "{:<24} {} → {}  {:<15} {:<9} {}",
+                    j.policy,
+                    j.source,
+                    j.target,
+                    j.state.as_str(),
+                    j.result,
+                    j.detail
+                );
+            }
+            if summary.jobs.is_empty() {
+                println!("no policies to replicate");
+            }
+        }
+        let code = if summary.ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
+        let Some(every) = args.every else {
+            return Ok(code);
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(code),
+            _ = tokio::time::sleep(every) => {}
+        }
     }
 }
 

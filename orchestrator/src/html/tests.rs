@@ -82,6 +82,8 @@ pub(crate) fn sample(p1: &str) -> Report {
         removed_config: vec![],
         unavailable: vec![],
         performance: None,
+        readiness: None,
+        config_cache: Default::default(),
     }
 }
 

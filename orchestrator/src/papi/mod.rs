@@ -573,6 +573,116 @@ impl PapiClient {
         self.delete(&format!("quota/quotas/{}", enc(id))).await
     }
 
+    /// Update a quota (`thresholds`, `enforced`, ...) by id.
+    pub async fn update_quota(
+        &self,
+        id: &str,
+        fields: &serde_json::Value,
+    ) -> Result<(), PapiError> {
+        self.put_json(&format!("quota/quotas/{}", enc(id)), fields)
+            .await
+    }
+
+    /// Delete an SMB share of a zone.
+    pub async fn delete_smb_share(&self, zone: &str, name: &str) -> Result<(), PapiError> {
+        self.delete(&format!(
+            "protocols/smb/shares/{}?zone={}",
+            enc(name),
+            enc(zone)
+        ))
+        .await
+    }
+
+    /// Update an NFS export of a zone by id.
+    pub async fn update_nfs_export(
+        &self,
+        zone: &str,
+        id: &str,
+        fields: &serde_json::Value,
+    ) -> Result<(), PapiError> {
+        self.put_json(
+            &format!("protocols/nfs/exports/{}?zone={}", enc(id), enc(zone)),
+            fields,
+        )
+        .await
+    }
+
+    /// Delete an NFS export of a zone by id.
+    pub async fn delete_nfs_export(&self, zone: &str, id: &str) -> Result<(), PapiError> {
+        self.delete(&format!(
+            "protocols/nfs/exports/{}?zone={}",
+            enc(id),
+            enc(zone)
+        ))
+        .await
+    }
+
+    /// Update an NFS alias of a zone (`path`).
+    pub async fn update_nfs_alias(
+        &self,
+        zone: &str,
+        name: &str,
+        fields: &serde_json::Value,
+    ) -> Result<(), PapiError> {
+        self.put_json(
+            &format!("protocols/nfs/aliases/{}?zone={}", enc(name), enc(zone)),
+            fields,
+        )
+        .await
+    }
+
+    /// Delete an NFS alias of a zone.
+    pub async fn delete_nfs_alias(&self, zone: &str, name: &str) -> Result<(), PapiError> {
+        self.delete(&format!(
+            "protocols/nfs/aliases/{}?zone={}",
+            enc(name),
+            enc(zone)
+        ))
+        .await
+    }
+
+    /// Snapshot schedules (cluster-wide). A 404 is an error: config replication must not
+    /// mistake a failed read for "no schedules".
+    pub async fn snapshot_schedules(&self) -> Result<Vec<SnapshotSchedule>, PapiError> {
+        self.list_all("snapshot/schedules", "schedules").await
+    }
+
+    /// Create a snapshot schedule.
+    pub async fn create_snapshot_schedule(
+        &self,
+        body: &serde_json::Value,
+    ) -> Result<(), PapiError> {
+        self.create("snapshot/schedules", body).await
+    }
+
+    /// Update a snapshot schedule by id or name.
+    pub async fn update_snapshot_schedule(
+        &self,
+        id: &str,
+        fields: &serde_json::Value,
+    ) -> Result<(), PapiError> {
+        self.put_json(&format!("snapshot/schedules/{}", enc(id)), fields)
+            .await
+    }
+
+    /// Delete a snapshot schedule by id or name.
+    pub async fn delete_snapshot_schedule(&self, id: &str) -> Result<(), PapiError> {
+        self.delete(&format!("snapshot/schedules/{}", enc(id)))
+            .await
+    }
+
+    /// The cluster's dedupe settings (`paths`: the directories deduplicated).
+    pub async fn dedupe_settings(&self) -> Result<DedupeSettings, PapiError> {
+        let s: SettingsEnvelope<DedupeSettings> = self.get_json("dedupe/settings").await?;
+        Ok(s.settings)
+    }
+
+    /// Replace the list of deduplicated directories.
+    pub async fn set_dedupe_paths(&self, paths: &[String]) -> Result<(), PapiError> {
+        self.put_json("dedupe/settings", &serde_json::json!({ "paths": paths }))
+            .await
+    }
+
     /// The cluster's AD providers.
     pub async fn ads_providers(&self) -> Result<Vec<AdsProvider>, PapiError> {
         self.list_or_empty("auth/providers/ads", "ads").await

@@ -321,3 +321,33 @@ pub struct ProtocolSettings {
     #[serde(default)]
     pub service: bool,
 }
+
+/// A snapshot schedule (`snapshot/schedules`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct SnapshotSchedule {
+    #[serde(default)]
+    pub id: serde_json::Value,
+    pub name: String,
+    pub path: String,
+    /// When snapshots are taken, e.g. `every 1 days at 10:00`.
+    #[serde(default)]
+    pub schedule: String,
+    /// Snapshot name pattern, e.g. `hourly-%Y-%m-%d_%H-%M`.
+    #[serde(default)]
+    pub pattern: String,
+    /// How long each snapshot is kept, in seconds.
+    #[serde(default)]
+    pub duration: Option<u64>,
+    /// Alias name pointing at the newest snapshot.
+    #[serde(default)]
+    pub alias: Option<String>,
+}
+
+/// `dedupe/settings`: the directories deduplicated.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+pub struct DedupeSettings {
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub assess_paths: Vec<String>,
+}

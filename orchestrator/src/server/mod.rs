@@ -9,6 +9,7 @@
 //! * `inventory.rs` — clusters and discovery; `plans.rs` — plan a run without running it.
 //! * `runs.rs` — start (failover / failback / rehearsal), list, watch (poll and server-sent
 //!   events), report, confirm manual steps, resume.
+//! * `config_sync.rs` — config replication: run the config jobs once, list them.
 //! * `openapi.rs` — the OpenAPI document (utoipa), served at `/openapi.json`.
 //! * `page.rs` — the live page at `/` (runs and the selected run's step tree, over the
 //!   event stream; the token stays in the page, never in a URL).
@@ -24,6 +25,7 @@
 //! * No secret is ever returned: tokens and cluster passwords are [`crate::secret::Secret`]s.
 
 mod auth;
+mod config_sync;
 mod inventory;
 pub mod listen;
 pub mod openapi;
@@ -96,6 +98,11 @@ impl AppState {
         config: ServerConfig,
     ) -> Arc<AppState> {
         Self::with_dns(journal, clients, None, config)
+    }
+
+    /// The journal the API records runs in (its database also holds the config store).
+    pub fn journal(&self) -> &Journal {
+        &self.journal
     }
 
     /// [`AppState::new`] with a DNS client for the DNS steps.
@@ -310,6 +317,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/runs/{id}/events", get(runs::events))
         .route("/runs/{id}/confirm", post(runs::confirm))
         .route("/runs/{id}/resume", post(runs::resume))
+        .route("/config-sync", post(config_sync::sync))
+        .route("/config-jobs", get(config_sync::jobs))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()

@@ -42,8 +42,12 @@ impl Modify for Bearer {
         super::runs::events,
         super::runs::confirm,
         super::runs::resume,
+        super::config_sync::sync,
+        super::config_sync::jobs,
     ),
-    components(schemas(ErrorBody, ErrorDetail, ClusterItem, RunAccepted, ConfirmRequest, StreamEvent)),
+    components(schemas(ErrorBody, ErrorDetail, ClusterItem, RunAccepted, ConfirmRequest, StreamEvent,
+        crate::config_repl::SyncRequest, crate::config_repl::SyncSummary,
+        crate::config_repl::SyncResult, crate::config_repl::Job, crate::config_repl::JobState)),
     modifiers(&Bearer),
 )]
 struct ApiDoc;

@@ -238,11 +238,12 @@ pub(crate) const ROWS: [StepSpec; STEP_COUNT] = [
             "the policy's final sync failed: its data stays on the source, which keeps serving it",
             "fix the SyncIQ job's error (see the job report on the source) and run the failover again",
         ),
+    // Not `.source()`: in an uncontrolled failover it applies the config job's cache.
     StepSpec::row(S::SyncConfig, ["5", "5"], Both, act!(sync_config))
-        .source()
         .chain()
+        .state()
         .text(
-            "shares, exports or aliases are missing on the target: the policy is not failed over",
+            "shares, exports, aliases, snapshot schedules or dedupe paths are missing on the target: the policy is not failed over",
             "create the missing configuration on the target (see the error) and run again",
         ),
     StepSpec::row(S::DfsRenameShares, ["6", "6"], Both, act!(dfs_rename_shares))

@@ -1,4 +1,5 @@
-//! Steps 3b and 13b: the orchestrator's own config replication jobs (one per policy).
+//! Steps 3b and 13b: the orchestrator's own config replication jobs (one per policy, in the
+//! config store, [`crate::config_repl::store`]).
 //!
 //! 3b, `disable_config_jobs`, sets every run policy's job to `user_disabled` so a failed step
 //! cannot let them copy configuration the wrong way. 13b, `enable_config_jobs`, enables a
@@ -7,22 +8,43 @@
 //! them when the run stops before any cut-over. This file holds what the three share (one
 //! file per step: `disable_config_jobs.rs`, `enable_config_jobs.rs`,
 //! `rollback_config_jobs.rs`).
+//!
+//! The store is the truth; the run state's `config_jobs` (and so the report's) mirrors the
+//! store's state of the run policies after each change. Setting a state the job already has
+//! changes nothing, so a resumed step does not act twice.
 
-pub(super) const ENABLED: &str = "enabled";
-pub(super) const USER_DISABLED: &str = "user_disabled";
+use crate::config_repl::JobState;
+use crate::ctx::{RunCtx, StepError};
 
-/// Set the jobs of the policies `which` selects to `to`; how many changed.
+/// Set the jobs of the run policies `which` selects to `to` in the store; how many changed.
 pub(super) fn set_jobs(
-    jobs: &mut std::collections::BTreeMap<String, String>,
-    which: impl Fn(&String) -> bool,
-    to: &str,
-) -> usize {
+    ctx: &RunCtx,
+    which: impl Fn(&str) -> bool,
+    to: JobState,
+    why: &str,
+) -> Result<usize, StepError> {
+    let store = ctx.config_store()?;
+    let (from, target) = (&ctx.plan.spec.from, &ctx.plan.spec.to);
+    let reason = format!("{why} (run {})", ctx.run_id);
     let mut n = 0;
-    for (_, v) in jobs.iter_mut().filter(|(p, _)| which(p)) {
-        if v != to {
-            *v = to.to_string();
+    let mut states = Vec::new();
+    for p in ctx.plan.policies.iter().filter(|p| which(&p.name)) {
+        if store
+            .set_state(from, &p.name, target, to, &reason)
+            .map_err(|e| StepError::Failed(e.to_string()))?
+        {
             n += 1;
         }
     }
-    n
+    // The report shows the store's state of every run policy's job.
+    for p in &ctx.plan.policies {
+        if let Some(j) = store
+            .job(from, &p.name)
+            .map_err(|e| StepError::Failed(e.to_string()))?
+        {
+            states.push((p.name.clone(), j.state.as_str().to_string()));
+        }
+    }
+    ctx.with_state(|s| s.config_jobs.extend(states));
+    Ok(n)
 }

@@ -1,7 +1,9 @@
-//! Step 13b, `enable_config_jobs[P]`: the policy's config job is enabled again. It waits for
-//! the policy's `resync_prep`, so it runs only when that succeeded (the skip rule).
+//! Step 13b, `enable_config_jobs[P]`: the policy's config job is enabled again in the
+//! config store. It waits for the policy's `resync_prep`, so it runs only when that
+//! succeeded (the skip rule).
 
 use super::config_jobs::*;
+use crate::config_repl::JobState;
 use crate::ctx::{RunCtx, StepDone, StepError};
 use crate::plan::StepInstance;
 
@@ -13,18 +15,21 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
         Some(crate::bugs::PlantedBug::ConfigJobsAlwaysEnabled)
     ) {
         // Wrong on purpose: enable every policy's job, whatever its resync_prep did.
-        ctx.with_state(|s| {
-            for p in &ctx.plan.policies {
-                s.config_jobs.insert(p.name.clone(), ENABLED.to_string());
-            }
-        });
+        set_jobs(
+            ctx,
+            |_| true,
+            JobState::Enabled,
+            "enabled after resync-prep",
+        )?;
     }
-    let changed = ctx.with_state(|s| {
-        let prev = s.config_jobs.insert(policy.clone(), ENABLED.to_string());
-        prev.as_deref() != Some(ENABLED)
-    });
+    let changed = set_jobs(
+        ctx,
+        |p| p == policy,
+        JobState::Enabled,
+        "enabled after resync-prep",
+    )?;
     Ok(StepDone::new(
-        changed,
+        changed > 0,
         format!("config job of {policy} enabled"),
     ))
 }

@@ -16,11 +16,14 @@
 //! says failed or was skipped is noted, not judged: that is the run's reported `partial`
 //! (I3 holds the report to the audit log, I11 holds the removal to S1).
 //!
-//! **I10.** A policy's config job (as the report states the orchestrator's store,
-//! `config_jobs`) is enabled after the run iff its `resync_prep` succeeded — or the
-//! documented rollback that re-enables it succeeded (`rollback_config_jobs` after a failed
-//! gate or a rolled-back zone, `rollback_config_jobs[P]` for S5); and `enable_config_jobs[P]`
-//! succeeds iff `resync_prep[P]` did.
+//! **I10.** A policy's config job — read from the orchestrator's config store itself (its
+//! `config_jobs` table, a published SQLite format: `state` of the row keyed by the run's
+//! source cluster and the policy; no row = a job never created, which starts `enabled`) —
+//! is enabled after the run iff its `resync_prep` succeeded — or the documented rollback
+//! that re-enables it succeeded (`rollback_config_jobs` after a failed gate or a
+//! rolled-back zone, `rollback_config_jobs[P]` for S5); the report's `config_jobs` states
+//! what the store holds; and `enable_config_jobs[P]` succeeds iff `resync_prep[P]` did.
+//! Without a store to read, I10 is not judged.
 //!
 //! **I11.** Conservation, read as S1 ("nothing exists nowhere"): every object defined under
 //! a run policy's path before the run still exists after it — on the source, or (for a
@@ -251,6 +254,14 @@ pub fn i8_config_parity(f: &Facts<'_>) -> Finding {
             // A copy that failed, as the report says, is the run's reported `partial`,
             // not a silent loss (I3 holds the report to the audit log; I11 to S1).
             let step = copy_step(o.kind);
+            if step == "sync_config" && f.report.config_cache.get(&p.name) == Some(&false) {
+                out.notes.push(format!(
+                    "{} of {} not judged: the source was unreachable and the report says no cached configuration existed",
+                    o.label(),
+                    p.name
+                ));
+                continue;
+            }
             if let Some(st) = f
                 .report
                 .of_policy(step, &p.name)
@@ -313,8 +324,45 @@ pub fn i8_config_parity(f: &Facts<'_>) -> Finding {
     out
 }
 
+/// The job states in the config store at `location`, by policy, for jobs whose source
+/// is `source`.
+pub fn store_job_states(
+    location: &str,
+    source: &str,
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    use rusqlite::{Connection, OpenFlags};
+    let conn = Connection::open_with_flags(
+        location,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(|e| format!("cannot open the config store: {e}"))?;
+    let mut st = conn
+        .prepare("SELECT policy, state FROM config_jobs WHERE source = ?1")
+        .map_err(|e| format!("config store has no readable config_jobs table: {e}"))?;
+    let rows = st
+        .query_map([source], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
+        .and_then(|rows| rows.collect::<Result<std::collections::BTreeMap<_, _>, _>>())
+        .map_err(|e| format!("cannot read config_jobs: {e}"))?;
+    Ok(rows)
+}
+
 /// I10.
 pub fn i10_config_jobs(f: &Facts<'_>) -> Finding {
+    let Some(location) = f.ev.config_store else {
+        return Finding::not_judged("no config store to read");
+    };
+    let stored = match store_job_states(location, &f.report.from) {
+        Ok(s) => s,
+        Err(e) => {
+            return Finding {
+                judged: 1,
+                violations: vec![e],
+                ..Finding::default()
+            }
+        }
+    };
     let mut out = Finding::default();
     let paused = f.report.outcome == "paused";
     let disabled = f
@@ -341,12 +389,14 @@ pub fn i10_config_jobs(f: &Facts<'_>) -> Finding {
         } else {
             "user_disabled"
         };
-        let actual = f
-            .report
-            .config_jobs
-            .get(p)
-            .map(String::as_str)
-            .unwrap_or("enabled");
+        let actual = stored.get(p).map(String::as_str).unwrap_or("enabled");
+        if let Some(said) = f.report.config_jobs.get(p) {
+            if said != actual {
+                out.violations.push(format!(
+                    "the report says the config job of {p} is {said}, the store says {actual}"
+                ));
+            }
+        }
         if actual != expected {
             out.violations.push(format!(
                 "config job of {p} is {actual}, expected {expected} (resync_prep {}{})",

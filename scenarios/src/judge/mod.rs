@@ -162,6 +162,10 @@ pub struct Evidence<'a> {
     pub clients: &'a [ClientEvent],
     /// Samples taken while the run went on.
     pub samples: Option<&'a Samples>,
+    /// Where the orchestrator's config replication store is (a SQLite file path, or an
+    /// in-memory URI opened with `SQLITE_OPEN_URI`): I10 reads its `config_jobs` table,
+    /// the store's published format.
+    pub config_store: Option<&'a str>,
 }
 
 /// Judge the invariants named in `which` (unknown ids are `not_judged`).

@@ -150,9 +150,13 @@ pub fn acts_on_source(step: &str) -> bool {
 /// uncontrolled failover): the DFS rename activates the target's share (DFS clients fall
 /// through to it while the source answers nothing), and the source's SPNs come off its
 /// machine account through the target's AD provider (the domain is up; the seed's
-/// "proxied through target cluster").
+/// "proxied through target cluster"), and `sync_config` applies the configuration the
+/// policy's config job cached on its last run (or warns that there is none).
 pub fn acts_without_source(step: &str) -> bool {
-    matches!(step, "dfs_rename_shares" | "remove_source_spns")
+    matches!(
+        step,
+        "dfs_rename_shares" | "remove_source_spns" | "sync_config"
+    )
 }
 
 /// What the model expects of a planned instance.
@@ -1243,6 +1247,7 @@ run: {mode: synciq-policy, from: a, to: b}
             world: None,
             clients: &[],
             samples: None,
+            config_store: None,
         };
         let f = Facts::new(&ev).unwrap();
         assert_eq!(f.zones, vec!["fin".to_string()]);

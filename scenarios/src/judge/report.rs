@@ -231,6 +231,9 @@ pub struct ReportView {
     pub cached_schedules: BTreeMap<String, String>,
     pub warnings: Vec<String>,
     pub config_jobs: BTreeMap<String, String>,
+    /// Policies whose configuration came from the config job's cache (`true`), or had
+    /// none (`false`): uncontrolled runs.
+    pub config_cache: BTreeMap<String, bool>,
     pub removed_config: Vec<RemovedView>,
     pub unavailable: Vec<UnavailableView>,
 }
@@ -255,9 +258,16 @@ struct RawReport {
     #[serde(default)]
     config_jobs: BTreeMap<String, String>,
     #[serde(default)]
+    config_cache: BTreeMap<String, RawCachedConfig>,
+    #[serde(default)]
     removed_config: Vec<RemovedView>,
     #[serde(default)]
     unavailable: Vec<UnavailableView>,
+}
+
+#[derive(Deserialize)]
+struct RawCachedConfig {
+    available: bool,
 }
 
 #[derive(Deserialize)]
@@ -365,6 +375,11 @@ impl ReportView {
             cached_schedules: raw.cached_schedules,
             warnings: raw.warnings,
             config_jobs: raw.config_jobs,
+            config_cache: raw
+                .config_cache
+                .into_iter()
+                .map(|(k, v)| (k, v.available))
+                .collect(),
             removed_config: raw.removed_config,
             unavailable: raw.unavailable,
         })

@@ -1,0 +1,285 @@
+//! The configuration a config replication job copies, as plain definitions: SMB shares
+//! (with permissions), NFS exports, NFS aliases, quotas, snapshot schedules and dedupe
+//! paths under one directory tree. [`ConfigSet`] is also the cached copy of a source's
+//! configuration (JSON in the store), so its serde form is a stored format: fields are only
+//! ever added, with defaults.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::naming::path_under;
+use crate::papi::{PapiClient, PapiError, QuotaThresholds, SmbPermission};
+
+/// Object types a job copies (all by default). A failover's step 5 leaves quotas to steps
+/// 12/13, which own them (the `quotas` option, S1 removal on the source).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kinds {
+    pub shares: bool,
+    pub exports: bool,
+    pub aliases: bool,
+    pub quotas: bool,
+    pub snapshot_schedules: bool,
+    pub dedupe_paths: bool,
+}
+
+impl Kinds {
+    /// Every object type.
+    pub const ALL: Kinds = Kinds {
+        shares: true,
+        exports: true,
+        aliases: true,
+        quotas: true,
+        snapshot_schedules: true,
+        dedupe_paths: true,
+    };
+
+    /// Every object type except quotas.
+    pub const WITHOUT_QUOTAS: Kinds = Kinds {
+        quotas: false,
+        ..Kinds::ALL
+    };
+}
+
+/// An SMB share of a zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShareDef {
+    pub zone: String,
+    pub name: String,
+    pub path: String,
+    #[serde(default)]
+    pub permissions: Vec<SmbPermission>,
+    /// Other copied settings as the cluster returned them (description, browsable, ...).
+    #[serde(default)]
+    pub fields: BTreeMap<String, Value>,
+}
+
+/// An NFS export of a zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportDef {
+    pub zone: String,
+    /// The cluster's id for it (used only to update or delete it on that cluster).
+    #[serde(default)]
+    pub id: String,
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub clients: Vec<String>,
+    #[serde(default)]
+    pub root_clients: Vec<String>,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// An NFS alias of a zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AliasDef {
+    pub zone: String,
+    pub name: String,
+    pub path: String,
+}
+
+/// A quota.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuotaDef {
+    #[serde(default)]
+    pub id: String,
+    pub path: String,
+    #[serde(rename = "type")]
+    pub quota_type: String,
+    #[serde(default)]
+    pub persona: Option<Value>,
+    #[serde(default)]
+    pub thresholds: QuotaThresholds,
+    #[serde(default)]
+    pub enforced: Option<bool>,
+    #[serde(default)]
+    pub include_snapshots: Option<bool>,
+}
+
+/// A snapshot schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleDef {
+    #[serde(default)]
+    pub id: String,
+    pub name: String,
+    pub path: String,
+    pub schedule: String,
+    #[serde(default)]
+    pub pattern: String,
+    #[serde(default)]
+    pub duration: Option<u64>,
+    #[serde(default)]
+    pub alias: Option<String>,
+}
+
+/// The configuration of one cluster under one directory tree.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConfigSet {
+    /// The tree it was read under.
+    pub base: String,
+    #[serde(default)]
+    pub shares: Vec<ShareDef>,
+    #[serde(default)]
+    pub exports: Vec<ExportDef>,
+    #[serde(default)]
+    pub aliases: Vec<AliasDef>,
+    #[serde(default)]
+    pub quotas: Vec<QuotaDef>,
+    #[serde(default)]
+    pub schedules: Vec<ScheduleDef>,
+    /// Deduplicated directories under `base`.
+    #[serde(default)]
+    pub dedupe_paths: Vec<String>,
+    /// The cluster's whole dedupe list (PAPI replaces the list: a target update keeps the
+    /// paths outside `base`). Not part of what is copied.
+    #[serde(default)]
+    pub dedupe_all: Vec<String>,
+}
+
+impl ConfigSet {
+    /// Objects per type: `[shares, exports, aliases, quotas, schedules, dedupe paths]`.
+    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
+        BTreeMap::from([
+            ("smb_share", self.shares.len()),
+            ("nfs_export", self.exports.len()),
+            ("nfs_alias", self.aliases.len()),
+            ("quota", self.quotas.len()),
+            ("snapshot_schedule", self.schedules.len()),
+            ("dedupe_path", self.dedupe_paths.len()),
+        ])
+    }
+}
+
+/// Share settings copied as they are (ids and zone ids are the target's own).
+pub(crate) const SHARE_FIELDS: [&str; 8] = [
+    "description",
+    "browsable",
+    "access_based_enumeration",
+    "ca_timeout",
+    "continuously_available",
+    "file_create_mask",
+    "directory_create_mask",
+    "oplocks",
+];
+
+fn id_string(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Read the configuration of `client` under `base`, in `zones` (shares, exports and aliases
+/// live in access zones). Every read that fails is an error: a failed read is never "none".
+pub async fn read(
+    client: &PapiClient,
+    zones: &[String],
+    base: &str,
+    kinds: Kinds,
+) -> Result<ConfigSet, PapiError> {
+    let mut set = ConfigSet {
+        base: base.to_string(),
+        ..ConfigSet::default()
+    };
+    for zone in zones {
+        if kinds.shares {
+            for raw in client.smb_shares_raw(zone).await? {
+                let Ok(sh) = serde_json::from_value::<crate::papi::SmbShare>(raw.clone()) else {
+                    continue;
+                };
+                if !path_under(&sh.path, base) {
+                    continue;
+                }
+                let fields = SHARE_FIELDS
+                    .iter()
+                    .filter_map(|f| {
+                        raw.get(*f)
+                            .filter(|v| !v.is_null())
+                            .map(|v| (f.to_string(), v.clone()))
+                    })
+                    .collect();
+                set.shares.push(ShareDef {
+                    zone: zone.clone(),
+                    name: sh.name,
+                    path: sh.path,
+                    permissions: sh.permissions,
+                    fields,
+                });
+            }
+        }
+        if kinds.exports {
+            for e in client.nfs_exports(zone).await? {
+                if e.paths.is_empty() || !e.paths.iter().all(|p| path_under(p, base)) {
+                    continue;
+                }
+                let mut paths = e.paths.clone();
+                paths.sort();
+                set.exports.push(ExportDef {
+                    zone: zone.clone(),
+                    id: id_string(&e.id),
+                    paths,
+                    clients: e.clients,
+                    root_clients: e.root_clients,
+                    read_only: e.read_only,
+                    description: e.description,
+                });
+            }
+        }
+        if kinds.aliases {
+            for a in client.nfs_aliases(zone).await? {
+                if path_under(&a.path, base) {
+                    set.aliases.push(AliasDef {
+                        zone: zone.clone(),
+                        name: a.name,
+                        path: a.path,
+                    });
+                }
+            }
+        }
+    }
+    if kinds.quotas {
+        for q in client.quotas().await? {
+            if path_under(&q.path, base) {
+                set.quotas.push(QuotaDef {
+                    id: q.id,
+                    path: q.path,
+                    quota_type: q.quota_type,
+                    persona: q.persona,
+                    thresholds: q.thresholds,
+                    enforced: q.enforced,
+                    include_snapshots: q.include_snapshots,
+                });
+            }
+        }
+    }
+    if kinds.snapshot_schedules {
+        for s in client.snapshot_schedules().await? {
+            if path_under(&s.path, base) {
+                set.schedules.push(ScheduleDef {
+                    id: id_string(&s.id),
+                    name: s.name,
+                    path: s.path,
+                    schedule: s.schedule,
+                    pattern: s.pattern,
+                    duration: s.duration,
+                    alias: s.alias,
+                });
+            }
+        }
+    }
+    if kinds.dedupe_paths {
+        let d = client.dedupe_settings().await?;
+        set.dedupe_paths = d
+            .paths
+            .iter()
+            .filter(|p| path_under(p, base))
+            .cloned()
+            .collect();
+        set.dedupe_all = d.paths;
+    }
+    Ok(set)
+}
