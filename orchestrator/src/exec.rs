@@ -429,7 +429,15 @@ pub async fn execute_resumable(
     }
     let ended = now_ms();
     let state = ctx.with_state(|s| s.clone());
-    let performance = crate::makespan::analyse(&steps, &records, &slot_limit, ended);
+    let mut performance = crate::makespan::analyse(&steps, &records, &slot_limit, ended);
+    performance.estimated_ms = Some(
+        crate::estimate::estimate(
+            &ctx.plan,
+            &ctx.inventory,
+            &crate::estimate::CostDefaults::default(),
+        )
+        .total_ms,
+    );
     Report {
         schema: 1,
         run_id: ctx.run_id.clone(),

@@ -358,6 +358,7 @@ pub fn analyse(
         makespan_over_tight_lower_bound: ratio(makespan_ms, tight_lower_bound_ms),
         barrier_baseline_ms,
         pipelined_over_barrier: ratio(makespan_ms, barrier_baseline_ms),
+        estimated_ms: None,
     }
 }
 

@@ -286,6 +286,10 @@ pub struct Performance {
     /// `makespan_ms / barrier_baseline_ms` (3 decimals; absent when the baseline is 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipelined_over_barrier: Option<f64>,
+    /// What `dr plan --estimate` predicts for this run's plan before it ran (the default
+    /// cost model, calibrated by the clusters' report history in the run's inventory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_ms: Option<u64>,
 }
 
 /// One cluster's SyncIQ job load in a run.
@@ -315,7 +319,10 @@ impl Performance {
             r(self.makespan_over_tight_lower_bound),
             self.barrier_baseline_ms,
             r(self.pipelined_over_barrier)
-        )
+        ) + &self
+            .estimated_ms
+            .map(|e| format!("; estimated {e} ms"))
+            .unwrap_or_default()
     }
 }
 

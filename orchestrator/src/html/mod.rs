@@ -293,7 +293,10 @@ fn summary(h: &mut String, r: &Report, extras: &Extras) {
     );
     row(
         "duration (estimated)",
-        match extras.estimated_ms {
+        match extras
+            .estimated_ms
+            .or(r.performance.as_ref().and_then(|p| p.estimated_ms))
+        {
             Some(e) => {
                 let diff = r.makespan_ms as i128 - e as i128;
                 format!(
