@@ -35,8 +35,8 @@ use orchestrator::run_spec::{Mode, RunKind, RunOptions, RunSpec};
 use sim_ad_dns::dns::Delegation;
 use sim_ad_dns::spec::{AccountSpec, AdSpec, DnsSpec};
 use sim_onefs::spec::{
-    ClusterSpec, CostSpec, FilesSpec, LinkSpec, NfsExportSpec, PolicySpec, PoolMappingSpec,
-    PoolSpec, QuotaSpec, SmbShareSpec, ZoneSpec,
+    ClusterSpec, CostSpec, FilesSpec, LinkSpec, NfsExportSpec, PastSyncSpec, PolicySpec,
+    PoolMappingSpec, PoolSpec, QuotaSpec, SmbShareSpec, SnapshotScheduleSpec, ZoneSpec,
 };
 use sim_onefs::WorldSpec;
 
@@ -246,8 +246,26 @@ fn cluster_spec(c: &ClusterDump, files: Vec<FilesSpec>) -> ClusterSpec {
                 hard_bytes: q.hard_bytes,
                 soft_bytes: q.soft_bytes,
                 advisory_bytes: q.advisory_bytes,
+                // The dump's quotas are in use; a pending QuotaScan is not recorded.
+                ready: true,
             })
             .collect(),
+        snapshot_schedules: c
+            .snapshot_schedules
+            .iter()
+            .map(|s| SnapshotScheduleSpec {
+                name: s.name.clone(),
+                path: s.path.clone(),
+                schedule: s.schedule.clone(),
+                pattern: (!s.pattern.is_empty()).then(|| s.pattern.clone()),
+                duration: s.duration,
+            })
+            .collect(),
+        dedupe_paths: if c.dedupe.present {
+            c.dedupe.paths.clone()
+        } else {
+            Vec::new()
+        },
         files,
         open_files: vec![],
         synciq_service: c.synciq.settings.service == "on" || c.synciq.settings.service.is_empty(),
@@ -349,6 +367,30 @@ fn dual_mappings(d: &InventoryDump) -> Vec<(String, String)> {
     out
 }
 
+/// A policy's incremental syncs from its report history, oldest first: every finished
+/// `run` but the oldest, which the world's initial full sync stands for. They keep their
+/// measured bytes and durations, so the imported world's history calibrates the scheduler
+/// and `dr plan --estimate` as the estate's does.
+fn past_syncs(c: &ClusterDump, policy: &str) -> Vec<PastSyncSpec> {
+    let mut runs: Vec<&dump::ReportDump> = c
+        .synciq
+        .reports
+        .iter()
+        .filter(|r| r.policy_name == policy && r.action == "run" && r.state == "finished")
+        .collect();
+    runs.sort_by_key(|r| r.end_time.unwrap_or(0));
+    runs.iter()
+        .skip(1)
+        .map(|r| PastSyncSpec {
+            bytes: r.bytes_transferred.or(r.total_data_bytes).unwrap_or(0),
+            duration_ms: r
+                .duration_s
+                .and_then(|d| u64::try_from(d).ok())
+                .map(|d| d.saturating_mul(1000)),
+        })
+        .collect()
+}
+
 /// Make a scenario of a discovered estate.
 pub fn import(d: &InventoryDump, opts: &ImportOptions) -> Result<Scenario, ImportError> {
     let reachable: Vec<&ClusterDump> = d.clusters.iter().filter(|c| c.reachable).collect();
@@ -380,6 +422,7 @@ pub fn import(d: &InventoryDump, opts: &ImportOptions) -> Result<Scenario, Impor
                 schedule: p.schedule.clone(),
                 enabled: p.enabled,
                 last_job_state: p.last_job_state.clone(),
+                past_syncs: past_syncs(c, &p.name),
             });
         }
     }
@@ -489,6 +532,7 @@ pub fn import(d: &InventoryDump, opts: &ImportOptions) -> Result<Scenario, Impor
         clients,
         run,
         prelude: vec![],
+        config_sync_before: false,
         faults: vec![],
         operator: OperatorSpec::default(),
         expect: Expect::default(),
@@ -647,6 +691,7 @@ fn infer_clients(
                 protocol: Protocol::Smb,
                 path: format!("\\\\{}\\{}", host(&s.zone), s.name),
                 writes_per_minute: rate,
+                test: false,
             });
         }
     }
@@ -657,6 +702,7 @@ fn infer_clients(
                 protocol: Protocol::Nfs,
                 path: format!("{}:{p}", host(&e.zone)),
                 writes_per_minute: rate,
+                test: false,
             });
         }
     }

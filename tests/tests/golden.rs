@@ -211,6 +211,8 @@ fn golden_full_cycle_access_zone() {
 #[test]
 fn golden_full_cycle_ip_pool() {
     insta::assert_snapshot!(compact("ippool-full-cycle"));
+}
+
 // Rehearsal in every mode (DESIGN §2 "Other runs").
 
 #[test]
