@@ -20,6 +20,7 @@ pub mod runner;
 pub mod scenario;
 pub mod serve;
 pub mod table;
+pub mod verify;
 pub mod world;
 
 pub use runner::{run_scenario, DrillOptions, DrillResult, TransportKind};
