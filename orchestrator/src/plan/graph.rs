@@ -184,8 +184,15 @@ pub(super) fn failover(
                 spec.options.planted_bug,
                 Some(crate::bugs::PlantedBug::ZoneGateIgnored)
             ) {
-                // Wrong on purpose: allow-write waits only for the policy's own steps.
+                // Wrong on purpose: allow-write waits only for the policy's own steps (its
+                // config sync), not for the gate, the networking or the zone's DFS switch.
                 cut = vec![];
+                for p in &z.policies {
+                    if let Some(&dfs) = pre_cut.get(p) {
+                        let cfg = b.steps[dfs].deps[1];
+                        pre_cut.insert(p.clone(), cfg);
+                    }
+                }
             }
             for p in &z.policies {
                 cut_deps.insert(p.clone(), cut.clone());
