@@ -11,7 +11,7 @@ use serde_json::json;
 use super::diff::{self, Change, Counts, Mapping, Op};
 use super::model::{self, ConfigSet, Kinds};
 use super::store::{JobRun, Store, StoreError};
-use crate::papi::{PapiClient, PapiError, SmbPermission};
+use crate::papi::{ConfigCollection, PapiClient, PapiError, SmbPermission};
 
 /// What one job run works on.
 #[derive(Debug, Clone)]
@@ -358,25 +358,20 @@ pub fn record_failure(store: &Store, spec: &JobSpec, result: &str, err: &JobErro
 }
 
 async fn apply(t: &PapiClient, c: &Change) -> Result<(), PapiError> {
-    let zone = c.zone.as_deref().unwrap_or("System");
-    match (c.kind.as_str(), c.op) {
-        ("smb_share", Op::Create) => t.create_in_zone("smb/shares", zone, &c.body).await,
-        ("smb_share", Op::Update) => t.update_smb_share(zone, &c.key, &c.body).await,
-        ("smb_share", Op::Delete) => t.delete_smb_share(zone, &c.key).await,
-        ("nfs_export", Op::Create) => t.create_in_zone("nfs/exports", zone, &c.body).await,
-        ("nfs_export", Op::Update) => t.update_nfs_export(zone, &c.key, &c.body).await,
-        ("nfs_export", Op::Delete) => t.delete_nfs_export(zone, &c.key).await,
-        ("nfs_alias", Op::Create) => t.create_in_zone("nfs/aliases", zone, &c.body).await,
-        ("nfs_alias", Op::Update) => t.update_nfs_alias(zone, &c.key, &c.body).await,
-        ("nfs_alias", Op::Delete) => t.delete_nfs_alias(zone, &c.key).await,
-        ("quota", Op::Create) => t.create_quota(&c.body).await,
-        ("quota", Op::Update) => t.update_quota(&c.key, &c.body).await,
-        ("quota", Op::Delete) => t.delete_quota(&c.key).await,
-        ("snapshot_schedule", Op::Create) => t.create_snapshot_schedule(&c.body).await,
-        ("snapshot_schedule", Op::Update) => t.update_snapshot_schedule(&c.key, &c.body).await,
-        ("snapshot_schedule", Op::Delete) => t.delete_snapshot_schedule(&c.key).await,
+    let coll = match c.kind.as_str() {
+        "smb_share" => ConfigCollection::SmbShares,
+        "nfs_export" => ConfigCollection::NfsExports,
+        "nfs_alias" => ConfigCollection::NfsAliases,
+        "quota" => ConfigCollection::Quotas,
+        "snapshot_schedule" => ConfigCollection::SnapshotSchedules,
         // Dedupe paths are one list, written once by the caller.
-        _ => Ok(()),
+        _ => return Ok(()),
+    };
+    let zone = Some(c.zone.as_deref().unwrap_or("System"));
+    match c.op {
+        Op::Create => t.create_config(coll, zone, &c.body).await,
+        Op::Update => t.update_config(coll, zone, &c.key, &c.body).await,
+        Op::Delete => t.delete_config(coll, zone, &c.key).await,
     }
 }
 

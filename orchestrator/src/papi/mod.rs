@@ -499,17 +499,6 @@ impl PapiClient {
         self.list_all(&in_zone("smb/shares", zone), "shares").await
     }
 
-    /// Create a protocol object in a zone: `what` is `smb/shares`, `nfs/exports` or
-    /// `nfs/aliases`.
-    pub async fn create_in_zone(
-        &self,
-        what: &str,
-        zone: &str,
-        body: &serde_json::Value,
-    ) -> Result<(), PapiError> {
-        self.create(&in_zone(what, zone), body).await
-    }
-
     /// Update an SMB share (`{"name": ...}` renames it).
     pub async fn update_smb_share(
         &self,
@@ -517,11 +506,8 @@ impl PapiClient {
         name: &str,
         fields: &serde_json::Value,
     ) -> Result<(), PapiError> {
-        self.put_json(
-            &format!("protocols/smb/shares/{}?zone={}", enc(name), enc(zone)),
-            fields,
-        )
-        .await
+        self.update_config(ConfigCollection::SmbShares, Some(zone), name, fields)
+            .await
     }
 
     /// SMB open files (cluster-wide).
@@ -565,110 +551,51 @@ impl PapiClient {
 
     /// Create a quota.
     pub async fn create_quota(&self, body: &serde_json::Value) -> Result<(), PapiError> {
-        self.create("quota/quotas", body).await
+        self.create_config(ConfigCollection::Quotas, None, body)
+            .await
     }
 
     /// Delete a quota by id.
     pub async fn delete_quota(&self, id: &str) -> Result<(), PapiError> {
-        self.delete(&format!("quota/quotas/{}", enc(id))).await
+        self.delete_config(ConfigCollection::Quotas, None, id).await
     }
 
-    /// Update a quota (`thresholds`, `enforced`, ...) by id.
-    pub async fn update_quota(
+    /// Create a configuration object in its collection (`zone` for the zoned protocol
+    /// objects; ignored for the cluster-wide ones).
+    pub async fn create_config(
         &self,
+        coll: ConfigCollection,
+        zone: Option<&str>,
+        body: &serde_json::Value,
+    ) -> Result<(), PapiError> {
+        self.create(&coll.path(zone, None), body).await
+    }
+
+    /// Update a configuration object by id (or name, where PAPI addresses it by name).
+    pub async fn update_config(
+        &self,
+        coll: ConfigCollection,
+        zone: Option<&str>,
         id: &str,
         fields: &serde_json::Value,
     ) -> Result<(), PapiError> {
-        self.put_json(&format!("quota/quotas/{}", enc(id)), fields)
-            .await
+        self.put_json(&coll.path(zone, Some(id)), fields).await
     }
 
-    /// Delete an SMB share of a zone.
-    pub async fn delete_smb_share(&self, zone: &str, name: &str) -> Result<(), PapiError> {
-        self.delete(&format!(
-            "protocols/smb/shares/{}?zone={}",
-            enc(name),
-            enc(zone)
-        ))
-        .await
-    }
-
-    /// Update an NFS export of a zone by id.
-    pub async fn update_nfs_export(
+    /// Delete a configuration object by id (or name).
+    pub async fn delete_config(
         &self,
-        zone: &str,
+        coll: ConfigCollection,
+        zone: Option<&str>,
         id: &str,
-        fields: &serde_json::Value,
     ) -> Result<(), PapiError> {
-        self.put_json(
-            &format!("protocols/nfs/exports/{}?zone={}", enc(id), enc(zone)),
-            fields,
-        )
-        .await
-    }
-
-    /// Delete an NFS export of a zone by id.
-    pub async fn delete_nfs_export(&self, zone: &str, id: &str) -> Result<(), PapiError> {
-        self.delete(&format!(
-            "protocols/nfs/exports/{}?zone={}",
-            enc(id),
-            enc(zone)
-        ))
-        .await
-    }
-
-    /// Update an NFS alias of a zone (`path`).
-    pub async fn update_nfs_alias(
-        &self,
-        zone: &str,
-        name: &str,
-        fields: &serde_json::Value,
-    ) -> Result<(), PapiError> {
-        self.put_json(
-            &format!("protocols/nfs/aliases/{}?zone={}", enc(name), enc(zone)),
-            fields,
-        )
-        .await
-    }
-
-    /// Delete an NFS alias of a zone.
-    pub async fn delete_nfs_alias(&self, zone: &str, name: &str) -> Result<(), PapiError> {
-        self.delete(&format!(
-            "protocols/nfs/aliases/{}?zone={}",
-            enc(name),
-            enc(zone)
-        ))
-        .await
+        self.delete(&coll.path(zone, Some(id))).await
     }
 
     /// Snapshot schedules (cluster-wide). A 404 is an error: config replication must not
     /// mistake a failed read for "no schedules".
     pub async fn snapshot_schedules(&self) -> Result<Vec<SnapshotSchedule>, PapiError> {
         self.list_all("snapshot/schedules", "schedules").await
-    }
-
-    /// Create a snapshot schedule.
-    pub async fn create_snapshot_schedule(
-        &self,
-        body: &serde_json::Value,
-    ) -> Result<(), PapiError> {
-        self.create("snapshot/schedules", body).await
-    }
-
-    /// Update a snapshot schedule by id or name.
-    pub async fn update_snapshot_schedule(
-        &self,
-        id: &str,
-        fields: &serde_json::Value,
-    ) -> Result<(), PapiError> {
-        self.put_json(&format!("snapshot/schedules/{}", enc(id)), fields)
-            .await
-    }
-
-    /// Delete a snapshot schedule by id or name.
-    pub async fn delete_snapshot_schedule(&self, id: &str) -> Result<(), PapiError> {
-        self.delete(&format!("snapshot/schedules/{}", enc(id)))
-            .await
     }
 
     /// The cluster's dedupe settings (`paths`: the directories deduplicated).
@@ -837,6 +764,46 @@ const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHA
 /// `nfs/aliases`).
 fn in_zone(what: &str, zone: &str) -> String {
     format!("protocols/{what}?zone={}", enc(zone))
+}
+
+/// The PAPI collections configuration replication writes to: one place that knows each
+/// collection's path and whether it is scoped by access zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigCollection {
+    /// `protocols/smb/shares` (zoned, addressed by name).
+    SmbShares,
+    /// `protocols/nfs/exports` (zoned, addressed by id).
+    NfsExports,
+    /// `protocols/nfs/aliases` (zoned, addressed by name).
+    NfsAliases,
+    /// `quota/quotas` (cluster-wide, addressed by id).
+    Quotas,
+    /// `snapshot/schedules` (cluster-wide, addressed by id or name).
+    SnapshotSchedules,
+}
+
+impl ConfigCollection {
+    /// The collection's path, or one item's path with `id`; zoned collections carry
+    /// `?zone=` (the `System` zone when none is given, as PAPI assumes).
+    fn path(self, zone: Option<&str>, id: Option<&str>) -> String {
+        let (base, zoned) = match self {
+            ConfigCollection::SmbShares => ("protocols/smb/shares", true),
+            ConfigCollection::NfsExports => ("protocols/nfs/exports", true),
+            ConfigCollection::NfsAliases => ("protocols/nfs/aliases", true),
+            ConfigCollection::Quotas => ("quota/quotas", false),
+            ConfigCollection::SnapshotSchedules => ("snapshot/schedules", false),
+        };
+        let mut out = base.to_string();
+        if let Some(id) = id {
+            out.push('/');
+            out.push_str(&enc(id));
+        }
+        if zoned {
+            out.push_str("?zone=");
+            out.push_str(&enc(zone.unwrap_or("System")));
+        }
+        out
+    }
 }
 
 /// Percent-encode one path segment or query value.

@@ -189,8 +189,10 @@ pub(super) fn failover(
                 cut = vec![];
                 for p in &z.policies {
                     if let Some(&dfs) = pre_cut.get(p) {
-                        let cfg = b.steps[dfs].deps[1];
-                        pre_cut.insert(p.clone(), cfg);
+                        // The switch's deps are kept sorted: take the one that is not the
+                        // gate (the policy's config sync).
+                        let cfg = b.steps[dfs].deps.iter().copied().find(|&d| d != g);
+                        pre_cut.insert(p.clone(), cfg.expect("the switch has its config sync"));
                     }
                 }
             }
