@@ -26,6 +26,7 @@
 
 mod api;
 pub mod audit;
+pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod faults;

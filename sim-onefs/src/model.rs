@@ -730,6 +730,25 @@ fn validate(spec: &WorldSpec) -> Result<(), SimError> {
                 )));
             }
         }
+        let mut aliases = std::collections::BTreeSet::new();
+        for a in &c.nfs_aliases {
+            let at = format!("cluster `{}` NFS alias `{}`", c.name, a.name);
+            if !zones.contains(a.zone.as_str()) {
+                return Err(bad(format!("{at}: unknown zone `{}`", a.zone)));
+            }
+            if !a.name.starts_with('/') || a.name.len() < 2 || a.name.contains("//") {
+                return Err(bad(format!("{at}: must start with / and name a path")));
+            }
+            if !valid_ifs_path(&a.path) {
+                return Err(bad(format!(
+                    "{at}: path `{}` must be an absolute path under /ifs",
+                    a.path
+                )));
+            }
+            if !aliases.insert((a.zone.as_str(), a.name.as_str())) {
+                return Err(bad(format!("{at}: duplicate in zone `{}`", a.zone)));
+            }
+        }
         for f in &c.files {
             if !valid_ifs_path(&f.root) {
                 return Err(bad(format!(

@@ -53,6 +53,12 @@ impl BodyCache {
         self.bodies.clear();
     }
 
+    /// Bodies held.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.bodies.len()
+    }
+
     /// The body cached for `key` at `version`, dropping everything older.
     fn get(&mut self, version: u64, key: &str) -> Option<Bytes> {
         if !self.enabled {

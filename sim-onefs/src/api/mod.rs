@@ -11,6 +11,8 @@
 //! create 201 `{"id"}`, update/delete 204, errors `{"errors": [{"code", "message"}]}`.
 
 mod cache;
+#[cfg(test)]
+mod cache_tests;
 mod cluster;
 mod collection;
 mod objects;
