@@ -405,7 +405,7 @@ impl Sim {
     /// Full deterministic dump of the world (without the audit log and passwords).
     pub fn state_json(&self) -> serde_json::Value {
         self.with_world_read(|w| {
-            let mut v = serde_json::to_value(&*w).unwrap_or(serde_json::Value::Null);
+            let mut v = serde_json::to_value(w).unwrap_or(serde_json::Value::Null);
             if let Some(m) = v.as_object_mut() {
                 m.insert("audit_len".into(), serde_json::json!(w.audit.len()));
             }
