@@ -6,6 +6,13 @@
 //! The ratio sim/bare says how much of a request's cost is the simulator's own (auth,
 //! fault rules, rendering) rather than HTTP's; wall-clock figures depend on the machine and
 //! its load, the ratio much less so.
+//!
+//! Where the time went (`perf record -g`, self time during the simulator's phase): before
+//! the rendered-body cache, ratio 0.05 — building the 100 policies as `serde_json::Value`
+//! maps (IndexMap inserts, SipHash, rehashing) ≈ 35 %, malloc/free ≈ 25 %, serialising the
+//! 192 KB body ≈ 17 %, the rest kernel socket copies; the middleware (auth, fault rules,
+//! locks) did not register. After (ratio 0.74–0.87 on a loaded 2-core machine): kernel copies
+//! of the body and hyper, as for the bare handler; no simulator function above 1 %.
 
 use std::time::{Duration, Instant};
 
