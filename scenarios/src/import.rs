@@ -3,13 +3,15 @@
 //!
 //! What the world gets, and from where:
 //! * clusters (release, job slots, SyncIQ service), zones, pools (SmartConnect name,
-//!   aliases, the subnet's first service IP), SMB shares, NFS exports, quotas, SyncIQ
-//!   policies (schedule, enabled, last job state): copied;
+//!   aliases, the subnet's first service IP), SMB shares with their permissions, NFS
+//!   exports, NFS aliases, quotas, SyncIQ policies (schedule, enabled, last job state):
+//!   copied;
 //! * AD: the domain of the first AD provider, one machine account per cluster holding the
 //!   SPNs discovered on it;
 //! * DNS delegation mode: `dual` if any SmartConnect name is delegated to two clusters'
 //!   service IPs, else `single` if any was found delegated, else the world's default;
-//! * pool mappings: the ones recorded in the dump (`--pool-mapping` of `dr discover`), plus
+//! * pool mappings: the ones recorded in the dump (`--pool-mapping` of `dr discover`, with
+//!   the policies assigned to the pool in IP Pool mode), plus
 //!   every dual delegation (a name delegated to its own pool and to another cluster's subnet
 //!   maps its pool to that subnet's pool, preferring the same access zone), plus `--pool-mapping`
 //!   here. Target-pool alias hints (`igls-<pool>`) stay aliases: the orchestrator reads them;
@@ -35,8 +37,9 @@ use orchestrator::run_spec::{Mode, RunKind, RunOptions, RunSpec};
 use sim_ad_dns::dns::Delegation;
 use sim_ad_dns::spec::{AccountSpec, AdSpec, DnsSpec};
 use sim_onefs::spec::{
-    ClusterSpec, CostSpec, FilesSpec, LinkSpec, NfsExportSpec, PastSyncSpec, PolicySpec,
-    PoolMappingSpec, PoolSpec, QuotaSpec, SmbShareSpec, SnapshotScheduleSpec, ZoneSpec,
+    ClusterSpec, CostSpec, FilesSpec, LinkSpec, NfsAliasSpec, NfsExportSpec, PastSyncSpec,
+    PolicySpec, PoolMappingSpec, PoolSpec, QuotaSpec, SharePermission, SharePermissionSpec,
+    SharePermissionType, SmbShareSpec, SnapshotScheduleSpec, ZoneSpec,
 };
 use sim_onefs::WorldSpec;
 
@@ -165,7 +168,40 @@ fn subnet_of(pool_id: &str) -> String {
     )
 }
 
-fn cluster_spec(c: &ClusterDump, files: Vec<FilesSpec>) -> ClusterSpec {
+/// A share's ACL entry from the dump; an entry the world cannot express is an error (dropping
+/// a `deny` would make the copy more permissive than the estate).
+fn share_permission(
+    cluster: &str,
+    share: &str,
+    p: &dump::PermissionDump,
+) -> Result<SharePermissionSpec, ImportError> {
+    let bad = |what: &str, v: &str| {
+        ImportError::Invalid(format!(
+            "cluster `{cluster}` share `{share}`: permission entry for `{}` has {what} `{v}`",
+            p.trustee_id
+        ))
+    };
+    let permission = match p.permission.as_str() {
+        "full" => SharePermission::Full,
+        "change" => SharePermission::Change,
+        "read" => SharePermission::Read,
+        other => return Err(bad("permission", other)),
+    };
+    let permission_type = match p.permission_type.as_str() {
+        "allow" => SharePermissionType::Allow,
+        "deny" => SharePermissionType::Deny,
+        other => return Err(bad("permission_type", other)),
+    };
+    Ok(SharePermissionSpec {
+        permission,
+        permission_type,
+        trustee_id: p.trustee_id.clone(),
+        trustee_name: p.trustee_name.clone(),
+        trustee_type: p.trustee_type.clone(),
+    })
+}
+
+fn cluster_spec(c: &ClusterDump, files: Vec<FilesSpec>) -> Result<ClusterSpec, ImportError> {
     // A pool's service IP: of its subnet's, the one just below the pool's first address
     // when there is one (a common layout, and the lab's), else the subnet's first.
     let ssip = |pool: &dump::PoolDump| -> Option<String> {
@@ -187,7 +223,7 @@ fn cluster_spec(c: &ClusterDump, files: Vec<FilesSpec>) -> ClusterSpec {
             .filter(|b| addrs.contains(&b.as_str()))
             .or_else(|| addrs.first().map(|a| a.to_string()))
     };
-    ClusterSpec {
+    Ok(ClusterSpec {
         name: c.name.clone(),
         release: if c.identity.release.is_empty() {
             "9.10.0.0".into()
@@ -221,12 +257,20 @@ fn cluster_spec(c: &ClusterDump, files: Vec<FilesSpec>) -> ClusterSpec {
         smb_shares: c
             .smb_shares
             .iter()
-            .map(|s| SmbShareSpec {
-                name: s.name.clone(),
-                path: s.path.clone(),
-                zone: s.zone.clone(),
+            .map(|s| {
+                Ok(SmbShareSpec {
+                    name: s.name.clone(),
+                    path: s.path.clone(),
+                    zone: s.zone.clone(),
+                    permissions: Some(
+                        s.permissions
+                            .iter()
+                            .map(|p| share_permission(&c.name, &s.name, p))
+                            .collect::<Result<_, _>>()?,
+                    ),
+                })
             })
-            .collect(),
+            .collect::<Result<_, ImportError>>()?,
         nfs_exports: c
             .nfs_exports
             .iter()
@@ -235,6 +279,15 @@ fn cluster_spec(c: &ClusterDump, files: Vec<FilesSpec>) -> ClusterSpec {
                 zone: e.zone.clone(),
                 clients: e.clients.clone(),
                 read_only: e.read_only,
+            })
+            .collect(),
+        nfs_aliases: c
+            .nfs_aliases
+            .iter()
+            .map(|a| NfsAliasSpec {
+                name: a.name.clone(),
+                path: a.path.clone(),
+                zone: a.zone.clone(),
             })
             .collect(),
         quotas: c
@@ -269,7 +322,7 @@ fn cluster_spec(c: &ClusterDump, files: Vec<FilesSpec>) -> ClusterSpec {
         files,
         open_files: vec![],
         synciq_service: c.synciq.settings.service == "on" || c.synciq.settings.service.is_empty(),
-    }
+    })
 }
 
 /// Synthesized file trees of one cluster.
@@ -405,7 +458,7 @@ pub fn import(d: &InventoryDump, opts: &ImportOptions) -> Result<Scenario, Impor
     let clusters: Vec<ClusterSpec> = reachable
         .iter()
         .map(|c| cluster_spec(c, synthesize_files(c, d)))
-        .collect();
+        .collect::<Result<_, _>>()?;
 
     let mut policies = Vec::new();
     for c in &reachable {
@@ -488,6 +541,12 @@ pub fn import(d: &InventoryDump, opts: &ImportOptions) -> Result<Scenario, Impor
         .iter()
         .map(|m| (m.source.clone(), m.target.clone()))
         .collect();
+    // The policies the admin assigned to each recorded mapping's pool (IP Pool mode).
+    let assigned: BTreeMap<&str, &Vec<String>> = d
+        .pool_mappings
+        .iter()
+        .map(|m| (m.source.as_str(), &m.policies))
+        .collect();
     for m in dual_mappings(d)
         .into_iter()
         .chain(opts.pool_mappings.clone())
@@ -512,7 +571,10 @@ pub fn import(d: &InventoryDump, opts: &ImportOptions) -> Result<Scenario, Impor
             .map(|(s, t)| PoolMappingSpec {
                 source: s.clone(),
                 target: t.clone(),
-                policies: vec![],
+                policies: assigned
+                    .get(s.as_str())
+                    .map(|p| p.to_vec())
+                    .unwrap_or_default(),
             })
             .collect(),
         dfs: vec![],
@@ -665,16 +727,38 @@ fn infer_clients(
     let Some(src) = reachable.iter().find(|c| c.name == run.from) else {
         return vec![];
     };
+    // IP Pool mode: the pool failing over, and the policies assigned to it (only their
+    // paths fail over; clients reach them by that pool's name).
+    let is_pool = |id: &str, pool: &str| id == pool || id.rsplit('.').next() == Some(pool);
+    let pool = (run.mode == Mode::IpPool)
+        .then_some(run.pool.as_deref())
+        .flatten();
+    let assigned: Option<&Vec<String>> = pool.and_then(|pool| {
+        world
+            .pool_mappings
+            .iter()
+            .find(|m| {
+                m.source
+                    .split_once('/')
+                    .is_some_and(|(c, id)| c == run.from && is_pool(id, pool))
+            })
+            .map(|m| &m.policies)
+            .filter(|p| !p.is_empty())
+    });
     let roots: Vec<&str> = world
         .policies
         .iter()
         .filter(|p| p.source == run.from && p.target == run.to)
+        .filter(|p| assigned.is_none_or(|a| a.contains(&p.name)))
         .map(|p| p.source_path.as_str())
         .collect();
     let host = |zone: &str| -> String {
+        let in_zone = |p: &&dump::PoolDump| p.access_zone == zone && !p.sc_dns_zone.is_empty();
         src.pools
             .iter()
-            .find(|p| p.access_zone == zone && !p.sc_dns_zone.is_empty())
+            .filter(in_zone)
+            .find(|p| pool.is_some_and(|pool| is_pool(&p.id, pool)))
+            .or_else(|| src.pools.iter().find(in_zone))
             .map(|p| p.sc_dns_zone.clone())
             .unwrap_or_else(|| src.name.clone())
     };

@@ -12,7 +12,10 @@
 //! * a **fault sweep**: every step instance of the main failover's plan × every fault kind
 //!   that applies to it, one judged run each. A case where an invariant is violated is a
 //!   *finding*; its scenario (the world, the run and the one fault) is written as a replay
-//!   file that `drill run` reproduces.
+//!   file that `drill run` reproduces. The `orchestrator_crash` column kills the
+//!   orchestrator during the step's first call and resumes it from its journal on the same
+//!   world ([`crate::crash`]); the case is judged on convergence (I9: the same final world
+//!   and report as the uninterrupted run).
 //!
 //! The verdict is `verdict.html` (the main failover's report with the drill section, the
 //! estimate and the sweep matrix), `verdict.json` ([`Verdict`]) and a text summary.
@@ -143,6 +146,10 @@ pub struct RunSummary {
     /// The run's HTML report, relative to the verdict directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<String>,
+    /// A run that did not pass: its scenario (expecting success, judged on every
+    /// invariant), relative to the verdict directory; `drill run` reproduces the failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<String>,
 }
 
 /// The readiness tree of the main failover, summarised.
@@ -348,10 +355,14 @@ enum Fault {
     AllowWriteFail,
     ResyncPrepFail,
     AdUnreachable,
+    /// The orchestrator dies during the step's first call and is resumed from its journal
+    /// (the crash harness, [`crate::crash`]); judged on convergence (I9): the world and
+    /// report must equal those of the uninterrupted run.
+    OrchestratorCrash,
 }
 
 impl Fault {
-    const ALL: [Fault; 7] = [
+    const ALL: [Fault; 8] = [
         Fault::Http503Burst,
         Fault::Http500,
         Fault::DropConnection,
@@ -359,6 +370,7 @@ impl Fault {
         Fault::AllowWriteFail,
         Fault::ResyncPrepFail,
         Fault::AdUnreachable,
+        Fault::OrchestratorCrash,
     ];
 
     fn name(self) -> &'static str {
@@ -370,6 +382,7 @@ impl Fault {
             Fault::AllowWriteFail => "allow_write_fail",
             Fault::ResyncPrepFail => "resync_prep_fail",
             Fault::AdUnreachable => "ad_unreachable",
+            Fault::OrchestratorCrash => "orchestrator_crash",
         }
     }
 
@@ -396,13 +409,17 @@ impl Fault {
             Fault::AllowWriteFail => FaultEffect::AllowWriteFail,
             Fault::ResyncPrepFail => FaultEffect::ResyncPrepFail,
             Fault::AdUnreachable => FaultEffect::AdUnreachable,
+            Fault::OrchestratorCrash => FaultEffect::OrchestratorCrash,
         }
     }
 
     /// Whether the fault can fire on `inst`'s calls.
     fn applies(self, inst: &StepInstance) -> bool {
         match self {
-            Fault::Http503Burst | Fault::Http500 | Fault::DropConnection => true,
+            Fault::Http503Burst
+            | Fault::Http500
+            | Fault::DropConnection
+            | Fault::OrchestratorCrash => true,
             Fault::SyncjobFail => inst.job_slot.is_some(),
             Fault::AllowWriteFail => inst.step == StepId::AllowWrite,
             Fault::ResyncPrepFail => inst.step == StepId::ResyncPrep,
@@ -602,6 +619,12 @@ fn failback_of(scn: &Scenario, main: &RunSpec) -> RunSpec {
 /// The outcome of one run (judged or swept).
 enum Ran {
     Done(Box<DrillResult>),
+    /// A crash case: the resumed run's outcome and, if it did not converge with the
+    /// uninterrupted run, how (an I9 violation).
+    Crashed {
+        outcome: String,
+        divergence: Option<String>,
+    },
     NotStarted(String),
     Panic(String),
 }
@@ -610,6 +633,7 @@ impl Ran {
     fn outcome(&self) -> String {
         match self {
             Ran::Done(r) => r.report.outcome.as_str().to_string(),
+            Ran::Crashed { outcome, .. } => outcome.clone(),
             Ran::NotStarted(_) => "not_started".into(),
             Ran::Panic(_) => "panic".into(),
         }
@@ -618,9 +642,62 @@ impl Ran {
     fn violations(&self) -> Vec<String> {
         match self {
             Ran::Done(r) => violations(r),
+            Ran::Crashed { divergence, .. } => divergence
+                .iter()
+                .map(|d| format!("I9: resumed after the crash, {d}"))
+                .collect(),
             Ran::NotStarted(_) => Vec::new(),
             Ran::Panic(m) => vec![format!("panic: {m}")],
         }
+    }
+}
+
+/// The crash point of a sweep case: its `orchestrator_crash` rule's match, if it has one.
+fn crash_match(scn: &Scenario) -> Option<FaultMatch> {
+    scn.faults
+        .iter()
+        .find(|f| f.effect == FaultEffect::OrchestratorCrash)
+        .map(|f| f.when.clone())
+}
+
+/// Crash `scn`'s run during the first call matching `m`, resume it from the journal on the
+/// same world, and compare with `baseline` (the uninterrupted run of the same world).
+fn run_crash(scn: &Scenario, m: FaultMatch, baseline: Option<&crate::crash::Ending>) -> Ran {
+    let body = || -> Ran {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => return Ran::NotStarted(e.to_string()),
+        };
+        let point = crate::crash::CrashPoint::Matching(m);
+        match rt.block_on(crate::crash::run_with_crash(scn, Some(point))) {
+            Ok(end) => Ran::Crashed {
+                outcome: end.report.outcome.clone(),
+                divergence: match baseline {
+                    // The step made no matching call: nothing crashed, nothing to judge.
+                    _ if !end.crashed => None,
+                    Some(b) => crate::crash::compare(b, &end),
+                    None => Some("no uninterrupted run to compare with".into()),
+                },
+            },
+            Err(Ok(crate::crash::Unsupported(m))) => Ran::NotStarted(m),
+            Err(Err(e)) => Ran::Crashed {
+                outcome: "not_resumed".into(),
+                divergence: Some(e),
+            },
+        }
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(r) => r,
+        Err(p) => Ran::Panic(
+            p.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panic".into()),
+        ),
     }
 }
 
@@ -657,7 +734,12 @@ fn run_one(scn: &Scenario, opts: &DrillOptions) -> Ran {
 }
 
 /// Run `scns` on `jobs` worker threads (each run on its own runtime), results in order.
-fn run_all(scns: &[Scenario], opts: &VerifyOptions) -> Vec<Ran> {
+/// A scenario with an `orchestrator_crash` rule is a crash case, compared with `baseline`.
+fn run_all(
+    scns: &[Scenario],
+    opts: &VerifyOptions,
+    baseline: Option<&crate::crash::Ending>,
+) -> Vec<Ran> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Ran>>> = Mutex::new((0..scns.len()).map(|_| None).collect());
     let bar = if opts.progress {
@@ -683,7 +765,10 @@ fn run_all(scns: &[Scenario], opts: &VerifyOptions) -> Vec<Ran> {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(scn) = scns.get(i) else { break };
-                    let ran = run_one(scn, &opts.drill);
+                    let ran = match crash_match(scn) {
+                        Some(m) => run_crash(scn, m, baseline),
+                        None => run_one(scn, &opts.drill),
+                    };
                     if !ran.violations().is_empty() {
                         let n = findings.fetch_add(1, Ordering::Relaxed) + 1;
                         bar.set_message(format!("{n} with violations"));
@@ -750,6 +835,7 @@ fn summary(spec: &RunSpec, ran: &Ran) -> RunSummary {
         problems: Vec::new(),
         error: None,
         report: None,
+        replay: None,
     };
     match ran {
         Ran::Done(r) => {
@@ -779,6 +865,10 @@ fn summary(spec: &RunSpec, ran: &Ran) -> RunSummary {
                 })
                 .take(50)
                 .collect();
+        }
+        Ran::Crashed { divergence, .. } => {
+            s.passed = divergence.is_none();
+            s.error = divergence.clone();
         }
         Ran::NotStarted(e) | Ran::Panic(e) => s.error = Some(e.clone()),
     }
@@ -957,7 +1047,18 @@ pub fn verify(scn: &Scenario, opts: &VerifyOptions) -> Result<Verdict, VerifyErr
 
     let mut all: Vec<Scenario> = specs.iter().map(|(_, s)| s.clone()).collect();
     all.extend(case_scn.iter().cloned());
-    let ran = run_all(&all, opts);
+    // The uninterrupted journaled run the crash cases must converge to (I9).
+    let crash_baseline = if cases.iter().any(|c| c.1 == Fault::OrchestratorCrash) {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .ok()
+            .and_then(|rt| rt.block_on(crate::crash::run_with_crash(&main, None)).ok())
+    } else {
+        None
+    };
+    let ran = run_all(&all, opts, crash_baseline.as_ref());
     let (judged_ran, sweep_ran) = ran.split_at(specs.len());
 
     let out = &opts.out_dir;
@@ -968,12 +1069,37 @@ pub fn verify(scn: &Scenario, opts: &VerifyOptions) -> Result<Verdict, VerifyErr
 
     // Every judged run's own report.
     let mut runs = Vec::new();
-    for (i, ((spec, _), r)) in specs.iter().zip(judged_ran).enumerate() {
+    for (i, ((spec, run_scn), r)) in specs.iter().zip(judged_ran).enumerate() {
         let mut s = summary(spec, r);
         if let Ran::Done(res) = r {
             let rel = format!("runs/{i}-{}-{}.html", s.kind, s.mode);
             write(&out.join(&rel), &crate::html::render(res))?;
             s.report = Some(rel);
+        }
+        if !s.passed {
+            // The world's own problem (a blocked plan, a skipped policy, a violated
+            // invariant): the judged scenario as a file `drill run` fails the same way.
+            let rel = format!("replay/run-{i}-{}-{}.yaml", s.kind, s.mode);
+            let yaml =
+                crate::import::to_yaml(run_scn).map_err(|e| VerifyError::Input(e.to_string()))?;
+            let why: Vec<String> = s
+                .violations
+                .iter()
+                .chain(&s.expect_failures)
+                .chain(&s.problems)
+                .chain(&s.error)
+                .take(5)
+                .cloned()
+                .collect();
+            let text = format!(
+                "# drill verify: the {} ({}) ended {}, expected succeeded: {}\n# Reproduce: drill run {rel}\n{yaml}",
+                s.kind,
+                s.mode,
+                s.outcome,
+                why.join("; ").replace('\n', " ")
+            );
+            write(&out.join(&rel), &text)?;
+            s.replay = Some(rel);
         }
         runs.push(s);
     }
@@ -985,12 +1111,6 @@ pub fn verify(scn: &Scenario, opts: &VerifyOptions) -> Result<Verdict, VerifyErr
         cases: cases.len(),
         ..SweepSummary::default()
     };
-    sweep.not_swept.insert(
-        "orchestrator_crash".into(),
-        "crash points are proven by the crash harness (every call and step boundary), not \
-         by a judged drill run"
-            .into(),
-    );
     if let Some(p) = &plan {
         sweep.step_instances = sweepable(p).len();
     }
@@ -1020,8 +1140,15 @@ pub fn verify(scn: &Scenario, opts: &VerifyOptions) -> Result<Verdict, VerifyErr
             );
             let yaml = crate::import::to_yaml(&case_scn[n])
                 .map_err(|e| VerifyError::Input(e.to_string()))?;
+            let how = if fault == Fault::OrchestratorCrash {
+                // `drill run` runs without a journal; the crash harness crashes at the rule's
+                // match and resumes (scenarios::crash::run_with_crash).
+                format!("the crash harness on {rel} (crash at the orchestrator_crash rule, resume from the journal, compare with the uninterrupted run)")
+            } else {
+                format!("drill run {rel}")
+            };
             let text = format!(
-                "# drill verify finding: {label} with fault {}: {}\n# Reproduce: drill run {rel}\n{yaml}",
+                "# drill verify finding: {label} with fault {}: {}\n# Reproduce: {how}\n{yaml}",
                 fault.name(),
                 v.join("; ").replace('\n', " ")
             );
@@ -1156,12 +1283,13 @@ mod tests {
         .unwrap();
         let (plan, _) = plan_and_estimate(&scn).unwrap();
         let steps: BTreeSet<StepId> = sweepable(&plan).iter().map(|s| s.step).collect();
-        let cases = plan_cases(&plan, 1, 40);
-        assert!(cases.len() <= 40 && cases.len() > 30, "{}", cases.len());
+        // Every step has at least four cells (three HTTP-level faults and the crash).
+        let cases = plan_cases(&plan, 1, 60);
+        assert!(cases.len() <= 60 && cases.len() > 45, "{}", cases.len());
         let covered: BTreeSet<StepId> = cases.iter().map(|c| plan.steps[c.0].step).collect();
         assert_eq!(covered, steps);
-        assert_eq!(cases, plan_cases(&plan, 1, 40));
-        assert_ne!(cases, plan_cases(&plan, 2, 40));
+        assert_eq!(cases, plan_cases(&plan, 1, 60));
+        assert_ne!(cases, plan_cases(&plan, 2, 60));
         // Unbounded: every instance × every applicable fault.
         let all = plan_cases(&plan, 1, usize::MAX);
         let expect: usize = sweepable(&plan)

@@ -120,9 +120,20 @@ impl ConfigState {
             let mut o = Obj::new();
             o.insert("name".into(), json!(sh.name));
             o.insert("path".into(), json!(sh.path));
-            o.insert("permissions".into(), default_share_permissions());
+            let perms = match &sh.permissions {
+                None => default_share_permissions(),
+                Some(ps) => Value::Array(ps.iter().map(share_permission_json).collect()),
+            };
+            o.insert("permissions".into(), perms);
             s.smb_shares
                 .insert(zone_key(&sh.zone, &sh.name.to_lowercase()), o);
+        }
+        for a in &c.nfs_aliases {
+            let o = json!({"name": a.name, "path": a.path});
+            s.nfs_aliases.insert(
+                zone_key(&a.zone, &a.name),
+                o.as_object().cloned().unwrap_or_default(),
+            );
         }
         for e in &c.nfs_exports {
             let id = s.next_export_id;
@@ -392,6 +403,31 @@ pub fn pool_addrs(p: &Obj) -> Vec<Ipv4Addr> {
         }
     }
     out
+}
+
+/// A spec ACL entry as PAPI renders it.
+pub fn share_permission_json(p: &crate::spec::SharePermissionSpec) -> Value {
+    let permission = match p.permission {
+        crate::spec::SharePermission::Full => "full",
+        crate::spec::SharePermission::Change => "change",
+        crate::spec::SharePermission::Read => "read",
+    };
+    let permission_type = match p.permission_type {
+        crate::spec::SharePermissionType::Allow => "allow",
+        crate::spec::SharePermissionType::Deny => "deny",
+    };
+    let ttype = p.trustee_type.clone().unwrap_or_else(|| {
+        if p.trustee_id == "SID:S-1-1-0" {
+            "wellknown".into()
+        } else {
+            "user".into()
+        }
+    });
+    let mut trustee = json!({"id": p.trustee_id, "type": ttype});
+    if let Some(n) = &p.trustee_name {
+        trustee["name"] = json!(n);
+    }
+    json!({"permission": permission, "permission_type": permission_type, "trustee": trustee})
 }
 
 /// OneFS's default share ACL: Everyone may read.

@@ -26,6 +26,7 @@
 
 mod api;
 pub mod audit;
+pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod faults;
@@ -94,6 +95,8 @@ struct Inner {
     clock: clock::Clock,
     world: Mutex<WorldState>,
     sessions: api::SessionStore,
+    /// Rendered GET bodies of the current world version (see `api::cache`).
+    bodies: Mutex<api::BodyCache>,
 }
 
 /// Handle to a simulated world. Cheap to clone; all clones share the state.
@@ -111,6 +114,7 @@ impl Sim {
                 clock: clock::Clock::start(),
                 world: Mutex::new(world),
                 sessions: api::SessionStore::default(),
+                bodies: Mutex::new(api::BodyCache::default()),
             }),
         })
     }
@@ -119,11 +123,39 @@ impl Sim {
     /// A poisoned lock (a panic in the middle of a change) ends the process: a half-updated
     /// world must not go on answering as if it were a cluster.
     /// The lock is never held across an `.await`.
+    ///
+    /// Any mutable access counts as a change: the world's version is bumped afterwards, so
+    /// no rendered body cached before it is served again (correctness does not depend on
+    /// each writer remembering to say it wrote). Readers use [`Sim::with_world_read`].
     pub(crate) fn with_world<R>(&self, f: impl FnOnce(&mut WorldState) -> R) -> R {
         let now = self.inner.clock.now_ms();
         let mut w = lock(&self.inner.world);
         w.advance(now);
-        f(&mut w)
+        let r = f(&mut w);
+        w.version += 1;
+        r
+    }
+
+    /// Like [`Sim::with_world`] for code that only reads: the version moves only if
+    /// bringing the world up to the current time processed an event.
+    pub(crate) fn with_world_read<R>(&self, f: impl FnOnce(&WorldState) -> R) -> R {
+        let now = self.inner.clock.now_ms();
+        let mut w = lock(&self.inner.world);
+        w.advance(now);
+        f(&w)
+    }
+
+    pub(crate) fn body_cache(&self) -> &Mutex<api::BodyCache> {
+        &self.inner.bodies
+    }
+
+    /// Switch the rendered-body cache of GET responses on (the default) or off. Off, every
+    /// GET renders from the state: tests compare the two to prove the cache never serves a
+    /// stale body.
+    pub fn set_body_cache(&self, on: bool) {
+        let mut c = lock(&self.inner.bodies);
+        c.enabled = on;
+        c.clear();
     }
 
     pub(crate) fn sessions(&self) -> &api::SessionStore {
@@ -132,7 +164,7 @@ impl Sim {
 
     /// The PAPI router of one cluster.
     pub fn router(&self, cluster: &str) -> Option<axum::Router> {
-        self.with_world(|w| w.clusters.contains_key(cluster))
+        self.with_world_read(|w| w.clusters.contains_key(cluster))
             .then(|| api::router(self.clone(), cluster))
     }
 
@@ -159,7 +191,7 @@ impl Sim {
     }
 
     pub fn cluster_names(&self) -> Vec<String> {
-        self.with_world(|w| w.clusters.keys().cloned().collect())
+        self.with_world_read(|w| w.clusters.keys().cloned().collect())
     }
 
     /// The first user with the admin role.
@@ -171,7 +203,7 @@ impl Sim {
     }
 
     pub fn users(&self, cluster: &str) -> Vec<UserSpec> {
-        self.with_world(|w| {
+        self.with_world_read(|w| {
             w.cluster(cluster)
                 .map(|c| c.users.clone())
                 .unwrap_or_default()
@@ -187,7 +219,7 @@ impl Sim {
 
     /// The Unix time (seconds) of the world's current virtual time.
     pub fn now_unix_s(&self) -> i64 {
-        self.with_world(|w| w.epoch.unix_s(w.now_ms as i64))
+        self.with_world_read(|w| w.epoch.unix_s(w.now_ms as i64))
     }
 
     /// Run virtual time `speed`× real time from now on (`drill serve --speed N`): jobs, PAPI
@@ -206,7 +238,7 @@ impl Sim {
 
     /// Virtual milliseconds since [`Sim::new`].
     pub fn now_ms(&self) -> u64 {
-        self.with_world(|w| w.now_ms)
+        self.with_world_read(|w| w.now_ms)
     }
 
     /// Add a fault rule (time rules fire at `when.at`, or at once if that has passed).
@@ -224,11 +256,11 @@ impl Sim {
     /// Rules for the harness (`orchestrator_crash`), in the order they were added.
     /// (`ad_unreachable` and `spn_collision` act on the world's AD domain.)
     pub fn pending_harness_faults(&self) -> Vec<FaultRule> {
-        self.with_world(|w| w.harness_faults())
+        self.with_world_read(|w| w.harness_faults())
     }
 
     pub fn audit_log(&self) -> Vec<AuditEntry> {
-        self.with_world(|w| w.audit.clone())
+        self.with_world_read(|w| w.audit.clone())
     }
 
     /// A client writes (creates or overwrites) a file; returns the new version.
@@ -288,12 +320,12 @@ impl Sim {
     }
 
     pub fn read_file(&self, cluster: &str, path: &str) -> Option<FileEntry> {
-        self.with_world(|w| w.cluster(cluster)?.files.get(path).cloned())
+        self.with_world_read(|w| w.cluster(cluster)?.files.get(path).cloned())
     }
 
     /// All files at or under `root`, keyed by full path.
     pub fn tree(&self, cluster: &str, root: &str) -> BTreeMap<String, FileEntry> {
-        self.with_world(|w| {
+        self.with_world_read(|w| {
             w.cluster(cluster)
                 .map(|c| {
                     c.files
@@ -309,7 +341,7 @@ impl Sim {
 
     /// Whether a client could write `path` on `cluster` now.
     pub fn is_writable(&self, cluster: &str, path: &str) -> bool {
-        self.with_world(|w| {
+        self.with_world_read(|w| {
             w.cluster(cluster).is_some_and(|c| c.up)
                 && valid_ifs_path(path)
                 && w.read_only_reason(cluster, path).is_none()
@@ -367,13 +399,13 @@ impl Sim {
 
     /// Whether the cluster is up (not taken down by a fault).
     pub fn is_up(&self, cluster: &str) -> bool {
-        self.with_world(|w| w.cluster(cluster).is_some_and(|c| c.up))
+        self.with_world_read(|w| w.cluster(cluster).is_some_and(|c| c.up))
     }
 
     /// Full deterministic dump of the world (without the audit log and passwords).
     pub fn state_json(&self) -> serde_json::Value {
-        self.with_world(|w| {
-            let mut v = serde_json::to_value(&*w).unwrap_or(serde_json::Value::Null);
+        self.with_world_read(|w| {
+            let mut v = serde_json::to_value(w).unwrap_or(serde_json::Value::Null);
             if let Some(m) = v.as_object_mut() {
                 m.insert("audit_len".into(), serde_json::json!(w.audit.len()));
             }
@@ -383,7 +415,7 @@ impl Sim {
 
     /// The PAPI JSON of a policy (by id or name).
     pub fn policy_state(&self, cluster: &str, policy: &str) -> Option<serde_json::Value> {
-        self.with_world(|w| {
+        self.with_world_read(|w| {
             let s = &w.cluster(cluster)?.synciq;
             let id = s.policy_id(policy)?;
             Some(api::policy_json(&s.policies[&id], w.epoch))
@@ -392,7 +424,7 @@ impl Sim {
 
     /// The PAPI JSON of a target policy (by id or name).
     pub fn target_policy_state(&self, cluster: &str, policy: &str) -> Option<serde_json::Value> {
-        self.with_world(|w| {
+        self.with_world_read(|w| {
             let s = &w.cluster(cluster)?.synciq;
             let id = s.target_policy_id(policy)?;
             Some(api::target_policy_json(&s.target_policies[&id], w.epoch))
@@ -401,7 +433,7 @@ impl Sim {
 
     /// The PAPI JSON of a policy's running job (by policy id or name), if any.
     pub fn job_state(&self, cluster: &str, policy: &str) -> Option<serde_json::Value> {
-        self.with_world(|w| {
+        self.with_world_read(|w| {
             let now = w.now_ms;
             let s = &w.cluster(cluster)?.synciq;
             let id = s.job_id(policy)?;
@@ -413,7 +445,7 @@ impl Sim {
     /// hands out for `name` (a pool's `sc_dns_zone` or alias), or `None` if no cluster
     /// owns the SSIP or its pools do not carry the name. Down clusters do not answer.
     pub fn smartconnect_answer(&self, ssip: &str, name: &str) -> Option<Vec<std::net::Ipv4Addr>> {
-        self.with_world(|w| {
+        self.with_world_read(|w| {
             w.clusters
                 .values()
                 .filter(|c| c.up)
@@ -423,7 +455,7 @@ impl Sim {
 
     /// A copy of the world's AD domain (`world.ad`), if it has one.
     pub fn ad_domain(&self) -> Option<sim_ad_dns::Domain> {
-        self.with_world(|w| w.ad.clone())
+        self.with_world_read(|w| w.ad.clone())
     }
 
     /// Run `f` on the world's AD domain (e.g. a simulated client's Kerberos lookup).
@@ -455,7 +487,7 @@ impl Sim {
 
     /// The PAPI JSON of all reports on a cluster, oldest first.
     pub fn reports(&self, cluster: &str) -> Vec<serde_json::Value> {
-        self.with_world(|w| {
+        self.with_world_read(|w| {
             w.cluster(cluster)
                 .map(|c| {
                     c.synciq

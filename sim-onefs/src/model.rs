@@ -67,6 +67,10 @@ pub struct WorldState {
     pub audit: Vec<AuditEntry>,
     #[serde(skip)]
     pub rng: ChaCha8Rng,
+    /// Bumped after every change (every mutable access through `Sim::with_world`, every
+    /// processed event): a rendered body is reused only while this has not moved.
+    #[serde(skip)]
+    pub version: u64,
 }
 
 /// Decision of the request rules for one request.
@@ -222,6 +226,7 @@ impl WorldState {
             faults: Vec::new(),
             audit: Vec::new(),
             rng,
+            version: 0,
         };
         for p in &spec.policies {
             w.install_initial_policy(p);
@@ -300,6 +305,7 @@ impl WorldState {
             }
             let t = t.max(self.now_ms);
             self.now_ms = t;
+            self.version += 1;
             match ev {
                 Event::TimeFault(i) => self.fire_time_rule(i, t),
                 Event::Job { cluster, id, kind } => self.process_job_event(&cluster, &id, kind, t),
@@ -722,6 +728,25 @@ fn validate(spec: &WorldSpec) -> Result<(), SimError> {
                     "cluster `{}` share `{}`: unknown zone `{}`",
                     c.name, s.name, s.zone
                 )));
+            }
+        }
+        let mut aliases = std::collections::BTreeSet::new();
+        for a in &c.nfs_aliases {
+            let at = format!("cluster `{}` NFS alias `{}`", c.name, a.name);
+            if !zones.contains(a.zone.as_str()) {
+                return Err(bad(format!("{at}: unknown zone `{}`", a.zone)));
+            }
+            if !a.name.starts_with('/') || a.name.len() < 2 || a.name.contains("//") {
+                return Err(bad(format!("{at}: must start with / and name a path")));
+            }
+            if !valid_ifs_path(&a.path) {
+                return Err(bad(format!(
+                    "{at}: path `{}` must be an absolute path under /ifs",
+                    a.path
+                )));
+            }
+            if !aliases.insert((a.zone.as_str(), a.name.as_str())) {
+                return Err(bad(format!("{at}: duplicate in zone `{}`", a.zone)));
             }
         }
         for f in &c.files {

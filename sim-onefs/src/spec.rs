@@ -36,7 +36,8 @@ pub struct WorldSpec {
     pub start_epoch_s: Option<i64>,
 }
 
-/// Source pool → target pool mapping (IP Pool / Access Zone networking).
+/// Source pool → target pool mapping (IP Pool / Access Zone networking). `policies` are the
+/// policies assigned to the pool: in IP Pool mode the ones failing over with it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PoolMappingSpec {
@@ -88,6 +89,9 @@ pub struct ClusterSpec {
     pub smb_shares: Vec<SmbShareSpec>,
     #[serde(default)]
     pub nfs_exports: Vec<NfsExportSpec>,
+    /// NFS aliases (`protocols/nfs/aliases`): a short name clients mount for a path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nfs_aliases: Vec<NfsAliasSpec>,
     #[serde(default)]
     pub quotas: Vec<QuotaSpec>,
     /// Snapshot schedules (`snapshot/schedules`).
@@ -158,6 +162,55 @@ pub struct PoolSpec {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SmbShareSpec {
+    pub name: String,
+    pub path: String,
+    #[serde(default = "default_system")]
+    pub zone: String,
+    /// The share's ACL, in order. Absent: OneFS's default for a new share (Everyone may
+    /// read); `[]`: no entry at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<SharePermissionSpec>>,
+}
+
+/// One entry of an SMB share's ACL (PAPI `permissions[]`, the trustee flattened).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SharePermissionSpec {
+    pub permission: SharePermission,
+    #[serde(default)]
+    pub permission_type: SharePermissionType,
+    /// `SID:S-1-…`, `UID:…`, `GID:…`.
+    pub trustee_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trustee_name: Option<String>,
+    /// `user`, `group`, `wellknown` (default: `wellknown` for the Everyone SID, else `user`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trustee_type: Option<String>,
+}
+
+/// What a share ACL entry grants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SharePermission {
+    Full,
+    Change,
+    Read,
+}
+
+/// Whether a share ACL entry allows or denies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SharePermissionType {
+    #[default]
+    Allow,
+    Deny,
+}
+
+/// An NFS alias of an access zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NfsAliasSpec {
+    /// The alias, starting with `/` (e.g. `/ledger`).
     pub name: String,
     pub path: String,
     #[serde(default = "default_system")]

@@ -15,14 +15,14 @@ impl Sim {
         cluster: &str,
         f: impl FnOnce(&crate::config::ConfigState) -> R,
     ) -> Option<R> {
-        self.with_world(|w| w.cluster(cluster).map(|c| f(&c.cfg)))
+        self.with_world_read(|w| w.cluster(cluster).map(|c| f(&c.cfg)))
     }
 
     /// The cluster's configuration objects as JSON (`zones`, `smb_shares`, `nfs_exports`,
     /// `nfs_aliases`, `quotas`, `pools`, `subnets`, `ads`, …; the layout of
     /// `config::ConfigState`), or `None` for an unknown cluster.
     pub fn config_json(&self, cluster: &str) -> Option<serde_json::Value> {
-        self.with_world(|w| {
+        self.with_world_read(|w| {
             w.cluster(cluster)
                 .and_then(|c| serde_json::to_value(&c.cfg).ok())
         })

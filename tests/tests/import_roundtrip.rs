@@ -201,7 +201,15 @@ struct Trip {
 }
 
 fn round_trip(name: &str, give_mappings: bool) -> Trip {
-    let original = with_users(load(name));
+    round_trip_of(load(name), give_mappings)
+}
+
+/// `round_trip` of a scenario (`give_mappings`: the admin records the world's pool mappings,
+/// with their policy assignments, in the dump).
+fn round_trip_of(scn: Scenario, give_mappings: bool) -> Trip {
+    let name = scn.name.clone();
+    let name = name.as_str();
+    let original = with_users(scn);
     let mappings = if give_mappings {
         original
             .world
@@ -210,6 +218,7 @@ fn round_trip(name: &str, give_mappings: bool) -> Trip {
             .map(|m| PoolMappingDump {
                 source: m.source.clone(),
                 target: m.target.clone(),
+                policies: m.policies.clone(),
             })
             .collect()
     } else {
@@ -245,8 +254,10 @@ fn round_trip(name: &str, give_mappings: bool) -> Trip {
 }
 
 fn check_equivalent(name: &str, give_mappings: bool) {
-    let t = round_trip(name, give_mappings);
+    check_equivalent_trip(name, round_trip(name, give_mappings));
+}
 
+fn check_equivalent_trip(name: &str, t: Trip) {
     // Same objects: the imported world, served and discovered, dumps the same.
     let (again, _, _) = serve_and_dump(&t.imported, "admin", |_| None, vec![]);
     assert_eq!(
@@ -277,6 +288,104 @@ fn check_equivalent(name: &str, give_mappings: bool) {
     // The imported scenario as written (its own run and clients) runs and passes.
     let r = run(&t.imported);
     tests::assert_passed(&r);
+}
+
+/// ippool-happy with what the world format used to lack: share ACLs (a deny entry, a named
+/// group, the default on another share), NFS aliases in two zones, and the pool's policy
+/// assignment (only `eng-artifacts` fails over with pool `build`).
+fn ippool_with_acls_and_aliases() -> Scenario {
+    let mut scn = load("ippool-happy");
+    let boston = scn
+        .world
+        .clusters
+        .iter_mut()
+        .find(|c| c.name == "boston")
+        .expect("boston");
+    boston.smb_shares[0].permissions = Some(
+        serde_json::from_value(serde_json::json!([
+            {"permission": "full", "trustee_id": "SID:S-1-5-21-1-2-3-1001",
+             "trustee_name": "CORP\\build-admins", "trustee_type": "group"},
+            {"permission": "change", "permission_type": "deny", "trustee_id": "SID:S-1-5-21-1-2-3-1002",
+             "trustee_name": "CORP\\contractors", "trustee_type": "group"},
+            {"permission": "read", "trustee_id": "SID:S-1-1-0"}
+        ]))
+        .expect("permissions"),
+    );
+    boston.nfs_aliases = serde_json::from_value(serde_json::json!([
+        {"name": "/artifacts", "path": "/ifs/eng/artifacts", "zone": "eng"},
+        {"name": "/code", "path": "/ifs/eng/code", "zone": "eng"},
+        {"name": "/root-alias", "path": "/ifs/data"}
+    ]))
+    .expect("aliases");
+    assert_eq!(scn.world.pool_mappings[0].policies, ["eng-artifacts"]);
+    scn
+}
+
+#[test]
+fn share_permissions_nfs_aliases_and_pool_assignments_round_trip() {
+    let original = ippool_with_acls_and_aliases();
+    let t = round_trip_of(original.clone(), true);
+    // The dump saw them on the real PAPI routes…
+    let dumped = t
+        .dump
+        .clusters
+        .iter()
+        .find(|c| c.name == "boston")
+        .expect("boston");
+    let artifacts = dumped
+        .smb_shares
+        .iter()
+        .find(|s| s.name == "artifacts")
+        .expect("share");
+    assert_eq!(artifacts.permissions.len(), 3);
+    assert!(artifacts
+        .permissions
+        .iter()
+        .any(|p| p.permission_type == "deny" && p.permission == "change"));
+    assert_eq!(dumped.nfs_aliases.len(), 3);
+    assert_eq!(t.dump.pool_mappings[0].policies, ["eng-artifacts"]);
+    // …and the imported world has them.
+    let boston = |s: &Scenario| {
+        s.world
+            .clusters
+            .iter()
+            .find(|c| c.name == "boston")
+            .cloned()
+            .expect("boston")
+    };
+    let (a, b) = (boston(&original), boston(&t.imported));
+    let acl = |c: &sim_onefs::ClusterSpec, share: &str| {
+        c.smb_shares
+            .iter()
+            .find(|s| s.name == share)
+            .and_then(|s| s.permissions.clone())
+            .map(|ps| {
+                ps.into_iter()
+                    .map(|p| {
+                        (
+                            p.permission,
+                            p.permission_type,
+                            p.trustee_id,
+                            p.trustee_name,
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+    };
+    assert_eq!(acl(&a, "artifacts"), acl(&b, "artifacts"));
+    // The share without an ACL in the world file gets OneFS's default, imported explicitly.
+    assert_eq!(acl(&b, "code").map(|v| v.len()), Some(1));
+    let mut aliases = b.nfs_aliases.clone();
+    aliases.sort_by(|x, y| (&x.zone, &x.name).cmp(&(&y.zone, &y.name)));
+    let mut want = a.nfs_aliases.clone();
+    want.sort_by(|x, y| (&x.zone, &x.name).cmp(&(&y.zone, &y.name)));
+    assert_eq!(aliases, want);
+    assert_eq!(
+        t.imported.world.pool_mappings[0].policies,
+        ["eng-artifacts"]
+    );
+    // Served again, discovered again, planned and run: equivalent.
+    check_equivalent_trip("ippool-happy with ACLs and aliases", t);
 }
 
 #[test]

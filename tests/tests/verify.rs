@@ -1,8 +1,10 @@
 //! `drill verify` (DESIGN §11): on a library world discovered over real HTTP and imported
 //! (or a library scenario directly), the verifier runs every applicable mode's failover,
 //! the failback and the rehearsal, sweeps every planned step × fault cell, and writes the
-//! verdict files; a case the judge flags becomes a finding with a replay file that a plain
-//! drill run of that file reproduces; bad input is refused before anything is written.
+//! verdict files (the sweep includes crash-and-resume at every step); a case the judge flags
+//! becomes a finding with a replay file that a plain drill run of that file reproduces; a
+//! world with a genuine problem fails the verdict with a replay of the failed run; bad
+//! input is refused before anything is written.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -133,7 +135,12 @@ fn verify_of_a_discovered_estate_writes_the_verdict_and_sweeps_every_planned_cel
     let steps: BTreeSet<&str> = cells.iter().map(|c| c.0).collect();
     assert_eq!(steps.len(), sw.step_instances);
     for s in &steps {
-        for f in ["http 503 ×2", "http 500", "drop_connection"] {
+        for f in [
+            "http 503 ×2",
+            "http 500",
+            "drop_connection",
+            "orchestrator_crash",
+        ] {
             assert!(cells.contains(&(s, f)), "{s} × {f} not swept");
         }
     }
@@ -161,6 +168,11 @@ fn verify_of_a_discovered_estate_writes_the_verdict_and_sweeps_every_planned_cel
     );
     assert_ne!(cell("sync_data[hr]", "syncjob_fail").outcome, "succeeded");
     assert_eq!(cell("allow_write[eng]", "http 503 ×2").outcome, "succeeded");
+    // A crash during a step, resumed from the journal, converges to the same end (I9).
+    assert_eq!(
+        cell("allow_write[eng]", "orchestrator_crash").outcome,
+        "succeeded"
+    );
     // The orchestrator holds its invariants under every fault: no finding.
     assert!(sw.findings.is_empty(), "{:?}", sw.findings);
     assert!(sw.cells.iter().all(|c| c.passed && c.replay.is_none()));
@@ -271,6 +283,71 @@ fn a_case_the_judge_flags_is_a_finding_with_a_replay_that_reproduces() {
     // The verdict page links the replay file.
     let html = std::fs::read_to_string(tmp.path().join("verdict.html")).unwrap();
     assert!(html.contains(&f.replay));
+}
+
+#[test]
+fn a_world_whose_plan_is_blocked_fails_the_verdict_with_a_replay_that_drill_run_reproduces() {
+    // A genuine problem of the estate, no hook: SyncIQ is off on the target cluster, so the
+    // failover is blocked by validation and readiness says why.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut scn = load("synciq-validation-blocks");
+    // The admin's own file expects the block; verify asks whether the plan would work.
+    scn.expect = Default::default();
+    let out = tmp.path().join("v");
+    let v = verify(&scn, &opts(&out, 0)).expect("verify");
+    assert!(!v.passed, "{}", v.render(&out));
+    let json: Verdict =
+        serde_json::from_str(&std::fs::read_to_string(out.join("verdict.json")).unwrap()).unwrap();
+    assert_eq!(json, v);
+    let main = &json.runs[0];
+    assert_eq!(
+        (main.kind.as_str(), main.outcome.as_str()),
+        ("failover", "blocked")
+    );
+    assert!(!main.passed);
+    assert!(
+        main.problems
+            .iter()
+            .any(|p| p.starts_with("validate failed")),
+        "{:?}",
+        main.problems
+    );
+    let ready = json.readiness.as_ref().expect("readiness");
+    assert_eq!(ready.status, "error", "{ready:?}");
+    assert!(
+        ready
+            .problems
+            .iter()
+            .any(|p| p.to_lowercase().contains("synciq")),
+        "{:?}",
+        ready.problems
+    );
+
+    // The replay: the failover expecting success, which `drill run` fails the same way.
+    let rel = main.replay.as_ref().expect("a replay for the failed run");
+    let replay = out.join(rel);
+    let text = std::fs::read_to_string(&replay).unwrap();
+    assert!(text.starts_with("# drill verify: the failover (synciq-policy) ended blocked"));
+    assert!(text.contains(&format!("# Reproduce: drill run {rel}")));
+    let rs = Scenario::load(&replay).expect("the replay parses");
+    assert!(rs.faults.is_empty());
+    let r = run_scenario(&rs, &DrillOptions::default()).unwrap();
+    assert_eq!(r.report.outcome.as_str(), "blocked");
+    assert!(
+        !r.passed(),
+        "drill run of the replay must fail its expectation"
+    );
+    assert!(
+        r.expect_failures.iter().any(|e| e.contains("blocked")),
+        "{:?}",
+        r.expect_failures
+    );
+    // Runs that passed have no replay.
+    assert!(json
+        .runs
+        .iter()
+        .filter(|r| r.passed)
+        .all(|r| r.replay.is_none()));
 }
 
 #[test]

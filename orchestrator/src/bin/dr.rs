@@ -225,8 +225,9 @@ enum Cmd {
         #[arg(long)]
         dns_server: Option<String>,
         /// Record a pool mapping of your plan in the file (`SRC=TGT`, each
-        /// `cluster/groupnet.subnet.pool`; repeat).
-        #[arg(long = "pool-mapping", value_name = "SRC=TGT")]
+        /// `cluster/groupnet.subnet.pool`; repeat). `SRC=TGT:P1,P2` also records the
+        /// policies assigned to the pool (IP Pool mode fails them over with it).
+        #[arg(long = "pool-mapping", value_name = "SRC=TGT[:POLICY,…]")]
         pool_mappings: Vec<String>,
         /// Sync reports kept per policy, newest first (0 = all).
         #[arg(long, default_value_t = 50)]
@@ -632,12 +633,20 @@ async fn dump_cmd(
     use orchestrator::dump;
     let mut mappings = Vec::new();
     for m in pool_mappings {
-        let (source, target) = m.split_once('=').with_context(|| {
-            format!("--pool-mapping {m:?}: expected SRC=TGT (cluster/groupnet.subnet.pool each)")
+        let (source, rest) = m.split_once('=').with_context(|| {
+            format!("--pool-mapping {m:?}: expected SRC=TGT[:POLICY,…] (cluster/groupnet.subnet.pool each)")
         })?;
+        // `:P1,P2` after the target: the policies assigned to the pool (IP Pool mode).
+        let (target, policies) = rest.split_once(':').unwrap_or((rest, ""));
         mappings.push(dump::PoolMappingDump {
             source: source.trim().to_string(),
             target: target.trim().to_string(),
+            policies: policies
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
         });
     }
     let (dns, server) = match dns_server {

@@ -52,6 +52,9 @@ pub struct InventoryDump {
 pub struct PoolMappingDump {
     pub source: String,
     pub target: String,
+    /// IP Pool mode: the policies assigned to the source pool (fail over with it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<String>,
 }
 
 /// One cluster.

@@ -24,7 +24,7 @@ fn api_version(release: &str) -> u32 {
 pub(super) async fn latest(State(st): State<ApiState>) -> Response {
     let release = st
         .sim
-        .with_world(|w| w.cluster(&st.cluster).map(|c| c.release.clone()))
+        .with_world_read(|w| w.cluster(&st.cluster).map(|c| c.release.clone()))
         .unwrap_or_default();
     Json(json!({"latest": api_version(&release).to_string()})).into_response()
 }
@@ -38,7 +38,7 @@ fn display_name(name: &str, identity: &Map<String, Value>) -> String {
 pub(super) async fn identity(State(st): State<ApiState>) -> ApiResult {
     let (name, ident) = st
         .sim
-        .with_world(|w| {
+        .with_world_read(|w| {
             w.cluster(&st.cluster)
                 .map(|c| (c.name.clone(), c.cfg.identity.clone()))
         })
@@ -153,7 +153,7 @@ pub(super) async fn identity_update(Caller { st, ctx }: Caller, body: Bytes) -> 
 pub(super) async fn config(State(st): State<ApiState>) -> ApiResult {
     let (name, guid, release) = st
         .sim
-        .with_world(|w| {
+        .with_world_read(|w| {
             w.cluster(&st.cluster).map(|c| {
                 (
                     display_name(&c.name, &c.cfg.identity),
@@ -169,7 +169,7 @@ pub(super) async fn config(State(st): State<ApiState>) -> ApiResult {
     let build = format!("B_{}(RELEASE)", release.replace('.', "_"));
     let mut v = json!({
         "availability_zone": "",
-        "description": st.sim.with_world(|w| {
+        "description": st.sim.with_world_read(|w| {
             w.cluster(&st.cluster)
                 .and_then(|c| str_field(&c.cfg.identity, "description").map(str::to_string))
                 .unwrap_or_default()

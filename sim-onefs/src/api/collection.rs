@@ -22,8 +22,11 @@ use axum::Json;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
-use super::objects::{audit, check_query, list_paged, list_query, validate, QueryR};
-use super::{json_object, no_content, single_envelope, ApiError, ApiResult, ApiState, Caller};
+use super::cache::cached_json;
+use super::objects::{audit, check_query, list_page, list_query, validate, QueryR};
+use super::{
+    json_object, no_content, single_envelope_value, ApiError, ApiResult, ApiState, Caller,
+};
 use crate::audit::ReqCtx;
 use crate::config::{ConfigState, Obj};
 use crate::model::{Cluster, WorldState};
@@ -512,11 +515,13 @@ fn audit_name<R: Resource>(req: &Req, key: &R::Key) -> String {
 /// `GET <collection>`: `{"<plural>": [...], "resume", "total"}`.
 pub(crate) async fn list<R: Resource>(
     State(st): State<ApiState>,
+    uri: http::Uri,
     p: PathR,
     q: QueryR,
 ) -> ApiResult {
     let req = request::<R>(Op::List, p, q)?;
-    st.sim.with_world(|w| {
+    // Configuration objects render from state alone (no clock): cacheable.
+    cached_json(&st, &uri, |w| {
         let cl = cluster(w, &st)?;
         let scope = scope::<R>(&cl.cfg, &req)?;
         let mut items: Vec<Value> = R::map(&cl.cfg)
@@ -526,18 +531,23 @@ pub(crate) async fn list<R: Resource>(
             .map(|(k, o)| R::render(cl, &scope, k, o))
             .collect();
         R::sort(&req, &mut items)?;
-        list_paged(R::SPEC.plural, items, &req.query, req.offset)
+        list_page(R::SPEC.plural, items, &req.query, req.offset)
     })
 }
 
 /// `GET <collection>/{id}`: the plural key with a one-element list.
-pub(crate) async fn get<R: Resource>(State(st): State<ApiState>, p: PathR, q: QueryR) -> ApiResult {
+pub(crate) async fn get<R: Resource>(
+    State(st): State<ApiState>,
+    uri: http::Uri,
+    p: PathR,
+    q: QueryR,
+) -> ApiResult {
     let req = request::<R>(Op::Get, p, q)?;
-    st.sim.with_world(|w| {
+    cached_json(&st, &uri, |w| {
         let (scope, key) = locate::<R>(w, &st, &req)?;
         let cl = cluster(w, &st)?;
         let item = R::render(cl, &scope, &key, &R::map(&cl.cfg)[&key]);
-        Ok(single_envelope(R::SPEC.plural, item))
+        Ok(single_envelope_value(R::SPEC.plural, item))
     })
 }
 

@@ -10,6 +10,9 @@
 //! `{"<plural>": [...], "resume": null, "total": N}`, single GETs a one-element list,
 //! create 201 `{"id"}`, update/delete 204, errors `{"errors": [{"code", "message"}]}`.
 
+mod cache;
+#[cfg(test)]
+mod cache_tests;
 mod cluster;
 mod collection;
 mod objects;
@@ -25,6 +28,7 @@ mod sync_target;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use cache::BodyCache;
 pub(crate) use session::SessionStore;
 pub(crate) use sync_render::{job_json, policy_json, report_json, target_policy_json};
 
@@ -305,9 +309,14 @@ pub(crate) type ApiResult = Result<Response, ApiError>;
 
 /// Single-object GET: the plural key with a one-element list.
 pub(crate) fn single_envelope(key: &str, item: Value) -> Response {
+    Json(single_envelope_value(key, item)).into_response()
+}
+
+/// The body of [`single_envelope`].
+pub(crate) fn single_envelope_value(key: &str, item: Value) -> Value {
     let mut m = Map::new();
     m.insert(key.to_string(), Value::Array(vec![item]));
-    Json(Value::Object(m)).into_response()
+    Value::Object(m)
 }
 
 pub(crate) fn created(id: &str) -> Response {
@@ -442,7 +451,7 @@ fn version_ok(v: &str) -> bool {
 /// PAPI bodies (DESIGN §3): virtual time under `drill run`, real time under `drill serve`.
 async fn papi_middleware(State(st): State<ApiState>, req: Request, next: Next) -> Response {
     let mut resp = papi_request(st.clone(), req, next).await;
-    let date = st.sim.with_world(|w| w.epoch.http_date(w.now_ms));
+    let date = st.sim.with_world_read(|w| w.epoch.http_date(w.now_ms));
     if let Ok(v) = http::HeaderValue::from_str(&date) {
         resp.headers_mut().insert(header::DATE, v);
     }
@@ -450,7 +459,7 @@ async fn papi_middleware(State(st): State<ApiState>, req: Request, next: Next) -
 }
 
 async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
-    let (up, papi_latency) = st.sim.with_world(|w| {
+    let (up, papi_latency) = st.sim.with_world_read(|w| {
         (
             w.cluster(&st.cluster).is_some_and(|c| c.up),
             w.costs.papi_latency_ms,
@@ -486,14 +495,15 @@ async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
     }
 
     // Authentication and authorisation come before anything that reveals the API surface.
-    let users = st.sim.users(&st.cluster);
+    let find_user = |ok: &dyn Fn(&crate::spec::UserSpec) -> bool| {
+        st.sim.with_world_read(|w| {
+            w.cluster(&st.cluster)
+                .and_then(|c| c.users.iter().find(|x| ok(x)).cloned())
+        })
+    };
     // Basic first; a client that sends both (isilon-sdk does) may rely on its session.
-    let basic_user = basic_credentials(req.headers()).and_then(|(u, p)| {
-        users
-            .iter()
-            .find(|x| x.name == u && x.password == p)
-            .cloned()
-    });
+    let basic_user = basic_credentials(req.headers())
+        .and_then(|(u, p)| find_user(&|x| x.name == u && x.password == p));
     let user = match basic_user {
         Some(u) => Some(u),
         None => match st
@@ -501,7 +511,7 @@ async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
             .sessions()
             .authenticate(&st.cluster, req.headers(), &method)
         {
-            session::SessionAuth::Ok(name) => users.into_iter().find(|x| x.name == name),
+            session::SessionAuth::Ok(name) => find_user(&|x| x.name == name),
             session::SessionAuth::Invalid(msg) => {
                 return ApiError::new(StatusCode::UNAUTHORIZED, msg).into_response()
             }
@@ -553,24 +563,35 @@ async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
         policy: header_str(h, "x-dr-policy"),
         zone: header_str(h, "x-dr-zone"),
     };
-    let decision = st.sim.with_world(|w| {
-        let now = w.now_ms;
-        w.eval_request_faults(&RequestInfo {
-            cluster: &st.cluster,
-            method: method.as_str(),
-            route: &route,
-            ctx: &ctx,
-            now_ms: now,
-            job_policy: None,
-        })
+    // Rule bookkeeping (match counts, audit) mutates the world; without request rules there
+    // is nothing to evaluate, and a read leaves the rendered-body cache valid.
+    let has_rules = st.sim.with_world_read(|w| {
+        w.faults
+            .iter()
+            .any(|f| f.rule.kind() == crate::faults::RuleKind::Request)
     });
+    let decision = if !has_rules {
+        crate::model::RequestFaults::default()
+    } else {
+        st.sim.with_world(|w| {
+            let now = w.now_ms;
+            w.eval_request_faults(&RequestInfo {
+                cluster: &st.cluster,
+                method: method.as_str(),
+                route: &route,
+                ctx: &ctx,
+                now_ms: now,
+                job_policy: None,
+            })
+        })
+    };
     if decision.delay_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(decision.delay_ms)).await;
     }
     // A fault may have taken this very cluster down (or it went down during the delay).
     let up = st
         .sim
-        .with_world(|w| w.cluster(&st.cluster).is_some_and(|c| c.up));
+        .with_world_read(|w| w.cluster(&st.cluster).is_some_and(|c| c.up));
     if decision.drop || !up {
         return dropped();
     }

@@ -271,6 +271,16 @@ pub(crate) fn list_paged(
     offset: usize,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
+    list_page(key, items, q, offset).map(|v| axum::Json(v).into_response())
+}
+
+/// The body of [`list_paged`].
+pub(crate) fn list_page(
+    key: &str,
+    items: Vec<Value>,
+    q: &BTreeMap<String, String>,
+    offset: usize,
+) -> Result<Value, ApiError> {
     let limit = match q.get("limit") {
         None => None,
         Some(l) => match l.parse::<usize>() {
@@ -296,7 +306,7 @@ pub(crate) fn list_paged(
     m.insert(key.to_string(), Value::Array(page));
     m.insert("resume".into(), resume);
     m.insert("total".into(), json!(total));
-    Ok(axum::Json(Value::Object(m)).into_response())
+    Ok(Value::Object(m))
 }
 
 // ------------------------------------------------------------------------- audit

@@ -22,7 +22,7 @@ const CREATE_KEYS: &[&str] = &[
 ];
 
 pub(super) async fn list(State(st): State<ApiState>, q: QueryR) -> ApiResult {
-    list_of(&st, q, "jobs", |s, now| {
+    list_of(&st, None, q, "jobs", |s, now| {
         s.jobs
             .values()
             .map(|j| job_json(j, now.ms, now.ep))
@@ -31,7 +31,7 @@ pub(super) async fn list(State(st): State<ApiState>, q: QueryR) -> ApiResult {
 }
 
 pub(super) async fn get_one(State(st): State<ApiState>, p: PathR) -> ApiResult {
-    get_of(&st, p, "jobs", |s, key, now| {
+    get_of(&st, None, p, "jobs", |s, key, now| {
         let id = s.job_id(key).ok_or_else(|| {
             ApiError::not_found(format!("No job for policy {key} is in progress"))
         })?;

@@ -23,8 +23,9 @@ const UPDATABLE: &[&str] = &[
     "action",
 ];
 
-pub(super) async fn list(State(st): State<ApiState>, q: QueryR) -> ApiResult {
-    list_of(&st, q, "policies", |s, now| {
+pub(super) async fn list(State(st): State<ApiState>, uri: http::Uri, q: QueryR) -> ApiResult {
+    // State alone decides these bodies (no clock): cacheable.
+    list_of(&st, Some(&uri), q, "policies", |s, now| {
         s.policies
             .values()
             .map(|p| policy_json(p, now.ep))
@@ -32,8 +33,8 @@ pub(super) async fn list(State(st): State<ApiState>, q: QueryR) -> ApiResult {
     })
 }
 
-pub(super) async fn get_one(State(st): State<ApiState>, p: PathR) -> ApiResult {
-    get_of(&st, p, "policies", |s, key, now| {
+pub(super) async fn get_one(State(st): State<ApiState>, uri: http::Uri, p: PathR) -> ApiResult {
+    get_of(&st, Some(&uri), p, "policies", |s, key, now| {
         Ok(policy_json(&s.policies[&policy_id(s, key)?], now.ep))
     })
 }

@@ -71,7 +71,7 @@ fn list_side(st: ApiState, q: QueryR, side: Side) -> ApiResult {
         None if q.is_empty() => Some(1),
         None => None,
     };
-    st.sim.with_world(|w| {
+    st.sim.with_world_read(|w| {
         let ep = w.epoch;
         let now_s = ep.unix_s(w.now_ms as i64);
         let mut seen_per_policy = std::collections::BTreeMap::new();
@@ -103,7 +103,7 @@ fn list_side(st: ApiState, q: QueryR, side: Side) -> ApiResult {
 }
 
 fn get_side(st: ApiState, p: PathR, side: Side) -> ApiResult {
-    get_of(&st, p, "reports", |s, key, now| {
+    get_of(&st, None, p, "reports", |s, key, now| {
         side.reports(s)
             .all()
             .iter()

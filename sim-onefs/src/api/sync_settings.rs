@@ -13,7 +13,7 @@ use crate::synciq::SyncService;
 
 pub(super) async fn get(State(st): State<ApiState>) -> ApiResult {
     st.sim
-        .with_world(|w| Ok(Json(settings_json(&synciq(w, &st)?.settings)).into_response()))
+        .with_world_read(|w| Ok(Json(settings_json(&synciq(w, &st)?.settings)).into_response()))
 }
 
 fn same_type(a: &Value, b: &Value) -> bool {

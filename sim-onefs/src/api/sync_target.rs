@@ -9,8 +9,9 @@ use super::sync_render::target_policy_json;
 use super::*;
 use crate::synciq::JobState;
 
-pub(super) async fn list(State(st): State<ApiState>, q: QueryR) -> ApiResult {
-    list_of(&st, q, "policies", |s, now| {
+pub(super) async fn list(State(st): State<ApiState>, uri: http::Uri, q: QueryR) -> ApiResult {
+    // State alone decides these bodies (no clock): cacheable.
+    list_of(&st, Some(&uri), q, "policies", |s, now| {
         s.target_policies
             .values()
             .map(|tp| target_policy_json(tp, now.ep))
@@ -18,8 +19,8 @@ pub(super) async fn list(State(st): State<ApiState>, q: QueryR) -> ApiResult {
     })
 }
 
-pub(super) async fn get_one(State(st): State<ApiState>, p: PathR) -> ApiResult {
-    get_of(&st, p, "policies", |s, key, now| {
+pub(super) async fn get_one(State(st): State<ApiState>, uri: http::Uri, p: PathR) -> ApiResult {
+    get_of(&st, Some(&uri), p, "policies", |s, key, now| {
         Ok(target_policy_json(
             &s.target_policies[&target_policy_id(s, key)?],
             now.ep,

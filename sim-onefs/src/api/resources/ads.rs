@@ -103,7 +103,7 @@ fn ads_json(
 pub(in super::super) async fn ads_list(State(st): State<ApiState>, q: QueryR) -> ApiResult {
     let (q, off) = list_query(q)?;
     let dups = q.get("check_duplicates").is_some_and(|v| v == "true");
-    st.sim.with_world(|w| {
+    st.sim.with_world_read(|w| {
         let o = cfg(w, &st)?.ads.clone();
         let items = match o {
             Some(o) => vec![ads_json(w, &st.cluster, &o, dups)?],
@@ -121,7 +121,7 @@ pub(in super::super) async fn ads_get(
     let id = params(p)?.remove("id").unwrap_or_default();
     let (q, _) = list_query(q)?;
     let dups = q.get("check_duplicates").is_some_and(|v| v == "true");
-    st.sim.with_world(|w| {
+    st.sim.with_world_read(|w| {
         let mut o = find_ads(cfg(w, &st)?, &id)?;
         if let Some(a) = other_account(&q)? {
             o.insert("account".into(), json!(a));
