@@ -356,3 +356,13 @@ fn golden_ippool_quota_scan_blocks() {
 fn golden_ippool_validation_blocks() {
     insta::assert_snapshot!(compact("ippool-validation-blocks"));
 }
+
+#[test]
+fn golden_az_dfs_target_rename_fails() {
+    insta::assert_snapshot!(compact("az-dfs-target-rename-fails"));
+}
+
+#[test]
+fn golden_ippool_dfs_target_rename_fails() {
+    insta::assert_snapshot!(compact("ippool-dfs-target-rename-fails"));
+}
