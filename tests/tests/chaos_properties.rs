@@ -240,6 +240,7 @@ fn generator_covers_uncontrolled_runs_new_options_and_rollback_faults() {
         StepId::DfsRenameShares,
         StepId::FailoverQuotas,
         StepId::RemoveSourceQuotas,
+        StepId::FailoverZoneQuotas,
         StepId::Validate,
         StepId::DataIntegrityLock,
         StepId::DisableProtocols,
