@@ -262,3 +262,40 @@ fn uncontrolled_dfs_activates_the_target_share() {
         .iter()
         .any(|a| a.cluster == "prod" && a.step.as_deref() == Some("dfs_rename_shares")));
 }
+
+#[test]
+fn zone_quotas_follow_only_the_data_that_failed_over() {
+    // Access Zone mode moves quotas per zone; the per-policy quota steps do not apply.
+    let r = run(&load("az-zone-quotas"));
+    assert_passed(&r);
+    let na = |id: StepId| {
+        r.report
+            .steps
+            .iter()
+            .any(|s| s.step == id && matches!(s.status, StepStatus::NotApplicable { .. }))
+    };
+    assert!(na(StepId::FailoverQuotas) && na(StepId::RemoveSourceQuotas));
+    assert_eq!(r.report.removed_config.len(), 4, "{:?}", r.report.removed_config);
+    // One policy's resync-prep failed: its quota stays on the source (which still serves
+    // its data); the other policy's quota still follows its data.
+    let r = run(&load("az-zone-quotas-resync-prep-fails"));
+    assert_passed(&r);
+    let removed: Vec<&str> = r
+        .report
+        .removed_config
+        .iter()
+        .map(|c| c.path.as_str())
+        .collect();
+    assert_eq!(removed, ["/ifs/finance/ledger"]);
+    // S1: no copy read back, nothing removed.
+    let r = run(&load("az-zone-quota-copy-fails"));
+    assert_passed(&r);
+    assert!(r.report.removed_config.is_empty());
+    let q = r
+        .report
+        .steps
+        .iter()
+        .find(|s| s.step == StepId::FailoverZoneQuotas)
+        .unwrap();
+    assert!(matches!(q.status, StepStatus::Failed { .. }), "{q:?}");
+}
