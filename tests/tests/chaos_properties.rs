@@ -266,7 +266,10 @@ fn generator_covers_rehearsals_with_test_clients_in_every_mode() {
             assert!(scn.clients.iter().all(|c| !c.test), "seed {seed}");
             continue;
         }
-        assert!(scn.run.controlled, "seed {seed}: a rehearsal keeps the source up");
+        assert!(
+            scn.run.controlled,
+            "seed {seed}: a rehearsal keeps the source up"
+        );
         assert!(gen::intended_hold(&case).is_none());
         let mode = scn.run.mode.as_str().to_string();
         let tgt = &scn.world.clusters[1];

@@ -275,7 +275,12 @@ fn zone_quotas_follow_only_the_data_that_failed_over() {
             .any(|s| s.step == id && matches!(s.status, StepStatus::NotApplicable { .. }))
     };
     assert!(na(StepId::FailoverQuotas) && na(StepId::RemoveSourceQuotas));
-    assert_eq!(r.report.removed_config.len(), 4, "{:?}", r.report.removed_config);
+    assert_eq!(
+        r.report.removed_config.len(),
+        4,
+        "{:?}",
+        r.report.removed_config
+    );
     // One policy's resync-prep failed: its quota stays on the source (which still serves
     // its data); the other policy's quota still follows its data.
     let r = run(&load("az-zone-quotas-resync-prep-fails"));
