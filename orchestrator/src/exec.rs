@@ -609,6 +609,29 @@ pub fn skip_reason(
     ) {
         quota_bug = true; // Wrong on purpose: the originals go although no copy exists.
     }
+    // Zone modes, seed 16+17: the zone's quota step runs when some zone policy failed over
+    // (its resync-prep succeeded; the step moves only those policies' quotas), and is
+    // skipped when none did, with the reason of the first such policy by name.
+    if inst.step == StepId::FailoverZoneQuotas {
+        let mut preps: Vec<(&StepInstance, &StepStatus)> = deps()
+            .filter(|(d, _)| d.step == StepId::ResyncPrep)
+            .collect();
+        preps.sort_by(|a, b| a.0.policy.cmp(&b.0.policy));
+        if preps
+            .iter()
+            .any(|(_, st)| matches!(st, StepStatus::Succeeded))
+        {
+            return None;
+        }
+        return preps.first().and_then(|(d, st)| match st {
+            StepStatus::Failed { .. } => Some(SkipReason::UpstreamFailed {
+                step: StepId::ResyncPrep,
+                policy: d.policy.clone().unwrap_or_default(),
+            }),
+            StepStatus::Skipped { reason } => Some(reason.clone()),
+            _ => None,
+        });
+    }
     let policy = inst.policy.as_ref()?;
     for (dep, status) in deps() {
         if dep.policy.as_ref() != Some(policy) {

@@ -240,10 +240,52 @@ fn generator_covers_uncontrolled_runs_new_options_and_rollback_faults() {
         StepId::DfsRenameShares,
         StepId::FailoverQuotas,
         StepId::RemoveSourceQuotas,
+        StepId::FailoverZoneQuotas,
         StepId::Validate,
         StepId::DataIntegrityLock,
         StepId::DisableProtocols,
     ] {
         assert!(any_zone(step, &["http"], None), "no http fault at {step}");
     }
+}
+
+#[test]
+fn generator_covers_rehearsals_with_test_clients_in_every_mode() {
+    // DESIGN §2 "Rehearsal": the generator makes rehearsals in every mode, with the target
+    // copies of the shares and exports a test client needs, and (outside DFS mode, whose
+    // target copies are inactive `igls-dfs-` shares) test clients through the test alias.
+    let cfg = GenConfig::default();
+    let mut modes = std::collections::BTreeSet::new();
+    let mut with_test_clients = std::collections::BTreeSet::new();
+    for seed in 0..400 {
+        let case = gen::case_for_seed(&cfg, seed);
+        let (_, scn) = gen::build_scenario(&case, None).unwrap();
+        let rehearsal = scn.run.kind == orchestrator::RunKind::Rehearsal;
+        assert_eq!(rehearsal, gen::is_rehearsal(&case), "seed {seed}");
+        if !rehearsal {
+            assert!(scn.clients.iter().all(|c| !c.test), "seed {seed}");
+            continue;
+        }
+        assert!(
+            scn.run.controlled,
+            "seed {seed}: a rehearsal keeps the source up"
+        );
+        assert!(gen::intended_hold(&case).is_none());
+        let mode = scn.run.mode.as_str().to_string();
+        let tgt = &scn.world.clusters[1];
+        let src = &scn.world.clusters[0];
+        assert_eq!(tgt.smb_shares.len(), src.smb_shares.len(), "seed {seed}");
+        assert_eq!(tgt.nfs_exports.len(), src.nfs_exports.len(), "seed {seed}");
+        for c in scn.clients.iter().filter(|c| c.test) {
+            assert!(c.path.contains("igls-test."), "seed {seed}: {}", c.path);
+            with_test_clients.insert(mode.clone());
+        }
+        modes.insert(mode);
+    }
+    assert_eq!(modes.len(), 4, "rehearsals in every mode: {modes:?}");
+    assert_eq!(
+        with_test_clients.len(),
+        3,
+        "test clients in every mode but DFS: {with_test_clients:?}"
+    );
 }

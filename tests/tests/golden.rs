@@ -249,3 +249,120 @@ fn golden_rehearsal_ip_pool() {
 fn golden_access_zone_dfs_shares() {
     insta::assert_snapshot!(compact("az-dfs-shares"));
 }
+
+// Seed 16+17 in Access Zone mode: quotas fail over per zone (S1 inside the step).
+#[test]
+fn golden_az_zone_quotas() {
+    insta::assert_snapshot!(compact("az-zone-quotas"));
+}
+
+#[test]
+fn golden_az_zone_quota_copy_fails() {
+    insta::assert_snapshot!(compact("az-zone-quota-copy-fails"));
+}
+
+#[test]
+fn golden_az_zone_quotas_resync_prep_fails() {
+    insta::assert_snapshot!(compact("az-zone-quotas-resync-prep-fails"));
+}
+
+// The mode x case matrix of the library (see tests/tests/library.rs).
+#[test]
+fn golden_synciq_uncontrolled_cached_config() {
+    insta::assert_snapshot!(compact("synciq-uncontrolled-cached-config"));
+}
+
+#[test]
+fn golden_synciq_config_replication() {
+    insta::assert_snapshot!(compact("synciq-config-replication"));
+}
+
+#[test]
+fn golden_dfs_sync_fails() {
+    insta::assert_snapshot!(compact("dfs-sync-fails"));
+}
+
+#[test]
+fn golden_dfs_resync_prep_fails() {
+    insta::assert_snapshot!(compact("dfs-resync-prep-fails"));
+}
+
+#[test]
+fn golden_dfs_quota_copy_fails() {
+    insta::assert_snapshot!(compact("dfs-quota-copy-fails"));
+}
+
+#[test]
+fn golden_dfs_quota_scan_blocks() {
+    insta::assert_snapshot!(compact("dfs-quota-scan-blocks"));
+}
+
+#[test]
+fn golden_dfs_validation_blocks() {
+    insta::assert_snapshot!(compact("dfs-validation-blocks"));
+}
+
+#[test]
+fn golden_az_allow_write_fails() {
+    insta::assert_snapshot!(compact("az-allow-write-fails"));
+}
+
+#[test]
+fn golden_az_source_rename_fails() {
+    insta::assert_snapshot!(compact("az-source-rename-fails"));
+}
+
+#[test]
+fn golden_az_uncontrolled_cached_config() {
+    insta::assert_snapshot!(compact("az-uncontrolled-cached-config"));
+}
+
+#[test]
+fn golden_az_quota_scan_blocks() {
+    insta::assert_snapshot!(compact("az-quota-scan-blocks"));
+}
+
+#[test]
+fn golden_ippool_zone_gate() {
+    insta::assert_snapshot!(compact("ippool-zone-gate"));
+}
+
+#[test]
+fn golden_ippool_allow_write_fails() {
+    insta::assert_snapshot!(compact("ippool-allow-write-fails"));
+}
+
+#[test]
+fn golden_ippool_resync_prep_fails() {
+    insta::assert_snapshot!(compact("ippool-resync-prep-fails"));
+}
+
+#[test]
+fn golden_ippool_quota_copy_fails() {
+    insta::assert_snapshot!(compact("ippool-quota-copy-fails"));
+}
+
+#[test]
+fn golden_ippool_uncontrolled_cached_config() {
+    insta::assert_snapshot!(compact("ippool-uncontrolled-cached-config"));
+}
+
+#[test]
+fn golden_ippool_quota_scan_blocks() {
+    insta::assert_snapshot!(compact("ippool-quota-scan-blocks"));
+}
+
+#[test]
+fn golden_ippool_validation_blocks() {
+    insta::assert_snapshot!(compact("ippool-validation-blocks"));
+}
+
+#[test]
+fn golden_az_dfs_target_rename_fails() {
+    insta::assert_snapshot!(compact("az-dfs-target-rename-fails"));
+}
+
+#[test]
+fn golden_ippool_dfs_target_rename_fails() {
+    insta::assert_snapshot!(compact("ippool-dfs-target-rename-fails"));
+}

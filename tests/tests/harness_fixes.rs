@@ -334,7 +334,7 @@ fn quota_copy_fails() -> Scenario {
     let mut scn = scenario(
         "dual",
         "{mode: access-zone, from: prod, to: dr, zone: finance}",
-        "[{when: {step: failover_quotas, policy: ledger, cluster: dr, method: POST, route: quota/quotas}, effect: {http: {status: 500, count: 100}}}]",
+        "[{when: {step: failover_zone_quotas, cluster: dr, method: POST, route: quota/quotas}, effect: {http: {status: 500, count: 100}}}]",
         "immediate",
     );
     scn.world.clusters[0].quotas.push(sim_onefs::QuotaSpec {
@@ -355,7 +355,7 @@ fn i8_does_not_demand_parity_a_failed_quota_copy_reported() {
         .report
         .steps
         .iter()
-        .find(|s| s.step == StepId::FailoverQuotas && s.policy.as_deref() == Some("ledger"))
+        .find(|s| s.step == StepId::FailoverZoneQuotas && s.zone.as_deref() == Some("finance"))
         .unwrap();
     assert_eq!(q.status.name(), "failed", "{q:?}");
     assert_eq!(r.report.outcome, Outcome::Partial);
@@ -364,7 +364,7 @@ fn i8_does_not_demand_parity_a_failed_quota_copy_reported() {
     assert!(
         i8.notes
             .iter()
-            .any(|n| n.contains("quota") && n.contains("failover_quotas[ledger] failed")),
+            .any(|n| n.contains("quota") && n.contains("failover_zone_quotas[zone finance] failed")),
         "{i8:?}"
     );
     // S1: the source quota was not removed without its copy (I11 holds).
@@ -376,7 +376,7 @@ fn i8_holds_a_report_that_claims_the_quota_copy_succeeded_to_it() {
     // The same run, but the report claims step 12 succeeded: parity is owed and missing.
     let lie: scenarios::runner::ReportTamper = Arc::new(|rep: &mut orchestrator::Report| {
         for s in rep.steps.iter_mut() {
-            if s.step == StepId::FailoverQuotas {
+            if s.step == StepId::FailoverZoneQuotas {
                 s.status = StepStatus::Succeeded;
             }
         }
@@ -438,7 +438,7 @@ fn i7_does_not_judge_smb_clients_while_an_injected_ad_outage_lasts() {
     let scn = scenario(
         "dual",
         "{mode: access-zone, from: prod, to: dr, zone: finance}",
-        "[{when: {step: failover_quotas}, effect: ad_unreachable}]",
+        "[{when: {step: failover_zone_quotas}, effect: ad_unreachable}]",
         "immediate",
     );
     let r = drill(&scn, DrillOptions::default());
@@ -500,7 +500,7 @@ fn i7_does_not_judge_clients_of_a_target_an_injected_fault_took_down_after_the_r
 
 // ---------------------------------------------------------- i7-planted-spn-collision
 
-const PLANT_AFTER_NETWORKING: &str = "[{when: {step: failover_quotas}, effect: {spn_collision: {spn: HOST/finance.corp.example, account: legacy-nas}}}]";
+const PLANT_AFTER_NETWORKING: &str = "[{when: {step: failover_zone_quotas}, effect: {spn_collision: {spn: HOST/finance.corp.example, account: legacy-nas}}}]";
 
 #[test]
 fn i7_does_not_blame_the_run_for_a_planted_spn_collision() {

@@ -217,7 +217,7 @@ fn i8_catches_a_config_object_missing_on_the_target() {
     // `failed` report I8 notes it instead; see tests/harness_fixes.rs. A failed share copy
     // now holds the zone gate, so nothing of the zone would be failed over at all.)
     let text = base_az(
-        "  - when: {step: failover_quotas, cluster: dr, method: POST, route: quota/quotas}\n    effect: {http: {status: 500, count: 100}}",
+        "  - when: {step: failover_zone_quotas, cluster: dr, method: POST, route: quota/quotas}\n    effect: {http: {status: 500, count: 100}}",
         "{data_integrity: true}",
         SMB_CLIENT,
     );
@@ -232,7 +232,7 @@ fn i8_catches_a_config_object_missing_on_the_target() {
     });
     let lie: scenarios::runner::ReportTamper = Arc::new(|rep: &mut orchestrator::Report| {
         for s in rep.steps.iter_mut() {
-            if s.step == orchestrator::StepId::FailoverQuotas {
+            if s.step == orchestrator::StepId::FailoverZoneQuotas {
                 s.status = orchestrator::StepStatus::Succeeded;
             }
         }

@@ -1,6 +1,42 @@
 //! Every scenario in `scenarios/library/` runs in-process and meets its `expect` with all
 //! checked invariants holding; and the specific skip/retry behaviours the walking skeleton
 //! promises are asserted directly on the reports.
+//!
+//! The library as a matrix, mode × case (each also has a golden trace in `golden.rs`,
+//! except where noted in that file):
+//!
+//! | case | SyncIQ | DFS | Access Zone | IP Pool |
+//! |---|---|---|---|---|
+//! | happy | synciq-happy-3 | dfs-happy | az-happy-dual, az-happy-single | ippool-happy |
+//! | skip: sync fails | synciq-sync-fails | dfs-sync-fails | az-zone-gate-clients | ippool-zone-gate |
+//! | zone gate | — (a) | — (a) | az-zone-gate-clients | ippool-zone-gate |
+//! | skip: allow-write fails | synciq-allow-write-fails | dfs-allow-write-fails | az-allow-write-fails | ippool-allow-write-fails |
+//! | skip: resync-prep fails | synciq-resync-prep-fails | dfs-resync-prep-fails | az-zone-quotas-resync-prep-fails | ippool-resync-prep-fails |
+//! | S1 | synciq-quota-copy-fails | dfs-quota-copy-fails | az-zone-quota-copy-fails, az-zone-quotas | ippool-quota-copy-fails |
+//! | S2 | synciq-auto-spn-removal-fails, synciq-auto-sync-fails-names-stay | — (b) | az-source-rename-fails, az-ad-unreachable | ippool-spn-removal-fails |
+//! | S3 | — (c) | — (c) | az-networking-fails-rollback, az-source-rename-fails | ippool-spn-removal-fails |
+//! | S4 | — (d) | dfs-sync-config-fails, dfs-target-rename-fails | az-dfs-target-rename-fails, az-dfs-shares | ippool-dfs-target-rename-fails |
+//! | S5 | synciq-policy-rollback, synciq-policy-failure-hold | dfs-allow-write-fails, dfs-sync-fails | az-allow-write-fails, az-dfs-target-rename-fails | ippool-allow-write-fails, ippool-other-pool-stays |
+//! | uncontrolled, cached config | synciq-uncontrolled-cached-config | dfs-uncontrolled | az-uncontrolled-cached-config | ippool-uncontrolled-cached-config |
+//! | block on warning (3a) | synciq-quota-scan-blocks, synciq-parity-drift-blocks | dfs-quota-scan-blocks | az-quota-scan-blocks | ippool-quota-scan-blocks |
+//! | validation error | synciq-validation-blocks | dfs-validation-blocks | az-target-path-outside-zone, az-spn-collision | ippool-validation-blocks |
+//! | config replication | synciq-config-replication | — (e) | — (e) | — (e) |
+//!
+//! Where a rule cannot apply in a mode:
+//! * (a) The zone cut-over gate exists only in Access Zone / IP Pool mode (DESIGN §2): in
+//!   SyncIQ and DFS mode every policy cuts over on its own, and a failed sync is the
+//!   per-policy skip rule (the "sync fails" row).
+//! * (b) S2 (names follow writable data) is about client-facing SmartConnect names, SPNs
+//!   and DNS. DFS mode moves none (its networking steps are `not_applicable`: DFS clients
+//!   follow referrals); the DFS equivalent, never referring clients to a copy that cannot
+//!   serve them, is S4.
+//! * (c) S3 (a zone cut-over is all or nothing until data is writable) needs networking
+//!   that runs before `allow_write`, which only zone modes have. In SyncIQ mode networking
+//!   runs after the allow-writes (S2 keeps the names home when one failed); DFS mode has no
+//!   networking.
+//! * (d) S4 is about DFS shares: SyncIQ mode has no DFS rename step (`not_applicable`).
+//! * (e) Config replication (`dr config-sync`) runs the same per-policy jobs in every mode;
+//!   its scenario is mode-independent, and step 5 of every mode's scenarios runs it.
 
 use orchestrator::{Outcome, SkipReason, StepId, StepStatus};
 use tests::{assert_passed, library_files, load, run};
@@ -225,4 +261,46 @@ fn uncontrolled_dfs_activates_the_target_share() {
         .audit
         .iter()
         .any(|a| a.cluster == "prod" && a.step.as_deref() == Some("dfs_rename_shares")));
+}
+
+#[test]
+fn zone_quotas_follow_only_the_data_that_failed_over() {
+    // Access Zone mode moves quotas per zone; the per-policy quota steps do not apply.
+    let r = run(&load("az-zone-quotas"));
+    assert_passed(&r);
+    let na = |id: StepId| {
+        r.report
+            .steps
+            .iter()
+            .any(|s| s.step == id && matches!(s.status, StepStatus::NotApplicable { .. }))
+    };
+    assert!(na(StepId::FailoverQuotas) && na(StepId::RemoveSourceQuotas));
+    assert_eq!(
+        r.report.removed_config.len(),
+        4,
+        "{:?}",
+        r.report.removed_config
+    );
+    // One policy's resync-prep failed: its quota stays on the source (which still serves
+    // its data); the other policy's quota still follows its data.
+    let r = run(&load("az-zone-quotas-resync-prep-fails"));
+    assert_passed(&r);
+    let removed: Vec<&str> = r
+        .report
+        .removed_config
+        .iter()
+        .map(|c| c.path.as_str())
+        .collect();
+    assert_eq!(removed, ["/ifs/finance/ledger"]);
+    // S1: no copy read back, nothing removed.
+    let r = run(&load("az-zone-quota-copy-fails"));
+    assert_passed(&r);
+    assert!(r.report.removed_config.is_empty());
+    let q = r
+        .report
+        .steps
+        .iter()
+        .find(|s| s.step == StepId::FailoverZoneQuotas)
+        .unwrap();
+    assert!(matches!(q.status, StepStatus::Failed { .. }), "{q:?}");
 }

@@ -267,6 +267,10 @@ pub struct QuotaThresholds {
     pub soft: Option<u64>,
     #[serde(default)]
     pub advisory: Option<u64>,
+    /// Grace period of the soft threshold, seconds. PAPI requires it with a soft
+    /// threshold, so a copy without it is refused: it is carried with the thresholds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soft_grace: Option<u64>,
 }
 
 /// A quota.

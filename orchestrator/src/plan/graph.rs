@@ -52,6 +52,22 @@ impl Builder {
         prev
     }
 
+    /// 13a and 13b of policy `p`: the mirror run (after `before_mirror`), then its config
+    /// job back on (after `resync` too). Returns the chain's end.
+    fn mirror_and_config_jobs(
+        &mut self,
+        spec: &RunSpec,
+        p: &PolicyInfo,
+        resync: usize,
+        before_mirror: Vec<usize>,
+    ) -> usize {
+        let name = Some(p.name.as_str());
+        let mirror = self.add(StepId::RunMirror, name, None, before_mirror);
+        self.steps[mirror].job_slot = Some(spec.to.clone());
+        self.steps[mirror].expected_ms = p.expected_job_ms;
+        self.add(StepId::EnableConfigJobs, name, None, vec![resync, mirror])
+    }
+
     /// A bare instance of `step` that does not apply to this run, and why.
     fn not_applicable(&mut self, step: StepId, reason: &str) {
         let i = self.add(step, None, None, vec![]);
@@ -59,6 +75,10 @@ impl Builder {
         self.steps[i].not_applicable = Some(reason.to_string());
     }
 }
+
+/// Why the per-policy quota steps are `not_applicable` in zone modes.
+const ZONE_QUOTAS: &str =
+    "Access Zone / IP Pool mode: quotas fail over per zone (failover_zone_quotas)";
 
 /// The networking chain, in order.
 const NET_STEPS: [StepId; 5] = [
@@ -96,7 +116,18 @@ pub(super) fn failover(
             "not DFS mode: no DFS shares to redirect",
         );
     }
-    if !o.quotas {
+    if zone_mode {
+        // Quotas fail over per zone here (seed 16+17, `failover_zone_quotas`).
+        for step in [StepId::FailoverQuotas, StepId::RemoveSourceQuotas] {
+            b.not_applicable(step, ZONE_QUOTAS);
+        }
+        if !o.quotas && !o.remove_source_quotas {
+            b.not_applicable(
+                StepId::FailoverZoneQuotas,
+                "option quotas is off: source quotas stay (set remove_source_quotas to delete them)",
+            );
+        }
+    } else if !o.quotas {
         b.not_applicable(StepId::FailoverQuotas, "option quotas is off");
         if !o.remove_source_quotas {
             b.not_applicable(
@@ -205,6 +236,7 @@ pub(super) fn failover(
     // 9, 10, 11, 12, 13, 13a, 13b per policy.
     let mut chain_ends = Vec::new();
     let mut allows: BTreeMap<String, usize> = BTreeMap::new();
+    let mut zone_tail: Vec<(usize, usize, usize)> = Vec::new();
     for (i, p) in policies.iter().enumerate() {
         let name = Some(p.name.as_str());
         let mut deps = vec![pre_cut[&p.name]];
@@ -233,6 +265,11 @@ pub(super) fn failover(
             restore_deps = vec![cache[i]];
         }
         let restore = b.add(StepId::RestoreSchedule, name, None, restore_deps);
+        if zone_mode {
+            // The zone's quota step waits for every zone policy up to here (below).
+            zone_tail.push((i, resync, restore));
+            continue;
+        }
         let mut before_mirror = vec![resync, restore];
         // S1: a source quota goes only after its copy on the target was confirmed
         // (failover_quotas reads it back), or when the admin asked for the removal with
@@ -263,11 +300,41 @@ pub(super) fn failover(
             let rm = b.add(StepId::RemoveSourceQuotas, name, None, rm_deps);
             before_mirror.push(rm);
         }
-        let mirror = b.add(StepId::RunMirror, name, None, before_mirror);
-        b.steps[mirror].job_slot = Some(spec.to.clone());
-        b.steps[mirror].expected_ms = p.expected_job_ms;
-        let cfg_on = b.add(StepId::EnableConfigJobs, name, None, vec![resync, mirror]);
-        chain_ends.push(cfg_on);
+        chain_ends.push(b.mirror_and_config_jobs(spec, p, resync, before_mirror));
+    }
+    // Zone modes, seed 16+17: one quota step per zone, after the gate and every zone
+    // policy's allow-write, resync-prep and schedule (S1 inside the step; which policies'
+    // quotas it moves is decided there, from the clusters). Each policy's mirror then waits
+    // for it, as for the per-policy removal: no quota on a SyncIQ target directory when
+    // the mirror writes into it.
+    let mut zone_quotas: BTreeMap<String, usize> = BTreeMap::new();
+    if zone_mode && (o.quotas || o.remove_source_quotas) {
+        for z in zones {
+            let mut deps: Vec<usize> = b
+                .steps
+                .iter()
+                .filter(|s| s.step == StepId::ZoneGate && s.zone.as_deref() == Some(&z.name))
+                .map(|s| s.idx)
+                .collect();
+            for p in &z.policies {
+                deps.extend(allows.get(p).copied());
+                if let Some(&(_, resync, restore)) =
+                    zone_tail.iter().find(|(i, _, _)| &policies[*i].name == p)
+                {
+                    deps.extend([resync, restore]);
+                }
+            }
+            let q = b.add(StepId::FailoverZoneQuotas, None, Some(&z.name), deps);
+            for p in &z.policies {
+                zone_quotas.insert(p.clone(), q);
+            }
+        }
+    }
+    for (i, resync, restore) in zone_tail {
+        let p = &policies[i];
+        let mut before_mirror = vec![resync, restore];
+        before_mirror.extend(zone_quotas.get(&p.name).copied());
+        chain_ends.push(b.mirror_and_config_jobs(spec, p, resync, before_mirror));
     }
 
     // SyncIQ mode networking 14–18: automatic per mapped zone, or a manual checklist.

@@ -37,6 +37,10 @@ pub enum StepId {
     RestoreSchedule,
     FailoverQuotas,
     RemoveSourceQuotas,
+    /// Access Zone / IP Pool mode, seed 16+17 per zone: the quotas under every zone policy
+    /// that failed over are copied to the target and read back, then the source's removed
+    /// (S1); replaces the per-policy `failover_quotas` / `remove_source_quotas` there.
+    FailoverZoneQuotas,
     RunMirror,
     EnableConfigJobs,
     RefreshClients,

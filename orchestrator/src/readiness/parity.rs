@@ -258,6 +258,7 @@ mod tests {
                 hard: Some(hard),
                 soft: None,
                 advisory: None,
+                soft_grace: None,
             },
             persona: None,
             ready: Some(true),

@@ -167,7 +167,7 @@ use Actor::{Both, Clients, Dns, Orchestrator, Source, Target};
 use StepId as S;
 
 /// Number of step ids.
-pub(crate) const STEP_COUNT: usize = 39;
+pub(crate) const STEP_COUNT: usize = 40;
 
 /// The catalogue, in [`StepId`] order (seed order, then the gate and the rollbacks).
 pub(crate) static CATALOGUE: [StepSpec; STEP_COUNT] = ROWS;
@@ -317,6 +317,13 @@ pub(crate) const ROWS: [StepSpec; STEP_COUNT] = [
         .text(
             "quotas stay on the source, now a SyncIQ target",
             "delete the source quotas whose copies are on the target by hand (the report lists them)",
+        ),
+    // Zone modes only (seed 16+17 of the Access Zone column): one instance per zone.
+    StepSpec::row(S::FailoverZoneQuotas, ["12+13", "16+17"], Both, act!(failover_zone_quotas))
+        .source()
+        .text(
+            "quotas of the zone's failed-over policies may be missing on the target; a source quota whose copy was not read back is kept",
+            "create the missing quotas on the target (see the error), then delete the source's copies by hand (the report lists those already removed)",
         ),
     StepSpec::row(S::RunMirror, ["13a", "13a"], Target, act!(run_mirror))
         .job(true)

@@ -53,7 +53,7 @@ pub(crate) const fn risk(id: StepId) -> &'static str {
         S::RestoreSchedule => {
             "medium: target writes are not replicated back on schedule; a target loss loses them since the last mirror run"
         }
-        S::FailoverQuotas | S::RemoveSourceQuotas => {
+        S::FailoverQuotas | S::RemoveSourceQuotas | S::FailoverZoneQuotas => {
             "none for stored data; writes over a missing quota are not limited, writes under a stale one may be refused"
         }
         S::RunMirror => {

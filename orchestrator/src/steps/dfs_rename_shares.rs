@@ -190,6 +190,10 @@ async fn run_source_down(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, 
         ))
     } else if active > 0 {
         StepDone::unchanged("target shares already active")
+    } else if matches!(ctx.plan.spec.mode, Mode::AccessZone | Mode::IpPool) {
+        // Zone modes switch only the zone's DFS shares; a policy without SMB shares (NFS
+        // only) has none, and its clients follow the SmartConnect names instead.
+        StepDone::unchanged("no DFS share under the policy path")
     } else {
         return Err(StepError::Failed(format!(
             "target {} has no {prefix}<share> under {} to activate; DFS clients have no target (config replication must create the target shares first)",

@@ -27,6 +27,7 @@ mod disable_config_jobs;
 mod disable_protocols;
 mod enable_config_jobs;
 mod failover_quotas;
+mod failover_zone_quotas;
 mod job;
 mod manual;
 mod move_smartconnect_to_target;

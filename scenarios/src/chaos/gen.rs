@@ -123,12 +123,13 @@ pub fn mode_steps(mode: Mode) -> Vec<StepId> {
             RepointDns,
         ]);
     }
+    v.extend([AllowWrite, ResyncPrep, RestoreSchedule]);
+    if matches!(mode, Mode::AccessZone | Mode::IpPool) {
+        v.push(FailoverZoneQuotas);
+    } else {
+        v.extend([FailoverQuotas, RemoveSourceQuotas]);
+    }
     v.extend([
-        AllowWrite,
-        ResyncPrep,
-        RestoreSchedule,
-        FailoverQuotas,
-        RemoveSourceQuotas,
         RunMirror,
         EnableConfigJobs,
         RefreshClients,
@@ -1219,22 +1220,26 @@ fn apply_focus(case: &ChaosCase) -> Applied {
             let Some((p, name)) = pick(*policy) else {
                 return finish(a, src);
             };
+            // Zone modes move quotas per zone (`failover_zone_quotas`, no policy header):
+            // its calls to the target (the copies) or to the source (reads and removals).
+            let zq = zone_mode(mode_of(case));
+            let quota_when = |step: &str, cluster: &str| {
+                if zq {
+                    json!({"step": "failover_zone_quotas", "cluster": cluster})
+                } else {
+                    json!({"step": step, "policy": name, "cluster": cluster})
+                }
+            };
             a.faults.push(match stage % 6 {
                 0 => {
                     a.quotas = true;
                     a.quota[p] = true;
-                    rule(
-                        json!({"step": "failover_quotas", "policy": name, "cluster": tgt}),
-                        http_hard(*x),
-                    )
+                    rule(quota_when("failover_quotas", tgt), http_hard(*x))
                 }
                 1 => {
                     a.quotas = true;
                     a.quota[p] = true;
-                    rule(
-                        json!({"step": "remove_source_quotas", "policy": name, "cluster": src}),
-                        http_hard(*x),
-                    )
+                    rule(quota_when("remove_source_quotas", src), http_hard(*x))
                 }
                 2 => rule(
                     json!({"step": "resync_prep", "policy": name}),
@@ -1256,7 +1261,7 @@ fn apply_focus(case: &ChaosCase) -> Applied {
                     a.remove_source_quotas = true;
                     a.quota[p] = true;
                     rule(
-                        json!({"step": "remove_source_quotas", "policy": name, "cluster": src}),
+                        quota_when("remove_source_quotas", src),
                         json!({"http": {"status": 503, "count": 2}}),
                     )
                 }
@@ -1322,9 +1327,20 @@ fn finish(mut a: Applied, src: &str) -> Applied {
 }
 
 /// Where the case is meant to stop before any `allow_write` (a targeted fault or readiness
-/// defect at a gate), if it is.
+/// defect at a gate), if it is. A rehearsal has no cut-over to hold.
 pub fn intended_hold(case: &ChaosCase) -> Option<Hold> {
+    if is_rehearsal(case) {
+        return None;
+    }
     apply_focus(case).hold
+}
+
+/// Whether the case is a rehearsal (DESIGN §2 "Other runs") rather than a failover: every
+/// eighth seed whose focus keeps the source up (a rehearsal tests the target while the
+/// source keeps serving, so it has no uncontrolled form). Taken from the seed, not drawn,
+/// so adding rehearsals left every other seed's case as it was.
+pub fn is_rehearsal(case: &ChaosCase) -> bool {
+    case.seed % 8 == 5 && apply_focus(case).controlled
 }
 
 /// The run mode of a case.
@@ -1454,10 +1470,12 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         "pools": pools("-dr", 2),
         "files": tgt_files,
     });
-    if !ap.controlled && (self::zone_mode(mode) || mode == Mode::Dfs) {
+    let rehearsal = is_rehearsal(case);
+    if rehearsal || (!ap.controlled && (self::zone_mode(mode) || mode == Mode::Dfs)) {
         // An uncontrolled run cannot replicate the dead source's config: the target holds
         // what the config jobs copied before the disaster (DFS mode: the inactive
-        // `igls-dfs-` copies of the shares).
+        // `igls-dfs-` copies of the shares). A rehearsal copies no configuration, and test
+        // clients need the target's shares and exports: config replication made them.
         let dfs = mode == Mode::Dfs;
         let copies: Vec<Value> = shares
             .iter()
@@ -1555,7 +1573,7 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         let zone_ok = !zone_mode || pols[i].1 == run_zone;
         zone_ok && subset.as_ref().is_none_or(|s| s.contains(&i))
     };
-    let clients: Vec<Value> = w
+    let mut clients: Vec<Value> = w
         .clients
         .iter()
         .enumerate()
@@ -1570,6 +1588,27 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
             json!({"name": format!("client-{k}"), "protocol": protocol, "path": p, "writes_per_minute": c.writes_per_minute})
         })
         .collect();
+
+    // A rehearsal's test clients: one per mapped zone of the run (DESIGN §2: "verify with
+    // test clients through a test alias"), on the target's copy of a run policy's share or
+    // export of that zone, by the test alias of the zone's target pool. Not in DFS mode,
+    // whose target copies are the inactive `igls-dfs-` shares.
+    if rehearsal && mode != Mode::Dfs {
+        for (k, z) in mapped.iter().enumerate() {
+            let pick = (0..pols.len())
+                .filter(|&i| pols[i].1 == *z && in_run(i))
+                .find(|&i| share[i] || export[i]);
+            let Some(i) = pick else { continue };
+            let (name, zone, path) = &pols[i];
+            let alias = format!("igls-test.{zone}-dr.corp.example");
+            let (protocol, p) = if share[i] {
+                ("smb", format!("\\\\{alias}\\{name}"))
+            } else {
+                ("nfs", format!("{alias}:{path}"))
+            };
+            clients.push(json!({"name": format!("test-{k}"), "protocol": protocol, "path": p, "writes_per_minute": 12, "test": true}));
+        }
+    }
 
     let mut options = Map::new();
     options.insert("data_integrity".into(), json!(ap.data_integrity));
@@ -1609,7 +1648,7 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         options.insert("planted_bug".into(), json!(b));
     }
     let mut run = json!({
-        "kind": "failover",
+        "kind": if rehearsal { "rehearsal" } else { "failover" },
         "mode": mode.as_str(),
         "from": src,
         "to": tgt,

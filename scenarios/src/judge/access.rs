@@ -462,19 +462,42 @@ pub fn i7_access(f: &Facts<'_>) -> Finding {
 
 /// A rehearsal's test clients (DESIGN §2 "Rehearsal"): each reached a writable target copy
 /// while the rehearsal's allow-write held (at least one acknowledged write on the target),
-/// unless the report shows why it could not (no `verify_test_access` of its data's zone
-/// succeeded); and after the run none of what it wrote is left on the target
-/// (`allow_write_revert` put the copy back to the last sync).
+/// unless the report shows why it could not: the `verify_test_access` of its data's zone
+/// did not succeed, or its own policy's `allow_write` did not (the zone's check passes when
+/// any policy of the zone is usable); and after the run none of what it wrote is left on
+/// the target (`allow_write_revert` of its policy put the copy back to the last sync),
+/// unless the report says that revert did not succeed (then the target keeps the test
+/// writes until the admin reverts it, as the step's recovery says).
 fn rehearsal_test_clients(f: &Facts<'_>, active: &[&ClientSpec], out: &mut Finding) {
     let to = f.report.to.as_str();
     let world = f.ev.world;
     for c in active.iter().filter(|c| c.test) {
         let mine: Vec<&ClientEvent> = f.ev.clients.iter().filter(|e| e.client == c.name).collect();
-        let verified = f
-            .report
-            .steps
-            .iter()
-            .any(|s| s.step == "verify_test_access" && s.status.succeeded());
+        let policy = f.client_data(c).policy;
+        let Some(policy) = policy else {
+            out.notes.push(format!(
+                "test client {} not judged: its path is under no run policy",
+                c.name
+            ));
+            continue;
+        };
+        let zone_verified = f.zone_of_policy(&policy).is_some_and(|z| {
+            f.report
+                .find("verify_test_access", None, Some(z))
+                .is_some_and(|s| s.status.succeeded())
+        });
+        let verified = zone_verified && f.report.succeeded("allow_write", &policy);
+        let reverted = f.report.succeeded("allow_write_revert", &policy);
+        if !reverted
+            && mine
+                .iter()
+                .any(|e| e.ok && e.cluster.as_deref() == Some(to))
+        {
+            out.notes.push(format!(
+                "test client {}'s writes on {to} not judged after the run: allow_write_revert[{policy}] did not succeed, as the report says",
+                c.name
+            ));
+        }
         out.judged += 1;
         let reached = mine
             .iter()
@@ -488,6 +511,7 @@ fn rehearsal_test_clients(f: &Facts<'_>, active: &[&ClientSpec], out: &mut Findi
         if let Some(world) = world {
             for e in mine
                 .iter()
+                .filter(|_| reverted)
                 .filter(|e| e.ok && e.cluster.as_deref() == Some(to))
             {
                 let Some(path) = e.path.as_deref() else {

@@ -40,6 +40,7 @@ use std::collections::BTreeSet;
 use serde_json::{json, Value};
 
 use super::facts::{Facts, PolicyFacts};
+use super::model::ZONE_QUOTAS;
 use super::Finding;
 use crate::lab::{map_path, path_under, strip_prefix};
 
@@ -202,7 +203,8 @@ fn meaning(o: &Obj) -> Value {
     }
 }
 
-/// The step that copies objects of a kind to the target.
+/// The step that copies objects of a kind to the target (zone modes: quotas are copied by
+/// the zone's `failover_zone_quotas` instead, see [`i8_config_parity`]).
 fn copy_step(kind: &str) -> &'static str {
     if kind == "quota" {
         "failover_quotas"
@@ -262,16 +264,35 @@ pub fn i8_config_parity(f: &Facts<'_>) -> Finding {
                 ));
                 continue;
             }
-            if let Some(st) = f
-                .report
-                .of_policy(step, &p.name)
+            // Zone modes: quotas move with the zone's quota step, and only for the zone
+            // policies whose resync_prep succeeded (the others' data stays served by the
+            // source, and so do their quotas).
+            if o.kind == "quota"
+                && f.run.zone_mode()
+                && !copied_well
+                && !f.report.succeeded("resync_prep", &p.name)
+            {
+                out.notes.push(format!(
+                    "{} of {} not judged: its resync_prep did not succeed, so {ZONE_QUOTAS} keeps its quotas on {from}",
+                    o.label(),
+                    p.name
+                ));
+                continue;
+            }
+            let copy_status = if o.kind == "quota" && f.run.zone_mode() {
+                f.zone_of_policy(&p.name)
+                    .and_then(|z| f.report.find(ZONE_QUOTAS, None, Some(z)))
+            } else {
+                f.report.of_policy(step, &p.name)
+            };
+            if let Some(st) = copy_status
                 .filter(|st| !copied_well && (st.status.failed() || st.status.skip().is_some()))
             {
                 out.notes.push(format!(
-                    "{} of {} not judged: its {step}[{}] {} as the report says",
+                    "{} of {} not judged: its {} {} as the report says",
                     o.label(),
                     p.name,
-                    p.name,
+                    st.label(),
                     st.status.name()
                 ));
                 continue;
@@ -298,7 +319,19 @@ pub fn i8_config_parity(f: &Facts<'_>) -> Finding {
     if let Some(src_after) = f.config_after(from) {
         let left = objects(src_after, dfs);
         for p in f.policies.values().filter(|p| p.known) {
-            if !f.report.succeeded("remove_source_quotas", &p.name) {
+            // Zone modes: the zone's quota step removed the quotas of every zone policy
+            // whose resync_prep succeeded.
+            let removed_all = if f.run.zone_mode() {
+                f.report.succeeded("resync_prep", &p.name)
+                    && f.zone_of_policy(&p.name).is_some_and(|z| {
+                        f.report
+                            .find(ZONE_QUOTAS, None, Some(z))
+                            .is_some_and(|st| st.status.succeeded())
+                    })
+            } else {
+                f.report.succeeded("remove_source_quotas", &p.name)
+            };
+            if !removed_all {
                 continue;
             }
             out.judged += 1;
@@ -307,7 +340,7 @@ pub fn i8_config_parity(f: &Facts<'_>) -> Finding {
                 .filter(|o| o.kind == "quota" && o.under(&p.source_path))
             {
                 out.violations.push(format!(
-                    "remove_source_quotas[{}] succeeded but {} is still on {from}",
+                    "the quota removal of {} succeeded but {} is still on {from}",
                     p.name,
                     o.label()
                 ));

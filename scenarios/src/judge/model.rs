@@ -30,6 +30,9 @@ pub fn label(k: &Key) -> String {
     }
 }
 
+/// Zone modes' quota step (seed 16+17 of the Access Zone column), one per zone.
+pub const ZONE_QUOTAS: &str = "failover_zone_quotas";
+
 /// Networking steps 6→10 / 14→18, in order (DESIGN §2 table).
 pub const NETWORKING: [&str; 5] = [
     "rename_source_smartconnect",
@@ -143,6 +146,7 @@ pub fn acts_on_source(step: &str) -> bool {
             | "resync_prep"
             | "failover_quotas"
             | "remove_source_quotas"
+            | "failover_zone_quotas"
     )
 }
 
@@ -296,15 +300,29 @@ impl<'f, 'a> Model<'f, 'a> {
         } else {
             bare(&mut m, "dfs_rename_shares", false);
         }
-        if self.quotas() {
-            per_policy(&mut m, "failover_quotas");
-        } else {
+        if self.f.run.zone_mode() {
+            // Seed 16+17 in the Access Zone column: quotas fail over per zone; the
+            // per-policy quota steps are not applicable there.
             bare(&mut m, "failover_quotas", false);
-        }
-        if self.removes_quotas() {
-            per_policy(&mut m, "remove_source_quotas");
-        } else {
             bare(&mut m, "remove_source_quotas", false);
+            if self.removes_quotas() {
+                for z in &self.f.zones {
+                    m.insert(key(ZONE_QUOTAS, None, Some(z)), Planned::Run);
+                }
+            } else {
+                bare(&mut m, ZONE_QUOTAS, false);
+            }
+        } else {
+            if self.quotas() {
+                per_policy(&mut m, "failover_quotas");
+            } else {
+                bare(&mut m, "failover_quotas", false);
+            }
+            if self.removes_quotas() {
+                per_policy(&mut m, "remove_source_quotas");
+            } else {
+                bare(&mut m, "remove_source_quotas", false);
+            }
         }
         if self.f.run.zone_mode() {
             for z in &self.f.zones {
@@ -521,11 +539,33 @@ impl<'f, 'a> Model<'f, 'a> {
             "failover_quotas" => vec![of("allow_write"), of("restore_schedule")],
             "remove_source_quotas" if self.quotas() => vec![of("failover_quotas")],
             "remove_source_quotas" => vec![of("allow_write"), of("restore_schedule")],
-            "run_mirror" => vec![
-                of("resync_prep"),
-                of("restore_schedule"),
-                of("remove_source_quotas"),
-            ],
+            "run_mirror" => {
+                let mut v = vec![
+                    of("resync_prep"),
+                    of("restore_schedule"),
+                    of("remove_source_quotas"),
+                ];
+                // Zone modes: after its zone's quota step (no quota on a SyncIQ target
+                // directory when the mirror writes into it).
+                if self.f.run.zone_mode() {
+                    if let Some(zone) = p.and_then(|p| self.f.zone_of_policy(p)) {
+                        v.push(key(ZONE_QUOTAS, None, Some(zone)));
+                    }
+                }
+                v
+            }
+            // Zone modes: after the zone gate and every zone policy's allow_write,
+            // resync_prep and restore_schedule.
+            ZONE_QUOTAS => {
+                let z = z.unwrap_or_default();
+                let mut v = vec![key("zone_gate", None, Some(z))];
+                for q in self.f.zone_policies(z) {
+                    for step in ["allow_write", "resync_prep", "restore_schedule"] {
+                        v.push(key(step, Some(&q), None));
+                    }
+                }
+                v
+            }
             "enable_config_jobs" => vec![of("resync_prep"), of("run_mirror")],
             // Every chain end, and its zone's networking (bare: every networking instance).
             "refresh_clients" => {
@@ -764,6 +804,7 @@ impl<'f, 'a> Model<'f, 'a> {
         let zone_mode = self.f.run.zone_mode();
         // 3. Zone gate (zone modes): networking, allow_write and after, refresh_clients.
         let behind_gate = is_networking(step)
+            || step == ZONE_QUOTAS
             || (s.policy.is_some()
                 && (Self::from_allow_write_on(step) || step == "dfs_rename_shares"))
             || step == "refresh_clients";
@@ -810,7 +851,28 @@ impl<'f, 'a> Model<'f, 'a> {
                 return Some(r);
             }
         }
-        // 6. The policy's chain: the earliest failed chain step it waits for.
+        // 6. Zone modes, the zone's quota step: it moves the quotas of the zone policies that
+        // failed over, so it is skipped only when none did (no zone policy's resync_prep
+        // succeeded), with the first such policy's (by name) reason: its resync_prep failed,
+        // or the reason that skipped it.
+        if step == ZONE_QUOTAS {
+            let z = s.zone.as_deref()?;
+            let mut qs = self.f.zone_policies(z);
+            qs.sort();
+            if qs.iter().any(|q| self.f.report.succeeded("resync_prep", q)) {
+                return None;
+            }
+            let q = qs.first()?;
+            return match self.status("resync_prep", Some(q), None)? {
+                Status::Failed { .. } => Some(Skip::UpstreamFailed {
+                    step: "resync_prep".into(),
+                    policy: q.clone(),
+                }),
+                Status::Skipped(r) => Some(r.clone()),
+                _ => None,
+            };
+        }
+        // 7. The policy's chain: the earliest failed chain step it waits for.
         let p = s.policy.as_deref()?;
         self.chain_failure(p, step).map(|c| Skip::UpstreamFailed {
             step: c.to_string(),
