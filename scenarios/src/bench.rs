@@ -94,6 +94,9 @@ pub struct FailoverRun {
     pub estimated_ms: Option<u64>,
     /// The longest client outage window (virtual ms), when a client had one.
     pub max_outage_ms: Option<u64>,
+    /// Instances of the `presync` step in the run (0: the build plans none, whatever
+    /// `options.presync` says).
+    pub presync_steps: usize,
 }
 
 /// The campaign's throughput.
@@ -277,6 +280,12 @@ pub fn failover(
         pipelined_over_barrier: perf.and_then(|p| p.pipelined_over_barrier),
         estimated_ms: perf.and_then(|p| p.estimated_ms),
         max_outage_ms: r.outages.iter().filter_map(|o| o.window_ms).max(),
+        presync_steps: r
+            .report
+            .steps
+            .iter()
+            .filter(|s| s.step.as_str() == "presync")
+            .count(),
     })
 }
 
@@ -578,14 +587,19 @@ pub fn figures(
             (Some(a), Some(b)) if b > 0 => Some(a as f64 / b as f64),
             _ => None,
         };
-        out.push(figure(
+        let mut f = figure(
             "outage_presync_ratio",
             "outage with pre-sync / without",
             ratio,
             "×",
             "≤ 0.2",
             ratio.map(|v| v <= 0.2),
-        ));
+        );
+        if on.presync_steps == 0 {
+            f.note =
+                "the plan has no presync step: options.presync has no effect in this build".into();
+        }
+        out.push(f);
     }
     match rps {
         Some(r) => out.push(figure(
