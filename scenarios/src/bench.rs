@@ -480,7 +480,7 @@ pub fn figures(
             Some(r.wall_ms / 1000.0),
             "s",
             if big { "< 1" } else { "" },
-            big.then(|| r.wall_ms < 1000.0),
+            big.then_some(r.wall_ms < 1000.0),
         ));
         out.push(figure(
             &format!("per_policy_ms_{}", r.policies),
@@ -496,7 +496,7 @@ pub fn figures(
             r.peak_rss_kib.map(|k| k as f64 / 1024.0),
             "MiB",
             if big { "≤ 200" } else { "" },
-            big.then(|| r.peak_rss_kib.is_some_and(|k| k as f64 / 1024.0 <= 200.0)),
+            big.then_some(r.peak_rss_kib.is_some_and(|k| k as f64 / 1024.0 <= 200.0)),
         ));
     }
     // Per-policy time of the largest size over the one before it.
@@ -635,8 +635,8 @@ impl BenchReport {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{:<62} {:>12} {:<14} {:<9} {}",
-            "figure", "value", "unit", "target", "met"
+            "{:<62} {:>12} {:<14} {:<9} met",
+            "figure", "value", "unit", "target"
         );
         for f in &self.figures {
             let value = f.value.map_or("—".to_string(), |v| {
