@@ -241,11 +241,14 @@ pub fn estimate(plan: &Plan, inv: &Inventory, defaults: &CostDefaults) -> Estima
     let mut slot_clusters: Vec<String> = Vec::new();
     let mut steps = Vec::with_capacity(plan.steps.len());
     let mut tasks = Vec::with_capacity(plan.steps.len());
+    // By name, so a plan of N policies costs N lookups of log N, not N scans of the list.
+    let by_name: BTreeMap<&str, &crate::inventory::PolicyInfo> =
+        plan.policies.iter().map(|p| (p.name.as_str(), p)).collect();
     for s in &plan.steps {
         let policy = s.policy.as_ref().and_then(|p| {
-            plan.policies
-                .iter()
-                .find(|x| &x.name == p)
+            by_name
+                .get(p.as_str())
+                .copied()
                 .or_else(|| inv.policies.get(p))
         });
         let (mut job_ms, mut bytes) = (None, None);

@@ -430,14 +430,8 @@ pub async fn execute_resumable(
     let ended = now_ms();
     let state = ctx.with_state(|s| s.clone());
     let mut performance = crate::makespan::analyse(&steps, &records, &slot_limit, ended);
-    performance.estimated_ms = Some(
-        crate::estimate::estimate(
-            &ctx.plan,
-            &ctx.inventory,
-            &crate::estimate::CostDefaults::default(),
-        )
-        .total_ms,
-    );
+    // Made once at plan time (`runner::plan_run`), with the run's cost model.
+    performance.estimated_ms = ctx.plan.estimated_ms;
     Report {
         schema: 1,
         run_id: ctx.run_id.clone(),
@@ -1072,6 +1066,11 @@ fn rollbacks_needed(
     // allow-write, the source still serves it, so SMB/NFS come back on — once every
     // allow-write and resync-prep is over, and only if no failed-over policy's source copy
     // is still writable (resync-prep succeeded for each), which would invite split brain.
+    // Asked only when the protocols are off: this check runs after every allow-write and
+    // resync-prep, and its scans of every policy made large runs quadratic for nothing.
+    if !(protocols_off && per_policy) || have(&out, StepId::RollbackProtocols, None, None) {
+        return out;
+    }
     let chain: Vec<usize> = steps
         .iter()
         .filter(|s| matches!(s.step, StepId::AllowWrite | StepId::ResyncPrep))
@@ -1079,22 +1078,19 @@ fn rollbacks_needed(
         .collect();
     let status_of =
         |step: StepId, p: &str| index.get(step, Some(p), None).map(|i| &records[i].status);
-    let all_over = chain.iter().all(|&i| records[i].status.is_terminal());
-    let stayed = policies
-        .iter()
-        .any(|p| status_of(StepId::AllowWrite, p).is_some_and(|st| *st != StepStatus::Succeeded));
-    let source_read_only = policies.iter().all(|p| {
-        status_of(StepId::AllowWrite, p) != Some(&StepStatus::Succeeded)
-            || status_of(StepId::ResyncPrep, p) == Some(&StepStatus::Succeeded)
-    });
-    if protocols_off
-        && per_policy
-        && !chain.is_empty()
-        && all_over
-        && stayed
-        && source_read_only
-        && !have(&out, StepId::RollbackProtocols, None, None)
-    {
+    let all_over = || chain.iter().all(|&i| records[i].status.is_terminal());
+    let stayed = || {
+        policies.iter().any(|p| {
+            status_of(StepId::AllowWrite, p).is_some_and(|st| *st != StepStatus::Succeeded)
+        })
+    };
+    let source_read_only = || {
+        policies.iter().all(|p| {
+            status_of(StepId::AllowWrite, p) != Some(&StepStatus::Succeeded)
+                || status_of(StepId::ResyncPrep, p) == Some(&StepStatus::Succeeded)
+        })
+    };
+    if !chain.is_empty() && all_over() && stayed() && source_read_only() {
         out.push(mk(StepId::RollbackProtocols, None, None, chain));
     }
     out

@@ -153,12 +153,15 @@ pub fn lower_bound(tasks: &[Task], slots: &[u32]) -> (u64, Option<usize>) {
 /// ended by `release`); ready jobs start longest first while their cluster has a free slot,
 /// other instances start at once. Returns each member's start time, in `members` order.
 pub fn list_schedule(tasks: &[Task], members: &[usize], release: u64, slots: &[u32]) -> Vec<u64> {
-    let pos: BTreeMap<usize, usize> = members.iter().enumerate().map(|(p, &i)| (i, p)).collect();
+    let mut pos: Vec<Option<usize>> = vec![None; tasks.len()];
+    for (p, &i) in members.iter().enumerate() {
+        pos[i] = Some(p);
+    }
     let mut waiting = vec![0usize; members.len()];
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); members.len()];
     for (p, &i) in members.iter().enumerate() {
         for d in &tasks[i].deps {
-            if let Some(&q) = pos.get(d) {
+            if let Some(q) = pos.get(*d).copied().flatten() {
                 children[q].push(p);
                 waiting[p] += 1;
             }
@@ -166,24 +169,34 @@ pub fn list_schedule(tasks: &[Task], members: &[usize], release: u64, slots: &[u
     }
     let mut start = vec![release; members.len()];
     let mut used = vec![0u32; slots.len()];
-    let mut ready: Vec<usize> = (0..members.len()).filter(|&p| waiting[p] == 0).collect();
+    // Ready jobs wait in one heap per cluster (longest first, then lowest index), so an
+    // event costs a log per job it touches rather than a sort of every waiting job: the
+    // order is the one a full sort of the ready list would give, because clusters do not
+    // share slots and every non-job instance starts at once.
+    let mut ready: Vec<BinaryHeap<(u64, Reverse<usize>, usize)>> =
+        (0..slots.len()).map(|_| BinaryHeap::new()).collect();
     let mut running: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
     let mut now = release;
+    let mut fresh: Vec<usize> = (0..members.len()).filter(|&p| waiting[p] == 0).collect();
     loop {
-        ready.sort_by_key(|&p| (Reverse(tasks[members[p]].duration_ms), members[p]));
-        let mut blocked = Vec::new();
-        for p in ready.drain(..) {
-            if let Some(c) = tasks[members[p]].cluster {
-                if used[c] >= slots[c].max(1) {
-                    blocked.push(p);
-                    continue;
+        for p in fresh.drain(..) {
+            let t = &tasks[members[p]];
+            match t.cluster {
+                Some(c) => ready[c].push((t.duration_ms, Reverse(members[p]), p)),
+                None => {
+                    start[p] = now;
+                    running.push(Reverse((now + t.duration_ms, p)));
                 }
-                used[c] += 1;
             }
-            start[p] = now;
-            running.push(Reverse((now + tasks[members[p]].duration_ms, p)));
         }
-        ready = blocked;
+        for (c, heap) in ready.iter_mut().enumerate() {
+            while used[c] < slots[c].max(1) {
+                let Some((d, _, p)) = heap.pop() else { break };
+                used[c] += 1;
+                start[p] = now;
+                running.push(Reverse((now + d, p)));
+            }
+        }
         let Some(Reverse((end, _))) = running.peek().copied() else {
             break;
         };
@@ -199,7 +212,7 @@ pub fn list_schedule(tasks: &[Task], members: &[usize], release: u64, slots: &[u
             for &q in &children[p] {
                 waiting[q] -= 1;
                 if waiting[q] == 0 {
-                    ready.push(q);
+                    fresh.push(q);
                 }
             }
         }
@@ -509,7 +522,85 @@ mod tests {
             .unwrap_or(0)
     }
 
+    /// The list schedule as first written (the whole ready list sorted at every event):
+    /// the per-cluster heaps must give the same start times.
+    fn list_schedule_by_sorting(
+        tasks: &[Task],
+        members: &[usize],
+        release: u64,
+        slots: &[u32],
+    ) -> Vec<u64> {
+        let pos: BTreeMap<usize, usize> =
+            members.iter().enumerate().map(|(p, &i)| (i, p)).collect();
+        let mut waiting = vec![0usize; members.len()];
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); members.len()];
+        for (p, &i) in members.iter().enumerate() {
+            for d in &tasks[i].deps {
+                if let Some(&q) = pos.get(d) {
+                    children[q].push(p);
+                    waiting[p] += 1;
+                }
+            }
+        }
+        let mut start = vec![release; members.len()];
+        let mut used = vec![0u32; slots.len()];
+        let mut ready: Vec<usize> = (0..members.len()).filter(|&p| waiting[p] == 0).collect();
+        let mut running: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
+        let mut now = release;
+        loop {
+            ready.sort_by_key(|&p| (Reverse(tasks[members[p]].duration_ms), members[p]));
+            let mut blocked = Vec::new();
+            for p in ready.drain(..) {
+                if let Some(c) = tasks[members[p]].cluster {
+                    if used[c] >= slots[c].max(1) {
+                        blocked.push(p);
+                        continue;
+                    }
+                    used[c] += 1;
+                }
+                start[p] = now;
+                running.push(Reverse((now + tasks[members[p]].duration_ms, p)));
+            }
+            ready = blocked;
+            let Some(Reverse((end, _))) = running.peek().copied() else {
+                break;
+            };
+            now = end;
+            while let Some(Reverse((e, p))) = running.peek().copied() {
+                if e != now {
+                    break;
+                }
+                running.pop();
+                if let Some(c) = tasks[members[p]].cluster {
+                    used[c] -= 1;
+                }
+                for &q in &children[p] {
+                    waiting[q] -= 1;
+                    if waiting[q] == 0 {
+                        ready.push(q);
+                    }
+                }
+            }
+        }
+        start
+    }
+
     proptest! {
+        #[test]
+        fn heap_list_schedule_equals_the_sorting_one((tasks, slots) in dag(), release in 0u64..1000) {
+            let all: Vec<usize> = (0..tasks.len()).collect();
+            prop_assert_eq!(
+                list_schedule(&tasks, &all, release, &slots),
+                list_schedule_by_sorting(&tasks, &all, release, &slots)
+            );
+            for members in phases(&tasks) {
+                prop_assert_eq!(
+                    list_schedule(&tasks, &members, release, &slots),
+                    list_schedule_by_sorting(&tasks, &members, release, &slots)
+                );
+            }
+        }
+
         #[test]
         fn lower_bound_is_below_every_schedule((tasks, slots) in dag(), prio in any::<u64>()) {
             let (lb, _) = lower_bound(&tasks, &slots);

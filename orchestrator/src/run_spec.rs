@@ -91,6 +91,11 @@ pub struct RunOptions {
     /// checks passed (test alias up, target copies writable) before the alias is removed
     /// and the copies reverted — the time test clients have to do their checks.
     pub test_window_ms: u64,
+    /// The cost model of the run's estimate (DESIGN.md §8), computed once when the run is
+    /// planned and carried into its report (`performance.estimated_ms`). Unset: `dr` and
+    /// `dr serve` fill in the config's `estimate:` section; elsewhere the defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<crate::estimate::CostDefaults>,
     /// Test-only: run a deliberately wrong variant (see `bugs.rs`).
     #[cfg(feature = "planted-bugs")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,6 +118,7 @@ impl Default for RunOptions {
             on_policy_failure: OnPolicyFailure::Rollback,
             remove_source_quotas: false,
             test_window_ms: 120_000,
+            estimate: None,
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
         }

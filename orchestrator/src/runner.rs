@@ -41,6 +41,16 @@ pub async fn discover(clients: &BTreeMap<String, PapiClient>) -> Result<Inventor
     inventory::discover(clients, &BTreeMap::new()).await
 }
 
+/// Plan `spec` on `inv` with its estimate (`dr plan --estimate`, with the run's cost model,
+/// `options.estimate`, or the defaults): the one place a run is planned, so the estimate is
+/// made once, before anything runs, and stored with the plan.
+pub fn plan_run(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
+    let mut plan = plan::build(spec, inv)?;
+    let costs = spec.options.estimate.clone().unwrap_or_default();
+    plan.estimated_ms = Some(crate::estimate::estimate(&plan, inv, &costs).total_ms);
+    Ok(plan)
+}
+
 /// Discover, plan and execute `spec`; return the plan and the report.
 pub async fn run(
     run_id: &str,
@@ -76,7 +86,7 @@ pub async fn run_with_store(
     observer: Option<Observer>,
 ) -> Result<(Plan, Report), RunError> {
     let inv = discover(&clients).await?;
-    let plan = plan::build(spec, &inv)?;
+    let plan = plan_run(spec, &inv)?;
     let mut ctx = RunCtx::new(run_id, plan.clone(), inv, clients).with_dns(dns);
     if let Some(s) = store {
         ctx = ctx.with_config_store(s);
@@ -94,7 +104,7 @@ pub async fn prepare_journaled(
     spec: &RunSpec,
 ) -> Result<(Plan, Inventory), RunError> {
     let inv = discover(clients).await?;
-    let plan = plan::build(spec, &inv)?;
+    let plan = plan_run(spec, &inv)?;
     journal.create_run(run_id, &plan, &inv)?;
     Ok((plan, inv))
 }

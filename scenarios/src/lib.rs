@@ -7,6 +7,7 @@
 //! or over loopback HTTP), and [`judge`] judges the result — from the world, the scenario
 //! and the report's published JSON, independently of the orchestrator's internals.
 
+pub mod bench;
 pub mod chaos;
 pub mod clients;
 pub mod crash;

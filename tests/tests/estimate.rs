@@ -170,3 +170,34 @@ async fn the_api_serves_the_estimate() {
     .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
 }
+
+/// The report's estimate is made once at plan time with the run's cost model
+/// (`options.estimate`, which `dr` fills from the config's `estimate:`), stored in the plan
+/// and carried into the report: the same figure `dr plan --estimate` prints for those costs.
+#[test]
+fn the_report_carries_the_plan_time_estimate_with_the_runs_costs() {
+    let mut scn = generated(6, 2);
+    let (_, _, default_est) = plan_and_estimate(&scn);
+    let r = run_scenario(&scn, &DrillOptions::default()).unwrap();
+    let carried = r.report.performance.as_ref().and_then(|p| p.estimated_ms);
+    assert_eq!(carried, r.plan.estimated_ms);
+    assert!(carried.is_some());
+    // A slower cost model (allow-write and resync-prep, which the incremental history says
+    // nothing about, ten minutes each) changes the estimate the run carries, to what
+    // `estimate` says for the plan with those costs.
+    let slow = CostDefaults {
+        allow_write_ms: 600_000,
+        resync_prep_ms: 600_000,
+        ..CostDefaults::default()
+    };
+    scn.run.options.estimate = Some(slow.clone());
+    let (inv, plan, _) = plan_and_estimate(&scn);
+    let r2 = run_scenario(&scn, &DrillOptions::default()).unwrap();
+    let expected = estimate(&plan, &inv, &slow).total_ms;
+    assert_eq!(r2.plan.estimated_ms, Some(expected));
+    assert_eq!(
+        r2.report.performance.as_ref().and_then(|p| p.estimated_ms),
+        Some(expected)
+    );
+    assert_ne!(Some(expected), carried, "{default_est:?}");
+}

@@ -556,12 +556,28 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Failover(args) => run_cmd(&cli.journal, clients, dns, args, None).await,
+        Cmd::Failover(args) => run_cmd(&cli.journal, clients, dns, args, None, &config).await,
         Cmd::Failback(args) => {
-            run_cmd(&cli.journal, clients, dns, args, Some(RunKind::Failback)).await
+            run_cmd(
+                &cli.journal,
+                clients,
+                dns,
+                args,
+                Some(RunKind::Failback),
+                &config,
+            )
+            .await
         }
         Cmd::Rehearsal(args) => {
-            run_cmd(&cli.journal, clients, dns, args, Some(RunKind::Rehearsal)).await
+            run_cmd(
+                &cli.journal,
+                clients,
+                dns,
+                args,
+                Some(RunKind::Rehearsal),
+                &config,
+            )
+            .await
         }
         Cmd::Readiness(args) => {
             let spec = args.to_spec()?;
@@ -961,11 +977,17 @@ async fn run_cmd(
     dns: Option<orchestrator::dns::DnsClient>,
     args: RunArgs,
     kind: Option<RunKind>,
+    config: &orchestrator::config::Config,
 ) -> anyhow::Result<ExitCode> {
     let mut spec = args.to_spec()?;
     if let Some(k) = kind {
         spec.kind = k;
     }
+    // The report's estimate is made at plan time with the config's cost model, the same
+    // figure `dr plan --estimate` prints.
+    spec.options
+        .estimate
+        .get_or_insert_with(|| config.estimate.clone());
     let journal = Journal::open(journal_path)?;
     let run_id = format!(
         "run-{}",

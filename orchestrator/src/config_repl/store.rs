@@ -184,13 +184,14 @@ impl Store {
     /// One job.
     pub fn job(&self, source: &str, policy: &str) -> Result<Option<Job>, StoreError> {
         let c = lock(&self.conn);
+        // Cached statements: the steps ask once per policy, and parsing the SQL each time
+        // cost more than the query.
         let row = c
-            .query_row(
+            .prepare_cached(
                 "SELECT source, policy, target, state, reason, updated_ms, last_run_ms, last_result, last_counts
                  FROM config_jobs WHERE source = ?1 AND policy = ?2",
-                params![source, policy],
-                row_raw,
-            )
+            )?
+            .query_row(params![source, policy], row_raw)
             .optional()?;
         row.map(job_of).transpose()
     }
@@ -210,11 +211,11 @@ impl Store {
     pub fn ensure(&self, source: &str, policy: &str, target: &str) -> Result<Job, StoreError> {
         {
             let c = lock(&self.conn);
-            c.execute(
+            c.prepare_cached(
                 "INSERT OR IGNORE INTO config_jobs (source, policy, target, state, reason, updated_ms)
                  VALUES (?1, ?2, ?3, 'enabled', 'created', ?4)",
-                params![source, policy, target, super::now_ms()],
-            )?;
+            )?
+            .execute(params![source, policy, target, super::now_ms()])?;
         }
         self.job(source, policy)?
             .ok_or_else(|| StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
@@ -234,11 +235,17 @@ impl Store {
             return Ok(false);
         }
         let c = lock(&self.conn);
-        c.execute(
+        c.prepare_cached(
             "UPDATE config_jobs SET state = ?3, reason = ?4, updated_ms = ?5
              WHERE source = ?1 AND policy = ?2",
-            params![source, policy, state.as_str(), reason, super::now_ms()],
-        )?;
+        )?
+        .execute(params![
+            source,
+            policy,
+            state.as_str(),
+            reason,
+            super::now_ms()
+        ])?;
         Ok(true)
     }
 

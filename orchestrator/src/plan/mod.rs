@@ -40,6 +40,7 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
         policies,
         zones,
         steps,
+        estimated_ms: None,
     })
 }
 
@@ -107,6 +108,12 @@ pub struct Plan {
     #[serde(default)]
     pub zones: Vec<ZonePlan>,
     pub steps: Vec<StepInstance>,
+    /// What `dr plan --estimate` predicts for this plan (total, ms), computed once when the
+    /// run was planned with the run's cost model (`options.estimate`) and stored with it, so
+    /// the report carries it without estimating again. `None`: planned without an
+    /// estimate (`plan::build` alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_ms: Option<u64>,
 }
 
 /// The plan could not be built.

@@ -199,9 +199,13 @@ fn accepted(id: &str, status: &str) -> Json<RunAccepted> {
 
 async fn start_with(
     state: Arc<AppState>,
-    spec: RunSpec,
+    mut spec: RunSpec,
 ) -> Result<(StatusCode, Json<RunAccepted>), ApiError> {
     validate_spec(&spec)?;
+    // The run's estimate uses the server's cost model unless the request brings its own.
+    spec.options
+        .estimate
+        .get_or_insert_with(|| state.config.estimate.clone());
     let permit = take_slot(&state)?;
     let millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

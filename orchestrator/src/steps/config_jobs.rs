@@ -36,13 +36,25 @@ pub(super) fn set_jobs(
             n += 1;
         }
     }
-    // The report shows the store's state of every run policy's job.
-    for p in &ctx.plan.policies {
+    // The report shows the store's state of every run policy's job. Only the jobs this call
+    // set can have changed (the run holds its policies' locks, and nothing else sets a job's
+    // state), so those are read back, plus any run policy the state does not show yet (the
+    // first call, or a resumed run): a per-policy step reads one job, not every policy's,
+    // which made a run of N policies cost N² store reads.
+    let read: Vec<&str> = ctx.with_state(|s| {
+        ctx.plan
+            .policies
+            .iter()
+            .filter(|p| which(&p.name) || !s.config_jobs.contains_key(&p.name))
+            .map(|p| p.name.as_str())
+            .collect()
+    });
+    for name in read {
         if let Some(j) = store
-            .job(from, &p.name)
+            .job(from, name)
             .map_err(|e| StepError::Failed(e.to_string()))?
         {
-            states.push((p.name.clone(), j.state.as_str().to_string()));
+            states.push((name.to_string(), j.state.as_str().to_string()));
         }
     }
     ctx.with_state(|s| s.config_jobs.extend(states));

@@ -200,6 +200,31 @@ enum Cmd {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    /// Measure every performance figure side by side (failover wall time per failover and
+    /// per policy on generated worlds of skewed sizes with job-slot contention, peak RSS,
+    /// campaign scenarios/min, makespan over its lower bound, pipelined over the barrier
+    /// baseline, client outage with and without pre-sync, the simulator's request rate),
+    /// each with its target and met / missed.
+    Bench {
+        /// World sizes (policies), comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "10,100,1000")]
+        sizes: Vec<usize>,
+        /// Seeds of the chaos campaign (0 = skip it).
+        #[arg(long, default_value_t = 300)]
+        campaign_seeds: u64,
+        /// Campaign worker threads.
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        /// Seconds of each request-rate measurement (0 = skip it).
+        #[arg(long, default_value_t = 2.0)]
+        rps_secs: f64,
+        /// The clusters' SyncIQ job slots (max_concurrent_jobs) in the generated worlds.
+        #[arg(long, default_value_t = 8)]
+        job_slots: u32,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the scenario file's JSON Schema.
     Schema,
     /// Write a generated SyncIQ-mode scenario (YAML) to stdout.
@@ -497,6 +522,40 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::from(1)
             })
+        }
+        Cmd::Bench {
+            sizes,
+            campaign_seeds,
+            jobs,
+            rps_secs,
+            job_slots,
+            json,
+        } => {
+            if sizes.is_empty() || sizes.contains(&0) || !(0.0..=600.0).contains(&rps_secs) {
+                eprintln!("drill: --sizes needs sizes of at least 1; --rps-secs 0..=600");
+                return Ok(ExitCode::from(2));
+            }
+            let opts = scenarios::bench::BenchOptions {
+                sizes,
+                campaign_seeds,
+                jobs: jobs.max(1),
+                rps_secs,
+                job_slots: job_slots.max(1),
+                ..Default::default()
+            };
+            // The campaign's workers silence the orchestrator's logs; the failovers here do
+            // the same (a failed step is in the report, not on stderr).
+            let report = {
+                let _quiet =
+                    tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::default());
+                scenarios::bench::run(&opts).context("drill bench")?
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.render());
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Cmd::Schema => {
             let schema = schemars::schema_for!(Scenario);

@@ -1,0 +1,682 @@
+//! `drill bench`: every performance figure the lab has a target for, measured side by side in
+//! one run, each printed with its target and whether it was met (a table, or `--json`).
+//!
+//! * **Failover wall time** per failover and per policy on generated worlds of (by default)
+//!   10, 100 and 1000 policies, and the per-policy ratio of the largest size to the one
+//!   before it (flat = linear). The worlds are skewed (file sets spanning three orders of
+//!   magnitude, 16 KiB .. 16 MiB files), every policy has a report history (so the scheduler
+//!   orders jobs longest-expected-first), the clusters have few job slots (contention), the
+//!   policies' shares sit in one access zone behind a mapped pool with automatic networking,
+//!   and a few SMB clients write throughout (the outage windows).
+//! * **Peak RSS** of each failover (`VmHWM` from `/proc/self/status`, reset before each run
+//!   through `/proc/self/clear_refs`; where the reset is refused, the process's peak so far).
+//! * **Campaign throughput**: a chaos campaign of 10-policy worlds with faults on `--jobs`
+//!   workers (the `cargo bench -p scenarios --bench campaign` figure).
+//! * **Scheduler quality** from the largest run's report: makespan over the lower bound and
+//!   pipelined over the barrier baseline (`orchestrator::makespan`).
+//! * **Outage**: the longest client outage window of the 10-policy world with `presync` off
+//!   and on, and their ratio.
+//! * **Simulator request rate**: requests per second of the simulated PAPI over loopback HTTP
+//!   against a bare axum handler serving the same bytes ([`sim_rps_ratio`]).
+//!
+//! Timings are printed, never asserted: tests check the output's shape only.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::chaos::{run_campaign, CampaignConfig, GenConfig};
+use crate::runner::{run_scenario, DrillOptions};
+use crate::scenario::Scenario;
+
+/// What to measure and how much.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// World sizes (policies) of the failover runs.
+    pub sizes: Vec<usize>,
+    /// Seeds of the campaign (0 = skip it).
+    pub campaign_seeds: u64,
+    /// Campaign worker threads.
+    pub jobs: usize,
+    /// Seconds of each request-rate measurement (0 = skip it).
+    pub rps_secs: f64,
+    /// Concurrent requests of the request-rate measurement.
+    pub rps_concurrency: usize,
+    /// The clusters' SyncIQ `max_concurrent_jobs` (few: the jobs contend for slots).
+    pub job_slots: u32,
+    /// Seed of the generated worlds.
+    pub seed: u64,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            sizes: vec![10, 100, 1000],
+            campaign_seeds: 300,
+            jobs: 2,
+            rps_secs: 2.0,
+            rps_concurrency: 8,
+            job_slots: 8,
+            seed: 1,
+        }
+    }
+}
+
+/// `drill bench` could not measure.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("generated bench world of {0} policies: {1}")]
+    World(usize, String),
+    #[error("failover of {0} policies: {1}")]
+    Run(usize, String),
+    #[error("request-rate measurement: {0}")]
+    Rps(String),
+}
+
+/// One generated failover.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FailoverRun {
+    pub policies: usize,
+    pub presync: bool,
+    pub wall_ms: f64,
+    pub per_policy_ms: f64,
+    /// Peak resident set during the run (KiB), see the module doc.
+    pub peak_rss_kib: Option<u64>,
+    pub outcome: String,
+    /// Every invariant held and the run ended as expected.
+    pub passed: bool,
+    pub step_instances: usize,
+    pub makespan_ms: u64,
+    pub lower_bound_ms: Option<u64>,
+    pub makespan_over_lower_bound: Option<f64>,
+    pub barrier_baseline_ms: Option<u64>,
+    pub pipelined_over_barrier: Option<f64>,
+    pub estimated_ms: Option<u64>,
+    /// The longest client outage window (virtual ms), when a client had one.
+    pub max_outage_ms: Option<u64>,
+    /// Instances of the `presync` step in the run (0: the build plans none, whatever
+    /// `options.presync` says).
+    pub presync_steps: usize,
+}
+
+/// The campaign's throughput.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CampaignFigures {
+    pub seeds: u64,
+    pub jobs: usize,
+    pub wall_s: f64,
+    pub scenarios_per_minute: f64,
+    pub violations: u64,
+}
+
+/// The simulator's request rate against a bare handler.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RpsFigures {
+    pub sim_rps: f64,
+    pub bare_rps: f64,
+    pub ratio: f64,
+}
+
+/// One line of the table: a figure, its target, met or not.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Figure {
+    pub id: String,
+    pub what: String,
+    /// `None`: not measured in this run (`note` says why).
+    pub value: Option<f64>,
+    pub unit: String,
+    /// The target, as text (`< 1 s`, `≥ 20000`, …); empty when the figure has none.
+    pub target: String,
+    /// `None` when there is no target or no value.
+    pub met: Option<bool>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// Everything `drill bench` measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchReport {
+    pub runs: Vec<FailoverRun>,
+    pub campaign: Option<CampaignFigures>,
+    pub rps: Option<RpsFigures>,
+    pub figures: Vec<Figure>,
+}
+
+/// YAML of the bench world: `policies` policies (one share each under one access zone behind
+/// a mapped pool) with skewed sizes and report history, `slots` job slots per cluster, SMB
+/// clients on the first shares, a controlled SyncIQ-mode failover with the data-integrity
+/// lock and automatic networking.
+pub fn world_yaml(policies: usize, seed: u64, slots: u32, presync: bool) -> String {
+    use rand::{Rng, SeedableRng};
+    use std::fmt::Write as _;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut y = String::new();
+    let (mut shares, mut files, mut pols, mut clients) =
+        (String::new(), String::new(), String::new(), String::new());
+    for i in 0..policies {
+        let name = format!("p{i:04}");
+        let count: u64 = rng.random_range(10..=100);
+        // 16 KiB .. 16 MiB: three orders of magnitude between the smallest and largest.
+        let size: u64 = 1u64 << rng.random_range(14..=24);
+        let unsynced = f64::from(rng.random_range(5..=50)) / 100.0;
+        let pending = (count as f64 * unsynced).round() as u64 * size;
+        let past: Vec<String> = (0..4)
+            .map(|_| {
+                let jitter: f64 = rng.random_range(0.7..=1.3);
+                format!("{{bytes: {}}}", (pending as f64 * jitter).round() as u64)
+            })
+            .collect();
+        let _ = writeln!(
+            shares,
+            "        - {{name: {name}, path: /ifs/data/{name}, zone: data}}"
+        );
+        let _ = writeln!(
+            files,
+            "        - {{root: /ifs/data/{name}, count: {count}, size_bytes: {size}, unsynced_fraction: {unsynced}}}"
+        );
+        let _ = writeln!(
+            pols,
+            "    - {{name: {name}, source: boston, target: denver, source_path: /ifs/data/{name}, target_path: /ifs/data/{name}, schedule: every 1 hours, past_syncs: [{}]}}",
+            past.join(", ")
+        );
+        if i < 3 {
+            let _ = writeln!(
+                clients,
+                "  - {{name: ws{i}, protocol: smb, path: '\\\\data.corp.example\\{name}', writes_per_minute: 30}}"
+            );
+        }
+    }
+    let _ = writeln!(
+        y,
+        "# drill bench: {policies} policies, skewed sizes, {slots} job slots."
+    );
+    let _ = writeln!(y, "name: bench-{policies}");
+    let _ = writeln!(y, "seed: {seed}");
+    let _ = writeln!(y, "world:");
+    let _ = writeln!(
+        y,
+        "  link: {{bandwidth_bytes_per_s: 125000000, latency_ms: 5}}"
+    );
+    let _ = writeln!(y, "  clusters:");
+    let _ = writeln!(y, "    - name: boston");
+    let _ = writeln!(y, "      max_concurrent_jobs: {slots}");
+    let _ = writeln!(y, "      zones: [{{name: data, base_path: /ifs/data}}]");
+    let _ = writeln!(y, "      pools: [{{id: groupnet0.subnet0.data, zone: data, sc_dns_zone: data.corp.example, ssip: 10.1.3.10}}]");
+    let _ = writeln!(y, "      smb_shares:");
+    y.push_str(&shares);
+    let _ = writeln!(y, "      files:");
+    y.push_str(&files);
+    let _ = writeln!(y, "    - name: denver");
+    let _ = writeln!(y, "      max_concurrent_jobs: {slots}");
+    let _ = writeln!(y, "      zones: [{{name: data, base_path: /ifs/data}}]");
+    let _ = writeln!(y, "      pools: [{{id: groupnet0.subnet0.data-dr, zone: data, sc_dns_zone: data-dr.corp.example, ssip: 10.2.3.10}}]");
+    let _ = writeln!(y, "  policies:");
+    y.push_str(&pols);
+    let _ = writeln!(y, "  ad: {{domain: corp.example}}");
+    let _ = writeln!(y, "  dns: {{delegation: dual}}");
+    let _ = writeln!(y, "  pool_mappings:");
+    let _ = writeln!(
+        y,
+        "    - {{source: boston/groupnet0.subnet0.data, target: denver/groupnet0.subnet0.data-dr}}"
+    );
+    let _ = writeln!(y, "clients:");
+    y.push_str(&clients);
+    let _ = writeln!(y, "run:");
+    let _ = writeln!(y, "  kind: failover");
+    let _ = writeln!(y, "  mode: synciq-policy");
+    let _ = writeln!(y, "  from: boston");
+    let _ = writeln!(y, "  to: denver");
+    let _ = writeln!(
+        y,
+        "  options: {{data_integrity: true, networking: auto, presync: {presync}}}"
+    );
+    let _ = writeln!(y, "expect:");
+    let _ = writeln!(y, "  outcome: succeeded");
+    let _ = writeln!(y, "  invariants: all");
+    y
+}
+
+/// Reset the process's peak RSS (`VmHWM`) to its current RSS; false when refused.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// The process's peak RSS (`VmHWM`, KiB), where `/proc` has it.
+pub fn peak_rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Run one bench failover.
+pub fn failover(
+    policies: usize,
+    opts: &BenchOptions,
+    presync: bool,
+) -> Result<FailoverRun, BenchError> {
+    let yaml = world_yaml(policies, opts.seed, opts.job_slots, presync);
+    let scn = Scenario::parse(&yaml, "<bench>")
+        .map_err(|e| BenchError::World(policies, e.to_string()))?;
+    let reset = reset_peak_rss();
+    let t = Instant::now();
+    let r = run_scenario(&scn, &DrillOptions::default())
+        .map_err(|e| BenchError::Run(policies, e.to_string()))?;
+    let wall_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let perf = r.report.performance.as_ref();
+    Ok(FailoverRun {
+        policies,
+        presync,
+        wall_ms,
+        per_policy_ms: wall_ms / policies.max(1) as f64,
+        peak_rss_kib: if reset { peak_rss_kib() } else { None },
+        outcome: r.report.outcome.as_str().to_string(),
+        passed: r.passed(),
+        step_instances: r.report.steps.len(),
+        makespan_ms: r.report.makespan_ms,
+        lower_bound_ms: perf.map(|p| p.lower_bound_ms),
+        makespan_over_lower_bound: perf.and_then(|p| p.makespan_over_lower_bound),
+        barrier_baseline_ms: perf.map(|p| p.barrier_baseline_ms),
+        pipelined_over_barrier: perf.and_then(|p| p.pipelined_over_barrier),
+        estimated_ms: perf.and_then(|p| p.estimated_ms),
+        max_outage_ms: r.outages.iter().filter_map(|o| o.window_ms).max(),
+        presync_steps: r
+            .report
+            .steps
+            .iter()
+            .filter(|s| s.step.as_str() == "presync")
+            .count(),
+    })
+}
+
+/// Requests per second of `GET /platform/18/sync/policies` (100 policies) served by the
+/// simulator over loopback HTTP, and of a bare axum handler returning the same bytes, each
+/// measured for `secs` with `conc` concurrent requests on one current-thread runtime (the
+/// measurement of `sim-onefs/benches/papi_rps.rs`, kept here so `drill bench` needs no
+/// bench build; point it at the simulator's own when it exposes one).
+pub fn sim_rps_ratio(secs: f64, conc: usize) -> Result<RpsFigures, BenchError> {
+    use axum::routing::get;
+    use base64::Engine;
+    let err = |e: &dyn std::fmt::Display| BenchError::Rps(e.to_string());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| err(&e))?;
+    rt.block_on(async {
+        let mut policies = Vec::new();
+        for i in 0..100 {
+            policies.push(serde_json::json!({
+                "name": format!("p{i:03}"), "source": "src", "target": "tgt",
+                "source_path": format!("/ifs/data/p{i:03}"),
+                "target_path": format!("/ifs/data/p{i:03}"),
+                "schedule": "every 1 hours"}));
+        }
+        let spec: sim_onefs::WorldSpec = serde_json::from_value(serde_json::json!({
+            "clusters": [
+                {"name": "src", "users": [{"name": "admin", "password": "pw", "role": "admin"}]},
+                {"name": "tgt", "users": [{"name": "admin", "password": "pw", "role": "admin"}]}],
+            "policies": policies,
+        }))
+        .map_err(|e| err(&e))?;
+        let sim = sim_onefs::Sim::new(&spec, 1).map_err(|e| err(&e))?;
+        let auth = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("admin:pw")
+        );
+        let router = sim.router("src").ok_or_else(|| err(&"no router for src"))?;
+        let sim_url = serve(router).await.map_err(|e| err(&e))?;
+        let body = reqwest::Client::new()
+            .get(&sim_url)
+            .header("authorization", &auth)
+            .send()
+            .await
+            .map_err(|e| err(&e))?
+            .bytes()
+            .await
+            .map_err(|e| err(&e))?;
+        let bare_body = body.clone();
+        let bare = axum::Router::new().route(
+            "/platform/18/sync/policies",
+            get(move || {
+                let b = bare_body.clone();
+                async move { ([("content-type", "application/json")], b) }
+            }),
+        );
+        let bare_url = serve(bare).await.map_err(|e| err(&e))?;
+        let warm = (secs / 4.0).min(1.0);
+        measure(&sim_url, &auth, warm, conc).await?;
+        measure(&bare_url, &auth, warm, conc).await?;
+        let sim_rps = measure(&sim_url, &auth, secs, conc).await?;
+        let bare_rps = measure(&bare_url, &auth, secs, conc).await?;
+        Ok(RpsFigures {
+            sim_rps,
+            bare_rps,
+            ratio: if bare_rps > 0.0 {
+                sim_rps / bare_rps
+            } else {
+                0.0
+            },
+        })
+    })
+}
+
+async fn serve(router: axum::Router) -> std::io::Result<String> {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = l.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(l, router).await;
+    });
+    Ok(format!("http://{addr}/platform/18/sync/policies"))
+}
+
+async fn measure(url: &str, auth: &str, secs: f64, conc: usize) -> Result<f64, BenchError> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(conc)
+        .build()
+        .map_err(|e| BenchError::Rps(e.to_string()))?;
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..conc.max(1) {
+        let (c, u, a) = (client.clone(), url.to_string(), auth.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let r = c.get(&u).header("authorization", &a).send().await?;
+                if !r.status().is_success() {
+                    break;
+                }
+                r.bytes().await?;
+                n += 1;
+            }
+            Ok::<u64, reqwest::Error>(n)
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t
+            .await
+            .map_err(|e| BenchError::Rps(e.to_string()))?
+            .map_err(|e| BenchError::Rps(e.to_string()))?;
+    }
+    Ok(total as f64 / start.elapsed().as_secs_f64())
+}
+
+fn figure(
+    id: &str,
+    what: &str,
+    value: Option<f64>,
+    unit: &str,
+    target: &str,
+    met: Option<bool>,
+) -> Figure {
+    Figure {
+        id: id.into(),
+        what: what.into(),
+        value,
+        unit: unit.into(),
+        target: target.into(),
+        met: value.and(met),
+        note: String::new(),
+    }
+}
+
+/// Measure everything `opts` asks for.
+pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
+    let mut runs = Vec::new();
+    for &n in &opts.sizes {
+        runs.push(failover(n, opts, false)?);
+    }
+    // Outage with pre-sync, on the smallest world (the clients write on its first shares).
+    if let Some(&n) = opts.sizes.iter().min() {
+        runs.push(failover(n, opts, true)?);
+    }
+    let campaign = (opts.campaign_seeds > 0).then(|| {
+        let s = run_campaign(&CampaignConfig {
+            seeds: 0..opts.campaign_seeds,
+            jobs: opts.jobs.max(1),
+            gen: GenConfig::fixed(10),
+            shrink_budget: 0,
+            out_dir: None,
+            progress: false,
+            ..CampaignConfig::default()
+        });
+        CampaignFigures {
+            seeds: s.runs,
+            jobs: opts.jobs.max(1),
+            wall_s: s.wall_s,
+            scenarios_per_minute: s.scenarios_per_minute,
+            violations: s.violation_count(),
+        }
+    });
+    let rps = if opts.rps_secs > 0.0 {
+        Some(sim_rps_ratio(opts.rps_secs, opts.rps_concurrency)?)
+    } else {
+        None
+    };
+    let figures = figures(&runs, campaign.as_ref(), rps.as_ref());
+    Ok(BenchReport {
+        runs,
+        campaign,
+        rps,
+        figures,
+    })
+}
+
+/// The table's figures from the measurements, each with its target.
+pub fn figures(
+    runs: &[FailoverRun],
+    campaign: Option<&CampaignFigures>,
+    rps: Option<&RpsFigures>,
+) -> Vec<Figure> {
+    let plain: Vec<&FailoverRun> = runs.iter().filter(|r| !r.presync).collect();
+    let mut out = Vec::new();
+    let largest = plain.iter().max_by_key(|r| r.policies).copied();
+    for r in &plain {
+        let big = Some(r.policies) == largest.map(|l| l.policies) && r.policies >= 1000;
+        out.push(figure(
+            &format!("failover_wall_s_{}", r.policies),
+            &format!("failover of {} policies, wall time", r.policies),
+            Some(r.wall_ms / 1000.0),
+            "s",
+            if big { "< 1" } else { "" },
+            big.then_some(r.wall_ms < 1000.0),
+        ));
+        out.push(figure(
+            &format!("per_policy_ms_{}", r.policies),
+            &format!("failover of {} policies, wall time per policy", r.policies),
+            Some(r.per_policy_ms),
+            "ms",
+            "",
+            None,
+        ));
+        out.push(figure(
+            &format!("peak_rss_mib_{}", r.policies),
+            &format!("failover of {} policies, peak RSS", r.policies),
+            r.peak_rss_kib.map(|k| k as f64 / 1024.0),
+            "MiB",
+            if big { "≤ 200" } else { "" },
+            big.then_some(r.peak_rss_kib.is_some_and(|k| k as f64 / 1024.0 <= 200.0)),
+        ));
+    }
+    // Per-policy time of the largest size over the one before it.
+    let mut sizes: Vec<&&FailoverRun> = plain.iter().collect();
+    sizes.sort_by_key(|r| r.policies);
+    if let [.., a, b] = sizes.as_slice() {
+        let v = b.per_policy_ms / a.per_policy_ms.max(f64::MIN_POSITIVE);
+        out.push(figure(
+            "per_policy_ratio",
+            &format!("time per policy at {} / at {}", b.policies, a.policies),
+            Some(v),
+            "×",
+            "≤ 1.5",
+            Some(v <= 1.5),
+        ));
+    }
+    if let Some(c) = campaign {
+        let mut f = figure(
+            "campaign_per_min",
+            &format!(
+                "chaos campaign, 10-policy worlds with faults, --jobs {}",
+                c.jobs
+            ),
+            Some(c.scenarios_per_minute),
+            "scenarios/min",
+            "≥ 20000",
+            Some(c.scenarios_per_minute >= 20_000.0),
+        );
+        if c.violations > 0 {
+            f.note = format!("{} failing seeds", c.violations);
+        }
+        out.push(f);
+    } else {
+        out.push(Figure {
+            note: "not measured (--campaign-seeds 0)".into(),
+            ..figure(
+                "campaign_per_min",
+                "chaos campaign",
+                None,
+                "scenarios/min",
+                "≥ 20000",
+                None,
+            )
+        });
+    }
+    if let Some(l) = largest {
+        let what = |s: &str| format!("{s} ({} policies)", l.policies);
+        out.push(figure(
+            "makespan_over_lower_bound",
+            &what("makespan / lower bound"),
+            l.makespan_over_lower_bound,
+            "×",
+            "≤ 1.10",
+            l.makespan_over_lower_bound.map(|v| v <= 1.10),
+        ));
+        out.push(figure(
+            "pipelined_over_barrier",
+            &what("pipelined / barrier baseline"),
+            l.pipelined_over_barrier,
+            "×",
+            "≤ 0.80",
+            l.pipelined_over_barrier.map(|v| v <= 0.80),
+        ));
+    }
+    let smallest = plain.iter().min_by_key(|r| r.policies).copied();
+    let with = runs.iter().find(|r| r.presync);
+    if let (Some(off), Some(on)) = (smallest, with) {
+        out.push(figure(
+            "outage_without_presync_s",
+            &format!(
+                "longest client outage, {} policies, no pre-sync",
+                off.policies
+            ),
+            off.max_outage_ms.map(|m| m as f64 / 1000.0),
+            "s (virtual)",
+            "",
+            None,
+        ));
+        out.push(figure(
+            "outage_with_presync_s",
+            &format!("longest client outage, {} policies, pre-sync", on.policies),
+            on.max_outage_ms.map(|m| m as f64 / 1000.0),
+            "s (virtual)",
+            "",
+            None,
+        ));
+        let ratio = match (on.max_outage_ms, off.max_outage_ms) {
+            (Some(a), Some(b)) if b > 0 => Some(a as f64 / b as f64),
+            _ => None,
+        };
+        let mut f = figure(
+            "outage_presync_ratio",
+            "outage with pre-sync / without",
+            ratio,
+            "×",
+            "≤ 0.2",
+            ratio.map(|v| v <= 0.2),
+        );
+        if on.presync_steps == 0 {
+            f.note =
+                "the plan has no presync step: options.presync has no effect in this build".into();
+        }
+        out.push(f);
+    }
+    match rps {
+        Some(r) => out.push(figure(
+            "sim_rps_ratio",
+            &format!(
+                "simulated PAPI req/s / bare axum ({:.0} / {:.0})",
+                r.sim_rps, r.bare_rps
+            ),
+            Some(r.ratio),
+            "×",
+            "",
+            None,
+        )),
+        None => out.push(Figure {
+            note: "not measured (--rps-secs 0)".into(),
+            ..figure(
+                "sim_rps_ratio",
+                "simulated PAPI req/s / bare axum",
+                None,
+                "×",
+                "",
+                None,
+            )
+        }),
+    }
+    out
+}
+
+impl BenchReport {
+    /// The table: one line per figure.
+    pub fn render(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{:<62} {:>12} {:<14} {:<9} met",
+            "figure", "value", "unit", "target"
+        );
+        for f in &self.figures {
+            let value = f.value.map_or("—".to_string(), |v| {
+                if v >= 100.0 {
+                    format!("{v:.0}")
+                } else {
+                    format!("{v:.3}")
+                }
+            });
+            let met = match f.met {
+                Some(true) => "met",
+                Some(false) => "MISSED",
+                None => "",
+            };
+            let _ = writeln!(
+                s,
+                "{:<62} {:>12} {:<14} {:<9} {}{}",
+                f.what,
+                value,
+                f.unit,
+                f.target,
+                met,
+                if f.note.is_empty() {
+                    String::new()
+                } else {
+                    format!("  ({})", f.note)
+                }
+            );
+        }
+        for r in &self.runs {
+            if !r.passed {
+                let _ = writeln!(
+                    s,
+                    "note: the {}-policy run{} ended {} and did not pass its checks",
+                    r.policies,
+                    if r.presync { " with pre-sync" } else { "" },
+                    r.outcome
+                );
+            }
+        }
+        s
+    }
+}
