@@ -21,7 +21,7 @@
 //!
 //! Timings are printed, never asserted: tests check the output's shape only.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -289,117 +289,24 @@ pub fn failover(
     })
 }
 
-/// Requests per second of `GET /platform/18/sync/policies` (100 policies) served by the
+/// Requests per second of `GET /platform/N/sync/policies` (100 policies) served by the
 /// simulator over loopback HTTP, and of a bare axum handler returning the same bytes, each
-/// measured for `secs` with `conc` concurrent requests on one current-thread runtime (the
-/// measurement of `sim-onefs/benches/papi_rps.rs`, kept here so `drill bench` needs no
-/// bench build; point it at the simulator's own when it exposes one).
+/// measured for `secs` (rounded up to whole seconds) with `conc` concurrent requests: the
+/// simulator's own measurement (`sim_onefs::bench`, also printed by
+/// `cargo bench -p sim-onefs --bench papi_rps`).
 pub fn sim_rps_ratio(secs: f64, conc: usize) -> Result<RpsFigures, BenchError> {
-    use axum::routing::get;
-    use base64::Engine;
-    let err = |e: &dyn std::fmt::Display| BenchError::Rps(e.to_string());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| err(&e))?;
-    rt.block_on(async {
-        let mut policies = Vec::new();
-        for i in 0..100 {
-            policies.push(serde_json::json!({
-                "name": format!("p{i:03}"), "source": "src", "target": "tgt",
-                "source_path": format!("/ifs/data/p{i:03}"),
-                "target_path": format!("/ifs/data/p{i:03}"),
-                "schedule": "every 1 hours"}));
-        }
-        let spec: sim_onefs::WorldSpec = serde_json::from_value(serde_json::json!({
-            "clusters": [
-                {"name": "src", "users": [{"name": "admin", "password": "pw", "role": "admin"}]},
-                {"name": "tgt", "users": [{"name": "admin", "password": "pw", "role": "admin"}]}],
-            "policies": policies,
-        }))
-        .map_err(|e| err(&e))?;
-        let sim = sim_onefs::Sim::new(&spec, 1).map_err(|e| err(&e))?;
-        let auth = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode("admin:pw")
-        );
-        let router = sim.router("src").ok_or_else(|| err(&"no router for src"))?;
-        let sim_url = serve(router).await.map_err(|e| err(&e))?;
-        let body = reqwest::Client::new()
-            .get(&sim_url)
-            .header("authorization", &auth)
-            .send()
-            .await
-            .map_err(|e| err(&e))?
-            .bytes()
-            .await
-            .map_err(|e| err(&e))?;
-        let bare_body = body.clone();
-        let bare = axum::Router::new().route(
-            "/platform/18/sync/policies",
-            get(move || {
-                let b = bare_body.clone();
-                async move { ([("content-type", "application/json")], b) }
-            }),
-        );
-        let bare_url = serve(bare).await.map_err(|e| err(&e))?;
-        let warm = (secs / 4.0).min(1.0);
-        measure(&sim_url, &auth, warm, conc).await?;
-        measure(&bare_url, &auth, warm, conc).await?;
-        let sim_rps = measure(&sim_url, &auth, secs, conc).await?;
-        let bare_rps = measure(&bare_url, &auth, secs, conc).await?;
-        Ok(RpsFigures {
-            sim_rps,
-            bare_rps,
-            ratio: if bare_rps > 0.0 {
-                sim_rps / bare_rps
-            } else {
-                0.0
-            },
-        })
-    })
-}
-
-async fn serve(router: axum::Router) -> std::io::Result<String> {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = l.local_addr()?;
-    tokio::spawn(async move {
-        let _ = axum::serve(l, router).await;
-    });
-    Ok(format!("http://{addr}/platform/18/sync/policies"))
-}
-
-async fn measure(url: &str, auth: &str, secs: f64, conc: usize) -> Result<f64, BenchError> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(conc)
-        .build()
+    let secs = secs.max(1.0).ceil() as u64;
+    let r = sim_onefs::bench::papi_rps_detail(secs, conc.max(1))
         .map_err(|e| BenchError::Rps(e.to_string()))?;
-    let deadline = Instant::now() + Duration::from_secs_f64(secs);
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..conc.max(1) {
-        let (c, u, a) = (client.clone(), url.to_string(), auth.to_string());
-        tasks.push(tokio::spawn(async move {
-            let mut n = 0u64;
-            while Instant::now() < deadline {
-                let r = c.get(&u).header("authorization", &a).send().await?;
-                if !r.status().is_success() {
-                    break;
-                }
-                r.bytes().await?;
-                n += 1;
-            }
-            Ok::<u64, reqwest::Error>(n)
-        }));
-    }
-    let mut total = 0;
-    for t in tasks {
-        total += t
-            .await
-            .map_err(|e| BenchError::Rps(e.to_string()))?
-            .map_err(|e| BenchError::Rps(e.to_string()))?;
-    }
-    Ok(total as f64 / start.elapsed().as_secs_f64())
+    Ok(RpsFigures {
+        sim_rps: r.sim_rps,
+        bare_rps: r.bare_rps,
+        ratio: if r.bare_rps > 0.0 {
+            r.sim_rps / r.bare_rps
+        } else {
+            0.0
+        },
+    })
 }
 
 fn figure(
