@@ -28,11 +28,15 @@ use crate::run_spec::{Naming, RunKind, RunSpec};
 
 /// Build the DAG for `spec` over `inv`.
 pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
-    let select::Selection { policies, zones } = select::select(spec, inv)?;
+    let select::Selection {
+        policies,
+        zones,
+        returned,
+    } = select::select(spec, inv)?;
     let steps = if spec.kind == RunKind::Rehearsal {
         graph::rehearsal(&policies, &zones)
     } else {
-        graph::failover(spec, &policies, &zones)
+        graph::failover(spec, &policies, &zones, returned.as_ref())
     };
     graph::check(spec, &steps)?;
     Ok(Plan {
@@ -40,7 +44,36 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
         policies,
         zones,
         steps,
+        returned,
     })
+}
+
+/// A failback after an uncontrolled failover, as detected from what the clusters report
+/// (never from a flag): the run's target is the source that went down and came back.
+/// For each policy of the pair, the original (target → source of this run) is still
+/// enabled on the returned cluster, no `<name>_mirror` exists on the failed-over side, and
+/// the failed-over side's target record of the original is `writes_enabled` (its
+/// allow-write ran, its resync-prep could not). The plan then fences the returned source
+/// first and runs `returned_resync_prep` per policy before the normal failback chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Returned {
+    /// The returned cluster (the run's `to`).
+    pub cluster: String,
+    /// (mirror policy the failback runs, original policy on the returned cluster), by
+    /// mirror name.
+    pub policies: Vec<(String, String)>,
+    /// Why the plan believes so, for the plan text and the report.
+    pub why: String,
+}
+
+impl Returned {
+    /// The original policy behind the (not yet created) mirror `mirror`, if it is one.
+    pub fn original_of(&self, mirror: &str) -> Option<&str> {
+        self.policies
+            .iter()
+            .find(|(m, _)| m == mirror)
+            .map(|(_, o)| o.as_str())
+    }
 }
 
 /// Check a step graph read back from somewhere (a journal file) against the invariants the
@@ -107,6 +140,9 @@ pub struct Plan {
     #[serde(default)]
     pub zones: Vec<ZonePlan>,
     pub steps: Vec<StepInstance>,
+    /// Set when the run is a failback after an uncontrolled failover ([`Returned`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned: Option<Returned>,
 }
 
 /// The plan could not be built.
@@ -204,6 +240,12 @@ impl Plan {
     /// Human-readable DAG listing (for `dr plan`).
     pub fn render(&self) -> String {
         let mut s = String::new();
+        if let Some(r) = &self.returned {
+            s.push_str(&format!(
+                "# {}\n# so the run fences {} first (fence_returned_source) and makes each mirror with resync-prep there (returned_resync_prep)\n",
+                r.why, r.cluster
+            ));
+        }
         for st in &self.steps {
             let deps: Vec<String> = st.deps.iter().map(|d| format!("#{d}")).collect();
             s.push_str(&format!(
@@ -355,6 +397,8 @@ mod tests {
                             | StepId::AddTestAlias
                             | StepId::VerifyTestAccess
                             | StepId::RemoveTestAlias
+                            | StepId::FenceReturnedSource
+                            | StepId::ReturnedResyncPrep
                     )
             })
             .collect()

@@ -298,6 +298,10 @@ pub struct Facts<'a> {
     pub source_pools: Pools,
     /// Target records of the run's policies (and any other the run touched), by policy.
     pub targets: BTreeMap<String, TargetRecord>,
+    /// A failback after an uncontrolled failover: the scenario's last prelude between the
+    /// run's clusters failed the run's target over to its source uncontrolled (DESIGN §2
+    /// "Other runs": the failback starts with resync-prep on the returned source).
+    pub returned: bool,
 }
 
 fn obj_str<'v>(o: &'v Value, k: &str) -> Option<&'v str> {
@@ -400,6 +404,18 @@ impl<'a> Facts<'a> {
         };
         let audit = AuditIndex::new(ev.audit, &report.run_id);
         let targets = target_records(ev.audit, &report.run_id, &report.to);
+        let returned = run.kind == "failback"
+            && run.controlled
+            && ev
+                .scenario
+                .prelude
+                .iter()
+                .rev()
+                .find(|p| {
+                    (p.from == report.to && p.to == report.from)
+                        || (p.from == report.from && p.to == report.to)
+                })
+                .is_some_and(|p| !p.controlled && p.from == report.to);
         Ok(Facts {
             ev,
             report,
@@ -411,6 +427,7 @@ impl<'a> Facts<'a> {
             source_zones,
             source_pools,
             targets,
+            returned,
         })
     }
 
