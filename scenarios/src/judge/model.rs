@@ -273,7 +273,7 @@ impl<'f, 'a> Model<'f, 'a> {
             };
             m.insert(key(step, None, None), p);
         };
-        if self.f.returned {
+        if !self.f.returned.is_empty() {
             bare(&mut m, "fence_returned_source", true);
         }
         bare(&mut m, "check_open_files", true);
@@ -288,8 +288,8 @@ impl<'f, 'a> Model<'f, 'a> {
                 m.insert(key(step, Some(p), None), Planned::Run);
             }
         };
-        if self.f.returned {
-            per_policy(&mut m, "returned_resync_prep");
+        for p in &self.f.returned {
+            m.insert(key("returned_resync_prep", Some(p), None), Planned::Run);
         }
         for step in [
             "cache_schedules",
@@ -445,7 +445,7 @@ impl<'f, 'a> Model<'f, 'a> {
         }
         // A returned source is fenced before anything else (DESIGN §2 "Other runs").
         let fence = || -> Vec<Key> {
-            if self.f.returned {
+            if !self.f.returned.is_empty() {
                 vec![bare("fence_returned_source")]
             } else {
                 vec![]
@@ -462,7 +462,7 @@ impl<'f, 'a> Model<'f, 'a> {
             "block_on_warning" => vec![bare("validate")],
             "disable_config_jobs" => vec![bare("validate"), bare("block_on_warning")],
             "returned_resync_prep" => vec![bare("disable_config_jobs")],
-            "sync_data" if self.f.returned => {
+            "sync_data" if p.is_some_and(|p| self.f.returned.contains(p)) => {
                 vec![bare("disable_config_jobs"), of("returned_resync_prep")]
             }
             "sync_data" => vec![bare("disable_config_jobs")],
