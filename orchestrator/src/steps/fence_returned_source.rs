@@ -31,7 +31,9 @@ use super::spns::{provider, same};
 pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let plan = &ctx.plan;
     let returned = plan.returned.as_ref().ok_or_else(|| {
-        StepError::Failed("fence_returned_source runs only in a failback after an uncontrolled failover".into())
+        StepError::Failed(
+            "fence_returned_source runs only in a failback after an uncontrolled failover".into(),
+        )
     })?;
     let tgt = ctx.target(inst)?;
     let naming = &plan.spec.options.naming;
@@ -56,7 +58,8 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
 
     // SmartConnect names of the mapped pools, and their SPNs.
     let names_move = matches!(plan.spec.mode, Mode::AccessZone | Mode::IpPool)
-        || (plan.spec.mode == Mode::SynciqPolicy && plan.spec.options.networking == Networking::Auto);
+        || (plan.spec.mode == Mode::SynciqPolicy
+            && plan.spec.options.networking == Networking::Auto);
     let mut spns: Vec<String> = Vec::new();
     if names_move {
         for m in plan.zones.iter().flat_map(|z| &z.mappings) {

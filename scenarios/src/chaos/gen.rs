@@ -1746,10 +1746,10 @@ pub fn failback_after_uncontrolled(v: &mut Value, src: &str, tgt: &str) {
         .into_iter()
         .filter(|f| {
             let e = &f["effect"];
-            let name = e.as_str().map(str::to_string).or_else(|| {
-                e.as_object()
-                    .and_then(|o| o.keys().next().cloned())
-            });
+            let name = e
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| e.as_object().and_then(|o| o.keys().next().cloned()));
             !matches!(
                 name.as_deref(),
                 Some("cluster_down" | "cluster_up" | "link_partition" | "link_heal")

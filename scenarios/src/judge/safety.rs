@@ -353,8 +353,8 @@ fn s3_zone_home(
             // A returned source (failback after an uncontrolled failover) answered its old
             // names before the run only until the run's fence took them (DESIGN §2 "Other
             // runs"): undone, the zone stays where its data is writable, not split.
-            let tgt_before = f.returned.is_empty()
-                && before.names.get(to).is_some_and(|s| s.contains(n));
+            let tgt_before =
+                f.returned.is_empty() && before.names.get(to).is_some_and(|s| s.contains(n));
             let src_after = after.names.get(from).is_some_and(|s| s.contains(n));
             let tgt_after = after.names.get(to).is_some_and(|s| s.contains(n));
             if src_before != src_after || tgt_before != tgt_after {
