@@ -568,6 +568,77 @@ mod tests {
         }
     }
 
+    /// A failback after an uncontrolled failover is detected from the clusters' state, not
+    /// from the run spec: originals still enabled on the returned side, no mirror on the
+    /// failed-over side, its target records writes_enabled. The plan fences the returned
+    /// source first and makes each mirror before the mirror's chain.
+    #[test]
+    fn failback_after_uncontrolled_is_detected() {
+        use crate::inventory::TargetPolicyInfo;
+        let mut inv = inv(2);
+        let mut sp = spec();
+        sp.kind = RunKind::Failback;
+        sp.from = "b".into();
+        sp.to = "a".into();
+        let tp = |name: &str, state: &str| TargetPolicyInfo {
+            name: name.into(),
+            source_host: "a".into(),
+            target_path: format!("/ifs/{name}"),
+            failover_failback_state: state.into(),
+        };
+        // Nothing failed over: no mirrors, nothing returned, nothing to fail back.
+        inv.target_policies.insert(
+            "b".into(),
+            vec![tp("p0", "writes_disabled"), tp("p1", "writes_disabled")],
+        );
+        assert!(matches!(build(&sp, &inv), Err(PlanError::NoPolicies(..))));
+        // Uncontrolled failover of p0 only (allow-write ran, resync-prep could not).
+        inv.target_policies.insert(
+            "b".into(),
+            vec![tp("p0", "writes_enabled"), tp("p1", "writes_disabled")],
+        );
+        let plan = build(&sp, &inv).unwrap();
+        let r = plan.returned.clone().expect("detected");
+        assert_eq!(r.cluster, "a");
+        assert_eq!(r.policies, vec![("p0_mirror".into(), "p0".into())]);
+        let names: Vec<&str> = plan.policies.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, vec!["p0_mirror"]);
+        assert_eq!(plan.steps[0].step, StepId::FenceReturnedSource);
+        let find = |step: StepId| {
+            plan.steps
+                .iter()
+                .find(|s| s.step == step && s.policy.as_deref() == Some("p0_mirror"))
+                .unwrap()
+                .idx
+        };
+        let rrp = find(StepId::ReturnedResyncPrep);
+        assert!(plan.ancestors(rrp).contains(&0));
+        assert!(plan.ancestors(rrp).contains(
+            &plan
+                .steps
+                .iter()
+                .find(|s| s.step == StepId::Validate)
+                .unwrap()
+                .idx
+        ));
+        assert!(plan.ancestors(find(StepId::SyncData)).contains(&rrp));
+        assert!(plan
+            .render()
+            .contains("returned after an uncontrolled failover"));
+        // A controlled failback (the mirror exists) is not a returned one.
+        let mut mirror = inv.policies["p0"].clone();
+        mirror.name = "p0_mirror".into();
+        mirror.source = "b".into();
+        mirror.target = Some("a".into());
+        inv.policies.insert("p0_mirror".into(), mirror);
+        let plan = build(&sp, &inv).unwrap();
+        assert!(plan.returned.is_none());
+        assert!(!plan
+            .steps
+            .iter()
+            .any(|s| s.step == StepId::FenceReturnedSource));
+    }
+
     /// Uncontrolled zone-mode failover with the source undiscovered (down): the zone comes
     /// from the target, the source pool from the names recorded with the mapping; without
     /// them the plan says what is missing.
