@@ -223,7 +223,9 @@ pub fn acting_side(step: StepId) -> Option<Side> {
         | FailoverQuotas
         | RunMirror
         | RollbackMoveSmartconnectToTarget
-        | RollbackAddTargetSpns => Some(Side::Target),
+        | RollbackAddTargetSpns
+        | FenceReturnedSource
+        | ReturnedResyncPrep => Some(Side::Target),
         _ => None,
     }
 }
