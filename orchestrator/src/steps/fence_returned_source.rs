@@ -78,9 +78,10 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
                 }
             }
         }
-    } else if plan.spec.mode == Mode::SynciqPolicy {
+    }
+    if plan.spec.mode == Mode::SynciqPolicy && (!names_move || plan.zones.is_empty()) {
         let warning = format!(
-            "{} returned after an uncontrolled failover and networking is manual: make sure its pools no longer answer the production names before clients reconnect",
+            "{} returned after an uncontrolled failover and no pool mapping moves its names: make sure its pools no longer answer the production names before clients reconnect",
             returned.cluster
         );
         ctx.with_state(|s| {

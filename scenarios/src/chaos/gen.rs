@@ -1669,7 +1669,7 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         "operator": operator,
         "expect": {"invariants": "all"},
     });
-    if !ap.controlled && case.seed % 3 == 0 && prelude_can_succeed(&v, src) {
+    if !ap.controlled && case.seed.is_multiple_of(3) && prelude_can_succeed(&v, src) {
         failback_after_uncontrolled(&mut v, src, tgt);
     }
     v
