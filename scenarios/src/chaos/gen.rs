@@ -1669,16 +1669,21 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         "operator": operator,
         "expect": {"invariants": "all"},
     });
-    if !ap.controlled && case.seed.is_multiple_of(3) && prelude_can_succeed(&v, src) {
+    // The prelude must succeed: no readiness defect of the case's (SyncIQ off, a disabled
+    // policy) may be in its way.
+    let defect_free = ap.service_off.is_none() && !ap.disabled.iter().any(|d| *d);
+    if !ap.controlled && case.seed.is_multiple_of(3) && defect_free && prelude_can_succeed(&v, src)
+    {
         failback_after_uncontrolled(&mut v, src, tgt);
     }
     v
 }
 
 /// Whether the uncontrolled failover of `v` can be a prelude (which must succeed): in DFS
-/// mode every policy it fails over needs a DFS share for the target to activate.
+/// and zone modes its DFS rename steps act with the source down and fail for a policy
+/// without a share, so every policy (of the zone) needs one.
 fn prelude_can_succeed(v: &Value, src: &str) -> bool {
-    if v["run"]["mode"] != json!(Mode::Dfs.as_str()) {
+    if v["run"]["mode"] == json!(Mode::SynciqPolicy.as_str()) {
         return true;
     }
     let shared: Vec<&str> = v["world"]["clusters"][0]["smb_shares"]
