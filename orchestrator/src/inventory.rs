@@ -147,6 +147,21 @@ pub struct Inventory {
     /// AD providers by cluster.
     #[serde(default)]
     pub ads: BTreeMap<String, Vec<AdsProvider>>,
+    /// SyncIQ target records by cluster (what replicates into it, and their
+    /// failover/failback state): how a failback tells that its target returned after an
+    /// uncontrolled failover.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub target_policies: BTreeMap<String, Vec<TargetPolicyInfo>>,
+}
+
+/// One SyncIQ target record as discovered on the cluster it replicates into.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetPolicyInfo {
+    pub name: String,
+    pub source_host: String,
+    pub target_path: String,
+    /// `writes_disabled`, `writes_enabled`, `resync_policy_created`, …
+    pub failover_failback_state: String,
 }
 
 impl Inventory {
@@ -170,6 +185,14 @@ impl Inventory {
             .get(cluster)?
             .iter()
             .find(|p| p.id == id || p.name == id)
+    }
+
+    /// The target record `name` on `cluster`, if discovered.
+    pub fn target_policy(&self, cluster: &str, name: &str) -> Option<&TargetPolicyInfo> {
+        self.target_policies
+            .get(cluster)?
+            .iter()
+            .find(|t| t.name == name)
     }
 
     /// Policies replicating from `from` to `to`, by name.
@@ -268,6 +291,18 @@ pub async fn discover(
             });
         }
         inv.pools.insert(name.clone(), pools);
+        let tps = client.list_target_policies().await?;
+        inv.target_policies.insert(
+            name.clone(),
+            tps.into_iter()
+                .map(|tp| TargetPolicyInfo {
+                    name: tp.name,
+                    source_host: tp.source_host,
+                    target_path: tp.target_path,
+                    failover_failback_state: tp.failover_failback_state,
+                })
+                .collect(),
+        );
         for p in client.list_policies().await? {
             let target = inv
                 .clusters

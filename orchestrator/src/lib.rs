@@ -42,9 +42,10 @@ mod steps;
 
 pub use ctx::{Observer, RunCtx, RunEvent, RunState};
 pub use exec::{execute, execute_resumable, AbsentOperator, Operator, Resume};
-pub use inventory::{ClusterInfo, Inventory, JobSample, PolicyInfo, PoolInfo};
+pub use inventory::{ClusterInfo, Inventory, JobSample, PolicyInfo, PoolInfo, TargetPolicyInfo};
 pub use plan::{
-    build as build_plan, Actor, NetMapping, Plan, PlanError, StepId, StepInstance, ZonePlan,
+    build as build_plan, Actor, NetMapping, Plan, PlanError, Returned, StepId, StepInstance,
+    ZonePlan,
 };
 pub use report::{Outcome, Performance, Report, SkipReason, SlotLoad, StepRecord, StepStatus};
 pub use run_spec::{Mode, Networking, RunKind, RunOptions, RunSpec};

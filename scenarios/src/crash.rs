@@ -449,6 +449,7 @@ pub async fn run_with_crash_down(
     let w = crate::world::World::build(&scn.world, scn.seed).map_err(Err)?;
     // Preludes (e.g. the failover a failback scenario starts from) run uninterrupted.
     crate::runner::run_preludes(scn, &w).await.map_err(Err)?;
+    crate::runner::return_clusters(scn, &w);
     let sim = w.sim.clone();
     let dns = Some(w.dns_client());
     // A fault's `at` counts from the run's start (after the preludes).

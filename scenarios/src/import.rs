@@ -595,6 +595,7 @@ pub fn import(d: &InventoryDump, opts: &ImportOptions) -> Result<Scenario, Impor
         run,
         prelude: vec![],
         config_sync_before: false,
+        prelude_faults: vec![],
         faults: vec![],
         operator: OperatorSpec::default(),
         expect: Expect::default(),

@@ -245,7 +245,38 @@ pub fn run_scenario(scn: &Scenario, opts: &DrillOptions) -> Result<DrillResult, 
 
 /// Run the scenario's `prelude:` runs (in-process, simulated operator that acts), which bring
 /// the world to where the scenario starts (e.g. failed over). Each must succeed.
+///
+/// `prelude_faults` are added first (their `at` counting from now) and retired when the
+/// preludes end; the clusters they took down stay down until [`return_clusters`] (the
+/// start of `run`).
 pub async fn run_preludes(scn: &Scenario, world: &World) -> Result<(), String> {
+    let sim = &world.sim;
+    let start = sim.now_ms();
+    for f in &scn.prelude_faults {
+        let mut f = f.clone();
+        if let Some(at) = &mut f.when.at {
+            at.0 += start;
+        }
+        sim.add_fault(f);
+    }
+    let result = run_prelude_runs(scn, world).await;
+    if !scn.prelude_faults.is_empty() {
+        sim.retire_faults();
+    }
+    result
+}
+
+/// The end of `prelude_faults`: every cluster they took down returns (and a partitioned
+/// link heals) as `run` starts.
+pub fn return_clusters(scn: &Scenario, world: &World) {
+    if !scn.prelude_faults.is_empty() {
+        for c in world.sim.restore_all() {
+            tracing::info!(cluster = %c, "cluster returned after the prelude faults");
+        }
+    }
+}
+
+async fn run_prelude_runs(scn: &Scenario, world: &World) -> Result<(), String> {
     let sim = &world.sim;
     for (i, pre) in scn.prelude.iter().enumerate() {
         let mut pre = pre.clone();
@@ -375,6 +406,7 @@ pub async fn run_scenario_async(
             // Clients work normally for a while before the failover starts.
             tokio::time::sleep(Duration::from_millis(CLIENT_WARMUP_MS)).await;
         }
+        return_clusters(scn, &world);
         sampler.before_run();
         let r = Box::pin(orchestrator::runner::run_with_store(
             &run_id,

@@ -41,6 +41,13 @@ pub struct Scenario {
     /// policies as DFS policies. Default false.
     #[serde(default)]
     pub config_sync_before: bool,
+    /// Faults active only during the `prelude` runs (same format as `faults`; `at` counts
+    /// from the first prelude's start). When the preludes end, every rule is retired, and
+    /// any cluster or link they took down comes back when `run` starts: e.g. an
+    /// uncontrolled failover prelude (`controlled: false`) with `cluster_down` of its
+    /// source, and a failback `run` after the source returned. Default none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prelude_faults: Vec<FaultRule>,
     #[serde(default)]
     pub faults: Vec<FaultRule>,
     #[serde(default)]

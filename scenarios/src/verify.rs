@@ -798,6 +798,7 @@ fn plan_and_estimate(scn: &Scenario) -> Result<(Plan, u64), String> {
     rt.block_on(async {
         let world = World::build(&scn.world, scn.seed)?;
         crate::runner::run_preludes(scn, &world).await?;
+        crate::runner::return_clusters(scn, &world);
         let clients = in_process_clients(&world.sim).map_err(|e: DrillError| e.to_string())?;
         let inv = orchestrator::runner::discover(&clients)
             .await

@@ -253,6 +253,33 @@ impl Sim {
         Ok(())
     }
 
+    /// Retire every fault rule added so far: none of them matches or fires again. (A
+    /// scenario's `prelude_faults` act only during its prelude runs.)
+    pub fn retire_faults(&self) {
+        self.with_world(|w| w.faults.clear());
+    }
+
+    /// Bring every cluster a fault took down back up and heal the inter-cluster link (each
+    /// change audited as the fault effect would be); the clusters that came back.
+    pub fn restore_all(&self) -> Vec<String> {
+        self.with_world(|w| {
+            let t = w.now_ms;
+            let down: Vec<String> = w
+                .clusters
+                .values()
+                .filter(|c| !c.up)
+                .map(|c| c.name.clone())
+                .collect();
+            for c in &down {
+                w.set_cluster_up(c, true, t);
+            }
+            if w.link_partitioned {
+                w.set_link(false, t);
+            }
+            down
+        })
+    }
+
     /// Rules for the harness (`orchestrator_crash`), in the order they were added.
     /// (`ad_unreachable` and `spn_collision` act on the world's AD domain.)
     pub fn pending_harness_faults(&self) -> Vec<FaultRule> {

@@ -110,10 +110,10 @@ fn worlds_cover_zones_pools_shares_exports_quotas_clients() {
         quotas += src.quotas.len();
         clients += scn.clients.len();
         assert_eq!(src.pools.len(), src.zones.len());
-        // Every zone's pool is mapped in a controlled run; an uncontrolled one maps what
-        // its mode needs (zone modes: the run's zones, with their recorded names, since
-        // the plan cannot read the unreachable source's pools).
-        if scn.run.controlled {
+        // Every zone's pool is mapped in a controlled run; an uncontrolled one (and the
+        // failback after it) maps what its mode needs (zone modes: the run's zones, with
+        // their recorded names, since the plan cannot read the unreachable source's pools).
+        if scn.run.controlled && scn.prelude.is_empty() {
             assert_eq!(scn.world.pool_mappings.len(), src.zones.len());
         } else {
             assert!(scn.world.pool_mappings.len() <= src.zones.len());
@@ -287,5 +287,42 @@ fn generator_covers_rehearsals_with_test_clients_in_every_mode() {
         with_test_clients.len(),
         3,
         "test clients in every mode but DFS: {with_test_clients:?}"
+    );
+}
+
+/// A share of the uncontrolled cases becomes the failback after that uncontrolled failover:
+/// the failover as the prelude with the source down in `prelude_faults`, the failback from
+/// the target to the returned source, in every mode that has uncontrolled runs.
+#[test]
+fn generator_covers_failback_after_uncontrolled() {
+    use std::collections::BTreeSet;
+    let cfg = GenConfig::small();
+    let mut modes = BTreeSet::new();
+    for seed in 0..2000 {
+        let (_, scn) = gen::build_scenario(&gen::case_for_seed(&cfg, seed), None).unwrap();
+        if scn.prelude_faults.is_empty() {
+            continue;
+        }
+        let pre = &scn.prelude[0];
+        assert!(!pre.controlled, "seed {seed}: the prelude is uncontrolled");
+        assert_eq!(scn.run.kind, orchestrator::RunKind::Failback, "seed {seed}");
+        assert!(scn.run.controlled, "seed {seed}");
+        assert_eq!(
+            (&scn.run.from, &scn.run.to),
+            (&pre.to, &pre.from),
+            "seed {seed}"
+        );
+        assert!(
+            scn.prelude_faults
+                .iter()
+                .any(|f| f.when.cluster.as_deref() == Some(pre.from.as_str())),
+            "seed {seed}: the source is down during the prelude"
+        );
+        modes.insert(scn.run.mode.as_str());
+    }
+    assert_eq!(
+        modes,
+        gen::UNCONTROLLED_MODES.iter().map(|m| m.as_str()).collect(),
+        "failbacks after uncontrolled failovers in every mode that has uncontrolled runs"
     );
 }

@@ -366,3 +366,30 @@ fn golden_az_dfs_target_rename_fails() {
 fn golden_ippool_dfs_target_rename_fails() {
     insta::assert_snapshot!(compact("ippool-dfs-target-rename-fails"));
 }
+
+// Failback after an uncontrolled failover, every mode, and a failed returned resync-prep.
+
+#[test]
+fn golden_failback_after_uncontrolled_synciq() {
+    insta::assert_snapshot!(compact("synciq-failback-after-uncontrolled"));
+}
+
+#[test]
+fn golden_failback_after_uncontrolled_dfs() {
+    insta::assert_snapshot!(compact("dfs-failback-after-uncontrolled"));
+}
+
+#[test]
+fn golden_failback_after_uncontrolled_access_zone() {
+    insta::assert_snapshot!(compact("az-failback-after-uncontrolled"));
+}
+
+#[test]
+fn golden_failback_after_uncontrolled_ip_pool() {
+    insta::assert_snapshot!(compact("ippool-failback-after-uncontrolled"));
+}
+
+#[test]
+fn golden_failback_after_uncontrolled_resync_fails() {
+    insta::assert_snapshot!(compact("synciq-failback-after-uncontrolled-resync-fails"));
+}

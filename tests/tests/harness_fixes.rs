@@ -582,6 +582,10 @@ fn generated_runs_are_planned_when_no_fault_interferes() {
         case.faults.clear();
         let (_, scn) = gen::build_scenario(&case, None).unwrap();
         let world = scenarios::world::World::build(&scn.world, scn.seed).unwrap();
+        // A failback after an uncontrolled failover is planned on the world its prelude left.
+        rt.block_on(scenarios::runner::run_preludes(&scn, &world))
+            .unwrap_or_else(|e| panic!("seed {seed}: prelude: {e}"));
+        scenarios::runner::return_clusters(&scn, &world);
         let clients = scenarios::runner::in_process_clients(&world.sim).unwrap();
         let mut spec = scn.run.clone();
         spec.pool_mappings = scenarios::runner::world_mappings(&scn);

@@ -304,3 +304,170 @@ fn zone_quotas_follow_only_the_data_that_failed_over() {
         .unwrap();
     assert!(matches!(q.status, StepStatus::Failed { .. }), "{q:?}");
 }
+
+/// Failback after an uncontrolled failover, every mode: the plan detects the returned
+/// source from the clusters' state (no flag in the run spec), fences it first, makes each
+/// mirror with resync-prep there, and ends as a controlled failback does: each original
+/// policy re-enabled on the returned source with the schedule the fence held.
+#[test]
+fn failback_after_uncontrolled_every_mode() {
+    for (name, to, policies) in [
+        (
+            "synciq-failback-after-uncontrolled",
+            "boston",
+            &["eng", "hr"][..],
+        ),
+        ("dfs-failback-after-uncontrolled", "prod", &["projects"][..]),
+        (
+            "az-failback-after-uncontrolled",
+            "prod",
+            &["finance-ledger"][..],
+        ),
+        (
+            "ippool-failback-after-uncontrolled",
+            "boston",
+            &["eng-artifacts"][..],
+        ),
+    ] {
+        let scn = load(name);
+        assert!(
+            scn.run.controlled,
+            "{name}: the failback itself is an ordinary (controlled) run"
+        );
+        let r = run(&scn);
+        assert_passed(&r);
+        assert_eq!(r.report.outcome, Outcome::Succeeded, "{name}");
+        let returned = r.plan.returned.as_ref().expect("returned source detected");
+        assert_eq!(returned.cluster, to, "{name}");
+        assert!(r
+            .plan
+            .render()
+            .contains("returned after an uncontrolled failover"));
+        assert!(r
+            .report
+            .warnings
+            .iter()
+            .any(|w| w.contains("returned after an uncontrolled failover")));
+        // The fence is the first instance and everything waits for it.
+        assert_eq!(r.plan.steps[0].step, StepId::FenceReturnedSource, "{name}");
+        assert!(r
+            .plan
+            .steps
+            .iter()
+            .skip(1)
+            .filter(|s| s.not_applicable.is_none())
+            .all(|s| r.plan.ancestors(s.idx).contains(&0)));
+        for orig in policies {
+            let mirror = format!("{orig}_mirror");
+            assert_eq!(returned.original_of(&mirror), Some(*orig));
+            for step in [
+                StepId::ReturnedResyncPrep,
+                StepId::SyncData,
+                StepId::AllowWrite,
+                StepId::ResyncPrep,
+                StepId::RestoreSchedule,
+                StepId::RunMirror,
+            ] {
+                let s = r.report.find(step, Some(&mirror)).expect("planned");
+                assert_eq!(s.status, StepStatus::Succeeded, "{name}: {step}[{mirror}]");
+            }
+            // The fence held the original's schedule; the failback put it back on it.
+            let held = &r.report.cached_schedules[*orig];
+            assert!(!held.is_empty(), "{name}: {orig}'s schedule held");
+            let restore = r
+                .report
+                .find(StepId::RestoreSchedule, Some(&mirror))
+                .unwrap();
+            assert!(
+                restore
+                    .detail
+                    .as_deref()
+                    .is_some_and(|d| d.contains(held.as_str())),
+                "{name}: {restore:?}"
+            );
+        }
+    }
+}
+
+/// Skip semantics: the returned source's resync-prep fails for hr; every later step of
+/// hr_mirror is skipped for it, eng fails back.
+#[test]
+fn failed_returned_resync_prep_skips_only_its_policy() {
+    let r = run(&load("synciq-failback-after-uncontrolled-resync-fails"));
+    assert_passed(&r);
+    assert_eq!(r.report.outcome, Outcome::Partial);
+    for s in r.report.steps.iter().filter(|s| !s.step.is_rollback()) {
+        match s.policy.as_deref() {
+            Some("hr_mirror")
+                if s.step != StepId::ReturnedResyncPrep && s.step != StepId::CacheSchedules =>
+            {
+                assert_eq!(
+                    s.status,
+                    StepStatus::Skipped {
+                        reason: SkipReason::UpstreamFailed {
+                            step: StepId::ReturnedResyncPrep,
+                            policy: "hr_mirror".into()
+                        }
+                    },
+                    "{s:?}"
+                )
+            }
+            Some("eng_mirror") => assert_eq!(s.status, StepStatus::Succeeded, "{s:?}"),
+            _ => {}
+        }
+    }
+}
+
+/// The fence is a gate: if the returned source cannot be fenced, nothing else runs (its
+/// names would be answered by two clusters, its stale copy could take writes).
+#[test]
+fn failed_fence_blocks_the_failback() {
+    let mut scn = load("az-failback-after-uncontrolled");
+    scn.faults = yaml_serde::from_str(
+        "- when: {step: fence_returned_source}\n  effect: {http: {status: 500, count: 100}}\n",
+    )
+    .unwrap();
+    scn.expect = Default::default();
+    let r = run(&scn);
+    assert!(
+        r.invariants.iter().all(|i| !i.is_violated()),
+        "{:?}",
+        r.invariants
+    );
+    assert_eq!(r.report.outcome, Outcome::Blocked);
+    let fence = r.report.find(StepId::FenceReturnedSource, None).unwrap();
+    assert!(matches!(fence.status, StepStatus::Failed { .. }));
+    let resync = r
+        .report
+        .find(StepId::ReturnedResyncPrep, Some("finance-ledger_mirror"))
+        .unwrap();
+    assert_eq!(
+        resync.status,
+        StepStatus::Skipped {
+            reason: SkipReason::ValidationFailed {
+                step: StepId::FenceReturnedSource
+            }
+        }
+    );
+}
+
+/// Why a DFS client's writes were lost in a failback after an uncontrolled failover: a DFS
+/// client takes the first referral target whose share answers, so once prod is back with
+/// its share still active (the uncontrolled failover could not rename it) the client
+/// writes to prod's stale copy, and resync-prep on prod discards those writes. The fence
+/// closes that from the run's start; a source that returns earlier, while clients run, has
+/// those writes lost before any run began — and the judge (I4) says so.
+#[test]
+fn dfs_writes_on_an_unfenced_returned_source_are_flagged() {
+    let mut scn = load("dfs-failback-after-uncontrolled");
+    assert_passed(&run(&scn));
+    scn.prelude_faults.extend(
+        yaml_serde::from_str::<Vec<sim_onefs::FaultRule>>(
+            "- when: {at: 3s, cluster: prod}\n  effect: cluster_up\n",
+        )
+        .unwrap(),
+    );
+    let early = run(&scn);
+    let i4 = early.invariants.iter().find(|i| i.id == "I4").unwrap();
+    assert!(i4.is_violated(), "{i4:?}");
+}

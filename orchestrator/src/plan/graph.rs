@@ -90,17 +90,31 @@ const NET_STEPS: [StepId; 5] = [
 ];
 
 /// The instances of a failover or failback of `policies` (and `zones`) under `spec`.
+///
+/// A failback after an uncontrolled failover (`returned`) starts with
+/// `fence_returned_source`, which everything waits for (a validation gate: if the returned
+/// source cannot be fenced, nothing runs), and puts `returned_resync_prep[P]` between
+/// `disable_config_jobs` and `sync_data[P]` (after validation, so a blocked run changes
+/// nothing on the returned source's data; a failure there skips only P's chain).
 pub(super) fn failover(
     spec: &RunSpec,
     policies: &[PolicyInfo],
     zones: &[ZonePlan],
+    returned: Option<&super::Returned>,
 ) -> Vec<StepInstance> {
     let zone_mode = matches!(spec.mode, Mode::AccessZone | Mode::IpPool);
     let o = &spec.options;
     let mut b = Builder { steps: Vec::new() };
 
+    // 0: fence the returned source before anything else.
+    let fence = returned.map(|_| b.add(StepId::FenceReturnedSource, None, None, vec![]));
     // 1, (1), 1a, 1b: preparation on the source.
-    let mut prep = vec![b.add(StepId::CheckOpenFiles, None, None, vec![])];
+    let mut prep = vec![b.add(
+        StepId::CheckOpenFiles,
+        None,
+        None,
+        fence.into_iter().collect(),
+    )];
     if !o.disable_protocols {
         b.not_applicable(StepId::DisableProtocols, "option disable_protocols is off");
     }
@@ -170,7 +184,11 @@ pub(super) fn failover(
     let mut syncs: BTreeMap<String, usize> = BTreeMap::new();
     for p in policies {
         let name = Some(p.name.as_str());
-        let sync = b.add(StepId::SyncData, name, None, vec![cfg_off]);
+        let mut sync_deps = vec![cfg_off];
+        if returned.is_some_and(|r| r.original_of(&p.name).is_some()) {
+            sync_deps = vec![b.add(StepId::ReturnedResyncPrep, name, None, vec![cfg_off])];
+        }
+        let sync = b.add(StepId::SyncData, name, None, sync_deps);
         b.steps[sync].job_slot = Some(p.source.clone());
         b.steps[sync].expected_ms = p.expected_job_ms;
         let cfg = b.add(StepId::SyncConfig, name, None, vec![sync]);

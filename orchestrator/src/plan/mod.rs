@@ -28,11 +28,15 @@ use crate::run_spec::{Naming, RunKind, RunSpec};
 
 /// Build the DAG for `spec` over `inv`.
 pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
-    let select::Selection { policies, zones } = select::select(spec, inv)?;
+    let select::Selection {
+        policies,
+        zones,
+        returned,
+    } = select::select(spec, inv)?;
     let steps = if spec.kind == RunKind::Rehearsal {
         graph::rehearsal(&policies, &zones)
     } else {
-        graph::failover(spec, &policies, &zones)
+        graph::failover(spec, &policies, &zones, returned.as_ref())
     };
     graph::check(spec, &steps)?;
     Ok(Plan {
@@ -41,7 +45,36 @@ pub fn build(spec: &RunSpec, inv: &Inventory) -> Result<Plan, PlanError> {
         zones,
         steps,
         estimated_ms: None,
+        returned,
     })
+}
+
+/// A failback after an uncontrolled failover, as detected from what the clusters report
+/// (never from a flag): the run's target is the source that went down and came back.
+/// For each policy of the pair, the original (target → source of this run) is still
+/// enabled on the returned cluster, no `<name>_mirror` exists on the failed-over side, and
+/// the failed-over side's target record of the original is `writes_enabled` (its
+/// allow-write ran, its resync-prep could not). The plan then fences the returned source
+/// first and runs `returned_resync_prep` per policy before the normal failback chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Returned {
+    /// The returned cluster (the run's `to`).
+    pub cluster: String,
+    /// (mirror policy the failback runs, original policy on the returned cluster), by
+    /// mirror name.
+    pub policies: Vec<(String, String)>,
+    /// Why the plan believes so, for the plan text and the report.
+    pub why: String,
+}
+
+impl Returned {
+    /// The original policy behind the (not yet created) mirror `mirror`, if it is one.
+    pub fn original_of(&self, mirror: &str) -> Option<&str> {
+        self.policies
+            .iter()
+            .find(|(m, _)| m == mirror)
+            .map(|(_, o)| o.as_str())
+    }
 }
 
 /// Check a step graph read back from somewhere (a journal file) against the invariants the
@@ -114,6 +147,9 @@ pub struct Plan {
     /// estimate (`plan::build` alone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimated_ms: Option<u64>,
+    /// Set when the run is a failback after an uncontrolled failover ([`Returned`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned: Option<Returned>,
 }
 
 /// The plan could not be built.
@@ -211,6 +247,12 @@ impl Plan {
     /// Human-readable DAG listing (for `dr plan`).
     pub fn render(&self) -> String {
         let mut s = String::new();
+        if let Some(r) = &self.returned {
+            s.push_str(&format!(
+                "# {}\n# so the run fences {} first (fence_returned_source) and makes each mirror with resync-prep there (returned_resync_prep)\n",
+                r.why, r.cluster
+            ));
+        }
         for st in &self.steps {
             let deps: Vec<String> = st.deps.iter().map(|d| format!("#{d}")).collect();
             s.push_str(&format!(
@@ -367,6 +409,8 @@ mod tests {
                             | StepId::AddTestAlias
                             | StepId::VerifyTestAccess
                             | StepId::RemoveTestAlias
+                            | StepId::FenceReturnedSource
+                            | StepId::ReturnedResyncPrep
                     )
             })
             .collect()
@@ -534,6 +578,77 @@ mod tests {
             let json = serde_json::to_string(&id).unwrap();
             assert_eq!(json, format!("\"{}\"", id.as_str()));
         }
+    }
+
+    /// A failback after an uncontrolled failover is detected from the clusters' state, not
+    /// from the run spec: originals still enabled on the returned side, no mirror on the
+    /// failed-over side, its target records writes_enabled. The plan fences the returned
+    /// source first and makes each mirror before the mirror's chain.
+    #[test]
+    fn failback_after_uncontrolled_is_detected() {
+        use crate::inventory::TargetPolicyInfo;
+        let mut inv = inv(2);
+        let mut sp = spec();
+        sp.kind = RunKind::Failback;
+        sp.from = "b".into();
+        sp.to = "a".into();
+        let tp = |name: &str, state: &str| TargetPolicyInfo {
+            name: name.into(),
+            source_host: "a".into(),
+            target_path: format!("/ifs/{name}"),
+            failover_failback_state: state.into(),
+        };
+        // Nothing failed over: no mirrors, nothing returned, nothing to fail back.
+        inv.target_policies.insert(
+            "b".into(),
+            vec![tp("p0", "writes_disabled"), tp("p1", "writes_disabled")],
+        );
+        assert!(matches!(build(&sp, &inv), Err(PlanError::NoPolicies(..))));
+        // Uncontrolled failover of p0 only (allow-write ran, resync-prep could not).
+        inv.target_policies.insert(
+            "b".into(),
+            vec![tp("p0", "writes_enabled"), tp("p1", "writes_disabled")],
+        );
+        let plan = build(&sp, &inv).unwrap();
+        let r = plan.returned.clone().expect("detected");
+        assert_eq!(r.cluster, "a");
+        assert_eq!(r.policies, vec![("p0_mirror".into(), "p0".into())]);
+        let names: Vec<&str> = plan.policies.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, vec!["p0_mirror"]);
+        assert_eq!(plan.steps[0].step, StepId::FenceReturnedSource);
+        let find = |step: StepId| {
+            plan.steps
+                .iter()
+                .find(|s| s.step == step && s.policy.as_deref() == Some("p0_mirror"))
+                .unwrap()
+                .idx
+        };
+        let rrp = find(StepId::ReturnedResyncPrep);
+        assert!(plan.ancestors(rrp).contains(&0));
+        assert!(plan.ancestors(rrp).contains(
+            &plan
+                .steps
+                .iter()
+                .find(|s| s.step == StepId::Validate)
+                .unwrap()
+                .idx
+        ));
+        assert!(plan.ancestors(find(StepId::SyncData)).contains(&rrp));
+        assert!(plan
+            .render()
+            .contains("returned after an uncontrolled failover"));
+        // A controlled failback (the mirror exists) is not a returned one.
+        let mut mirror = inv.policies["p0"].clone();
+        mirror.name = "p0_mirror".into();
+        mirror.source = "b".into();
+        mirror.target = Some("a".into());
+        inv.policies.insert("p0_mirror".into(), mirror);
+        let plan = build(&sp, &inv).unwrap();
+        assert!(plan.returned.is_none());
+        assert!(!plan
+            .steps
+            .iter()
+            .any(|s| s.step == StepId::FenceReturnedSource));
     }
 
     /// Uncontrolled zone-mode failover with the source undiscovered (down): the zone comes

@@ -15,6 +15,63 @@ pub(super) struct Selection {
     pub policies: Vec<PolicyInfo>,
     /// Zones cut over (zone modes) or whose names move (SyncIQ mode, automatic networking).
     pub zones: Vec<ZonePlan>,
+    /// A failback after an uncontrolled failover ([`super::Returned`]).
+    pub returned: Option<super::Returned>,
+}
+
+/// Detect a failback after an uncontrolled failover from what the clusters report: the
+/// originals `spec.to → spec.from` that are still enabled on `spec.to`, have no
+/// `<name>_mirror` on `spec.from`, and whose target record on `spec.from` is
+/// `writes_enabled`. Returns the mirrors the failback will run (as the plan's policies:
+/// they exist once `returned_resync_prep` made them) and what was detected.
+fn returned(spec: &RunSpec, inv: &Inventory) -> (Vec<PolicyInfo>, Option<super::Returned>) {
+    if spec.kind != RunKind::Failback || !spec.controlled {
+        return (Vec::new(), None);
+    }
+    let mut mirrors = Vec::new();
+    let mut pairs = Vec::new();
+    for p in inv.policies_between(&spec.to, &spec.from) {
+        let mirror = crate::naming::mirror_name(&p.name);
+        if mirror != format!("{}_mirror", p.name) || inv.policies.contains_key(&mirror) {
+            continue;
+        }
+        let writable = inv
+            .target_policy(&spec.from, &p.name)
+            .is_some_and(|t| t.failover_failback_state == "writes_enabled");
+        if !p.enabled || !writable {
+            continue;
+        }
+        pairs.push((mirror.clone(), p.name.clone()));
+        mirrors.push(PolicyInfo {
+            name: mirror,
+            id: String::new(),
+            source: spec.from.clone(),
+            target: Some(spec.to.clone()),
+            source_path: p.target_path.clone(),
+            target_path: p.source_path.clone(),
+            schedule: String::new(),
+            enabled: true,
+            last_job_state: None,
+            expected_job_ms: p.expected_job_ms,
+            history: Vec::new(),
+        });
+    }
+    if pairs.is_empty() {
+        return (Vec::new(), None);
+    }
+    let names: Vec<&str> = pairs.iter().map(|(_, o)| o.as_str()).collect();
+    let why = format!(
+        "{to} returned after an uncontrolled failover: {} still enabled on {to}, no mirror on {from}, and {from}'s target record of each is writes_enabled",
+        names.join(", "),
+        to = spec.to,
+        from = spec.from,
+    );
+    let r = super::Returned {
+        cluster: spec.to.clone(),
+        policies: pairs,
+        why,
+    };
+    (mirrors, Some(r))
 }
 
 /// Check `spec` against `inv` and choose what the run covers.
@@ -40,7 +97,10 @@ pub(super) fn select(spec: &RunSpec, inv: &Inventory) -> Result<Selection, PlanE
     // Which cluster's zones place a path: the source's, or the same-named ones on the target.
     let zones_of = if source_seen { &spec.from } else { &spec.to };
     let naming = &spec.options.naming;
-    let candidates = inv.policies_between(&spec.from, &spec.to);
+    let (mirrors, returned) = returned(spec, inv);
+    let mut candidates = inv.policies_between(&spec.from, &spec.to);
+    candidates.extend(mirrors.iter());
+    candidates.sort_by(|a, b| a.name.cmp(&b.name));
     let pick_named = |names: &[String]| -> Result<Vec<PolicyInfo>, PlanError> {
         let mut out = Vec::new();
         let mut names: Vec<&String> = names.iter().collect();
@@ -307,7 +367,18 @@ pub(super) fn select(spec: &RunSpec, inv: &Inventory) -> Result<Selection, PlanE
         // A test alias is only worth adding where a policy of the rehearsal has its data.
         zones.retain(|z| !z.policies.is_empty());
     }
-    Ok(Selection { policies, zones })
+    // Only the policies the run covers need their resync-prep on the returned source.
+    let returned = returned.map(|mut r| {
+        r.policies
+            .retain(|(m, _)| policies.iter().any(|p| &p.name == m));
+        r
+    });
+    let returned = returned.filter(|r| !r.policies.is_empty());
+    Ok(Selection {
+        policies,
+        zones,
+        returned,
+    })
 }
 
 /// The source pool `id` of mapping `m` when the source could not be discovered (it is

@@ -44,6 +44,14 @@ pub enum StepId {
     RunMirror,
     EnableConfigJobs,
     RefreshClients,
+    /// Failback after an uncontrolled failover: the returned source stops answering the
+    /// production names (SmartConnect names renamed, SPNs off, DFS shares renamed) and its
+    /// policies' schedules are held, before anything else runs.
+    FenceReturnedSource,
+    /// Failback after an uncontrolled failover: resync-prep of the original policy on the
+    /// returned source, which rolls its copy back to the last good sync and creates the
+    /// mirror policy on the failed-over side that the failback then runs.
+    ReturnedResyncPrep,
     AllowWriteRevert,
     /// Rehearsal: a test alias (never a production name) on the mapped target pool, with
     /// its SPNs on the target's account, for test clients only.

@@ -505,9 +505,98 @@ async fn policy_checks(
     (src_reads, tgt_reads): (Option<&Reads>, Option<&Reads>),
     pn: &mut Node,
 ) {
+    let name = p.name.as_str();
+    let returned = ctx
+        .plan
+        .returned
+        .as_ref()
+        .and_then(|r| r.original_of(name).map(str::to_string));
+    if let Some(orig) = returned {
+        // Failback after an uncontrolled failover: the mirror does not exist yet
+        // (`returned_resync_prep` makes it); what must hold is the state the detection
+        // read — the original still enabled on the returned side, its target record on
+        // this side writable.
+        returned_checks(ctx, &orig, name, (src, tgt), (src_up, tgt_up), pn).await;
+    } else {
+        pair_checks(ctx, name, (src, tgt), (src_up, tgt_up), pn).await;
+    }
+    rest_checks(ctx, p, (src_reads, tgt_reads), pn).await;
+}
+
+/// A returned policy (failback after an uncontrolled failover): `orig` on the returned
+/// side (`to`) and its target record on the failed-over side (`from`).
+async fn returned_checks(
+    ctx: &RunCtx,
+    orig: &str,
+    mirror: &str,
+    (src, tgt): (&PapiClient, &PapiClient),
+    (src_up, tgt_up): (bool, bool),
+    pn: &mut Node,
+) {
     let spec = &ctx.plan.spec;
     let (from, to) = (spec.from.as_str(), spec.to.as_str());
-    let name = p.name.as_str();
+    if tgt_up {
+        match tgt.get_policy(orig).await {
+            Ok(Some(op)) => pn.checks.push(Check::ok(
+                "returned_policy",
+                format!(
+                    "{to} returned after an uncontrolled failover: its policy {orig} is {} (returned_resync_prep rolls {} back to the last good sync and creates {mirror} on {from})",
+                    if op.enabled { "still enabled" } else { "disabled" },
+                    op.source_root_path
+                ),
+            )),
+            Ok(None) => pn.checks.push(Check::error(
+                "returned_policy",
+                format!("policy {orig} not found on the returned cluster {to}"),
+                format!("discover the clusters again; without {orig} on {to} there is nothing to fail back to"),
+            )),
+            Err(e) => pn.checks.push(Check::error(
+                "returned_policy",
+                format!("policy {orig} on {to}: {e}"),
+                format!("check that {to} answers sync/policies"),
+            )),
+        }
+    }
+    if src_up {
+        match src.get_target_policy(orig).await {
+            Ok(Some(tp)) if tp.failover_failback_state == "writes_enabled" => {
+                pn.checks.push(Check::ok(
+                    "target_policy",
+                    format!("target policy {orig} on {from} is writes_enabled (failed over)"),
+                ))
+            }
+            Ok(Some(tp)) => pn.checks.push(Check::error(
+                "target_policy",
+                format!(
+                    "target policy {orig} on {from} is {} (expected writes_enabled after the uncontrolled failover)",
+                    tp.failover_failback_state
+                ),
+                format!("check the state of {orig} on both clusters before failing back"),
+            )),
+            Ok(None) => pn.checks.push(Check::error(
+                "target_policy",
+                format!("target policy {orig} not found on {from}"),
+                "discover the clusters again",
+            )),
+            Err(e) => pn.checks.push(Check::error(
+                "target_policy",
+                format!("target policy {orig} on {from}: {e}"),
+                format!("check that {from} answers sync/target/policies"),
+            )),
+        }
+    }
+}
+
+/// The source policy and its target record (every run but a returned failback).
+async fn pair_checks(
+    ctx: &RunCtx,
+    name: &str,
+    (src, tgt): (&PapiClient, &PapiClient),
+    (src_up, tgt_up): (bool, bool),
+    pn: &mut Node,
+) {
+    let spec = &ctx.plan.spec;
+    let (from, to) = (spec.from.as_str(), spec.to.as_str());
     if src_up {
         match src.get_policy(name).await {
             Ok(Some(sp)) => {
@@ -612,6 +701,18 @@ async fn policy_checks(
             )),
         }
     }
+}
+
+/// Zone placement and the reads shared with the other checks (open files, parity).
+async fn rest_checks(
+    ctx: &RunCtx,
+    p: &crate::inventory::PolicyInfo,
+    (src_reads, tgt_reads): (Option<&Reads>, Option<&Reads>),
+    pn: &mut Node,
+) {
+    let spec = &ctx.plan.spec;
+    let (from, to) = (spec.from.as_str(), spec.to.as_str());
+    let name = p.name.as_str();
     // Target path under the base path of the same-named zone on the target.
     let zone = zone_of(ctx, &p.source_path);
     if let Some(tz) = ctx.inventory.zone(to, &zone) {

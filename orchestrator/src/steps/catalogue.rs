@@ -167,7 +167,7 @@ use Actor::{Both, Clients, Dns, Orchestrator, Source, Target};
 use StepId as S;
 
 /// Number of step ids.
-pub(crate) const STEP_COUNT: usize = 40;
+pub(crate) const STEP_COUNT: usize = 42;
 
 /// The catalogue, in [`StepId`] order (seed order, then the gate and the rollbacks).
 pub(crate) static CATALOGUE: [StepSpec; STEP_COUNT] = ROWS;
@@ -341,6 +341,24 @@ pub(crate) const ROWS: [StepSpec; STEP_COUNT] = [
         "clients keep stale DNS answers or mounts until they reconnect",
         "have clients flush DNS and reconnect (remount NFS)",
     ),
+    // Failback after an uncontrolled failover (DESIGN §2 "Other runs"): the returned source
+    // is the run's target. Its fence comes before everything (a validation gate: when it
+    // fails nothing runs, or two clusters would answer one name); its resync-prep makes the
+    // mirror each policy's chain then runs through.
+    StepSpec::row(S::FenceReturnedSource, ["0", "0"], Target, act!(fence_returned_source))
+        .state()
+        .validation_gate()
+        .text(
+            "the run is blocked: the returned source may still answer the production names and accept writes its resync-prep would discard",
+            "rename the returned source's SmartConnect names (igls-original-<name>) and DFS shares (igls-dfs-<share>), remove their SPNs from its machine account, set its policies' schedules to manual, then run the failback again",
+        ),
+    StepSpec::row(S::ReturnedResyncPrep, ["0r", "0r"], Target, act!(returned_resync_prep))
+        .chain()
+        .job(false)
+        .text(
+            "the policy is not failed back: its data stays writable on the failed-over side, and the returned source's copy is fenced but not resynced",
+            "run resync-prep of the original policy on the returned source by hand (it creates <policy>_mirror on the failed-over side), then run the failback again",
+        ),
     StepSpec::row(S::AllowWriteRevert, ["9↺", "9↺"], Target, act!(allow_write_revert))
         .job(false)
         .text(

@@ -65,6 +65,12 @@ pub(crate) const fn risk(id: StepId) -> &'static str {
         S::RefreshClients => {
             "low: clients writing through stale DNS answers or mounts get errors until they reconnect; acknowledged writes are kept"
         }
+        S::FenceReturnedSource => {
+            "high: clients that reach the returned source by a production name write to a copy whose writes since its last good sync the failback's resync-prep discards"
+        }
+        S::ReturnedResyncPrep => {
+            "medium: the policy stays on the failed-over side (its data is kept there); the returned source's copy stays unprotected and is not resynced"
+        }
         S::AllowWriteRevert => {
             "medium: writes made on the rehearsal's writable target are discarded when the next sync or revert runs"
         }

@@ -12,7 +12,17 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
     let policy = ctx.policy_of(inst)?;
     let tgt = ctx.target(inst)?;
     let mirror = mirror_name(policy);
-    let schedule = match ctx.with_state(|s| s.cached_schedules.get(policy).cloned()) {
+    // Failback after an uncontrolled failover: the fence held the original's schedule
+    // (cached under the original's name, which is this policy's mirror).
+    let held = ctx
+        .plan
+        .returned
+        .as_ref()
+        .filter(|r| r.original_of(policy).is_some())
+        .and_then(|_| ctx.with_state(|s| s.cached_schedules.get(&mirror).cloned()))
+        .filter(|s| !s.is_empty());
+    let cached = ctx.with_state(|s| s.cached_schedules.get(policy).cloned());
+    let schedule = match held.or(cached) {
         Some(s) => s,
         // 1b failed or never ran: the source policy still carries its schedule.
         None => ctx

@@ -39,7 +39,11 @@
 //!   faults mostly carry a "not before" time, so they rarely hit discovery (a run that never
 //!   starts); job faults always name a policy;
 //! * uncontrolled runs (`controlled: false`, the source down from t=0) in the modes that
-//!   support them ([`UNCONTROLLED_MODES`]).
+//!   support them ([`UNCONTROLLED_MODES`]);
+//! * failbacks after an uncontrolled failover: a third of the uncontrolled cases become the
+//!   failback that follows one ([`failback_after_uncontrolled`]): the uncontrolled failover
+//!   is the prelude (the source down in `prelude_faults`), the run fails back through the
+//!   mirrors with the case's faults aimed at them.
 
 use std::fmt::Write as _;
 
@@ -220,7 +224,9 @@ pub fn acting_side(step: StepId) -> Option<Side> {
         | FailoverQuotas
         | RunMirror
         | RollbackMoveSmartconnectToTarget
-        | RollbackAddTargetSpns => Some(Side::Target),
+        | RollbackAddTargetSpns
+        | FenceReturnedSource
+        | ReturnedResyncPrep => Some(Side::Target),
         _ => None,
     }
 }
@@ -1692,7 +1698,7 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         OperatorParams::ConfirmAfterMs(ms) => json!({"confirm_after": duration(ms)}),
         OperatorParams::Absent => json!("absent"),
     };
-    json!({
+    let mut v = json!({
         "name": format!("chaos-{}", case.seed),
         "seed": case.seed,
         "world": world,
@@ -1701,7 +1707,117 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
         "faults": faults,
         "operator": operator,
         "expect": {"invariants": "all"},
-    })
+    });
+    // The prelude must succeed: no readiness defect of the case's (SyncIQ off, a disabled
+    // policy) may be in its way.
+    let defect_free = ap.service_off.is_none() && !ap.disabled.iter().any(|d| *d);
+    if !ap.controlled && case.seed.is_multiple_of(3) && defect_free && prelude_can_succeed(&v, src)
+    {
+        failback_after_uncontrolled(&mut v, src, tgt);
+    }
+    v
+}
+
+/// Whether the uncontrolled failover of `v` can be a prelude (which must succeed): in DFS
+/// and zone modes its DFS rename steps act with the source down and fail for a policy
+/// without a share, so every policy (of the zone) needs one.
+fn prelude_can_succeed(v: &Value, src: &str) -> bool {
+    if v["run"]["mode"] == json!(Mode::SynciqPolicy.as_str()) {
+        return true;
+    }
+    let shared: Vec<&str> = v["world"]["clusters"][0]["smb_shares"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["path"].as_str())
+        .collect();
+    let named: Option<Vec<&str>> = v["run"]["policies"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect());
+    v["world"]["policies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["source"] == json!(src))
+        .filter(|p| {
+            named
+                .as_ref()
+                .is_none_or(|n| n.contains(&p["name"].as_str().unwrap_or_default()))
+        })
+        .all(|p| shared.contains(&p["source_path"].as_str().unwrap_or_default()))
+}
+
+/// Turn an uncontrolled failover scenario into the failback after it (DESIGN §2 "Other
+/// runs"): the uncontrolled failover becomes the prelude (plain options, so it succeeds;
+/// the source down from its start in `prelude_faults`), the run fails back from the target
+/// to the returned source, and the case's faults are aimed at the failback: policy names
+/// become their mirrors' (the run's policies), the source-down rule is dropped (the source
+/// is back), and cluster and link faults are dropped (a cluster going down mid-failback is
+/// another scenario), as are the clients (see below). The failback's own steps (`fence_returned_source`,
+/// `returned_resync_prep`) are left to the library scenarios and the case's job faults.
+pub fn failback_after_uncontrolled(v: &mut Value, src: &str, tgt: &str) {
+    let run = v["run"].clone();
+    let mut prelude = json!({
+        "kind": "failover",
+        "mode": run["mode"],
+        "from": src,
+        "to": tgt,
+        "controlled": false,
+        "options": {"networking": run["options"]["networking"]},
+    });
+    let mirror = |n: &Value| json!(format!("{}_mirror", n.as_str().unwrap_or_default()));
+    for k in ["zone", "pool", "policies"] {
+        if let Some(x) = run.get(k) {
+            prelude[k] = x.clone();
+        }
+    }
+    let mut back = run.clone();
+    back["kind"] = json!("failback");
+    back["from"] = json!(tgt);
+    back["to"] = json!(src);
+    back["controlled"] = json!(true);
+    if let Some(ps) = run.get("policies").and_then(Value::as_array) {
+        back["policies"] = json!(ps.iter().map(mirror).collect::<Vec<_>>());
+    }
+    if let Some(pool) = run.get("pool").and_then(Value::as_str) {
+        back["pool"] = json!(format!("{pool}-dr"));
+    }
+    // An uncontrolled run forces its own options; the failback takes them without the
+    // one that would block on the returned source's warnings.
+    back["options"]["block_on_warning"] = json!(false);
+    let faults: Vec<Value> = v["faults"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| {
+            let e = &f["effect"];
+            let name = e
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| e.as_object().and_then(|o| o.keys().next().cloned()));
+            !matches!(
+                name.as_deref(),
+                Some("cluster_down" | "cluster_up" | "link_partition" | "link_heal")
+            )
+        })
+        .map(|mut f| {
+            if let Some(p) = f["when"].get("policy").cloned() {
+                f["when"]["policy"] = mirror(&p);
+            }
+            f
+        })
+        .collect();
+    // No clients: a client that reaches the returned source by a name it still answers
+    // writes there in the instant between its return and the fence, and the fence cannot
+    // rename names it has no mapping for (SyncIQ mode without one); the resync-prep then
+    // discards those writes, a loss the run cannot prevent. The library scenarios judge
+    // clients of each mode's failback after an uncontrolled failover.
+    v["clients"] = json!([]);
+    v["prelude"] = json!([prelude]);
+    v["prelude_faults"] = json!([{"when": {"at": "0s", "cluster": src}, "effect": "cluster_down"}]);
+    v["run"] = back;
+    v["faults"] = json!(faults);
 }
 
 /// A background fault's effect where it lands on a gate input and is not `hard_at_gate`:

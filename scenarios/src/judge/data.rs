@@ -211,10 +211,19 @@ pub fn i4_no_data_loss(f: &Facts<'_>) -> Finding {
         {
             out.judged += 1;
             if world.sim.read_file(to, path).is_none() {
-                out.violations.push(format!(
-                    "{} wrote {path} on {to} at {} ms, after the cut-over, and the write is gone (S3: nothing is undone once the target is writable)",
-                    e.client, e.t_ms
-                ));
+                out.violations.push(if f.returned.is_empty() {
+                    format!(
+                        "{} wrote {path} on {to} at {} ms, after the cut-over, and the write is gone (S3: nothing is undone once the target is writable)",
+                        e.client, e.t_ms
+                    )
+                } else {
+                    // Failback after an uncontrolled failover: the returned source took
+                    // the write before it was fenced, and its resync-prep discarded it.
+                    format!(
+                        "{} wrote {path} on {to} at {} ms, and the write is gone: {to} is the returned source of an uncontrolled failover, it took the write while it still answered the client, and resync-prep there discarded it",
+                        e.client, e.t_ms
+                    )
+                });
             }
         }
     }

@@ -298,6 +298,11 @@ pub struct Facts<'a> {
     pub source_pools: Pools,
     /// Target records of the run's policies (and any other the run touched), by policy.
     pub targets: BTreeMap<String, TargetRecord>,
+    /// A failback after an uncontrolled failover (the scenario's last prelude between the
+    /// run's clusters failed the run's target over to its source uncontrolled): the run
+    /// policies that start with resync-prep on the returned source (DESIGN §2 "Other
+    /// runs"), i.e. the mirrors of the policies that failed over; empty otherwise.
+    pub returned: BTreeSet<String>,
 }
 
 fn obj_str<'v>(o: &'v Value, k: &str) -> Option<&'v str> {
@@ -400,6 +405,36 @@ impl<'a> Facts<'a> {
         };
         let audit = AuditIndex::new(ev.audit, &report.run_id);
         let targets = target_records(ev.audit, &report.run_id, &report.to);
+        // The run policies a returned source gets back: mirrors (`Q_mirror`) of world
+        // policies from the run's target to its source.
+        let returned: BTreeSet<String> = if run.kind == "failback"
+            && run.controlled
+            && ev
+                .scenario
+                .prelude
+                .iter()
+                .rev()
+                .find(|p| {
+                    (p.from == report.to && p.to == report.from)
+                        || (p.from == report.from && p.to == report.to)
+                })
+                .is_some_and(|p| !p.controlled && p.from == report.to)
+        {
+            report
+                .policies
+                .iter()
+                .filter(|m| {
+                    m.strip_suffix("_mirror").is_some_and(|q| {
+                        ev.scenario.world.policies.iter().any(|w| {
+                            w.name == q && w.source == report.to && w.target == report.from
+                        })
+                    })
+                })
+                .cloned()
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
         Ok(Facts {
             ev,
             report,
@@ -411,6 +446,7 @@ impl<'a> Facts<'a> {
             source_zones,
             source_pools,
             targets,
+            returned,
         })
     }
 

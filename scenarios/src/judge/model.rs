@@ -46,7 +46,10 @@ pub const NETWORKING: [&str; 5] = [
 /// Instances: sync_config after sync_data, DFS rename after it, allow_write after it,
 /// resync_prep after allow_write, restore_schedule after resync_prep, quotas after
 /// restore_schedule, removal after the copy, run_mirror after the removal, config jobs last).
-pub const POLICY_ORDER: [&str; 10] = [
+/// A failback after an uncontrolled failover starts each chain with the resync-prep on the
+/// returned source (DESIGN §2 "Other runs"), which makes the mirror the chain runs.
+pub const POLICY_ORDER: [&str; 11] = [
+    "returned_resync_prep",
     "sync_data",
     "sync_config",
     "dfs_rename_shares",
@@ -61,7 +64,8 @@ pub const POLICY_ORDER: [&str; 10] = [
 
 /// Chain steps whose failure skips what waits for them (safety-rules.md, per-policy chain).
 /// A failed `failover_quotas` skips only `remove_source_quotas` (safety-rules.md, S1).
-pub const CHAIN: [&str; 5] = [
+pub const CHAIN: [&str; 6] = [
+    "returned_resync_prep",
     "sync_data",
     "sync_config",
     "dfs_rename_shares",
@@ -70,8 +74,10 @@ pub const CHAIN: [&str; 5] = [
 ];
 
 /// Gates whose failure blocks the run: validation and the protections asked for
-/// (safety-rules.md, Validation gate).
-pub const VALIDATION_GATES: [&str; 4] = [
+/// (safety-rules.md, Validation gate). The fence of a returned source is one: if it fails
+/// nothing runs (DESIGN §2 safety rule: a name answered by two clusters).
+pub const VALIDATION_GATES: [&str; 5] = [
+    "fence_returned_source",
     "validate",
     "block_on_warning",
     "data_integrity_lock",
@@ -112,19 +118,20 @@ fn policy_pos(step: &str) -> Option<usize> {
 pub const TEST_ALIAS_STEPS: [&str; 3] =
     ["add_test_alias", "verify_test_access", "remove_test_alias"];
 
-/// Position in DESIGN §2's global order 1, 1(opt), 1a, 1b, 2, 3, 3a, 3b; every other step
-/// comes after all of them.
+/// Position in DESIGN §2's global order (0: the fence of a returned source), 1, 1(opt), 1a,
+/// 1b, 2, 3, 3a, 3b; every other step comes after all of them.
 pub fn global_pos(step: &str) -> u8 {
     match step {
-        "check_open_files" => 0,
-        "disable_protocols" => 1,
-        "data_integrity_lock" => 2,
-        "cache_schedules" => 3,
-        "begin" => 4,
-        "validate" => 5,
-        "block_on_warning" => 6,
-        "disable_config_jobs" => 7,
-        _ => 8,
+        "fence_returned_source" => 0,
+        "check_open_files" => 1,
+        "disable_protocols" => 2,
+        "data_integrity_lock" => 3,
+        "cache_schedules" => 4,
+        "begin" => 5,
+        "validate" => 6,
+        "block_on_warning" => 7,
+        "disable_config_jobs" => 8,
+        _ => 9,
     }
 }
 
@@ -270,6 +277,9 @@ impl<'f, 'a> Model<'f, 'a> {
             };
             m.insert(key(step, None, None), p);
         };
+        if !self.f.returned.is_empty() {
+            bare(&mut m, "fence_returned_source", true);
+        }
         bare(&mut m, "check_open_files", true);
         bare(&mut m, "disable_protocols", o.disable_protocols);
         bare(&mut m, "data_integrity_lock", o.data_integrity);
@@ -282,6 +292,9 @@ impl<'f, 'a> Model<'f, 'a> {
                 m.insert(key(step, Some(p), None), Planned::Run);
             }
         };
+        for p in &self.f.returned {
+            m.insert(key("returned_resync_prep", Some(p), None), Planned::Run);
+        }
         for step in [
             "cache_schedules",
             "sync_data",
@@ -448,15 +461,28 @@ impl<'f, 'a> Model<'f, 'a> {
                 _ => vec![],
             };
         }
+        // A returned source is fenced before anything else (DESIGN §2 "Other runs").
+        let fence = || -> Vec<Key> {
+            if !self.f.returned.is_empty() {
+                vec![bare("fence_returned_source")]
+            } else {
+                vec![]
+            }
+        };
         match s.step.as_str() {
-            "check_open_files" => vec![],
+            "fence_returned_source" => vec![],
+            "check_open_files" => fence(),
             "disable_protocols" => vec![bare("check_open_files")],
             "data_integrity_lock" => vec![bare("check_open_files"), bare("disable_protocols")],
-            "cache_schedules" => prep(),
+            "cache_schedules" => [prep(), fence()].concat(),
             "begin" => [prep(), all("cache_schedules")].concat(),
             "validate" => vec![bare("begin")],
             "block_on_warning" => vec![bare("validate")],
             "disable_config_jobs" => vec![bare("validate"), bare("block_on_warning")],
+            "returned_resync_prep" => vec![bare("disable_config_jobs")],
+            "sync_data" if p.is_some_and(|p| self.f.returned.contains(p)) => {
+                vec![bare("disable_config_jobs"), of("returned_resync_prep")]
+            }
             "sync_data" => vec![bare("disable_config_jobs")],
             "sync_config" => vec![of("sync_data")],
             // Zone modes: also after the zone gate (a held gate leaves nothing to undo).
@@ -770,7 +796,7 @@ impl<'f, 'a> Model<'f, 'a> {
 
     /// Steps of a policy behind its `allow_write` (what follows the cut-over).
     fn from_allow_write_on(step: &str) -> bool {
-        policy_pos(step).is_some_and(|i| i >= 3)
+        policy_pos(step).is_some_and(|i| i >= 4)
     }
 
     /// The documented skip reason of an instance, if it must be skipped (safety-rules.md,
@@ -796,7 +822,7 @@ impl<'f, 'a> Model<'f, 'a> {
             if acts_on_source(step) && !acts_without_source(step) {
                 return Some(Skip::SourceUnreachable);
             }
-            if s.policy.is_some() && policy_pos(step).is_some_and(|i| i > 4) {
+            if s.policy.is_some() && policy_pos(step).is_some_and(|i| i > 5) {
                 return Some(Skip::SourceUnreachable);
             }
         }

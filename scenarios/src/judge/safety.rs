@@ -350,7 +350,11 @@ fn s3_zone_home(
         for n in names {
             out.judged += 1;
             let src_before = before.names.get(from).is_some_and(|s| s.contains(n));
-            let tgt_before = before.names.get(to).is_some_and(|s| s.contains(n));
+            // A returned source (failback after an uncontrolled failover) answered its old
+            // names before the run only until the run's fence took them (DESIGN §2 "Other
+            // runs"): undone, the zone stays where its data is writable, not split.
+            let tgt_before =
+                f.returned.is_empty() && before.names.get(to).is_some_and(|s| s.contains(n));
             let src_after = after.names.get(from).is_some_and(|s| s.contains(n));
             let tgt_after = after.names.get(to).is_some_and(|s| s.contains(n));
             if src_before != src_after || tgt_before != tgt_after {
@@ -373,7 +377,13 @@ fn s3_zone_home(
                 if planted.contains(&spn) {
                     continue;
                 }
-                let (b, a) = (owners(before, &spn), owners(after, &spn));
+                let (mut b, a) = (owners(before, &spn), owners(after, &spn));
+                if !f.returned.is_empty() {
+                    // The fence takes them off the returned source's account too.
+                    if let Some(acct) = f.ev.world.map(|w| w.machine_account(to)) {
+                        b.retain(|x| !x.eq_ignore_ascii_case(&acct));
+                    }
+                }
                 if a != b {
                     let why = format!(
                         "at the end zone {z} was not cut over, yet {spn} is on [{}] (before: [{}]) (S3)",

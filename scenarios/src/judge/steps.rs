@@ -77,7 +77,10 @@ pub fn i1_order(f: &Facts<'_>) -> Finding {
             }
         }
         // DESIGN §2 Order: 1 … 3b, then everything else.
-        if !m.is_added(s) && global_pos(&s.step) > 7 && !f.run.rehearsal() {
+        if !m.is_added(s)
+            && global_pos(&s.step) > global_pos("disable_config_jobs")
+            && !f.run.rehearsal()
+        {
             if let Some(end) = cfg_off {
                 if start < end {
                     out.violations.push(format!(
@@ -353,7 +356,12 @@ fn rollback_on_source(step: &str) -> bool {
 fn runs_job(step: &str) -> bool {
     matches!(
         step,
-        "sync_data" | "allow_write" | "allow_write_revert" | "resync_prep" | "run_mirror"
+        "sync_data"
+            | "allow_write"
+            | "allow_write_revert"
+            | "resync_prep"
+            | "returned_resync_prep"
+            | "run_mirror"
     )
 }
 
