@@ -393,3 +393,26 @@ fn golden_failback_after_uncontrolled_ip_pool() {
 fn golden_failback_after_uncontrolled_resync_fails() {
     insta::assert_snapshot!(compact("synciq-failback-after-uncontrolled-resync-fails"));
 }
+
+/// Every library scenario has a golden trace: the ones without a named test above get a
+/// snapshot named after the scenario (`golden__library-<name>.snap`), so a scenario cannot
+/// join the library without its trace (in CI a missing snapshot fails).
+#[test]
+fn golden_every_other_library_scenario() {
+    let src = include_str!("golden.rs");
+    let named: std::collections::BTreeSet<&str> = src
+        .split("compact(\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .collect();
+    let mut covered = 0;
+    for path in tests::library_files() {
+        let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        if named.contains(name.as_str()) {
+            continue;
+        }
+        insta::assert_snapshot!(format!("library-{name}"), compact(&name));
+        covered += 1;
+    }
+    assert!(covered > 0, "every scenario has a named golden test");
+}
