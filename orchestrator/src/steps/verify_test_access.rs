@@ -1,6 +1,9 @@
 //! Rehearsal step `verify_test_access[zone]`: prove what the test clients need, with the
 //! same reads a client's path takes — the test alias is on each mapped target pool, DNS
-//! resolves it to that pool's addresses, and for each zone policy the target copy is
+//! resolves it to that pool's addresses, the target's machine account carries the alias's
+//! `HOST/` SPN (without it SMB test clients cannot authenticate with Kerberos, so a failed
+//! or partial `add_test_alias` is never reported as verified), and for each zone policy the
+//! target copy is
 //! `writes_enabled` with an SMB share or NFS export over it on the target. It fails when
 //! the alias does not lead to the target or no zone policy's copy is usable by test
 //! clients; the details name each policy's result (a policy whose allow-write failed is
@@ -13,13 +16,15 @@ use crate::plan::StepInstance;
 
 use super::shares_under;
 use super::smartconnect::pool;
-use super::test_alias::aliases;
+use super::spns::{provider, same};
+use super::test_alias::{aliases, spn_of};
 
 pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let tgt = ctx.target(inst)?;
     let to = &ctx.plan.spec.to;
     let dns = ctx.dns_client("resolve the rehearsal's test alias")?;
     let mut details = Vec::new();
+    let mut spns_wanted = Vec::new();
     for (m, alias) in aliases(ctx, inst)? {
         let p = pool(&tgt, &m.target_pool.id).await?;
         if !p
@@ -49,6 +54,19 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
             )));
         }
         details.push(format!("{alias} → {}", addrs[0]));
+        spns_wanted.push(spn_of(&alias));
+    }
+    if !spns_wanted.is_empty() {
+        let ads = provider(&tgt).await?;
+        if let Some(missing) = spns_wanted
+            .iter()
+            .find(|w| !ads.spns.iter().any(|s| same(s, w)))
+        {
+            return Err(StepError::Failed(format!(
+                "{missing} is not registered on {}'s machine account {}: SMB test clients could not authenticate through the test alias",
+                to, ads.machine_account
+            )));
+        }
     }
     let zone = ctx.zone_plan(inst)?;
     let mut usable = 0;
