@@ -348,8 +348,21 @@ pub fn i7_access(f: &Facts<'_>) -> Finding {
             .map(|c| c.name.as_str())
             .collect();
         out.judged += production.len();
+        // An injected outage of the source is not the rehearsal's doing: production
+        // clients are judged up to the first time a fault took the source down.
+        let source_down_ms =
+            f.ev.audit
+                .iter()
+                .find(|a| a.cluster == *from && a.action == "cluster.down" && a.actor == "fault")
+                .map(|a| a.t_ms);
+        if let Some(t) = source_down_ms {
+            out.notes.push(format!(
+                "production clients judged until {t} ms, when an injected fault took {from} down"
+            ));
+        }
         for e in f.ev.clients.iter().filter(|e| {
             production.contains(e.client.as_str())
+                && source_down_ms.is_none_or(|t| e.t_ms < t)
                 && (!e.ok || e.cluster.as_deref() != Some(from.as_str()))
         }) {
             out.violations.push(format!(
