@@ -1373,6 +1373,12 @@ pub fn scenario_value(case: &ChaosCase, planted_bug: Option<&str>) -> Value {
     let mut share = ap.share.clone();
     let mut export: Vec<bool> = w.policies.iter().map(|p| p.export).collect();
     let mode = mode_of(case);
+    if is_rehearsal(case) {
+        // A rehearsal verifies what test clients can use: a zone none of whose policies is
+        // shared or exported has nothing to test, and its verify step fails by design (not
+        // a fault the campaign means to inject). Every rehearsed policy gets a share.
+        share.iter_mut().for_each(|s| *s = true);
+    }
     for c in &w.clients {
         if pols.is_empty() {
             break;
