@@ -564,6 +564,20 @@ pub fn skip_reason(
             _ => {}
         }
     }
+    // The clients' refresh tells clients that names moved. After a failed networking step
+    // (S2; in zone modes the cut-over is undone, S3) they did not, and the chain ends it
+    // waits for may carry another skip reason that hides this (`source_unreachable` in an
+    // uncontrolled run), so it looks at the networking steps themselves.
+    if inst.step == StepId::RefreshClients && inst.zone.is_none() && networking_rule {
+        if let Some(s) = steps.iter().find(|s| {
+            s.step.is_networking() && matches!(records[s.idx].status, StepStatus::Failed { .. })
+        }) {
+            return Some(SkipReason::NetworkingFailed {
+                step: s.step,
+                zone: s.zone.clone().unwrap_or_default(),
+            });
+        }
+    }
     // S2: a zone-level networking step (and what waits for the networking) inherits the
     // skip of a networking step before it, and SyncIQ-mode networking waits for the zone
     // policies' allow-write: names follow writable data.
