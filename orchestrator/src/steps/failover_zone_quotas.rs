@@ -37,7 +37,22 @@ async fn failed_over(
     let Some(sp) = src.get_policy(&p.name).await? else {
         return Ok(false);
     };
-    Ok(!sp.enabled && tgt.get_policy(&mirror_name(&p.name)).await?.is_some())
+    if sp.enabled {
+        return Ok(false);
+    }
+    // Disabled on the source: resync-prep ran. A mirror that cannot be found then is not
+    // "did not fail over" but a read that cannot be trusted; the step fails rather than
+    // report the policy's quotas as correctly kept on the source.
+    let mirror = mirror_name(&p.name);
+    match tgt.get_policy(&mirror).await? {
+        Some(_) => Ok(true),
+        None => Err(StepError::Failed(format!(
+            "{} is disabled on {} but its mirror {mirror} was not found on {}: cannot tell whether it failed over, so no quota of the zone was moved",
+            p.name,
+            src.cluster(),
+            tgt.cluster()
+        ))),
+    }
 }
 
 pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
