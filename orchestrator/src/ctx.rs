@@ -50,6 +50,16 @@ pub struct RunState {
     pub config_cache: BTreeMap<String, crate::report::CachedConfig>,
 }
 
+impl RunState {
+    /// Add a report warning unless the run already has it: a step that is retried or
+    /// resumed, or that several instances share, states each fact once.
+    pub fn warn_once(&mut self, warning: String) {
+        if !self.warnings.contains(&warning) {
+            self.warnings.push(warning);
+        }
+    }
+}
+
 /// Progress events.
 #[derive(Debug, Clone)]
 pub enum RunEvent {

@@ -417,13 +417,13 @@ pub async fn execute_resumable(
     let unavailable = unavailable_data(&ctx.plan, &steps, &records);
     if !ctx.plan.spec.controlled {
         ctx.with_state(|s| {
-            s.warnings.push(format!(
+            s.warn_once(format!(
                 "uncontrolled failover: {from} was unreachable, so its copy was not made read-only; both {from} and {to} may be writable when {from} returns — fail back with resync-prep on {from} before clients reach it",
                 from = ctx.plan.spec.from,
                 to = ctx.plan.spec.to
             ));
             if let Some(w) = source_names_warning(&ctx.plan, &steps, &records) {
-                s.warnings.push(w);
+                s.warn_once(w);
             }
         });
     }

@@ -600,3 +600,42 @@ fn generated_runs_are_planned_when_no_fault_interferes() {
         }
     }
 }
+
+#[test]
+fn generated_failbacks_after_uncontrolled_carry_clients_where_the_fence_moves_names() {
+    // The fence of a returned source (DFS shares, SmartConnect names) is judged only through
+    // clients that would otherwise write to the stale copy: every mode whose names the
+    // fence moves must produce such cases with clients; SyncIQ mode without a mapping
+    // (names the fence cannot move) must produce none.
+    use scenarios::chaos::gen;
+    let cfg = gen::GenConfig {
+        max_policies: 12,
+        ..gen::GenConfig::default()
+    };
+    let mut with_clients: std::collections::BTreeSet<String> = Default::default();
+    for seed in 0..600 {
+        let case = gen::case_for_seed(&cfg, seed);
+        let (_, scn) = gen::build_scenario(&case, None).unwrap();
+        if scn.prelude_faults.is_empty() || scn.run.kind != orchestrator::RunKind::Failback {
+            continue;
+        }
+        let mode = scn.run.mode.as_str().to_string();
+        let names_fenced = scn.run.mode != orchestrator::Mode::SynciqPolicy
+            || (scn.run.options.networking == orchestrator::Networking::Auto
+                && !scn.world.pool_mappings.is_empty());
+        if !names_fenced {
+            assert!(
+                scn.clients.is_empty(),
+                "seed {seed}: clients in a SyncIQ-mode failback whose names cannot be fenced"
+            );
+        } else if !scn.clients.is_empty() {
+            with_clients.insert(mode);
+        }
+    }
+    for mode in ["dfs", "access-zone", "ip-pool"] {
+        assert!(
+            with_clients.contains(mode),
+            "no generated {mode} failback after an uncontrolled failover has clients: {with_clients:?}"
+        );
+    }
+}

@@ -471,3 +471,50 @@ fn dfs_writes_on_an_unfenced_returned_source_are_flagged() {
     let i4 = early.invariants.iter().find(|i| i.id == "I4").unwrap();
     assert!(i4.is_violated(), "{i4:?}");
 }
+
+/// Access Zone failback after an uncontrolled failover with DFS data in the zone: the fence
+/// hides every share of the returned source that the failed-over side also serves (a zone's
+/// DFS shares cannot be told from its ordinary ones once the uncontrolled failover activated
+/// the target's copies), so the DFS client, whose first referral target is the returned
+/// source, writes nothing there until the failback's own DFS switch brings the share home.
+#[test]
+fn zone_mode_fence_hides_the_returned_sources_dfs_shares() {
+    let r = run(&load("az-dfs-failback-after-uncontrolled"));
+    assert_passed(&r);
+    let fence = r.report.find(StepId::FenceReturnedSource, None).unwrap();
+    let detail = fence.detail.clone().unwrap_or_default();
+    for hidden in [
+        "prod:projects → igls-dfs-projects",
+        "prod:ledger → igls-dfs-ledger",
+    ] {
+        assert!(detail.contains(hidden), "{hidden} not in {detail}");
+    }
+    // Sim times of the fence's and the DFS switch's last changes (audit log).
+    let last_change = |step: &str, policy: Option<&str>| {
+        r.audit
+            .iter()
+            .filter(|a| a.step.as_deref() == Some(step) && a.policy.as_deref() == policy)
+            .map(|a| a.t_ms)
+            .max()
+            .unwrap_or_else(|| panic!("{step} changed nothing"))
+    };
+    let fenced_ms = last_change("fence_returned_source", None);
+    let switched_ms = last_change("dfs_rename_shares", Some("finance-projects_mirror"));
+    // The DFS client kept trying while prod was fenced (dr's lock refuses it), and no
+    // write of it was taken by prod, whose share answered first before the fence.
+    let tries: Vec<_> = r
+        .clients
+        .iter()
+        .filter(|e| e.client == "ws-201" && e.t_ms > fenced_ms && e.t_ms < switched_ms)
+        .collect();
+    assert!(
+        !tries.is_empty(),
+        "the DFS client did not try to write while prod was fenced"
+    );
+    assert!(
+        tries
+            .iter()
+            .all(|e| !(e.ok && e.cluster.as_deref() == Some("prod"))),
+        "a DFS write reached the fenced returned source: {tries:?}"
+    );
+}

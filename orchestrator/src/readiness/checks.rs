@@ -816,8 +816,10 @@ async fn rest_checks(
                 &parity::Mapping {
                     source_path: &p.source_path,
                     target_path: &p.target_path,
-                    dfs_prefix: (spec.mode == Mode::Dfs)
-                        .then_some(spec.options.naming.dfs_prefix.as_str()),
+                    // In every mode: a zone's DFS shares have their inactive copy
+                    // `igls-dfs-X` on the target too (seed AZ step 6), as config
+                    // replication's `inactive_prefix` recognises them.
+                    dfs_prefix: Some(spec.options.naming.dfs_prefix.as_str()),
                     saved_permissions: &saved,
                 },
             );

@@ -37,7 +37,8 @@ pub(crate) struct Drift {
 pub(crate) struct Mapping<'a> {
     pub source_path: &'a str,
     pub target_path: &'a str,
-    /// DFS mode: a source share `X` may be `<prefix>X` on the target (the inactive copy).
+    /// A source share `X` may be `<prefix>X` on the target (the inactive copy of a DFS
+    /// share, in DFS mode or inside a zone).
     pub dfs_prefix: Option<&'a str>,
     /// Original permissions of shares the data-integrity lock changed, by `zone/share`.
     pub saved_permissions: &'a BTreeMap<String, Vec<SmbPermission>>,

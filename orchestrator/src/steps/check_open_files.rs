@@ -17,7 +17,7 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
                 "open files on {} could not be listed ({e}): writes in flight may be lost",
                 ctx.plan.spec.from
             );
-            ctx.with_state(|s| s.warnings.push(warning.clone()));
+            ctx.with_state(|s| s.warn_once(warning.clone()));
             return Err(StepError::Failed(warning));
         }
     };
@@ -43,7 +43,7 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
         shown.join(", "),
         if open.len() > 10 { ", …" } else { "" }
     );
-    ctx.with_state(|s| s.warnings.push(warning.clone()));
+    ctx.with_state(|s| s.warn_once(warning.clone()));
     Ok(StepDone::unchanged(warning))
 }
 

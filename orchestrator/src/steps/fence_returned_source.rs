@@ -14,10 +14,14 @@
 //! * in DFS mode its shares under the policy paths are renamed `igls-dfs-<share>`, as
 //!   `dfs_rename_shares` leaves them, so DFS clients keep using the failed-over side's
 //!   referral target (a DFS client takes the first target whose share answers; without
-//!   this, clients write to the returned copy and resync-prep discards those writes).
+//!   this, clients write to the returned copy and resync-prep discards those writes); in
+//!   zone modes the same for every share the failed-over side also serves (the zone's DFS
+//!   shares cannot be told from the others any more, see [`hide_returned_shares`]).
 //!
 //! The step is a validation gate: if any of this fails, nothing else runs (a name answered
 //! by two clusters, or writes about to be discarded, is worse than no failback).
+
+use std::collections::BTreeMap;
 
 use serde_json::json;
 
@@ -26,7 +30,7 @@ use crate::plan::StepInstance;
 use crate::run_spec::{Mode, Networking};
 
 use super::smartconnect::{pool, renamed_away, set_names};
-use super::spns::{provider, same};
+use super::spns::remove_from_account;
 
 pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let plan = &ctx.plan;
@@ -84,64 +88,83 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
             "{} returned after an uncontrolled failover and no pool mapping moves its names: make sure its pools no longer answer the production names before clients reconnect",
             returned.cluster
         );
-        ctx.with_state(|s| {
-            if !s.warnings.contains(&warning) {
-                s.warnings.push(warning)
-            }
-        });
+        ctx.with_state(|s| s.warn_once(warning));
     }
     if !spns.is_empty() && !tgt.ads_providers().await?.is_empty() {
-        let _edit = ctx.spn_edit.lock().await;
-        let ads = provider(&tgt).await?;
-        let keep: Vec<String> = ads
-            .spns
-            .iter()
-            .filter(|s| !spns.iter().any(|w| same(w, s)))
-            .cloned()
-            .collect();
-        if keep.len() != ads.spns.len() {
-            tgt.set_ads_spns(ads.key(), &keep).await?;
-            done.push(format!(
-                "removed {} SPN(s) from {}",
-                ads.spns.len() - keep.len(),
-                ads.machine_account
-            ));
-        }
+        done.extend(remove_from_account(ctx, &tgt, &spns).await?);
     }
 
-    // DFS mode: the returned copy's shares stop being a referral target.
-    if plan.spec.mode == Mode::Dfs {
-        let prefix = &naming.dfs_prefix;
-        let paths: Vec<String> = plan
-            .policies
-            .iter()
-            .filter(|p| returned.original_of(&p.name).is_some())
-            .map(|p| p.target_path.clone())
-            .collect();
-        for (zone, share) in super::shares_under(ctx, &tgt, &returned.cluster, &paths).await? {
-            if share.name.starts_with(prefix.as_str()) {
-                continue;
-            }
-            let hidden = format!("{prefix}{}", share.name);
-            tgt.update_smb_share(&zone, &share.name, &json!({ "name": hidden }))
-                .await?;
-            done.push(format!("{}:{} → {hidden}", returned.cluster, share.name));
-        }
+    // The returned copy's shares stop being DFS referral targets.
+    if plan.spec.mode != Mode::SynciqPolicy {
+        hide_returned_shares(ctx, inst, returned, &mut done).await?;
     }
 
     let warning = format!(
         "{}; the failback fenced it first, and resync-prep there discards what it wrote after its last good sync (the uncontrolled failover's RPO loss)",
         returned.why
     );
-    ctx.with_state(|s| {
-        if !s.warnings.contains(&warning) {
-            s.warnings.push(warning)
-        }
-    });
+    ctx.with_state(|s| s.warn_once(warning));
     Ok(StepDone::from_changes(
         &done,
         "; ",
         "returned source already fenced",
         |l| l,
     ))
+}
+
+/// Rename the returned cluster's shares under the returned policies' paths `igls-dfs-<X>`,
+/// as `dfs_rename_shares` leaves a failed-over source, so DFS clients keep using the
+/// failed-over side's referral target; the failback's own `dfs_rename_shares` brings them
+/// home.
+///
+/// DFS mode hides every such share. In Access Zone / IP Pool mode a zone's DFS shares are
+/// known by their inactive copy `igls-dfs-X` on one side, and the uncontrolled failover,
+/// which could not reach the source, activated the target's copy without hiding the
+/// source's: both sides now hold `X`, and nothing tells a DFS share from an ordinary one.
+/// So every share `X` the failed-over side also serves is hidden. For an ordinary share that
+/// costs nothing (its clients follow the SmartConnect names, which this step has already
+/// moved away, and the failback switches it back like a DFS share), whereas a DFS client
+/// that wrote to the stale copy would lose those writes at resync-prep. A share the
+/// failed-over side does not serve stays: hiding it would leave its data without a name
+/// after the failback.
+async fn hide_returned_shares(
+    ctx: &RunCtx,
+    inst: &StepInstance,
+    returned: &crate::plan::Returned,
+    done: &mut Vec<String>,
+) -> Result<(), StepError> {
+    let plan = &ctx.plan;
+    let tgt = ctx.target(inst)?;
+    let prefix = &plan.spec.options.naming.dfs_prefix;
+    let paths: Vec<String> = plan
+        .policies
+        .iter()
+        .filter(|p| returned.original_of(&p.name).is_some())
+        .map(|p| p.target_path.clone())
+        .collect();
+    let zone_mode = plan.spec.mode != Mode::Dfs;
+    let mut served: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (zone, share) in super::shares_under(ctx, &tgt, &returned.cluster, &paths).await? {
+        if share.name.starts_with(prefix.as_str()) {
+            continue;
+        }
+        if zone_mode {
+            if !served.contains_key(&zone) {
+                let src = ctx.source(inst)?;
+                let names = src.smb_shares(&zone).await?.into_iter().map(|s| s.name);
+                served.insert(zone.clone(), names.collect());
+            }
+            if !served[&zone]
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(&share.name))
+            {
+                continue;
+            }
+        }
+        let hidden = format!("{prefix}{}", share.name);
+        tgt.update_smb_share(&zone, &share.name, &json!({ "name": hidden }))
+            .await?;
+        done.push(format!("{}:{} → {hidden}", returned.cluster, share.name));
+    }
+    Ok(())
 }

@@ -55,6 +55,20 @@ pub(super) async fn remove_spns(
     nothing: &str,
 ) -> Result<StepDone, StepError> {
     let spns = spns_wanted(ctx, inst)?;
+    Ok(match remove_from_account(ctx, client, &spns).await? {
+        Some(done) => StepDone::acted(done),
+        None => StepDone::unchanged(nothing),
+    })
+}
+
+/// Take `spns` off `client`'s machine account: read the list, edit it and write it back
+/// under the run's SPN edit lock (PAPI replaces the whole list). `Some(what was done)`, or
+/// `None` when none of them was there.
+pub(super) async fn remove_from_account(
+    ctx: &RunCtx,
+    client: &PapiClient,
+    spns: &[String],
+) -> Result<Option<String>, StepError> {
     let _edit = ctx.spn_edit.lock().await;
     let ads = provider(client).await?;
     let keep: Vec<String> = ads
@@ -64,10 +78,10 @@ pub(super) async fn remove_spns(
         .cloned()
         .collect();
     if keep.len() == ads.spns.len() {
-        return Ok(StepDone::unchanged(nothing));
+        return Ok(None);
     }
     client.set_ads_spns(ads.key(), &keep).await?;
-    Ok(StepDone::acted(format!(
+    Ok(Some(format!(
         "removed {} SPN(s) from {}",
         ads.spns.len() - keep.len(),
         ads.machine_account

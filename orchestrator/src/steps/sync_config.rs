@@ -119,9 +119,7 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
                         age_s: None,
                     },
                 );
-                if !s.warnings.contains(&w) {
-                    s.warnings.push(w.clone());
-                }
+                s.warn_once(w.clone());
             });
             // Write-ahead: the warning and the cache record survive a crash after this step.
             ctx.checkpoint()?;

@@ -33,9 +33,7 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
     let n_warnings = tree.counts.warning;
     ctx.with_state(|s| {
         for w in warnings {
-            if !s.warnings.contains(&w) {
-                s.warnings.push(w);
-            }
+            s.warn_once(w);
         }
         s.readiness = Some(tree);
     });

@@ -1814,12 +1814,21 @@ pub fn failback_after_uncontrolled(v: &mut Value, src: &str, tgt: &str) {
             f
         })
         .collect();
-    // No clients: a client that reaches the returned source by a name it still answers
-    // writes there in the instant between its return and the fence, and the fence cannot
-    // rename names it has no mapping for (SyncIQ mode without one); the resync-prep then
-    // discards those writes, a loss the run cannot prevent. The library scenarios judge
-    // clients of each mode's failback after an uncontrolled failover.
-    v["clients"] = json!([]);
+    // A client that reaches the returned source writes there in the instant between its
+    // return and the fence, and resync-prep discards those writes: the report states that
+    // loss and the judge notes it (judge/data.rs). After the fence, the returned copy must
+    // be unreachable, which is judged, except in SyncIQ mode with manual networking or no
+    // pool mapping: the fence cannot rename names it has no mapping for, the report tells
+    // the operator to take them off the returned source, and its clients would keep writing
+    // there, so such cases carry no clients.
+    let names_fenced = run["mode"] != json!(Mode::SynciqPolicy.as_str())
+        || (run["options"]["networking"] == json!("auto")
+            && v["world"]["pool_mappings"]
+                .as_array()
+                .is_some_and(|m| !m.is_empty()));
+    if !names_fenced {
+        v["clients"] = json!([]);
+    }
     v["prelude"] = json!([prelude]);
     v["prelude_faults"] = json!([{"when": {"at": "0s", "cluster": src}, "effect": "cluster_down"}]);
     v["run"] = back;

@@ -29,6 +29,12 @@
 //! writable. A failed `resync_prep` leaves the source unfenced: the run is `partial` and its
 //! report says what is where (S3); unprotected writes then stay notes.
 //!
+//! *Failback after an uncontrolled failover.* The returned source answers its clients from
+//! the instant it returns, before the run's first step (`fence_returned_source`) can hide it;
+//! what it takes then lands on its stale copy, which its resync-prep discards. If the report
+//! states that loss, such writes are notes; a write acknowledged there after the fence's
+//! last change and then lost is a violation (the fence left a way in).
+//!
 //! Not judged: a rehearsal (no production name ever points at the target), a run that
 //! failed nothing over, or one where no client's data was failed over.
 
@@ -178,6 +184,27 @@ pub fn i4_no_data_loss(f: &Facts<'_>) -> Finding {
         return Finding::not_judged("no client wrote (no clients, or a real-time HTTP drill)");
     }
     let (from, to) = (&f.report.from, &f.report.to);
+    // Failback after an uncontrolled failover: the returned source answers its clients from
+    // the instant it returns, before the run's first step can fence it; what it takes then
+    // is on its stale copy, which its resync-prep discards (the report says so). Nothing the
+    // run does can prevent that, so the judge holds the run to account only for writes
+    // acknowledged there after the fence's last change.
+    let stated = f
+        .report
+        .warnings
+        .iter()
+        .any(|w| w.contains("discards what it wrote"));
+    // A write taken before the run started (the source came back while the uncontrolled
+    // failover's clients still ran) was not the failback's to prevent either, but the
+    // judge keeps flagging it: that loss happened outside any run that could state it.
+    let run_start = f.ev.run_offset_ms.unwrap_or(u64::MAX);
+    let fenced_at = (!f.returned.is_empty() && stated).then(|| {
+        f.audit
+            .of("fence_returned_source", None, None)
+            .map(|a| a.t_ms)
+            .max()
+            .unwrap_or(0)
+    });
     for e in f.ev.clients.iter().filter(|e| e.ok) {
         let Some(path) = e.path.as_deref() else {
             continue;
@@ -210,7 +237,14 @@ pub fn i4_no_data_loss(f: &Facts<'_>) -> Finding {
             && !f.run.rehearsal()
         {
             out.judged += 1;
-            if world.sim.read_file(to, path).is_none() {
+            if fenced_at.is_some_and(|t| e.t_ms >= run_start && e.t_ms <= t) {
+                if world.sim.read_file(to, path).is_none() {
+                    out.notes.push(format!(
+                        "{} wrote {path} on {to} at {} ms, before the run fenced the returned source: resync-prep there discarded it (stated in the report)",
+                        e.client, e.t_ms
+                    ));
+                }
+            } else if world.sim.read_file(to, path).is_none() {
                 out.violations.push(if f.returned.is_empty() {
                     format!(
                         "{} wrote {path} on {to} at {} ms, after the cut-over, and the write is gone (S3: nothing is undone once the target is writable)",
