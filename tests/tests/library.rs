@@ -518,3 +518,50 @@ fn zone_mode_fence_hides_the_returned_sources_dfs_shares() {
         "a DFS write reached the fenced returned source: {tries:?}"
     );
 }
+
+/// `verify_test_access`'s own SPN check (not the AD read error of
+/// `az-rehearsal-test-alias-spn-fails`): the domain answers throughout, but the target
+/// refuses the SPN write of `add_test_alias`, so the alias resolves and the SPN is simply
+/// missing. Test access must not be reported as verified.
+#[test]
+fn rehearsal_verify_fails_when_the_test_alias_spn_is_missing() {
+    let mut scn = load("az-rehearsal-test-alias-spn-fails");
+    scn.faults = yaml_serde::from_str(
+        "- when: {step: add_test_alias, cluster: dr, method: PUT, route: auth/providers/ads}\n  effect: {http: {status: 500, count: 100}}\n",
+    )
+    .unwrap();
+    let r = run(&scn);
+    assert_passed(&r);
+    let verify = r
+        .report
+        .steps
+        .iter()
+        .find(|s| s.step == StepId::VerifyTestAccess)
+        .unwrap();
+    match &verify.status {
+        StepStatus::Failed { error } => {
+            assert!(error.contains("is not registered on"), "{error}")
+        }
+        other => panic!("verify_test_access {other:?}"),
+    }
+}
+
+/// A zone's DFS share has its inactive copy `igls-dfs-X` on the target: readiness must not
+/// call that config drift, or block-on-warning would refuse every zone failover with DFS
+/// data inside the zone.
+#[test]
+fn zone_dfs_inactive_copies_are_not_parity_drift() {
+    let mut scn = load("az-dfs-shares");
+    scn.run.options.block_on_warning = true;
+    let r = run(&scn);
+    assert_passed(&r);
+    assert_eq!(r.report.outcome, Outcome::Succeeded);
+    assert!(
+        r.report
+            .warnings
+            .iter()
+            .all(|w| !w.contains("parity drift")),
+        "{:?}",
+        r.report.warnings
+    );
+}
