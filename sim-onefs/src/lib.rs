@@ -33,6 +33,7 @@ pub mod faults;
 pub mod model;
 pub mod spec;
 pub mod synciq;
+pub mod target_index;
 mod view;
 
 use std::collections::BTreeMap;

@@ -283,14 +283,13 @@ impl WorldState {
     /// SyncIQ target policy whose domain contains it.
     pub fn read_only_reason(&self, cluster: &str, path: &str) -> Option<(String, String)> {
         let c = self.clusters.get(cluster)?;
+        // The first by id, as a scan of the id-ordered map would find it.
         c.synciq
             .target_policies
-            .values()
-            .find(|tp| {
-                !tp.failover_failback_state.accepts_client_writes()
-                    && is_under(path, &tp.target_path)
-            })
-            .map(|tp| (tp.name.clone(), tp.failover_failback_state.to_string()))
+            .covering(path)
+            .filter(|(_, tp)| !tp.failover_failback_state.accepts_client_writes())
+            .min_by(|a, b| a.0.cmp(b.0))
+            .map(|(_, tp)| (tp.name.clone(), tp.failover_failback_state.to_string()))
     }
 
     // ---------------------------------------------------------------- event loop
@@ -314,38 +313,44 @@ impl WorldState {
         self.now_ms = now;
     }
 
+    /// The earliest due event. The scan borrows: only the winner's names are copied (this
+    /// runs before every request, so a copy per pending job per request was most of the
+    /// simulator's time on large runs). Same order as before: the first of equal
+    /// `(time, class)` in rule order, then cluster name, then job id, wins.
     fn next_event(&self) -> Option<(u64, Event)> {
-        let mut best: Option<(u64, u8, Event)> = None;
-        let mut consider = |t: u64, class: u8, ev: Event| {
-            if best
-                .as_ref()
-                .is_none_or(|(bt, bc, _)| (t, class) < (*bt, *bc))
-            {
-                best = Some((t, class, ev));
-            }
-        };
+        enum Pending<'a> {
+            TimeFault(usize),
+            Job(&'a str, &'a str, JobEvent),
+        }
+        let mut best: Option<(u64, u8, Pending<'_>)> = None;
         for f in &self.faults {
             if !f.done && f.rule.kind() == RuleKind::Time {
-                let at = f.rule.when.at.map(|d| d.0).unwrap_or(0);
-                consider(at.max(f.added_ms), 0, Event::TimeFault(f.index));
+                let at = f.rule.when.at.map(|d| d.0).unwrap_or(0).max(f.added_ms);
+                if best.as_ref().is_none_or(|(bt, bc, _)| (at, 0) < (*bt, *bc)) {
+                    best = Some((at, 0, Pending::TimeFault(f.index)));
+                }
             }
         }
         for c in self.clusters.values() {
             for j in c.synciq.jobs.values() {
                 if let Some((t, kind)) = j.next_event(self.costs.job_start_latency_ms) {
-                    consider(
-                        t,
-                        1,
-                        Event::Job {
-                            cluster: c.name.clone(),
-                            id: j.id.clone(),
-                            kind,
-                        },
-                    );
+                    if best.as_ref().is_none_or(|(bt, bc, _)| (t, 1) < (*bt, *bc)) {
+                        best = Some((t, 1, Pending::Job(&c.name, &j.id, kind)));
+                    }
                 }
             }
         }
-        best.map(|(t, _, ev)| (t, ev))
+        best.map(|(t, _, ev)| {
+            let ev = match ev {
+                Pending::TimeFault(i) => Event::TimeFault(i),
+                Pending::Job(cluster, id, kind) => Event::Job {
+                    cluster: cluster.to_string(),
+                    id: id.to_string(),
+                    kind,
+                },
+            };
+            (t, ev)
+        })
     }
 
     // ---------------------------------------------------------------- faults

@@ -342,7 +342,7 @@ pub struct SyncIqState {
     /// Keyed by policy id.
     pub policies: BTreeMap<String, Policy>,
     /// Keyed by id (= the source policy's id).
-    pub target_policies: BTreeMap<String, TargetPolicy>,
+    pub target_policies: crate::target_index::TargetPolicies,
     /// Keyed by policy / target policy id.
     pub jobs: BTreeMap<String, Job>,
     /// Reports of the jobs this cluster ran (`sync/reports`).
@@ -438,7 +438,7 @@ impl SyncIqState {
                 extra,
             },
             policies: BTreeMap::new(),
-            target_policies: BTreeMap::new(),
+            target_policies: crate::target_index::TargetPolicies::new(),
             jobs: BTreeMap::new(),
             reports: ReportLog::default(),
             target_reports: ReportLog::default(),
@@ -849,7 +849,7 @@ impl WorldState {
                 } else {
                     costs.allow_write_revert_ms
                 };
-                let tp = self
+                let mut tp = self
                     .clusters
                     .get_mut(cluster)
                     .expect("exists")
@@ -899,7 +899,7 @@ impl WorldState {
                 // The target's record for this policy (B's record for P) starts creating the
                 // resync policy; clients such as CoprHD poll exactly this record.
                 let creating = FailoverFailbackState::CreatingResyncPolicy;
-                if let Some(tp) = self
+                if let Some(mut tp) = self
                     .clusters
                     .get_mut(&p.target_cluster)
                     .filter(|tc| tc.up)
@@ -1072,25 +1072,24 @@ impl WorldState {
                     let tc = self.clusters.get_mut(&job.target).expect("exists");
                     if state == JobState::Finished {
                         replace_subtree(&mut tc.files, &job.target_path, &job.snapshot);
-                        let tp = tc
-                            .synciq
-                            .target_policies
-                            .entry(id.to_string())
-                            .or_insert_with(|| TargetPolicy {
-                                id: id.to_string(),
-                                name: job.policy_name.clone(),
-                                source_cluster_guid: src_guid,
-                                source_host: cluster.to_string(),
-                                target_path: job.target_path.clone(),
-                                last_job_state: JobState::Finished,
-                                failover_failback_state: FailoverFailbackState::WritesDisabled,
-                                last_update_ms: t,
-                                last_good: Snapshot::new(),
-                            });
+                        let mut tp =
+                            tc.synciq
+                                .target_policies
+                                .get_or_insert_with(id, || TargetPolicy {
+                                    id: id.to_string(),
+                                    name: job.policy_name.clone(),
+                                    source_cluster_guid: src_guid,
+                                    source_host: cluster.to_string(),
+                                    target_path: job.target_path.clone(),
+                                    last_job_state: JobState::Finished,
+                                    failover_failback_state: FailoverFailbackState::WritesDisabled,
+                                    last_update_ms: t,
+                                    last_good: Snapshot::new(),
+                                });
                         tp.last_good = job.snapshot.clone();
                         tp.last_job_state = JobState::Finished;
                         tp.last_update_ms = t;
-                    } else if let Some(tp) = tc.synciq.target_policies.get_mut(id) {
+                    } else if let Some(mut tp) = tc.synciq.target_policies.get_mut(id) {
                         tp.last_job_state = state;
                         tp.last_update_ms = t;
                     }
@@ -1098,7 +1097,7 @@ impl WorldState {
             }
             JobAction::AllowWrite | JobAction::AllowWriteRevert => {
                 let c = self.clusters.get_mut(cluster).expect("exists");
-                if let Some(tp) = c.synciq.target_policies.get_mut(id) {
+                if let Some(mut tp) = c.synciq.target_policies.get_mut(id) {
                     tp.last_job_state = state;
                     if let Some(prev) = job.prev_tp_state {
                         let from = tp.failover_failback_state;
@@ -1177,7 +1176,7 @@ impl WorldState {
                     let tc = self.clusters.get_mut(&job.target).expect("exists");
                     let tguid = tc.guid.clone();
                     let mname = tc.synciq.policies[&mid].name.clone();
-                    if let Some(tp) = tc.synciq.target_policies.get_mut(id) {
+                    if let Some(mut tp) = tc.synciq.target_policies.get_mut(id) {
                         let from = tp.failover_failback_state;
                         let to = FailoverFailbackState::ResyncPolicyCreated;
                         tp.failover_failback_state = to;
@@ -1192,21 +1191,20 @@ impl WorldState {
                         .target_policies
                         .get(&mid)
                         .map(|r| r.failover_failback_state);
-                    let rec = sc
-                        .synciq
-                        .target_policies
-                        .entry(mid.clone())
-                        .or_insert_with(|| TargetPolicy {
-                            id: mid.clone(),
-                            name: mname,
-                            source_cluster_guid: tguid,
-                            source_host: job.target.clone(),
-                            target_path: p.source_root_path.clone(),
-                            last_job_state: JobState::Unknown,
-                            failover_failback_state: disabled,
-                            last_update_ms: t,
-                            last_good: Snapshot::new(),
-                        });
+                    let mut rec =
+                        sc.synciq
+                            .target_policies
+                            .get_or_insert_with(&mid, || TargetPolicy {
+                                id: mid.clone(),
+                                name: mname,
+                                source_cluster_guid: tguid,
+                                source_host: job.target.clone(),
+                                target_path: p.source_root_path.clone(),
+                                last_job_state: JobState::Unknown,
+                                failover_failback_state: disabled,
+                                last_update_ms: t,
+                                last_good: Snapshot::new(),
+                            });
                     rec.last_good = baseline;
                     rec.failover_failback_state = disabled;
                     rec.last_update_ms = t;
@@ -1222,7 +1220,7 @@ impl WorldState {
                     }
                 } else if started {
                     // Undo the start: the target's record goes back to what it was.
-                    if let (Some(Some(prev)), Some(tp)) = (
+                    if let (Some(Some(prev)), Some(mut tp)) = (
                         job.prev_tp_state,
                         self.clusters
                             .get_mut(&job.target)

@@ -23,6 +23,8 @@ pub use transport::{
 };
 pub use types::*;
 
+mod envelope;
+
 use crate::secret::Secret;
 
 /// Retry policy for transient failures.
@@ -672,17 +674,10 @@ impl PapiClient {
         rest: &str,
         key: &str,
     ) -> Result<Option<T>, PapiError> {
-        match self.get_json::<serde_json::Value>(rest).await {
-            Ok(v) => {
-                let mut list: Vec<T> = match v.get(key) {
-                    Some(items) => {
-                        serde_json::from_value(items.clone()).map_err(|e| PapiError::Decode {
-                            cluster: self.cluster.clone(),
-                            method: "GET".into(),
-                            path: self.platform_path(rest),
-                            detail: e.to_string(),
-                        })?
-                    }
+        match self.call(http::Method::GET, rest, None).await {
+            Ok(bytes) => {
+                let mut list: Vec<T> = match self.decode_envelope(rest, key, &bytes)?.items {
+                    Some(items) => items,
                     None => {
                         return Err(PapiError::Decode {
                             cluster: self.cluster.clone(),
@@ -703,6 +698,23 @@ impl PapiClient {
         }
     }
 
+    /// Decode a list envelope straight into its items: a job or policy body has ~100
+    /// fields the orchestrator never reads, and building them as a `Value` tree (then
+    /// cloning the list out of it) was most of a job poll's cost.
+    fn decode_envelope<T: DeserializeOwned>(
+        &self,
+        rest: &str,
+        key: &str,
+        bytes: &[u8],
+    ) -> Result<envelope::Envelope<T>, PapiError> {
+        envelope::decode(key, bytes).map_err(|e| PapiError::Decode {
+            cluster: self.cluster.clone(),
+            method: "GET".into(),
+            path: self.platform_path(rest),
+            detail: e.to_string(),
+        })
+    }
+
     /// Follow `resume` tokens until the list is complete (bounded, in case a cluster loops).
     async fn list_all<T: DeserializeOwned>(
         &self,
@@ -713,23 +725,13 @@ impl PapiClient {
         let mut out = Vec::new();
         let mut next = rest.to_string();
         for _ in 0..MAX_PAGES {
-            let page: serde_json::Value = self.get_json(&next).await?;
-            let items = page
-                .get(key)
-                .cloned()
-                .unwrap_or(serde_json::Value::Array(vec![]));
-            let mut items: Vec<T> =
-                serde_json::from_value(items).map_err(|e| PapiError::Decode {
-                    cluster: self.cluster.clone(),
-                    method: "GET".into(),
-                    path: self.platform_path(&next),
-                    detail: e.to_string(),
-                })?;
-            out.append(&mut items);
-            match page.get("resume").and_then(|r| r.as_str()) {
+            let bytes = self.call(http::Method::GET, &next, None).await?;
+            let page: envelope::Envelope<T> = self.decode_envelope(&next, key, &bytes)?;
+            out.extend(page.items.unwrap_or_default());
+            match page.resume {
                 Some(token) if !token.is_empty() => {
                     let base = rest.split('?').next().unwrap_or(rest);
-                    next = format!("{base}?resume={}", enc(token));
+                    next = format!("{base}?resume={}", enc(&token));
                 }
                 _ => return Ok(out),
             }

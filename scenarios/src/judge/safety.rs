@@ -35,7 +35,7 @@ use super::facts::Facts;
 use super::model::{Model, NETWORKING};
 use super::report::{Skip, Status};
 use super::Finding;
-use crate::lab::{mirror_name, path_under, policy_paths, spns_for_name};
+use crate::lab::{mirror_name, path_under, spns_for_name, PolicyIndex};
 
 fn denies_everyone(v: &Value) -> bool {
     v.get("permissions")
@@ -78,11 +78,13 @@ impl NameData {
         let (from, to) = (&f.report.from, &f.report.to);
         let world = &f.ev.scenario.world;
         // Every policy between the clusters in this direction (world policies and mirrors).
+        let index = PolicyIndex::new(world);
         let mut between: Vec<(String, String, String)> = Vec::new();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
         for p in &world.policies {
             for name in [p.name.clone(), mirror_name(&p.name)] {
-                if let Some((s, t)) = policy_paths(world, &name, from, to) {
-                    if !between.iter().any(|(n, _, _)| *n == name) {
+                if let Some((s, t)) = index.paths(world, &name, from, to) {
+                    if seen.insert(name.clone()) {
                         between.push((name, s, t));
                     }
                 }
@@ -139,7 +141,9 @@ pub fn i12_safety(f: &Facts<'_>) -> Finding {
     let names_data = NameData::new(f);
     // Target writability by target path, from the snapshot before and each step's sample.
     let mut writable: BTreeMap<String, bool> = BTreeMap::new();
-    let target_path = |p: &str| policy_paths(&f.ev.scenario.world, p, from, to).map(|x| x.1);
+    let world = &f.ev.scenario.world;
+    let index = PolicyIndex::new(world);
+    let target_path = |p: &str| index.paths(world, p, from, to).map(|x| x.1);
     for (p, (_, t)) in &before.writable {
         if let Some(tp) = target_path(p) {
             writable.insert(tp, *t);

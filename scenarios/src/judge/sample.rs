@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sim_onefs::WorldSpec;
 
-use crate::lab::policy_paths;
+use crate::lab::PolicyIndex;
 use crate::world::World;
 
 /// The world at one instant, in full.
@@ -93,6 +93,8 @@ pub struct StepEnd {
 pub struct Sampler {
     world: World,
     spec: Arc<WorldSpec>,
+    /// `spec`'s policies by name (writability is asked per step).
+    policies: Arc<PolicyIndex>,
     from: String,
     to: String,
     samples: Arc<Mutex<Samples>>,
@@ -104,6 +106,7 @@ impl Sampler {
         Sampler {
             world: world.clone(),
             spec: Arc::new(spec.clone()),
+            policies: Arc::new(PolicyIndex::new(spec)),
             from: from.to_string(),
             to: to.to_string(),
             samples: Arc::default(),
@@ -215,7 +218,9 @@ impl Sampler {
     }
 
     fn writable(&self, policy: &str) -> Option<(bool, bool)> {
-        let (src, tgt) = policy_paths(&self.spec, policy, &self.from, &self.to)?;
+        let (src, tgt) = self
+            .policies
+            .paths(&self.spec, policy, &self.from, &self.to)?;
         let sim = &self.world.sim;
         Some((
             sim.is_writable(&self.from, &src),

@@ -127,11 +127,7 @@ impl Dirs<'_> {
                 .policies
                 .values()
                 .any(|p| crate::model::is_under(path, &p.source_root_path))
-            || self
-                .synciq
-                .target_policies
-                .values()
-                .any(|t| crate::model::is_under(path, &t.target_path))
+            || self.synciq.target_policies.covering(path).next().is_some()
             || c.configured_paths().any(|p| p == path)
     }
 }

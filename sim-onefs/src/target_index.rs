@@ -1,0 +1,251 @@
+//! A cluster's SyncIQ target policies, keyed by id, with an index by target path.
+//!
+//! Why: "is this path read-only to clients?" (every client write, every judge sample of a
+//! policy's writability) asks which target policies' domains contain a path. A scan of
+//! every target policy made that O(policies) per question and O(policies²) per run; the
+//! index answers it from the path's ancestors (one map lookup per path component).
+//!
+//! The index cannot drift: the map is private, reads go through `Deref` to the plain map,
+//! and every change goes through [`TargetPolicies::insert`], [`TargetPolicies::remove`] or
+//! the [`TpMut`] guard of [`TargetPolicies::get_mut`], which re-indexes if the target path
+//! was changed through it. Serialised as the plain map (the state dump is unchanged).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::{Deref, DerefMut};
+
+use serde::Serialize;
+
+use crate::synciq::TargetPolicy;
+
+/// Target policies by id, indexed by target path.
+#[derive(Clone, Debug, Default)]
+pub struct TargetPolicies {
+    items: BTreeMap<String, TargetPolicy>,
+    /// Target path without trailing `/` → ids of the target policies with that path.
+    by_path: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The index key of a target path: [`crate::model::is_under`] compares against the root
+/// with its trailing slashes trimmed.
+fn key(target_path: &str) -> &str {
+    target_path.trim_end_matches('/')
+}
+
+fn unindex(by_path: &mut BTreeMap<String, BTreeSet<String>>, path: &str, id: &str) {
+    if let Some(ids) = by_path.get_mut(key(path)) {
+        ids.remove(id);
+        if ids.is_empty() {
+            by_path.remove(key(path));
+        }
+    }
+}
+
+fn index(by_path: &mut BTreeMap<String, BTreeSet<String>>, path: &str, id: &str) {
+    by_path
+        .entry(key(path).to_string())
+        .or_default()
+        .insert(id.to_string());
+}
+
+/// The roots `r` with `is_under(path, r)`: `path` itself and each prefix of it that ends
+/// just before a `/` (the empty prefix included, which is the key of a target path `/`).
+fn ancestors(path: &str) -> impl Iterator<Item = &str> {
+    std::iter::once(path).chain(
+        path.char_indices()
+            .filter(|&(_, c)| c == '/')
+            .map(move |(i, _)| &path[..i]),
+    )
+}
+
+impl TargetPolicies {
+    pub fn new() -> TargetPolicies {
+        TargetPolicies::default()
+    }
+
+    pub fn insert(&mut self, id: String, tp: TargetPolicy) -> Option<TargetPolicy> {
+        index(&mut self.by_path, &tp.target_path, &id);
+        let old = self.items.insert(id.clone(), tp);
+        if let Some(o) = &old {
+            if key(&o.target_path) != key(&self.items[&id].target_path) {
+                unindex(&mut self.by_path, &o.target_path, &id);
+            }
+        }
+        old
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<TargetPolicy> {
+        let old = self.items.remove(id)?;
+        unindex(&mut self.by_path, &old.target_path, id);
+        Some(old)
+    }
+
+    /// Mutable access to one target policy; a changed target path is re-indexed when the
+    /// guard is dropped.
+    pub fn get_mut(&mut self, id: &str) -> Option<TpMut<'_>> {
+        let tp = self.items.get_mut(id)?;
+        let old_path = tp.target_path.clone();
+        Some(TpMut {
+            tp,
+            by_path: &mut self.by_path,
+            id: id.to_string(),
+            old_path,
+        })
+    }
+
+    /// The target policy `id`, inserted from `make` if there is none.
+    pub fn get_or_insert_with(
+        &mut self,
+        id: &str,
+        make: impl FnOnce() -> TargetPolicy,
+    ) -> TpMut<'_> {
+        if !self.items.contains_key(id) {
+            self.insert(id.to_string(), make());
+        }
+        self.get_mut(id).expect("present")
+    }
+
+    /// Every target policy whose domain contains `path` (`is_under(path, target_path)`),
+    /// with its id, in no particular order.
+    pub fn covering<'a>(
+        &'a self,
+        path: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a TargetPolicy)> {
+        ancestors(path)
+            .filter_map(|a| self.by_path.get(a))
+            .flatten()
+            .filter_map(|id| self.items.get_key_value(id))
+    }
+}
+
+impl Deref for TargetPolicies {
+    type Target = BTreeMap<String, TargetPolicy>;
+    fn deref(&self) -> &Self::Target {
+        &self.items
+    }
+}
+
+impl Serialize for TargetPolicies {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.items.serialize(s)
+    }
+}
+
+/// Mutable access to a target policy that keeps the path index right.
+pub struct TpMut<'a> {
+    tp: &'a mut TargetPolicy,
+    by_path: &'a mut BTreeMap<String, BTreeSet<String>>,
+    /// The key it is stored under.
+    id: String,
+    old_path: String,
+}
+
+impl Deref for TpMut<'_> {
+    type Target = TargetPolicy;
+    fn deref(&self) -> &TargetPolicy {
+        self.tp
+    }
+}
+
+impl DerefMut for TpMut<'_> {
+    fn deref_mut(&mut self) -> &mut TargetPolicy {
+        self.tp
+    }
+}
+
+impl Drop for TpMut<'_> {
+    fn drop(&mut self) {
+        if key(&self.old_path) != key(&self.tp.target_path) {
+            unindex(self.by_path, &self.old_path, &self.id);
+            index(self.by_path, &self.tp.target_path, &self.id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::is_under;
+    use crate::synciq::{FailoverFailbackState, JobState};
+    use proptest::prelude::*;
+
+    fn tp(id: &str, path: &str) -> TargetPolicy {
+        TargetPolicy {
+            id: id.to_string(),
+            name: format!("n{id}"),
+            source_cluster_guid: String::new(),
+            source_host: String::new(),
+            target_path: path.to_string(),
+            last_job_state: JobState::Finished,
+            failover_failback_state: FailoverFailbackState::WritesDisabled,
+            last_update_ms: 0,
+            last_good: Default::default(),
+        }
+    }
+
+    /// Paths from a small alphabet of components, so that prefixes and equal paths are
+    /// common; trailing slashes and the root `/` included.
+    fn path() -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec(
+                prop::sample::select(vec!["ifs", "a", "ab", "b", "a-b"]),
+                0..4,
+            ),
+            any::<bool>(),
+        )
+            .prop_map(|(parts, slash)| {
+                let mut p = format!("/{}", parts.join("/"));
+                if slash && p != "/" {
+                    p.push('/');
+                }
+                p
+            })
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u8, String),
+        Remove(u8),
+        Repath(u8, String),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..8, path()).prop_map(|(i, p)| Op::Insert(i, p)),
+            (0u8..8).prop_map(Op::Remove),
+            (0u8..8, path()).prop_map(|(i, p)| Op::Repath(i, p)),
+        ]
+    }
+
+    proptest! {
+        /// After any sequence of changes, `covering` finds exactly the target policies the
+        /// old scan (`is_under` over every one) found.
+        #[test]
+        fn covering_agrees_with_the_scan(
+            ops in prop::collection::vec(op(), 0..24),
+            queries in prop::collection::vec(path(), 1..8),
+        ) {
+            let mut t = TargetPolicies::new();
+            for o in ops {
+                match o {
+                    Op::Insert(i, p) => { t.insert(i.to_string(), tp(&i.to_string(), &p)); }
+                    Op::Remove(i) => { t.remove(&i.to_string()); }
+                    Op::Repath(i, p) => {
+                        if let Some(mut m) = t.get_mut(&i.to_string()) {
+                            m.target_path = p;
+                        }
+                    }
+                }
+            }
+            for q in &queries {
+                let mut got: Vec<&str> = t.covering(q).map(|(id, _)| id.as_str()).collect();
+                got.sort_unstable();
+                let want: Vec<&str> = t
+                    .iter()
+                    .filter(|(_, x)| is_under(q, &x.target_path))
+                    .map(|(id, _)| id.as_str())
+                    .collect();
+                prop_assert_eq!(got, want, "query {}", q);
+            }
+        }
+    }
+}
