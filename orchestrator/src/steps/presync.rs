@@ -7,7 +7,9 @@
 //! A failure here changes nothing a user relies on: the final sync after the lock still
 //! carries every change, only the outage is longer. So the step is not a chain step and no
 //! gate (the catalogue row), nothing waits for it to *succeed*, and its failure is reported
-//! truthfully as `failed` with a run warning naming the policy and that consequence.
+//! truthfully as `failed` with a run warning naming the policy and that consequence. The
+//! policy's `failed` last job state it leaves behind is this run's own: validation does not
+//! warn about it (with `block_on_warning` it would otherwise block the run).
 
 use crate::ctx::{RunCtx, StepDone, StepError};
 use crate::papi::JobAction;
@@ -29,10 +31,12 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
         ))),
         Err(e) => {
             let w = format!(
-                "pre-sync of {policy} failed ({e}): nothing is skipped — its final sync_data after the lock carries all the changes, so the clients' outage for {policy} is longer (the whole backlog since its last sync)"
+                "{} ({e}): nothing is skipped — its final sync_data after the lock carries all the changes, so the clients' outage for {policy} is longer (the whole backlog since its last sync)",
+                warning_head(policy)
             );
             // A resumed run may attempt it again: one warning per policy and error.
             ctx.with_state(|s| {
+                s.presync_failed.insert(policy.to_string());
                 if !s.warnings.contains(&w) {
                     s.warnings.push(w)
                 }
@@ -40,4 +44,16 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
             Err(e)
         }
     }
+}
+
+/// How a failed pre-sync's warning starts.
+fn warning_head(policy: &str) -> String {
+    format!("pre-sync of {policy} failed")
+}
+
+/// Whether run warning `w` is the warning of a failed pre-sync of this run (`failed`: the
+/// run state's `presync_failed`). Step 3a does not block on it: a failed pre-sync blocks
+/// nothing.
+pub(crate) fn is_own_warning(w: &str, failed: &std::collections::BTreeSet<String>) -> bool {
+    failed.iter().any(|p| w.starts_with(&warning_head(p)))
 }
