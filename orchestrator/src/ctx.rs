@@ -48,6 +48,11 @@ pub struct RunState {
     /// cache, by policy.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub config_cache: BTreeMap<String, crate::report::CachedConfig>,
+    /// Policies whose `presync` failed in this run: their `failed` last job state is the
+    /// run's own, which validation does not count as a warning (a failed pre-sync must not
+    /// block the run with `block_on_warning`: the final sync carries its changes).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub presync_failed: std::collections::BTreeSet<String>,
 }
 
 impl RunState {

@@ -11,7 +11,10 @@
 //!   comes from [`CostDefaults`], which an admin can set in the `dr` config (`estimate:`).
 //! * **A job time per instance**: a policy's final sync transfers what changed since its
 //!   last sync, predicted as the mean bytes of its incremental syncs (none: nothing changed;
-//!   the estimate says so); allow-write, resync-prep and revert take the cluster's typical
+//!   the estimate says so). With a pre-sync (option `presync`) that is the pre-sync's job,
+//!   and the final sync after the lock moves only what was written while the pre-sync ran:
+//!   the usual bytes times the pre-sync's time over the policy's sync interval (from the
+//!   history's report times; an hour when it does not say); allow-write, resync-prep and revert take the cluster's typical
 //!   time; the mirror's first run transfers the writes made on the target during the run,
 //!   predicted as nothing. The orchestrator waits for a job by polling it every
 //!   `job_poll_interval_ms`, so a job step takes its job time rounded up to the next poll.
@@ -244,6 +247,13 @@ pub fn estimate(plan: &Plan, inv: &Inventory, defaults: &CostDefaults) -> Estima
     // By name, so a plan of N policies costs N lookups of log N, not N scans of the list.
     let by_name: BTreeMap<&str, &crate::inventory::PolicyInfo> =
         plan.policies.iter().map(|p| (p.name.as_str(), p)).collect();
+    // Policies whose final sync follows a pre-sync (option `presync`, where planned).
+    let presynced: std::collections::BTreeSet<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| s.step == StepId::Presync && s.not_applicable.is_none())
+        .filter_map(|s| s.policy.as_deref())
+        .collect();
     for s in &plan.steps {
         let policy = s.policy.as_ref().and_then(|p| {
             by_name
@@ -257,12 +267,30 @@ pub fn estimate(plan: &Plan, inv: &Inventory, defaults: &CostDefaults) -> Estima
                 let src = p.source.clone();
                 let tgt = p.target.clone().unwrap_or_else(|| src.clone());
                 match s.step {
+                    StepId::Presync => {
+                        let cal = calibration(&src, &mut clusters);
+                        let b = expected_delta_bytes(&p.history).unwrap_or_else(|| {
+                            no_history.push(p.name.clone());
+                            0
+                        });
+                        bytes = Some(b);
+                        job_ms = Some(cal.job_ms(b));
+                    }
                     StepId::SyncData => {
                         let cal = calibration(&src, &mut clusters);
                         let b = expected_delta_bytes(&p.history).unwrap_or_else(|| {
                             no_history.push(p.name.clone());
                             0
                         });
+                        // After a pre-sync: what was written while it ran (its job time
+                        // against the policy's sync interval), not the usual backlog.
+                        let b = if presynced.contains(p.name.as_str()) {
+                            let pre_ms = polled(cal.job_ms(b), poll);
+                            let f = JobSample::presync_delta_fraction(&p.history, pre_ms);
+                            (b as f64 * f).round() as u64
+                        } else {
+                            b
+                        };
                         bytes = Some(b);
                         job_ms = Some(cal.job_ms(b));
                     }

@@ -5,7 +5,8 @@
 //! * **Skip (I2).** When a SyncIQ chain step (`sync_data`, `allow_write`, `resync_prep`) of
 //!   policy P fails, every instance downstream of it *for P* is `skipped{upstream_failed}`
 //!   without being attempted; other policies go on. Other steps failing are recorded and do
-//!   not skip anything. When a gate step (`validate`, `block_on_warning`) fails, everything
+//!   not skip anything (a failed `presync[P]` among them: the lock and everything after it
+//!   wait for it to *end*, and the final sync carries its changes). When a gate step (`validate`, `block_on_warning`) fails, everything
 //!   downstream is skipped and the preparation (schedules cached by 1b) is rolled back.
 //! * **Job slots.** Steps that run a SyncIQ job take one of their cluster's
 //!   `max_concurrent_jobs` slots; when slots are short the longest expected jobs start first.
@@ -1150,14 +1151,16 @@ pub fn outcome_of(steps: &[StepInstance], records: &[StepRecord]) -> Outcome {
     if records.iter().any(|r| !r.status.is_terminal()) {
         return Outcome::Paused;
     }
-    // In an uncontrolled failover the source-side steps are skipped by design.
+    // In an uncontrolled failover the source-side steps are skipped by design. A failed
+    // pre-sync costs outage time, not data or a cut-over (the final sync carries its
+    // changes): the report says so in a warning, and the outcome is that of the rest.
     let expected_skip = |r: &StepRecord| {
         matches!(
             r.status,
             StepStatus::Skipped {
                 reason: SkipReason::SourceUnreachable
             }
-        )
+        ) || (r.step == StepId::Presync && matches!(r.status, StepStatus::Failed { .. }))
     };
     if records.iter().all(|r| r.status.is_ok() || expected_skip(r)) {
         return Outcome::Succeeded;

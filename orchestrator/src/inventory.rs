@@ -85,6 +85,31 @@ impl JobSample {
             .collect()
     }
 
+    /// Mean time between the ends of consecutive incremental runs of `history` (ms), when
+    /// it has two or more: how often the policy syncs, so how long its usual backlog took
+    /// to build up.
+    pub fn sync_interval_ms(history: &[JobSample]) -> Option<u64> {
+        let ends: Vec<i64> = history
+            .iter()
+            .filter(|s| s.action == "run" && !s.initial)
+            .map(|s| s.end_time)
+            .collect();
+        let (newest, oldest) = (ends.iter().max()?, ends.iter().min()?);
+        let gap = newest.checked_sub(*oldest)?;
+        (ends.len() >= 2 && gap > 0).then(|| gap as u64 * 1000 / (ends.len() as u64 - 1))
+    }
+
+    /// The share of a usual sync that the final sync after a pre-sync still has to move:
+    /// the changes written while a job of `job_ms` ran, against a backlog built over the
+    /// policy's sync interval (an hour, a common schedule, when the history does not say),
+    /// assuming writes at a steady rate. Between 0 and 1.
+    pub fn presync_delta_fraction(history: &[JobSample], job_ms: u64) -> f64 {
+        let interval = JobSample::sync_interval_ms(history)
+            .unwrap_or(3_600_000)
+            .max(1);
+        (job_ms as f64 / interval as f64).clamp(0.0, 1.0)
+    }
+
     /// Expected runtime of a sync job from `history`: the mean of its incremental runs, or
     /// the newest run's when there is none (0: no run known).
     pub fn expected_run_ms(history: &[JobSample]) -> u64 {

@@ -66,7 +66,11 @@ pub struct RunOptions {
     pub block_on_warning: bool,
     /// Step 12: create the source's quotas on the target.
     pub quotas: bool,
-    /// Run the SyncIQ jobs once before the lock, then a short delta sync after it.
+    /// Step 1p: run every policy's SyncIQ job once before the lock (`presync[P]`), so the
+    /// final sync after it moves only a short delta and the clients' outage stays small
+    /// (DESIGN §8). On by default; a failed pre-sync skips nothing (the final sync carries
+    /// every change), it only makes that policy's outage longer. Not planned in uncontrolled
+    /// runs, rehearsals, or a failback after an uncontrolled failover.
     pub presync: bool,
     /// Independent policies' chains run concurrently (false = one step at a time).
     pub parallel: bool,
@@ -109,7 +113,7 @@ impl Default for RunOptions {
             disable_protocols: false,
             block_on_warning: false,
             quotas: true,
-            presync: false,
+            presync: true,
             parallel: true,
             networking: Networking::Auto,
             job_poll_interval_ms: 5_000,

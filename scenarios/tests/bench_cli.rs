@@ -28,8 +28,9 @@ fn drill_bench_prints_every_figure_as_json() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     let runs = v["runs"].as_array().expect("runs");
-    // One failover per size, and the smallest again with pre-sync.
-    assert_eq!(runs.len(), 3, "{v:#}");
+    // One failover per size, the smallest again with pre-sync, and the smallest with an
+    // hourly backlog without and with pre-sync.
+    assert_eq!(runs.len(), 5, "{v:#}");
     for r in runs {
         for k in [
             "policies",
@@ -45,6 +46,11 @@ fn drill_bench_prints_every_figure_as_json() {
         assert_eq!(r["passed"], true, "{r:#}");
     }
     assert_eq!(runs[2]["presync"], true);
+    for (i, presync) in [(3, false), (4, true)] {
+        assert_eq!(runs[i]["presync"], presync);
+        assert_eq!(runs[i]["backlog"], "hourly");
+    }
+    assert!(runs[4]["presync_steps"].as_u64() > Some(0), "{v:#}");
     assert_eq!(v["campaign"]["seeds"], 2);
     assert!(v["rps"].is_null());
     let figures = v["figures"].as_array().expect("figures");
@@ -61,6 +67,7 @@ fn drill_bench_prints_every_figure_as_json() {
         "outage_without_presync_s",
         "outage_with_presync_s",
         "outage_presync_ratio",
+        "outage_presync_ratio_throughput_world",
         "sim_rps_ratio",
     ] {
         assert!(ids.contains(&id), "no figure {id}: {ids:?}");

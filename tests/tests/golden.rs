@@ -52,6 +52,12 @@ fn golden_happy_path() {
     insta::assert_snapshot!(compact("synciq-happy-3"));
 }
 
+/// DESIGN §8: a failed pre-sync skips nothing; the final sync carries hr's changes.
+#[test]
+fn golden_presync_fails() {
+    insta::assert_snapshot!(compact("synciq-presync-fails"));
+}
+
 #[test]
 fn golden_sync_fails() {
     insta::assert_snapshot!(compact("synciq-sync-fails"));

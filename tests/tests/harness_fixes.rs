@@ -233,10 +233,11 @@ fn i4_counts_only_writes_while_the_lock_was_on_their_share() {
     // A validation warning (a policy's last job failed) blocks the run; rollback_lock then
     // lifts the lock share by share. Plant two writes between the first share's lift and the
     // last one's: the one through the lifted share is legitimate, the one through the share
-    // still locked is not.
+    // still locked is not. (Without the pre-sync, whose successful job would clear the
+    // warning before validation.)
     let mut scn = scenario(
         "dual",
-        "{mode: synciq-policy, from: prod, to: dr, options: {data_integrity: true, block_on_warning: true}}",
+        "{mode: synciq-policy, from: prod, to: dr, options: {data_integrity: true, block_on_warning: true, presync: false}}",
         "[]",
         "immediate",
     );

@@ -54,7 +54,10 @@ fn job_starts(sim: &Sim) -> Vec<(String, usize)> {
     let mut n: std::collections::BTreeMap<String, usize> = Default::default();
     for a in sim.audit_log() {
         if a.action == "sync.job.start" {
-            *n.entry(format!("{} {}", a.object, a.detail)).or_default() += 1;
+            // Per step: the pre-sync and the final sync each run one `run` job of a policy.
+            let step = a.step.as_deref().unwrap_or("-");
+            *n.entry(format!("{step} {} {}", a.object, a.detail))
+                .or_default() += 1;
         }
     }
     n.into_iter().filter(|(_, c)| *c > 1).collect()

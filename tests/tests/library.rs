@@ -98,8 +98,11 @@ fn sync_failure_skips_only_that_policy() {
     assert_eq!(r.report.outcome, Outcome::Partial);
     for s in &r.report.steps {
         // Every hr step after the failed sync is downstream of it in hr's chain.
-        let downstream =
-            s.step != StepId::CacheSchedules && s.step != StepId::SyncData && !s.step.is_rollback();
+        // (The pre-sync ran before the lock, upstream of everything.)
+        let downstream = !matches!(
+            s.step,
+            StepId::Presync | StepId::CacheSchedules | StepId::SyncData
+        ) && !s.step.is_rollback();
         match s.policy.as_deref() {
             Some("hr") if downstream => assert_eq!(
                 s.status,
@@ -168,8 +171,13 @@ fn validation_failure_blocks_and_rolls_back() {
     let r = run(&load("synciq-validation-blocks"));
     assert_passed(&r);
     assert_eq!(r.report.outcome, Outcome::Blocked);
-    // No SyncIQ job ran at all.
-    assert!(!r.audit.iter().any(|a| a.action == "sync.job.start"));
+    // No SyncIQ job ran but the pre-syncs before the lock (what a scheduled sync does:
+    // the target copy stays read-only, users see no change).
+    assert!(r
+        .audit
+        .iter()
+        .filter(|a| a.action == "sync.job.start")
+        .all(|a| a.step.as_deref() == Some("presync")));
     // The cached schedule went back on the source policy.
     assert!(r
         .report
@@ -563,5 +571,75 @@ fn zone_dfs_inactive_copies_are_not_parity_drift() {
             .all(|w| !w.contains("parity drift")),
         "{:?}",
         r.report.warnings
+    );
+}
+
+/// DESIGN §8, option `presync`: a failed pre-sync skips nothing. The policy's final sync
+/// after the lock carries all its changes and the policy fails over; the report records the
+/// pre-sync `failed` and warns, naming the policy and the longer outage; the outcome is
+/// that of the rest of the run.
+#[test]
+fn failed_presync_skips_nothing_and_warns() {
+    let r = run(&load("synciq-presync-fails"));
+    assert_passed(&r);
+    assert_eq!(r.report.outcome, Outcome::Succeeded);
+    let status = |id: StepId, p: &str| {
+        r.report
+            .steps
+            .iter()
+            .find(|s| s.step == id && s.policy.as_deref() == Some(p))
+            .map(|s| s.status.clone())
+            .unwrap_or_else(|| panic!("{id}[{p}] missing"))
+    };
+    assert!(matches!(
+        status(StepId::Presync, "hr"),
+        StepStatus::Failed { .. }
+    ));
+    assert!(!r
+        .report
+        .steps
+        .iter()
+        .any(|s| matches!(s.status, StepStatus::Skipped { .. })));
+    for id in [StepId::SyncData, StepId::AllowWrite, StepId::RunMirror] {
+        assert_eq!(status(id, "hr"), StepStatus::Succeeded, "{id}[hr]");
+    }
+    assert!(
+        r.report
+            .warnings
+            .iter()
+            .any(|w| w.contains("pre-sync of hr failed") && w.contains("outage")),
+        "{:?}",
+        r.report.warnings
+    );
+}
+
+/// DESIGN §8: with a backlog of unsynced data at the start, the clients' outage window
+/// (virtual time, from their last good write on the source to their first on the target)
+/// is shorter with the pre-sync than without it: the final sync after the lock moves only
+/// what was written while the pre-sync ran.
+#[test]
+fn presync_shortens_the_outage_of_a_world_with_a_backlog() {
+    let outage = |presync: bool| {
+        let mut scn = load("synciq-presync-fails");
+        scn.faults.clear();
+        scn.expect.steps.clear();
+        scn.run.options.presync = presync;
+        let r = run(&scn);
+        assert_passed(&r);
+        let n = r
+            .report
+            .steps
+            .iter()
+            .filter(|s| s.step == StepId::Presync && s.status == StepStatus::Succeeded)
+            .count();
+        assert_eq!(n, if presync { 2 } else { 0 });
+        let windows: Vec<u64> = r.outages.iter().filter_map(|o| o.window_ms).collect();
+        assert_eq!(windows.len(), 2, "every client has an outage window");
+        windows.into_iter().max().unwrap_or(0)
+    };
+    let (with, without) = (outage(true), outage(false));
+    assert!(
+        with < without,
+        "outage with pre-sync {with} ms, without {without} ms"
     );
 }

@@ -123,6 +123,10 @@ struct RunArgs {
     /// Turn SMB and NFS off cluster-wide on the source first (step 1, option).
     #[arg(long)]
     disable_protocols: bool,
+    /// Do not pre-sync before the lock (step 1p off): the final sync after the lock then
+    /// moves the whole backlog since each policy's last sync, and the clients wait for it.
+    #[arg(long)]
+    no_presync: bool,
     /// Do not copy quotas to the target (step 12 off; source quotas then stay).
     #[arg(long)]
     no_quotas: bool,
@@ -192,6 +196,7 @@ impl RunArgs {
                 data_integrity: self.data_integrity,
                 disable_protocols: self.disable_protocols,
                 quotas: !self.no_quotas,
+                presync: !self.no_presync,
                 remove_source_quotas: self.remove_source_quotas,
                 on_policy_failure: if self.hold_failed_policies {
                     orchestrator::run_spec::OnPolicyFailure::Hold

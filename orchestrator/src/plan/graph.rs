@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Actor, PlanError, StepId, StepInstance, ZonePlan, NO_POOL_MAPPING};
-use crate::inventory::PolicyInfo;
+use crate::inventory::{JobSample, PolicyInfo};
 use crate::run_spec::{Mode, Networking, RunSpec};
 
 struct Builder {
@@ -150,12 +150,46 @@ pub(super) fn failover(
             );
         }
     }
+    // 1p, option `presync`: every policy's sync job once before the lock, beside the
+    // open-files check. Only where the source is up and the policy exists before
+    // validation; a rehearsal takes no lock (see `rehearsal`).
+    let presync_off = if !o.presync {
+        Some("option presync is off")
+    } else if !spec.controlled {
+        Some("uncontrolled failover: the source is unreachable, there is nothing to pre-sync from")
+    } else if returned.is_some() {
+        Some("failback after an uncontrolled failover: the mirror policy to pre-sync is made by returned_resync_prep, which runs after validation")
+    } else {
+        None
+    };
+    let presyncs: Vec<usize> = match presync_off {
+        Some(why) => {
+            b.not_applicable(StepId::Presync, why);
+            Vec::new()
+        }
+        None => policies
+            .iter()
+            .map(|p| {
+                let i = b.add(StepId::Presync, Some(&p.name), None, vec![]);
+                b.steps[i].job_slot = Some(p.source.clone());
+                b.steps[i].expected_ms = p.expected_job_ms;
+                i
+            })
+            .collect(),
+    };
+    // Everything from the protocol switch and the lock on waits for every pre-sync (its
+    // failure skips nothing: the skip rules ignore it).
+    let after_presync = |first: usize| {
+        let mut d = vec![first];
+        d.extend(presyncs.iter().copied());
+        d
+    };
     if o.disable_protocols {
-        prep.push(b.add(StepId::DisableProtocols, None, None, vec![prep[0]]));
+        prep.push(b.add(StepId::DisableProtocols, None, None, after_presync(prep[0])));
     }
     if o.data_integrity {
         let last = *prep.last().unwrap_or(&0);
-        prep.push(b.add(StepId::DataIntegrityLock, None, None, vec![last]));
+        prep.push(b.add(StepId::DataIntegrityLock, None, None, after_presync(last)));
     }
     let after_prep = *prep.last().unwrap_or(&0);
     let cache: Vec<usize> = policies
@@ -165,7 +199,7 @@ pub(super) fn failover(
                 StepId::CacheSchedules,
                 Some(&p.name),
                 None,
-                vec![after_prep],
+                after_presync(after_prep),
             )
         })
         .collect();
@@ -190,7 +224,13 @@ pub(super) fn failover(
         }
         let sync = b.add(StepId::SyncData, name, None, sync_deps);
         b.steps[sync].job_slot = Some(p.source.clone());
-        b.steps[sync].expected_ms = p.expected_job_ms;
+        // After a pre-sync the final sync moves only what was written while it ran.
+        b.steps[sync].expected_ms = if presyncs.is_empty() {
+            p.expected_job_ms
+        } else {
+            let f = JobSample::presync_delta_fraction(&p.history, p.expected_job_ms);
+            (p.expected_job_ms as f64 * f).round() as u64
+        };
         let cfg = b.add(StepId::SyncConfig, name, None, vec![sync]);
         let mut last = cfg;
         if spec.mode == Mode::Dfs {
@@ -441,6 +481,10 @@ pub(super) fn failover(
 /// steps are `not_applicable`.
 pub(super) fn rehearsal(policies: &[PolicyInfo], zones: &[ZonePlan]) -> Vec<StepInstance> {
     let mut b = Builder { steps: Vec::new() };
+    b.not_applicable(
+        StepId::Presync,
+        "rehearsal: no lock and no cut-over, production keeps running on the source",
+    );
     let cache: Vec<usize> = policies
         .iter()
         .map(|p| b.add(StepId::CacheSchedules, Some(&p.name), None, vec![]))

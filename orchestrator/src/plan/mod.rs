@@ -357,6 +357,97 @@ mod tests {
         assert!(!anc.contains(&find(StepId::AllowWrite, "p1")));
     }
 
+    /// Option `presync` (DESIGN §8): one `presync[P]` per policy in a controlled failover or
+    /// failback, taking a job slot with the full job's expected time, and the protocol
+    /// switch, the lock and everything after them wait for every one of them; the final
+    /// sync after it expects a delta. Off, uncontrolled, in a rehearsal or a failback after
+    /// an uncontrolled failover it is one bare `not_applicable` instance saying why.
+    #[test]
+    fn presync_is_planned_before_the_lock_where_it_applies() {
+        use crate::inventory::JobSample;
+        let mut inv = inv(2);
+        for p in inv.policies.values_mut() {
+            // Incremental syncs of 60 s, an hour apart.
+            p.history = (0..3)
+                .map(|i| JobSample {
+                    action: "run".into(),
+                    duration_ms: 60_000,
+                    bytes: 1 << 30,
+                    initial: false,
+                    end_time: 1_000_000 - i * 3_600,
+                })
+                .collect();
+            p.expected_job_ms = JobSample::expected_run_ms(&p.history);
+        }
+        let mut sp = spec();
+        sp.options.data_integrity = true;
+        sp.options.disable_protocols = true;
+        assert!(sp.options.presync, "on by default");
+        for kind in [RunKind::Failover, RunKind::Failback] {
+            sp.kind = kind;
+            let plan = build(&sp, &inv).unwrap();
+            let pre: Vec<&StepInstance> = plan
+                .steps
+                .iter()
+                .filter(|s| s.step == StepId::Presync)
+                .collect();
+            assert_eq!(pre.len(), 2, "{kind:?}: one per policy");
+            for p in &pre {
+                assert!(p.not_applicable.is_none() && p.deps.is_empty());
+                assert_eq!(p.job_slot.as_deref(), Some("a"));
+                assert_eq!(p.expected_ms, 60_000, "the full job");
+            }
+            for gate in [StepId::DisableProtocols, StepId::DataIntegrityLock] {
+                let g = plan.steps.iter().find(|s| s.step == gate).unwrap();
+                for p in &pre {
+                    assert!(g.deps.contains(&p.idx), "{gate} waits for {}", p.label());
+                }
+            }
+            // And so does everything from the lock on.
+            let sync = plan
+                .steps
+                .iter()
+                .find(|s| s.step == StepId::SyncData && s.policy.as_deref() == Some("p0"))
+                .unwrap();
+            let anc = plan.ancestors(sync.idx);
+            assert!(pre.iter().all(|p| anc.contains(&p.idx)));
+            // A minute's writes against an hour's backlog: the final sync is a delta.
+            assert_eq!(sync.expected_ms, 1_000);
+        }
+        let bare = |plan: &Plan| -> String {
+            let p: Vec<&StepInstance> = plan
+                .steps
+                .iter()
+                .filter(|s| s.step == StepId::Presync)
+                .collect();
+            assert_eq!(p.len(), 1);
+            assert!(p[0].policy.is_none() && p[0].deps.is_empty());
+            p[0].not_applicable.clone().expect("not applicable")
+        };
+        let sync_expected = |plan: &Plan| {
+            plan.steps
+                .iter()
+                .find(|s| s.step == StepId::SyncData)
+                .map(|s| s.expected_ms)
+        };
+        sp.kind = RunKind::Failover;
+        let mut off = sp.clone();
+        off.options.presync = false;
+        let plan = build(&off, &inv).unwrap();
+        assert!(bare(&plan).contains("option presync is off"));
+        assert_eq!(
+            sync_expected(&plan),
+            Some(60_000),
+            "no pre-sync: the full job"
+        );
+        let mut unc = sp.clone();
+        unc.controlled = false;
+        assert!(bare(&build(&unc, &inv).unwrap()).contains("uncontrolled"));
+        let mut reh = sp.clone();
+        reh.kind = RunKind::Rehearsal;
+        assert!(bare(&build(&reh, &inv).unwrap()).contains("rehearsal"));
+    }
+
     #[test]
     fn dag_is_topologically_ordered() {
         let plan = build(&spec(), &inv(5)).unwrap();
@@ -616,6 +707,17 @@ mod tests {
         let names: Vec<&str> = plan.policies.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, vec!["p0_mirror"]);
         assert_eq!(plan.steps[0].step, StepId::FenceReturnedSource);
+        // No pre-sync: the mirror it would run exists only after returned_resync_prep.
+        let pre: Vec<&StepInstance> = plan
+            .steps
+            .iter()
+            .filter(|s| s.step == StepId::Presync)
+            .collect();
+        assert_eq!(pre.len(), 1);
+        assert!(pre[0]
+            .not_applicable
+            .as_deref()
+            .is_some_and(|r| r.contains("returned_resync_prep")));
         let find = |step: StepId| {
             plan.steps
                 .iter()

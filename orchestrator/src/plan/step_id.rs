@@ -17,6 +17,11 @@ use crate::steps::catalogue::{self, StepSpec};
 #[strum(serialize_all = "snake_case")]
 pub enum StepId {
     CheckOpenFiles,
+    /// Option `presync` (seed `1p`): the policy's SyncIQ job runs once before the lock, so
+    /// the final `sync_data` after it carries only what changed meanwhile (a short delta)
+    /// and the clients' outage window stays small (DESIGN §8). Its failure skips nothing:
+    /// the final sync still carries every change, only the outage is longer.
+    Presync,
     DisableProtocols,
     DataIntegrityLock,
     CacheSchedules,

@@ -612,7 +612,14 @@ async fn pair_checks(
                         format!("enable the policy on {from}, or fail back instead if it was failed over"),
                     ));
                 }
+                // This run's failed pre-sync (DESIGN §8) left that state: the final sync
+                // after the lock carries the changes; no warning (it must block nothing).
+                let own_presync = ctx.with_state(|s| s.presync_failed.contains(name));
                 match sp.last_job_state.as_deref() {
+                    Some(s @ "failed") if own_presync => pn.checks.push(Check::ok(
+                        "last_job",
+                        format!("policy {name}: last job state is {s}: this run's pre-sync failed; its final sync after the lock carries every change"),
+                    )),
                     Some(s @ ("failed" | "needs_attention")) => pn.checks.push(Check::warning(
                         "last_job",
                         format!("policy {name}: last job state is {s}"),

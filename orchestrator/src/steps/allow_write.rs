@@ -43,7 +43,7 @@ pub(super) async fn move_target(
             tp.failover_failback_state
         )));
     }
-    run_job(ctx, &tgt, policy, action).await?;
+    run_job(ctx, &tgt, policy, action, None).await?;
     // The job has finished, so the step has acted: a failed confirming read leaves the
     // outcome indeterminate (a resume re-checks it) rather than claiming nothing changed.
     let tp = tgt

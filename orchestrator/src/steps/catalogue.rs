@@ -167,7 +167,7 @@ use Actor::{Both, Clients, Dns, Orchestrator, Source, Target};
 use StepId as S;
 
 /// Number of step ids.
-pub(crate) const STEP_COUNT: usize = 42;
+pub(crate) const STEP_COUNT: usize = 43;
 
 /// The catalogue, in [`StepId`] order (seed order, then the gate and the rollbacks).
 pub(crate) static CATALOGUE: [StepSpec; STEP_COUNT] = ROWS;
@@ -179,6 +179,20 @@ pub(crate) const ROWS: [StepSpec; STEP_COUNT] = [
         .text(
             "open files under the failed-over paths are not listed before the cut-over",
             "check the source cluster is reachable and list open files by hand, then resume",
+        ),
+    // Option `presync`. Seed number `1p`: the seed table has no pre-sync; it runs beside the
+    // open-files check (1) and must end before the protocol switch (1, option) and the lock
+    // (1a) — "the pre-sync before the lock of 1a" — so it is numbered after 1 without
+    // renumbering the seed's own steps. Not a chain step and no gate: its failure leaves
+    // every change for the final sync (4) after the lock, only the outage is longer. It
+    // takes a job slot like the final sync, and changes the run state (a failure's warning).
+    StepSpec::row(S::Presync, ["1p", "1p"], Source, act!(presync))
+        .source()
+        .state()
+        .job(true)
+        .text(
+            "nothing is skipped: the policy's final sync after the lock carries all its changes, so its clients' outage is longer",
+            "nothing to do for this run; fix the SyncIQ job's error (see the job report on the source) before the next failover",
         ),
     StepSpec::row(S::DisableProtocols, ["1", "1"], Source, act!(disable_protocols))
         .source()

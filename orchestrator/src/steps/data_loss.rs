@@ -13,6 +13,9 @@ pub(crate) const fn risk(id: StepId) -> &'static str {
         S::CheckOpenFiles => {
             "low: writes in files left open on the source after the final sync are not on the target"
         }
+        S::Presync => {
+            "none: the final sync after the lock carries every change; only the clients' outage is longer"
+        }
         S::DisableProtocols => {
             "none: nothing was cut over and the source keeps serving and writing its data"
         }

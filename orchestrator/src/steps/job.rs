@@ -17,20 +17,32 @@ use crate::papi::{JobAction, PapiClient, SyncReport};
 /// The report ids seen before the job starts are journaled first (run state
 /// `job_reports_before`, checkpointed), so a resumed step knows which report is its job's: a
 /// job that finished while the orchestrator was down is adopted from its report, never
-/// started a second time.
+/// started a second time. `tag` keeps apart two steps of one run that run the same action
+/// for the same policy (`presync` and `sync_data`): without it the final sync would take
+/// the pre-sync's saved ids for its own and adopt the pre-sync's report.
+///
+/// A `run` job of the policy that is already running when a step starts it afresh (not
+/// resumed) is waited for, never adopted: its snapshot may predate the lock (a pre-sync
+/// that outlived its step, a scheduled run), and a final sync must carry every write made
+/// before the lock. Other actions (allow-write, resync-prep, revert) change a state, so a
+/// running one of the same action is adopted.
 pub(crate) async fn run_job(
     ctx: &RunCtx,
     client: &PapiClient,
     policy: &str,
     action: JobAction,
+    tag: Option<&str>,
 ) -> Result<SyncReport, StepError> {
     let opts = &ctx.plan.spec.options;
     let poll = Duration::from_millis(opts.job_poll_interval_ms.max(1));
     let deadline = tokio::time::Instant::now() + Duration::from_millis(opts.job_timeout_ms);
-    let key = format!("{}/{policy}/{}", client.cluster(), action.as_ref());
+    let key = match tag {
+        Some(t) => format!("{}/{policy}/{}/{t}", client.cluster(), action.as_ref()),
+        None => format!("{}/{policy}/{}", client.cluster(), action.as_ref()),
+    };
     let saved = ctx.with_state(|s| s.job_reports_before.get(&key).cloned());
     let resumed = saved.is_some();
-    let before: BTreeSet<String> = match saved {
+    let mut before: BTreeSet<String> = match saved {
         Some(ids) => ids.into_iter().collect(),
         None => {
             let ids: BTreeSet<String> = client
@@ -49,9 +61,14 @@ pub(crate) async fn run_job(
     };
 
     // Another job of the policy (a scheduled run that started before 1b) must end first.
+    // Whether one did, so the ids of the reports before ours are read again.
+    let mut waited = false;
     loop {
         match client.get_job(policy).await? {
-            Some(j) if j.action.as_deref().unwrap_or("run") == action.as_ref() => {
+            Some(j)
+                if j.action.as_deref().unwrap_or("run") == action.as_ref()
+                    && (resumed || action != JobAction::Run) =>
+            {
                 tracing::info!(
                     cluster = client.cluster(),
                     policy,
@@ -61,6 +78,18 @@ pub(crate) async fn run_job(
                 break;
             }
             Some(j) => {
+                // A run job we do not adopt that is stuck (it would never end by itself):
+                // adopting it used to fail the step at once; so does waiting for it.
+                if j.action.as_deref().unwrap_or("run") == action.as_ref()
+                    && matches!(j.state.as_str(), "failed" | "canceled" | "needs_attention")
+                {
+                    return Err(StepError::Failed(format!(
+                        "a {} job for {policy} on {} is {}; resolve it on the cluster, then resume",
+                        action.as_ref(),
+                        client.cluster(),
+                        j.state
+                    )));
+                }
                 if tokio::time::Instant::now() >= deadline {
                     return Err(StepError::Failed(format!(
                         "{policy}: a {} job (state {}) is still running after {} ms; cannot start {}",
@@ -70,9 +99,24 @@ pub(crate) async fn run_job(
                         action.as_ref()
                     )));
                 }
+                waited = true;
                 tokio::time::sleep(poll).await;
             }
             None => {
+                if waited && !resumed {
+                    // The job waited for left a report: not ours.
+                    before = client
+                        .reports(policy)
+                        .await?
+                        .into_iter()
+                        .map(|r| r.id)
+                        .collect();
+                    ctx.with_state(|s| {
+                        s.job_reports_before
+                            .insert(key.clone(), before.iter().cloned().collect())
+                    });
+                    ctx.checkpoint()?;
+                }
                 if resumed {
                     // This step started the job before the orchestrator stopped; if it has
                     // finished since, its report is the step's result.

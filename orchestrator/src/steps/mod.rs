@@ -32,6 +32,7 @@ mod fence_returned_source;
 mod job;
 mod manual;
 mod move_smartconnect_to_target;
+pub(crate) mod presync;
 mod quotas;
 mod refresh_clients;
 mod remove_source_quotas;

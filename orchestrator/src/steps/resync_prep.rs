@@ -22,7 +22,7 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
             ctx.plan.spec.to
         )));
     }
-    run_job(ctx, &src, policy, JobAction::ResyncPrep).await?;
+    run_job(ctx, &src, policy, JobAction::ResyncPrep, None).await?;
     // The job has finished: the step has acted. A failed confirming read must not turn that
     // into a plain failure (the report would claim nothing changed); it leaves the outcome
     // indeterminate, and a resume re-checks it.

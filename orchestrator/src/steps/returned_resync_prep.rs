@@ -37,7 +37,7 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
             "{mirror} already exists on {from}, {orig} disabled on {to}"
         )));
     }
-    run_job(ctx, &tgt, &orig, JobAction::ResyncPrep).await?;
+    run_job(ctx, &tgt, &orig, JobAction::ResyncPrep, None).await?;
     // The job finished: the step has acted; a failed confirming read leaves the outcome
     // indeterminate (a resume re-checks it), never a plain failure.
     let confirmed = src.get_policy(mirror).await.map_err(|e| {

@@ -12,7 +12,7 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
     let policy = ctx.policy_of(inst)?;
     let tgt = ctx.target(inst)?;
     let mirror = mirror_name(policy);
-    let report = run_job(ctx, &tgt, &mirror, JobAction::Run).await?;
+    let report = run_job(ctx, &tgt, &mirror, JobAction::Run, None).await?;
     Ok(StepDone::acted(format!(
         "{mirror} job finished in {} s",
         report.duration.unwrap_or(0)

@@ -10,7 +10,7 @@ use super::job::run_job;
 pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let policy = ctx.policy_of(inst)?;
     let src = ctx.source(inst)?;
-    let report = run_job(ctx, &src, policy, JobAction::Run).await?;
+    let report = run_job(ctx, &src, policy, JobAction::Run, None).await?;
     Ok(StepDone::acted(format!(
         "sync job finished in {} s",
         report.duration.unwrap_or(0)

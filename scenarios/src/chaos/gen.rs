@@ -112,6 +112,9 @@ const PREPARATION: [StepId; 8] = [
 pub fn mode_steps(mode: Mode) -> Vec<StepId> {
     use StepId::*;
     let mut v = PREPARATION.to_vec();
+    // The pre-sync before the lock (option `presync`): no gate input, its failure skips
+    // nothing.
+    v.push(Presync);
     v.extend([SyncData, SyncConfig]);
     match mode {
         Mode::SynciqPolicy => {}
@@ -205,6 +208,7 @@ pub fn acting_side(step: StepId) -> Option<Side> {
     use StepId::*;
     match step {
         CheckOpenFiles
+        | Presync
         | DisableProtocols
         | DataIntegrityLock
         | CacheSchedules
@@ -233,7 +237,8 @@ pub fn acting_side(step: StepId) -> Option<Side> {
 
 pub fn job_fault_steps(kind: &str) -> Option<&'static [StepId]> {
     match kind {
-        "syncjob_fail" => Some(&[StepId::SyncData, StepId::RunMirror]),
+        // The pre-sync's job too (DESIGN §8): its failure must skip nothing.
+        "syncjob_fail" => Some(&[StepId::SyncData, StepId::RunMirror, StepId::Presync]),
         "allow_write_fail" => Some(&[StepId::AllowWrite]),
         "resync_prep_fail" => Some(&[StepId::ResyncPrep]),
         _ => None,

@@ -75,6 +75,8 @@ pub struct OptionsView {
     pub disable_protocols: bool,
     pub block_on_warning: bool,
     pub quotas: bool,
+    /// DESIGN §8 pre-sync before the lock: on by default.
+    pub presync: bool,
     pub networking: String,
     pub job_timeout_ms: u64,
     pub naming: NamingView,
@@ -89,6 +91,7 @@ impl Default for OptionsView {
             disable_protocols: false,
             block_on_warning: false,
             quotas: true,
+            presync: true,
             networking: "auto".into(),
             job_timeout_ms: 24 * 3_600_000,
             naming: NamingView::default(),

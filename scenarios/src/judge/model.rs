@@ -118,12 +118,13 @@ fn policy_pos(step: &str) -> Option<usize> {
 pub const TEST_ALIAS_STEPS: [&str; 3] =
     ["add_test_alias", "verify_test_access", "remove_test_alias"];
 
-/// Position in DESIGN §2's global order (0: the fence of a returned source), 1, 1(opt), 1a,
-/// 1b, 2, 3, 3a, 3b; every other step comes after all of them.
+/// Position in DESIGN §2's global order (0: the fence of a returned source), 1 (and the
+/// pre-sync 1p beside it, DESIGN §8), 1(opt), 1a, 1b, 2, 3, 3a, 3b; every other step comes
+/// after all of them.
 pub fn global_pos(step: &str) -> u8 {
     match step {
         "fence_returned_source" => 0,
-        "check_open_files" => 1,
+        "check_open_files" | "presync" => 1,
         "disable_protocols" => 2,
         "data_integrity_lock" => 3,
         "cache_schedules" => 4,
@@ -142,6 +143,7 @@ pub fn acts_on_source(step: &str) -> bool {
     matches!(
         step,
         "check_open_files"
+            | "presync"
             | "disable_protocols"
             | "data_integrity_lock"
             | "cache_schedules"
@@ -281,6 +283,15 @@ impl<'f, 'a> Model<'f, 'a> {
             bare(&mut m, "fence_returned_source", true);
         }
         bare(&mut m, "check_open_files", true);
+        // DESIGN §8, option `presync`: one per policy before the lock, where the source is up
+        // and the policy exists before validation (not after an uncontrolled failover).
+        if o.presync && self.f.run.controlled && self.f.returned.is_empty() {
+            for p in self.policies() {
+                m.insert(key("presync", Some(p), None), Planned::Run);
+            }
+        } else {
+            bare(&mut m, "presync", false);
+        }
         bare(&mut m, "disable_protocols", o.disable_protocols);
         bare(&mut m, "data_integrity_lock", o.data_integrity);
         bare(&mut m, "begin", true);
@@ -381,6 +392,8 @@ impl<'f, 'a> Model<'f, 'a> {
     /// test-alias steps, or each as a bare `not_applicable` when no zone has one.
     fn planned_rehearsal(&self) -> BTreeMap<Key, Planned> {
         let mut m = BTreeMap::new();
+        // No lock, production keeps running: nothing for a pre-sync to shorten.
+        m.insert(key("presync", None, None), Planned::NotApplicable);
         for step in ["begin", "validate"] {
             m.insert(key(step, None, None), Planned::Run);
         }
@@ -472,9 +485,16 @@ impl<'f, 'a> Model<'f, 'a> {
         match s.step.as_str() {
             "fence_returned_source" => vec![],
             "check_open_files" => fence(),
-            "disable_protocols" => vec![bare("check_open_files")],
-            "data_integrity_lock" => vec![bare("check_open_files"), bare("disable_protocols")],
-            "cache_schedules" => [prep(), fence()].concat(),
+            // DESIGN §8: the pre-syncs end before the lock (and the protocol switch), and
+            // so before the preparation that follows it.
+            "presync" => fence(),
+            "disable_protocols" => [vec![bare("check_open_files")], all("presync")].concat(),
+            "data_integrity_lock" => [
+                vec![bare("check_open_files"), bare("disable_protocols")],
+                all("presync"),
+            ]
+            .concat(),
+            "cache_schedules" => [prep(), fence(), all("presync")].concat(),
             "begin" => [prep(), all("cache_schedules")].concat(),
             "validate" => vec![bare("begin")],
             "block_on_warning" => vec![bare("validate")],
@@ -1168,8 +1188,13 @@ impl<'f, 'a> Model<'f, 'a> {
         if waiting {
             return "paused";
         }
-        let fine =
-            |s: &StepView| s.status.ok() || s.status.skip() == Some(&Skip::SourceUnreachable);
+        // A failed pre-sync costs outage time only (the final sync carries its changes;
+        // DESIGN §8): it does not make the run partial.
+        let fine = |s: &StepView| {
+            s.status.ok()
+                || s.status.skip() == Some(&Skip::SourceUnreachable)
+                || (s.step == "presync" && s.status.failed())
+        };
         if steps.iter().all(fine) {
             return "succeeded";
         }

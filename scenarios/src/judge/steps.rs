@@ -356,7 +356,8 @@ fn rollback_on_source(step: &str) -> bool {
 fn runs_job(step: &str) -> bool {
     matches!(
         step,
-        "sync_data"
+        "presync"
+            | "sync_data"
             | "allow_write"
             | "allow_write_revert"
             | "resync_prep"
@@ -567,7 +568,7 @@ fn fault_effects(f: &Facts<'_>, out: &mut Finding) {
             continue;
         }
         // The cluster a job is posted to: sync and resync-prep on the source.
-        let job_cluster = if matches!(step.as_str(), "sync_data" | "resync_prep") {
+        let job_cluster = if matches!(step.as_str(), "presync" | "sync_data" | "resync_prep") {
             &f.report.from
         } else {
             &f.report.to
