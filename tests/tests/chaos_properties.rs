@@ -33,7 +33,7 @@ fn rng_seed() -> proptest::test_runner::RngSeed {
     let seed = std::env::var("PROPTEST_RNG_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_c4a0_5u64);
+        .unwrap_or(0x0005_eedc_4a05_u64);
     proptest::test_runner::RngSeed::Fixed(seed)
 }
 
