@@ -188,12 +188,19 @@ pub async fn read(
     for zone in zones {
         if kinds.shares {
             for raw in client.smb_shares_raw(zone).await? {
-                let Ok(sh) = serde_json::from_value::<crate::papi::SmbShare>(raw.clone()) else {
-                    continue;
-                };
-                if !path_under(&sh.path, base) {
+                // PAPI lists a zone's shares without a path filter, so a zone with many
+                // policies lists every share for each of them: the path is checked on the
+                // raw object first, and only the shares under `base` are decoded.
+                if !raw
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| path_under(p, base))
+                {
                     continue;
                 }
+                let Ok(sh) = crate::papi::SmbShare::deserialize(&raw) else {
+                    continue;
+                };
                 let fields = SHARE_FIELDS
                     .iter()
                     .filter_map(|f| {
