@@ -401,10 +401,14 @@ pub async fn run_scenario_async(
         &scn.world,
     ));
     let log: ClientLog = Arc::default();
+    let returned_at: Arc<Mutex<Option<u64>>> = Arc::default();
     let orchestrate = async {
         if has_clients {
             // Clients work normally for a while before the failover starts.
             tokio::time::sleep(Duration::from_millis(CLIENT_WARMUP_MS)).await;
+        }
+        if !scn.prelude_faults.is_empty() {
+            *returned_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(sim.now_ms());
         }
         return_clusters(scn, &world);
         sampler.before_run();
@@ -469,6 +473,7 @@ pub async fn run_scenario_async(
         report: &report_json,
         audit: &audit,
         run_offset_ms,
+        returned_at_ms: *returned_at.lock().unwrap_or_else(|p| p.into_inner()),
         scenario: scn,
         world: Some(&world),
         clients: &client_log,

@@ -264,6 +264,7 @@ fn i10_is_judged_from_the_store_and_catches_a_store_that_disagrees() {
             report: &report,
             audit: &r.audit,
             run_offset_ms: None,
+            returned_at_ms: None,
             scenario: &scn,
             world: None,
             clients: &[],

@@ -194,10 +194,14 @@ pub fn i4_no_data_loss(f: &Facts<'_>) -> Finding {
         .warnings
         .iter()
         .any(|w| w.contains("discards what it wrote"));
-    // A write taken before the run started (the source came back while the uncontrolled
-    // failover's clients still ran) was not the failback's to prevent either, but the
-    // judge keeps flagging it: that loss happened outside any run that could state it.
-    let run_start = f.ev.run_offset_ms.unwrap_or(u64::MAX);
+    // The window opens when the returned source came back for the run (just before its
+    // discovery). A write it took earlier (it came back while the uncontrolled failover's
+    // clients still ran) is still flagged: that loss happened outside any run that could
+    // state it.
+    let run_start =
+        f.ev.returned_at_ms
+            .or(f.ev.run_offset_ms)
+            .unwrap_or(u64::MAX);
     let fenced_at = (!f.returned.is_empty() && stated).then(|| {
         f.audit
             .of("fence_returned_source", None, None)

@@ -155,6 +155,9 @@ pub struct Evidence<'a> {
     pub audit: &'a [AuditEntry],
     /// Sim ms at which the report's time 0 happened (`None`: unknown, e.g. real-time HTTP).
     pub run_offset_ms: Option<u64>,
+    /// Sim ms at which the clusters `prelude_faults` took down came back, just before the
+    /// run's discovery (`None`: no prelude faults, or unknown).
+    pub returned_at_ms: Option<u64>,
     pub scenario: &'a Scenario,
     /// The world after the run.
     pub world: Option<&'a World>,

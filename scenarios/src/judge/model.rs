@@ -1356,6 +1356,7 @@ run: {mode: synciq-policy, from: a, to: b}
             report: &report,
             audit: &[],
             run_offset_ms: None,
+            returned_at_ms: None,
             scenario: &scn,
             world: None,
             clients: &[],
