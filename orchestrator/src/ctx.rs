@@ -136,6 +136,13 @@ pub struct RunCtx {
     /// The config replication store (jobs, history, cache). A run given none gets a
     /// private in-memory one on first use.
     config_store: std::sync::OnceLock<Arc<crate::config_repl::Store>>,
+    /// Set once the run state's `config_jobs` shows every run policy's job: entries are only
+    /// ever added after the run starts, so the per-policy config job steps need no longer
+    /// look for run policies it does not show (a scan of every policy per step).
+    pub(crate) config_jobs_complete: std::sync::atomic::AtomicBool,
+    /// The run's policies by name (their index in the plan, the first of a name), built on
+    /// first use: a per-policy step looks its policy up instead of scanning the plan.
+    policy_index: std::sync::OnceLock<BTreeMap<String, usize>>,
 }
 
 /// The run's observer, for [`RunCtx::checkpoint`] (not `Debug` itself).
@@ -167,7 +174,17 @@ impl RunCtx {
             checkpoint_to: CheckpointTo::default(),
             halt: Halt::default(),
             config_store: std::sync::OnceLock::new(),
+            config_jobs_complete: std::sync::atomic::AtomicBool::new(false),
+            policy_index: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The plan's policy named `name` (the first of that name), looked up in an index.
+    pub(crate) fn plan_policy(&self, name: &str) -> Option<&crate::inventory::PolicyInfo> {
+        let index = self
+            .policy_index
+            .get_or_init(|| first_by_name(self.plan.policies.iter().map(|p| p.name.as_str())));
+        index.get(name).map(|&i| &self.plan.policies[i])
     }
 
     /// Use `store` for the run's config jobs (`dr`: the journal's database; `drill`: the
@@ -408,5 +425,37 @@ impl From<String> for StepError {
 impl From<&str> for StepError {
     fn from(s: &str) -> Self {
         StepError::Failed(s.to_string())
+    }
+}
+
+/// Each name's first position in `names` (what a scan for the first of a name finds).
+fn first_by_name<'a>(names: impl Iterator<Item = &'a str>) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for (i, n) in names.enumerate() {
+        m.entry(n.to_string()).or_insert(i);
+    }
+    m
+}
+
+#[cfg(test)]
+mod policy_index_tests {
+    use super::first_by_name;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The index finds what the scan it replaces (`iter().find` by name) found.
+        #[test]
+        fn agrees_with_the_scan(
+            names in proptest::collection::vec("[a-d]{0,2}", 0..12),
+            probe in "[a-d]{0,2}",
+        ) {
+            let index = first_by_name(names.iter().map(String::as_str));
+            for q in names.iter().chain(std::iter::once(&probe)) {
+                prop_assert_eq!(
+                    index.get(q.as_str()).copied(),
+                    names.iter().position(|n| n == q)
+                );
+            }
+        }
     }
 }

@@ -166,6 +166,9 @@ pub async fn execute_resumable(
     ready.add(&steps, &records, 0);
     let base_index = Index::new(&base_steps);
     let policies = spec_policies(&base_steps);
+    // Per instance: `skip_reason` said "run it" and cannot change its mind (see
+    // `skip_is_final`), so the settle passes no longer ask.
+    let mut cleared: Vec<bool> = vec![false; steps.len()];
 
     loop {
         // 1. Settle skips until nothing changes (a skip can make its dependents decidable).
@@ -191,17 +194,26 @@ pub async fn execute_resumable(
                     changed = true;
                     continue;
                 }
-                if ready.unmet[i] != 0 {
+                if ready.unmet[i] != 0 || cleared.get(i).copied().unwrap_or(false) {
                     continue;
                 }
-                if let Some(reason) = skip_reason(
+                let reason = skip_reason(
                     &steps[i],
                     &steps,
                     &records,
                     ctx.plan.spec.controlled,
                     #[cfg(feature = "planted-bugs")]
                     ctx.plan.spec.options.planted_bug,
-                ) {
+                );
+                if reason.is_none() && skip_is_final(&steps[i]) {
+                    // An open instance waiting for a slot was asked again on every pass
+                    // (a pass per event): N waiting job steps made the run quadratic.
+                    if cleared.len() <= i {
+                        cleared.resize(steps.len(), false);
+                    }
+                    cleared[i] = true;
+                }
+                if let Some(reason) = reason {
                     seq += 1;
                     let t = now_ms();
                     records[i].status = StepStatus::Skipped { reason };
@@ -465,6 +477,13 @@ pub async fn execute_resumable(
 /// because of one, skips everything downstream with that reason. Then a failed networking
 /// step skips the rest of its zone's networking (and, in zone modes, the zone's cut-over).
 /// Then the names-follow-data rule (S2) and the per-policy chain rule.
+/// Whether `skip_reason` answering `None` for `inst` (its predecessors all over) stays
+/// `None`: it reads only its predecessors' statuses, which are final once over, and the run
+/// mode — except the run-wide clients' refresh, which looks at every networking step.
+fn skip_is_final(inst: &StepInstance) -> bool {
+    !(inst.step == StepId::RefreshClients && inst.zone.is_none())
+}
+
 pub fn skip_reason(
     inst: &StepInstance,
     steps: &[StepInstance],

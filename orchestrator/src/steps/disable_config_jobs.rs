@@ -10,7 +10,7 @@ use crate::plan::StepInstance;
 pub(crate) async fn run(ctx: &RunCtx, _inst: &StepInstance) -> Result<StepDone, StepError> {
     let n = set_jobs(
         ctx,
-        |_| true,
+        Jobs::All,
         JobState::UserDisabled,
         "disabled by a failover",
     )?;

@@ -17,14 +17,14 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
         // Wrong on purpose: enable every policy's job, whatever its resync_prep did.
         set_jobs(
             ctx,
-            |_| true,
+            Jobs::All,
             JobState::Enabled,
             "enabled after resync-prep",
         )?;
     }
     let changed = set_jobs(
         ctx,
-        |p| p == policy,
+        Jobs::Only(&policy),
         JobState::Enabled,
         "enabled after resync-prep",
     )?;

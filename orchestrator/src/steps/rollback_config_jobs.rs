@@ -12,7 +12,7 @@ use crate::plan::StepInstance;
 pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let n = set_jobs(
         ctx,
-        |p| inst.policy.as_deref().is_none_or(|only| only == p),
+        inst.policy.as_deref().map_or(Jobs::All, Jobs::Only),
         JobState::Enabled,
         "enabled again by a rollback",
     )?;

@@ -168,6 +168,14 @@ pub fn i12_safety(f: &Facts<'_>) -> Finding {
         dfs_dual: after.dfs_dual.clone(),
         ..Default::default()
     };
+    // The DFS renames (and their undos) that started: (start, end) sequence numbers.
+    let rename_spans: Vec<(u64, Option<u64>)> = f
+        .report
+        .steps
+        .iter()
+        .filter(|x| x.step == "dfs_rename_shares" || x.step == "rollback_dfs_rename_shares")
+        .filter_map(|x| x.start_seq.map(|a| (a, x.end_seq)))
+        .collect();
     for s in samples.steps.iter().chain(std::iter::once(&end)) {
         let at = if s.step == "the end of the run" {
             s.step.clone()
@@ -248,16 +256,22 @@ pub fn i12_safety(f: &Facts<'_>) -> Finding {
         }
         // S4: DFS namespaces keep a reachable target. A rename (or its undo) still in
         // flight at another step's end is judged at its own end.
-        let renaming = f.report.steps.iter().any(|x| {
-            (x.step == "dfs_rename_shares" || x.step == "rollback_dfs_rename_shares")
-                && match (x.start_seq, s.end_seq) {
-                    (Some(a), Some(q)) => a < q && x.end_seq.is_none_or(|e| e > q),
-                    _ => false,
-                }
-        });
-        // A cluster down (an injected fault) takes its shares away whatever the run did.
-        let all_up = s.up.values().all(|u| *u);
-        for ns in s.dfs_unreachable.iter().filter(|_| !renaming && all_up) {
+        // Asked only for a sample that shows a namespace to judge, of the renames' spans
+        // gathered once (a scan of every report step per sample was quadratic).
+        let renaming = || {
+            s.end_seq.is_some_and(|q| {
+                rename_spans
+                    .iter()
+                    .any(|&(a, e)| a < q && e.is_none_or(|e| e > q))
+            })
+        };
+        let judge_dfs = || {
+            // A cluster down (an injected fault) takes its shares away whatever the run did.
+            let all_up = s.up.values().all(|u| *u);
+            all_up && !renaming()
+        };
+        let judge_dfs = (!s.dfs_unreachable.is_empty() || !s.dfs_dual.is_empty()) && judge_dfs();
+        for ns in s.dfs_unreachable.iter().filter(|_| judge_dfs) {
             if !before.dfs_unreachable.contains(ns) && seen_dfs.insert(ns.clone()) {
                 out.violations.push(format!(
                     "{at}, DFS namespace {ns} had no reachable target share (S4)"
@@ -267,7 +281,7 @@ pub fn i12_safety(f: &Facts<'_>) -> Finding {
         // S4: and never two: a namespace whose referral reaches both copies lets clients
         // write to both (`dfs_rename_shares` hides the source before it activates the target,
         // its undo hides the target before it activates the source).
-        for ns in s.dfs_dual.iter().filter(|_| !renaming && all_up) {
+        for ns in s.dfs_dual.iter().filter(|_| judge_dfs) {
             if !before.dfs_dual.contains(ns) && seen_dfs.insert(format!("two:{ns}")) {
                 out.violations.push(format!(
                     "{at}, DFS namespace {ns} had two reachable target shares: clients could write to both copies (S4)"
