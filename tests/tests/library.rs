@@ -21,6 +21,8 @@
 //! | block on warning (3a) | synciq-quota-scan-blocks, synciq-parity-drift-blocks | dfs-quota-scan-blocks | az-quota-scan-blocks | ippool-quota-scan-blocks |
 //! | validation error | synciq-validation-blocks | dfs-validation-blocks | az-target-path-outside-zone, az-spn-collision | ippool-validation-blocks |
 //! | config replication | synciq-config-replication | — (e) | — (e) | — (e) |
+//! | failback after uncontrolled | synciq-failback-after-uncontrolled, synciq-failback-after-uncontrolled-resync-fails | dfs-failback-after-uncontrolled | az-failback-after-uncontrolled, az-dfs-failback-after-uncontrolled | ippool-failback-after-uncontrolled |
+//! | pre-sync fails (option presync) | synciq-presync-fails | — (f) | — (f) | — (f) |
 //!
 //! Where a rule cannot apply in a mode:
 //! * (a) The zone cut-over gate exists only in Access Zone / IP Pool mode (DESIGN §2): in
@@ -37,6 +39,9 @@
 //! * (d) S4 is about DFS shares: SyncIQ mode has no DFS rename step (`not_applicable`).
 //! * (e) Config replication (`dr config-sync`) runs the same per-policy jobs in every mode;
 //!   its scenario is mode-independent, and step 5 of every mode's scenarios runs it.
+//! * (f) The pre-sync runs the same step in every mode (before the lock, its failure skips
+//!   nothing); every controlled failover and failback of the library runs it, on by
+//!   default, and the chaos generator injects `syncjob_fail` into it in every mode.
 
 use orchestrator::{Outcome, SkipReason, StepId, StepStatus};
 use tests::{assert_passed, library_files, load, run};
