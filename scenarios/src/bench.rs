@@ -597,8 +597,8 @@ pub fn figures(
             ),
             Some(r.ratio),
             "×",
-            "",
-            None,
+            "≥ 0.6",
+            Some(r.ratio >= 0.6),
         )),
         None => out.push(Figure {
             note: "not measured (--rps-secs 0)".into(),
@@ -607,7 +607,7 @@ pub fn figures(
                 "simulated PAPI req/s / bare axum",
                 None,
                 "×",
-                "",
+                "≥ 0.6",
                 None,
             )
         }),
