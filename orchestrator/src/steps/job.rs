@@ -44,20 +44,7 @@ pub(crate) async fn run_job(
     let resumed = saved.is_some();
     let mut before: BTreeSet<String> = match saved {
         Some(ids) => ids.into_iter().collect(),
-        None => {
-            let ids: BTreeSet<String> = client
-                .reports(policy)
-                .await?
-                .into_iter()
-                .map(|r| r.id)
-                .collect();
-            ctx.with_state(|s| {
-                s.job_reports_before
-                    .insert(key.clone(), ids.iter().cloned().collect())
-            });
-            ctx.checkpoint()?;
-            ids
-        }
+        None => remember_reports_before(ctx, client, policy, &key).await?,
     };
 
     // Another job of the policy (a scheduled run that started before 1b) must end first.
@@ -105,17 +92,7 @@ pub(crate) async fn run_job(
             None => {
                 if waited && !resumed {
                     // The job waited for left a report: not ours.
-                    before = client
-                        .reports(policy)
-                        .await?
-                        .into_iter()
-                        .map(|r| r.id)
-                        .collect();
-                    ctx.with_state(|s| {
-                        s.job_reports_before
-                            .insert(key.clone(), before.iter().cloned().collect())
-                    });
-                    ctx.checkpoint()?;
+                    before = remember_reports_before(ctx, client, policy, &key).await?;
                 }
                 if resumed {
                     // This step started the job before the orchestrator stopped; if it has
@@ -256,4 +233,26 @@ fn conclude(
             format!(": {}", r.errors.join("; "))
         }
     )))
+}
+
+/// Read the ids of `policy`'s reports on `client` and journal them under `key` before a job
+/// starts (write-ahead): a resumed step tells its own job's report from the ones before it.
+async fn remember_reports_before(
+    ctx: &RunCtx,
+    client: &PapiClient,
+    policy: &str,
+    key: &str,
+) -> Result<BTreeSet<String>, StepError> {
+    let ids: BTreeSet<String> = client
+        .reports(policy)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    ctx.with_state(|s| {
+        s.job_reports_before
+            .insert(key.to_string(), ids.iter().cloned().collect())
+    });
+    ctx.checkpoint()?;
+    Ok(ids)
 }
