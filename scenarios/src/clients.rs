@@ -206,7 +206,7 @@ impl Client {
                     return Err((Some(cluster), msg));
                 }
                 let ip = self.ip();
-                let allowed = world.nfs_exports(&cluster).iter().any(|e| {
+                let allowed = world.any_nfs_export(&cluster, |e| {
                     let covers = e
                         .get("paths")
                         .and_then(Value::as_array)
@@ -239,7 +239,7 @@ impl Client {
                 let share_exists = |h: &str, s: &str| {
                     world
                         .cluster_of_host(h)
-                        .is_some_and(|c| world.sim.is_up(&c) && world.smb_share(&c, s).is_some())
+                        .is_some_and(|c| world.sim.is_up(&c) && world.has_smb_share(&c, s))
                 };
                 let unc = world.dfs.resolve(path, share_exists).ok_or_else(|| {
                     (
@@ -288,10 +288,11 @@ impl Client {
             // The session is torn down; the next write connects again by name.
             return fail(self, format!("SMB service is disabled on {cluster}"));
         }
-        let Some((_zone, share_path, perms)) = world.smb_share(&cluster, share) else {
+        let Some((share_path, denied)) = world.smb_share_with(&cluster, share, denies_everyone)
+        else {
             return fail(self, format!("share {share} not found on {cluster}"));
         };
-        if denies_everyone(&perms) {
+        if denied {
             return fail(self, format!("access denied on {share} (Deny Everyone)"));
         }
         let mut dir = share_path.trim_end_matches('/').to_string();

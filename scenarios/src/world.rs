@@ -41,6 +41,9 @@ pub struct World {
     pub dfs: DfsRoot,
     /// The key updates to the site DNS must be signed with (`world.dns.tsig`).
     pub tsig: Option<TsigKey>,
+    /// The clusters' names. A world's clusters are fixed when it is built, and clients ask
+    /// for them on every write (each `Sim::cluster_names` call locks the world and copies).
+    cluster_names: Arc<[String]>,
 }
 
 fn parent(name: &str) -> Option<&str> {
@@ -125,11 +128,13 @@ impl World {
             .as_ref()
             .and_then(|d| d.tsig.as_ref())
             .map(|t| t.key());
+        let cluster_names = sim.cluster_names().into();
         Ok(World {
             sim,
             dns: Arc::new(Mutex::new(dns)),
             dfs,
             tsig,
+            cluster_names,
         })
     }
 
@@ -181,18 +186,26 @@ impl World {
                     })
             })
         };
-        for name in self.sim.cluster_names() {
-            if self.sim.with_config(&name, |cfg| owns(&cfg.pools))? {
-                return Some(name);
+        for name in self.cluster_names.iter() {
+            if self.sim.with_config(name, |cfg| owns(&cfg.pools))? {
+                return Some(name.clone());
             }
         }
         None
     }
 
+    /// The clusters' names, in order.
+    pub fn cluster_names(&self) -> &[String] {
+        &self.cluster_names
+    }
+
     /// Resolve a host (a cluster name, or a SmartConnect name through DNS) to a cluster.
     pub fn cluster_of_host(&self, host: &str) -> Option<String> {
-        let names = self.sim.cluster_names();
-        if let Some(c) = names.iter().find(|c| c.eq_ignore_ascii_case(host)) {
+        if let Some(c) = self
+            .cluster_names
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(host))
+        {
             return Some(c.clone());
         }
         let addrs = self.resolve(host)?;
@@ -223,6 +236,54 @@ impl World {
                 })
             })
             .flatten()
+    }
+
+    /// Whether `cluster` has an SMB share called `name` (any zone).
+    pub fn has_smb_share(&self, cluster: &str, name: &str) -> bool {
+        self.sim
+            .with_config(cluster, |cfg| {
+                cfg.smb_shares.values().any(|s| {
+                    s.get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                })
+            })
+            .unwrap_or(false)
+    }
+
+    /// What an SMB client connecting to share `name` of `cluster` needs: the share's path
+    /// and what `look` makes of its permissions, read in place (clients ask on every write;
+    /// [`World::smb_share`] copies the permissions).
+    pub fn smb_share_with<R>(
+        &self,
+        cluster: &str,
+        name: &str,
+        look: impl FnOnce(&Value) -> R,
+    ) -> Option<(String, R)> {
+        self.sim
+            .with_config(cluster, |cfg| {
+                let s = cfg.smb_shares.values().find(|s| {
+                    s.get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                })?;
+                let path = s.get("path")?.as_str()?.to_string();
+                let empty = Value::Array(vec![]);
+                Some((path, look(s.get("permissions").unwrap_or(&empty))))
+            })
+            .flatten()
+    }
+
+    /// Whether any NFS export of `cluster` passes `allows` (read in place: clients ask on
+    /// every write, and [`World::nfs_exports`] copies every export).
+    pub fn any_nfs_export(
+        &self,
+        cluster: &str,
+        allows: impl Fn(&serde_json::Map<String, Value>) -> bool,
+    ) -> bool {
+        self.sim
+            .with_config(cluster, |cfg| cfg.nfs_exports.values().any(allows))
+            .unwrap_or(false)
     }
 
     /// NFS exports of `cluster` (`paths`, `clients`, `read_only`), as JSON objects.

@@ -184,8 +184,8 @@ pub fn run_case(case: &ChaosCase, planted_bug: Option<&str>) -> SeedOutcome {
         held_as_intended: false,
         wall_ms: 0,
     };
-    let scn = match gen::build_scenario(case, planted_bug) {
-        Ok((_, s)) => s,
+    let scn = match gen::scenario_of(case, planted_bug) {
+        Ok(s) => s,
         Err(e) => {
             out.outcome = "invalid_scenario".into();
             out.violations.push(Violation {

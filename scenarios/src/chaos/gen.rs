@@ -2034,6 +2034,15 @@ pub fn scenario_yaml(case: &ChaosCase, planted_bug: Option<&str>, header: &str) 
     y
 }
 
+/// The scenario of a case without its YAML text: what [`build_scenario`] parses, built from
+/// the same JSON value (the campaign writes the text only for a failing seed).
+pub fn scenario_of(case: &ChaosCase, planted_bug: Option<&str>) -> Result<Scenario, ScenarioError> {
+    Scenario::from_value(
+        scenario_value(case, planted_bug),
+        &format!("<chaos seed {}>", case.seed),
+    )
+}
+
 /// Build the scenario of a case: YAML text, parsed back exactly as `drill run` would.
 pub fn build_scenario(
     case: &ChaosCase,
