@@ -882,7 +882,7 @@ world:
                     v["zone"] = json!(z);
                 }
                 let status = match status {
-                    0 | 1 | 2 => json!({"status": "succeeded"}),
+                    0..=2 => json!({"status": "succeeded"}),
                     3 => json!({"status": "failed", "error": "boom"}),
                     4 => json!({"status": "not_applicable", "reason": "n/a"}),
                     5 => json!({"status": "skipped", "reason": {"kind": "upstream_failed", "step": "sync_data", "policy": "p"}}),
