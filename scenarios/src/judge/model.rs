@@ -214,6 +214,10 @@ pub struct Model<'f, 'a> {
     by_key: BTreeMap<Key, &'f StepView>,
     /// [`Model::failed_validation_gate`], found once (the skip rules ask it per instance).
     failed_gate: Option<&'f StepView>,
+    /// [`Model::zone_gate_failures`] of every zone that has run policies, found in one pass
+    /// over the policies (the skip rules ask it per instance: a scan of the zone's policies
+    /// each time is quadratic in a 1000-policy zone).
+    gate_failures: BTreeMap<String, Vec<String>>,
 }
 
 impl<'f, 'a> Model<'f, 'a> {
@@ -230,11 +234,23 @@ impl<'f, 'a> Model<'f, 'a> {
             .iter()
             .filter(|s| VALIDATION_GATES.contains(&s.step.as_str()) && s.status.failed())
             .min_by_key(|s| global_pos(&s.step));
-        Model {
+        let mut m = Model {
             f,
             by_key,
             failed_gate,
+            gate_failures: BTreeMap::new(),
+        };
+        let mut gate_failures: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for q in f.policies.values() {
+            if !m.synced_for_gate(&q.name) {
+                gate_failures
+                    .entry(q.zone.clone())
+                    .or_default()
+                    .push(q.name.clone());
+            }
         }
+        m.gate_failures = gate_failures;
+        m
     }
 
     /// Instances the executor adds when something fails (rollbacks; in zone modes the
@@ -691,22 +707,21 @@ impl<'f, 'a> Model<'f, 'a> {
     /// The zone policies whose `sync_data` or `sync_config` did not succeed: the zone gate
     /// fails iff there is one (safety-rules.md, Zone gate), sorted by name.
     pub fn zone_gate_failures(&self, zone: &str) -> Vec<String> {
-        self.f
-            .zone_policies(zone)
-            .into_iter()
-            .filter(|q| {
-                // Uncontrolled: a final sync skipped for the dead source does not hold the
-                // gate (the zone cuts over to the last good sync).
-                let synced = |step: &str| {
-                    self.f.report.succeeded(step, q)
-                        || (!self.f.run.controlled
-                            && self.status(step, Some(q), None).is_some_and(|s| {
-                                matches!(s, Status::Skipped(Skip::SourceUnreachable))
-                            }))
-                };
-                !synced("sync_data") || !synced("sync_config")
-            })
-            .collect()
+        self.gate_failures.get(zone).cloned().unwrap_or_default()
+    }
+
+    /// Whether run policy `q` synced its data and config as far as the zone gate asks.
+    fn synced_for_gate(&self, q: &str) -> bool {
+        // Uncontrolled: a final sync skipped for the dead source does not hold the gate
+        // (the zone cuts over to the last good sync).
+        let synced = |step: &str| {
+            self.f.report.succeeded(step, q)
+                || (!self.f.run.controlled
+                    && self
+                        .status(step, Some(q), None)
+                        .is_some_and(|s| matches!(s, Status::Skipped(Skip::SourceUnreachable))))
+        };
+        synced("sync_data") && synced("sync_config")
     }
 
     /// The earliest failed networking instance of a zone (`None` = the bare checklist).

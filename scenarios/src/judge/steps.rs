@@ -886,6 +886,7 @@ world:
                     3 => json!({"status": "failed", "error": "boom"}),
                     4 => json!({"status": "not_applicable", "reason": "n/a"}),
                     5 => json!({"status": "skipped", "reason": {"kind": "upstream_failed", "step": "sync_data", "policy": "p"}}),
+                    6 => json!({"status": "skipped", "reason": {"kind": "source_unreachable"}}),
                     _ => json!({"status": "pending"}),
                 };
                 for (k, x) in status.as_object().unwrap() {
@@ -911,7 +912,7 @@ world:
             0..STEPS.len(),
             0u8..5,
             0u8..3,
-            0u8..7,
+            0u8..8,
             proptest::option::weighted(0.85, 0u64..60),
             proptest::option::weighted(0.85, 0u64..60),
         )
@@ -920,7 +921,8 @@ world:
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
         /// The near-linear I1 (groups, rollbacks by key) finds exactly what the original
-        /// (a key per predecessor, rollbacks by scan) found, message for message.
+        /// (a key per predecessor, rollbacks by scan) found, message for message; the zone
+        /// gate's failures found once are those a scan per call finds.
         #[test]
         fn i1_order_agrees_with_the_original(
             run in 0..RUNS.len(),
@@ -932,7 +934,7 @@ world:
             // Duplicate instances of one key (the model reads the first).
             for d in dup {
                 if let Some(x) = insts.get(d).copied() {
-                    insts.push((x.0, x.1, x.2, (x.3 + 3) % 7, x.5, x.4));
+                    insts.push((x.0, x.1, x.2, (x.3 + 3) % 8, x.5, x.4));
                 }
             }
             let bytes = report(&insts);
@@ -951,6 +953,9 @@ world:
             let m = Model::new(&f);
             for s in &f.report.steps {
                 prop_assert_eq!(m.predecessors(s), m.predecessors_reference(s));
+            }
+            for z in ["fin", "eng", "System", "", "nowhere"] {
+                prop_assert_eq!(m.zone_gate_failures(z), m.zone_gate_failures_reference(z));
             }
             prop_assert_eq!(i1_order(&f), i1_order_reference(&f));
         }

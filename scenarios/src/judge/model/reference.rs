@@ -1,10 +1,11 @@
-//! The judge's I1 order check as it was before it was made near-linear in the number of
-//! step instances (a 1000-policy run asked for millions of predecessor keys), kept verbatim
-//! for the property test that checks the new one gives the same finding (`steps::tests`).
+//! The judge's I1 order check (and the zone gate's failures) as they were before they were
+//! made near-linear in the number of step instances (a 1000-policy run asked for millions
+//! of predecessor keys), kept verbatim for the property test that checks the new ones give
+//! the same findings (`steps::tests`).
 
 use super::*;
 use crate::judge::facts::Facts;
-use crate::judge::report::{Status, StepView};
+use crate::judge::report::{Skip, Status, StepView};
 use crate::judge::Finding;
 
 fn k(s: &StepView) -> Key {
@@ -12,6 +13,26 @@ fn k(s: &StepView) -> Key {
 }
 
 impl Model<'_, '_> {
+    /// `Model::zone_gate_failures` as it was (a scan of the zone's policies per call).
+    pub fn zone_gate_failures_reference(&self, zone: &str) -> Vec<String> {
+        self.f
+            .zone_policies(zone)
+            .into_iter()
+            .filter(|q| {
+                // Uncontrolled: a final sync skipped for the dead source does not hold the
+                // gate (the zone cuts over to the last good sync).
+                let synced = |step: &str| {
+                    self.f.report.succeeded(step, q)
+                        || (!self.f.run.controlled
+                            && self.status(step, Some(q), None).is_some_and(|s| {
+                                matches!(s, Status::Skipped(Skip::SourceUnreachable))
+                            }))
+                };
+                !synced("sync_data") || !synced("sync_config")
+            })
+            .collect()
+    }
+
     /// `Model::predecessors` as it was, verbatim.
     pub fn predecessors_reference(&self, s: &StepView) -> Vec<Key> {
         let p = s.policy.as_deref();
