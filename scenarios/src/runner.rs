@@ -466,9 +466,11 @@ pub async fn run_scenario_async(
         // Real time drifts between the two clocks; the window check would be noise.
         TransportKind::Http => None,
     };
-    let samples = sampler.samples();
-    // The judge reads the report's published JSON, never the orchestrator's types.
-    let report_json = serde_json::to_value(&report).unwrap_or(serde_json::Value::Null);
+    let samples = sampler.take_samples();
+    // The judge reads the report's published JSON, never the orchestrator's types: the
+    // bytes, which it reads straight into its own types (no `serde_json::Value` of the
+    // whole report, ~10× the JSON's size).
+    let report_json = serde_json::to_vec(&report).unwrap_or_default();
     let evidence = Evidence {
         report: &report_json,
         audit: &audit,
@@ -480,8 +482,8 @@ pub async fn run_scenario_async(
         samples: Some(&samples),
         config_store: Some(config_store.location()),
     };
-    let invariants = judge::judge(&evidence, &which);
-    let outages = judge::client_outages(&evidence);
+    let (invariants, outages) = judge::judge_run(&evidence, &which);
+    drop((report_json, samples));
     let mut expect_failures = check_expect(scn, &report);
     if let InvariantSelection::List(_) = &scn.expect.invariants {
         expect_failures.extend(unjudged_expectations(&invariants));

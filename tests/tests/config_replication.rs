@@ -258,7 +258,7 @@ fn i10_is_judged_from_the_store_and_catches_a_store_that_disagrees() {
     let scn = tests::load("synciq-config-replication");
     let r = tests::run(&scn);
     tests::assert_passed(&r);
-    let report = serde_json::to_value(&r.report).unwrap();
+    let report = serde_json::to_vec(&r.report).unwrap();
     let judge_with = |store: Option<&str>| {
         let ev = Evidence {
             report: &report,

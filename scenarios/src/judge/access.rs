@@ -80,7 +80,7 @@ pub fn i6_spn_unique(f: &Facts<'_>) -> Finding {
         let mut seen = BTreeSet::new();
         for s in f.ev.samples.map(|s| s.steps.as_slice()).unwrap_or_default() {
             out.judged += 1;
-            for (spn, owners) in &s.spn_collisions {
+            for (spn, owners) in s.spn_collisions.iter() {
                 if ours(spn) && seen.insert(spn.clone()) {
                     out.violations.push(format!(
                         "after {}{}, {spn} was on {}",

@@ -335,7 +335,7 @@ pub fn pool_names(p: &Value) -> Vec<String> {
 impl<'a> Facts<'a> {
     /// Derive the facts; `Err` when the report or the run section cannot be read.
     pub fn new(ev: &'a Evidence<'a>) -> Result<Facts<'a>, String> {
-        let report = ReportView::parse(ev.report).map_err(|e| e.to_string())?;
+        let report = ReportView::parse_slice(ev.report).map_err(|e| e.to_string())?;
         let run = RunView::of(ev.scenario)?;
         let before = ev.samples.and_then(|s| s.before.as_ref());
         let source_zones = zones_of(ev.scenario, before, &report.from);

@@ -35,7 +35,6 @@ pub mod sample;
 pub mod steps;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sim_onefs::AuditEntry;
 
 use crate::clients::{ClientEvent, Outage};
@@ -149,8 +148,10 @@ impl Finding {
 
 /// What the judge reads.
 pub struct Evidence<'a> {
-    /// The report's published JSON (`serde_json::to_value(&report)` at the boundary).
-    pub report: &'a Value,
+    /// The report's published JSON bytes (`serde_json::to_vec(&report)` at the boundary):
+    /// read straight into the judge's own types, never held as a `serde_json::Value` (a
+    /// 10,000-step report is ~10 MB of JSON but ~100 MB as a `Value`).
+    pub report: &'a [u8],
     /// The clusters' audit log.
     pub audit: &'a [AuditEntry],
     /// Sim ms at which the report's time 0 happened (`None`: unknown, e.g. real-time HTTP).
@@ -173,10 +174,16 @@ pub struct Evidence<'a> {
 
 /// Judge the invariants named in `which` (unknown ids are `not_judged`).
 pub fn judge(ev: &Evidence<'_>, which: &[&str]) -> Vec<InvariantResult> {
+    judge_run(ev, which).0
+}
+
+/// [`judge`] and [`client_outages`] from one reading of the evidence (the facts are built
+/// once: a 1000-policy report takes a noticeable time to read).
+pub fn judge_run(ev: &Evidence<'_>, which: &[&str]) -> (Vec<InvariantResult>, Vec<Outage>) {
     let facts = match facts::Facts::new(ev) {
         Ok(f) => f,
         Err(e) => {
-            return which
+            let results = which
                 .iter()
                 .map(|&id| {
                     let finding = if id == "I3" {
@@ -191,9 +198,10 @@ pub fn judge(ev: &Evidence<'_>, which: &[&str]) -> Vec<InvariantResult> {
                     finding.into_result(id)
                 })
                 .collect();
+            return (results, Vec::new());
         }
     };
-    which
+    let results = which
         .iter()
         .map(|&id| {
             let finding = match id {
@@ -215,7 +223,8 @@ pub fn judge(ev: &Evidence<'_>, which: &[&str]) -> Vec<InvariantResult> {
             };
             finding.into_result(id)
         })
-        .collect()
+        .collect();
+    (results, data::client_outages(&facts))
 }
 
 /// Per-client outage windows and lost writes (empty when the report cannot be read).

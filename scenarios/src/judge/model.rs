@@ -10,6 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::facts::Facts;
 use super::report::{Skip, Status, StepView};
 
+#[cfg(test)]
+pub(crate) mod reference;
+
 /// An instance key: step id × policy × zone.
 pub type Key = (String, Option<String>, Option<String>);
 
@@ -192,12 +195,29 @@ pub struct RollbackWant {
     pub optional: bool,
 }
 
+/// A documented predecessor of an instance ([`Model::predecessor_groups`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pred {
+    /// One instance.
+    One(Key),
+    /// For every run policy by name (only those whose zone is `zone`, when given), its
+    /// instance of each of `steps`, in that order.
+    Policies {
+        steps: &'static [&'static str],
+        zone: Option<String>,
+    },
+}
+
 /// The model over one run.
 pub struct Model<'f, 'a> {
     pub f: &'f Facts<'a>,
     by_key: BTreeMap<Key, &'f StepView>,
     /// [`Model::failed_validation_gate`], found once (the skip rules ask it per instance).
     failed_gate: Option<&'f StepView>,
+    /// [`Model::zone_gate_failures`] of every zone that has run policies, found in one pass
+    /// over the policies (the skip rules ask it per instance: a scan of the zone's policies
+    /// each time is quadratic in a 1000-policy zone).
+    gate_failures: BTreeMap<String, Vec<String>>,
 }
 
 impl<'f, 'a> Model<'f, 'a> {
@@ -214,11 +234,23 @@ impl<'f, 'a> Model<'f, 'a> {
             .iter()
             .filter(|s| VALIDATION_GATES.contains(&s.step.as_str()) && s.status.failed())
             .min_by_key(|s| global_pos(&s.step));
-        Model {
+        let mut m = Model {
             f,
             by_key,
             failed_gate,
+            gate_failures: BTreeMap::new(),
+        };
+        let mut gate_failures: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for q in f.policies.values() {
+            if !m.synced_for_gate(&q.name) {
+                gate_failures
+                    .entry(q.zone.clone())
+                    .or_default()
+                    .push(q.name.clone());
+            }
         }
+        m.gate_failures = gate_failures;
+        m
     }
 
     /// Instances the executor adds when something fails (rollbacks; in zone modes the
@@ -418,15 +450,50 @@ impl<'f, 'a> Model<'f, 'a> {
         m
     }
 
-    /// The documented predecessors of an instance (safety-rules.md, "waits for"). Only
-    /// keys; the caller ignores those the report does not have or that are not applicable.
+    /// The documented predecessors of an instance (safety-rules.md, "waits for"), as keys.
+    /// Only keys; the caller ignores those the report does not have or that are not
+    /// applicable. [`Model::predecessor_groups`] is the same list, with the per-policy parts
+    /// kept as groups.
     pub fn predecessors(&self, s: &StepView) -> Vec<Key> {
+        let mut out = Vec::new();
+        for pred in self.predecessor_groups(s) {
+            match pred {
+                Pred::One(k) => out.push(k),
+                Pred::Policies { steps, zone } => {
+                    for q in self.group_policies(zone.as_deref()) {
+                        out.extend(steps.iter().map(|st| key(st, Some(q), None)));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The run policies of a [`Pred::Policies`] group, by name: all, or those of `zone`.
+    pub fn group_policies<'s>(&'s self, zone: Option<&'s str>) -> impl Iterator<Item = &'s str> {
+        self.f
+            .policies
+            .values()
+            .filter(move |p| zone.is_none_or(|z| p.zone == z))
+            .map(|p| p.name.as_str())
+    }
+
+    /// The documented predecessors of an instance (safety-rules.md, "waits for"), in their
+    /// order, with "every run policy's X" (or every zone policy's) as one [`Pred::Policies`]
+    /// rather than a key per policy: a step that waits for 1,000 policies' steps is then
+    /// judged against their latest end (`steps::i1_order`), not 1,000 keys.
+    pub fn predecessor_groups(&self, s: &StepView) -> Vec<Pred> {
         let p = s.policy.as_deref();
         let z = s.zone.as_deref();
-        let bare = |step: &str| key(step, None, None);
-        let of = |step: &str| key(step, p, None);
-        let all = |step: &str| -> Vec<Key> {
-            self.policies().map(|q| key(step, Some(q), None)).collect()
+        let one = |step: &str, policy: Option<&str>, zone: Option<&str>| {
+            Pred::One(key(step, policy, zone))
+        };
+        let bare = |step: &str| one(step, None, None);
+        let of = |step: &str| one(step, p, None);
+        let all = |steps: &'static [&'static str]| Pred::Policies { steps, zone: None };
+        let zone_all = |steps: &'static [&'static str], zone: &str| Pred::Policies {
+            steps,
+            zone: Some(zone.to_string()),
         };
         let prep = || {
             vec![
@@ -439,7 +506,7 @@ impl<'f, 'a> Model<'f, 'a> {
             // DESIGN §2 "Rehearsal": allow-write on the target, then its revert; the
             // schedules held meanwhile are put back after the revert.
             return match s.step.as_str() {
-                "begin" => all("cache_schedules"),
+                "begin" => vec![all(&["cache_schedules"])],
                 "validate" => vec![bare("begin")],
                 "sync_data" => vec![bare("validate")],
                 "allow_write" => vec![of("sync_data")],
@@ -449,21 +516,17 @@ impl<'f, 'a> Model<'f, 'a> {
                 "add_test_alias" => vec![bare("validate")],
                 "verify_test_access" => {
                     let z = z.unwrap_or_default();
-                    let mut v = vec![key("add_test_alias", None, Some(z))];
-                    v.extend(
-                        self.f
-                            .zone_policies(z)
-                            .iter()
-                            .map(|q| key("allow_write", Some(q), None)),
-                    );
-                    v
+                    vec![
+                        one("add_test_alias", None, Some(z)),
+                        zone_all(&["allow_write"], z),
+                    ]
                 }
-                "remove_test_alias" => vec![key("verify_test_access", None, z)],
+                "remove_test_alias" => vec![one("verify_test_access", None, z)],
                 "allow_write_revert" => {
                     let mut v = vec![of("allow_write")];
                     if let Some(zone) = p.and_then(|p| self.f.zone_of_policy(p)) {
                         if self.f.zones.iter().any(|x| x == zone) {
-                            v.push(key("remove_test_alias", None, Some(zone)));
+                            v.push(one("remove_test_alias", None, Some(zone)));
                         }
                     }
                     v
@@ -475,7 +538,7 @@ impl<'f, 'a> Model<'f, 'a> {
             };
         }
         // A returned source is fenced before anything else (DESIGN §2 "Other runs").
-        let fence = || -> Vec<Key> {
+        let fence = || -> Vec<Pred> {
             if !self.f.returned.is_empty() {
                 vec![bare("fence_returned_source")]
             } else {
@@ -488,14 +551,14 @@ impl<'f, 'a> Model<'f, 'a> {
             // DESIGN §8: the pre-syncs end before the lock (and the protocol switch), and
             // so before the preparation that follows it.
             "presync" => fence(),
-            "disable_protocols" => [vec![bare("check_open_files")], all("presync")].concat(),
-            "data_integrity_lock" => [
-                vec![bare("check_open_files"), bare("disable_protocols")],
-                all("presync"),
-            ]
-            .concat(),
-            "cache_schedules" => [prep(), fence(), all("presync")].concat(),
-            "begin" => [prep(), all("cache_schedules")].concat(),
+            "disable_protocols" => vec![bare("check_open_files"), all(&["presync"])],
+            "data_integrity_lock" => vec![
+                bare("check_open_files"),
+                bare("disable_protocols"),
+                all(&["presync"]),
+            ],
+            "cache_schedules" => [prep(), fence(), vec![all(&["presync"])]].concat(),
+            "begin" => [prep(), vec![all(&["cache_schedules"])]].concat(),
             "validate" => vec![bare("begin")],
             "block_on_warning" => vec![bare("validate")],
             "disable_config_jobs" => vec![bare("validate"), bare("block_on_warning")],
@@ -510,62 +573,45 @@ impl<'f, 'a> Model<'f, 'a> {
                 let mut v = vec![of("sync_config")];
                 if self.f.run.zone_mode() {
                     if let Some(zone) = p.and_then(|p| self.f.zone_of_policy(p)) {
-                        v.push(key("zone_gate", None, Some(zone)));
+                        v.push(one("zone_gate", None, Some(zone)));
                     }
                 }
                 v
             }
-            "zone_gate" => {
-                let z = z.unwrap_or_default();
-                self.f
-                    .zone_policies(z)
-                    .iter()
-                    .flat_map(|q| {
-                        [
-                            key("sync_data", Some(q), None),
-                            key("sync_config", Some(q), None),
-                        ]
-                    })
-                    .collect()
-            }
+            "zone_gate" => vec![zone_all(
+                &["sync_data", "sync_config"],
+                z.unwrap_or_default(),
+            )],
             n if is_networking(n) => {
                 let k = net_pos(n).unwrap_or(0);
                 let mut v = Vec::new();
                 if k > 0 {
-                    v.push(key(NETWORKING[k - 1], None, z));
+                    v.push(one(NETWORKING[k - 1], None, z));
                     if self.f.run.zone_mode() {
                         return v;
                     }
                 }
                 // SyncIQ mode: each also waits for every enable_config_jobs and the
                 // allow_write of every policy of its zone (bare: of every policy) (S2).
-                v.extend(match z {
+                match z {
                     // Zone modes: the zone gate and the zone's DFS renames first
                     // (safety-rules.md).
                     Some(z) if self.f.run.zone_mode() => {
-                        let mut v = vec![key("zone_gate", None, Some(z))];
-                        v.extend(
-                            self.f
-                                .zone_policies(z)
-                                .iter()
-                                .map(|q| key("dfs_rename_shares", Some(q), None)),
-                        );
-                        v
+                        v.push(one("zone_gate", None, Some(z)));
+                        v.push(zone_all(&["dfs_rename_shares"], z));
                     }
                     // SyncIQ mode, mapped: every zone policy's allow_write (S2).
-                    Some(z) => [
-                        all("enable_config_jobs"),
-                        self.f
-                            .zone_policies(z)
-                            .iter()
-                            .map(|q| key("allow_write", Some(q), None))
-                            .collect(),
-                    ]
-                    .concat(),
+                    Some(z) => {
+                        v.push(all(&["enable_config_jobs"]));
+                        v.push(zone_all(&["allow_write"], z));
+                    }
                     // SyncIQ manual checklist: after every policy chain and every
                     // allow_write (S2: it moves the names of all the run's paths).
-                    None => [all("enable_config_jobs"), all("allow_write")].concat(),
-                });
+                    None => {
+                        v.push(all(&["enable_config_jobs"]));
+                        v.push(all(&["allow_write"]));
+                    }
+                }
                 v
             }
             "allow_write" => {
@@ -575,7 +621,7 @@ impl<'f, 'a> Model<'f, 'a> {
                 }
                 if self.f.run.zone_mode() {
                     if let Some(zone) = p.and_then(|p| self.f.zone_of_policy(p)) {
-                        v.push(key("repoint_dns", None, Some(zone)));
+                        v.push(one("repoint_dns", None, Some(zone)));
                     }
                 }
                 v
@@ -595,7 +641,7 @@ impl<'f, 'a> Model<'f, 'a> {
                 // directory when the mirror writes into it).
                 if self.f.run.zone_mode() {
                     if let Some(zone) = p.and_then(|p| self.f.zone_of_policy(p)) {
-                        v.push(key(ZONE_QUOTAS, None, Some(zone)));
+                        v.push(one(ZONE_QUOTAS, None, Some(zone)));
                     }
                 }
                 v
@@ -604,18 +650,15 @@ impl<'f, 'a> Model<'f, 'a> {
             // resync_prep and restore_schedule.
             ZONE_QUOTAS => {
                 let z = z.unwrap_or_default();
-                let mut v = vec![key("zone_gate", None, Some(z))];
-                for q in self.f.zone_policies(z) {
-                    for step in ["allow_write", "resync_prep", "restore_schedule"] {
-                        v.push(key(step, Some(&q), None));
-                    }
-                }
-                v
+                vec![
+                    one("zone_gate", None, Some(z)),
+                    zone_all(&["allow_write", "resync_prep", "restore_schedule"], z),
+                ]
             }
             "enable_config_jobs" => vec![of("resync_prep"), of("run_mirror")],
             // Every chain end, and its zone's networking (bare: every networking instance).
             "refresh_clients" => {
-                let mut v = all("enable_config_jobs");
+                let mut v = vec![all(&["enable_config_jobs"])];
                 v.extend(
                     self.f
                         .report
@@ -624,7 +667,7 @@ impl<'f, 'a> Model<'f, 'a> {
                         .filter(|x| {
                             is_networking(&x.step) && (z.is_none() || x.zone.as_deref() == z)
                         })
-                        .map(|x| key(&x.step, None, x.zone.as_deref())),
+                        .map(|x| one(&x.step, None, x.zone.as_deref())),
                 );
                 v
             }
@@ -664,22 +707,21 @@ impl<'f, 'a> Model<'f, 'a> {
     /// The zone policies whose `sync_data` or `sync_config` did not succeed: the zone gate
     /// fails iff there is one (safety-rules.md, Zone gate), sorted by name.
     pub fn zone_gate_failures(&self, zone: &str) -> Vec<String> {
-        self.f
-            .zone_policies(zone)
-            .into_iter()
-            .filter(|q| {
-                // Uncontrolled: a final sync skipped for the dead source does not hold the
-                // gate (the zone cuts over to the last good sync).
-                let synced = |step: &str| {
-                    self.f.report.succeeded(step, q)
-                        || (!self.f.run.controlled
-                            && self.status(step, Some(q), None).is_some_and(|s| {
-                                matches!(s, Status::Skipped(Skip::SourceUnreachable))
-                            }))
-                };
-                !synced("sync_data") || !synced("sync_config")
-            })
-            .collect()
+        self.gate_failures.get(zone).cloned().unwrap_or_default()
+    }
+
+    /// Whether run policy `q` synced its data and config as far as the zone gate asks.
+    fn synced_for_gate(&self, q: &str) -> bool {
+        // Uncontrolled: a final sync skipped for the dead source does not hold the gate
+        // (the zone cuts over to the last good sync).
+        let synced = |step: &str| {
+            self.f.report.succeeded(step, q)
+                || (!self.f.run.controlled
+                    && self
+                        .status(step, Some(q), None)
+                        .is_some_and(|s| matches!(s, Status::Skipped(Skip::SourceUnreachable))))
+        };
+        synced("sync_data") && synced("sync_config")
     }
 
     /// The earliest failed networking instance of a zone (`None` = the bare checklist).
@@ -1352,6 +1394,7 @@ run: {mode: synciq-policy, from: a, to: b}
         let report = json!({"run_id": "r", "kind": "failover", "mode": "synciq-policy", "from": "a",
             "to": "b", "policies": ["p", "q"], "outcome": "partial", "steps": steps,
             "cached_schedules": {"p": "every 1 hours", "q": ""}});
+        let report = serde_json::to_vec(&report).unwrap();
         let ev = Evidence {
             report: &report,
             audit: &[],

@@ -236,6 +236,9 @@ pub struct ReportView {
     pub config_cache: BTreeMap<String, bool>,
     pub removed_config: Vec<RemovedView>,
     pub unavailable: Vec<UnavailableView>,
+    /// Step id → policy → the first instance of that step for that policy (any zone), so
+    /// the per-policy questions the rules ask of every instance are lookups, not scans.
+    by_policy: BTreeMap<String, BTreeMap<String, usize>>,
 }
 
 #[derive(Deserialize)]
@@ -353,15 +356,36 @@ impl RawStep {
 }
 
 impl ReportView {
-    /// Read a report from its published JSON.
+    /// Read a report from its published JSON, as a value.
     pub fn parse(v: &Value) -> Result<ReportView, ReportError> {
+        // Deserialised from the borrowed value: a clone of a 10,000-step report is ~100 MB.
+        let raw = RawReport::deserialize(v).map_err(|e| ReportError::Shape(e.to_string()))?;
+        Self::from_raw(raw)
+    }
+
+    /// Read a report from its published JSON bytes (what the runner hands the judge).
+    pub fn parse_slice(bytes: &[u8]) -> Result<ReportView, ReportError> {
         let raw: RawReport =
-            serde_json::from_value(v.clone()).map_err(|e| ReportError::Shape(e.to_string()))?;
+            serde_json::from_slice(bytes).map_err(|e| ReportError::Shape(e.to_string()))?;
+        Self::from_raw(raw)
+    }
+
+    fn from_raw(raw: RawReport) -> Result<ReportView, ReportError> {
         let steps = raw
             .steps
             .into_iter()
             .map(RawStep::into_view)
             .collect::<Result<Vec<_>, _>>()?;
+        let mut by_policy: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+        for (i, st) in steps.iter().enumerate() {
+            if let Some(p) = &st.policy {
+                by_policy
+                    .entry(st.step.clone())
+                    .or_default()
+                    .entry(p.clone())
+                    .or_insert(i);
+            }
+        }
         Ok(ReportView {
             run_id: raw.run_id,
             kind: raw.kind,
@@ -382,6 +406,7 @@ impl ReportView {
                 .collect(),
             removed_config: raw.removed_config,
             unavailable: raw.unavailable,
+            by_policy,
         })
     }
 
@@ -399,9 +424,8 @@ impl ReportView {
 
     /// The instance of `step` for `policy`, whatever its zone.
     pub fn of_policy(&self, step: &str, policy: &str) -> Option<&StepView> {
-        self.steps
-            .iter()
-            .find(|s| s.step == step && s.policy.as_deref() == Some(policy))
+        let i = *self.by_policy.get(step)?.get(policy)?;
+        self.steps.get(i)
     }
 
     /// Whether `step[policy]` succeeded.

@@ -162,10 +162,10 @@ pub fn i12_safety(f: &Facts<'_>) -> Finding {
     let end = super::sample::StepSample {
         t_ms: after.t_ms,
         step: "the end of the run".into(),
-        up: after.up.clone(),
-        names: after.names.clone(),
-        dfs_unreachable: after.dfs_unreachable.clone(),
-        dfs_dual: after.dfs_dual.clone(),
+        up: std::sync::Arc::new(after.up.clone()),
+        names: std::sync::Arc::new(after.names.clone()),
+        dfs_unreachable: std::sync::Arc::new(after.dfs_unreachable.clone()),
+        dfs_dual: std::sync::Arc::new(after.dfs_dual.clone()),
         ..Default::default()
     };
     // The DFS renames (and their undos) that started: (start, end) sequence numbers.
@@ -515,9 +515,7 @@ fn s5_source_usable(
             snap.policies
                 .get(from)
                 .and_then(|m| m.get(&p.name))
-                .and_then(|v| v.get("schedule"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
+                .and_then(|v| v.schedule.clone())
         };
         let (Some(b), Some(a)) = (sched(before), sched(after)) else {
             continue;

@@ -7,7 +7,12 @@
 //!   a reachable target and which policies' copies are writable;
 //! * a [`StepSample`] at **every step end** (the runner's observer sees each `StepEnded`
 //!   event): names served per cluster, SPN collisions, unreachable DFS namespaces, and the
-//!   writability of the ended step's policy. Kept cheap: a few map reads per step.
+//!   writability of the ended step's policy. Kept cheap: a few map reads per step, and the
+//!   per-cluster maps (which rarely change from one step end to the next) are shared with
+//!   the previous sample when equal, so 10,000 step ends do not hold 10,000 copies.
+//!
+//! A snapshot keeps of each policy only what the invariants read (its schedule), not its
+//! PAPI JSON: 2,000 policies × 2 clusters × 2 snapshots of JSON were ~40 MB.
 //!
 //! I11 needs the configuration before the run, I12 judges the safety rules at every step
 //! end from these samples, I6 reads the SPN collisions seen during the run.
@@ -15,26 +20,47 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sim_onefs::WorldSpec;
 
 use crate::lab::PolicyIndex;
 use crate::world::World;
 
+/// What the judge keeps of a SyncIQ policy's PAPI JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyBrief {
+    /// Its `schedule` (`None`: absent or not a string).
+    pub schedule: Option<String>,
+}
+
+impl PolicyBrief {
+    /// The brief of a policy's PAPI JSON.
+    pub fn of(v: &Value) -> PolicyBrief {
+        PolicyBrief {
+            schedule: v
+                .get("schedule")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        }
+    }
+}
+
+/// Cluster → the SmartConnect names its pools serve (lower-case).
+pub type Names = BTreeMap<String, BTreeSet<String>>;
+
 /// The world at one instant, in full.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
     /// Sim ms.
     pub t_ms: u64,
     /// Cluster → its configuration objects (`sim_onefs::Sim::config_json`).
     pub config: BTreeMap<String, Value>,
-    /// Cluster → policy name → the policy's PAPI JSON.
-    pub policies: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Cluster → policy name → what the judge reads of the policy's PAPI JSON.
+    pub policies: BTreeMap<String, BTreeMap<String, PolicyBrief>>,
     /// Cluster → whether it is up.
     pub up: BTreeMap<String, bool>,
     /// Cluster → the SmartConnect names its pools serve (lower-case).
-    pub names: BTreeMap<String, BTreeSet<String>>,
+    pub names: Names,
     /// Machine account (lower-case) → its SPNs (lower-case).
     pub spns: BTreeMap<String, BTreeSet<String>>,
     /// Pool name → the SSIPs its DNS delegation lists.
@@ -42,7 +68,6 @@ pub struct Snapshot {
     /// DFS namespaces with no reachable referral target.
     pub dfs_unreachable: BTreeSet<String>,
     /// DFS namespaces with more than one reachable referral target (writes could split).
-    #[serde(default)]
     pub dfs_dual: BTreeSet<String>,
     /// Policy → (copy on the run's source writable, copy on the run's target writable).
     pub writable: BTreeMap<String, (bool, bool)>,
@@ -50,8 +75,9 @@ pub struct Snapshot {
     pub spn_collisions: BTreeMap<String, Vec<String>>,
 }
 
-/// The world at the end of one step instance.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The world at the end of one step instance. The maps are shared (`Arc`) with the
+/// previous sample when they did not change.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StepSample {
     pub t_ms: u64,
     /// The ended instance: step id, policy, zone, status name, its `end_seq`.
@@ -60,18 +86,26 @@ pub struct StepSample {
     pub zone: Option<String>,
     pub status: String,
     pub end_seq: Option<u64>,
-    pub up: BTreeMap<String, bool>,
-    pub names: BTreeMap<String, BTreeSet<String>>,
-    pub dfs_unreachable: BTreeSet<String>,
-    #[serde(default)]
-    pub dfs_dual: BTreeSet<String>,
+    pub up: Arc<BTreeMap<String, bool>>,
+    pub names: Arc<Names>,
+    pub dfs_unreachable: Arc<BTreeSet<String>>,
+    pub dfs_dual: Arc<BTreeSet<String>>,
     /// The ended step's policy: (source copy writable, target copy writable).
     pub writable: Option<(bool, bool)>,
-    pub spn_collisions: BTreeMap<String, Vec<String>>,
+    pub spn_collisions: Arc<BTreeMap<String, Vec<String>>>,
+}
+
+/// `new`, or the previous sample's `Arc` when it holds the same (one copy for a run of
+/// step ends that saw the same thing).
+fn share<T: PartialEq>(prev: Option<&Arc<T>>, new: T) -> Arc<T> {
+    match prev {
+        Some(p) if **p == new => p.clone(),
+        _ => Arc::new(new),
+    }
 }
 
 /// Everything sampled during one run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Samples {
     pub before: Option<Snapshot>,
     pub steps: Vec<StepSample>,
@@ -133,26 +167,37 @@ impl Sampler {
     pub fn step_ended(&self, end: StepEnd) {
         let sim = &self.world.sim;
         let writable = end.policy.as_deref().and_then(|p| self.writable(p));
+        let (t_ms, up, names) = (sim.now_ms(), self.up(), self.names());
+        let (dfs_unreachable, dfs_dual) = (self.dfs_unreachable(), self.dfs_dual());
+        let spn_collisions = sim.ad_domain().map(|d| d.collisions()).unwrap_or_default();
+        let mut samples = self.lock();
+        let prev = samples.steps.last();
         let s = StepSample {
-            t_ms: sim.now_ms(),
+            t_ms,
             step: end.step,
             policy: end.policy,
             zone: end.zone,
             status: end.status,
             end_seq: end.end_seq,
-            up: self.up(),
-            names: self.names(),
-            dfs_unreachable: self.dfs_unreachable(),
-            dfs_dual: self.dfs_dual(),
+            up: share(prev.map(|p| &p.up), up),
+            names: share(prev.map(|p| &p.names), names),
+            dfs_unreachable: share(prev.map(|p| &p.dfs_unreachable), dfs_unreachable),
+            dfs_dual: share(prev.map(|p| &p.dfs_dual), dfs_dual),
             writable,
-            spn_collisions: sim.ad_domain().map(|d| d.collisions()).unwrap_or_default(),
+            spn_collisions: share(prev.map(|p| &p.spn_collisions), spn_collisions),
         };
-        self.lock().steps.push(s);
+        samples.steps.push(s);
     }
 
-    /// What was sampled.
+    /// What was sampled (a copy; see [`Sampler::take_samples`]).
     pub fn samples(&self) -> Samples {
         self.lock().clone()
+    }
+
+    /// What was sampled, handed over (the sampler is left empty): the runner's way, which
+    /// does not copy 10,000 step samples.
+    pub fn take_samples(&self) -> Samples {
+        std::mem::take(&mut *self.lock())
     }
 
     fn up(&self) -> BTreeMap<String, bool> {
@@ -243,14 +288,14 @@ impl Sampler {
             candidates.insert(p.name.clone());
             candidates.insert(format!("{}_mirror", p.name));
         }
-        let mut policies: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+        let mut policies: BTreeMap<String, BTreeMap<String, PolicyBrief>> = BTreeMap::new();
         for c in &clusters {
             for name in &candidates {
                 if let Some(v) = sim.policy_state(c, name) {
                     policies
                         .entry(c.clone())
                         .or_default()
-                        .insert(name.clone(), v);
+                        .insert(name.clone(), PolicyBrief::of(&v));
                 }
             }
         }
