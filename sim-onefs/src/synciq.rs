@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use crate::audit::{AuditEntry, ReqCtx};
 use crate::faults::RequestInfo;
-use crate::model::{random_hex, replace_subtree, subtree, Snapshot, WorldState};
+use crate::model::{random_hex, replace_subtree, subtree, SharedSnapshot, Snapshot, WorldState};
 use crate::spec::PolicySpec;
 
 /// Errors of SyncIQ operations; the API maps them to PAPI statuses.
@@ -151,7 +151,8 @@ pub struct Policy {
     pub last_success_ms: Option<i64>,
     pub conflicted: bool,
     /// Source files as copied by the last successful run (relative to `source_root_path`).
-    pub synced: Snapshot,
+    #[serde(serialize_with = "crate::model::ser_shared")]
+    pub synced: SharedSnapshot,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -165,7 +166,8 @@ pub struct TargetPolicy {
     pub failover_failback_state: FailoverFailbackState,
     pub last_update_ms: u64,
     /// Target contents after the last successful sync (relative to `target_path`).
-    pub last_good: Snapshot,
+    #[serde(serialize_with = "crate::model::ser_shared")]
+    pub last_good: SharedSnapshot,
 }
 
 papi_enum! {
@@ -225,7 +227,8 @@ pub struct Job {
     pub start_checked: bool,
     pub fail_at_progress: Option<f64>,
     pub force_fail: Option<String>,
-    pub snapshot: Snapshot,
+    #[serde(serialize_with = "crate::model::ser_shared")]
+    pub snapshot: SharedSnapshot,
     pub total_files: u64,
     pub total_bytes: u64,
     pub changed_files: u64,
@@ -502,7 +505,7 @@ impl WorldState {
     pub(crate) fn install_initial_policy(&mut self, p: &PolicySpec) {
         let id = random_hex(&mut self.rng, 32);
         let src = &self.clusters[&p.source];
-        let snap = subtree(&src.files, &p.source_path);
+        let snap = SharedSnapshot::new(subtree(&src.files, &p.source_path));
         let src_guid = src.guid.clone();
         let bytes = sum_bytes(&snap);
         let job_ms = |bytes: u64| {
@@ -779,7 +782,7 @@ impl WorldState {
             start_checked: false,
             fail_at_progress: None,
             force_fail: None,
-            snapshot: Snapshot::new(),
+            snapshot: SharedSnapshot::default(),
             total_files: 0,
             total_bytes: 0,
             changed_files: 0,
@@ -831,7 +834,7 @@ impl WorldState {
                     } else {
                         0
                     };
-                job.snapshot = snap;
+                job.snapshot = SharedSnapshot::new(snap);
                 let p = self
                     .clusters
                     .get_mut(cluster)
@@ -1084,7 +1087,7 @@ impl WorldState {
                                     last_job_state: JobState::Finished,
                                     failover_failback_state: FailoverFailbackState::WritesDisabled,
                                     last_update_ms: t,
-                                    last_good: Snapshot::new(),
+                                    last_good: SharedSnapshot::default(),
                                 });
                         tp.last_good = job.snapshot.clone();
                         tp.last_job_state = JobState::Finished;
@@ -1203,7 +1206,7 @@ impl WorldState {
                                 last_job_state: JobState::Unknown,
                                 failover_failback_state: disabled,
                                 last_update_ms: t,
-                                last_good: Snapshot::new(),
+                                last_good: SharedSnapshot::default(),
                             });
                     rec.last_good = baseline;
                     rec.failover_failback_state = disabled;

@@ -218,7 +218,7 @@ pub(super) async fn update(Caller { st, ctx }: Caller, p: PathR, body: Bytes) ->
         }
         if changes_paths {
             // A re-pointed policy starts over with a full sync.
-            p.synced.clear();
+            p.synced = Default::default();
         }
         if let Some(v) = source_root_path {
             p.source_root_path = v;
@@ -364,7 +364,7 @@ pub(super) async fn reset(Caller { st, ctx }: Caller, p: PathR) -> ApiResult {
             )));
         }
         let p = s.policies.get_mut(&id).expect("exists");
-        p.synced.clear();
+        p.synced = Default::default();
         p.conflicted = false;
         let name = p.name.clone();
         let e = AuditEntry::new(now, &st.cluster, &ctx.actor, "sync.policy.reset", &id)
