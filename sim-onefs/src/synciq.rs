@@ -14,11 +14,14 @@
 //! untouched, so "restore to last good" is always `last_good`.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::audit::{AuditEntry, ReqCtx};
+use crate::clock::Epoch;
 use crate::faults::RequestInfo;
 use crate::model::{random_hex, replace_subtree, subtree, SharedSnapshot, Snapshot, WorldState};
 use crate::spec::PolicySpec;
@@ -361,10 +364,16 @@ pub struct SyncIqState {
 /// without scanning every report on the cluster (the orchestrator reads them around each of
 /// its jobs). Appending is the only change, through [`ReportLog::push`], so the index
 /// cannot drift. Serialised as the plain list.
+///
+/// A report never changes once written, so its PAPI JSON is rendered once and kept
+/// ([`ReportLog::rendered`]): the orchestrator lists a policy's reports around each of its
+/// jobs, and rendering them every time was the simulator's largest cost on large runs.
 #[derive(Clone, Debug, Default)]
 pub struct ReportLog {
     items: Vec<Report>,
     by_policy: BTreeMap<String, Vec<usize>>,
+    /// The rendered body of `items[i]` and the epoch it was rendered for.
+    rendered: Vec<OnceLock<(Epoch, Bytes)>>,
 }
 
 impl ReportLog {
@@ -374,6 +383,24 @@ impl ReportLog {
             .or_default()
             .push(self.items.len());
         self.items.push(r);
+        self.rendered.push(OnceLock::new());
+    }
+
+    /// The positions of `policy`'s reports, oldest first.
+    pub fn positions_of_policy(&self, policy: &str) -> &[usize] {
+        self.by_policy.get(policy).map_or(&[][..], Vec::as_slice)
+    }
+
+    /// The body `render` makes of report `i` for epoch `ep`, rendered at most once per
+    /// report (a body rendered for another epoch is not reused).
+    pub fn rendered(&self, i: usize, ep: Epoch, render: impl Fn(&Report, Epoch) -> Bytes) -> Bytes {
+        let r = &self.items[i];
+        let (at, body) = self.rendered[i].get_or_init(|| (ep, render(r, ep)));
+        if *at == ep {
+            body.clone()
+        } else {
+            render(r, ep)
+        }
     }
 
     /// Every report, oldest first.

@@ -3,8 +3,8 @@
 //! `conformance/tools/gen.py`), input validation against them, rendering stored objects over
 //! their defaults, resume-token pagination, and audit helpers.
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::Query;
@@ -61,12 +61,45 @@ pub(crate) fn render(kind: &str, obj: &Map<String, Value>, computed: Value) -> V
 /// Add every non-null default of `kind` that `v` lacks (top level only).
 pub(crate) fn fill_defaults(kind: &str, v: &mut Value) {
     if let Value::Object(m) = v {
-        for (k, d) in fields(kind) {
-            if !d.is_null() && !m.contains_key(k) {
-                m.insert(k.clone(), d.clone());
-            }
+        for (k, d) in missing_defaults(kind, m).iter() {
+            m.insert((*k).clone(), (*d).clone());
         }
     }
+}
+
+/// The non-null defaults of `kind`, in table order, that an object with `m`'s keys lacks.
+type Missing = Arc<Vec<(&'static String, &'static Value)>>;
+
+/// Most key lists remembered per kind (a renderer has one or two; past this, objects
+/// with changing keys are worked out every time).
+const MISSING_PER_KIND: usize = 16;
+
+/// [`fill_defaults`]' list, worked out once per kind and key list: each SyncIQ renderer
+/// writes the same keys every time, so checking ~90 table fields against the object per
+/// rendering (a hash lookup each) was repeated work.
+fn missing_defaults(kind: &str, m: &Map<String, Value>) -> Missing {
+    type Memo = HashMap<String, Vec<(Vec<String>, Missing)>>;
+    static MEMO: OnceLock<Mutex<Memo>> = OnceLock::new();
+    let same_keys = |keys: &Vec<String>| keys.len() == m.len() && keys.iter().zip(m.keys()).all(|(a, b)| a == b);
+    let memo = MEMO.get_or_init(Mutex::default);
+    if let Some((_, found)) = crate::lock(memo)
+        .get(kind)
+        .and_then(|lists| lists.iter().find(|(keys, _)| same_keys(keys)))
+    {
+        return found.clone();
+    }
+    let missing: Missing = Arc::new(
+        fields(kind)
+            .iter()
+            .filter(|(k, d)| !d.is_null() && !m.contains_key(*k))
+            .collect(),
+    );
+    let mut memo = crate::lock(memo);
+    let lists = memo.entry(kind.to_string()).or_default();
+    if lists.len() < MISSING_PER_KIND {
+        lists.push((m.keys().cloned().collect(), missing.clone()));
+    }
+    missing
 }
 
 fn json_type(v: &Value) -> &'static str {
@@ -281,6 +314,23 @@ pub(crate) fn list_page(
     q: &BTreeMap<String, String>,
     offset: usize,
 ) -> Result<Value, ApiError> {
+    let (start, end, resume) = page_bounds(items.len(), q, offset)?;
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(start).take(end - start).collect();
+    let mut m = Map::new();
+    m.insert(key.to_string(), Value::Array(page));
+    m.insert("resume".into(), resume);
+    m.insert("total".into(), json!(total));
+    Ok(Value::Object(m))
+}
+
+/// The page of `total` items a list request shows: `start..end` and the `resume` token
+/// (null on the last page).
+pub(crate) fn page_bounds(
+    total: usize,
+    q: &BTreeMap<String, String>,
+    offset: usize,
+) -> Result<(usize, usize, Value), ApiError> {
     let limit = match q.get("limit") {
         None => None,
         Some(l) => match l.parse::<usize>() {
@@ -292,7 +342,6 @@ pub(crate) fn list_page(
             }
         },
     };
-    let total = items.len();
     let start = offset.min(total);
     let end = limit.map_or(total, |l| start.saturating_add(l).min(total));
     let resume = if end < total {
@@ -301,12 +350,34 @@ pub(crate) fn list_page(
     } else {
         Value::Null
     };
-    let page: Vec<Value> = items.into_iter().skip(start).take(end - start).collect();
-    let mut m = Map::new();
-    m.insert(key.to_string(), Value::Array(page));
-    m.insert("resume".into(), resume);
-    m.insert("total".into(), json!(total));
-    Ok(Value::Object(m))
+    Ok((start, end, resume))
+}
+
+/// The bytes [`list_page`] serialises to, from items already serialised: the page's
+/// items are not rendered again when their bodies are kept.
+pub(crate) fn list_page_bytes(
+    key: &str,
+    page: &[axum::body::Bytes],
+    total: usize,
+    resume: &Value,
+) -> axum::body::Bytes {
+    let mut b = Vec::with_capacity(page.iter().map(|i| i.len() + 1).sum::<usize>() + 64);
+    // `key` as serde_json writes a map key.
+    let _ = serde_json::to_writer(&mut b, &json!({ key: Value::Null }));
+    b.truncate(b.len() - "null}".len());
+    b.push(b'[');
+    for (i, item) in page.iter().enumerate() {
+        if i > 0 {
+            b.push(b',');
+        }
+        b.extend_from_slice(item);
+    }
+    b.extend_from_slice(b"],\"resume\":");
+    let _ = serde_json::to_writer(&mut b, resume);
+    b.extend_from_slice(b",\"total\":");
+    b.extend_from_slice(total.to_string().as_bytes());
+    b.push(b'}');
+    b.into()
 }
 
 // ------------------------------------------------------------------------- audit
