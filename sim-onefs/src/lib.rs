@@ -31,6 +31,7 @@ pub mod clock;
 pub mod config;
 pub mod faults;
 pub mod model;
+pub mod policy_index;
 pub mod spec;
 pub mod synciq;
 pub mod target_index;

@@ -38,7 +38,10 @@ pub type Snapshot = BTreeMap<String, FileEntry>;
 pub type SharedSnapshot = std::sync::Arc<Snapshot>;
 
 /// Serialise a shared snapshot as the plain map (the state dump is unchanged).
-pub(crate) fn ser_shared<S: serde::Serializer>(v: &SharedSnapshot, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_shared<S: serde::Serializer>(
+    v: &SharedSnapshot,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     v.as_ref().serialize(s)
 }
 

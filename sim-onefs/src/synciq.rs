@@ -346,7 +346,7 @@ pub struct Report {
 pub struct SyncIqState {
     pub settings: SyncSettings,
     /// Keyed by policy id.
-    pub policies: BTreeMap<String, Policy>,
+    pub policies: crate::policy_index::Policies,
     /// Keyed by id (= the source policy's id).
     pub target_policies: crate::target_index::TargetPolicies,
     /// Keyed by policy / target policy id.
@@ -467,7 +467,7 @@ impl SyncIqState {
                 max_concurrent_jobs,
                 extra,
             },
-            policies: BTreeMap::new(),
+            policies: crate::policy_index::Policies::new(),
             target_policies: crate::target_index::TargetPolicies::new(),
             jobs: BTreeMap::new(),
             reports: ReportLog::default(),
@@ -477,14 +477,20 @@ impl SyncIqState {
         }
     }
 
-    /// Policy by id or name.
+    /// Policy by id or name (by name: the first in id order, from the name index).
     pub fn policy_id(&self, key: &str) -> Option<String> {
-        by_id_or_name(&self.policies, key, |p| &p.name)
+        if self.policies.contains_key(key) {
+            return Some(key.to_string());
+        }
+        self.policies.id_named(key).cloned()
     }
 
-    /// Target policy by id or name.
+    /// Target policy by id or name (by name: the first in id order, from the name index).
     pub fn target_policy_id(&self, key: &str) -> Option<String> {
-        by_id_or_name(&self.target_policies, key, |p| &p.name)
+        if self.target_policies.contains_key(key) {
+            return Some(key.to_string());
+        }
+        self.target_policies.id_named(key).cloned()
     }
 
     /// Job by id (policy id) or policy name.
@@ -862,7 +868,7 @@ impl WorldState {
                         0
                     };
                 job.snapshot = SharedSnapshot::new(snap);
-                let p = self
+                let mut p = self
                     .clusters
                     .get_mut(cluster)
                     .expect("exists")
@@ -1086,7 +1092,7 @@ impl WorldState {
                     }
                 }
                 let src_guid = self.clusters[cluster].guid.clone();
-                if let Some(p) = self
+                if let Some(mut p) = self
                     .clusters
                     .get_mut(cluster)
                     .and_then(|c| c.synciq.policies.get_mut(id))
@@ -1165,7 +1171,8 @@ impl WorldState {
                         .unwrap_or_else(|| p.synced.clone());
                     // Mirror policy on the target cluster, pointing back.
                     let tc = self.clusters.get_mut(&job.target).expect("exists");
-                    if let Some(m) = tc.synciq.policies.get_mut(&mid) {
+                    if tc.synciq.policies.contains_key(&mid) {
+                        let mut m = tc.synciq.policies.get_mut(&mid).expect("present");
                         m.enabled = true;
                         m.synced = baseline.clone();
                         policy_audits.push(
@@ -1239,7 +1246,7 @@ impl WorldState {
                     rec.failover_failback_state = disabled;
                     rec.last_update_ms = t;
                     tp_changes.push(TpChange::new(cluster, &mid, before, Some(disabled)));
-                    if let Some(sp) = sc.synciq.policies.get_mut(id) {
+                    if let Some(mut sp) = sc.synciq.policies.get_mut(id) {
                         sp.enabled = false;
                         sp.last_job_state = JobState::Finished;
                         policy_audits.push(
@@ -1262,7 +1269,7 @@ impl WorldState {
                         tp_changes.push(TpChange::new(&job.target, id, Some(from), Some(prev)));
                     }
                     let sc = self.clusters.get_mut(cluster).expect("exists");
-                    if let Some(sp) = sc.synciq.policies.get_mut(id) {
+                    if let Some(mut sp) = sc.synciq.policies.get_mut(id) {
                         sp.last_job_state = state;
                     }
                 }

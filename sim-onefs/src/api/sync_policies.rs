@@ -200,7 +200,7 @@ pub(super) async fn update(Caller { st, ctx }: Caller, p: PathR, body: Bytes) ->
                 target_path.as_deref().unwrap_or(&p.target_path),
             )?;
         }
-        let p = s.policies.get_mut(&id).expect("exists");
+        let mut p = s.policies.get_mut(&id).expect("exists");
         if let Some(v) = name {
             p.name = v;
         }
@@ -230,6 +230,7 @@ pub(super) async fn update(Caller { st, ctx }: Caller, p: PathR, body: Bytes) ->
             p.target_host = h;
             p.target_cluster = c;
         }
+        drop(p);
         let e = AuditEntry::new(now, &st.cluster, &ctx.actor, "sync.policy.update", &id)
             .ctx(&ctx)
             .detail(Value::Object(m));
@@ -363,10 +364,11 @@ pub(super) async fn reset(Caller { st, ctx }: Caller, p: PathR) -> ApiResult {
                 "Policy {key} has a job in progress"
             )));
         }
-        let p = s.policies.get_mut(&id).expect("exists");
+        let mut p = s.policies.get_mut(&id).expect("exists");
         p.synced = Default::default();
         p.conflicted = false;
         let name = p.name.clone();
+        drop(p);
         let e = AuditEntry::new(now, &st.cluster, &ctx.actor, "sync.policy.reset", &id)
             .ctx(&ctx)
             .detail(json!({"name": name}));

@@ -95,8 +95,7 @@ fn list_side(st: ApiState, q: QueryR, side: Side) -> ApiResult {
             .filter(|&i| q.get("state").is_none_or(|s| all[i].state.as_str() == s))
             .filter(|&i| q.get("action").is_none_or(|a| all[i].action.as_str() == a))
             .filter(|&i| {
-                newer_than
-                    .is_none_or(|d| ep.unix_s(all[i].start_ms) >= now_s - (d as i64) * 86_400)
+                newer_than.is_none_or(|d| ep.unix_s(all[i].start_ms) >= now_s - (d as i64) * 86_400)
             })
             .filter(|&i| {
                 let Some(n) = per_policy else { return true };
