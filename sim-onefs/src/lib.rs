@@ -447,7 +447,8 @@ impl Sim {
         self.with_world_read(|w| {
             let s = &w.cluster(cluster)?.synciq;
             let id = s.policy_id(policy)?;
-            Some(api::policy_json(&s.policies[&id], w.epoch))
+            let r = s.policies.rendered(&id, w.epoch, api::policy_rendered)?;
+            Some(r.value.clone())
         })
     }
 

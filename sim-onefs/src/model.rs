@@ -250,19 +250,24 @@ impl WorldState {
                 });
                 cfg.ads = o.as_object().cloned();
             }
-            let mut files = BTreeMap::new();
-            for f in &c.files {
-                for i in 0..f.count {
-                    files.insert(
-                        format!("{}/f{:06}", f.root, i),
-                        FileEntry {
-                            version: 1,
-                            size_bytes: f.size_bytes,
-                            mtime_ms: 0,
-                        },
-                    );
-                }
-            }
+            // Built in one go (sorted, then laid out) rather than by one search per file;
+            // for equal paths the later entry wins, as with inserts in spec order.
+            let files: BTreeMap<String, FileEntry> = c
+                .files
+                .iter()
+                .flat_map(|f| {
+                    (0..f.count).map(move |i| {
+                        (
+                            format!("{}/f{:06}", f.root, i),
+                            FileEntry {
+                                version: 1,
+                                size_bytes: f.size_bytes,
+                                mtime_ms: 0,
+                            },
+                        )
+                    })
+                })
+                .collect();
             clusters.insert(
                 c.name.clone(),
                 Cluster {

@@ -9,13 +9,29 @@
 //! through `Deref` to the plain map, and every change goes through [`Policies::insert`],
 //! [`Policies::remove`] or the [`PolicyMut`] guard of [`Policies::get_mut`], which
 //! re-indexes if the name was changed through it. Serialised as the plain map.
+//!
+//! The same guard keeps each policy's rendered PAPI JSON ([`Policies::rendered`]): the
+//! orchestrator reads a policy around each of its jobs and the judge samples every policy,
+//! while a policy changes a few times per run. Any mutable access drops the rendering, so
+//! a stale one cannot be served.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
 use serde::Serialize;
+use serde_json::Value;
 
+use crate::clock::Epoch;
 use crate::synciq::Policy;
+
+/// A policy's PAPI JSON and its serialised bytes.
+#[derive(Debug, PartialEq)]
+pub struct Rendered {
+    pub value: Value,
+    pub body: Bytes,
+}
 
 /// Policies by id, indexed by name.
 #[derive(Clone, Debug, Default)]
@@ -23,6 +39,8 @@ pub struct Policies {
     items: BTreeMap<String, Policy>,
     /// Name → ids of the policies with that name.
     by_name: BTreeMap<String, BTreeSet<String>>,
+    /// Each policy's rendering and the epoch it was made for; reset by every change.
+    rendered: BTreeMap<String, OnceLock<(Epoch, Arc<Rendered>)>>,
 }
 
 fn unindex(by_name: &mut BTreeMap<String, BTreeSet<String>>, name: &str, id: &str) {
@@ -48,6 +66,7 @@ impl Policies {
 
     pub fn insert(&mut self, id: String, p: Policy) -> Option<Policy> {
         index(&mut self.by_name, &p.name, &id);
+        self.rendered.insert(id.clone(), OnceLock::new());
         let old = self.items.insert(id.clone(), p);
         if let Some(o) = &old {
             if o.name != self.items[&id].name {
@@ -59,6 +78,7 @@ impl Policies {
 
     pub fn remove(&mut self, id: &str) -> Option<Policy> {
         let old = self.items.remove(id)?;
+        self.rendered.remove(id);
         unindex(&mut self.by_name, &old.name, id);
         Some(old)
     }
@@ -66,12 +86,35 @@ impl Policies {
     /// Mutable access to one policy; a changed name is re-indexed when the guard is dropped.
     pub fn get_mut(&mut self, id: &str) -> Option<PolicyMut<'_>> {
         let p = self.items.get_mut(id)?;
+        if let Some(r) = self.rendered.get_mut(id) {
+            *r = OnceLock::new();
+        }
         let old_name = p.name.clone();
         Some(PolicyMut {
             p,
             by_name: &mut self.by_name,
             id: id.to_string(),
             old_name,
+        })
+    }
+
+    /// Policy `id` as `render` renders it for epoch `ep`: made once after each change of
+    /// the policy (a rendering for another epoch is not reused).
+    pub fn rendered(
+        &self,
+        id: &str,
+        ep: Epoch,
+        render: impl Fn(&Policy, Epoch) -> Rendered,
+    ) -> Option<Arc<Rendered>> {
+        let p = self.items.get(id)?;
+        let Some(slot) = self.rendered.get(id) else {
+            return Some(Arc::new(render(p, ep)));
+        };
+        let (at, r) = slot.get_or_init(|| (ep, Arc::new(render(p, ep))));
+        Some(if *at == ep {
+            r.clone()
+        } else {
+            Arc::new(render(p, ep))
         })
     }
 
@@ -156,6 +199,14 @@ mod tests {
         Insert(u8, u8),
         Remove(u8),
         Rename(u8, u8),
+        Toggle(u8),
+        Render(u8),
+    }
+
+    fn render(p: &Policy, ep: Epoch) -> Rendered {
+        let value = serde_json::json!({"name": p.name, "enabled": p.enabled, "ep": ep.unix_s(0)});
+        let body = value.to_string().into();
+        Rendered { value, body }
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -163,6 +214,8 @@ mod tests {
             (0u8..8, 0u8..4).prop_map(|(i, n)| Op::Insert(i, n)),
             (0u8..8).prop_map(Op::Remove),
             (0u8..8, 0u8..4).prop_map(|(i, n)| Op::Rename(i, n)),
+            (0u8..8).prop_map(Op::Toggle),
+            (0u8..8).prop_map(Op::Render),
         ]
     }
 
@@ -171,7 +224,7 @@ mod tests {
         /// id-ordered map (the first policy with that name) found. Few names, so that
         /// several policies share one.
         #[test]
-        fn id_named_agrees_with_the_scan(
+        fn id_named_agrees_with_the_scan_and_renderings_stay_fresh(
             ops in prop::collection::vec(op(), 0..24),
             queries in prop::collection::vec(0u8..5, 1..8),
         ) {
@@ -185,7 +238,21 @@ mod tests {
                             m.name = format!("n{n}");
                         }
                     }
+                    Op::Toggle(i) => {
+                        if let Some(mut m) = t.get_mut(&i.to_string()) {
+                            m.enabled = !m.enabled;
+                        }
+                    }
+                    Op::Render(i) => {
+                        t.rendered(&i.to_string(), Epoch::default(), render);
+                    }
                 }
+            }
+            // A kept rendering is what rendering the policy now gives.
+            for (id, p) in t.iter() {
+                let ep = Epoch::default();
+                let got = t.rendered(id, ep, render).expect("present");
+                prop_assert_eq!(&*got, &render(p, ep));
             }
             for q in queries {
                 let name = format!("n{q}");

@@ -3,10 +3,11 @@
 use axum::body::Bytes;
 use serde_json::{json, Map, Value};
 
+use super::cache::cached_bytes;
 use super::collection::{params, PathR};
 use super::objects::{check_query, list_query, query_bool, QueryR};
-use super::sync_common::{get_of, list_of, policy_id, synciq};
-use super::sync_render::policy_json;
+use super::sync_common::{list_of, policy_id, synciq};
+use super::sync_render::{policy_json, policy_rendered};
 use super::*;
 use crate::audit::AuditEntry;
 use crate::model::{is_under, random_hex, valid_ifs_path, WorldState};
@@ -34,8 +35,20 @@ pub(super) async fn list(State(st): State<ApiState>, uri: http::Uri, q: QueryR) 
 }
 
 pub(super) async fn get_one(State(st): State<ApiState>, uri: http::Uri, p: PathR) -> ApiResult {
-    get_of(&st, Some(&uri), p, "policies", |s, key, now| {
-        Ok(policy_json(&s.policies[&policy_id(s, key)?], now.ep))
+    let key = path_id(&params(p)?);
+    // `{"policies":[<policy>]}` around the policy's kept rendering.
+    cached_bytes(&st, &uri, |w| {
+        let s = synciq(w, &st)?;
+        let id = policy_id(s, &key)?;
+        let r = s
+            .policies
+            .rendered(&id, w.epoch, policy_rendered)
+            .ok_or_else(|| ApiError::not_found(format!("Policy {key} not found")))?;
+        let mut b = Vec::with_capacity(r.body.len() + 16);
+        b.extend_from_slice(b"{\"policies\":[");
+        b.extend_from_slice(&r.body);
+        b.extend_from_slice(b"]}");
+        Ok(b.into())
     })
 }
 

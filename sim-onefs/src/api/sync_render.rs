@@ -11,6 +11,13 @@ fn opt_unix(ep: Epoch, ms: Option<i64>) -> Value {
     ms.map_or(Value::Null, |x| json!(ep.unix_s(x)))
 }
 
+/// [`policy_json`] and its bytes, as [`crate::policy_index::Policies::rendered`] keeps them.
+pub(crate) fn policy_rendered(p: &Policy, ep: Epoch) -> crate::policy_index::Rendered {
+    let value = policy_json(p, ep);
+    let body = super::cache::to_bytes(&value);
+    crate::policy_index::Rendered { value, body }
+}
+
 /// A policy as `GET sync/policies` returns it.
 pub(crate) fn policy_json(p: &Policy, ep: Epoch) -> Value {
     let mut v = json!({
