@@ -447,8 +447,7 @@ impl Sim {
         self.with_world_read(|w| {
             let s = &w.cluster(cluster)?.synciq;
             let id = s.policy_id(policy)?;
-            let r = s.policies.rendered(&id, w.epoch, api::policy_rendered)?;
-            Some(r.value.clone())
+            Some(api::policy_json(&s.policies[&id], w.epoch))
         })
     }
 

@@ -17,21 +17,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::clock::Epoch;
 use crate::synciq::Policy;
 
-/// A policy's PAPI JSON and its serialised bytes.
-#[derive(Debug, PartialEq)]
-pub struct Rendered {
-    pub value: Value,
-    pub body: Bytes,
-}
+/// A policy's PAPI JSON, serialised. (Bytes only: keeping the `Value` as well cost more
+/// memory than rendering it again for the few readers that want one.)
+pub type Rendered = Bytes;
 
 /// Policies by id, indexed by name.
 #[derive(Clone, Debug, Default)]
@@ -40,7 +36,7 @@ pub struct Policies {
     /// Name → ids of the policies with that name.
     by_name: BTreeMap<String, BTreeSet<String>>,
     /// Each policy's rendering and the epoch it was made for; reset by every change.
-    rendered: BTreeMap<String, OnceLock<(Epoch, Arc<Rendered>)>>,
+    rendered: BTreeMap<String, OnceLock<(Epoch, Rendered)>>,
 }
 
 fn unindex(by_name: &mut BTreeMap<String, BTreeSet<String>>, name: &str, id: &str) {
@@ -105,17 +101,13 @@ impl Policies {
         id: &str,
         ep: Epoch,
         render: impl Fn(&Policy, Epoch) -> Rendered,
-    ) -> Option<Arc<Rendered>> {
+    ) -> Option<Rendered> {
         let p = self.items.get(id)?;
         let Some(slot) = self.rendered.get(id) else {
-            return Some(Arc::new(render(p, ep)));
+            return Some(render(p, ep));
         };
-        let (at, r) = slot.get_or_init(|| (ep, Arc::new(render(p, ep))));
-        Some(if *at == ep {
-            r.clone()
-        } else {
-            Arc::new(render(p, ep))
-        })
+        let (at, r) = slot.get_or_init(|| (ep, render(p, ep)));
+        Some(if *at == ep { r.clone() } else { render(p, ep) })
     }
 
     /// The id of the first policy (in id order) named `name`.
@@ -204,9 +196,9 @@ mod tests {
     }
 
     fn render(p: &Policy, ep: Epoch) -> Rendered {
-        let value = serde_json::json!({"name": p.name, "enabled": p.enabled, "ep": ep.unix_s(0)});
-        let body = value.to_string().into();
-        Rendered { value, body }
+        serde_json::json!({"name": p.name, "enabled": p.enabled, "ep": ep.unix_s(0)})
+            .to_string()
+            .into()
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -252,7 +244,7 @@ mod tests {
             for (id, p) in t.iter() {
                 let ep = Epoch::default();
                 let got = t.rendered(id, ep, render).expect("present");
-                prop_assert_eq!(&*got, &render(p, ep));
+                prop_assert_eq!(got, render(p, ep));
             }
             for q in queries {
                 let name = format!("n{q}");

@@ -30,7 +30,7 @@ mod tests;
 
 pub(crate) use cache::BodyCache;
 pub(crate) use session::SessionStore;
-pub(crate) use sync_render::{job_json, policy_rendered, report_json, target_policy_json};
+pub(crate) use sync_render::{job_json, policy_json, report_json, target_policy_json};
 
 use std::collections::BTreeMap;
 

@@ -44,9 +44,9 @@ pub(super) async fn get_one(State(st): State<ApiState>, uri: http::Uri, p: PathR
             .policies
             .rendered(&id, w.epoch, policy_rendered)
             .ok_or_else(|| ApiError::not_found(format!("Policy {key} not found")))?;
-        let mut b = Vec::with_capacity(r.body.len() + 16);
+        let mut b = Vec::with_capacity(r.len() + 16);
         b.extend_from_slice(b"{\"policies\":[");
-        b.extend_from_slice(&r.body);
+        b.extend_from_slice(&r);
         b.extend_from_slice(b"]}");
         Ok(b.into())
     })

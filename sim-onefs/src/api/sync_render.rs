@@ -11,11 +11,9 @@ fn opt_unix(ep: Epoch, ms: Option<i64>) -> Value {
     ms.map_or(Value::Null, |x| json!(ep.unix_s(x)))
 }
 
-/// [`policy_json`] and its bytes, as [`crate::policy_index::Policies::rendered`] keeps them.
+/// [`policy_json`] serialised, as [`crate::policy_index::Policies::rendered`] keeps it.
 pub(crate) fn policy_rendered(p: &Policy, ep: Epoch) -> crate::policy_index::Rendered {
-    let value = policy_json(p, ep);
-    let body = super::cache::to_bytes(&value);
-    crate::policy_index::Rendered { value, body }
+    super::cache::to_bytes(&policy_json(p, ep))
 }
 
 /// A policy as `GET sync/policies` returns it.
