@@ -61,14 +61,39 @@ pub(crate) fn render(kind: &str, obj: &Map<String, Value>, computed: Value) -> V
 /// Add every non-null default of `kind` that `v` lacks (top level only).
 pub(crate) fn fill_defaults(kind: &str, v: &mut Value) {
     if let Value::Object(m) = v {
-        for (k, d) in missing_defaults(kind, m).iter() {
+        for (k, d) in missing_defaults(kind, m).list.iter() {
             m.insert((*k).clone(), (*d).clone());
         }
     }
 }
 
-/// The non-null defaults of `kind`, in table order, that an object with `m`'s keys lacks.
-type Missing = Arc<Vec<(&'static String, &'static Value)>>;
+/// The bytes of `v` after [`fill_defaults`], without inserting the defaults: `v`
+/// serialised, then the defaults it lacks, serialised once per kind and key list.
+pub(crate) fn to_vec_with_defaults(kind: &str, v: &Value) -> Vec<u8> {
+    let mut b = serde_json::to_vec(v).unwrap_or_default();
+    let Value::Object(m) = v else { return b };
+    let missing = missing_defaults(kind, m);
+    if missing.tail.is_empty() {
+        return b;
+    }
+    b.pop(); // the closing `}`
+    if !m.is_empty() {
+        b.push(b',');
+    }
+    b.extend_from_slice(&missing.tail);
+    b.push(b'}');
+    b
+}
+
+/// The non-null defaults of `kind`, in table order, that an object with some key list
+/// lacks, and their entries serialised (`"k":v,…`, as inside a JSON object).
+#[derive(Debug)]
+struct MissingDefaults {
+    list: Vec<(&'static String, &'static Value)>,
+    tail: Vec<u8>,
+}
+
+type Missing = Arc<MissingDefaults>;
 
 /// Most key lists remembered per kind (a renderer has one or two; past this, objects
 /// with changing keys are worked out every time).
@@ -90,12 +115,20 @@ fn missing_defaults(kind: &str, m: &Map<String, Value>) -> Missing {
     {
         return found.clone();
     }
-    let missing: Missing = Arc::new(
-        fields(kind)
-            .iter()
-            .filter(|(k, d)| !d.is_null() && !m.contains_key(*k))
-            .collect(),
-    );
+    let list: Vec<(&'static String, &'static Value)> = fields(kind)
+        .iter()
+        .filter(|(k, d)| !d.is_null() && !m.contains_key(*k))
+        .collect();
+    let entries: Map<String, Value> = list
+        .iter()
+        .map(|(k, d)| ((*k).clone(), (*d).clone()))
+        .collect();
+    let whole = serde_json::to_vec(&Value::Object(entries)).unwrap_or_default();
+    let tail = whole
+        .get(1..whole.len().saturating_sub(1))
+        .unwrap_or_default()
+        .to_vec();
+    let missing: Missing = Arc::new(MissingDefaults { list, tail });
     let mut memo = crate::lock(memo);
     let lists = memo.entry(kind.to_string()).or_default();
     if lists.len() < MISSING_PER_KIND {
@@ -446,6 +479,23 @@ mod tests {
                 let mut got = Value::Object(m);
                 fill_defaults(kind, &mut got);
                 prop_assert_eq!(got.to_string(), want.to_string());
+            }
+        }
+
+        /// Serialising with the defaults spliced in gives the bytes of filling them in
+        /// and serialising.
+        #[test]
+        fn to_vec_with_defaults_agrees_with_fill_then_serialise(objs in prop::collection::vec(object(), 1..6)) {
+            for (kind, kv) in objs.iter().chain(objs.iter()) {
+                let mut m = Map::new();
+                for (k, x) in kv {
+                    m.insert(k.clone(), json!(x));
+                }
+                let v = Value::Object(m);
+                let mut want = v.clone();
+                fill_defaults_plain(kind, &mut want);
+                let want = serde_json::to_vec(&want).expect("json");
+                prop_assert_eq!(to_vec_with_defaults(kind, &v), want);
             }
         }
 

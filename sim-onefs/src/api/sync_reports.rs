@@ -10,7 +10,7 @@ use super::cache::{json_response, to_bytes};
 use super::collection::{params, PathR};
 use super::objects::{list_page_bytes, list_query, page_bounds, QueryR};
 use super::sync_common::synciq;
-use super::sync_render::{report_json, target_report_json};
+use super::sync_render::{report_bytes, report_json, target_report_json};
 use super::*;
 use crate::clock::Epoch;
 use crate::synciq::{Report, ReportLog, SyncIqState};
@@ -39,7 +39,10 @@ impl Side {
 
     /// Report `i`'s body, rendered once per report and kept.
     fn rendered(self, log: &ReportLog, i: usize, ep: Epoch) -> Bytes {
-        log.rendered(i, ep, |r, ep| to_bytes(&self.render(r, ep)))
+        log.rendered(i, ep, |r, ep| match self {
+            Side::Source => report_bytes(r, ep).into(),
+            Side::Target => to_bytes(&self.render(r, ep)),
+        })
     }
 }
 
