@@ -132,7 +132,7 @@ impl Sim {
     pub(crate) fn with_world<R>(&self, f: impl FnOnce(&mut WorldState) -> R) -> R {
         let now = self.inner.clock.now_ms();
         let mut w = lock(&self.inner.world);
-        w.advance(now);
+        w.advance_known(now);
         let r = f(&mut w);
         w.version += 1;
         r
@@ -143,7 +143,7 @@ impl Sim {
     pub(crate) fn with_world_read<R>(&self, f: impl FnOnce(&WorldState) -> R) -> R {
         let now = self.inner.clock.now_ms();
         let mut w = lock(&self.inner.world);
-        w.advance(now);
+        w.advance_known(now);
         f(&w)
     }
 

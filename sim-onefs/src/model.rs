@@ -85,6 +85,12 @@ pub struct WorldState {
     /// processed event): a rendered body is reused only while this has not moved.
     #[serde(skip)]
     pub version: u64,
+    /// `(version, time of the earliest pending event)` as the last [`WorldState::advance`]
+    /// left it. The next event depends on state alone, so while the version has not moved
+    /// it is still that one: [`WorldState::advance_known`] then skips the scan of every job
+    /// (it ran several times per request and was O(jobs) each time).
+    #[serde(skip)]
+    next_due: Option<(u64, Option<u64>)>,
 }
 
 /// Decision of the request rules for one request.
@@ -306,6 +312,7 @@ impl WorldState {
             audit: Vec::new(),
             rng,
             version: 0,
+            next_due: None,
         };
         for p in &spec.policies {
             w.install_initial_policy(p);
@@ -377,8 +384,10 @@ impl WorldState {
     /// due time. Ties: time rules before jobs; then cluster name, job id.
     pub fn advance(&mut self, now: u64) {
         let now = now.max(self.now_ms);
+        self.next_due = Some((self.version, None));
         while let Some((t, ev)) = self.next_event() {
             if t > now {
+                self.next_due = Some((self.version, Some(t)));
                 break;
             }
             let t = t.max(self.now_ms);
@@ -388,8 +397,23 @@ impl WorldState {
                 Event::TimeFault(i) => self.fire_time_rule(i, t),
                 Event::Job { cluster, id, kind } => self.process_job_event(&cluster, &id, kind, t),
             }
+            self.next_due = Some((self.version, None));
         }
         self.now_ms = now;
+    }
+
+    /// [`WorldState::advance`] for callers that bump `version` after every change they
+    /// make (`Sim::with_world`): when no state changed since the last advance and its
+    /// earliest pending event is not due yet, only the clock moves.
+    pub(crate) fn advance_known(&mut self, now: u64) {
+        let now = now.max(self.now_ms);
+        if let Some((v, due)) = self.next_due {
+            if v == self.version && due.is_none_or(|t| t > now) {
+                self.now_ms = now;
+                return;
+            }
+        }
+        self.advance(now);
     }
 
     /// The earliest due event. The scan borrows: only the winner's names are copied (this
@@ -975,7 +999,61 @@ mod tests {
         ]
     }
 
+    fn job_world() -> WorldState {
+        let spec: WorldSpec = serde_json::from_value(serde_json::json!({
+            "clusters": [
+                {"name": "a", "max_concurrent_jobs": 1,
+                 "files": [
+                    {"root": "/ifs/p0", "count": 20, "size_bytes": 50_000_000, "unsynced_fraction": 0.5},
+                    {"root": "/ifs/p1", "count": 5, "size_bytes": 1000, "unsynced_fraction": 0.5},
+                    {"root": "/ifs/p2", "count": 8, "size_bytes": 9_000_000, "unsynced_fraction": 1.0}]},
+                {"name": "b"}
+            ],
+            "policies": [
+                {"name": "p0", "source": "a", "target": "b", "source_path": "/ifs/p0", "target_path": "/ifs/p0"},
+                {"name": "p1", "source": "a", "target": "b", "source_path": "/ifs/p1", "target_path": "/ifs/p1"},
+                {"name": "p2", "source": "a", "target": "b", "source_path": "/ifs/p2", "target_path": "/ifs/p2"}
+            ]
+        }))
+        .expect("spec");
+        WorldState::from_spec(&spec, 7).expect("world")
+    }
+
+    /// The whole observable state: the dump and the audit log.
+    fn observed(w: &WorldState) -> String {
+        format!(
+            "{}\n{}",
+            serde_json::to_string(w).expect("json"),
+            serde_json::to_string(&w.audit).expect("json")
+        )
+    }
+
     proptest! {
+        /// `advance_known` (the event scan skipped while nothing changed and nothing is
+        /// due) leaves every world exactly as the plain `advance` does, when every change
+        /// bumps the version as `Sim::with_world` does.
+        #[test]
+        fn advance_known_agrees_with_advance(
+            ops in prop::collection::vec((0u64..4_000, 0u8..5), 1..40),
+        ) {
+            let ctx = crate::audit::ReqCtx::default();
+            let (mut known, mut plain) = (job_world(), job_world());
+            let mut now = 0;
+            for (dt, op) in ops {
+                now += dt;
+                known.advance_known(now);
+                plain.advance(now);
+                if op < 3 {
+                    let key = format!("p{op}");
+                    for w in [&mut known, &mut plain] {
+                        let _ = w.create_job("a", &key, crate::synciq::JobAction::Run, &ctx, now);
+                        w.version += 1;
+                    }
+                }
+                prop_assert_eq!(observed(&known), observed(&plain));
+            }
+        }
+
         /// The merge gives exactly what "remove all under root, insert all" gives.
         #[test]
         fn replace_subtree_agrees_with_the_plain_version(
