@@ -31,6 +31,7 @@ pub mod clock;
 pub mod config;
 pub mod faults;
 pub mod model;
+pub mod policy_index;
 pub mod spec;
 pub mod synciq;
 pub mod target_index;
@@ -131,7 +132,7 @@ impl Sim {
     pub(crate) fn with_world<R>(&self, f: impl FnOnce(&mut WorldState) -> R) -> R {
         let now = self.inner.clock.now_ms();
         let mut w = lock(&self.inner.world);
-        w.advance(now);
+        w.advance_known(now);
         let r = f(&mut w);
         w.version += 1;
         r
@@ -142,7 +143,7 @@ impl Sim {
     pub(crate) fn with_world_read<R>(&self, f: impl FnOnce(&WorldState) -> R) -> R {
         let now = self.inner.clock.now_ms();
         let mut w = lock(&self.inner.world);
-        w.advance(now);
+        w.advance_known(now);
         f(&w)
     }
 

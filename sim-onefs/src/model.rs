@@ -31,6 +31,20 @@ pub struct FileEntry {
 /// Files under some root, keyed by path relative to it (with a leading `/`).
 pub type Snapshot = BTreeMap<String, FileEntry>;
 
+/// A snapshot shared between the job that took it, the policy's `synced` baseline and the
+/// target's `last_good`: a successful run records the same snapshot in all three, so they
+/// share one copy instead of cloning it (a clone per file per run was a large part of the
+/// simulator's time and memory on large runs). Snapshots are never changed in place.
+pub type SharedSnapshot = std::sync::Arc<Snapshot>;
+
+/// Serialise a shared snapshot as the plain map (the state dump is unchanged).
+pub(crate) fn ser_shared<S: serde::Serializer>(
+    v: &SharedSnapshot,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    v.as_ref().serialize(s)
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Cluster {
     pub name: String,
@@ -71,6 +85,12 @@ pub struct WorldState {
     /// processed event): a rendered body is reused only while this has not moved.
     #[serde(skip)]
     pub version: u64,
+    /// `(version, time of the earliest pending event)` as the last [`WorldState::advance`]
+    /// left it. The next event depends on state alone, so while the version has not moved
+    /// it is still that one: [`WorldState::advance_known`] then skips the scan of every job
+    /// (it ran several times per request and was O(jobs) each time).
+    #[serde(skip)]
+    next_due: Option<(u64, Option<u64>)>,
 }
 
 /// Decision of the request rules for one request.
@@ -116,7 +136,67 @@ pub fn subtree(files: &BTreeMap<String, FileEntry>, root: &str) -> Snapshot {
 }
 
 /// Make the tree under `root` exactly `snap`.
+///
+/// An in-place merge of the sorted range under `root` with the sorted snapshot: equal keys
+/// are overwritten where they are, and only the differences are removed or inserted. A run
+/// into an unchanged directory tree (every incremental sync, every restore to last good)
+/// allocates nothing; the old "remove all, re-insert all" cost one key `String` per file
+/// per call and was most of the simulator's time on large runs.
 pub fn replace_subtree(files: &mut BTreeMap<String, FileEntry>, root: &str, snap: &Snapshot) {
+    // The merge relies on `root + rel` being under `root` and in the order of `rel`: true
+    // for relative keys `""` / `"/…"` under a root without a trailing `/`. Anything else
+    // keeps the plain algorithm (it is what defines the result).
+    let plain = root.is_empty()
+        || root.ends_with('/')
+        || snap.keys().any(|k| !k.is_empty() && !k.starts_with('/'));
+    if plain {
+        replace_subtree_plain(files, root, snap);
+        return;
+    }
+    let mut gone: Vec<String> = Vec::new();
+    let mut added: Vec<(&String, &FileEntry)> = Vec::new();
+    {
+        let mut old = files
+            .range_mut::<str, _>((std::ops::Bound::Included(root), std::ops::Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(root))
+            .filter(|(k, _)| is_under(k, root))
+            .peekable();
+        let mut new = snap.iter().peekable();
+        loop {
+            match (old.peek(), new.peek()) {
+                (None, None) => break,
+                (Some(_), None) => {
+                    gone.extend(old.by_ref().map(|(k, _)| k.clone()));
+                }
+                (None, Some(_)) => added.extend(new.by_ref()),
+                (Some((ok, _)), Some((nk, _))) => match ok[root.len()..].cmp(nk.as_str()) {
+                    std::cmp::Ordering::Less => {
+                        let (k, _) = old.next().expect("peeked");
+                        gone.push(k.clone());
+                    }
+                    std::cmp::Ordering::Greater => added.push(new.next().expect("peeked")),
+                    std::cmp::Ordering::Equal => {
+                        let (_, v) = old.next().expect("peeked");
+                        let (_, e) = new.next().expect("peeked");
+                        if *v != *e {
+                            v.clone_from(e);
+                        }
+                    }
+                },
+            }
+        }
+    }
+    for k in gone {
+        files.remove(&k);
+    }
+    for (rel, e) in added {
+        files.insert(format!("{root}{rel}"), e.clone());
+    }
+}
+
+/// The defining version of [`replace_subtree`]: remove everything under `root`, insert
+/// `root + rel` for every entry of `snap`.
+fn replace_subtree_plain(files: &mut BTreeMap<String, FileEntry>, root: &str, snap: &Snapshot) {
     let old: Vec<String> = files
         .range(root.to_string()..)
         .take_while(|(k, _)| k.starts_with(root))
@@ -176,19 +256,24 @@ impl WorldState {
                 });
                 cfg.ads = o.as_object().cloned();
             }
-            let mut files = BTreeMap::new();
-            for f in &c.files {
-                for i in 0..f.count {
-                    files.insert(
-                        format!("{}/f{:06}", f.root, i),
-                        FileEntry {
-                            version: 1,
-                            size_bytes: f.size_bytes,
-                            mtime_ms: 0,
-                        },
-                    );
-                }
-            }
+            // Built in one go (sorted, then laid out) rather than by one search per file;
+            // for equal paths the later entry wins, as with inserts in spec order.
+            let files: BTreeMap<String, FileEntry> = c
+                .files
+                .iter()
+                .flat_map(|f| {
+                    (0..f.count).map(move |i| {
+                        (
+                            format!("{}/f{:06}", f.root, i),
+                            FileEntry {
+                                version: 1,
+                                size_bytes: f.size_bytes,
+                                mtime_ms: 0,
+                            },
+                        )
+                    })
+                })
+                .collect();
             clusters.insert(
                 c.name.clone(),
                 Cluster {
@@ -227,6 +312,7 @@ impl WorldState {
             audit: Vec::new(),
             rng,
             version: 0,
+            next_due: None,
         };
         for p in &spec.policies {
             w.install_initial_policy(p);
@@ -298,8 +384,10 @@ impl WorldState {
     /// due time. Ties: time rules before jobs; then cluster name, job id.
     pub fn advance(&mut self, now: u64) {
         let now = now.max(self.now_ms);
+        self.next_due = Some((self.version, None));
         while let Some((t, ev)) = self.next_event() {
             if t > now {
+                self.next_due = Some((self.version, Some(t)));
                 break;
             }
             let t = t.max(self.now_ms);
@@ -309,8 +397,23 @@ impl WorldState {
                 Event::TimeFault(i) => self.fire_time_rule(i, t),
                 Event::Job { cluster, id, kind } => self.process_job_event(&cluster, &id, kind, t),
             }
+            self.next_due = Some((self.version, None));
         }
         self.now_ms = now;
+    }
+
+    /// [`WorldState::advance`] for callers that bump `version` after every change they
+    /// make (`Sim::with_world`): when no state changed since the last advance and its
+    /// earliest pending event is not due yet, only the clock moves.
+    pub(crate) fn advance_known(&mut self, now: u64) {
+        let now = now.max(self.now_ms);
+        if let Some((v, due)) = self.next_due {
+            if v == self.version && due.is_none_or(|t| t > now) {
+                self.now_ms = now;
+                return;
+            }
+        }
+        self.advance(now);
     }
 
     /// The earliest due event. The scan borrows: only the winner's names are copied (this
@@ -848,4 +951,138 @@ fn validate(spec: &WorldSpec) -> Result<(), SimError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Paths from a small alphabet of components, so that prefixes, siblings that share a
+    /// prefix (`a` / `ab` / `a-b`) and equal paths are common.
+    fn path() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(vec!["a", "ab", "a-b", "b", "f"]), 0..4)
+            .prop_map(|parts| parts.iter().map(|p| format!("/{p}")).collect())
+    }
+
+    fn entry() -> impl Strategy<Value = FileEntry> {
+        (0u64..3, 0u64..3).prop_map(|(version, size_bytes)| FileEntry {
+            version,
+            size_bytes,
+            mtime_ms: 0,
+        })
+    }
+
+    fn tree() -> impl Strategy<Value = BTreeMap<String, FileEntry>> {
+        prop::collection::btree_map(path(), entry(), 0..16)
+    }
+
+    /// Roots as callers pass them, plus the odd ones (trailing `/`, empty) that take the
+    /// plain path.
+    fn root() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => path(),
+            1 => path().prop_map(|p| format!("{p}/")),
+            1 => Just(String::new()),
+        ]
+    }
+
+    /// Snapshots as `subtree` makes them (`""` / `"/…"` keys), sometimes with odd keys.
+    fn snap() -> impl Strategy<Value = Snapshot> {
+        prop_oneof![
+            4 => prop::collection::btree_map(path(), entry(), 0..12),
+            1 => prop::collection::btree_map(
+                prop::sample::select(vec!["", "/a", "x", "b/f"]).prop_map(String::from),
+                entry(),
+                0..4,
+            ),
+        ]
+    }
+
+    fn job_world() -> WorldState {
+        let spec: WorldSpec = serde_json::from_value(serde_json::json!({
+            "clusters": [
+                {"name": "a", "max_concurrent_jobs": 1,
+                 "files": [
+                    {"root": "/ifs/p0", "count": 20, "size_bytes": 50_000_000, "unsynced_fraction": 0.5},
+                    {"root": "/ifs/p1", "count": 5, "size_bytes": 1000, "unsynced_fraction": 0.5},
+                    {"root": "/ifs/p2", "count": 8, "size_bytes": 9_000_000, "unsynced_fraction": 1.0}]},
+                {"name": "b"}
+            ],
+            "policies": [
+                {"name": "p0", "source": "a", "target": "b", "source_path": "/ifs/p0", "target_path": "/ifs/p0"},
+                {"name": "p1", "source": "a", "target": "b", "source_path": "/ifs/p1", "target_path": "/ifs/p1"},
+                {"name": "p2", "source": "a", "target": "b", "source_path": "/ifs/p2", "target_path": "/ifs/p2"}
+            ]
+        }))
+        .expect("spec");
+        WorldState::from_spec(&spec, 7).expect("world")
+    }
+
+    /// The whole observable state: the dump and the audit log.
+    fn observed(w: &WorldState) -> String {
+        format!(
+            "{}\n{}",
+            serde_json::to_string(w).expect("json"),
+            serde_json::to_string(&w.audit).expect("json")
+        )
+    }
+
+    proptest! {
+        /// `advance_known` (the event scan skipped while nothing changed and nothing is
+        /// due) leaves every world exactly as the plain `advance` does, when every change
+        /// bumps the version as `Sim::with_world` does.
+        #[test]
+        fn advance_known_agrees_with_advance(
+            ops in prop::collection::vec((0u64..4_000, 0u8..5), 1..40),
+        ) {
+            let ctx = crate::audit::ReqCtx::default();
+            let (mut known, mut plain) = (job_world(), job_world());
+            let mut now = 0;
+            for (dt, op) in ops {
+                now += dt;
+                known.advance_known(now);
+                plain.advance(now);
+                if op < 3 {
+                    let key = format!("p{op}");
+                    for w in [&mut known, &mut plain] {
+                        let _ = w.create_job("a", &key, crate::synciq::JobAction::Run, &ctx, now);
+                        w.version += 1;
+                    }
+                }
+                prop_assert_eq!(observed(&known), observed(&plain));
+            }
+        }
+
+        /// The merge gives exactly what "remove all under root, insert all" gives.
+        #[test]
+        fn replace_subtree_agrees_with_the_plain_version(
+            files in tree(),
+            root in root(),
+            snap in snap(),
+        ) {
+            let mut want = files.clone();
+            replace_subtree_plain(&mut want, &root, &snap);
+            let mut got = files;
+            replace_subtree(&mut got, &root, &snap);
+            prop_assert_eq!(got, want);
+        }
+
+        /// Copying a subtree somewhere and back is the merge's main use: the result under
+        /// the target is the source's tree.
+        #[test]
+        fn replace_with_a_subtree_copies_it(
+            files in tree(),
+            from in path(),
+            to in path(),
+        ) {
+            let snap = subtree(&files, &from);
+            let mut want = files.clone();
+            replace_subtree_plain(&mut want, &to, &snap);
+            let mut got = files;
+            replace_subtree(&mut got, &to, &snap);
+            prop_assert_eq!(&subtree(&got, &to), &snap);
+            prop_assert_eq!(got, want);
+        }
+    }
 }

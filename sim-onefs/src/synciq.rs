@@ -14,13 +14,16 @@
 //! untouched, so "restore to last good" is always `last_good`.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::audit::{AuditEntry, ReqCtx};
+use crate::clock::Epoch;
 use crate::faults::RequestInfo;
-use crate::model::{random_hex, replace_subtree, subtree, Snapshot, WorldState};
+use crate::model::{random_hex, replace_subtree, subtree, SharedSnapshot, Snapshot, WorldState};
 use crate::spec::PolicySpec;
 
 /// Errors of SyncIQ operations; the API maps them to PAPI statuses.
@@ -151,7 +154,8 @@ pub struct Policy {
     pub last_success_ms: Option<i64>,
     pub conflicted: bool,
     /// Source files as copied by the last successful run (relative to `source_root_path`).
-    pub synced: Snapshot,
+    #[serde(serialize_with = "crate::model::ser_shared")]
+    pub synced: SharedSnapshot,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -165,7 +169,8 @@ pub struct TargetPolicy {
     pub failover_failback_state: FailoverFailbackState,
     pub last_update_ms: u64,
     /// Target contents after the last successful sync (relative to `target_path`).
-    pub last_good: Snapshot,
+    #[serde(serialize_with = "crate::model::ser_shared")]
+    pub last_good: SharedSnapshot,
 }
 
 papi_enum! {
@@ -225,7 +230,8 @@ pub struct Job {
     pub start_checked: bool,
     pub fail_at_progress: Option<f64>,
     pub force_fail: Option<String>,
-    pub snapshot: Snapshot,
+    #[serde(serialize_with = "crate::model::ser_shared")]
+    pub snapshot: SharedSnapshot,
     pub total_files: u64,
     pub total_bytes: u64,
     pub changed_files: u64,
@@ -340,7 +346,7 @@ pub struct Report {
 pub struct SyncIqState {
     pub settings: SyncSettings,
     /// Keyed by policy id.
-    pub policies: BTreeMap<String, Policy>,
+    pub policies: crate::policy_index::Policies,
     /// Keyed by id (= the source policy's id).
     pub target_policies: crate::target_index::TargetPolicies,
     /// Keyed by policy / target policy id.
@@ -358,10 +364,16 @@ pub struct SyncIqState {
 /// without scanning every report on the cluster (the orchestrator reads them around each of
 /// its jobs). Appending is the only change, through [`ReportLog::push`], so the index
 /// cannot drift. Serialised as the plain list.
+///
+/// A report never changes once written, so its PAPI JSON is rendered once and kept
+/// ([`ReportLog::rendered`]): the orchestrator lists a policy's reports around each of its
+/// jobs, and rendering them every time was the simulator's largest cost on large runs.
 #[derive(Clone, Debug, Default)]
 pub struct ReportLog {
     items: Vec<Report>,
     by_policy: BTreeMap<String, Vec<usize>>,
+    /// The rendered body of `items[i]` and the epoch it was rendered for.
+    rendered: Vec<OnceLock<(Epoch, Bytes)>>,
 }
 
 impl ReportLog {
@@ -371,6 +383,24 @@ impl ReportLog {
             .or_default()
             .push(self.items.len());
         self.items.push(r);
+        self.rendered.push(OnceLock::new());
+    }
+
+    /// The positions of `policy`'s reports, oldest first.
+    pub fn positions_of_policy(&self, policy: &str) -> &[usize] {
+        self.by_policy.get(policy).map_or(&[][..], Vec::as_slice)
+    }
+
+    /// The body `render` makes of report `i` for epoch `ep`, rendered at most once per
+    /// report (a body rendered for another epoch is not reused).
+    pub fn rendered(&self, i: usize, ep: Epoch, render: impl Fn(&Report, Epoch) -> Bytes) -> Bytes {
+        let r = &self.items[i];
+        let (at, body) = self.rendered[i].get_or_init(|| (ep, render(r, ep)));
+        if *at == ep {
+            body.clone()
+        } else {
+            render(r, ep)
+        }
     }
 
     /// Every report, oldest first.
@@ -437,7 +467,7 @@ impl SyncIqState {
                 max_concurrent_jobs,
                 extra,
             },
-            policies: BTreeMap::new(),
+            policies: crate::policy_index::Policies::new(),
             target_policies: crate::target_index::TargetPolicies::new(),
             jobs: BTreeMap::new(),
             reports: ReportLog::default(),
@@ -447,14 +477,20 @@ impl SyncIqState {
         }
     }
 
-    /// Policy by id or name.
+    /// Policy by id or name (by name: the first in id order, from the name index).
     pub fn policy_id(&self, key: &str) -> Option<String> {
-        by_id_or_name(&self.policies, key, |p| &p.name)
+        if self.policies.contains_key(key) {
+            return Some(key.to_string());
+        }
+        self.policies.id_named(key).cloned()
     }
 
-    /// Target policy by id or name.
+    /// Target policy by id or name (by name: the first in id order, from the name index).
     pub fn target_policy_id(&self, key: &str) -> Option<String> {
-        by_id_or_name(&self.target_policies, key, |p| &p.name)
+        if self.target_policies.contains_key(key) {
+            return Some(key.to_string());
+        }
+        self.target_policies.id_named(key).cloned()
     }
 
     /// Job by id (policy id) or policy name.
@@ -502,7 +538,7 @@ impl WorldState {
     pub(crate) fn install_initial_policy(&mut self, p: &PolicySpec) {
         let id = random_hex(&mut self.rng, 32);
         let src = &self.clusters[&p.source];
-        let snap = subtree(&src.files, &p.source_path);
+        let snap = SharedSnapshot::new(subtree(&src.files, &p.source_path));
         let src_guid = src.guid.clone();
         let bytes = sum_bytes(&snap);
         let job_ms = |bytes: u64| {
@@ -779,7 +815,7 @@ impl WorldState {
             start_checked: false,
             fail_at_progress: None,
             force_fail: None,
-            snapshot: Snapshot::new(),
+            snapshot: SharedSnapshot::default(),
             total_files: 0,
             total_bytes: 0,
             changed_files: 0,
@@ -831,8 +867,8 @@ impl WorldState {
                     } else {
                         0
                     };
-                job.snapshot = snap;
-                let p = self
+                job.snapshot = SharedSnapshot::new(snap);
+                let mut p = self
                     .clusters
                     .get_mut(cluster)
                     .expect("exists")
@@ -1056,7 +1092,7 @@ impl WorldState {
                     }
                 }
                 let src_guid = self.clusters[cluster].guid.clone();
-                if let Some(p) = self
+                if let Some(mut p) = self
                     .clusters
                     .get_mut(cluster)
                     .and_then(|c| c.synciq.policies.get_mut(id))
@@ -1084,7 +1120,7 @@ impl WorldState {
                                     last_job_state: JobState::Finished,
                                     failover_failback_state: FailoverFailbackState::WritesDisabled,
                                     last_update_ms: t,
-                                    last_good: Snapshot::new(),
+                                    last_good: SharedSnapshot::default(),
                                 });
                         tp.last_good = job.snapshot.clone();
                         tp.last_job_state = JobState::Finished;
@@ -1135,7 +1171,8 @@ impl WorldState {
                         .unwrap_or_else(|| p.synced.clone());
                     // Mirror policy on the target cluster, pointing back.
                     let tc = self.clusters.get_mut(&job.target).expect("exists");
-                    if let Some(m) = tc.synciq.policies.get_mut(&mid) {
+                    if tc.synciq.policies.contains_key(&mid) {
+                        let mut m = tc.synciq.policies.get_mut(&mid).expect("present");
                         m.enabled = true;
                         m.synced = baseline.clone();
                         policy_audits.push(
@@ -1203,13 +1240,13 @@ impl WorldState {
                                 last_job_state: JobState::Unknown,
                                 failover_failback_state: disabled,
                                 last_update_ms: t,
-                                last_good: Snapshot::new(),
+                                last_good: SharedSnapshot::default(),
                             });
                     rec.last_good = baseline;
                     rec.failover_failback_state = disabled;
                     rec.last_update_ms = t;
                     tp_changes.push(TpChange::new(cluster, &mid, before, Some(disabled)));
-                    if let Some(sp) = sc.synciq.policies.get_mut(id) {
+                    if let Some(mut sp) = sc.synciq.policies.get_mut(id) {
                         sp.enabled = false;
                         sp.last_job_state = JobState::Finished;
                         policy_audits.push(
@@ -1232,7 +1269,7 @@ impl WorldState {
                         tp_changes.push(TpChange::new(&job.target, id, Some(from), Some(prev)));
                     }
                     let sc = self.clusters.get_mut(cluster).expect("exists");
-                    if let Some(sp) = sc.synciq.policies.get_mut(id) {
+                    if let Some(mut sp) = sc.synciq.policies.get_mut(id) {
                         sp.last_job_state = state;
                     }
                 }

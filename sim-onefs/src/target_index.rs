@@ -1,9 +1,12 @@
-//! A cluster's SyncIQ target policies, keyed by id, with an index by target path.
+//! A cluster's SyncIQ target policies, keyed by id, with an index by target path and one
+//! by name.
 //!
 //! Why: "is this path read-only to clients?" (every client write, every judge sample of a
 //! policy's writability) asks which target policies' domains contain a path. A scan of
 //! every target policy made that O(policies) per question and O(policies²) per run; the
-//! index answers it from the path's ancestors (one map lookup per path component).
+//! index answers it from the path's ancestors (one map lookup per path component). Likewise
+//! PAPI names a target policy by id or name (`allow_write` jobs are posted by name): the
+//! name index answers that without a scan.
 //!
 //! The index cannot drift: the map is private, reads go through `Deref` to the plain map,
 //! and every change goes through [`TargetPolicies::insert`], [`TargetPolicies::remove`] or
@@ -23,6 +26,8 @@ pub struct TargetPolicies {
     items: BTreeMap<String, TargetPolicy>,
     /// Target path without trailing `/` → ids of the target policies with that path.
     by_path: BTreeMap<String, BTreeSet<String>>,
+    /// Name → ids of the target policies with that name.
+    by_name: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// The index key of a target path: [`crate::model::is_under`] compares against the root
@@ -47,6 +52,22 @@ fn index(by_path: &mut BTreeMap<String, BTreeSet<String>>, path: &str, id: &str)
         .insert(id.to_string());
 }
 
+fn unindex_name(by_name: &mut BTreeMap<String, BTreeSet<String>>, name: &str, id: &str) {
+    if let Some(ids) = by_name.get_mut(name) {
+        ids.remove(id);
+        if ids.is_empty() {
+            by_name.remove(name);
+        }
+    }
+}
+
+fn index_name(by_name: &mut BTreeMap<String, BTreeSet<String>>, name: &str, id: &str) {
+    by_name
+        .entry(name.to_string())
+        .or_default()
+        .insert(id.to_string());
+}
+
 /// The roots `r` with `is_under(path, r)`: `path` itself and each prefix of it that ends
 /// just before a `/` (the empty prefix included, which is the key of a target path `/`).
 fn ancestors(path: &str) -> impl Iterator<Item = &str> {
@@ -64,10 +85,14 @@ impl TargetPolicies {
 
     pub fn insert(&mut self, id: String, tp: TargetPolicy) -> Option<TargetPolicy> {
         index(&mut self.by_path, &tp.target_path, &id);
+        index_name(&mut self.by_name, &tp.name, &id);
         let old = self.items.insert(id.clone(), tp);
         if let Some(o) = &old {
             if key(&o.target_path) != key(&self.items[&id].target_path) {
                 unindex(&mut self.by_path, &o.target_path, &id);
+            }
+            if o.name != self.items[&id].name {
+                unindex_name(&mut self.by_name, &o.name, &id);
             }
         }
         old
@@ -76,6 +101,7 @@ impl TargetPolicies {
     pub fn remove(&mut self, id: &str) -> Option<TargetPolicy> {
         let old = self.items.remove(id)?;
         unindex(&mut self.by_path, &old.target_path, id);
+        unindex_name(&mut self.by_name, &old.name, id);
         Some(old)
     }
 
@@ -84,11 +110,14 @@ impl TargetPolicies {
     pub fn get_mut(&mut self, id: &str) -> Option<TpMut<'_>> {
         let tp = self.items.get_mut(id)?;
         let old_path = tp.target_path.clone();
+        let old_name = tp.name.clone();
         Some(TpMut {
             tp,
             by_path: &mut self.by_path,
+            by_name: &mut self.by_name,
             id: id.to_string(),
             old_path,
+            old_name,
         })
     }
 
@@ -102,6 +131,11 @@ impl TargetPolicies {
             self.insert(id.to_string(), make());
         }
         self.get_mut(id).expect("present")
+    }
+
+    /// The id of the first target policy (in id order) named `name`.
+    pub fn id_named(&self, name: &str) -> Option<&String> {
+        self.by_name.get(name).and_then(|ids| ids.first())
     }
 
     /// Every target policy whose domain contains `path` (`is_under(path, target_path)`),
@@ -134,9 +168,11 @@ impl Serialize for TargetPolicies {
 pub struct TpMut<'a> {
     tp: &'a mut TargetPolicy,
     by_path: &'a mut BTreeMap<String, BTreeSet<String>>,
+    by_name: &'a mut BTreeMap<String, BTreeSet<String>>,
     /// The key it is stored under.
     id: String,
     old_path: String,
+    old_name: String,
 }
 
 impl Deref for TpMut<'_> {
@@ -157,6 +193,10 @@ impl Drop for TpMut<'_> {
         if key(&self.old_path) != key(&self.tp.target_path) {
             unindex(self.by_path, &self.old_path, &self.id);
             index(self.by_path, &self.tp.target_path, &self.id);
+        }
+        if self.old_name != self.tp.name {
+            unindex_name(self.by_name, &self.old_name, &self.id);
+            index_name(self.by_name, &self.tp.name, &self.id);
         }
     }
 }
@@ -206,6 +246,7 @@ mod tests {
         Insert(u8, String),
         Remove(u8),
         Repath(u8, String),
+        Rename(u8, u8),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -213,6 +254,7 @@ mod tests {
             (0u8..8, path()).prop_map(|(i, p)| Op::Insert(i, p)),
             (0u8..8).prop_map(Op::Remove),
             (0u8..8, path()).prop_map(|(i, p)| Op::Repath(i, p)),
+            (0u8..8, 0u8..4).prop_map(|(i, n)| Op::Rename(i, n)),
         ]
     }
 
@@ -234,7 +276,18 @@ mod tests {
                             m.target_path = p;
                         }
                     }
+                    Op::Rename(i, n) => {
+                        if let Some(mut m) = t.get_mut(&i.to_string()) {
+                            m.name = format!("n{n}");
+                        }
+                    }
                 }
+            }
+            // The name lookup finds what the scan of the id-ordered map found.
+            for n in 0..9u8 {
+                let name = format!("n{n}");
+                let want = t.iter().find(|(_, x)| x.name == name).map(|(id, _)| id);
+                prop_assert_eq!(t.id_named(&name), want, "name {}", name);
             }
             for q in &queries {
                 let mut got: Vec<&str> = t.covering(q).map(|(id, _)| id.as_str()).collect();

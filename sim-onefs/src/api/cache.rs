@@ -114,6 +114,29 @@ pub(crate) fn json_response(body: Bytes) -> Response {
         .into_response()
 }
 
+/// [`cached_json`] for a body `render` serialises itself (from pieces kept elsewhere).
+pub(crate) fn cached_bytes(
+    st: &ApiState,
+    uri: &axum::http::Uri,
+    render: impl FnOnce(&WorldState) -> Result<Bytes, ApiError>,
+) -> ApiResult {
+    let key = format!(
+        "{}\n{}",
+        st.cluster,
+        uri.path_and_query().map_or(uri.path(), |p| p.as_str())
+    );
+    let (body, version, hit) = st.sim.with_world_read(|w| {
+        if let Some(b) = crate::lock(st.sim.body_cache()).get(w.version, &key) {
+            return Ok::<_, ApiError>((b, w.version, true));
+        }
+        render(w).map(|b| (b, w.version, false))
+    })?;
+    if !hit {
+        crate::lock(st.sim.body_cache()).put(version, key, body.clone());
+    }
+    Ok(json_response(body))
+}
+
 /// Answer a GET from the cache, or render it with `render` (under the world lock, read
 /// only), serialise it outside the lock and keep it for the version it was rendered at.
 /// Errors are never cached.

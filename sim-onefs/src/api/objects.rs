@@ -3,8 +3,8 @@
 //! `conformance/tools/gen.py`), input validation against them, rendering stored objects over
 //! their defaults, resume-token pagination, and audit helpers.
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::Query;
@@ -61,12 +61,80 @@ pub(crate) fn render(kind: &str, obj: &Map<String, Value>, computed: Value) -> V
 /// Add every non-null default of `kind` that `v` lacks (top level only).
 pub(crate) fn fill_defaults(kind: &str, v: &mut Value) {
     if let Value::Object(m) = v {
-        for (k, d) in fields(kind) {
-            if !d.is_null() && !m.contains_key(k) {
-                m.insert(k.clone(), d.clone());
-            }
+        for (k, d) in missing_defaults(kind, m).list.iter() {
+            m.insert((*k).clone(), (*d).clone());
         }
     }
+}
+
+/// The bytes of `v` after [`fill_defaults`], without inserting the defaults: `v`
+/// serialised, then the defaults it lacks, serialised once per kind and key list.
+pub(crate) fn to_vec_with_defaults(kind: &str, v: &Value) -> Vec<u8> {
+    let mut b = serde_json::to_vec(v).unwrap_or_default();
+    let Value::Object(m) = v else { return b };
+    let missing = missing_defaults(kind, m);
+    if missing.tail.is_empty() {
+        return b;
+    }
+    b.pop(); // the closing `}`
+    if !m.is_empty() {
+        b.push(b',');
+    }
+    b.extend_from_slice(&missing.tail);
+    b.push(b'}');
+    b
+}
+
+/// The non-null defaults of `kind`, in table order, that an object with some key list
+/// lacks, and their entries serialised (`"k":v,…`, as inside a JSON object).
+#[derive(Debug)]
+struct MissingDefaults {
+    list: Vec<(&'static String, &'static Value)>,
+    tail: Vec<u8>,
+}
+
+type Missing = Arc<MissingDefaults>;
+
+/// Most key lists remembered per kind (a renderer has one or two; past this, objects
+/// with changing keys are worked out every time).
+const MISSING_PER_KIND: usize = 16;
+
+/// [`fill_defaults`]' list, worked out once per kind and key list: each SyncIQ renderer
+/// writes the same keys every time, so checking ~90 table fields against the object per
+/// rendering (a hash lookup each) was repeated work.
+fn missing_defaults(kind: &str, m: &Map<String, Value>) -> Missing {
+    type Memo = HashMap<String, Vec<(Vec<String>, Missing)>>;
+    static MEMO: OnceLock<Mutex<Memo>> = OnceLock::new();
+    let same_keys = |keys: &Vec<String>| {
+        keys.len() == m.len() && keys.iter().zip(m.keys()).all(|(a, b)| a == b)
+    };
+    let memo = MEMO.get_or_init(Mutex::default);
+    if let Some((_, found)) = crate::lock(memo)
+        .get(kind)
+        .and_then(|lists| lists.iter().find(|(keys, _)| same_keys(keys)))
+    {
+        return found.clone();
+    }
+    let list: Vec<(&'static String, &'static Value)> = fields(kind)
+        .iter()
+        .filter(|(k, d)| !d.is_null() && !m.contains_key(*k))
+        .collect();
+    let entries: Map<String, Value> = list
+        .iter()
+        .map(|(k, d)| ((*k).clone(), (*d).clone()))
+        .collect();
+    let whole = serde_json::to_vec(&Value::Object(entries)).unwrap_or_default();
+    let tail = whole
+        .get(1..whole.len().saturating_sub(1))
+        .unwrap_or_default()
+        .to_vec();
+    let missing: Missing = Arc::new(MissingDefaults { list, tail });
+    let mut memo = crate::lock(memo);
+    let lists = memo.entry(kind.to_string()).or_default();
+    if lists.len() < MISSING_PER_KIND {
+        lists.push((m.keys().cloned().collect(), missing.clone()));
+    }
+    missing
 }
 
 fn json_type(v: &Value) -> &'static str {
@@ -281,6 +349,23 @@ pub(crate) fn list_page(
     q: &BTreeMap<String, String>,
     offset: usize,
 ) -> Result<Value, ApiError> {
+    let (start, end, resume) = page_bounds(items.len(), q, offset)?;
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(start).take(end - start).collect();
+    let mut m = Map::new();
+    m.insert(key.to_string(), Value::Array(page));
+    m.insert("resume".into(), resume);
+    m.insert("total".into(), json!(total));
+    Ok(Value::Object(m))
+}
+
+/// The page of `total` items a list request shows: `start..end` and the `resume` token
+/// (null on the last page).
+pub(crate) fn page_bounds(
+    total: usize,
+    q: &BTreeMap<String, String>,
+    offset: usize,
+) -> Result<(usize, usize, Value), ApiError> {
     let limit = match q.get("limit") {
         None => None,
         Some(l) => match l.parse::<usize>() {
@@ -292,7 +377,6 @@ pub(crate) fn list_page(
             }
         },
     };
-    let total = items.len();
     let start = offset.min(total);
     let end = limit.map_or(total, |l| start.saturating_add(l).min(total));
     let resume = if end < total {
@@ -301,12 +385,34 @@ pub(crate) fn list_page(
     } else {
         Value::Null
     };
-    let page: Vec<Value> = items.into_iter().skip(start).take(end - start).collect();
-    let mut m = Map::new();
-    m.insert(key.to_string(), Value::Array(page));
-    m.insert("resume".into(), resume);
-    m.insert("total".into(), json!(total));
-    Ok(Value::Object(m))
+    Ok((start, end, resume))
+}
+
+/// The bytes [`list_page`] serialises to, from items already serialised: the page's
+/// items are not rendered again when their bodies are kept.
+pub(crate) fn list_page_bytes(
+    key: &str,
+    page: &[axum::body::Bytes],
+    total: usize,
+    resume: &Value,
+) -> axum::body::Bytes {
+    let mut b = Vec::with_capacity(page.iter().map(|i| i.len() + 1).sum::<usize>() + 64);
+    // `key` as serde_json writes a map key.
+    let _ = serde_json::to_writer(&mut b, &json!({ key: Value::Null }));
+    b.truncate(b.len() - "null}".len());
+    b.push(b'[');
+    for (i, item) in page.iter().enumerate() {
+        if i > 0 {
+            b.push(b',');
+        }
+        b.extend_from_slice(item);
+    }
+    b.extend_from_slice(b"],\"resume\":");
+    let _ = serde_json::to_writer(&mut b, resume);
+    b.extend_from_slice(b",\"total\":");
+    b.extend_from_slice(total.to_string().as_bytes());
+    b.push(b'}');
+    b.into()
 }
 
 // ------------------------------------------------------------------------- audit
@@ -323,4 +429,96 @@ pub(crate) fn audit(
         .ctx(ctx)
         .detail(detail);
     w.push_audit(e);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The plain version: every non-null default the object lacks, checked field by field.
+    fn fill_defaults_plain(kind: &str, v: &mut Value) {
+        if let Value::Object(m) = v {
+            for (k, d) in fields(kind) {
+                if !d.is_null() && !m.contains_key(k) {
+                    m.insert(k.clone(), d.clone());
+                }
+            }
+        }
+    }
+
+    const KINDS: &[&str] = &["sync_report", "sync_job", "sync_policy", "target_policy"];
+
+    /// Objects with some of the kind's fields and some unknown ones, in any order.
+    fn object() -> impl Strategy<Value = (&'static str, Vec<(String, u8)>)> {
+        prop::sample::select(KINDS).prop_flat_map(|kind| {
+            let names: Vec<String> = fields(kind)
+                .keys()
+                .cloned()
+                .chain(["x", "y"].map(String::from))
+                .collect();
+            (
+                Just(kind),
+                prop::collection::vec((prop::sample::select(names), 0u8..3), 0..12),
+            )
+        })
+    }
+
+    proptest! {
+        /// The memoised list gives byte for byte what the field-by-field check gives, for
+        /// repeated key lists (the memo hit) and new ones alike.
+        #[test]
+        fn fill_defaults_agrees_with_the_plain_version(objs in prop::collection::vec(object(), 1..6)) {
+            for (kind, kv) in objs.iter().chain(objs.iter()) {
+                let mut m = Map::new();
+                for (k, x) in kv {
+                    m.insert(k.clone(), json!(x));
+                }
+                let mut want = Value::Object(m.clone());
+                fill_defaults_plain(kind, &mut want);
+                let mut got = Value::Object(m);
+                fill_defaults(kind, &mut got);
+                prop_assert_eq!(got.to_string(), want.to_string());
+            }
+        }
+
+        /// Serialising with the defaults spliced in gives the bytes of filling them in
+        /// and serialising.
+        #[test]
+        fn to_vec_with_defaults_agrees_with_fill_then_serialise(objs in prop::collection::vec(object(), 1..6)) {
+            for (kind, kv) in objs.iter().chain(objs.iter()) {
+                let mut m = Map::new();
+                for (k, x) in kv {
+                    m.insert(k.clone(), json!(x));
+                }
+                let v = Value::Object(m);
+                let mut want = v.clone();
+                fill_defaults_plain(kind, &mut want);
+                let want = serde_json::to_vec(&want).expect("json");
+                prop_assert_eq!(to_vec_with_defaults(kind, &v), want);
+            }
+        }
+
+        /// A page assembled from serialised items is the serialisation of `list_page`.
+        #[test]
+        fn list_page_bytes_agrees_with_list_page(
+            n in 0usize..8,
+            offset in 0usize..10,
+            limit in prop::option::of(1usize..5),
+        ) {
+            let items: Vec<Value> = (0..n).map(|i| json!({"id": i, "s": format!("r\"{i}")})).collect();
+            let mut q = BTreeMap::new();
+            if let Some(l) = limit {
+                q.insert("limit".to_string(), l.to_string());
+            }
+            let want = list_page("reports", items.clone(), &q, offset).expect("valid").to_string();
+            let (start, end, resume) = page_bounds(items.len(), &q, offset).expect("valid");
+            let page: Vec<axum::body::Bytes> = items[start..end]
+                .iter()
+                .map(|v| v.to_string().into())
+                .collect();
+            let got = list_page_bytes("reports", &page, items.len(), &resume);
+            prop_assert_eq!(std::str::from_utf8(&got).expect("utf-8"), want);
+        }
+    }
 }

@@ -3,10 +3,11 @@
 use axum::body::Bytes;
 use serde_json::{json, Map, Value};
 
+use super::cache::cached_bytes;
 use super::collection::{params, PathR};
 use super::objects::{check_query, list_query, query_bool, QueryR};
-use super::sync_common::{get_of, list_of, policy_id, synciq};
-use super::sync_render::policy_json;
+use super::sync_common::{list_of, policy_id, synciq};
+use super::sync_render::{policy_json, policy_rendered};
 use super::*;
 use crate::audit::AuditEntry;
 use crate::model::{is_under, random_hex, valid_ifs_path, WorldState};
@@ -34,8 +35,20 @@ pub(super) async fn list(State(st): State<ApiState>, uri: http::Uri, q: QueryR) 
 }
 
 pub(super) async fn get_one(State(st): State<ApiState>, uri: http::Uri, p: PathR) -> ApiResult {
-    get_of(&st, Some(&uri), p, "policies", |s, key, now| {
-        Ok(policy_json(&s.policies[&policy_id(s, key)?], now.ep))
+    let key = path_id(&params(p)?);
+    // `{"policies":[<policy>]}` around the policy's kept rendering.
+    cached_bytes(&st, &uri, |w| {
+        let s = synciq(w, &st)?;
+        let id = policy_id(s, &key)?;
+        let r = s
+            .policies
+            .rendered(&id, w.epoch, policy_rendered)
+            .ok_or_else(|| ApiError::not_found(format!("Policy {key} not found")))?;
+        let mut b = Vec::with_capacity(r.len() + 16);
+        b.extend_from_slice(b"{\"policies\":[");
+        b.extend_from_slice(&r);
+        b.extend_from_slice(b"]}");
+        Ok(b.into())
     })
 }
 
@@ -200,7 +213,7 @@ pub(super) async fn update(Caller { st, ctx }: Caller, p: PathR, body: Bytes) ->
                 target_path.as_deref().unwrap_or(&p.target_path),
             )?;
         }
-        let p = s.policies.get_mut(&id).expect("exists");
+        let mut p = s.policies.get_mut(&id).expect("exists");
         if let Some(v) = name {
             p.name = v;
         }
@@ -218,7 +231,7 @@ pub(super) async fn update(Caller { st, ctx }: Caller, p: PathR, body: Bytes) ->
         }
         if changes_paths {
             // A re-pointed policy starts over with a full sync.
-            p.synced.clear();
+            p.synced = Default::default();
         }
         if let Some(v) = source_root_path {
             p.source_root_path = v;
@@ -230,6 +243,7 @@ pub(super) async fn update(Caller { st, ctx }: Caller, p: PathR, body: Bytes) ->
             p.target_host = h;
             p.target_cluster = c;
         }
+        drop(p);
         let e = AuditEntry::new(now, &st.cluster, &ctx.actor, "sync.policy.update", &id)
             .ctx(&ctx)
             .detail(Value::Object(m));
@@ -363,10 +377,11 @@ pub(super) async fn reset(Caller { st, ctx }: Caller, p: PathR) -> ApiResult {
                 "Policy {key} has a job in progress"
             )));
         }
-        let p = s.policies.get_mut(&id).expect("exists");
-        p.synced.clear();
+        let mut p = s.policies.get_mut(&id).expect("exists");
+        p.synced = Default::default();
         p.conflicted = false;
         let name = p.name.clone();
+        drop(p);
         let e = AuditEntry::new(now, &st.cluster, &ctx.actor, "sync.policy.reset", &id)
             .ctx(&ctx)
             .detail(json!({"name": name}));

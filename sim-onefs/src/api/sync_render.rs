@@ -3,12 +3,17 @@
 
 use serde_json::{json, Value};
 
-use super::objects::fill_defaults;
+use super::objects::{fill_defaults, to_vec_with_defaults};
 use crate::clock::Epoch;
 use crate::synciq::{Job, Policy, Report, SyncSettings, TargetPolicy};
 
 fn opt_unix(ep: Epoch, ms: Option<i64>) -> Value {
     ms.map_or(Value::Null, |x| json!(ep.unix_s(x)))
+}
+
+/// [`policy_json`] serialised, as [`crate::policy_index::Policies::rendered`] keeps it.
+pub(crate) fn policy_rendered(p: &Policy, ep: Epoch) -> crate::policy_index::Rendered {
+    super::cache::to_bytes(&policy_json(p, ep))
 }
 
 /// A policy as `GET sync/policies` returns it.
@@ -208,9 +213,21 @@ pub(crate) fn job_json(j: &Job, now: u64, ep: Epoch) -> Value {
 }
 
 pub(crate) fn report_json(r: &Report, ep: Epoch) -> Value {
+    let mut v = report_fields(r, ep);
+    fill_defaults("sync_report", &mut v);
+    v
+}
+
+/// [`report_json`] serialised (the defaults spliced in as bytes, not inserted).
+pub(crate) fn report_bytes(r: &Report, ep: Epoch) -> Vec<u8> {
+    to_vec_with_defaults("sync_report", &report_fields(r, ep))
+}
+
+/// A report's own fields, before the defaults.
+fn report_fields(r: &Report, ep: Epoch) -> Value {
     let start = ep.unix_s(r.start_ms);
     let end = ep.unix_s(r.end_ms);
-    let mut v = json!({
+    json!({
         "action": r.action.as_str(),
         "bytes_transferred": r.bytes_transferred,
         "dead_node": false,
@@ -238,9 +255,7 @@ pub(crate) fn report_json(r: &Report, ep: Epoch) -> Value {
         "total_network_bytes": r.bytes_transferred,
         "warnings": [],
         "workers": [],
-    });
-    fill_defaults("sync_report", &mut v);
-    v
+    })
 }
 
 /// A report as the target cluster keeps it (`GET sync/target/reports`): the same run seen
@@ -265,4 +280,55 @@ pub(crate) fn settings_json(s: &SyncSettings) -> Value {
         m.insert(k.clone(), v.clone());
     }
     json!({ "settings": m })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synciq::{JobAction, JobState};
+    use proptest::prelude::*;
+
+    fn report() -> impl Strategy<Value = Report> {
+        (
+            (any::<bool>(), -5_000_000i64..5_000_000, 0i64..5_000_000),
+            prop::collection::vec("[a-z \"\\\\]{0,8}", 0..3),
+            (0u64..1 << 40, 0u64..1000),
+        )
+            .prop_map(
+                |((initial, start_ms, len), errors, (bytes, files))| Report {
+                    id: format!("7-p\"{files}"),
+                    job_id: 7,
+                    policy_id: "abc".into(),
+                    policy_name: format!("p{files}"),
+                    action: JobAction::Run,
+                    state: if errors.is_empty() {
+                        JobState::Finished
+                    } else {
+                        JobState::Failed
+                    },
+                    start_ms,
+                    end_ms: start_ms + len,
+                    source_root_path: "/ifs/data/p".into(),
+                    target_path: "/ifs/dr/p".into(),
+                    target_host: "b".into(),
+                    source_host: "a".into(),
+                    total_files: files * 2,
+                    files_transferred: files,
+                    total_data_bytes: bytes,
+                    bytes_transferred: bytes / 2,
+                    errors,
+                    initial,
+                },
+            )
+    }
+
+    proptest! {
+        /// The spliced bytes of a report are the serialisation of its `Value` rendering.
+        #[test]
+        fn report_bytes_agree_with_report_json(r in report(), s in 0i64..253_402_300_799) {
+            let ep = Epoch::from_unix_s(s);
+            let want = serde_json::to_vec(&report_json(&r, ep)).expect("json");
+            prop_assert_eq!(report_bytes(&r, ep), want);
+        }
+    }
 }
