@@ -33,6 +33,7 @@ pub mod papi;
 mod plan;
 pub mod progress;
 pub mod readiness;
+mod ready;
 pub mod report;
 pub mod run_spec;
 pub mod runner;
