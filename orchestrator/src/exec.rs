@@ -24,6 +24,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use crate::plan::{Plan, StepId, StepInstance};
 use crate::ready::Ready;
 use crate::report::{Outcome, Report, SkipReason, StepRecord, StepStatus};
+use crate::rollback_facts::{chain_failed, failed, may_have_acted, Facts};
 use crate::run_spec::Mode;
 use crate::steps::catalogue::{self, Run};
 use crate::steps::{self, zone_gate};
@@ -167,6 +168,21 @@ pub async fn execute_resumable(
     ready.add(&steps, &records, 0, &decide);
     let base_index = Index::new(&base_steps);
     let policies = spec_policies(&base_steps);
+    // What the rollback check reads of the statuses, kept as instances end.
+    let mut facts = Facts::default();
+    facts.add(&steps, &records);
+    // Per zone: its policies' allow-writes (the plan's; rollbacks add none).
+    let zone_aws: Vec<Vec<usize>> = ctx
+        .plan
+        .zones
+        .iter()
+        .map(|z| {
+            z.policies
+                .iter()
+                .filter_map(|p| base_index.get(StepId::AllowWrite, Some(p), None))
+                .collect()
+        })
+        .collect();
     // Job slots by the cluster numbers `ready` gives (grown as instances are added).
     let mut slots_used: Vec<u32> = Vec::new();
     let mut slots_limit: Vec<u32> = Vec::new();
@@ -238,6 +254,9 @@ pub async fn execute_resumable(
         // 2. Add the rollback instances the statuses now call for (each once).
         if statuses_changed {
             statuses_changed = false;
+            for i in ready.take_ended() {
+                facts.ended(&steps, &records, i);
+            }
             let added = ctx.with_state(|s| {
                 rollbacks_needed(
                     &steps,
@@ -246,6 +265,8 @@ pub async fn execute_resumable(
                         index: &base_index,
                         len: base_steps.len(),
                         policies: &policies,
+                        facts: &facts,
+                        zone_aws: &zone_aws,
                     },
                     &s.cached_schedules,
                     &ctx.plan.spec,
@@ -260,6 +281,7 @@ pub async fn execute_resumable(
                     steps.push(inst);
                 }
                 ready.add(&steps, &records, first, &decide);
+                facts.add(&steps, &records);
                 grow_slots(&ready, &mut slots_used, &mut slots_limit);
                 emit(RunEvent::StepsAdded(
                     steps[steps.len() - added.len()..].to_vec(),
@@ -787,15 +809,10 @@ struct Known<'k, 'a> {
     index: &'k Index<'a>,
     len: usize,
     policies: &'k [String],
-}
-
-fn failed(r: &StepRecord) -> bool {
-    matches!(r.status, StepStatus::Failed { .. })
-}
-
-/// Whether a step may have changed something (so its rollback has work to look for).
-fn may_have_acted(r: &StepRecord) -> bool {
-    matches!(r.status, StepStatus::Succeeded | StepStatus::Failed { .. })
+    /// The status facts, up to date.
+    facts: &'k Facts,
+    /// Per zone of the plan: its policies' allow-writes.
+    zone_aws: &'k [Vec<usize>],
 }
 
 /// The rollback instances the statuses call for and the run does not have yet
@@ -839,33 +856,13 @@ fn rollbacks_needed(
             not_applicable: None,
         }
     };
-    let any = |step: StepId, pred: &dyn Fn(&StepRecord) -> bool| {
-        steps
-            .iter()
-            .any(|s| s.step == step && s.policy.is_none() && pred(&records[s.idx]))
-    };
-    // Built when a rollback first asks (most checks roll nothing back).
-    let cached_ok: std::cell::OnceCell<BTreeSet<&str>> = std::cell::OnceCell::new();
+    let facts = known.facts;
     let had_schedule = |p: &str| {
-        cached_ok
-            .get_or_init(|| {
-                steps
-                    .iter()
-                    .filter(|s| {
-                        s.step == StepId::CacheSchedules
-                            && records[s.idx].status == StepStatus::Succeeded
-                    })
-                    .filter_map(|s| s.policy.as_deref())
-                    .collect()
-            })
-            .contains(p)
-            && cached_schedules.get(p).is_some_and(|s| !s.is_empty())
+        facts.cached.contains(p) && cached_schedules.get(p).is_some_and(|s| !s.is_empty())
     };
-    let lock_done = any(StepId::DataIntegrityLock, &may_have_acted);
-    let cfg_off = any(StepId::DisableConfigJobs, &|r| {
-        r.status == StepStatus::Succeeded
-    });
-    let protocols_off = any(StepId::DisableProtocols, &may_have_acted);
+    let lock_done = facts.lock_done;
+    let cfg_off = facts.cfg_off;
+    let protocols_off = facts.protocols_off;
     let policies = known.policies;
     // Put back what the preparation changed, for every policy, after `cause`.
     let prep_rollback = |out: &mut Vec<StepInstance>, cause: usize| {
@@ -886,11 +883,8 @@ fn rollbacks_needed(
     };
 
     // A failed gate: nothing was cut over; put the preparation back.
-    if let Some(gate) = steps
-        .iter()
-        .find(|s| s.step.is_gate() && failed(&records[s.idx]))
-    {
-        prep_rollback(&mut out, gate.idx);
+    if let Some(&gate) = facts.failed_gates.first() {
+        prep_rollback(&mut out, gate);
     }
 
     // S3: a zone cut-over is all or nothing until data is writable. In zone modes the
@@ -899,26 +893,17 @@ fn rollbacks_needed(
     // went through but every zone policy's allow-write failed (nothing became writable
     // behind the moved names).
     let zone_mode = matches!(spec.mode, Mode::AccessZone | Mode::IpPool);
-    let chain_failed = |i: usize| {
-        matches!(
-            &records[i].status,
-            StepStatus::Failed { .. }
-                | StepStatus::Skipped {
-                    reason: SkipReason::UpstreamFailed { .. }
-                }
-        )
-    };
-    let allow_of = |p: &str| index.get(StepId::AllowWrite, Some(p), None);
+    let chain_failed = |i: usize| chain_failed(&records[i]);
     // Zones whose allow-writes are all over, and whether the zone was undone as a whole.
     let mut zone_undone: BTreeMap<&str, bool> = BTreeMap::new();
     if zone_mode {
-        let mut undo: Vec<(Option<&str>, Vec<usize>)> = steps
+        let mut undo: Vec<(Option<&str>, Vec<usize>)> = facts
+            .failed_networking
             .iter()
-            .filter(|s| s.step.is_networking() && failed(&records[s.idx]))
-            .map(|f| (f.zone.as_deref(), vec![f.idx]))
+            .map(|&f| (steps[f].zone.as_deref(), vec![f]))
             .collect();
-        for z in zones {
-            let aws: Vec<usize> = z.policies.iter().filter_map(|p| allow_of(p)).collect();
+        for (z, aws) in zones.iter().zip(known.zone_aws) {
+            let aws = aws.clone();
             if aws.is_empty() || !aws.iter().all(|&i| records[i].status.is_terminal()) {
                 continue;
             }
@@ -932,9 +917,11 @@ fn rollbacks_needed(
             }
         }
         for (zone, cause) in undo {
-            let done: Vec<&StepInstance> = steps
+            let done: Vec<&StepInstance> = facts
+                .networking
                 .iter()
-                .filter(|s| s.step.is_networking() && s.zone.as_deref() == zone)
+                .map(|&i| &steps[i])
+                .filter(|s| s.zone.as_deref() == zone)
                 .filter(|s| may_have_acted(&records[s.idx]))
                 .collect();
             let mut prev = cause;
@@ -999,7 +986,7 @@ fn rollbacks_needed(
         per_policy = false; // Wrong on purpose.
     }
     if per_policy {
-        for aw in steps.iter().filter(|s| s.step == StepId::AllowWrite) {
+        for aw in facts.chain_failed_aws.iter().map(|&i| &steps[i]) {
             let Some(p) = aw.policy.as_deref().filter(|_| chain_failed(aw.idx)) else {
                 continue;
             };
@@ -1051,14 +1038,17 @@ fn rollbacks_needed(
     if !(protocols_off && per_policy) || have(&out, StepId::RollbackProtocols, None, None) {
         return out;
     }
-    let chain: Vec<usize> = steps
-        .iter()
-        .filter(|s| matches!(s.step, StepId::AllowWrite | StepId::ResyncPrep))
-        .map(|s| s.idx)
-        .collect();
+    let chain = || {
+        let mut c: Vec<usize> = facts.of(StepId::AllowWrite).to_vec();
+        c.extend_from_slice(facts.of(StepId::ResyncPrep));
+        c.sort_unstable();
+        c
+    };
     let status_of =
         |step: StepId, p: &str| index.get(step, Some(p), None).map(|i| &records[i].status);
-    let all_over = || chain.iter().all(|&i| records[i].status.is_terminal());
+    let any_chain =
+        !facts.of(StepId::AllowWrite).is_empty() || !facts.of(StepId::ResyncPrep).is_empty();
+    let all_over = || facts.chain_open == 0;
     let stayed = || {
         policies.iter().any(|p| {
             status_of(StepId::AllowWrite, p).is_some_and(|st| *st != StepStatus::Succeeded)
@@ -1070,8 +1060,8 @@ fn rollbacks_needed(
                 || status_of(StepId::ResyncPrep, p) == Some(&StepStatus::Succeeded)
         })
     };
-    if !chain.is_empty() && all_over() && stayed() && source_read_only() {
-        out.push(mk(StepId::RollbackProtocols, None, None, chain));
+    if any_chain && all_over() && stayed() && source_read_only() {
+        out.push(mk(StepId::RollbackProtocols, None, None, chain()));
     }
     out
 }

@@ -35,6 +35,7 @@ pub mod progress;
 pub mod readiness;
 mod ready;
 pub mod report;
+mod rollback_facts;
 pub mod run_spec;
 pub mod runner;
 pub mod secret;

@@ -51,6 +51,8 @@ pub(crate) struct Ready {
     /// ready when it began, as the old snapshot did).
     frozen: bool,
     deferred: Vec<usize>,
+    /// The instances that ended since [`Ready::take_ended`] last took them.
+    ended: Vec<usize>,
 }
 
 /// Where a start pass is in each queue.
@@ -72,6 +74,7 @@ impl Ready {
             clusters: Vec::new(),
             frozen: false,
             deferred: Vec::new(),
+            ended: Vec::new(),
         }
     }
 
@@ -177,6 +180,7 @@ impl Ready {
 
     /// Instance `i` is over: it leaves the ready sets and its dependents may open.
     pub(crate) fn over(&mut self, steps: &[StepInstance], records: &[StepRecord], i: usize) {
+        self.ended.push(i);
         self.unsettled.remove(&i);
         let k = self.key(steps, i);
         self.queues[self.queue_of[i]].remove(&k);
@@ -187,6 +191,11 @@ impl Ready {
                 self.open(steps, j);
             }
         }
+    }
+
+    /// The instances that ended since the last call, in the order they ended.
+    pub(crate) fn take_ended(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.ended)
     }
 
     /// Instance `i` started (it is running, no longer ready).
