@@ -147,10 +147,39 @@ impl Default for ClientOptions {
 pub struct PapiClient {
     cluster: String,
     transport: Arc<dyn Transport>,
-    user: String,
-    password: Secret,
     opts: ClientOptions,
-    ctx: CallCtx,
+    /// The `Authorization` value, made once (it was encoded again for every request);
+    /// marked sensitive so that `Debug` does not show it.
+    auth: http::HeaderValue,
+    /// The context headers of `ctx`, made once per context.
+    ctx_headers: Arc<[(http::HeaderName, http::HeaderValue)]>,
+}
+
+/// `Basic base64(user:password)`.
+fn basic_auth(user: &str, password: &Secret) -> http::HeaderValue {
+    let token =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", user, password.expose()));
+    let mut v = http::HeaderValue::from_str(&format!("Basic {token}"))
+        .expect("base64 is a valid header value");
+    v.set_sensitive(true);
+    v
+}
+
+/// The request-context headers of `ctx`, in the order they are sent (a value that is not a
+/// valid header value is left out).
+fn ctx_headers(ctx: &CallCtx) -> Arc<[(http::HeaderName, http::HeaderValue)]> {
+    [
+        ("x-dr-run", &ctx.run),
+        ("x-dr-step", &ctx.step),
+        ("x-dr-policy", &ctx.policy),
+        ("x-dr-zone", &ctx.zone),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| {
+        let v = http::HeaderValue::from_str(value.as_deref()?).ok()?;
+        Some((http::HeaderName::from_static(name), v))
+    })
+    .collect()
 }
 
 impl PapiClient {
@@ -162,13 +191,13 @@ impl PapiClient {
         password: Secret,
         opts: ClientOptions,
     ) -> Self {
+        let user = user.into();
         PapiClient {
             cluster: cluster.into(),
             transport,
-            user: user.into(),
-            password,
+            auth: basic_auth(&user, &password),
+            ctx_headers: ctx_headers(&CallCtx::default()),
             opts,
-            ctx: CallCtx::default(),
         }
     }
 
@@ -185,7 +214,7 @@ impl PapiClient {
     /// The same client, tagging its calls with `ctx`.
     pub fn with_ctx(&self, ctx: CallCtx) -> PapiClient {
         PapiClient {
-            ctx,
+            ctx_headers: ctx_headers(&ctx),
             ..self.clone()
         }
     }
@@ -204,31 +233,17 @@ impl PapiClient {
         path: &str,
         body: &Option<Bytes>,
     ) -> http::Request<Bytes> {
-        let token = base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            self.user,
-            self.password.expose()
-        ));
+        const JSON: http::HeaderValue = http::HeaderValue::from_static("application/json");
         let mut b = http::Request::builder()
             .method(method.clone())
             .uri(path)
-            .header(http::header::AUTHORIZATION, format!("Basic {token}"))
-            .header(http::header::ACCEPT, "application/json");
+            .header(http::header::AUTHORIZATION, self.auth.clone())
+            .header(http::header::ACCEPT, JSON);
         if body.is_some() {
-            b = b.header(http::header::CONTENT_TYPE, "application/json");
+            b = b.header(http::header::CONTENT_TYPE, JSON);
         }
-        let headers = [
-            ("x-dr-run", &self.ctx.run),
-            ("x-dr-step", &self.ctx.step),
-            ("x-dr-policy", &self.ctx.policy),
-            ("x-dr-zone", &self.ctx.zone),
-        ];
-        for (name, value) in headers {
-            if let Some(v) = value {
-                if let Ok(hv) = http::HeaderValue::from_str(v) {
-                    b = b.header(name, hv);
-                }
-            }
+        for (name, value) in self.ctx_headers.iter() {
+            b = b.header(name.clone(), value.clone());
         }
         b.body(body.clone().unwrap_or_default())
             .expect("request parts are valid by construction")
