@@ -143,16 +143,34 @@ impl Default for ClientOptions {
 }
 
 /// PAPI client for one cluster.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct PapiClient {
     cluster: String,
     transport: Arc<dyn Transport>,
+    user: String,
+    password: Secret,
     opts: ClientOptions,
+    ctx: CallCtx,
     /// The `Authorization` value, made once (it was encoded again for every request);
     /// marked sensitive so that `Debug` does not show it.
     auth: http::HeaderValue,
     /// The context headers of `ctx`, made once per context.
     ctx_headers: Arc<[(http::HeaderName, http::HeaderValue)]>,
+}
+
+/// What the derived `Debug` showed before the headers were made once (logs print clients):
+/// the made headers are left out, the password prints as its [`Secret`] does.
+impl std::fmt::Debug for PapiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PapiClient")
+            .field("cluster", &self.cluster)
+            .field("transport", &self.transport)
+            .field("user", &self.user)
+            .field("password", &self.password)
+            .field("opts", &self.opts)
+            .field("ctx", &self.ctx)
+            .finish()
+    }
 }
 
 /// `Basic base64(user:password)`.
@@ -197,7 +215,10 @@ impl PapiClient {
             transport,
             auth: basic_auth(&user, &password),
             ctx_headers: ctx_headers(&CallCtx::default()),
+            user,
+            password,
             opts,
+            ctx: CallCtx::default(),
         }
     }
 
@@ -215,6 +236,7 @@ impl PapiClient {
     pub fn with_ctx(&self, ctx: CallCtx) -> PapiClient {
         PapiClient {
             ctx_headers: ctx_headers(&ctx),
+            ctx,
             ..self.clone()
         }
     }
