@@ -291,7 +291,10 @@ mod tests {
         fin: bool,
     }
 
-    fn node() -> impl Strategy<Value = (Vec<usize>, u64, Option<u8>, bool, bool, bool, bool)> {
+    /// A node as drawn: deps, expected, slot, decide, na, skip, fin.
+    type Raw = (Vec<usize>, u64, Option<u8>, bool, bool, bool, bool);
+
+    fn node() -> impl Strategy<Value = Raw> {
         (
             prop::collection::vec(0usize..64, 0..3),
             0u64..4,
@@ -303,7 +306,7 @@ mod tests {
         )
     }
 
-    fn build(raw: Vec<(Vec<usize>, u64, Option<u8>, bool, bool, bool, bool)>) -> Vec<Node> {
+    fn build(raw: Vec<Raw>) -> Vec<Node> {
         raw.into_iter()
             .enumerate()
             .map(|(i, (deps, expected, slot, decide, na, skip, fin))| {
