@@ -538,6 +538,22 @@ impl PapiClient {
         self.list_all(&in_zone("smb/shares", zone), "shares").await
     }
 
+    /// A zone's SMB shares as PAPI lists them, only those whose `path` `want` accepts
+    /// (the others are skipped by the parser, not built). The same requests and errors as
+    /// [`PapiClient::smb_shares_raw`].
+    pub async fn smb_shares_raw_where(
+        &self,
+        zone: &str,
+        want: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<Vec<serde_json::Value>, PapiError> {
+        let items: Vec<Option<serde_json::Value>> = self
+            .list_all_with(&in_zone("smb/shares", zone), &|bytes| {
+                envelope::decode_values_where("shares", bytes, want)
+            })
+            .await?;
+        Ok(items.into_iter().flatten().collect())
+    }
+
     /// Update an SMB share (`{"name": ...}` renames it).
     pub async fn update_smb_share(
         &self,
@@ -758,12 +774,27 @@ impl PapiClient {
         rest: &str,
         key: &str,
     ) -> Result<Vec<T>, PapiError> {
+        self.list_all_with(rest, &|bytes| envelope::decode(key, bytes))
+            .await
+    }
+
+    /// [`PapiClient::list_all`] with the page decoder given.
+    async fn list_all_with<T>(
+        &self,
+        rest: &str,
+        decode: &(dyn Fn(&[u8]) -> Result<envelope::Envelope<T>, serde_json::Error> + Sync),
+    ) -> Result<Vec<T>, PapiError> {
         const MAX_PAGES: usize = 10_000;
         let mut out = Vec::new();
         let mut next = rest.to_string();
         for _ in 0..MAX_PAGES {
             let bytes = self.call(http::Method::GET, &next, None).await?;
-            let page: envelope::Envelope<T> = self.decode_envelope(&next, key, &bytes)?;
+            let page: envelope::Envelope<T> = decode(&bytes).map_err(|e| PapiError::Decode {
+                cluster: self.cluster.clone(),
+                method: "GET".into(),
+                path: self.platform_path(&next),
+                detail: e.to_string(),
+            })?;
             out.extend(page.items.unwrap_or_default());
             match page.resume {
                 Some(token) if !token.is_empty() => {
