@@ -410,11 +410,11 @@ mod tests {
         assert!(decode::<Item>("jobs", b"{\"jobs\": null}").is_err());
     }
 
+    /// What a shares read gives: the items (kept or not) and `resume`, or the error text.
+    type Read = Result<(Option<Vec<Option<Value>>>, Option<String>), String>;
+
     /// The old read of a shares list: every item built as a `Value`, then filtered.
-    fn values_then_filter(
-        bytes: &[u8],
-        want: &dyn Fn(&str) -> bool,
-    ) -> Result<(Option<Vec<Option<Value>>>, Option<String>), String> {
+    fn values_then_filter(bytes: &[u8], want: &dyn Fn(&str) -> bool) -> Read {
         let env: Envelope<Value> = decode("shares", bytes).map_err(|e| e.to_string())?;
         let items = env.items.map(|items| {
             items

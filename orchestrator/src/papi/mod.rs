@@ -782,7 +782,7 @@ impl PapiClient {
     async fn list_all_with<T>(
         &self,
         rest: &str,
-        decode: &(dyn Fn(&[u8]) -> Result<envelope::Envelope<T>, serde_json::Error> + Sync),
+        decode: &PageDecoder<'_, T>,
     ) -> Result<Vec<T>, PapiError> {
         const MAX_PAGES: usize = 10_000;
         let mut out = Vec::new();
@@ -812,6 +812,10 @@ impl PapiClient {
         })
     }
 }
+
+/// How [`PapiClient::list_all_with`] reads one page.
+type PageDecoder<'a, T> =
+    dyn Fn(&[u8]) -> Result<envelope::Envelope<T>, serde_json::Error> + Sync + 'a;
 
 /// Split `groupnet0.subnet0.pool0` into its parts (missing parts are empty).
 pub fn split_pool_id(id: &str) -> (&str, &str, &str) {
