@@ -22,7 +22,9 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 
 use crate::plan::{Plan, StepId, StepInstance};
+use crate::ready::Ready;
 use crate::report::{Outcome, Report, SkipReason, StepRecord, StepStatus};
+use crate::rollback_facts::{chain_failed, failed, may_have_acted, Facts};
 use crate::run_spec::Mode;
 use crate::steps::catalogue::{self, Run};
 use crate::steps::{self, zone_gate};
@@ -143,7 +145,6 @@ pub async fn execute_resumable(
         .iter()
         .map(|(n, c)| (n.clone(), c.max_concurrent_jobs.max(1)))
         .collect();
-    let mut slots_used: BTreeMap<String, u32> = BTreeMap::new();
     // Whether a status changed since the rollback check last looked (a rollback is decided
     // from statuses only, so nothing else can make one due).
     let mut statuses_changed = true;
@@ -162,13 +163,36 @@ pub async fn execute_resumable(
     // check: they come after these, and the first of a key counts), and the run's policies
     // (added instances are rollbacks, never `cache_schedules`).
     let base_steps: Vec<StepInstance> = steps.clone();
-    let mut ready = Ready::default();
-    ready.add(&steps, &records, 0);
+    let decide = |s: &StepInstance| matches!(catalogue::spec(s.step).run, Run::Decide(_));
+    let mut ready = Ready::new(max_parallel == 1);
+    ready.add(&steps, &records, 0, &decide);
     let base_index = Index::new(&base_steps);
     let policies = spec_policies(&base_steps);
-    // Per instance: `skip_reason` said "run it" and cannot change its mind (see
-    // `skip_is_final`), so the settle passes no longer ask.
-    let mut cleared: Vec<bool> = vec![false; steps.len()];
+    // What the rollback check reads of the statuses, kept as instances end.
+    let mut facts = Facts::default();
+    facts.add(&steps, &records);
+    // Per zone: its policies' allow-writes (the plan's; rollbacks add none).
+    let zone_aws: Vec<Vec<usize>> = ctx
+        .plan
+        .zones
+        .iter()
+        .map(|z| {
+            z.policies
+                .iter()
+                .filter_map(|p| base_index.get(StepId::AllowWrite, Some(p), None))
+                .collect()
+        })
+        .collect();
+    // Job slots by the cluster numbers `ready` gives (grown as instances are added).
+    let mut slots_used: Vec<u32> = Vec::new();
+    let mut slots_limit: Vec<u32> = Vec::new();
+    let grow_slots = |ready: &Ready, used: &mut Vec<u32>, limit: &mut Vec<u32>| {
+        for c in &ready.clusters()[limit.len()..] {
+            limit.push(slot_limit.get(c).copied().unwrap_or(1));
+            used.push(0);
+        }
+    };
+    grow_slots(&ready, &mut slots_used, &mut slots_limit);
 
     loop {
         // 1. Settle skips until nothing changes (a skip can make its dependents decidable).
@@ -177,7 +201,7 @@ pub async fn execute_resumable(
         loop {
             let mut changed = false;
             let mut next = 0;
-            while let Some(&i) = ready.open.range(next..).next() {
+            while let Some(i) = ready.next_unsettled(next) {
                 next = i + 1;
                 if !matches!(records[i].status, StepStatus::Pending) {
                     continue;
@@ -189,12 +213,12 @@ pub async fn execute_resumable(
                     };
                     records[i].end_ms = Some(now_ms());
                     records[i].end_seq = Some(seq);
-                    ready.over(i, &records);
+                    ready.over(&steps, &records, i);
                     emit(RunEvent::StepEnded(records[i].clone()));
                     changed = true;
                     continue;
                 }
-                if ready.unmet[i] != 0 || cleared.get(i).copied().unwrap_or(false) {
+                if ready.unmet(i) != 0 || ready.is_cleared(i) {
                     continue;
                 }
                 let reason = skip_reason(
@@ -208,10 +232,7 @@ pub async fn execute_resumable(
                 if reason.is_none() && skip_is_final(&steps[i]) {
                     // An open instance waiting for a slot was asked again on every pass
                     // (a pass per event): N waiting job steps made the run quadratic.
-                    if cleared.len() <= i {
-                        cleared.resize(steps.len(), false);
-                    }
-                    cleared[i] = true;
+                    ready.clear(i);
                 }
                 if let Some(reason) = reason {
                     seq += 1;
@@ -219,7 +240,7 @@ pub async fn execute_resumable(
                     records[i].status = StepStatus::Skipped { reason };
                     records[i].end_ms = Some(t);
                     records[i].end_seq = Some(seq);
-                    ready.over(i, &records);
+                    ready.over(&steps, &records, i);
                     emit(RunEvent::StepEnded(records[i].clone()));
                     changed = true;
                     statuses_changed = true;
@@ -233,6 +254,9 @@ pub async fn execute_resumable(
         // 2. Add the rollback instances the statuses now call for (each once).
         if statuses_changed {
             statuses_changed = false;
+            for i in ready.take_ended() {
+                facts.ended(&steps, &records, i);
+            }
             let added = ctx.with_state(|s| {
                 rollbacks_needed(
                     &steps,
@@ -241,6 +265,8 @@ pub async fn execute_resumable(
                         index: &base_index,
                         len: base_steps.len(),
                         policies: &policies,
+                        facts: &facts,
+                        zone_aws: &zone_aws,
                     },
                     &s.cached_schedules,
                     &ctx.plan.spec,
@@ -254,7 +280,9 @@ pub async fn execute_resumable(
                     records.push(StepRecord::pending(&inst, mode));
                     steps.push(inst);
                 }
-                ready.add(&steps, &records, first);
+                ready.add(&steps, &records, first, &decide);
+                facts.add(&steps, &records);
+                grow_slots(&ready, &mut slots_used, &mut slots_limit);
                 emit(RunEvent::StepsAdded(
                     steps[steps.len() - added.len()..].to_vec(),
                 ));
@@ -263,17 +291,18 @@ pub async fn execute_resumable(
         }
 
         // 3. Start what is ready, longest expected jobs first, within slots and parallelism.
-        let mut startable: Vec<usize> = ready.startable(&records).collect();
-        startable.sort_by(|&a, &b| {
-            steps[b]
-                .expected_ms
-                .cmp(&steps[a].expected_ms)
-                .then(a.cmp(&b))
-        });
-        if max_parallel == 1 {
-            startable.sort();
-        }
-        for i in startable {
+        // (`ready` walks the instances ready now in that order, and does not enter a
+        // cluster's queue while its slots are all taken: each would be passed over. Once
+        // nothing more may run, the next action ends the pass wherever it waits.)
+        let mut pass = ready.begin_pass();
+        loop {
+            let full = running.len() >= max_parallel;
+            let Some(i) = ready.next(&mut pass, &|c| match c {
+                None => true,
+                Some(c) => full || slots_used[c] < slots_limit[c],
+            }) else {
+                break;
+            };
             // Write-ahead: nothing starts once the journal could not be written.
             if ctx.halt.reason().is_some() {
                 break;
@@ -301,7 +330,7 @@ pub async fn execute_resumable(
                             error: e.to_string(),
                         },
                     };
-                    ready.over(i, &records);
+                    ready.over(&steps, &records, i);
                     emit(RunEvent::StepEnded(records[i].clone()));
                     continue;
                 }
@@ -309,17 +338,15 @@ pub async fn execute_resumable(
             if running.len() >= max_parallel {
                 break;
             }
-            if let Some(cluster) = &steps[i].job_slot {
-                let used = slots_used.get(cluster).copied().unwrap_or(0);
-                let limit = slot_limit.get(cluster).copied().unwrap_or(1);
-                if used >= limit {
+            if let Some(c) = ready.slot(i) {
+                if slots_used[c] >= slots_limit[c] {
                     continue;
                 }
-                slots_used.insert(cluster.clone(), used + 1);
+                slots_used[c] += 1;
             }
             seq += 1;
             records[i].status = StepStatus::Running;
-            ready.open.remove(&i);
+            ready.start(&steps, i);
             records[i].start_ms = Some(now_ms());
             records[i].start_seq = Some(seq);
             emit(RunEvent::StepStarted(records[i].clone()));
@@ -328,11 +355,9 @@ pub async fn execute_resumable(
                 records[i].status = StepStatus::Pending;
                 records[i].start_ms = None;
                 records[i].start_seq = None;
-                ready.open.insert(i);
-                if let Some(cluster) = &steps[i].job_slot {
-                    if let Some(u) = slots_used.get_mut(cluster) {
-                        *u = u.saturating_sub(1);
-                    }
+                ready.unstart(&steps, i);
+                if let Some(c) = ready.slot(i) {
+                    slots_used[c] = slots_used[c].saturating_sub(1);
                 }
                 break;
             }
@@ -359,21 +384,20 @@ pub async fn execute_resumable(
         // 4. Wait for the next instance to end (a gate decided above may have made more
         // instances ready: go round again first).
         let halted = ctx.halt.reason().is_some();
-        if running.is_empty() && !halted && ready.startable(&records).next().is_some() {
+        ready.end_pass(&steps, &records);
+        if running.is_empty() && !halted && ready.any_startable() {
             continue;
         }
         let Some((i, fin)) = running.next().await else {
             break;
         };
-        if let Some(cluster) = &steps[i].job_slot {
-            let u = slots_used.get_mut(cluster);
+        if let Some(c) = ready.slot(i) {
             assert!(
-                u.as_ref().is_some_and(|u| **u > 0),
-                "a job step ended without holding a slot on {cluster}"
+                slots_used[c] > 0,
+                "a job step ended without holding a slot on {}",
+                ready.clusters()[c]
             );
-            if let Some(u) = u {
-                *u -= 1;
-            }
+            slots_used[c] -= 1;
         }
         seq += 1;
         records[i].end_ms = Some(now_ms());
@@ -399,7 +423,7 @@ pub async fn execute_resumable(
             }
         }
         if records[i].status.is_terminal() {
-            ready.over(i, &records);
+            ready.over(&steps, &records, i);
         }
         // Rollbacks follow failures, skips and allow-write outcomes only.
         statuses_changed |= !matches!(records[i].status, StepStatus::Succeeded)
@@ -785,71 +809,10 @@ struct Known<'k, 'a> {
     index: &'k Index<'a>,
     len: usize,
     policies: &'k [String],
-}
-
-/// Which pending instances could be decided or started, kept as statuses change: the
-/// executor asks after every event, and a scan of every instance each time is quadratic in
-/// the plan's size.
-#[derive(Default)]
-struct Ready {
-    /// Per instance: how many of its predecessors are not over.
-    unmet: Vec<usize>,
-    /// Per instance: the instances that wait for it.
-    dependents: Vec<Vec<usize>>,
-    /// The pending instances whose predecessors are all over, and the pending
-    /// `not_applicable` ones (recorded whatever their predecessors).
-    open: BTreeSet<usize>,
-}
-
-impl Ready {
-    /// Take in the instances from `first` on (new, or read back from a journal).
-    fn add(&mut self, steps: &[StepInstance], records: &[StepRecord], first: usize) {
-        self.dependents.resize(steps.len(), Vec::new());
-        for s in &steps[first..] {
-            let i = s.idx;
-            let unmet = s
-                .deps
-                .iter()
-                .filter(|&&d| !records[d].status.is_terminal())
-                .count();
-            self.unmet.push(unmet);
-            for &d in &s.deps {
-                self.dependents[d].push(i);
-            }
-            if matches!(records[i].status, StepStatus::Pending)
-                && (unmet == 0 || s.not_applicable.is_some())
-            {
-                self.open.insert(i);
-            }
-        }
-    }
-
-    /// Instance `i` is over: it leaves the open set and its dependents may open.
-    fn over(&mut self, i: usize, records: &[StepRecord]) {
-        self.open.remove(&i);
-        for &j in &self.dependents[i] {
-            self.unmet[j] -= 1;
-            if self.unmet[j] == 0 && matches!(records[j].status, StepStatus::Pending) {
-                self.open.insert(j);
-            }
-        }
-    }
-
-    /// The pending instances with all their predecessors over, in index order.
-    fn startable<'r>(&'r self, records: &'r [StepRecord]) -> impl Iterator<Item = usize> + 'r {
-        self.open.iter().copied().filter(move |&i| {
-            self.unmet[i] == 0 && matches!(records[i].status, StepStatus::Pending)
-        })
-    }
-}
-
-fn failed(r: &StepRecord) -> bool {
-    matches!(r.status, StepStatus::Failed { .. })
-}
-
-/// Whether a step may have changed something (so its rollback has work to look for).
-fn may_have_acted(r: &StepRecord) -> bool {
-    matches!(r.status, StepStatus::Succeeded | StepStatus::Failed { .. })
+    /// The status facts, up to date.
+    facts: &'k Facts,
+    /// Per zone of the plan: its policies' allow-writes.
+    zone_aws: &'k [Vec<usize>],
 }
 
 /// The rollback instances the statuses call for and the run does not have yet
@@ -893,33 +856,13 @@ fn rollbacks_needed(
             not_applicable: None,
         }
     };
-    let any = |step: StepId, pred: &dyn Fn(&StepRecord) -> bool| {
-        steps
-            .iter()
-            .any(|s| s.step == step && s.policy.is_none() && pred(&records[s.idx]))
-    };
-    // Built when a rollback first asks (most checks roll nothing back).
-    let cached_ok: std::cell::OnceCell<BTreeSet<&str>> = std::cell::OnceCell::new();
+    let facts = known.facts;
     let had_schedule = |p: &str| {
-        cached_ok
-            .get_or_init(|| {
-                steps
-                    .iter()
-                    .filter(|s| {
-                        s.step == StepId::CacheSchedules
-                            && records[s.idx].status == StepStatus::Succeeded
-                    })
-                    .filter_map(|s| s.policy.as_deref())
-                    .collect()
-            })
-            .contains(p)
-            && cached_schedules.get(p).is_some_and(|s| !s.is_empty())
+        facts.cached.contains(p) && cached_schedules.get(p).is_some_and(|s| !s.is_empty())
     };
-    let lock_done = any(StepId::DataIntegrityLock, &may_have_acted);
-    let cfg_off = any(StepId::DisableConfigJobs, &|r| {
-        r.status == StepStatus::Succeeded
-    });
-    let protocols_off = any(StepId::DisableProtocols, &may_have_acted);
+    let lock_done = facts.lock_done;
+    let cfg_off = facts.cfg_off;
+    let protocols_off = facts.protocols_off;
     let policies = known.policies;
     // Put back what the preparation changed, for every policy, after `cause`.
     let prep_rollback = |out: &mut Vec<StepInstance>, cause: usize| {
@@ -940,11 +883,8 @@ fn rollbacks_needed(
     };
 
     // A failed gate: nothing was cut over; put the preparation back.
-    if let Some(gate) = steps
-        .iter()
-        .find(|s| s.step.is_gate() && failed(&records[s.idx]))
-    {
-        prep_rollback(&mut out, gate.idx);
+    if let Some(&gate) = facts.failed_gates.first() {
+        prep_rollback(&mut out, gate);
     }
 
     // S3: a zone cut-over is all or nothing until data is writable. In zone modes the
@@ -953,26 +893,17 @@ fn rollbacks_needed(
     // went through but every zone policy's allow-write failed (nothing became writable
     // behind the moved names).
     let zone_mode = matches!(spec.mode, Mode::AccessZone | Mode::IpPool);
-    let chain_failed = |i: usize| {
-        matches!(
-            &records[i].status,
-            StepStatus::Failed { .. }
-                | StepStatus::Skipped {
-                    reason: SkipReason::UpstreamFailed { .. }
-                }
-        )
-    };
-    let allow_of = |p: &str| index.get(StepId::AllowWrite, Some(p), None);
+    let chain_failed = |i: usize| chain_failed(&records[i]);
     // Zones whose allow-writes are all over, and whether the zone was undone as a whole.
     let mut zone_undone: BTreeMap<&str, bool> = BTreeMap::new();
     if zone_mode {
-        let mut undo: Vec<(Option<&str>, Vec<usize>)> = steps
+        let mut undo: Vec<(Option<&str>, Vec<usize>)> = facts
+            .failed_networking
             .iter()
-            .filter(|s| s.step.is_networking() && failed(&records[s.idx]))
-            .map(|f| (f.zone.as_deref(), vec![f.idx]))
+            .map(|&f| (steps[f].zone.as_deref(), vec![f]))
             .collect();
-        for z in zones {
-            let aws: Vec<usize> = z.policies.iter().filter_map(|p| allow_of(p)).collect();
+        for (z, aws) in zones.iter().zip(known.zone_aws) {
+            let aws = aws.clone();
             if aws.is_empty() || !aws.iter().all(|&i| records[i].status.is_terminal()) {
                 continue;
             }
@@ -986,9 +917,11 @@ fn rollbacks_needed(
             }
         }
         for (zone, cause) in undo {
-            let done: Vec<&StepInstance> = steps
+            let done: Vec<&StepInstance> = facts
+                .networking
                 .iter()
-                .filter(|s| s.step.is_networking() && s.zone.as_deref() == zone)
+                .map(|&i| &steps[i])
+                .filter(|s| s.zone.as_deref() == zone)
                 .filter(|s| may_have_acted(&records[s.idx]))
                 .collect();
             let mut prev = cause;
@@ -1053,7 +986,7 @@ fn rollbacks_needed(
         per_policy = false; // Wrong on purpose.
     }
     if per_policy {
-        for aw in steps.iter().filter(|s| s.step == StepId::AllowWrite) {
+        for aw in facts.chain_failed_aws.iter().map(|&i| &steps[i]) {
             let Some(p) = aw.policy.as_deref().filter(|_| chain_failed(aw.idx)) else {
                 continue;
             };
@@ -1105,14 +1038,17 @@ fn rollbacks_needed(
     if !(protocols_off && per_policy) || have(&out, StepId::RollbackProtocols, None, None) {
         return out;
     }
-    let chain: Vec<usize> = steps
-        .iter()
-        .filter(|s| matches!(s.step, StepId::AllowWrite | StepId::ResyncPrep))
-        .map(|s| s.idx)
-        .collect();
+    let chain = || {
+        let mut c: Vec<usize> = facts.of(StepId::AllowWrite).to_vec();
+        c.extend_from_slice(facts.of(StepId::ResyncPrep));
+        c.sort_unstable();
+        c
+    };
     let status_of =
         |step: StepId, p: &str| index.get(step, Some(p), None).map(|i| &records[i].status);
-    let all_over = || chain.iter().all(|&i| records[i].status.is_terminal());
+    let any_chain =
+        !facts.of(StepId::AllowWrite).is_empty() || !facts.of(StepId::ResyncPrep).is_empty();
+    let all_over = || facts.chain_open == 0;
     let stayed = || {
         policies.iter().any(|p| {
             status_of(StepId::AllowWrite, p).is_some_and(|st| *st != StepStatus::Succeeded)
@@ -1124,8 +1060,8 @@ fn rollbacks_needed(
                 || status_of(StepId::ResyncPrep, p) == Some(&StepStatus::Succeeded)
         })
     };
-    if !chain.is_empty() && all_over() && stayed() && source_read_only() {
-        out.push(mk(StepId::RollbackProtocols, None, None, chain));
+    if any_chain && all_over() && stayed() && source_read_only() {
+        out.push(mk(StepId::RollbackProtocols, None, None, chain()));
     }
     out
 }

@@ -187,7 +187,8 @@ pub async fn read(
     };
     for zone in zones {
         if kinds.shares {
-            for raw in client.smb_shares_raw(zone).await? {
+            let under = |p: &str| path_under(p, base);
+            for raw in client.smb_shares_raw_where(zone, &under).await? {
                 // PAPI lists a zone's shares without a path filter, so a zone with many
                 // policies lists every share for each of them: the path is checked on the
                 // raw object first, and only the shares under `base` are decoded.

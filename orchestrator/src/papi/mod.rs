@@ -143,7 +143,7 @@ impl Default for ClientOptions {
 }
 
 /// PAPI client for one cluster.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct PapiClient {
     cluster: String,
     transport: Arc<dyn Transport>,
@@ -151,6 +151,53 @@ pub struct PapiClient {
     password: Secret,
     opts: ClientOptions,
     ctx: CallCtx,
+    /// The `Authorization` value, made once (it was encoded again for every request);
+    /// marked sensitive so that `Debug` does not show it.
+    auth: http::HeaderValue,
+    /// The context headers of `ctx`, made once per context.
+    ctx_headers: Arc<[(http::HeaderName, http::HeaderValue)]>,
+}
+
+/// What the derived `Debug` showed before the headers were made once (logs print clients):
+/// the made headers are left out, the password prints as its [`Secret`] does.
+impl std::fmt::Debug for PapiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PapiClient")
+            .field("cluster", &self.cluster)
+            .field("transport", &self.transport)
+            .field("user", &self.user)
+            .field("password", &self.password)
+            .field("opts", &self.opts)
+            .field("ctx", &self.ctx)
+            .finish()
+    }
+}
+
+/// `Basic base64(user:password)`.
+fn basic_auth(user: &str, password: &Secret) -> http::HeaderValue {
+    let token =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", user, password.expose()));
+    let mut v = http::HeaderValue::from_str(&format!("Basic {token}"))
+        .expect("base64 is a valid header value");
+    v.set_sensitive(true);
+    v
+}
+
+/// The request-context headers of `ctx`, in the order they are sent (a value that is not a
+/// valid header value is left out).
+fn ctx_headers(ctx: &CallCtx) -> Arc<[(http::HeaderName, http::HeaderValue)]> {
+    [
+        ("x-dr-run", &ctx.run),
+        ("x-dr-step", &ctx.step),
+        ("x-dr-policy", &ctx.policy),
+        ("x-dr-zone", &ctx.zone),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| {
+        let v = http::HeaderValue::from_str(value.as_deref()?).ok()?;
+        Some((http::HeaderName::from_static(name), v))
+    })
+    .collect()
 }
 
 impl PapiClient {
@@ -162,10 +209,13 @@ impl PapiClient {
         password: Secret,
         opts: ClientOptions,
     ) -> Self {
+        let user = user.into();
         PapiClient {
             cluster: cluster.into(),
             transport,
-            user: user.into(),
+            auth: basic_auth(&user, &password),
+            ctx_headers: ctx_headers(&CallCtx::default()),
+            user,
             password,
             opts,
             ctx: CallCtx::default(),
@@ -185,6 +235,7 @@ impl PapiClient {
     /// The same client, tagging its calls with `ctx`.
     pub fn with_ctx(&self, ctx: CallCtx) -> PapiClient {
         PapiClient {
+            ctx_headers: ctx_headers(&ctx),
             ctx,
             ..self.clone()
         }
@@ -204,31 +255,17 @@ impl PapiClient {
         path: &str,
         body: &Option<Bytes>,
     ) -> http::Request<Bytes> {
-        let token = base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            self.user,
-            self.password.expose()
-        ));
+        const JSON: http::HeaderValue = http::HeaderValue::from_static("application/json");
         let mut b = http::Request::builder()
             .method(method.clone())
             .uri(path)
-            .header(http::header::AUTHORIZATION, format!("Basic {token}"))
-            .header(http::header::ACCEPT, "application/json");
+            .header(http::header::AUTHORIZATION, self.auth.clone())
+            .header(http::header::ACCEPT, JSON);
         if body.is_some() {
-            b = b.header(http::header::CONTENT_TYPE, "application/json");
+            b = b.header(http::header::CONTENT_TYPE, JSON);
         }
-        let headers = [
-            ("x-dr-run", &self.ctx.run),
-            ("x-dr-step", &self.ctx.step),
-            ("x-dr-policy", &self.ctx.policy),
-            ("x-dr-zone", &self.ctx.zone),
-        ];
-        for (name, value) in headers {
-            if let Some(v) = value {
-                if let Ok(hv) = http::HeaderValue::from_str(v) {
-                    b = b.header(name, hv);
-                }
-            }
+        for (name, value) in self.ctx_headers.iter() {
+            b = b.header(name.clone(), value.clone());
         }
         b.body(body.clone().unwrap_or_default())
             .expect("request parts are valid by construction")
@@ -501,6 +538,22 @@ impl PapiClient {
         self.list_all(&in_zone("smb/shares", zone), "shares").await
     }
 
+    /// A zone's SMB shares as PAPI lists them, only those whose `path` `want` accepts
+    /// (the others are skipped by the parser, not built). The same requests and errors as
+    /// [`PapiClient::smb_shares_raw`].
+    pub async fn smb_shares_raw_where(
+        &self,
+        zone: &str,
+        want: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<Vec<serde_json::Value>, PapiError> {
+        let items: Vec<Option<serde_json::Value>> = self
+            .list_all_with(&in_zone("smb/shares", zone), &|bytes| {
+                envelope::decode_values_where("shares", bytes, want)
+            })
+            .await?;
+        Ok(items.into_iter().flatten().collect())
+    }
+
     /// Update an SMB share (`{"name": ...}` renames it).
     pub async fn update_smb_share(
         &self,
@@ -721,12 +774,27 @@ impl PapiClient {
         rest: &str,
         key: &str,
     ) -> Result<Vec<T>, PapiError> {
+        self.list_all_with(rest, &|bytes| envelope::decode(key, bytes))
+            .await
+    }
+
+    /// [`PapiClient::list_all`] with the page decoder given.
+    async fn list_all_with<T>(
+        &self,
+        rest: &str,
+        decode: &PageDecoder<'_, T>,
+    ) -> Result<Vec<T>, PapiError> {
         const MAX_PAGES: usize = 10_000;
         let mut out = Vec::new();
         let mut next = rest.to_string();
         for _ in 0..MAX_PAGES {
             let bytes = self.call(http::Method::GET, &next, None).await?;
-            let page: envelope::Envelope<T> = self.decode_envelope(&next, key, &bytes)?;
+            let page: envelope::Envelope<T> = decode(&bytes).map_err(|e| PapiError::Decode {
+                cluster: self.cluster.clone(),
+                method: "GET".into(),
+                path: self.platform_path(&next),
+                detail: e.to_string(),
+            })?;
             out.extend(page.items.unwrap_or_default());
             match page.resume {
                 Some(token) if !token.is_empty() => {
@@ -744,6 +812,10 @@ impl PapiClient {
         })
     }
 }
+
+/// How [`PapiClient::list_all_with`] reads one page.
+type PageDecoder<'a, T> =
+    dyn Fn(&[u8]) -> Result<envelope::Envelope<T>, serde_json::Error> + Sync + 'a;
 
 /// Split `groupnet0.subnet0.pool0` into its parts (missing parts are empty).
 pub fn split_pool_id(id: &str) -> (&str, &str, &str) {
