@@ -46,6 +46,20 @@ pub struct World {
     cluster_names: Arc<[String]>,
 }
 
+/// The first share called `name` (any zone) that has a path: its key, object and path.
+fn find_smb_share<'a>(
+    cfg: &'a sim_onefs::config::ConfigState,
+    name: &str,
+) -> Option<(&'a String, &'a sim_onefs::config::Obj, &'a str)> {
+    cfg.smb_shares.iter().find_map(|(key, s)| {
+        let n = s.get("name")?.as_str()?;
+        if !n.eq_ignore_ascii_case(name) {
+            return None;
+        }
+        Some((key, s, s.get("path")?.as_str()?))
+    })
+}
+
 fn parent(name: &str) -> Option<&str> {
     name.split_once('.')
         .map(|x| x.1)
@@ -194,7 +208,7 @@ impl World {
         None
     }
 
-    /// The clusters' names, in order.
+    /// The clusters' names, in order (fixed when the world was built).
     pub fn cluster_names(&self) -> &[String] {
         &self.cluster_names
     }
@@ -216,38 +230,28 @@ impl World {
     pub fn smb_share(&self, cluster: &str, name: &str) -> Option<(String, String, Value)> {
         self.sim
             .with_config(cluster, |cfg| {
-                cfg.smb_shares.iter().find_map(|(key, s)| {
-                    let n = s.get("name")?.as_str()?;
-                    if !n.eq_ignore_ascii_case(name) {
-                        return None;
-                    }
-                    // Shares are keyed `zone␟name` (unit separator).
-                    let zone = key
-                        .split(sim_onefs::config::KEY_SEP)
-                        .next()
-                        .unwrap_or("System");
-                    Some((
-                        zone.to_string(),
-                        s.get("path")?.as_str()?.to_string(),
-                        s.get("permissions")
-                            .cloned()
-                            .unwrap_or(Value::Array(vec![])),
-                    ))
-                })
+                let (key, s, path) = find_smb_share(cfg, name)?;
+                // Shares are keyed `zone␟name` (unit separator).
+                let zone = key
+                    .split(sim_onefs::config::KEY_SEP)
+                    .next()
+                    .unwrap_or("System");
+                Some((
+                    zone.to_string(),
+                    path.to_string(),
+                    s.get("permissions")
+                        .cloned()
+                        .unwrap_or(Value::Array(vec![])),
+                ))
             })
             .flatten()
     }
 
-    /// Whether `cluster` has an SMB share called `name` (any zone).
+    /// Whether `cluster` has an SMB share called `name` (any zone): [`World::smb_share`]
+    /// without copying it.
     pub fn has_smb_share(&self, cluster: &str, name: &str) -> bool {
         self.sim
-            .with_config(cluster, |cfg| {
-                cfg.smb_shares.values().any(|s| {
-                    s.get("name")
-                        .and_then(Value::as_str)
-                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
-                })
-            })
+            .with_config(cluster, |cfg| find_smb_share(cfg, name).is_some())
             .unwrap_or(false)
     }
 
@@ -262,14 +266,12 @@ impl World {
     ) -> Option<(String, R)> {
         self.sim
             .with_config(cluster, |cfg| {
-                let s = cfg.smb_shares.values().find(|s| {
-                    s.get("name")
-                        .and_then(Value::as_str)
-                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
-                })?;
-                let path = s.get("path")?.as_str()?.to_string();
+                let (_, s, path) = find_smb_share(cfg, name)?;
                 let empty = Value::Array(vec![]);
-                Some((path, look(s.get("permissions").unwrap_or(&empty))))
+                Some((
+                    path.to_string(),
+                    look(s.get("permissions").unwrap_or(&empty)),
+                ))
             })
             .flatten()
     }
@@ -284,18 +286,6 @@ impl World {
         self.sim
             .with_config(cluster, |cfg| cfg.nfs_exports.values().any(allows))
             .unwrap_or(false)
-    }
-
-    /// NFS exports of `cluster` (`paths`, `clients`, `read_only`), as JSON objects.
-    pub fn nfs_exports(&self, cluster: &str) -> Vec<Value> {
-        self.sim
-            .with_config(cluster, |cfg| {
-                cfg.nfs_exports
-                    .values()
-                    .map(|e| Value::Object(e.clone()))
-                    .collect()
-            })
-            .unwrap_or_default()
     }
 
     /// Whether a protocol's service (`"smb"` or `"nfs"`) is on, cluster-wide

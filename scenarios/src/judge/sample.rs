@@ -202,30 +202,29 @@ impl Sampler {
 
     fn up(&self) -> BTreeMap<String, bool> {
         self.world
-            .sim
             .cluster_names()
-            .into_iter()
+            .iter()
             .map(|c| {
-                let up = self.world.sim.is_up(&c);
-                (c, up)
+                let up = self.world.sim.is_up(c);
+                (c.clone(), up)
             })
             .collect()
     }
 
     fn names(&self) -> BTreeMap<String, BTreeSet<String>> {
         let mut out = BTreeMap::new();
-        for c in self.world.sim.cluster_names() {
+        for c in self.world.cluster_names() {
             let names = self
                 .world
                 .sim
-                .with_config(&c, |cfg| {
+                .with_config(c, |cfg| {
                     cfg.pools
                         .values()
                         .flat_map(sim_onefs::config::ConfigState::pool_names)
                         .collect::<BTreeSet<String>>()
                 })
                 .unwrap_or_default();
-            out.insert(c, names);
+            out.insert(c.clone(), names);
         }
         out
     }
@@ -234,7 +233,7 @@ impl Sampler {
         let w = &self.world;
         let share_exists = |h: &str, s: &str| {
             w.cluster_of_host(h)
-                .is_some_and(|c| w.sim.is_up(&c) && w.smb_share(&c, s).is_some())
+                .is_some_and(|c| w.sim.is_up(&c) && w.has_smb_share(&c, s))
         };
         w.dfs
             .namespaces
@@ -251,7 +250,7 @@ impl Sampler {
         let live = |t: &String| {
             sim_ad_dns::dfs::parse_unc(t).is_some_and(|(h, s, _)| {
                 w.cluster_of_host(&h)
-                    .is_some_and(|c| w.sim.is_up(&c) && w.smb_share(&c, &s).is_some())
+                    .is_some_and(|c| w.sim.is_up(&c) && w.has_smb_share(&c, &s))
             })
         };
         w.dfs
