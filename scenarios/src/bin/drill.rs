@@ -229,6 +229,10 @@ enum Cmd {
         /// Print the figures as JSON.
         #[arg(long)]
         json: bool,
+        /// Measure nothing: print the throughput bench world of this many policies (YAML,
+        /// as the failover figures run it) to replay or profile it with `drill run`.
+        #[arg(long, value_name = "POLICIES")]
+        print_world: Option<usize>,
     },
     /// Print the scenario file's JSON Schema.
     Schema,
@@ -535,7 +539,22 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             rps_secs,
             job_slots,
             json,
+            print_world,
         } => {
+            if let Some(n) = print_world {
+                let seed = scenarios::bench::BenchOptions::default().seed;
+                print!(
+                    "{}",
+                    scenarios::bench::world_yaml(
+                        n.max(1),
+                        seed,
+                        job_slots.max(1),
+                        false,
+                        scenarios::bench::Backlog::Throughput
+                    )
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             if sizes.is_empty() || sizes.contains(&0) || !(0.0..=600.0).contains(&rps_secs) {
                 eprintln!("drill: --sizes needs sizes of at least 1; --rps-secs 0..=600");
                 return Ok(ExitCode::from(2));
