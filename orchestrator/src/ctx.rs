@@ -136,6 +136,9 @@ pub struct RunCtx {
     /// The config replication store (jobs, history, cache). A run given none gets a
     /// private in-memory one on first use.
     config_store: std::sync::OnceLock<Arc<crate::config_repl::Store>>,
+    /// The run's shared reads of the clusters' configuration: `sync_config` of every
+    /// policy takes its tree from one listing of each zone.
+    pub(crate) config_reads: crate::config_repl::ConfigReads,
     /// Set once the run state's `config_jobs` shows every run policy's job: entries are only
     /// ever added after the run starts, so the per-policy config job steps need no longer
     /// look for run policies it does not show (a scan of every policy per step).
@@ -174,6 +177,7 @@ impl RunCtx {
             checkpoint_to: CheckpointTo::default(),
             halt: Halt::default(),
             config_store: std::sync::OnceLock::new(),
+            config_reads: crate::config_repl::ConfigReads::default(),
             config_jobs_complete: std::sync::atomic::AtomicBool::new(false),
             policy_index: std::sync::OnceLock::new(),
         }

@@ -3,6 +3,11 @@
 //! cache it, compute the changes that make the target match ([`super::diff`]), apply them,
 //! read the target back (a cluster may acknowledge a write it did not keep) and record the
 //! run in the store.
+//!
+//! Both clusters are read through the run's shared [`ConfigReads`] (one listing of a zone
+//! for all its policies). The read-back is not a listing: each object the job wrote is read
+//! by its id or name (the id the cluster gave a new export, quota or schedule is taken from
+//! its create answer), so a job's cost follows its own changes, not the zone's size.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +15,7 @@ use serde_json::json;
 
 use super::diff::{self, Change, Counts, Mapping, Op};
 use super::model::{self, ConfigSet, Kinds};
+use super::reads::ConfigReads;
 use super::store::{JobRun, Store, StoreError};
 use crate::papi::{ConfigCollection, PapiClient, PapiError, SmbPermission};
 
@@ -159,23 +165,33 @@ fn merge_for_cache(read: &ConfigSet, old: Option<ConfigSet>, kinds: Kinds) -> Co
 }
 
 /// Run one job: `before_delete` is called with each delete before it acts (the caller
-/// journals the definition, S1) and may refuse it.
+/// journals the definition, S1) and may refuse it. `reads` is the run's shared reads of
+/// the clusters (a new [`ConfigReads`] for a job on its own).
 pub async fn run(
     store: &Store,
     source: Source<'_>,
     target: &PapiClient,
     spec: &JobSpec,
+    reads: &ConfigReads,
     before_delete: &(dyn Fn(&Change) -> Result<(), String> + Send + Sync),
 ) -> Result<JobOutcome, JobError> {
     let started = super::now_ms();
     let (src, read_ms, cache_age_ms) = match source {
         Source::Live(client) => {
-            let mut set = model::read(client, &spec.zones, &spec.source_path, spec.kinds)
+            let read = reads
+                .read(
+                    &spec.source,
+                    client,
+                    &spec.zones,
+                    &spec.source_path,
+                    spec.kinds,
+                )
                 .await
                 .map_err(|error| JobError::Read {
                     cluster: spec.source.clone(),
                     error,
                 })?;
+            let (mut set, read_ms) = (read.set, read.read_ms);
             // The target gets the shares' original permissions, never the lock.
             for sh in &mut set.shares {
                 match spec
@@ -187,13 +203,15 @@ pub async fn run(
                 }
             }
             let old = store.cache(&spec.source, &spec.policy)?.map(|(_, c)| c);
+            // Stamped with when the source was read, which a shared read may precede
+            // the job's start by.
             store.put_cache(
                 &spec.source,
                 &spec.policy,
-                started,
+                read_ms,
                 &merge_for_cache(&set, old, spec.kinds),
             )?;
-            (set, started, None)
+            (set, read_ms, None)
         }
         Source::Cache => match store.cache(&spec.source, &spec.policy)? {
             Some((t, set)) => (set, t, Some(started.saturating_sub(t).max(0))),
@@ -233,15 +251,21 @@ pub async fn run(
             });
         }
     }
-    let read_target = || async {
-        model::read(target, &target_zones, &spec.target_path, spec.kinds)
-            .await
-            .map_err(|error| JobError::Read {
-                cluster: spec.target.clone(),
-                error,
-            })
+    let read_error = |error| JobError::Read {
+        cluster: spec.target.clone(),
+        error,
     };
-    let tgt = read_target().await?;
+    let tgt = reads
+        .read(
+            &spec.target,
+            target,
+            &target_zones,
+            &spec.target_path,
+            spec.kinds,
+        )
+        .await
+        .map_err(read_error)?
+        .set;
     let mapping = Mapping {
         from: &spec.source_path,
         to: &spec.target_path,
@@ -249,12 +273,29 @@ pub async fn run(
         inactive_prefix: spec.inactive_prefix.as_deref(),
     };
     let changes = diff::plan(&src, &tgt, &mapping);
+    // The job records each path it writes under in the shared reads itself (before the
+    // write: a read in flight may or may not see it), so its own writes do not stale the
+    // reads of other policies' trees.
+    let writer = target.tracking_config_writes();
     let mut done: Vec<&Change> = Vec::new();
-    for c in changes.iter().filter(|c| c.kind != "dedupe_path") {
+    // The ids the cluster gave the objects created, by index in `changes`.
+    let mut created: BTreeMap<usize, String> = BTreeMap::new();
+    for (i, c) in changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind != "dedupe_path")
+    {
         if c.op == Op::Delete {
             before_delete(c).map_err(JobError::Refused)?;
         }
-        if let Err(error) = apply(target, c).await {
+        for p in change_paths(c) {
+            reads.wrote(&spec.target, p).await;
+        }
+        let applied = apply(&writer, c).await;
+        if let Ok(Some(id)) = &applied {
+            created.insert(i, id.clone());
+        }
+        if let Err(error) = applied {
             let acted = !done.is_empty() || error.is_unreachable();
             return Err(JobError::Apply {
                 change: c.intent(),
@@ -280,7 +321,10 @@ pub async fn run(
         {
             before_delete(c).map_err(JobError::Refused)?;
         }
-        target
+        for c in changes.iter().filter(|c| c.kind == "dedupe_path") {
+            reads.wrote(&spec.target, &c.path).await;
+        }
+        writer
             .set_dedupe_paths(&list)
             .await
             .map_err(|error| JobError::Apply {
@@ -294,7 +338,9 @@ pub async fn run(
     // Read back what this run wrote (only when it wrote something: an unchanged target was
     // just read).
     if !changes.is_empty() {
-        let after = read_target().await?;
+        let after = read_back(target, &tgt, &changes, &created, &target_zones, spec)
+            .await
+            .map_err(read_error)?;
         let left = diff::plan(&src, &after, &mapping);
         if !left.is_empty() {
             return Err(JobError::ReadBack {
@@ -357,22 +403,114 @@ pub fn record_failure(store: &Store, spec: &JobSpec, result: &str, err: &JobErro
     });
 }
 
-async fn apply(t: &PapiClient, c: &Change) -> Result<(), PapiError> {
-    let coll = match c.kind.as_str() {
+/// The collection a change's object type lives in (`None`: dedupe paths, one list).
+fn collection(kind: &str) -> Option<ConfigCollection> {
+    Some(match kind {
         "smb_share" => ConfigCollection::SmbShares,
         "nfs_export" => ConfigCollection::NfsExports,
         "nfs_alias" => ConfigCollection::NfsAliases,
         "quota" => ConfigCollection::Quotas,
         "snapshot_schedule" => ConfigCollection::SnapshotSchedules,
-        // Dedupe paths are one list, written once by the caller.
-        _ => return Ok(()),
+        _ => return None,
+    })
+}
+
+/// Apply one change; a create answers the id the cluster gave the object.
+async fn apply(t: &PapiClient, c: &Change) -> Result<Option<String>, PapiError> {
+    // Dedupe paths are one list, written once by the caller.
+    let Some(coll) = collection(&c.kind) else {
+        return Ok(None);
     };
     let zone = Some(c.zone.as_deref().unwrap_or("System"));
     match c.op {
-        Op::Create => t.create_config(coll, zone, &c.body).await,
-        Op::Update => t.update_config(coll, zone, &c.key, &c.body).await,
-        Op::Delete => t.delete_config(coll, zone, &c.key).await,
+        Op::Create => t.create_config_id(coll, zone, &c.body).await,
+        Op::Update => t.update_config(coll, zone, &c.key, &c.body).await.map(|_| None),
+        Op::Delete => t.delete_config(coll, zone, &c.key).await.map(|_| None),
     }
+}
+
+/// The target paths a change writes under: where the object goes and, for an update or
+/// delete, where it was.
+fn change_paths(c: &Change) -> Vec<&str> {
+    let mut out = vec![c.path.as_str()];
+    if let Some(p) = c.before.get("path").and_then(serde_json::Value::as_str) {
+        out.push(p);
+    }
+    if let Some(ps) = c.before.get("paths").and_then(serde_json::Value::as_array) {
+        out.extend(ps.iter().filter_map(serde_json::Value::as_str));
+    }
+    out
+}
+
+/// The target's configuration under the job's target path after `changes` were applied to
+/// `before`: every object a change touched is read again by its id or name (a create's id
+/// from `created`), the others are as `before` read them. When a new object's id is not
+/// known (the cluster's create answer had none) the target is listed whole instead.
+async fn read_back(
+    target: &PapiClient,
+    before: &ConfigSet,
+    changes: &[Change],
+    created: &BTreeMap<usize, String>,
+    zones: &[String],
+    spec: &JobSpec,
+) -> Result<ConfigSet, PapiError> {
+    let unknown_id = changes.iter().enumerate().any(|(i, c)| {
+        c.op == Op::Create
+            && matches!(c.kind.as_str(), "nfs_export" | "quota" | "snapshot_schedule")
+            && !created.contains_key(&i)
+    });
+    if unknown_id {
+        return model::read(target, zones, &spec.target_path, spec.kinds).await;
+    }
+    let mut after = before.clone();
+    for (i, c) in changes.iter().enumerate() {
+        let Some(coll) = collection(&c.kind) else {
+            continue;
+        };
+        let zone = c.zone.as_deref().unwrap_or("System");
+        // How the cluster addresses the object now.
+        let id = created.get(&i).unwrap_or(&c.key);
+        let fresh = target.config_object(coll, Some(zone), id).await?;
+        match coll {
+            ConfigCollection::SmbShares => {
+                after.shares.retain(|s| !(s.zone == zone && s.name == c.key));
+                if let Some(raw) = &fresh {
+                    after.shares.extend(model::share_def(zone, raw));
+                }
+            }
+            ConfigCollection::NfsExports => {
+                after.exports.retain(|e| !(e.zone == zone && e.id == *id));
+                if let Some(e) = fresh.and_then(|v| serde_json::from_value(v).ok()) {
+                    after.exports.push(model::export_def(zone, e));
+                }
+            }
+            ConfigCollection::NfsAliases => {
+                after.aliases.retain(|a| !(a.zone == zone && a.name == c.key));
+                if let Some(a) = fresh.and_then(|v| serde_json::from_value(v).ok()) {
+                    after.aliases.push(model::alias_def(zone, a));
+                }
+            }
+            ConfigCollection::Quotas => {
+                after.quotas.retain(|q| q.id != *id);
+                if let Some(q) = fresh.and_then(|v| serde_json::from_value(v).ok()) {
+                    after.quotas.push(model::quota_def(q));
+                }
+            }
+            ConfigCollection::SnapshotSchedules => {
+                after
+                    .schedules
+                    .retain(|s| s.id != *id && !(s.id.is_empty() && s.name == *id));
+                if let Some(s) = fresh.and_then(|v| serde_json::from_value(v).ok()) {
+                    after.schedules.push(model::schedule_def(s));
+                }
+            }
+        }
+    }
+    if changes.iter().any(|c| c.kind == "dedupe_path") {
+        after.dedupe_all = target.dedupe_settings().await?.paths;
+    }
+    // An object read back may have moved out of the tree (or into it): keep what is under.
+    Ok(after.under(&spec.target_path))
 }
 
 /// `json!` of a change's definition for a removal record.

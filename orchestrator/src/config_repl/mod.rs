@@ -10,6 +10,8 @@
 //!   published format.
 //! * [`model`] — the object definitions and how they are read from a cluster.
 //! * [`diff`] — what must change on the target (pure).
+//! * [`reads`] — one read of each cluster's configuration shared by the jobs of a failover
+//!   or a pass (PAPI lists a zone whole; a read per job made a big zone cost N²).
 //! * [`job`] — one job run: read (or take the cache), diff, apply, read back, record.
 //! * [`sync_all`] — `dr config-sync` and `POST /api/v1/config-sync`: every enabled job once.
 //!
@@ -20,6 +22,7 @@
 pub mod diff;
 pub mod job;
 pub mod model;
+pub mod reads;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -27,6 +30,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use job::{JobError, JobOutcome, JobSpec, Source};
+pub use reads::ConfigReads;
 pub use model::{ConfigSet, Kinds};
 pub use store::{Job, JobState, Store, StoreError};
 
@@ -134,6 +138,8 @@ pub async fn sync_with(
     }
     let prefix = req.dfs_prefix.clone().unwrap_or_else(|| "igls-dfs-".into());
     let mut out = SyncSummary::default();
+    // One read of each cluster for the pass (the jobs take their trees from it).
+    let reads = ConfigReads::default();
     for p in inv.policies.values() {
         if !req.policies.is_empty() && !req.policies.contains(&p.name) {
             continue;
@@ -232,7 +238,7 @@ pub async fn sync_with(
             saved_permissions: BTreeMap::new(),
             trigger: "config-sync".into(),
         };
-        match job::run(store, Source::Live(src), tgt, &spec, &|_| Ok(())).await {
+        match job::run(store, Source::Live(src), tgt, &spec, &reads, &|_| Ok(())).await {
             Ok(o) => result(job.state, "succeeded", o.summary(), o.counts),
             Err(e) => {
                 job::record_failure(store, &spec, "failed", &e);

@@ -181,113 +181,173 @@ pub async fn read(
     base: &str,
     kinds: Kinds,
 ) -> Result<ConfigSet, PapiError> {
+    Ok(read_all(client, zones, kinds).await?.under(base))
+}
+
+/// Read all the configuration of `client` of the types in `kinds`, in `zones`: what
+/// [`ConfigSet::under`] then narrows to one policy's tree. PAPI lists a zone's shares,
+/// exports and aliases (and the cluster's quotas and schedules) without a path filter, so
+/// a cluster with many policies is read once for all of them
+/// ([`super::reads::ConfigReads`]), not once per policy.
+pub async fn read_all(
+    client: &PapiClient,
+    zones: &[String],
+    kinds: Kinds,
+) -> Result<ConfigSet, PapiError> {
     let mut set = ConfigSet {
-        base: base.to_string(),
+        base: "/".to_string(),
         ..ConfigSet::default()
     };
     for zone in zones {
         if kinds.shares {
-            let under = |p: &str| path_under(p, base);
-            for raw in client.smb_shares_raw_where(zone, &under).await? {
-                // PAPI lists a zone's shares without a path filter, so a zone with many
-                // policies lists every share for each of them: the path is checked on the
-                // raw object first, and only the shares under `base` are decoded.
-                if !raw
-                    .get("path")
-                    .and_then(Value::as_str)
-                    .is_some_and(|p| path_under(p, base))
-                {
-                    continue;
-                }
-                let Ok(sh) = crate::papi::SmbShare::deserialize(&raw) else {
-                    continue;
-                };
-                let fields = SHARE_FIELDS
-                    .iter()
-                    .filter_map(|f| {
-                        raw.get(*f)
-                            .filter(|v| !v.is_null())
-                            .map(|v| (f.to_string(), v.clone()))
-                    })
-                    .collect();
-                set.shares.push(ShareDef {
-                    zone: zone.clone(),
-                    name: sh.name,
-                    path: sh.path,
-                    permissions: sh.permissions,
-                    fields,
-                });
+            for raw in client.smb_shares_raw(zone).await? {
+                set.shares.extend(share_def(zone, &raw));
             }
         }
         if kinds.exports {
             for e in client.nfs_exports(zone).await? {
-                if e.paths.is_empty() || !e.paths.iter().all(|p| path_under(p, base)) {
-                    continue;
-                }
-                let mut paths = e.paths.clone();
-                paths.sort();
-                set.exports.push(ExportDef {
-                    zone: zone.clone(),
-                    id: id_string(&e.id),
-                    paths,
-                    clients: e.clients,
-                    root_clients: e.root_clients,
-                    read_only: e.read_only,
-                    description: e.description,
-                });
+                set.exports.push(export_def(zone, e));
             }
         }
         if kinds.aliases {
             for a in client.nfs_aliases(zone).await? {
-                if path_under(&a.path, base) {
-                    set.aliases.push(AliasDef {
-                        zone: zone.clone(),
-                        name: a.name,
-                        path: a.path,
-                    });
-                }
+                set.aliases.push(alias_def(zone, a));
             }
         }
     }
     if kinds.quotas {
-        for q in client.quotas().await? {
-            if path_under(&q.path, base) {
-                set.quotas.push(QuotaDef {
-                    id: q.id,
-                    path: q.path,
-                    quota_type: q.quota_type,
-                    persona: q.persona,
-                    thresholds: q.thresholds,
-                    enforced: q.enforced,
-                    include_snapshots: q.include_snapshots,
-                });
-            }
-        }
+        set.quotas = client.quotas().await?.into_iter().map(quota_def).collect();
     }
     if kinds.snapshot_schedules {
-        for s in client.snapshot_schedules().await? {
-            if path_under(&s.path, base) {
-                set.schedules.push(ScheduleDef {
-                    id: id_string(&s.id),
-                    name: s.name,
-                    path: s.path,
-                    schedule: s.schedule,
-                    pattern: s.pattern,
-                    duration: s.duration,
-                    alias: s.alias,
-                });
-            }
-        }
+        set.schedules = client
+            .snapshot_schedules()
+            .await?
+            .into_iter()
+            .map(schedule_def)
+            .collect();
     }
     if kinds.dedupe_paths {
         let d = client.dedupe_settings().await?;
-        set.dedupe_paths = d
-            .paths
-            .iter()
-            .filter(|p| path_under(p, base))
-            .cloned()
-            .collect();
+        set.dedupe_paths = d.paths.clone();
         set.dedupe_all = d.paths;
     }
     Ok(set)
+}
+
+/// A share as PAPI lists it (`raw`, every field) as a definition; `None` when it is not a
+/// share (no name or path).
+pub(crate) fn share_def(zone: &str, raw: &Value) -> Option<ShareDef> {
+    let sh = crate::papi::SmbShare::deserialize(raw).ok()?;
+    let fields = SHARE_FIELDS
+        .iter()
+        .filter_map(|f| {
+            raw.get(*f)
+                .filter(|v| !v.is_null())
+                .map(|v| (f.to_string(), v.clone()))
+        })
+        .collect();
+    Some(ShareDef {
+        zone: zone.to_string(),
+        name: sh.name,
+        path: sh.path,
+        permissions: sh.permissions,
+        fields,
+    })
+}
+
+/// An export as a definition (its paths sorted: the order PAPI lists them in is not part
+/// of its identity).
+pub(crate) fn export_def(zone: &str, e: crate::papi::NfsExport) -> ExportDef {
+    let mut paths = e.paths;
+    paths.sort();
+    ExportDef {
+        zone: zone.to_string(),
+        id: id_string(&e.id),
+        paths,
+        clients: e.clients,
+        root_clients: e.root_clients,
+        read_only: e.read_only,
+        description: e.description,
+    }
+}
+
+pub(crate) fn alias_def(zone: &str, a: crate::papi::NfsAlias) -> AliasDef {
+    AliasDef {
+        zone: zone.to_string(),
+        name: a.name,
+        path: a.path,
+    }
+}
+
+pub(crate) fn quota_def(q: crate::papi::Quota) -> QuotaDef {
+    QuotaDef {
+        id: q.id,
+        path: q.path,
+        quota_type: q.quota_type,
+        persona: q.persona,
+        thresholds: q.thresholds,
+        enforced: q.enforced,
+        include_snapshots: q.include_snapshots,
+    }
+}
+
+pub(crate) fn schedule_def(s: crate::papi::SnapshotSchedule) -> ScheduleDef {
+    ScheduleDef {
+        id: id_string(&s.id),
+        name: s.name,
+        path: s.path,
+        schedule: s.schedule,
+        pattern: s.pattern,
+        duration: s.duration,
+        alias: s.alias,
+    }
+}
+
+impl ConfigSet {
+    /// The objects of this set that lie under `base` (an export only when all its paths
+    /// do), with `base` as the set's tree; the whole dedupe list is kept beside the paths
+    /// under `base` (PAPI replaces the list as a whole).
+    pub fn under(&self, base: &str) -> ConfigSet {
+        let under = |p: &str| path_under(p, base);
+        ConfigSet {
+            base: base.to_string(),
+            shares: self
+                .shares
+                .iter()
+                .filter(|s| under(&s.path))
+                .cloned()
+                .collect(),
+            exports: self
+                .exports
+                .iter()
+                .filter(|e| !e.paths.is_empty() && e.paths.iter().all(|p| under(p)))
+                .cloned()
+                .collect(),
+            aliases: self
+                .aliases
+                .iter()
+                .filter(|a| under(&a.path))
+                .cloned()
+                .collect(),
+            quotas: self
+                .quotas
+                .iter()
+                .filter(|q| under(&q.path))
+                .cloned()
+                .collect(),
+            schedules: self
+                .schedules
+                .iter()
+                .filter(|s| under(&s.path))
+                .cloned()
+                .collect(),
+            dedupe_paths: self
+                .dedupe_all
+                .iter()
+                .filter(|p| under(p))
+                .cloned()
+                .collect(),
+            dedupe_all: self.dedupe_all.clone(),
+        }
+    }
 }

@@ -156,6 +156,14 @@ pub struct PapiClient {
     auth: http::HeaderValue,
     /// The context headers of `ctx`, made once per context.
     ctx_headers: Arc<[(http::HeaderName, http::HeaderValue)]>,
+    /// Configuration writes (shares, exports, aliases, quotas, snapshot schedules, dedupe
+    /// settings) sent by this client and its clones, except those of clones made with
+    /// [`PapiClient::tracking_config_writes`]: a shared read of the cluster's configuration
+    /// ([`crate::config_repl::reads`]) is stale once this moves.
+    /// One count per [`CONFIG_PATHS`] entry.
+    config_writes: Arc<[std::sync::atomic::AtomicU64; 6]>,
+    /// Set on clones whose configuration writes their caller records itself.
+    writes_tracked: bool,
 }
 
 /// What the derived `Debug` showed before the headers were made once (logs print clients):
@@ -219,6 +227,26 @@ impl PapiClient {
             password,
             opts,
             ctx: CallCtx::default(),
+            config_writes: Arc::default(),
+            writes_tracked: false,
+        }
+    }
+
+    /// Configuration writes sent so far by this client and its clones (not counting the
+    /// clones made with [`PapiClient::tracking_config_writes`]), per collection in the
+    /// order of [`CONFIG_PATHS`]: shares, exports, aliases, quotas, snapshot schedules,
+    /// dedupe settings.
+    pub fn untracked_config_writes(&self) -> [u64; 6] {
+        std::array::from_fn(|i| self.config_writes[i].load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    /// The same client, for a caller that records each configuration write it makes (the
+    /// config jobs mark the paths they change in their shared read): its writes leave
+    /// [`PapiClient::untracked_config_writes`] alone.
+    pub fn tracking_config_writes(&self) -> PapiClient {
+        PapiClient {
+            writes_tracked: true,
+            ..self.clone()
         }
     }
 
@@ -279,6 +307,13 @@ impl PapiClient {
         body: Option<serde_json::Value>,
     ) -> Result<Bytes, PapiError> {
         let path: &str = &self.platform_path(rest);
+        if !self.writes_tracked && method != http::Method::GET {
+            if let Some(i) = config_path_index(rest) {
+                // Counted before it is sent: a write that fails on the way may still have
+                // taken effect.
+                self.config_writes[i].fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
         let body = body.map(|v| Bytes::from(serde_json::to_vec(&v).unwrap_or_default()));
         let mut attempt = 0u32;
         loop {
@@ -626,6 +661,33 @@ impl PapiClient {
         self.create(&coll.path(zone, None), body).await
     }
 
+    /// [`PapiClient::create_config`], answering the id the cluster gave the new object
+    /// (`None` when its answer has none).
+    pub async fn create_config_id(
+        &self,
+        coll: ConfigCollection,
+        zone: Option<&str>,
+        body: &serde_json::Value,
+    ) -> Result<Option<String>, PapiError> {
+        let v: serde_json::Value = self.post_json(&coll.path(zone, None), body).await?;
+        Ok(match v.get("id") {
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(n @ serde_json::Value::Number(_)) => Some(n.to_string()),
+            _ => None,
+        })
+    }
+
+    /// One configuration object as PAPI answers it (every field), by id (or name where
+    /// PAPI addresses it by name); `None` when the cluster says 404.
+    pub async fn config_object(
+        &self,
+        coll: ConfigCollection,
+        zone: Option<&str>,
+        id: &str,
+    ) -> Result<Option<serde_json::Value>, PapiError> {
+        self.get_one(&coll.path(zone, Some(id)), coll.plural()).await
+    }
+
     /// Update a configuration object by id (or name, where PAPI addresses it by name).
     pub async fn update_config(
         &self,
@@ -857,6 +919,17 @@ pub enum ConfigCollection {
 }
 
 impl ConfigCollection {
+    /// The list key of the collection's envelope.
+    fn plural(self) -> &'static str {
+        match self {
+            ConfigCollection::SmbShares => "shares",
+            ConfigCollection::NfsExports => "exports",
+            ConfigCollection::NfsAliases => "aliases",
+            ConfigCollection::Quotas => "quotas",
+            ConfigCollection::SnapshotSchedules => "schedules",
+        }
+    }
+
     /// The collection's path, or one item's path with `id`; zoned collections carry
     /// `?zone=` (the `System` zone when none is given, as PAPI assumes).
     fn path(self, zone: Option<&str>, id: Option<&str>) -> String {
@@ -878,6 +951,26 @@ impl ConfigCollection {
         }
         out
     }
+}
+
+/// The configuration collections config replication reads (paths after `/platform/N/`),
+/// in the order of [`PapiClient::untracked_config_writes`].
+pub const CONFIG_PATHS: [&str; 6] = [
+    "protocols/smb/shares",
+    "protocols/nfs/exports",
+    "protocols/nfs/aliases",
+    "quota/quotas",
+    "snapshot/schedules",
+    "dedupe/settings",
+];
+
+/// Which of [`CONFIG_PATHS`] `rest` addresses, if any.
+fn config_path_index(rest: &str) -> Option<usize> {
+    let rest = rest.trim_start_matches('/');
+    CONFIG_PATHS.iter().position(|p| {
+        rest.strip_prefix(p)
+            .is_some_and(|t| t.is_empty() || t.starts_with(['/', '?']))
+    })
 }
 
 /// Percent-encode one path segment or query value.

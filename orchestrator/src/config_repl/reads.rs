@@ -1,0 +1,210 @@
+//! One read of a cluster's configuration shared by the config jobs of a failover or of a
+//! `config-sync` pass.
+//!
+//! PAPI lists a zone's SMB shares, NFS exports and aliases (and a cluster's quotas and
+//! snapshot schedules) whole: it has no path filter. A job reads only the objects under its
+//! policy's path, so with one read per job a zone of N policies with a share each was
+//! listed N times at N shares a listing, and a 1000-policy failover spent nearly all its
+//! time there. Here each cluster is read once and every job takes its policy's part
+//! ([`ConfigSet::under`]), as a phased tool reads a cluster once per replication cycle.
+//!
+//! A shared read is used only while it is still what the cluster would answer for the
+//! asking job's tree; it is read again when
+//! * it is older than [`ConfigReads::max_age_ms`] (changes made by others, outside the
+//!   orchestrator, show up within that bound: the same bound a per-job read had, since a
+//!   job runs at some point of the run anyway);
+//! * the orchestrator wrote configuration of a type it holds on the cluster by any other
+//!   means since it was read (a step renaming a share, the lock editing permissions:
+//!   counted by the client, [`PapiClient::untracked_config_writes`]);
+//! * a config job wrote under a path overlapping the asking job's tree (jobs record each
+//!   path before they write it, [`ConfigReads::wrote`]; the record is kept for the rest of
+//!   the run, so a retried job, or a policy nested in another, always reads afresh);
+//! * it does not hold the zones or object types asked for.
+//!
+//! One read per cluster is in flight at a time: jobs that ask meanwhile wait for it and
+//! share it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use super::model::{self, ConfigSet, Kinds};
+use crate::naming::path_under;
+use crate::papi::{PapiClient, PapiError};
+
+/// How old a shared read may be before a job reads the cluster again, by default (virtual
+/// time under `drill`). A per-policy read in a pipelined failover happens at some moment
+/// of a run that lasts minutes to hours; a minute bounds how much older than that a job's
+/// view of the configuration can be.
+pub const DEFAULT_MAX_AGE_MS: u64 = 60_000;
+
+/// The shared reads of one failover or `config-sync` pass (see the module doc).
+#[derive(Debug)]
+pub struct ConfigReads {
+    max_age_ms: u64,
+    clusters: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
+}
+
+impl Default for ConfigReads {
+    fn default() -> Self {
+        ConfigReads::new(DEFAULT_MAX_AGE_MS)
+    }
+}
+
+/// What is known of one cluster.
+#[derive(Debug, Default)]
+struct Slot {
+    read: Option<Snapshot>,
+    /// Paths config jobs wrote under on this cluster (kept for the whole run).
+    dirty: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Snapshot {
+    set: Arc<ConfigSet>,
+    zones: Vec<String>,
+    kinds: Kinds,
+    at: tokio::time::Instant,
+    /// When it was read, Unix ms ([`super::now_ms`]).
+    read_ms: i64,
+    /// The client's untracked configuration writes when the read began (per collection).
+    writes: [u64; 6],
+}
+
+/// A job's part of a shared read.
+#[derive(Debug, Clone)]
+pub struct Read {
+    pub set: ConfigSet,
+    /// When the cluster was read (Unix ms).
+    pub read_ms: i64,
+}
+
+/// `kinds` as flags in the order of [`crate::papi::CONFIG_PATHS`].
+fn flags(k: Kinds) -> [bool; 6] {
+    [
+        k.shares,
+        k.exports,
+        k.aliases,
+        k.quotas,
+        k.snapshot_schedules,
+        k.dedupe_paths,
+    ]
+}
+
+fn covers(have: Kinds, want: Kinds) -> bool {
+    flags(have).iter().zip(flags(want)).all(|(h, w)| *h || !w)
+}
+
+/// Whether the writes counted since a read (`then` → `now`) touched a collection the read
+/// holds (`kinds`): a quota written on the target does not stale a read of its shares.
+fn untouched(kinds: Kinds, then: [u64; 6], now: [u64; 6]) -> bool {
+    flags(kinds)
+        .iter()
+        .zip(then.iter().zip(now))
+        .all(|(held, (t, n))| !held || *t == n)
+}
+
+/// Whether two trees share a directory (one lies under the other).
+fn overlaps(a: &str, b: &str) -> bool {
+    path_under(a, b) || path_under(b, a)
+}
+
+impl ConfigReads {
+    /// Reads that are taken again once older than `max_age_ms` (0: every job reads afresh).
+    pub fn new(max_age_ms: u64) -> Self {
+        ConfigReads {
+            max_age_ms,
+            clusters: Mutex::default(),
+        }
+    }
+
+    /// The age bound in force.
+    pub fn max_age_ms(&self) -> u64 {
+        self.max_age_ms
+    }
+
+    fn slot(&self, cluster: &str) -> Arc<tokio::sync::Mutex<Slot>> {
+        let mut m = self.clusters.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(cluster.to_string()).or_default().clone()
+    }
+
+    /// The configuration of `cluster` under `base` (the object types in `kinds`, in
+    /// `zones`), from the shared read when it is still good for `base`, else read now.
+    pub async fn read(
+        &self,
+        cluster: &str,
+        client: &PapiClient,
+        zones: &[String],
+        base: &str,
+        kinds: Kinds,
+    ) -> Result<Read, PapiError> {
+        let slot = self.slot(cluster);
+        let mut g = slot.lock().await;
+        let writes = client.untracked_config_writes();
+        let good = g.read.as_ref().is_some_and(|s| {
+            untouched(s.kinds, s.writes, writes)
+                && covers(s.kinds, kinds)
+                && zones.iter().all(|z| s.zones.contains(z))
+                && s.at.elapsed().as_millis() <= u128::from(self.max_age_ms)
+        }) && !g.dirty.iter().any(|d| overlaps(d, base));
+        if !good {
+            // Forget the old read first: if this one fails, nothing stale is left.
+            g.read = None;
+            let at = tokio::time::Instant::now();
+            let read_ms = super::now_ms();
+            let set = model::read_all(client, zones, kinds).await?;
+            g.read = Some(Snapshot {
+                set: Arc::new(set),
+                zones: zones.to_vec(),
+                kinds,
+                at,
+                read_ms,
+                writes,
+            });
+        }
+        let s = g.read.as_ref().expect("set above");
+        Ok(Read {
+            set: s.set.under(base),
+            read_ms: s.read_ms,
+        })
+    }
+
+    /// A config job is about to write under `path` on `cluster`: reads of trees
+    /// overlapping it go to the cluster from now on. Waits for a read in flight (which
+    /// may or may not see the write, so it must not serve that tree either).
+    pub async fn wrote(&self, cluster: &str, path: &str) {
+        let slot = self.slot(cluster);
+        let mut g = slot.lock().await;
+        if !g.dirty.iter().any(|d| path_under(path, d)) {
+            g.dirty.push(path.to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlap_is_either_way_and_by_component() {
+        assert!(overlaps("/ifs/data", "/ifs/data/a"));
+        assert!(overlaps("/ifs/data/a", "/ifs/data"));
+        assert!(overlaps("/ifs/data", "/ifs/data"));
+        assert!(!overlaps("/ifs/data/a", "/ifs/data/ab"));
+        assert!(!overlaps("/ifs/data/a", "/ifs/data/b"));
+    }
+
+    #[test]
+    fn only_writes_to_held_collections_stale_a_read() {
+        let k = Kinds::WITHOUT_QUOTAS;
+        assert!(untouched(k, [1, 2, 3, 4, 5, 6], [1, 2, 3, 9, 5, 6]));
+        assert!(!untouched(k, [1, 2, 3, 4, 5, 6], [2, 2, 3, 4, 5, 6]));
+        assert!(!untouched(Kinds::ALL, [1, 2, 3, 4, 5, 6], [1, 2, 3, 9, 5, 6]));
+    }
+
+    #[test]
+    fn kinds_cover_only_what_they_hold() {
+        assert!(covers(Kinds::ALL, Kinds::WITHOUT_QUOTAS));
+        assert!(!covers(Kinds::WITHOUT_QUOTAS, Kinds::ALL));
+        assert!(covers(Kinds::WITHOUT_QUOTAS, Kinds::WITHOUT_QUOTAS));
+    }
+}
