@@ -21,8 +21,11 @@ pub struct RunState {
     /// Validation warnings.
     pub warnings: Vec<String>,
     /// Original permissions of the shares the data-integrity lock changed, by `zone/share`.
+    /// Shared (written once by the lock, read by every policy's `sync_config` and
+    /// readiness check: a copy per policy made a run quadratic in its shares); edit it
+    /// with `Arc::make_mut`.
     #[serde(default)]
-    pub saved_share_permissions: BTreeMap<String, Vec<crate::papi::SmbPermission>>,
+    pub saved_share_permissions: Arc<BTreeMap<String, Vec<crate::papi::SmbPermission>>>,
     /// The orchestrator's config replication jobs, by policy: `enabled`, `user_disabled`.
     #[serde(default)]
     pub config_jobs: BTreeMap<String, String>,
@@ -166,6 +169,8 @@ impl RunCtx {
         inventory: Inventory,
         clusters: BTreeMap<String, PapiClient>,
     ) -> Self {
+        let config_reads =
+            crate::config_repl::ConfigReads::new(plan.spec.options.config_read_max_age_ms);
         RunCtx {
             run_id: run_id.into(),
             plan,
@@ -177,7 +182,7 @@ impl RunCtx {
             checkpoint_to: CheckpointTo::default(),
             halt: Halt::default(),
             config_store: std::sync::OnceLock::new(),
-            config_reads: crate::config_repl::ConfigReads::default(),
+            config_reads,
             config_jobs_complete: std::sync::atomic::AtomicBool::new(false),
             policy_index: std::sync::OnceLock::new(),
         }

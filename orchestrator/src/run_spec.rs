@@ -95,6 +95,13 @@ pub struct RunOptions {
     /// checks passed (test alias up, target copies writable) before the alias is removed
     /// and the copies reverted — the time test clients have to do their checks.
     pub test_window_ms: u64,
+    /// Step 5: how old the run's shared read of a cluster's configuration (one listing of
+    /// each zone for all its policies) may be before a policy's `sync_config` reads the
+    /// cluster again. Writes the orchestrator makes are always seen; this bounds how late
+    /// a change made by someone else during the run shows up (the default, five minutes,
+    /// is the usual interval of scheduled config replication). 0 reads afresh for every
+    /// policy (a zone of N policies then costs N listings of the zone).
+    pub config_read_max_age_ms: u64,
     /// The cost model of the run's estimate (DESIGN.md §8), computed once when the run is
     /// planned and carried into its report (`performance.estimated_ms`). Unset: `dr` and
     /// `dr serve` fill in the config's `estimate:` section; elsewhere the defaults.
@@ -122,6 +129,7 @@ impl Default for RunOptions {
             on_policy_failure: OnPolicyFailure::Rollback,
             remove_source_quotas: false,
             test_window_ms: 120_000,
+            config_read_max_age_ms: crate::config_repl::reads::DEFAULT_MAX_AGE_MS,
             estimate: None,
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,

@@ -45,7 +45,12 @@ impl Transport for Counting {
 }
 
 /// Clients of every cluster of `sim`, each counting its share listings.
-fn clients(sim: &Sim) -> (BTreeMap<String, PapiClient>, BTreeMap<String, Arc<AtomicUsize>>) {
+fn clients(
+    sim: &Sim,
+) -> (
+    BTreeMap<String, PapiClient>,
+    BTreeMap<String, Arc<AtomicUsize>>,
+) {
     let mut out = BTreeMap::new();
     let mut counts = BTreeMap::new();
     for name in sim.cluster_names() {
@@ -74,13 +79,8 @@ fn clients(sim: &Sim) -> (BTreeMap<String, PapiClient>, BTreeMap<String, Arc<Ato
 }
 
 fn bench_world(policies: usize) -> Scenario {
-    let yaml = scenarios::bench::world_yaml(
-        policies,
-        7,
-        4,
-        false,
-        scenarios::bench::Backlog::Throughput,
-    );
+    let yaml =
+        scenarios::bench::world_yaml(policies, 7, 4, false, scenarios::bench::Backlog::Throughput);
     Scenario::parse(&yaml, "<bench>").unwrap()
 }
 
@@ -153,7 +153,7 @@ fn spec(i: usize) -> JobSpec {
         dfs_prefix: None,
         inactive_prefix: Some("igls-dfs-".into()),
         kinds: Kinds::WITHOUT_QUOTAS,
-        saved_permissions: BTreeMap::new(),
+        saved_permissions: Default::default(),
         trigger: "test".into(),
     }
 }
@@ -169,8 +169,15 @@ async fn run_ops(ops: Vec<Op>) -> Result<(), TestCaseError> {
     for op in ops {
         match op {
             Op::Job(i) => {
-                let _ = job::run(&store, Source::Live(src), tgt, &spec(i), &reads, &|_| Ok(()))
-                    .await;
+                let _ = job::run(
+                    &store,
+                    Source::Live(src),
+                    tgt,
+                    &spec(i),
+                    &reads,
+                    &|_| Ok(()),
+                )
+                .await;
             }
             Op::OtherWrite(i) => {
                 let name = format!("other{i}");

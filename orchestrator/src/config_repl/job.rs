@@ -41,7 +41,7 @@ pub struct JobSpec {
     pub kinds: Kinds,
     /// Original share permissions saved by the data-integrity lock, by `zone/share`: the
     /// target gets these, never the lock's Deny-Everyone.
-    pub saved_permissions: BTreeMap<String, Vec<SmbPermission>>,
+    pub saved_permissions: std::sync::Arc<BTreeMap<String, Vec<SmbPermission>>>,
     /// `config-sync` or `failover:<run id>`, for the run history.
     pub trigger: String,
 }
@@ -424,7 +424,10 @@ async fn apply(t: &PapiClient, c: &Change) -> Result<Option<String>, PapiError> 
     let zone = Some(c.zone.as_deref().unwrap_or("System"));
     match c.op {
         Op::Create => t.create_config_id(coll, zone, &c.body).await,
-        Op::Update => t.update_config(coll, zone, &c.key, &c.body).await.map(|_| None),
+        Op::Update => t
+            .update_config(coll, zone, &c.key, &c.body)
+            .await
+            .map(|_| None),
         Op::Delete => t.delete_config(coll, zone, &c.key).await.map(|_| None),
     }
 }
@@ -456,7 +459,10 @@ async fn read_back(
 ) -> Result<ConfigSet, PapiError> {
     let unknown_id = changes.iter().enumerate().any(|(i, c)| {
         c.op == Op::Create
-            && matches!(c.kind.as_str(), "nfs_export" | "quota" | "snapshot_schedule")
+            && matches!(
+                c.kind.as_str(),
+                "nfs_export" | "quota" | "snapshot_schedule"
+            )
             && !created.contains_key(&i)
     });
     if unknown_id {
@@ -473,7 +479,9 @@ async fn read_back(
         let fresh = target.config_object(coll, Some(zone), id).await?;
         match coll {
             ConfigCollection::SmbShares => {
-                after.shares.retain(|s| !(s.zone == zone && s.name == c.key));
+                after
+                    .shares
+                    .retain(|s| !(s.zone == zone && s.name == c.key));
                 if let Some(raw) = &fresh {
                     after.shares.extend(model::share_def(zone, raw));
                 }
@@ -485,7 +493,9 @@ async fn read_back(
                 }
             }
             ConfigCollection::NfsAliases => {
-                after.aliases.retain(|a| !(a.zone == zone && a.name == c.key));
+                after
+                    .aliases
+                    .retain(|a| !(a.zone == zone && a.name == c.key));
                 if let Some(a) = fresh.and_then(|v| serde_json::from_value(v).ok()) {
                     after.aliases.push(model::alias_def(zone, a));
                 }

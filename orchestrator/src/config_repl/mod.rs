@@ -30,8 +30,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use job::{JobError, JobOutcome, JobSpec, Source};
-pub use reads::ConfigReads;
 pub use model::{ConfigSet, Kinds};
+pub use reads::ConfigReads;
 pub use store::{Job, JobState, Store, StoreError};
 
 use crate::inventory::Inventory;
@@ -235,7 +235,7 @@ pub async fn sync_with(
             dfs_prefix: req.dfs_policies.contains(&p.name).then(|| prefix.clone()),
             inactive_prefix: Some(prefix.clone()),
             kinds: Kinds::ALL,
-            saved_permissions: BTreeMap::new(),
+            saved_permissions: Default::default(),
             trigger: "config-sync".into(),
         };
         match job::run(store, Source::Live(src), tgt, &spec, &reads, &|_| Ok(())).await {

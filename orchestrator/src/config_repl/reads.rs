@@ -11,8 +11,8 @@
 //! A shared read is used only while it is still what the cluster would answer for the
 //! asking job's tree; it is read again when
 //! * it is older than [`ConfigReads::max_age_ms`] (changes made by others, outside the
-//!   orchestrator, show up within that bound: the same bound a per-job read had, since a
-//!   job runs at some point of the run anyway);
+//!   orchestrator, show up within that bound; a failover's option
+//!   `config_read_max_age_ms`, five minutes by default);
 //! * the orchestrator wrote configuration of a type it holds on the cluster by any other
 //!   means since it was read (a step renaming a share, the lock editing permissions:
 //!   counted by the client, [`PapiClient::untracked_config_writes`]);
@@ -32,10 +32,10 @@ use crate::naming::path_under;
 use crate::papi::{PapiClient, PapiError};
 
 /// How old a shared read may be before a job reads the cluster again, by default (virtual
-/// time under `drill`). A per-policy read in a pipelined failover happens at some moment
-/// of a run that lasts minutes to hours; a minute bounds how much older than that a job's
-/// view of the configuration can be.
-pub const DEFAULT_MAX_AGE_MS: u64 = 60_000;
+/// time under `drill`; a failover's option `config_read_max_age_ms`). Five minutes is the
+/// usual interval of scheduled config replication: a change made by someone else reaches
+/// the target no later than the admins' own replication would bring it.
+pub const DEFAULT_MAX_AGE_MS: u64 = 300_000;
 
 /// The shared reads of one failover or `config-sync` pass (see the module doc).
 #[derive(Debug)]
@@ -198,7 +198,11 @@ mod tests {
         let k = Kinds::WITHOUT_QUOTAS;
         assert!(untouched(k, [1, 2, 3, 4, 5, 6], [1, 2, 3, 9, 5, 6]));
         assert!(!untouched(k, [1, 2, 3, 4, 5, 6], [2, 2, 3, 4, 5, 6]));
-        assert!(!untouched(Kinds::ALL, [1, 2, 3, 4, 5, 6], [1, 2, 3, 9, 5, 6]));
+        assert!(!untouched(
+            Kinds::ALL,
+            [1, 2, 3, 4, 5, 6],
+            [1, 2, 3, 9, 5, 6]
+        ));
     }
 
     #[test]

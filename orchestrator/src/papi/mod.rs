@@ -685,7 +685,8 @@ impl PapiClient {
         zone: Option<&str>,
         id: &str,
     ) -> Result<Option<serde_json::Value>, PapiError> {
-        self.get_one(&coll.path(zone, Some(id)), coll.plural()).await
+        self.get_one(&coll.path(zone, Some(id)), coll.plural())
+            .await
     }
 
     /// Update a configuration object by id (or name, where PAPI addresses it by name).

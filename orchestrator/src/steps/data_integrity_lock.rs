@@ -35,8 +35,9 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
     // Save every original before the first change, in one checkpoint (write-ahead).
     if !to_lock.is_empty() {
         ctx.with_state(|s| {
+            let saved = std::sync::Arc::make_mut(&mut s.saved_share_permissions);
             for (zone, share) in &to_lock {
-                s.saved_share_permissions
+                saved
                     .entry(format!("{zone}/{}", share.name))
                     .or_insert_with(|| share.permissions.clone());
             }

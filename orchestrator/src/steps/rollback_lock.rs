@@ -10,7 +10,7 @@ use serde_json::json;
 /// chain failed before allow-write and the source still serves its users.
 pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, StepError> {
     let src = ctx.source(inst)?;
-    let mut saved = ctx.with_state(|s| s.saved_share_permissions.clone());
+    let mut saved = ctx.with_state(|s| (*s.saved_share_permissions).clone());
     if inst.policy.is_some() {
         let mine: Vec<String> = policy_shares(ctx, inst, &src)
             .await?

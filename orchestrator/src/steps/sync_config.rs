@@ -83,7 +83,16 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
     } else {
         Source::Cache
     };
-    match job::run(&store, source, &tgt, &spec, &ctx.config_reads, &before_delete).await {
+    match job::run(
+        &store,
+        source,
+        &tgt,
+        &spec,
+        &ctx.config_reads,
+        &before_delete,
+    )
+    .await
+    {
         Ok(o) => {
             let mut detail = o.summary();
             if let Some(age_ms) = o.cache_age_ms {
