@@ -196,12 +196,7 @@ fn owed_unavailable(f: &Facts<'_>) -> BTreeMap<String, String> {
     let mut owed: BTreeMap<String, String> = BTreeMap::new();
     let (from, to) = (&f.report.from, &f.report.to);
     let done = |step: &str, p: Option<&str>, z: Option<&str>| {
-        f.report.steps.iter().any(|s| {
-            s.step == step
-                && s.policy.as_deref() == p
-                && s.zone.as_deref() == z
-                && s.status.succeeded()
-        })
+        f.report.find_all(step, p, z).any(|s| s.status.succeeded())
     };
     let manual = f.run.manual_networking();
     // The networking instance of a step serving a policy: its zone's, or the bare one.
@@ -210,10 +205,7 @@ fn owed_unavailable(f: &Facts<'_>) -> BTreeMap<String, String> {
             return f.report.find(step, None, None);
         }
         let zone = f.zone_of_policy(p)?;
-        f.report
-            .steps
-            .iter()
-            .find(|s| s.step == step && s.policy.is_none() && s.zone.as_deref() == Some(zone))
+        f.report.find(step, None, Some(zone))
     };
     // toward(P): Some(true/false), None = unknown (no instance for P's zone).
     let toward = |p: &str| -> Option<bool> {

@@ -333,6 +333,15 @@ pub fn i5_no_split_brain(f: &Facts<'_>) -> Finding {
     let lock = LockTimes::new(f);
     let protocols = protocols_off(f);
     let mut any_failed_over = false;
+    // Each writing client's run policy, worked out once (it looks the client's share up
+    // among all of the source's; per policy it made the rule quadratic).
+    let configured: Vec<(&str, Option<String>)> =
+        f.ev.scenario
+            .clients
+            .iter()
+            .filter(|c| c.writes_per_minute > 0)
+            .map(|c| (c.name.as_str(), f.client_data(c).policy))
+            .collect();
     for p in f.policies.values().filter(|p| p.known) {
         let Some(t_w) = f.writes_enabled_at(&p.name) else {
             continue;
@@ -352,14 +361,11 @@ pub fn i5_no_split_brain(f: &Facts<'_>) -> Finding {
                     .max()
             });
         // Clients whose data this is: by their configured path, or by a write under it.
-        let mut clients: Vec<String> =
-            f.ev.scenario
-                .clients
-                .iter()
-                .filter(|c| c.writes_per_minute > 0)
-                .filter(|c| f.client_data(c).policy.as_deref() == Some(p.name.as_str()))
-                .map(|c| c.name.clone())
-                .collect();
+        let mut clients: Vec<String> = configured
+            .iter()
+            .filter(|(_, policy)| policy.as_deref() == Some(p.name.as_str()))
+            .map(|(name, _)| name.to_string())
+            .collect();
         for e in f.ev.clients {
             if e.path
                 .as_deref()

@@ -216,6 +216,9 @@ pub struct UnavailableView {
     pub reason: String,
 }
 
+/// Instance indices by step, then (policy, zone).
+type ExactIndex = BTreeMap<String, BTreeMap<(Option<String>, Option<String>), Vec<usize>>>;
+
 /// The report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportView {
@@ -239,6 +242,10 @@ pub struct ReportView {
     /// Step id → policy → the first instance of that step for that policy (any zone), so
     /// the per-policy questions the rules ask of every instance are lookups, not scans.
     by_policy: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Every instance by step, then policy and zone (exact): [`ReportView::find`] and
+    /// [`ReportView::find_all`] were a scan of every instance per question, which a judge
+    /// asking per policy made quadratic.
+    by_exact: ExactIndex,
 }
 
 #[derive(Deserialize)]
@@ -377,7 +384,14 @@ impl ReportView {
             .map(RawStep::into_view)
             .collect::<Result<Vec<_>, _>>()?;
         let mut by_policy: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+        let mut by_exact = ExactIndex::new();
         for (i, st) in steps.iter().enumerate() {
+            by_exact
+                .entry(st.step.clone())
+                .or_default()
+                .entry((st.policy.clone(), st.zone.clone()))
+                .or_default()
+                .push(i);
             if let Some(p) = &st.policy {
                 by_policy
                     .entry(st.step.clone())
@@ -407,14 +421,28 @@ impl ReportView {
             removed_config: raw.removed_config,
             unavailable: raw.unavailable,
             by_policy,
+            by_exact,
         })
     }
 
-    /// The instance of `step` for `policy` / `zone` (exact match of both).
+    /// The instance of `step` for `policy` / `zone` (exact match of both; the first).
     pub fn find(&self, step: &str, policy: Option<&str>, zone: Option<&str>) -> Option<&StepView> {
-        self.steps
-            .iter()
-            .find(|s| s.step == step && s.policy.as_deref() == policy && s.zone.as_deref() == zone)
+        self.find_all(step, policy, zone).next()
+    }
+
+    /// Every instance of `step` for `policy` / `zone` (exact match of both), in order.
+    pub fn find_all<'a>(
+        &'a self,
+        step: &str,
+        policy: Option<&str>,
+        zone: Option<&str>,
+    ) -> impl Iterator<Item = &'a StepView> + 'a {
+        self.by_exact
+            .get(step)
+            .and_then(|m| m.get(&(policy.map(str::to_string), zone.map(str::to_string))))
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.steps.get(i))
     }
 
     /// Every instance of `step`.
@@ -494,5 +522,42 @@ mod tests {
             ReportView::parse(&v),
             Err(ReportError::MissingField { field: "error", .. })
         ));
+    }
+
+    #[test]
+    fn exact_lookups_match_a_scan_of_every_instance() {
+        let v = report(json!([
+            {"idx": 0, "seed_no": "16", "step": "move_smartconnect_to_target", "zone": "z", "deps": [],
+             "status": "failed", "error": "boom", "acted": false},
+            {"idx": 1, "seed_no": "9", "step": "allow_write", "policy": "p", "deps": [],
+             "status": "succeeded", "acted": true},
+            {"idx": 2, "seed_no": "16", "step": "move_smartconnect_to_target", "zone": "z", "deps": [],
+             "status": "succeeded", "acted": true},
+            {"idx": 3, "seed_no": "16", "step": "move_smartconnect_to_target", "deps": [],
+             "status": "succeeded", "acted": true},
+        ]));
+        let r = ReportView::parse(&v).unwrap();
+        for (step, policy, zone) in [
+            ("move_smartconnect_to_target", None, Some("z")),
+            ("move_smartconnect_to_target", None, None),
+            ("allow_write", Some("p"), None),
+            ("allow_write", Some("p"), Some("z")),
+            ("allow_write", Some("q"), None),
+            ("nope", None, None),
+        ] {
+            let scan: Vec<usize> = r
+                .steps
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| {
+                    s.step == step && s.policy.as_deref() == policy && s.zone.as_deref() == zone
+                })
+                .map(|(i, _)| i)
+                .collect();
+            let idx = |s: &StepView| r.steps.iter().position(|x| std::ptr::eq(x, s)).unwrap();
+            let all: Vec<usize> = r.find_all(step, policy, zone).map(idx).collect();
+            assert_eq!(all, scan, "{step} {policy:?} {zone:?}");
+            assert_eq!(r.find(step, policy, zone).map(idx), scan.first().copied());
+        }
     }
 }
