@@ -200,8 +200,8 @@ pub async fn read_all(
     };
     for zone in zones {
         if kinds.shares {
-            for raw in client.smb_shares_raw(zone).await? {
-                set.shares.extend(share_def(zone, &raw));
+            for w in client.smb_shares_as::<ShareWire>(zone).await? {
+                set.shares.push(w.into_def(zone));
             }
         }
         if kinds.exports {
@@ -232,6 +232,60 @@ pub async fn read_all(
         set.dedupe_all = d.paths;
     }
     Ok(set)
+}
+
+/// A listed share, only the fields config replication copies: a listing of a big zone is
+/// decoded straight into these (a `Value` per share, then a copy of each field, was most
+/// of a cluster read). A share the listing cannot decode fails the read: skipping it
+/// would make its target copy look orphaned, to be deleted.
+#[derive(Deserialize)]
+struct ShareWire {
+    name: String,
+    path: String,
+    #[serde(default)]
+    permissions: Vec<SmbPermission>,
+    // SHARE_FIELDS, each kept when present and not null.
+    #[serde(default)]
+    description: Option<Value>,
+    #[serde(default)]
+    browsable: Option<Value>,
+    #[serde(default)]
+    access_based_enumeration: Option<Value>,
+    #[serde(default)]
+    ca_timeout: Option<Value>,
+    #[serde(default)]
+    continuously_available: Option<Value>,
+    #[serde(default)]
+    file_create_mask: Option<Value>,
+    #[serde(default)]
+    directory_create_mask: Option<Value>,
+    #[serde(default)]
+    oplocks: Option<Value>,
+}
+
+impl ShareWire {
+    fn into_def(self, zone: &str) -> ShareDef {
+        let fields: [(&str, Option<Value>); 8] = [
+            ("description", self.description),
+            ("browsable", self.browsable),
+            ("access_based_enumeration", self.access_based_enumeration),
+            ("ca_timeout", self.ca_timeout),
+            ("continuously_available", self.continuously_available),
+            ("file_create_mask", self.file_create_mask),
+            ("directory_create_mask", self.directory_create_mask),
+            ("oplocks", self.oplocks),
+        ];
+        ShareDef {
+            zone: zone.to_string(),
+            name: self.name,
+            path: self.path,
+            permissions: self.permissions,
+            fields: fields
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+                .collect(),
+        }
+    }
 }
 
 /// A share as PAPI lists it (`raw`, every field) as a definition; `None` when it is not a
@@ -348,6 +402,51 @@ impl ConfigSet {
                 .cloned()
                 .collect(),
             dedupe_all: self.dedupe_all.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn field() -> impl Strategy<Value = Option<Value>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(Value::Null)),
+            any::<bool>().prop_map(|b| Some(Value::Bool(b))),
+            any::<u16>().prop_map(|n| Some(Value::from(n))),
+            "[a-z ]{0,8}".prop_map(|s| Some(Value::String(s))),
+        ]
+    }
+
+    proptest! {
+        /// The listing's decoder keeps exactly what the one-share reader keeps.
+        #[test]
+        fn a_listed_share_is_the_same_definition_as_one_read_alone(
+            fields in proptest::collection::vec(field(), SHARE_FIELDS.len()),
+            extra in proptest::option::of("[a-z]{1,6}"),
+            deny in any::<bool>(),
+        ) {
+            let mut raw = serde_json::json!({"name": "s", "path": "/ifs/data/s", "id": "s", "zid": 1});
+            if deny {
+                raw["permissions"] = serde_json::json!([{"permission": "full", "permission_type": "deny",
+                    "trustee": {"id": "SID:S-1-1-0", "name": "Everyone", "type": "wellknown"}}]);
+            }
+            for (k, v) in SHARE_FIELDS.iter().zip(&fields) {
+                if let Some(v) = v {
+                    raw[*k] = v.clone();
+                }
+            }
+            if let Some(x) = extra {
+                raw[x.as_str()] = Value::from(1);
+            }
+            // `description` is a string to the one-share reader's type.
+            prop_assume!(raw.get("description").is_none_or(|d| d.is_string() || d.is_null()));
+            let alone = share_def("z", &raw).expect("a share");
+            let listed: ShareWire = serde_json::from_value(raw).unwrap();
+            prop_assert_eq!(listed.into_def("z"), alone);
         }
     }
 }

@@ -568,6 +568,16 @@ impl PapiClient {
         self.list_all(&in_zone("smb/shares", zone), "shares").await
     }
 
+    /// SMB shares of a zone, each decoded as `T`: a caller's own view of the fields it
+    /// needs (the parser skips the others instead of building them). The same requests and
+    /// errors as [`PapiClient::smb_shares`].
+    pub async fn smb_shares_as<T: DeserializeOwned>(
+        &self,
+        zone: &str,
+    ) -> Result<Vec<T>, PapiError> {
+        self.list_all(&in_zone("smb/shares", zone), "shares").await
+    }
+
     /// SMB shares of a zone as raw JSON (every field, for copying to another cluster).
     pub async fn smb_shares_raw(&self, zone: &str) -> Result<Vec<serde_json::Value>, PapiError> {
         self.list_all(&in_zone("smb/shares", zone), "shares").await
