@@ -22,7 +22,7 @@ use sim_onefs::AuditEntry;
 use super::report::ReportView;
 use super::sample::Snapshot;
 use super::Evidence;
-use crate::lab::{path_under, policy_paths, strip_prefix};
+use crate::lab::{path_under, strip_prefix};
 use crate::scenario::{Protocol, Scenario};
 
 /// The scenario's `run:` section, as the judge reads it (its JSON form).
@@ -350,8 +350,11 @@ impl<'a> Facts<'a> {
                 .unwrap_or_else(|| "System".into())
         };
         let mut policies = BTreeMap::new();
+        // One index for every run policy's question (a scan of the world's policies each
+        // made this quadratic).
+        let index = crate::lab::PolicyIndex::new(&ev.scenario.world);
         for name in &report.policies {
-            let paths = policy_paths(&ev.scenario.world, name, &report.from, &report.to);
+            let paths = index.paths(&ev.scenario.world, name, &report.from, &report.to);
             let (source_path, target_path, known) = match paths {
                 Some((s, t)) => (s, t, true),
                 None => (String::new(), String::new(), false),
