@@ -103,6 +103,20 @@ pub(crate) fn router(sim: Sim, cluster: &str) -> Router {
         sim,
         cluster: cluster.to_string(),
     };
+    // The routes are the same for every cluster and world: built once per process (parsing
+    // ~50 paths into the route table cost about as much as a small scenario's requests),
+    // then each router gets its own state. A `Router` clone shares the table; no state is
+    // shared between worlds.
+    static ROUTES: std::sync::OnceLock<Router<ApiState>> = std::sync::OnceLock::new();
+    ROUTES
+        .get_or_init(routes)
+        .clone()
+        .layer(middleware::from_fn_with_state(st.clone(), papi_middleware))
+        .with_state(st)
+}
+
+/// The route table, without state.
+fn routes() -> Router<ApiState> {
     let v = |p: &str| format!("/platform/{{ver}}/{p}");
     Router::new()
         .route("/platform/latest", get(cluster::latest))
@@ -229,8 +243,6 @@ pub(crate) fn router(sim: Sim, cluster: &str) -> Router {
                 .delete(ads::ads_delete),
         )
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(st.clone(), papi_middleware))
-        .with_state(st)
 }
 
 async fn not_found(req: Request) -> Response {
