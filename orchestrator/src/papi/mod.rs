@@ -341,7 +341,7 @@ impl PapiClient {
         rest: &str,
         bytes: &[u8],
     ) -> Result<T, PapiError> {
-        serde_json::from_slice(bytes).map_err(|e| PapiError::Decode {
+        envelope::from_slice(bytes).map_err(|e| PapiError::Decode {
             cluster: self.cluster.clone(),
             method: method.to_string(),
             path: self.platform_path(rest),
