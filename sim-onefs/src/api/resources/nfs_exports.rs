@@ -152,7 +152,12 @@ impl Resource for NfsExports {
     fn render(_cl: &Cluster, _scope: &Scope, key: &u64, o: &Obj) -> Value {
         render_export(key, o)
     }
-    fn plain_parts(_cl: &Cluster, _scope: &Scope, key: &u64, o: &Obj) -> Option<(&'static str, Value)> {
+    fn plain_parts(
+        _cl: &Cluster,
+        _scope: &Scope,
+        key: &u64,
+        o: &Obj,
+    ) -> Option<(&'static str, Value)> {
         Some(("nfs_export", export_computed(key, o)))
     }
     fn check_body(op: Op, req: &mut Req, m: &mut Obj) -> Result<(), ApiError> {
@@ -255,7 +260,10 @@ mod tests {
             let key = i as u64 + 1;
             let want = serde_json::to_vec(&render_export(&key, &o)).unwrap();
             let got = render_to_vec("nfs_export", &o, &export_computed(&key, &o));
-            assert_eq!(String::from_utf8(got).unwrap(), String::from_utf8(want).unwrap());
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                String::from_utf8(want).unwrap()
+            );
         }
     }
 }
