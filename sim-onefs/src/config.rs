@@ -342,18 +342,69 @@ impl ConfigState {
     }
 
     /// The addresses this cluster hands out for `name` when asked at `ssip`.
+    ///
+    /// The answer of [`ConfigState::pool_ssips`] and [`ConfigState::pool_names`], asked
+    /// without building them: every DNS query of every simulated client lands here, and
+    /// listing up to 256 SSIPs as strings per pool per query was most of its cost.
     pub fn smartconnect_answer(&self, ssip: &str, name: &str) -> Option<Vec<Ipv4Addr>> {
-        let n = name.trim_end_matches('.').to_ascii_lowercase();
-        for (k, p) in &self.pools {
-            if !self.pool_ssips(k).iter().any(|s| s == ssip) {
+        let n = name.trim_end_matches('.');
+        // `subnet_ssips` lists range addresses in their canonical spelling only.
+        let ip = ssip
+            .parse::<Ipv4Addr>()
+            .ok()
+            .filter(|a| a.to_string() == ssip);
+        for p in self.pools.values() {
+            if !pool_answers_name(p, n) {
                 continue;
             }
-            if Self::pool_names(p).contains(&n) {
+            let g = p
+                .get("groupnet")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let s = p.get("subnet").and_then(Value::as_str).unwrap_or_default();
+            if self
+                .subnets
+                .get(&format!("{g}.{s}"))
+                .is_some_and(|sub| subnet_has_ssip(sub, ssip, ip))
+            {
                 return Some(pool_addrs(p));
             }
         }
         None
     }
+}
+
+/// Whether `ConfigState::pool_names(p)` holds `name` (already trimmed of dots), in any case.
+fn pool_answers_name(p: &Obj, name: &str) -> bool {
+    let same = |x: &str| x.trim_end_matches('.').eq_ignore_ascii_case(name);
+    if let Some(z) = p.get("sc_dns_zone").and_then(Value::as_str) {
+        if !z.is_empty() && same(z) {
+            return true;
+        }
+    }
+    if let Some(Value::Array(a)) = p.get("sc_dns_zone_aliases") {
+        return a.iter().filter_map(Value::as_str).any(same);
+    }
+    false
+}
+
+/// Whether [`subnet_ssips`] of `s` holds `ssip` (`ip`: `ssip` parsed, when it is an address
+/// in its canonical spelling).
+fn subnet_has_ssip(s: &Obj, ssip: &str, ip: Option<Ipv4Addr>) -> bool {
+    let Some(Value::Array(a)) = s.get("sc_service_addrs") else {
+        return false;
+    };
+    a.iter().any(|r| {
+        let lo = r.get("low").and_then(Value::as_str).unwrap_or_default();
+        let hi = r.get("high").and_then(Value::as_str).unwrap_or_default();
+        match (lo.parse::<Ipv4Addr>(), hi.parse::<Ipv4Addr>()) {
+            (Ok(l), Ok(h)) if u32::from(h) >= u32::from(l) => ip.is_some_and(|x| {
+                let (l, x) = (u32::from(l), u32::from(x));
+                x >= l && x <= u32::from(h).min(l.saturating_add(255))
+            }),
+            _ => lo == ssip,
+        }
+    })
 }
 
 /// SSIPs (every address of every `sc_service_addrs` range, capped) of a subnet.
@@ -434,4 +485,90 @@ pub fn share_permission_json(p: &crate::spec::SharePermissionSpec) -> Value {
 pub fn default_share_permissions() -> Value {
     json!([{"permission": "read", "permission_type": "allow",
             "trustee": {"id": "SID:S-1-1-0", "name": "Everyone", "type": "wellknown"}}])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `smartconnect_answer` as it was written first: list every pool's SSIPs and names.
+    fn answer_plain(c: &ConfigState, ssip: &str, name: &str) -> Option<Vec<Ipv4Addr>> {
+        let n = name.trim_end_matches('.').to_ascii_lowercase();
+        for (k, p) in &c.pools {
+            if !c.pool_ssips(k).iter().any(|s| s == ssip) {
+                continue;
+            }
+            if ConfigState::pool_names(p).contains(&n) {
+                return Some(pool_addrs(p));
+            }
+        }
+        None
+    }
+
+    const ADDRS: &[&str] = &[
+        "10.0.0.1",
+        "10.0.0.2",
+        "10.0.0.5",
+        "10.0.1.0",
+        "10.0.0.255",
+        "10.0.1.10",
+        "x",
+        "",
+        "10.0.0.01",
+    ];
+    const NAMES: &[&str] = &["a.example", "A.Example.", "b.example", "", ".", "c"];
+
+    fn range() -> impl Strategy<Value = Value> {
+        (prop::sample::select(ADDRS), prop::sample::select(ADDRS))
+            .prop_map(|(lo, hi)| json!({"low": lo, "high": hi}))
+    }
+
+    fn config() -> impl Strategy<Value = ConfigState> {
+        let subnet = prop::collection::vec(range(), 0..3);
+        let pool = (
+            0u8..3,
+            prop::option::of(prop::sample::select(NAMES)),
+            prop::collection::vec(prop::sample::select(NAMES), 0..3),
+            prop::collection::vec(range(), 0..2),
+        );
+        (
+            prop::collection::vec(subnet, 0..3),
+            prop::collection::vec(pool, 0..5),
+        )
+            .prop_map(|(subnets, pools)| {
+                let mut c = ConfigState::default();
+                for (i, r) in subnets.into_iter().enumerate() {
+                    let o = json!({"sc_service_addrs": r});
+                    c.subnets.insert(
+                        format!("g.s{i}"),
+                        o.as_object().cloned().unwrap_or_default(),
+                    );
+                }
+                for (i, (sub, zone, aliases, ranges)) in pools.into_iter().enumerate() {
+                    let mut o = json!({"groupnet": "g", "subnet": format!("s{sub}"),
+                                       "sc_dns_zone_aliases": aliases, "ranges": ranges});
+                    if let Some(z) = zone {
+                        o["sc_dns_zone"] = json!(z);
+                    }
+                    c.pools.insert(
+                        format!("g.s{sub}.p{i}"),
+                        o.as_object().cloned().unwrap_or_default(),
+                    );
+                }
+                c
+            })
+    }
+
+    proptest! {
+        /// The answer asked in place is the one the listed SSIPs and names give.
+        #[test]
+        fn smartconnect_answer_agrees_with_the_plain_version(
+            c in config(),
+            ssip in prop::sample::select(ADDRS),
+            name in prop::sample::select(NAMES),
+        ) {
+            prop_assert_eq!(c.smartconnect_answer(ssip, name), answer_plain(&c, ssip, name));
+        }
+    }
 }

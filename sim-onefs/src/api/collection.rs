@@ -22,8 +22,10 @@ use axum::Json;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
-use super::cache::cached_json;
-use super::objects::{audit, check_query, list_page, list_query, validate, QueryR};
+use super::cache::{cached_bytes, cached_json};
+use super::objects::{
+    self, audit, check_query, list_page, list_page_bytes, list_query, page_bounds, validate, QueryR,
+};
 use super::{
     json_object, no_content, single_envelope_value, ApiError, ApiResult, ApiState, Caller,
 };
@@ -375,6 +377,20 @@ pub(crate) trait Resource: 'static {
     fn sort(_req: &Req, _items: &mut [Value]) -> Result<(), ApiError> {
         Ok(())
     }
+    /// Whether [`Resource::sort`] reorders items (lists of such resources are rendered as
+    /// `Value`s, to be sorted).
+    const SORTS: bool = false;
+    /// For a resource whose [`Resource::render`] is `objects::render(kind, o, computed)`:
+    /// the kind and the computed fields, so a list can write each item's bytes directly
+    /// ([`objects::render_to_vec`]). None (the default): the list serialises `render`.
+    fn plain_parts(
+        _cl: &Cluster,
+        _scope: &Scope,
+        _key: &Self::Key,
+        _o: &Obj,
+    ) -> Option<(&'static str, Value)> {
+        None
+    }
     fn find(c: &ConfigState, scope: &Scope, req: &Req) -> Result<Self::Key, ApiError>;
     fn render(cl: &Cluster, scope: &Scope, key: &Self::Key, o: &Obj) -> Value;
     /// Checks and normalisation of a body that need no world (after field validation).
@@ -516,6 +532,33 @@ pub(crate) async fn list<R: Resource>(
     q: QueryR,
 ) -> ApiResult {
     let req = request::<R>(Op::List, p, q)?;
+    if !R::SORTS {
+        // Each item written straight to bytes; the same body as below.
+        return cached_bytes(&st, &uri, |w| {
+            let cl = cluster(w, &st)?;
+            let scope = scope::<R>(&cl.cfg, &req)?;
+            let items: Vec<Bytes> = R::map(&cl.cfg)
+                .iter()
+                .filter(|(k, _)| !R::SPEC.zone_keyed || in_zone(&scope, &k.to_string()))
+                .filter(|(k, o)| R::listed(&scope, &req, k, o))
+                .map(|(k, o)| {
+                    Bytes::from(match R::plain_parts(cl, &scope, k, o) {
+                        Some((kind, computed)) => objects::render_to_vec(kind, o, &computed),
+                        None => {
+                            serde_json::to_vec(&R::render(cl, &scope, k, o)).unwrap_or_default()
+                        }
+                    })
+                })
+                .collect();
+            let (start, end, resume) = page_bounds(items.len(), &req.query, req.offset)?;
+            Ok(list_page_bytes(
+                R::SPEC.plural,
+                &items[start..end],
+                items.len(),
+                &resume,
+            ))
+        });
+    }
     // Configuration objects render from state alone (no clock): cacheable.
     cached_json(&st, &uri, |w| {
         let cl = cluster(w, &st)?;

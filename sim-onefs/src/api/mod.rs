@@ -103,6 +103,20 @@ pub(crate) fn router(sim: Sim, cluster: &str) -> Router {
         sim,
         cluster: cluster.to_string(),
     };
+    // The routes are the same for every cluster and world: built once per process (parsing
+    // ~50 paths into the route table cost about as much as a small scenario's requests),
+    // then each router gets its own state. A `Router` clone shares the table; no state is
+    // shared between worlds.
+    static ROUTES: std::sync::OnceLock<Router<ApiState>> = std::sync::OnceLock::new();
+    ROUTES
+        .get_or_init(routes)
+        .clone()
+        .layer(middleware::from_fn_with_state(st.clone(), papi_middleware))
+        .with_state(st)
+}
+
+/// The route table, without state.
+fn routes() -> Router<ApiState> {
     let v = |p: &str| format!("/platform/{{ver}}/{p}");
     Router::new()
         .route("/platform/latest", get(cluster::latest))
@@ -229,8 +243,6 @@ pub(crate) fn router(sim: Sim, cluster: &str) -> Router {
                 .delete(ads::ads_delete),
         )
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(st.clone(), papi_middleware))
-        .with_state(st)
 }
 
 async fn not_found(req: Request) -> Response {
@@ -458,21 +470,52 @@ async fn papi_middleware(State(st): State<ApiState>, req: Request, next: Next) -
     resp
 }
 
+/// What [`papi_request`] reads of the world before the handler runs.
+struct Look {
+    up: bool,
+    papi_latency: u64,
+    basic_user: Option<crate::spec::UserSpec>,
+    has_rules: bool,
+}
+
 async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
-    let (up, papi_latency) = st.sim.with_world_read(|w| {
-        (
-            w.cluster(&st.cluster).is_some_and(|c| c.up),
-            w.costs.papi_latency_ms,
-        )
-    });
-    if !up {
+    let find_user = |w: &crate::model::WorldState, ok: &dyn Fn(&crate::spec::UserSpec) -> bool| {
+        w.cluster(&st.cluster)
+            .and_then(|c| c.users.iter().find(|x| ok(x)).cloned())
+    };
+    // One look at the world for what the request reads of it before its handler: whether
+    // the cluster is up, the latency, the Basic user, whether request rules exist. Nothing
+    // awaits or writes between the look and those uses, except the latency's sleep (the
+    // look is taken again after it) and a rule's evaluation (which reads `up` again). Each
+    // look costs a clock read and the world lock; a request took five before.
+    let basic = basic_credentials(req.headers());
+    let look = |w: &crate::model::WorldState| Look {
+        up: w.cluster(&st.cluster).is_some_and(|c| c.up),
+        papi_latency: w.costs.papi_latency_ms,
+        basic_user: basic
+            .as_ref()
+            .and_then(|(u, p)| find_user(w, &|x| x.name == *u && x.password == *p)),
+        has_rules: w
+            .faults
+            .iter()
+            .any(|f| f.rule.kind() == crate::faults::RuleKind::Request),
+    };
+    let mut seen = st.sim.with_world_read(look);
+    if !seen.up {
         return dropped();
     }
-    if papi_latency > 0 {
+    if seen.papi_latency > 0 {
         // Virtual latency, in real time at the world's speed.
-        let real_ms = papi_latency / u64::from(st.sim.speed().max(1));
+        let real_ms = seen.papi_latency / u64::from(st.sim.speed().max(1));
         tokio::time::sleep(std::time::Duration::from_millis(real_ms)).await;
+        seen = st.sim.with_world_read(look);
     }
+    let Look {
+        up: up_now,
+        basic_user,
+        has_rules,
+        ..
+    } = seen;
     let path = req.uri().path().to_string();
     let method = req.method().clone();
 
@@ -495,15 +538,7 @@ async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
     }
 
     // Authentication and authorisation come before anything that reveals the API surface.
-    let find_user = |ok: &dyn Fn(&crate::spec::UserSpec) -> bool| {
-        st.sim.with_world_read(|w| {
-            w.cluster(&st.cluster)
-                .and_then(|c| c.users.iter().find(|x| ok(x)).cloned())
-        })
-    };
     // Basic first; a client that sends both (isilon-sdk does) may rely on its session.
-    let basic_user = basic_credentials(req.headers())
-        .and_then(|(u, p)| find_user(&|x| x.name == u && x.password == p));
     let user = match basic_user {
         Some(u) => Some(u),
         None => match st
@@ -511,7 +546,9 @@ async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
             .sessions()
             .authenticate(&st.cluster, req.headers(), &method)
         {
-            session::SessionAuth::Ok(name) => find_user(&|x| x.name == name),
+            session::SessionAuth::Ok(name) => st
+                .sim
+                .with_world_read(|w| find_user(w, &|x| x.name == name)),
             session::SessionAuth::Invalid(msg) => {
                 return ApiError::new(StatusCode::UNAUTHORIZED, msg).into_response()
             }
@@ -565,11 +602,6 @@ async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
     };
     // Rule bookkeeping (match counts, audit) mutates the world; without request rules there
     // is nothing to evaluate, and a read leaves the rendered-body cache valid.
-    let has_rules = st.sim.with_world_read(|w| {
-        w.faults
-            .iter()
-            .any(|f| f.rule.kind() == crate::faults::RuleKind::Request)
-    });
     let decision = if !has_rules {
         crate::model::RequestFaults::default()
     } else {
@@ -588,10 +620,14 @@ async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
     if decision.delay_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(decision.delay_ms)).await;
     }
-    // A fault may have taken this very cluster down (or it went down during the delay).
-    let up = st
-        .sim
-        .with_world_read(|w| w.cluster(&st.cluster).is_some_and(|c| c.up));
+    // A fault may have taken this very cluster down (or it went down during the delay);
+    // without rules nothing ran since `up_now` was read.
+    let up = if has_rules {
+        st.sim
+            .with_world_read(|w| w.cluster(&st.cluster).is_some_and(|c| c.up))
+    } else {
+        up_now
+    };
     if decision.drop || !up {
         return dropped();
     }

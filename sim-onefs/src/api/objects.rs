@@ -58,6 +58,105 @@ pub(crate) fn render(kind: &str, obj: &Map<String, Value>, computed: Value) -> V
     Value::Object(m)
 }
 
+/// [`render`] serialised, written straight from the defaults, the object and `computed`
+/// without building the merged map: the same keys in the same order (the non-null
+/// defaults in table order, then the object's other keys, then `computed`'s other keys)
+/// with the same values (`computed` over the object over the defaults).
+///
+/// Why: configuration lists (shares above all) are read on most steps of a run, and the
+/// body cache rarely holds them (clients' writes move the world's version); cloning every
+/// default and field into a fresh map per item, per request, was most of such a read.
+pub(crate) fn render_to_vec(kind: &str, obj: &Map<String, Value>, computed: &Value) -> Vec<u8> {
+    let kd = kind_defaults(kind);
+    // Which defaults are overridden, and by what (`computed` over the object); the
+    // object's other keys in order (their values possibly from `computed`); `computed`'s
+    // keys that are neither.
+    let mut over: Vec<Option<&Value>> = vec![None; kd.entries.len()];
+    let mut rest: Vec<(&str, &Value)> = Vec::new();
+    for (k, v) in obj {
+        match kd.index.get(k.as_str()) {
+            Some(&i) => over[i] = Some(v),
+            None => rest.push((k, v)),
+        }
+    }
+    for (k, v) in computed.as_object().into_iter().flatten() {
+        if let Some(&i) = kd.index.get(k.as_str()) {
+            over[i] = Some(v);
+        } else if let Some(slot) = rest.iter_mut().find(|(rk, _)| *rk == k) {
+            slot.1 = v;
+        } else {
+            rest.push((k, v));
+        }
+    }
+    let mut out = Vec::with_capacity(kd.bytes_hint + 64 * rest.len());
+    out.push(b'{');
+    // Writing into a `Vec` cannot fail.
+    for (i, ((entry, key_len), v)) in kd.entries.iter().zip(&over).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match v {
+            None => out.extend_from_slice(entry),
+            Some(v) => {
+                out.extend_from_slice(&entry[..*key_len]);
+                let _ = serde_json::to_writer(&mut out, v);
+            }
+        }
+    }
+    for (i, (k, v)) in rest.iter().enumerate() {
+        if i > 0 || !kd.entries.is_empty() {
+            out.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut out, k);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut out, v);
+    }
+    out.push(b'}');
+    out
+}
+
+/// A kind's non-null defaults as [`render_to_vec`] writes them: in table order, each entry
+/// serialised (`"k":v`) with the length of its `"k":` part, and each key's position.
+struct KindDefaults {
+    entries: Vec<(Vec<u8>, usize)>,
+    index: HashMap<&'static str, usize>,
+    bytes_hint: usize,
+}
+
+fn kind_defaults(kind: &str) -> &'static KindDefaults {
+    static ALL: OnceLock<HashMap<&'static str, KindDefaults>> = OnceLock::new();
+    static NONE: OnceLock<KindDefaults> = OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        let mut all = HashMap::new();
+        for (kind, f) in tables()["fields"].as_object().into_iter().flatten() {
+            let Some(f) = f.as_object() else { continue };
+            let mut kd = KindDefaults {
+                entries: Vec::new(),
+                index: HashMap::new(),
+                bytes_hint: 2,
+            };
+            for (k, d) in f.iter().filter(|(_, d)| !d.is_null()) {
+                let mut e = serde_json::to_vec(k).unwrap_or_default();
+                e.push(b':');
+                let key_len = e.len();
+                let _ = serde_json::to_writer(&mut e, d);
+                kd.bytes_hint += e.len() + 1;
+                kd.index.insert(k.as_str(), kd.entries.len());
+                kd.entries.push((e, key_len));
+            }
+            all.insert(kind.as_str(), kd);
+        }
+        all
+    });
+    all.get(kind).unwrap_or_else(|| {
+        NONE.get_or_init(|| KindDefaults {
+            entries: Vec::new(),
+            index: HashMap::new(),
+            bytes_hint: 2,
+        })
+    })
+}
+
 /// Add every non-null default of `kind` that `v` lacks (top level only).
 pub(crate) fn fill_defaults(kind: &str, v: &mut Value) {
     if let Value::Object(m) = v {
@@ -479,6 +578,39 @@ mod tests {
                 let mut got = Value::Object(m);
                 fill_defaults(kind, &mut got);
                 prop_assert_eq!(got.to_string(), want.to_string());
+            }
+        }
+
+        /// Writing a rendering straight to bytes gives the bytes of building it and
+        /// serialising, for objects and computed fields that overlap the defaults, each
+        /// other, or neither.
+        #[test]
+        fn render_to_vec_agrees_with_render(
+            objs in prop::collection::vec(object(), 1..4),
+            computed in prop::collection::vec(("[a-z_]{1,12}", 0u8..3), 0..4),
+            computed_is_object in any::<bool>(),
+        ) {
+            for (kind, kv) in &objs {
+                let mut m = Map::new();
+                for (k, x) in kv {
+                    m.insert(k.clone(), json!(x));
+                }
+                let mut c = Map::new();
+                for (i, (k, x)) in computed.iter().enumerate() {
+                    // Also fields of the kind and of the object.
+                    let k = match i % 3 {
+                        0 => fields(kind).keys().nth(usize::from(*x) * 7).cloned().unwrap_or(k.clone()),
+                        1 => kv.first().map(|p| p.0.clone()).unwrap_or(k.clone()),
+                        _ => k.clone(),
+                    };
+                    c.insert(k, json!(format!("c{x}")));
+                }
+                let c = if computed_is_object { Value::Object(c) } else { json!(3) };
+                let want = serde_json::to_vec(&render(kind, &m, c.clone())).unwrap();
+                prop_assert_eq!(
+                    String::from_utf8(render_to_vec(kind, &m, &c)).unwrap(),
+                    String::from_utf8(want).unwrap()
+                );
             }
         }
 

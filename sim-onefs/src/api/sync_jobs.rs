@@ -5,8 +5,8 @@ use axum::body::Bytes;
 
 use super::collection::{params, PathR};
 use super::objects::{check_query, list_query, QueryR};
-use super::sync_common::{get_of, list_of, synciq};
-use super::sync_render::job_json;
+use super::sync_common::{list_of, synciq};
+use super::sync_render::{job_envelope_bytes, job_json};
 use super::*;
 use crate::synciq::{JobAction, JobState};
 
@@ -30,13 +30,18 @@ pub(super) async fn list(State(st): State<ApiState>, q: QueryR) -> ApiResult {
     })
 }
 
+/// `GET sync/jobs/{id}`: written straight to bytes (polled by every running step; see
+/// [`job_envelope_bytes`]), the same body `get_of` would render.
 pub(super) async fn get_one(State(st): State<ApiState>, p: PathR) -> ApiResult {
-    get_of(&st, None, p, "jobs", |s, key, now| {
-        let id = s.job_id(key).ok_or_else(|| {
+    let key = path_id(&params(p)?);
+    let body = st.sim.with_world_read(|w| {
+        let s = synciq(w, &st)?;
+        let id = s.job_id(&key).ok_or_else(|| {
             ApiError::not_found(format!("No job for policy {key} is in progress"))
         })?;
-        Ok(job_json(&s.jobs[&id], now.ms, now.ep))
-    })
+        Ok::<_, ApiError>(job_envelope_bytes(&s.jobs[&id], w.now_ms, w.epoch))
+    })?;
+    Ok(super::cache::json_response(body.into()))
 }
 
 pub(super) async fn create(Caller { st, ctx }: Caller, body: Bytes) -> ApiResult {

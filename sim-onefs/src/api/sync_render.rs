@@ -212,6 +212,190 @@ pub(crate) fn job_json(j: &Job, now: u64, ep: Epoch) -> Value {
     v
 }
 
+/// `GET sync/jobs/{id}`'s body (`{"jobs":[<job>]}`): the bytes of [`job_json`] in its
+/// envelope, written straight from the job.
+///
+/// Why: a job is polled every few virtual seconds by every running step, and building its
+/// ~100-field `Value` (then serialising it) per poll was the largest single cost of a
+/// campaign scenario. All but [`JobField`]'s fields are the same for every job, so their
+/// bytes are rendered once (from the first job's [`job_json`], so they cannot drift from it)
+/// and only the job's own fields are written per poll.
+pub(crate) fn job_envelope_bytes(j: &Job, now: u64, ep: Epoch) -> Vec<u8> {
+    static TEMPLATE: std::sync::OnceLock<Vec<JobSeg>> = std::sync::OnceLock::new();
+    let template = TEMPLATE.get_or_init(|| job_template(&job_json(j, now, ep)));
+    let mut out = Vec::with_capacity(4096);
+    out.extend_from_slice(b"{\"jobs\":[");
+    let frac = j.progress(now);
+    let part = |n: u64| (n as f64 * frac) as u64;
+    for seg in template {
+        match seg {
+            JobSeg::Lit(b) => out.extend_from_slice(b),
+            JobSeg::Field(f) => {
+                // Writing into a `Vec` cannot fail.
+                let _ = match f {
+                    JobField::Action => write_json(&mut out, j.action.as_str()),
+                    JobField::BytesTransferred
+                    | JobField::NetworkBytesToTarget
+                    | JobField::TotalNetworkBytes => write_json(&mut out, &part(j.changed_bytes)),
+                    JobField::Duration => write_json(
+                        &mut out,
+                        &j.started_ms.map_or(0, |s| (now.saturating_sub(s)) / 1000),
+                    ),
+                    JobField::FileDataBytes | JobField::TotalDataBytes => {
+                        write_json(&mut out, &j.changed_bytes)
+                    }
+                    JobField::FilesChanged | JobField::FilesSelected => {
+                        write_json(&mut out, &j.changed_files)
+                    }
+                    JobField::FilesTransferred => write_json(&mut out, &part(j.changed_files)),
+                    JobField::Id | JobField::PolicyId => write_json(&mut out, &j.id),
+                    JobField::JobId => write_json(&mut out, &j.job_id),
+                    JobField::LinsTotal | JobField::TotalFiles => {
+                        write_json(&mut out, &j.total_files)
+                    }
+                    JobField::Policy => {
+                        write_policy_summary(
+                            &mut out,
+                            &j.policy_name,
+                            &j.source_root_path,
+                            &j.target,
+                            &j.target_path,
+                        );
+                        Ok(())
+                    }
+                    JobField::PolicyName => write_json(&mut out, &j.policy_name),
+                    JobField::StartTime => {
+                        write_json(&mut out, &j.started_ms.map(|s| ep.unix_s(s as i64)))
+                    }
+                    JobField::State => write_json(&mut out, j.state.as_str()),
+                    JobField::UnchangedDataBytes => {
+                        write_json(&mut out, &j.total_bytes.saturating_sub(j.changed_bytes))
+                    }
+                    JobField::UpToDateFilesSkipped => {
+                        write_json(&mut out, &j.total_files.saturating_sub(j.changed_files))
+                    }
+                };
+            }
+        }
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+fn write_json<T: serde::Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    v: &T,
+) -> Result<(), serde_json::Error> {
+    serde_json::to_writer(out, v)
+}
+
+/// [`policy_summary`] serialised.
+fn write_policy_summary(out: &mut Vec<u8>, name: &str, src: &str, host: &str, tpath: &str) {
+    out.extend_from_slice(
+        br#"{"action":"sync","file_matching_pattern":{"or_criteria":[]},"name":"#,
+    );
+    let _ = write_json(out, name);
+    out.extend_from_slice(
+        br#","source_exclude_directories":[],"source_include_directories":[],"source_root_path":"#,
+    );
+    let _ = write_json(out, src);
+    out.extend_from_slice(br#","target_host":"#);
+    let _ = write_json(out, host);
+    out.extend_from_slice(br#","target_path":"#);
+    let _ = write_json(out, tpath);
+    out.push(b'}');
+}
+
+/// A piece of a job's body: bytes every job shares, or one of the job's own fields.
+#[derive(Debug)]
+enum JobSeg {
+    Lit(Vec<u8>),
+    Field(JobField),
+}
+
+/// The fields of [`job_json`] whose values depend on the job or the clock.
+#[derive(Clone, Copy, Debug)]
+enum JobField {
+    Action,
+    BytesTransferred,
+    Duration,
+    FileDataBytes,
+    FilesChanged,
+    FilesSelected,
+    FilesTransferred,
+    Id,
+    JobId,
+    LinsTotal,
+    NetworkBytesToTarget,
+    Policy,
+    PolicyId,
+    PolicyName,
+    StartTime,
+    State,
+    TotalDataBytes,
+    TotalFiles,
+    TotalNetworkBytes,
+    UnchangedDataBytes,
+    UpToDateFilesSkipped,
+}
+
+impl JobField {
+    fn of(key: &str) -> Option<JobField> {
+        Some(match key {
+            "action" => JobField::Action,
+            "bytes_transferred" => JobField::BytesTransferred,
+            "duration" => JobField::Duration,
+            "file_data_bytes" => JobField::FileDataBytes,
+            "files_changed" => JobField::FilesChanged,
+            "files_selected" => JobField::FilesSelected,
+            "files_transferred" => JobField::FilesTransferred,
+            "id" => JobField::Id,
+            "job_id" => JobField::JobId,
+            "lins_total" => JobField::LinsTotal,
+            "network_bytes_to_target" => JobField::NetworkBytesToTarget,
+            "policy" => JobField::Policy,
+            "policy_id" => JobField::PolicyId,
+            "policy_name" => JobField::PolicyName,
+            "start_time" => JobField::StartTime,
+            "state" => JobField::State,
+            "total_data_bytes" => JobField::TotalDataBytes,
+            "total_files" => JobField::TotalFiles,
+            "total_network_bytes" => JobField::TotalNetworkBytes,
+            "unchanged_data_bytes" => JobField::UnchangedDataBytes,
+            "up_to_date_files_skipped" => JobField::UpToDateFilesSkipped,
+            _ => return None,
+        })
+    }
+}
+
+/// The pieces of a rendered job: its keys and shared values as bytes, its own fields as
+/// holes, in the rendering's key order (defaults included).
+fn job_template(v: &Value) -> Vec<JobSeg> {
+    let mut segs = Vec::new();
+    let mut lit = b"{".to_vec();
+    if let Value::Object(m) = v {
+        for (i, (k, x)) in m.iter().enumerate() {
+            if i > 0 {
+                lit.push(b',');
+            }
+            let _ = write_json(&mut lit, k.as_str());
+            lit.push(b':');
+            match JobField::of(k) {
+                Some(f) => {
+                    segs.push(JobSeg::Lit(std::mem::take(&mut lit)));
+                    segs.push(JobSeg::Field(f));
+                }
+                None => {
+                    let _ = write_json(&mut lit, x);
+                }
+            }
+        }
+    }
+    lit.push(b'}');
+    segs.push(JobSeg::Lit(lit));
+    segs
+}
+
 pub(crate) fn report_json(r: &Report, ep: Epoch) -> Value {
     let mut v = report_fields(r, ep);
     fill_defaults("sync_report", &mut v);
@@ -285,7 +469,7 @@ pub(crate) fn settings_json(s: &SyncSettings) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synciq::{JobAction, JobState};
+    use crate::synciq::{Job, JobAction, JobState};
     use proptest::prelude::*;
 
     fn report() -> impl Strategy<Value = Report> {
@@ -320,6 +504,92 @@ mod tests {
                     initial,
                 },
             )
+    }
+
+    fn job() -> impl Strategy<Value = Job> {
+        (
+            (0u64..1 << 40, 0u64..1 << 40, 0u64..100_000, 0u64..100_000),
+            (
+                prop::option::of(0u64..10_000_000),
+                0u64..5_000_000,
+                0u64..5_000_000,
+                prop::option::of(0u64..10_000_000),
+            ),
+            (
+                "[a-z0-9 \"\\\\é]{0,10}",
+                prop::sample::select(vec![
+                    JobAction::Run,
+                    JobAction::ResyncPrep,
+                    JobAction::AllowWrite,
+                    JobAction::AllowWriteRevert,
+                ]),
+                prop::sample::select(vec![
+                    JobState::Scheduled,
+                    JobState::Running,
+                    JobState::Paused,
+                    JobState::Failed,
+                ]),
+                0u64..1000,
+            ),
+        )
+            .prop_map(
+                |(
+                    (total_bytes, changed_bytes, total_files, changed_files),
+                    (started_ms, work_ms, worked_ms, running_since),
+                    (name, action, state, job_id),
+                )| Job {
+                    id: format!("id-{name}"),
+                    job_id,
+                    seq: job_id,
+                    policy_name: name.clone(),
+                    action,
+                    state,
+                    source: "a".into(),
+                    target: format!("t{name}"),
+                    source_root_path: format!("/ifs/data/{name}"),
+                    target_path: format!("/ifs/dr/{name}"),
+                    created_ms: 0,
+                    started_ms,
+                    work_ms,
+                    worked_ms,
+                    running_since,
+                    start_checked: false,
+                    fail_at_progress: None,
+                    force_fail: None,
+                    snapshot: crate::model::SharedSnapshot::default(),
+                    total_files,
+                    total_bytes,
+                    changed_files,
+                    changed_bytes,
+                    ctx: Default::default(),
+                    prev_tp_state: None,
+                    mirror_id: None,
+                    mirror_existing: false,
+                },
+            )
+    }
+
+    proptest! {
+        /// The job body written from the template is the serialisation of the job's
+        /// `Value` rendering in its envelope, for any job, clock and epoch (the template
+        /// taken from whichever job comes first).
+        #[test]
+        fn job_envelope_bytes_agree_with_job_json(
+            jobs in prop::collection::vec(job(), 1..4),
+            now in 0u64..20_000_000,
+            s in 0i64..253_402_300_799,
+        ) {
+            let ep = Epoch::from_unix_s(s);
+            for j in &jobs {
+                let want = serde_json::to_vec(&super::super::single_envelope_value(
+                    "jobs",
+                    job_json(j, now, ep),
+                ))
+                .expect("json");
+                let got = job_envelope_bytes(j, now, ep);
+                prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want));
+            }
+        }
     }
 
     proptest! {

@@ -39,13 +39,21 @@ impl Resource for NfsAliases {
             Err(ApiError::not_found(format!("NFS alias {id} not found")))
         }
     }
-    fn render(_cl: &Cluster, scope: &Scope, _key: &String, o: &Obj) -> Value {
+    fn render(cl: &Cluster, scope: &Scope, key: &String, o: &Obj) -> Value {
+        let (kind, computed) = Self::plain_parts(cl, scope, key, o).unwrap_or_default();
+        render(kind, o, computed)
+    }
+    fn plain_parts(
+        _cl: &Cluster,
+        scope: &Scope,
+        _key: &String,
+        o: &Obj,
+    ) -> Option<(&'static str, Value)> {
         let name = str_field(o, "name").unwrap_or_default();
-        render(
+        Some((
             "nfs_alias",
-            o,
             json!({"id": name, "zone": scope.zone(), "health": "unknown"}),
-        )
+        ))
     }
     fn check_body(op: Op, req: &mut Req, m: &mut Obj) -> Result<(), ApiError> {
         if op == Op::Create {

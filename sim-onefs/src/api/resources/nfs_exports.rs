@@ -150,13 +150,15 @@ impl Resource for NfsExports {
             .ok_or_else(|| ApiError::not_found(format!("NFS export {id} not found")))
     }
     fn render(_cl: &Cluster, _scope: &Scope, key: &u64, o: &Obj) -> Value {
-        let mut o = o.clone();
-        for (f, default) in WRITE_STABILITY_DEFAULTS {
-            if o.get(f).is_none_or(Value::is_null) {
-                o.insert(f.into(), json!(default));
-            }
-        }
-        render("nfs_export", &o, json!({"id": key}))
+        render_export(key, o)
+    }
+    fn plain_parts(
+        _cl: &Cluster,
+        _scope: &Scope,
+        key: &u64,
+        o: &Obj,
+    ) -> Option<(&'static str, Value)> {
+        Some(("nfs_export", export_computed(key, o)))
     }
     fn check_body(op: Op, req: &mut Req, m: &mut Obj) -> Result<(), ApiError> {
         check_write_stability(m)?;
@@ -207,5 +209,61 @@ impl Resource for NfsExports {
             merge(o, &m, &[]);
         }
         Ok(Value::Object(m))
+    }
+}
+
+/// An export as `GET protocols/nfs/exports` shows it: the write-stability fields it lacks
+/// filled in, and its id.
+fn render_export(key: &u64, o: &Obj) -> Value {
+    let mut o = o.clone();
+    for (f, default) in WRITE_STABILITY_DEFAULTS {
+        if o.get(f).is_none_or(Value::is_null) {
+            o.insert(f.into(), json!(default));
+        }
+    }
+    render("nfs_export", &o, json!({"id": key}))
+}
+
+/// [`render_export`] as computed fields over the stored export, for
+/// [`super::super::objects::render_to_vec`]: a filled-in field lands where the copy put it
+/// (in place of a null, after the export's own fields when missing), then the id.
+fn export_computed(key: &u64, o: &Obj) -> Value {
+    let mut c = serde_json::Map::new();
+    for (f, default) in WRITE_STABILITY_DEFAULTS {
+        if o.get(f).is_none_or(Value::is_null) {
+            c.insert(f.into(), json!(default));
+        }
+    }
+    c.insert("id".into(), json!(key));
+    Value::Object(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::objects::render_to_vec;
+
+    /// The computed-fields form writes the bytes of the copied-and-filled rendering, with
+    /// the write-stability fields missing, null, set, or some of each.
+    #[test]
+    fn export_computed_renders_as_the_filled_copy() {
+        let cases = [
+            json!({"paths": ["/ifs/a"], "zone": "System"}),
+            json!({"paths": ["/ifs/a"], "write_datasync_action": null, "zone": "z"}),
+            json!({"write_unstable_reply": "FILESYNC", "paths": ["/ifs/b"], "id": 9}),
+            json!({"write_datasync_action": "DATASYNC", "write_datasync_reply": null,
+                   "write_filesync_action": "UNSTABLE", "clients": ["10.0.0.0/8"]}),
+            json!({}),
+        ];
+        for (i, c) in cases.iter().enumerate() {
+            let o = c.as_object().cloned().unwrap_or_default();
+            let key = i as u64 + 1;
+            let want = serde_json::to_vec(&render_export(&key, &o)).unwrap();
+            let got = render_to_vec("nfs_export", &o, &export_computed(&key, &o));
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                String::from_utf8(want).unwrap()
+            );
+        }
     }
 }

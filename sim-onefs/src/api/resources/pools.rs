@@ -94,6 +94,14 @@ impl Resource for Pools {
     fn render(_cl: &Cluster, _scope: &Scope, key: &String, o: &Obj) -> Value {
         render("pool", o, json!({"id": key}))
     }
+    fn plain_parts(
+        _cl: &Cluster,
+        _scope: &Scope,
+        key: &String,
+        _o: &Obj,
+    ) -> Option<(&'static str, Value)> {
+        Some(("pool", json!({"id": key})))
+    }
     fn create(cx: Ctx<'_>, mut m: Obj) -> Result<Created<String>, ApiError> {
         let Ctx { c, scope, .. } = cx;
         let sk = scope.parent.clone().unwrap_or_default();

@@ -85,10 +85,17 @@ impl Resource for SmbShares {
         share_key(c, scope.zone(), &id)
             .ok_or_else(|| ApiError::not_found(format!("SMB share {id} not found")))
     }
-    fn render(cl: &Cluster, scope: &Scope, _key: &String, o: &Obj) -> Value {
-        let name = str_field(o, "name").unwrap_or_default();
-        let zid = cl.cfg.zone_id(scope.zone()).unwrap_or(1);
-        render("smb_share", o, json!({"id": name, "zid": zid}))
+    fn render(cl: &Cluster, scope: &Scope, key: &String, o: &Obj) -> Value {
+        let (kind, computed) = Self::parts(cl, scope, key, o);
+        render(kind, o, computed)
+    }
+    fn plain_parts(
+        cl: &Cluster,
+        scope: &Scope,
+        key: &String,
+        o: &Obj,
+    ) -> Option<(&'static str, Value)> {
+        Some(Self::parts(cl, scope, key, o))
     }
     fn check_body(op: Op, req: &mut Req, m: &mut Obj) -> Result<(), ApiError> {
         check_permissions(m)?;
@@ -147,5 +154,14 @@ impl Resource for SmbShares {
             .filter_map(|o| o.get("name").cloned())
             .collect();
         Ok((scope.zone().to_string(), json!({"deleted": names})))
+    }
+}
+
+impl SmbShares {
+    /// What [`Resource::render`] renders: the kind and the computed fields.
+    fn parts(cl: &Cluster, scope: &Scope, _key: &String, o: &Obj) -> (&'static str, Value) {
+        let name = str_field(o, "name").unwrap_or_default();
+        let zid = cl.cfg.zone_id(scope.zone()).unwrap_or(1);
+        ("smb_share", json!({"id": name, "zid": zid}))
     }
 }

@@ -44,6 +44,14 @@ impl Resource for SnapshotSchedules {
     fn render(_cl: &Cluster, _scope: &Scope, key: &u64, o: &Obj) -> Value {
         render("snapshot_schedule", o, json!({"id": key}))
     }
+    fn plain_parts(
+        _cl: &Cluster,
+        _scope: &Scope,
+        key: &u64,
+        _o: &Obj,
+    ) -> Option<(&'static str, Value)> {
+        Some(("snapshot_schedule", json!({"id": key})))
+    }
     fn check_body(_op: Op, _req: &mut Req, m: &mut Obj) -> Result<(), ApiError> {
         if let Some(s) = str_field(m, "schedule") {
             let l = s.to_ascii_lowercase();

@@ -147,6 +147,7 @@ impl Resource for Subnets {
         let g = scope.parent.as_ref().or(req.query.get("groupnet"));
         g.is_none_or(|g| str_field(s, "groupnet") == Some(g.as_str()))
     }
+    const SORTS: bool = true;
     fn sort(req: &Req, items: &mut [Value]) -> Result<(), ApiError> {
         if req.params.contains_key("g") {
             return Ok(());
