@@ -289,7 +289,7 @@ impl Sim {
     }
 
     pub fn audit_log(&self) -> Vec<AuditEntry> {
-        self.with_world_read(|w| w.audit.clone())
+        self.with_world_read(|w| w.audit.entries())
     }
 
     /// A client writes (creates or overwrites) a file; returns the new version.

@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{AuditEntry, ReqCtx};
+use crate::audit::{AuditEntry, AuditLog, ReqCtx};
 use crate::config::ConfigState;
 use crate::faults::{conditions_match, FaultEffect, FaultRule, FaultState, RequestInfo, RuleKind};
 use crate::spec::*;
@@ -78,7 +78,7 @@ pub struct WorldState {
     pub pool_mappings: Vec<PoolMappingSpec>,
     pub faults: Vec<FaultState>,
     #[serde(skip)]
-    pub audit: Vec<AuditEntry>,
+    pub audit: AuditLog,
     #[serde(skip)]
     pub rng: ChaCha8Rng,
     /// Bumped after every change (every mutable access through `Sim::with_world`, every
@@ -309,7 +309,7 @@ impl WorldState {
             clusters,
             pool_mappings: spec.pool_mappings.clone(),
             faults: Vec::new(),
-            audit: Vec::new(),
+            audit: AuditLog::default(),
             rng,
             version: 0,
             next_due: None,
@@ -348,8 +348,7 @@ impl WorldState {
     }
 
     /// Append an entry, assigning its sequence number.
-    pub fn push_audit(&mut self, mut e: AuditEntry) {
-        e.seq = self.audit.len() as u64 + 1;
+    pub fn push_audit(&mut self, e: AuditEntry) {
         self.audit.push(e);
     }
 
@@ -1024,7 +1023,7 @@ mod tests {
         format!(
             "{}\n{}",
             serde_json::to_string(w).expect("json"),
-            serde_json::to_string(&w.audit).expect("json")
+            serde_json::to_string(&w.audit.entries()).expect("json")
         )
     }
 
