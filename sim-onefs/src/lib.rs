@@ -32,6 +32,7 @@ pub mod config;
 pub mod faults;
 pub mod model;
 pub mod policy_index;
+pub mod snapshot;
 pub mod spec;
 pub mod synciq;
 pub mod target_index;

@@ -23,7 +23,9 @@ use serde_json::{json, Value};
 use crate::audit::{AuditEntry, ReqCtx};
 use crate::clock::Epoch;
 use crate::faults::RequestInfo;
-use crate::model::{random_hex, replace_subtree, subtree, SharedSnapshot, Snapshot, WorldState};
+use crate::model::{
+    random_hex, replace_subtree, subtree, subtree_sharing, SharedSnapshot, Snapshot, WorldState,
+};
 use crate::spec::PolicySpec;
 
 /// Errors of SyncIQ operations; the API maps them to PAPI statuses.
@@ -857,10 +859,10 @@ impl WorldState {
             JobAction::Run | JobAction::Test => {
                 let c = &self.clusters[cluster];
                 let p = &c.synciq.policies[id];
-                let snap = subtree(&c.files, &p.source_root_path);
+                let snap = subtree_sharing(&c.files, &p.source_root_path, &p.synced);
                 let changed: Vec<u64> = snap
                     .iter()
-                    .filter(|(k, e)| p.synced.get(*k).map(|s| s.version) != Some(e.version))
+                    .filter(|(k, e)| p.synced.get(k).map(|s| s.version) != Some(e.version))
                     .map(|(_, e)| e.size_bytes)
                     .collect();
                 job.total_files = snap.len() as u64;
