@@ -28,11 +28,13 @@ impl Snapshot {
     /// From `(key, entry)` pairs in strictly ascending key order (as a range of a sorted map
     /// gives them); a key equal to one of `prev`'s shares `prev`'s allocation.
     pub(crate) fn from_sorted_sharing<'a>(
-        items: impl Iterator<Item = (&'a str, &'a FileEntry)>,
+        items: impl Iterator<Item = (&'a str, &'a FileEntry)> + Clone,
         prev: &Snapshot,
     ) -> Snapshot {
         let mut old = prev.entries.iter().peekable();
-        let mut entries = Vec::with_capacity(items.size_hint().0);
+        // Counted first: the snapshot lives on, and a vector grown by doubling would keep
+        // up to twice its size (a filtered range cannot say how long it is).
+        let mut entries = Vec::with_capacity(items.clone().count());
         for (k, e) in items {
             debug_assert!(entries.last().is_none_or(|(l, _): &(Arc<str>, _)| &**l < k));
             // Both are ascending: skip the previous keys below this one.
