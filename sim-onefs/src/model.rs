@@ -204,6 +204,40 @@ pub fn replace_subtree(files: &mut BTreeMap<String, FileEntry>, root: &str, snap
     }
 }
 
+/// `files` after [`replace_subtree`] with each `(root, snapshot)` of `copies` in turn, for
+/// roots none of which is inside another (target paths on one cluster): the files outside
+/// every root, and each snapshot under its root, built as one tree.
+fn lay_out(
+    mut files: BTreeMap<String, FileEntry>,
+    copies: &[(String, SharedSnapshot)],
+) -> BTreeMap<String, FileEntry> {
+    for (root, _) in copies {
+        let under: Vec<String> = files
+            .range::<str, _>((
+                std::ops::Bound::Included(root.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(k, _)| k.starts_with(root.as_str()))
+            .filter(|(k, _)| is_under(k, root))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in under {
+            files.remove(&k);
+        }
+    }
+    let n = files.len() + copies.iter().map(|(_, s)| s.len()).sum::<usize>();
+    let mut all: Vec<(String, FileEntry)> = Vec::with_capacity(n);
+    all.extend(files);
+    for (root, snap) in copies {
+        all.extend(
+            snap.iter()
+                .map(|(rel, e)| (format!("{root}{rel}"), e.clone())),
+        );
+    }
+    // Keys are distinct (the roots do not nest), so the order of equal keys is moot.
+    all.into_iter().collect()
+}
+
 /// The defining version of [`replace_subtree`]: remove everything under `root`, insert
 /// `root + rel` for every entry of `snap`.
 fn replace_subtree_plain(files: &mut BTreeMap<String, FileEntry>, root: &str, snap: &Snapshot) {
@@ -235,6 +269,13 @@ fn bad(msg: String) -> SimError {
 impl WorldState {
     /// Validate the spec and build the world as of t=0 (see the crate doc for the initial sync).
     pub fn from_spec(spec: &WorldSpec, seed: u64) -> Result<WorldState, SimError> {
+        Self::build(spec, seed, true)
+    }
+
+    /// [`WorldState::from_spec`]; `lay_out_copies`: lay the initial syncs' copies out in
+    /// one go where that gives the same world (false: copy them one policy at a time, the
+    /// defining way, which the tests compare against).
+    fn build(spec: &WorldSpec, seed: u64, lay_out_copies: bool) -> Result<WorldState, SimError> {
         validate(spec)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut clusters = BTreeMap::new();
@@ -324,17 +365,30 @@ impl WorldState {
             version: 0,
             next_due: None,
         };
+        // The initial syncs' copies into the targets. When no policy copies from a cluster
+        // that a policy copies into, no initial sync reads a copy, so all copies can be
+        // laid out at the end, each target tree built in one go: inserting them one policy
+        // after the other cost a search per file and left the tree's nodes about half full
+        // (a B-tree filled by appends), i.e. about twice the memory for the whole run.
+        let targets: std::collections::BTreeSet<&str> =
+            spec.policies.iter().map(|p| p.target.as_str()).collect();
+        let defer = lay_out_copies && spec.policies.iter().all(|p| !targets.contains(&*p.source));
+        let mut copies: BTreeMap<String, Vec<(String, SharedSnapshot)>> = BTreeMap::new();
         for p in &spec.policies {
-            w.install_initial_policy(p);
-        }
-        if !spec.policies.is_empty() {
-            // The initial syncs insert each target copy in key order, one policy after the
-            // other, and a B-tree filled by appends keeps its nodes about half full: laid
-            // out in one go (the keys are moved, not copied) the trees take about half the
-            // memory for the rest of the run. Same entries, same order.
-            for c in w.clusters.values_mut() {
-                c.files = std::mem::take(&mut c.files).into_iter().collect();
+            let snap = w.install_initial_policy(p);
+            if defer {
+                copies
+                    .entry(p.target.clone())
+                    .or_default()
+                    .push((p.target_path.clone(), snap));
+            } else {
+                let tgt = w.clusters.get_mut(&p.target).expect("validated");
+                replace_subtree(&mut tgt.files, &p.target_path, &snap);
             }
+        }
+        for (cluster, copies) in copies {
+            let tgt = w.clusters.get_mut(&cluster).expect("validated");
+            tgt.files = lay_out(std::mem::take(&mut tgt.files), &copies);
         }
         // Changes since the initial sync: chosen after all copies exist, so targets hold v1.
         for c in &spec.clusters {
@@ -1047,7 +1101,50 @@ mod tests {
         )
     }
 
+    /// Worlds whose policies copy between three clusters, into paths that may already hold
+    /// files of the target, sometimes from a cluster another policy copies into.
+    fn world_spec() -> impl Strategy<Value = WorldSpec> {
+        let cluster = || prop::sample::select(vec!["a", "b", "c"]);
+        let dir =
+            || prop::sample::select(vec!["/ifs/d", "/ifs/d/x", "/ifs/e", "/ifs/d-x", "/ifs/f"]);
+        let files = prop::collection::vec((cluster(), dir(), 0u64..4, 0u64..3), 0..6);
+        let policies = prop::collection::vec((cluster(), cluster(), dir(), dir()), 0..5);
+        (files, policies).prop_map(|(files, policies)| {
+            let clusters: Vec<serde_json::Value> = ["a", "b", "c"]
+                .iter()
+                .map(|c| {
+                    let f: Vec<serde_json::Value> = files
+                        .iter()
+                        .filter(|(fc, ..)| fc == c)
+                        .map(|(_, root, count, size)| {
+                            serde_json::json!({"root": root, "count": count, "size_bytes": size, "unsynced_fraction": 0.5})
+                        })
+                        .collect();
+                    serde_json::json!({"name": c, "files": f})
+                })
+                .collect();
+            let p: Vec<serde_json::Value> = policies
+                .iter()
+                .enumerate()
+                .map(|(i, (s, t, sp, tp))| {
+                    serde_json::json!({"name": format!("p{i}"), "source": s, "target": t, "source_path": sp, "target_path": tp})
+                })
+                .collect();
+            serde_json::from_value(serde_json::json!({"clusters": clusters, "policies": p}))
+                .expect("spec")
+        })
+    }
+
     proptest! {
+        /// Laying the initial copies out in one go builds the same world as copying them
+        /// one policy at a time.
+        #[test]
+        fn laid_out_copies_agree_with_copies_one_at_a_time(spec in world_spec(), seed in 0u64..4) {
+            let got = WorldState::build(&spec, seed, true).map(|w| observed(&w));
+            let want = WorldState::build(&spec, seed, false).map(|w| observed(&w));
+            prop_assert_eq!(format!("{got:?}"), format!("{want:?}"));
+        }
+
         /// `advance_known` (the event scan skipped while nothing changed and nothing is
         /// due) leaves every world exactly as the plain `advance` does, when every change
         /// bumps the version as `Sim::with_world` does.

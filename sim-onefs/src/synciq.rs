@@ -620,7 +620,10 @@ impl WorldState {
     /// A policy from the spec, as if its last successful sync ended at t=0: the initial
     /// full sync, then the spec's `past_syncs` (each a report, one
     /// [`PAST_SYNC_INTERVAL_MS`](crate::spec::PAST_SYNC_INTERVAL_MS) apart).
-    pub(crate) fn install_initial_policy(&mut self, p: &PolicySpec) {
+    ///
+    /// Returns the snapshot the initial sync copied, for the caller to put under the
+    /// target path (see [`WorldState::from_spec`]).
+    pub(crate) fn install_initial_policy(&mut self, p: &PolicySpec) -> SharedSnapshot {
         let id = random_hex(&mut self.rng, 32);
         let src = &self.clusters[&p.source];
         let snap = SharedSnapshot::new(subtree(&src.files, &p.source_path));
@@ -637,7 +640,6 @@ impl WorldState {
             .and_then(|s| s.parse().ok())
             .unwrap_or(JobState::Finished);
         let tgt = self.clusters.get_mut(&p.target).expect("validated");
-        replace_subtree(&mut tgt.files, &p.target_path, &snap);
         tgt.synciq.target_policies.insert(
             id.clone(),
             TargetPolicy {
@@ -712,9 +714,10 @@ impl WorldState {
                 last_started_ms: Some(-dur),
                 last_success_ms: Some(-dur),
                 conflicted: false,
-                synced: snap,
+                synced: snap.clone(),
             },
         );
+        snap
     }
 
     /// Resolve a `target_host` to a cluster name: a cluster name, or a SmartConnect zone
