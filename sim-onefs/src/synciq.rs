@@ -940,11 +940,8 @@ impl WorldState {
                 let c = &self.clusters[cluster];
                 let p = &c.synciq.policies[id];
                 let snap = subtree_sharing(&c.files, &p.source_root_path, &p.synced);
-                let changed: Vec<u64> = snap
-                    .iter()
-                    .filter(|(k, e)| p.synced.get(k).map(|s| s.version) != Some(e.version))
-                    .map(|(_, e)| e.size_bytes)
-                    .collect();
+                let changed: Vec<u64> =
+                    snap.changed_from(&p.synced).map(|e| e.size_bytes).collect();
                 job.total_files = snap.len() as u64;
                 job.total_bytes = sum_bytes(&snap);
                 job.changed_files = changed.len() as u64;
