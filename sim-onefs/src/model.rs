@@ -129,6 +129,27 @@ pub fn subtree(files: &BTreeMap<String, FileEntry>, root: &str) -> Snapshot {
     subtree_sharing(files, root, &Snapshot::default())
 }
 
+/// [`subtree`] as a shared snapshot: `prev` itself when the tree under `root` is still
+/// exactly `prev` (a run right after another one of the same policy, e.g. the final sync
+/// of a failover after its presync, copies an unchanged tree: one snapshot serves both
+/// instead of two equal copies), else a new one sharing `prev`'s keys.
+pub fn subtree_shared(
+    files: &BTreeMap<String, FileEntry>,
+    root: &str,
+    prev: &SharedSnapshot,
+) -> SharedSnapshot {
+    let unchanged = files
+        .range::<str, _>((std::ops::Bound::Included(root), std::ops::Bound::Unbounded))
+        .take_while(|(k, _)| k.starts_with(root))
+        .filter(|(k, _)| is_under(k, root))
+        .map(|(k, v)| (&k[root.len()..], v))
+        .eq(prev.iter());
+    if unchanged {
+        return prev.clone();
+    }
+    SharedSnapshot::new(subtree_sharing(files, root, prev))
+}
+
 /// [`subtree`], sharing the keys it has in common with `prev` (a snapshot of the same
 /// root taken before: most keys are equal from one run of a policy to the next).
 pub fn subtree_sharing(
@@ -1182,6 +1203,17 @@ mod tests {
             let mut got = files;
             replace_subtree(&mut got, &root, &snap);
             prop_assert_eq!(got, want);
+        }
+
+        /// A shared subtree is the subtree; it is the previous snapshot itself exactly
+        /// when that is equal.
+        #[test]
+        fn subtree_shared_is_the_subtree(files in tree(), root in path(), from in path()) {
+            let prev = SharedSnapshot::new(subtree(&files, &from));
+            let got = subtree_shared(&files, &root, &prev);
+            let want = subtree(&files, &root);
+            prop_assert_eq!(&*got, &want);
+            prop_assert_eq!(std::sync::Arc::ptr_eq(&got, &prev), *prev == want);
         }
 
         /// Copying a subtree somewhere and back is the merge's main use: the result under

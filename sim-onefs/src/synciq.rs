@@ -24,7 +24,7 @@ use crate::audit::{AuditEntry, ReqCtx};
 use crate::clock::Epoch;
 use crate::faults::RequestInfo;
 use crate::model::{
-    random_hex, replace_subtree, subtree, subtree_sharing, SharedSnapshot, Snapshot, WorldState,
+    random_hex, replace_subtree, subtree, subtree_shared, SharedSnapshot, Snapshot, WorldState,
 };
 use crate::spec::PolicySpec;
 
@@ -939,7 +939,7 @@ impl WorldState {
             JobAction::Run | JobAction::Test => {
                 let c = &self.clusters[cluster];
                 let p = &c.synciq.policies[id];
-                let snap = subtree_sharing(&c.files, &p.source_root_path, &p.synced);
+                let snap = subtree_shared(&c.files, &p.source_root_path, &p.synced);
                 let changed: Vec<u64> =
                     snap.changed_from(&p.synced).map(|e| e.size_bytes).collect();
                 job.total_files = snap.len() as u64;
@@ -952,7 +952,7 @@ impl WorldState {
                     } else {
                         0
                     };
-                job.snapshot = SharedSnapshot::new(snap);
+                job.snapshot = snap;
                 let mut p = self
                     .clusters
                     .get_mut(cluster)
