@@ -71,3 +71,221 @@ impl AuditEntry {
         self
     }
 }
+
+/// The world's audit log, stored compactly.
+///
+/// Entries are appended while the world runs and read back whole only at the end (the judge
+/// and the trace go through [`AuditLog::entries`]), while the log is alive for the whole run:
+/// as [`AuditEntry`] values, with about nine small strings and a JSON map each, it was one
+/// of the largest parts of a large run's memory. A record here keeps its strings as ids
+/// into one table of distinct strings (clusters, actors, run, steps, policies, actions,
+/// objects and results repeat across entries) and its detail as its JSON text, so an entry
+/// costs a few dozen bytes. [`AuditLog::entries`] gives back exactly the entries pushed
+/// (with `seq` assigned), in order.
+#[derive(Debug, Default)]
+pub struct AuditLog {
+    strings: Interner,
+    records: Vec<Record>,
+}
+
+/// One entry: string fields as [`Interner`] ids (`NONE` for an absent optional field).
+#[derive(Debug)]
+struct Record {
+    t_ms: u64,
+    cluster: u32,
+    actor: u32,
+    run: u32,
+    step: u32,
+    policy: u32,
+    zone: u32,
+    action: u32,
+    object: u32,
+    result: u32,
+    detail: Detail,
+}
+
+/// An entry's `detail`: its JSON text when that reads back as the same value (always, but
+/// for the odd float the parser could round differently), else the value itself.
+#[derive(Debug)]
+enum Detail {
+    Null,
+    Text(u32),
+    Value(Box<serde_json::Value>),
+}
+
+const NONE: u32 = u32::MAX;
+
+/// Distinct strings, each stored once, numbered in order of first use (so the numbering,
+/// like everything in the world, depends only on the order of events).
+#[derive(Debug, Default)]
+struct Interner {
+    ids: std::collections::HashMap<std::sync::Arc<str>, u32>,
+    strings: Vec<std::sync::Arc<str>>,
+}
+
+impl Interner {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = u32::try_from(self.strings.len()).unwrap_or(NONE - 1);
+        let s: std::sync::Arc<str> = s.into();
+        self.strings.push(s.clone());
+        self.ids.insert(s, id);
+        id
+    }
+
+    fn opt_id(&mut self, s: Option<&str>) -> u32 {
+        s.map_or(NONE, |s| self.id(s))
+    }
+
+    fn get(&self, id: u32) -> &str {
+        self.strings.get(id as usize).map_or("", |s| s)
+    }
+
+    fn opt(&self, id: u32) -> Option<String> {
+        (id != NONE).then(|| self.get(id).to_string())
+    }
+}
+
+impl AuditLog {
+    /// Append an entry; its `seq` becomes its 1-based position (the one it had is ignored).
+    pub fn push(&mut self, e: AuditEntry) {
+        let s = &mut self.strings;
+        let detail = match e.detail {
+            serde_json::Value::Null => Detail::Null,
+            v => {
+                let text = serde_json::to_string(&v).unwrap_or_default();
+                if serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|back| back == v) {
+                    Detail::Text(s.id(&text))
+                } else {
+                    Detail::Value(Box::new(v))
+                }
+            }
+        };
+        let r = Record {
+            t_ms: e.t_ms,
+            cluster: s.id(&e.cluster),
+            actor: s.id(&e.actor),
+            run: s.opt_id(e.run.as_deref()),
+            step: s.opt_id(e.step.as_deref()),
+            policy: s.opt_id(e.policy.as_deref()),
+            zone: s.opt_id(e.zone.as_deref()),
+            action: s.id(&e.action),
+            object: s.id(&e.object),
+            result: s.id(&e.result),
+            detail,
+        };
+        self.records.push(r);
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Every entry, in order.
+    pub fn entries(&self) -> Vec<AuditEntry> {
+        let s = &self.strings;
+        self.records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| AuditEntry {
+                seq: i as u64 + 1,
+                t_ms: r.t_ms,
+                cluster: s.get(r.cluster).to_string(),
+                actor: s.get(r.actor).to_string(),
+                run: s.opt(r.run),
+                step: s.opt(r.step),
+                policy: s.opt(r.policy),
+                zone: s.opt(r.zone),
+                action: s.get(r.action).to_string(),
+                object: s.get(r.object).to_string(),
+                result: s.get(r.result).to_string(),
+                detail: match &r.detail {
+                    Detail::Null => serde_json::Value::Null,
+                    Detail::Text(id) => {
+                        serde_json::from_str(s.get(*id)).unwrap_or(serde_json::Value::Null)
+                    }
+                    Detail::Value(v) => (**v).clone(),
+                },
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    /// Strings from a small set, so that repeats (and so shared ids) are common.
+    fn name() -> impl Strategy<Value = String> {
+        prop::sample::select(vec!["", "a", "b", "sync.job.start", "ok", "error: x", "é"])
+            .prop_map(String::from)
+    }
+
+    fn detail() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|x| json!(x)),
+            (0.0f64..1.0).prop_map(|x| json!(x)),
+            name().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::vec((name(), inner), 0..4)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn entry() -> impl Strategy<Value = AuditEntry> {
+        (
+            (any::<u64>(), any::<u64>(), name(), name()),
+            prop::collection::vec(prop::option::of(name()), 4),
+            (name(), name(), name(), detail()),
+        )
+            .prop_map(
+                |((seq, t_ms, cluster, actor), o, (action, object, result, detail))| AuditEntry {
+                    seq,
+                    t_ms,
+                    cluster,
+                    actor,
+                    run: o[0].clone(),
+                    step: o[1].clone(),
+                    policy: o[2].clone(),
+                    zone: o[3].clone(),
+                    action,
+                    object,
+                    result,
+                    detail,
+                },
+            )
+    }
+
+    proptest! {
+        /// The compact log gives back exactly what a plain `Vec` of the entries holds,
+        /// with `seq` numbered from 1.
+        #[test]
+        fn audit_log_agrees_with_a_vec(entries in prop::collection::vec(entry(), 0..24)) {
+            let mut log = AuditLog::default();
+            let mut want = Vec::new();
+            for mut e in entries {
+                log.push(e.clone());
+                e.seq = want.len() as u64 + 1;
+                want.push(e);
+            }
+            prop_assert_eq!(log.len(), want.len());
+            prop_assert_eq!(log.entries(), want);
+        }
+    }
+}

@@ -32,6 +32,7 @@ pub mod config;
 pub mod faults;
 pub mod model;
 pub mod policy_index;
+pub mod snapshot;
 pub mod spec;
 pub mod synciq;
 pub mod target_index;
@@ -289,7 +290,7 @@ impl Sim {
     }
 
     pub fn audit_log(&self) -> Vec<AuditEntry> {
-        self.with_world_read(|w| w.audit.clone())
+        self.with_world_read(|w| w.audit.entries())
     }
 
     /// A client writes (creates or overwrites) a file; returns the new version.

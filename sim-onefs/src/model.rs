@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{AuditEntry, ReqCtx};
+use crate::audit::{AuditEntry, AuditLog, ReqCtx};
 use crate::config::ConfigState;
 use crate::faults::{conditions_match, FaultEffect, FaultRule, FaultState, RequestInfo, RuleKind};
 use crate::spec::*;
@@ -28,8 +28,7 @@ pub struct FileEntry {
     pub mtime_ms: u64,
 }
 
-/// Files under some root, keyed by path relative to it (with a leading `/`).
-pub type Snapshot = BTreeMap<String, FileEntry>;
+pub use crate::snapshot::Snapshot;
 
 /// A snapshot shared between the job that took it, the policy's `synced` baseline and the
 /// target's `last_good`: a successful run records the same snapshot in all three, so they
@@ -78,7 +77,7 @@ pub struct WorldState {
     pub pool_mappings: Vec<PoolMappingSpec>,
     pub faults: Vec<FaultState>,
     #[serde(skip)]
-    pub audit: Vec<AuditEntry>,
+    pub audit: AuditLog,
     #[serde(skip)]
     pub rng: ChaCha8Rng,
     /// Bumped after every change (every mutable access through `Sim::with_world`, every
@@ -127,12 +126,44 @@ pub fn valid_ifs_path(p: &str) -> bool {
 
 /// Files under `root`, keyed relative to it.
 pub fn subtree(files: &BTreeMap<String, FileEntry>, root: &str) -> Snapshot {
-    files
-        .range(root.to_string()..)
+    subtree_sharing(files, root, &Snapshot::default())
+}
+
+/// [`subtree`] as a shared snapshot: `prev` itself when the tree under `root` is still
+/// exactly `prev` (a run right after another one of the same policy, e.g. the final sync
+/// of a failover after its presync, copies an unchanged tree: one snapshot serves both
+/// instead of two equal copies), else a new one sharing `prev`'s keys.
+pub fn subtree_shared(
+    files: &BTreeMap<String, FileEntry>,
+    root: &str,
+    prev: &SharedSnapshot,
+) -> SharedSnapshot {
+    let unchanged = files
+        .range::<str, _>((std::ops::Bound::Included(root), std::ops::Bound::Unbounded))
         .take_while(|(k, _)| k.starts_with(root))
         .filter(|(k, _)| is_under(k, root))
-        .map(|(k, v)| (k[root.len()..].to_string(), v.clone()))
-        .collect()
+        .map(|(k, v)| (&k[root.len()..], v))
+        .eq(prev.iter());
+    if unchanged {
+        return prev.clone();
+    }
+    SharedSnapshot::new(subtree_sharing(files, root, prev))
+}
+
+/// [`subtree`], sharing the keys it has in common with `prev` (a snapshot of the same
+/// root taken before: most keys are equal from one run of a policy to the next).
+pub fn subtree_sharing(
+    files: &BTreeMap<String, FileEntry>,
+    root: &str,
+    prev: &Snapshot,
+) -> Snapshot {
+    // Keys under `root` all start with it, so their relative parts keep the map's order.
+    let items = files
+        .range::<str, _>((std::ops::Bound::Included(root), std::ops::Bound::Unbounded))
+        .take_while(|(k, _)| k.starts_with(root))
+        .filter(|(k, _)| is_under(k, root))
+        .map(|(k, v)| (&k[root.len()..], v));
+    Snapshot::from_sorted_sharing(items, prev)
 }
 
 /// Make the tree under `root` exactly `snap`.
@@ -154,7 +185,7 @@ pub fn replace_subtree(files: &mut BTreeMap<String, FileEntry>, root: &str, snap
         return;
     }
     let mut gone: Vec<String> = Vec::new();
-    let mut added: Vec<(&String, &FileEntry)> = Vec::new();
+    let mut added: Vec<(&str, &FileEntry)> = Vec::new();
     {
         let mut old = files
             .range_mut::<str, _>((std::ops::Bound::Included(root), std::ops::Bound::Unbounded))
@@ -169,7 +200,7 @@ pub fn replace_subtree(files: &mut BTreeMap<String, FileEntry>, root: &str, snap
                     gone.extend(old.by_ref().map(|(k, _)| k.clone()));
                 }
                 (None, Some(_)) => added.extend(new.by_ref()),
-                (Some((ok, _)), Some((nk, _))) => match ok[root.len()..].cmp(nk.as_str()) {
+                (Some((ok, _)), Some((nk, _))) => match ok[root.len()..].cmp(nk) {
                     std::cmp::Ordering::Less => {
                         let (k, _) = old.next().expect("peeked");
                         gone.push(k.clone());
@@ -194,6 +225,40 @@ pub fn replace_subtree(files: &mut BTreeMap<String, FileEntry>, root: &str, snap
     }
 }
 
+/// `files` after [`replace_subtree`] with each `(root, snapshot)` of `copies` in turn, for
+/// roots none of which is inside another (target paths on one cluster): the files outside
+/// every root, and each snapshot under its root, built as one tree.
+fn lay_out(
+    mut files: BTreeMap<String, FileEntry>,
+    copies: &[(String, SharedSnapshot)],
+) -> BTreeMap<String, FileEntry> {
+    for (root, _) in copies {
+        let under: Vec<String> = files
+            .range::<str, _>((
+                std::ops::Bound::Included(root.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(k, _)| k.starts_with(root.as_str()))
+            .filter(|(k, _)| is_under(k, root))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in under {
+            files.remove(&k);
+        }
+    }
+    let n = files.len() + copies.iter().map(|(_, s)| s.len()).sum::<usize>();
+    let mut all: Vec<(String, FileEntry)> = Vec::with_capacity(n);
+    all.extend(files);
+    for (root, snap) in copies {
+        all.extend(
+            snap.iter()
+                .map(|(rel, e)| (format!("{root}{rel}"), e.clone())),
+        );
+    }
+    // Keys are distinct (the roots do not nest), so the order of equal keys is moot.
+    all.into_iter().collect()
+}
+
 /// The defining version of [`replace_subtree`]: remove everything under `root`, insert
 /// `root + rel` for every entry of `snap`.
 fn replace_subtree_plain(files: &mut BTreeMap<String, FileEntry>, root: &str, snap: &Snapshot) {
@@ -206,7 +271,7 @@ fn replace_subtree_plain(files: &mut BTreeMap<String, FileEntry>, root: &str, sn
     for k in old {
         files.remove(&k);
     }
-    for (rel, e) in snap {
+    for (rel, e) in snap.iter() {
         files.insert(format!("{root}{rel}"), e.clone());
     }
 }
@@ -225,6 +290,13 @@ fn bad(msg: String) -> SimError {
 impl WorldState {
     /// Validate the spec and build the world as of t=0 (see the crate doc for the initial sync).
     pub fn from_spec(spec: &WorldSpec, seed: u64) -> Result<WorldState, SimError> {
+        Self::build(spec, seed, true)
+    }
+
+    /// [`WorldState::from_spec`]; `lay_out_copies`: lay the initial syncs' copies out in
+    /// one go where that gives the same world (false: copy them one policy at a time, the
+    /// defining way, which the tests compare against).
+    fn build(spec: &WorldSpec, seed: u64, lay_out_copies: bool) -> Result<WorldState, SimError> {
         validate(spec)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut clusters = BTreeMap::new();
@@ -309,13 +381,35 @@ impl WorldState {
             clusters,
             pool_mappings: spec.pool_mappings.clone(),
             faults: Vec::new(),
-            audit: Vec::new(),
+            audit: AuditLog::default(),
             rng,
             version: 0,
             next_due: None,
         };
+        // The initial syncs' copies into the targets. When no policy copies from a cluster
+        // that a policy copies into, no initial sync reads a copy, so all copies can be
+        // laid out at the end, each target tree built in one go: inserting them one policy
+        // after the other cost a search per file and left the tree's nodes about half full
+        // (a B-tree filled by appends), i.e. about twice the memory for the whole run.
+        let targets: std::collections::BTreeSet<&str> =
+            spec.policies.iter().map(|p| p.target.as_str()).collect();
+        let defer = lay_out_copies && spec.policies.iter().all(|p| !targets.contains(&*p.source));
+        let mut copies: BTreeMap<String, Vec<(String, SharedSnapshot)>> = BTreeMap::new();
         for p in &spec.policies {
-            w.install_initial_policy(p);
+            let snap = w.install_initial_policy(p);
+            if defer {
+                copies
+                    .entry(p.target.clone())
+                    .or_default()
+                    .push((p.target_path.clone(), snap));
+            } else {
+                let tgt = w.clusters.get_mut(&p.target).expect("validated");
+                replace_subtree(&mut tgt.files, &p.target_path, &snap);
+            }
+        }
+        for (cluster, copies) in copies {
+            let tgt = w.clusters.get_mut(&cluster).expect("validated");
+            tgt.files = lay_out(std::mem::take(&mut tgt.files), &copies);
         }
         // Changes since the initial sync: chosen after all copies exist, so targets hold v1.
         for c in &spec.clusters {
@@ -348,8 +442,7 @@ impl WorldState {
     }
 
     /// Append an entry, assigning its sequence number.
-    pub fn push_audit(&mut self, mut e: AuditEntry) {
-        e.seq = self.audit.len() as u64 + 1;
+    pub fn push_audit(&mut self, e: AuditEntry) {
         self.audit.push(e);
     }
 
@@ -997,6 +1090,7 @@ mod tests {
                 0..4,
             ),
         ]
+        .prop_map(|m| m.into_iter().collect())
     }
 
     fn job_world() -> WorldState {
@@ -1024,11 +1118,54 @@ mod tests {
         format!(
             "{}\n{}",
             serde_json::to_string(w).expect("json"),
-            serde_json::to_string(&w.audit).expect("json")
+            serde_json::to_string(&w.audit.entries()).expect("json")
         )
     }
 
+    /// Worlds whose policies copy between three clusters, into paths that may already hold
+    /// files of the target, sometimes from a cluster another policy copies into.
+    fn world_spec() -> impl Strategy<Value = WorldSpec> {
+        let cluster = || prop::sample::select(vec!["a", "b", "c"]);
+        let dir =
+            || prop::sample::select(vec!["/ifs/d", "/ifs/d/x", "/ifs/e", "/ifs/d-x", "/ifs/f"]);
+        let files = prop::collection::vec((cluster(), dir(), 0u64..4, 0u64..3), 0..6);
+        let policies = prop::collection::vec((cluster(), cluster(), dir(), dir()), 0..5);
+        (files, policies).prop_map(|(files, policies)| {
+            let clusters: Vec<serde_json::Value> = ["a", "b", "c"]
+                .iter()
+                .map(|c| {
+                    let f: Vec<serde_json::Value> = files
+                        .iter()
+                        .filter(|(fc, ..)| fc == c)
+                        .map(|(_, root, count, size)| {
+                            serde_json::json!({"root": root, "count": count, "size_bytes": size, "unsynced_fraction": 0.5})
+                        })
+                        .collect();
+                    serde_json::json!({"name": c, "files": f})
+                })
+                .collect();
+            let p: Vec<serde_json::Value> = policies
+                .iter()
+                .enumerate()
+                .map(|(i, (s, t, sp, tp))| {
+                    serde_json::json!({"name": format!("p{i}"), "source": s, "target": t, "source_path": sp, "target_path": tp})
+                })
+                .collect();
+            serde_json::from_value(serde_json::json!({"clusters": clusters, "policies": p}))
+                .expect("spec")
+        })
+    }
+
     proptest! {
+        /// Laying the initial copies out in one go builds the same world as copying them
+        /// one policy at a time.
+        #[test]
+        fn laid_out_copies_agree_with_copies_one_at_a_time(spec in world_spec(), seed in 0u64..4) {
+            let got = WorldState::build(&spec, seed, true).map(|w| observed(&w));
+            let want = WorldState::build(&spec, seed, false).map(|w| observed(&w));
+            prop_assert_eq!(format!("{got:?}"), format!("{want:?}"));
+        }
+
         /// `advance_known` (the event scan skipped while nothing changed and nothing is
         /// due) leaves every world exactly as the plain `advance` does, when every change
         /// bumps the version as `Sim::with_world` does.
@@ -1066,6 +1203,17 @@ mod tests {
             let mut got = files;
             replace_subtree(&mut got, &root, &snap);
             prop_assert_eq!(got, want);
+        }
+
+        /// A shared subtree is the subtree; it is the previous snapshot itself exactly
+        /// when that is equal.
+        #[test]
+        fn subtree_shared_is_the_subtree(files in tree(), root in path(), from in path()) {
+            let prev = SharedSnapshot::new(subtree(&files, &from));
+            let got = subtree_shared(&files, &root, &prev);
+            let want = subtree(&files, &root);
+            prop_assert_eq!(&*got, &want);
+            prop_assert_eq!(std::sync::Arc::ptr_eq(&got, &prev), *prev == want);
         }
 
         /// Copying a subtree somewhere and back is the merge's main use: the result under

@@ -14,7 +14,7 @@
 //! untouched, so "restore to last good" is always `last_good`.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,9 @@ use serde_json::{json, Value};
 use crate::audit::{AuditEntry, ReqCtx};
 use crate::clock::Epoch;
 use crate::faults::RequestInfo;
-use crate::model::{random_hex, replace_subtree, subtree, SharedSnapshot, Snapshot, WorldState};
+use crate::model::{
+    random_hex, replace_subtree, subtree, subtree_shared, SharedSnapshot, Snapshot, WorldState,
+};
 use crate::spec::PolicySpec;
 
 /// Errors of SyncIQ operations; the API maps them to PAPI statuses.
@@ -368,12 +370,55 @@ pub struct SyncIqState {
 /// A report never changes once written, so its PAPI JSON is rendered once and kept
 /// ([`ReportLog::rendered`]): the orchestrator lists a policy's reports around each of its
 /// jobs, and rendering them every time was the simulator's largest cost on large runs.
-#[derive(Clone, Debug, Default)]
+///
+/// Kept bodies share their common end: a report body is mostly the same defaults, in the
+/// same order, after the report's own fields, and kept whole they were one of the largest
+/// parts of a large run's memory. A body is kept as its own beginning plus a shared end
+/// ([`Kept`]) and put together again when served (a copy, far cheaper than rendering).
+#[derive(Debug, Default)]
 pub struct ReportLog {
     items: Vec<Report>,
     by_policy: BTreeMap<String, Vec<usize>>,
     /// The rendered body of `items[i]` and the epoch it was rendered for.
-    rendered: Vec<OnceLock<(Epoch, Bytes)>>,
+    rendered: Vec<OnceLock<(Epoch, Kept)>>,
+    /// The end the kept bodies share, as far as the bodies so far have one: it only ever
+    /// gets shorter (the common end of itself and a body that does not end with it).
+    tail: Mutex<Bytes>,
+}
+
+/// A kept body: whole, or its beginning followed by `tail`.
+#[derive(Clone, Debug)]
+enum Kept {
+    Whole(Bytes),
+    Split { head: Bytes, tail: Bytes },
+}
+
+/// Shorter shared ends are not worth keeping apart (each split body is joined when served).
+const MIN_SHARED_TAIL: usize = 256;
+
+impl Kept {
+    fn body(&self) -> Bytes {
+        match self {
+            Kept::Whole(b) => b.clone(),
+            Kept::Split { head, tail } => {
+                let mut v = Vec::with_capacity(head.len() + tail.len());
+                v.extend_from_slice(head);
+                v.extend_from_slice(tail);
+                v.into()
+            }
+        }
+    }
+}
+
+impl Clone for ReportLog {
+    fn clone(&self) -> ReportLog {
+        ReportLog {
+            items: self.items.clone(),
+            by_policy: self.by_policy.clone(),
+            rendered: self.rendered.clone(),
+            tail: Mutex::new(self.shared_tail()),
+        }
+    }
 }
 
 impl ReportLog {
@@ -395,11 +440,51 @@ impl ReportLog {
     /// report (a body rendered for another epoch is not reused).
     pub fn rendered(&self, i: usize, ep: Epoch, render: impl Fn(&Report, Epoch) -> Bytes) -> Bytes {
         let r = &self.items[i];
-        let (at, body) = self.rendered[i].get_or_init(|| (ep, render(r, ep)));
+        let (at, kept) = self.rendered[i].get_or_init(|| (ep, self.keep(&render(r, ep))));
         if *at == ep {
-            body.clone()
+            kept.body()
         } else {
             render(r, ep)
+        }
+    }
+
+    fn shared_tail(&self) -> Bytes {
+        self.tail
+            .lock()
+            .map_or_else(|e| e.into_inner().clone(), |t| t.clone())
+    }
+
+    /// How `body` is kept: copied at its exact length (a serialiser's buffer grows by
+    /// doubling, so a body kept as rendered held up to twice its size), split off the
+    /// shared end when it has it. The first body sets the shared end; a body without it
+    /// shortens it to their common end.
+    fn keep(&self, body: &[u8]) -> Kept {
+        let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        if tail.is_empty() {
+            *tail = Bytes::copy_from_slice(body);
+            return Kept::Whole(tail.clone());
+        }
+        if !body.ends_with(&tail) {
+            let common = tail
+                .iter()
+                .rev()
+                .zip(body.iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count();
+            if common < MIN_SHARED_TAIL {
+                return Kept::Whole(Bytes::copy_from_slice(body));
+            }
+            *tail = Bytes::copy_from_slice(&tail[tail.len() - common..]);
+        }
+        if body.len() == tail.len() {
+            return Kept::Whole(tail.clone());
+        }
+        if tail.len() < MIN_SHARED_TAIL {
+            return Kept::Whole(Bytes::copy_from_slice(body));
+        }
+        Kept::Split {
+            head: Bytes::copy_from_slice(&body[..body.len() - tail.len()]),
+            tail: tail.clone(),
         }
     }
 
@@ -535,7 +620,10 @@ impl WorldState {
     /// A policy from the spec, as if its last successful sync ended at t=0: the initial
     /// full sync, then the spec's `past_syncs` (each a report, one
     /// [`PAST_SYNC_INTERVAL_MS`](crate::spec::PAST_SYNC_INTERVAL_MS) apart).
-    pub(crate) fn install_initial_policy(&mut self, p: &PolicySpec) {
+    ///
+    /// Returns the snapshot the initial sync copied, for the caller to put under the
+    /// target path (see [`WorldState::from_spec`]).
+    pub(crate) fn install_initial_policy(&mut self, p: &PolicySpec) -> SharedSnapshot {
         let id = random_hex(&mut self.rng, 32);
         let src = &self.clusters[&p.source];
         let snap = SharedSnapshot::new(subtree(&src.files, &p.source_path));
@@ -552,7 +640,6 @@ impl WorldState {
             .and_then(|s| s.parse().ok())
             .unwrap_or(JobState::Finished);
         let tgt = self.clusters.get_mut(&p.target).expect("validated");
-        replace_subtree(&mut tgt.files, &p.target_path, &snap);
         tgt.synciq.target_policies.insert(
             id.clone(),
             TargetPolicy {
@@ -627,9 +714,10 @@ impl WorldState {
                 last_started_ms: Some(-dur),
                 last_success_ms: Some(-dur),
                 conflicted: false,
-                synced: snap,
+                synced: snap.clone(),
             },
         );
+        snap
     }
 
     /// Resolve a `target_host` to a cluster name: a cluster name, or a SmartConnect zone
@@ -851,12 +939,9 @@ impl WorldState {
             JobAction::Run | JobAction::Test => {
                 let c = &self.clusters[cluster];
                 let p = &c.synciq.policies[id];
-                let snap = subtree(&c.files, &p.source_root_path);
-                let changed: Vec<u64> = snap
-                    .iter()
-                    .filter(|(k, e)| p.synced.get(*k).map(|s| s.version) != Some(e.version))
-                    .map(|(_, e)| e.size_bytes)
-                    .collect();
+                let snap = subtree_shared(&c.files, &p.source_root_path, &p.synced);
+                let changed: Vec<u64> =
+                    snap.changed_from(&p.synced).map(|e| e.size_bytes).collect();
                 job.total_files = snap.len() as u64;
                 job.total_bytes = sum_bytes(&snap);
                 job.changed_files = changed.len() as u64;
@@ -867,7 +952,7 @@ impl WorldState {
                     } else {
                         0
                     };
-                job.snapshot = SharedSnapshot::new(snap);
+                job.snapshot = snap;
                 let mut p = self
                     .clusters
                     .get_mut(cluster)
@@ -1408,4 +1493,91 @@ fn has_slot(s: &SyncIqState) -> bool {
         .filter(|j| j.state == JobState::Running && j.action.uses_slot())
         .count();
     running < s.settings.max_concurrent_jobs as usize
+}
+
+#[cfg(test)]
+mod report_log_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn report(job_id: u64) -> Report {
+        Report {
+            id: format!("{job_id}-p"),
+            job_id,
+            policy_id: "id".into(),
+            policy_name: "p".into(),
+            action: JobAction::Run,
+            state: JobState::Finished,
+            start_ms: 0,
+            end_ms: 0,
+            source_root_path: "/ifs/a".into(),
+            target_path: "/ifs/a".into(),
+            target_host: "b".into(),
+            source_host: "a".into(),
+            total_files: 0,
+            files_transferred: 0,
+            total_data_bytes: 0,
+            bytes_transferred: 0,
+            errors: vec![],
+            initial: false,
+        }
+    }
+
+    /// Bodies as reports have them: a short own part, then one of a few long ends that
+    /// share their last part (and sometimes a short or empty body).
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        let common: Vec<u8> = (0..400u32)
+            .map(|i| b"ab,:\"{}0"[(i % 8) as usize])
+            .collect();
+        (
+            prop::collection::vec(prop::sample::select(b"ab,:0".to_vec()), 0..12),
+            0usize..4,
+        )
+            .prop_map(move |(head, kind)| {
+                let mut b = head;
+                match kind {
+                    0 => b.extend_from_slice(&common),
+                    1 => {
+                        b.extend_from_slice(b"x");
+                        b.extend_from_slice(&common[100..]);
+                    }
+                    2 => b.extend_from_slice(&common[..300]),
+                    _ => {}
+                }
+                b
+            })
+    }
+
+    proptest! {
+        /// Whatever is kept shared, every report is served exactly as it was rendered, in
+        /// any order of first reads, again and again; another epoch renders afresh.
+        #[test]
+        fn report_log_serves_the_rendered_bodies(
+            bodies in prop::collection::vec(body(), 1..12),
+            order in prop::collection::vec(any::<prop::sample::Index>(), 0..30),
+        ) {
+            let mut log = ReportLog::default();
+            for i in 0..bodies.len() {
+                log.push(report(i as u64));
+            }
+            let render = |r: &Report, ep: Epoch| {
+                let mut b = bodies[r.job_id as usize].clone();
+                if ep != Epoch::default() {
+                    b.push(b'!');
+                }
+                Bytes::from(b)
+            };
+            for ix in order {
+                let i = ix.index(bodies.len());
+                prop_assert_eq!(&log.rendered(i, Epoch::default(), render)[..], &bodies[i][..]);
+            }
+            let copy = log.clone();
+            for (i, b) in bodies.iter().enumerate() {
+                prop_assert_eq!(&log.rendered(i, Epoch::default(), render)[..], &b[..]);
+                prop_assert_eq!(&copy.rendered(i, Epoch::default(), render)[..], &b[..]);
+                let other = Epoch::from_unix_s(1);
+                prop_assert_eq!(log.rendered(i, other, render), render(&log.items[i], other));
+            }
+        }
+    }
 }
