@@ -105,12 +105,48 @@ struct Record {
 }
 
 /// An entry's `detail`: its JSON text when that reads back as the same value (always, but
-/// for the odd float the parser could round differently), else the value itself.
+/// for the odd float the parser could round differently), else the value itself. The text
+/// is not interned: details are mostly distinct, and hashing each was a large part of a
+/// push.
 #[derive(Debug)]
 enum Detail {
     Null,
-    Text(u32),
+    Text(Box<str>),
     Value(Box<serde_json::Value>),
+}
+
+/// Whether `v` holds a float anywhere (only a float's text may read back different).
+fn has_float(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Number(n) => n.is_f64(),
+        serde_json::Value::Array(a) => a.iter().any(has_float),
+        serde_json::Value::Object(o) => o.values().any(has_float),
+        _ => false,
+    }
+}
+
+/// FNV-1a: the interned strings are short names (clusters, steps, actions, results), for
+/// which SipHash's setup cost was most of a lookup; no input here is chosen by an attacker
+/// (the world's own names).
+#[derive(Debug, Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 const NONE: u32 = u32::MAX;
@@ -119,7 +155,7 @@ const NONE: u32 = u32::MAX;
 /// like everything in the world, depends only on the order of events).
 #[derive(Debug, Default)]
 struct Interner {
-    ids: std::collections::HashMap<std::sync::Arc<str>, u32>,
+    ids: std::collections::HashMap<std::sync::Arc<str>, u32, std::hash::BuildHasherDefault<Fnv>>,
     strings: Vec<std::sync::Arc<str>>,
 }
 
@@ -156,8 +192,12 @@ impl AuditLog {
             serde_json::Value::Null => Detail::Null,
             v => {
                 let text = serde_json::to_string(&v).unwrap_or_default();
-                if serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|back| back == v) {
-                    Detail::Text(s.id(&text))
+                // Only a float's text can read back different; without one the check (a
+                // parse of every detail) is skipped.
+                if !has_float(&v)
+                    || serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|back| back == v)
+                {
+                    Detail::Text(text.into_boxed_str())
                 } else {
                     Detail::Value(Box::new(v))
                 }
@@ -207,8 +247,8 @@ impl AuditLog {
                 result: s.get(r.result).to_string(),
                 detail: match &r.detail {
                     Detail::Null => serde_json::Value::Null,
-                    Detail::Text(id) => {
-                        serde_json::from_str(s.get(*id)).unwrap_or(serde_json::Value::Null)
+                    Detail::Text(text) => {
+                        serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
                     }
                     Detail::Value(v) => (**v).clone(),
                 },
