@@ -83,3 +83,34 @@ fn drill_bench_prints_every_figure_as_json() {
     let rps = figures.iter().find(|f| f["id"] == "sim_rps_ratio").unwrap();
     assert!(rps["value"].is_null() && rps["note"].is_string(), "{rps:#}");
 }
+
+#[test]
+fn drill_bench_prints_its_world_for_drill_run() {
+    let out = Command::new(env!("CARGO_BIN_EXE_drill"))
+        .args(["bench", "--print-world", "3"])
+        .output()
+        .expect("drill runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml = String::from_utf8(out.stdout).expect("UTF-8");
+    // The throughput world the failover figures run: three policies, no pre-sync.
+    let scn = scenarios::Scenario::parse(&yaml, "<bench world>").expect("a valid scenario");
+    assert_eq!(scn.world.policies.len(), 3);
+    assert!(yaml.contains("presync: false"), "{yaml}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("w.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_drill"))
+        .arg("run")
+        .arg(&file)
+        .output()
+        .expect("drill runs");
+    assert!(
+        run.status.success(),
+        "drill run of the printed world failed: {}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+}
