@@ -530,6 +530,22 @@ impl Sim {
                 .unwrap_or_default()
         })
     }
+
+    /// Run `f` on the world's AD domain, read in place (no copy, unlike
+    /// [`Sim::ad_domain`]): the judge samples SPN collisions at every step end.
+    pub fn with_ad_read<R>(&self, f: impl FnOnce(&sim_ad_dns::Domain) -> R) -> Option<R> {
+        self.with_world_read(|w| w.ad.as_ref().map(f))
+    }
+
+    /// A policy's `schedule` (by id or name), read from the model: what
+    /// `policy_state(..)["schedule"]` holds, without rendering the policy's JSON.
+    pub fn policy_schedule(&self, cluster: &str, policy: &str) -> Option<String> {
+        self.with_world_read(|w| {
+            let s = &w.cluster(cluster)?.synciq;
+            let id = s.policy_id(policy)?;
+            s.policies.get(&id).map(|p| p.schedule.clone())
+        })
+    }
 }
 
 /// Lock `m`, or end the process when a panic poisoned it in the middle of a change (serving

@@ -95,6 +95,42 @@ pub struct StepSample {
     pub spn_collisions: Arc<BTreeMap<String, Vec<String>>>,
 }
 
+/// What `Domain::collisions` returns (SPN, lower-case → its holders in account order, for
+/// SPNs held more than once), built without a map entry per SPN: it runs at every step
+/// end and collisions are rare, so only the duplicates are collected.
+pub fn spn_collisions(d: &sim_ad_dns::Domain) -> BTreeMap<String, Vec<String>> {
+    use std::borrow::Cow;
+    let mut all: Vec<(Cow<'_, str>, &str)> = Vec::new();
+    for acc in d.accounts.values() {
+        for spn in &acc.spns {
+            let lower = if spn.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(spn.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(spn.as_str())
+            };
+            all.push((lower, acc.name.as_str()));
+        }
+    }
+    // Stable: holders of one SPN stay in account order, as in `Domain::collisions`.
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut i = 0;
+    while i < all.len() {
+        let mut j = i + 1;
+        while j < all.len() && all[j].0 == all[i].0 {
+            j += 1;
+        }
+        if j - i > 1 {
+            out.insert(
+                all[i].0.to_string(),
+                all[i..j].iter().map(|(_, n)| n.to_string()).collect(),
+            );
+        }
+        i = j;
+    }
+    out
+}
+
 /// `new`, or the previous sample's `Arc` when it holds the same (one copy for a run of
 /// step ends that saw the same thing).
 fn share<T: PartialEq>(prev: Option<&Arc<T>>, new: T) -> Arc<T> {
@@ -169,7 +205,7 @@ impl Sampler {
         let writable = end.policy.as_deref().and_then(|p| self.writable(p));
         let (t_ms, up, names) = (sim.now_ms(), self.up(), self.names());
         let (dfs_unreachable, dfs_dual) = (self.dfs_unreachable(), self.dfs_dual());
-        let spn_collisions = sim.ad_domain().map(|d| d.collisions()).unwrap_or_default();
+        let spn_collisions = sim.with_ad_read(spn_collisions).unwrap_or_default();
         let mut samples = self.lock();
         let prev = samples.steps.last();
         let s = StepSample {
@@ -290,11 +326,14 @@ impl Sampler {
         let mut policies: BTreeMap<String, BTreeMap<String, PolicyBrief>> = BTreeMap::new();
         for c in &clusters {
             for name in &candidates {
-                if let Some(v) = sim.policy_state(c, name) {
+                if let Some(schedule) = sim.policy_schedule(c, name) {
+                    let brief = PolicyBrief {
+                        schedule: Some(schedule),
+                    };
                     policies
                         .entry(c.clone())
                         .or_default()
-                        .insert(name.clone(), PolicyBrief::of(&v));
+                        .insert(name.clone(), brief);
                 }
             }
         }
@@ -312,11 +351,10 @@ impl Sampler {
                 ns.insert(n.clone(), dns.ns(n));
             }
         }
-        let domain = sim.ad_domain();
-        let spns = domain
-            .as_ref()
-            .map(|d| {
-                d.accounts
+        let (spns, spn_collisions) = sim
+            .with_ad_read(|d| {
+                let spns = d
+                    .accounts
                     .values()
                     .map(|a| {
                         (
@@ -324,7 +362,8 @@ impl Sampler {
                             a.spns.iter().map(|s| s.to_ascii_lowercase()).collect(),
                         )
                     })
-                    .collect()
+                    .collect();
+                (spns, spn_collisions(d))
             })
             .unwrap_or_default();
         Snapshot {
@@ -338,7 +377,35 @@ impl Sampler {
             dfs_unreachable: self.dfs_unreachable(),
             dfs_dual: self.dfs_dual(),
             writable,
-            spn_collisions: domain.map(|d| d.collisions()).unwrap_or_default(),
+            spn_collisions,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The step-end collision scan answers what `Domain::collisions` answers, SPNs
+        /// differing only in case included.
+        #[test]
+        fn spn_collisions_match_domain_collisions(
+            accounts in proptest::collection::btree_map(
+                "[a-cA-C]{1,2}",
+                proptest::collection::btree_set("HOST/[a-dA-D]{1,2}", 0..5),
+                0..6,
+            )
+        ) {
+            let mut d = sim_ad_dns::Domain::new("corp.example");
+            for (name, spns) in accounts {
+                d.accounts.insert(
+                    name.to_ascii_lowercase(),
+                    sim_ad_dns::MachineAccount { name, spns },
+                );
+            }
+            prop_assert_eq!(spn_collisions(&d), d.collisions());
         }
     }
 }

@@ -131,6 +131,13 @@ async fn policy_crud_and_errors() {
         sim.policy_state("boston", "ops").unwrap()["schedule"],
         "every 1 days"
     );
+    // The judge's read of the schedule is the rendered JSON's.
+    assert_eq!(
+        sim.policy_schedule("boston", "ops").as_deref(),
+        sim.policy_state("boston", "ops").unwrap()["schedule"].as_str()
+    );
+    assert_eq!(sim.policy_schedule("boston", "no-such-policy"), None);
+    assert_eq!(sim.policy_schedule("no-such-cluster", "ops"), None);
     let (s, v) = call(
         &b,
         "PUT",
