@@ -76,6 +76,13 @@ fn persona_key(o: &Map<String, Value>) -> String {
 }
 
 fn quota_json(cl: &Cluster, id: &str, o: &Obj) -> Value {
+    render("quota", o, quota_computed(cl, id, o))
+}
+
+/// The fields a quota's JSON computes (usage from the cluster's files, every threshold
+/// field, …) over its stored ones: [`quota_json`] is `render("quota", o, computed)`, so a
+/// list writes each item straight to bytes ([`Resource::plain_parts`]).
+fn quota_computed(cl: &Cluster, id: &str, o: &Obj) -> Value {
     let path = str_field(o, "path").unwrap_or_default();
     let (bytes, files) = cl
         .files
@@ -121,7 +128,7 @@ fn quota_json(cl: &Cluster, id: &str, o: &Obj) -> Value {
     if o.get("persona").is_none() {
         computed["persona"] = Value::Null;
     }
-    render("quota", o, computed)
+    computed
 }
 
 impl Resource for Quotas {
@@ -155,6 +162,14 @@ impl Resource for Quotas {
     }
     fn render(cl: &Cluster, _scope: &Scope, key: &String, o: &Obj) -> Value {
         quota_json(cl, key, o)
+    }
+    fn plain_parts(
+        cl: &Cluster,
+        _scope: &Scope,
+        key: &String,
+        o: &Obj,
+    ) -> Option<(&'static str, Value)> {
+        Some(("quota", quota_computed(cl, key, o)))
     }
     fn check_body(op: Op, _req: &mut Req, m: &mut Obj) -> Result<(), ApiError> {
         if op == Op::Update {
@@ -313,4 +328,51 @@ fn quota_matches(
             .is_none_or(|t| str_field(o, "type") == Some(t))
         && bool_ok(enforced, "enforced")
         && bool_ok(snaps, "include_snapshots")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::objects::render_to_vec;
+
+    /// A list item written from the computed fields is the bytes of the rendered quota:
+    /// directory and user quotas, thresholds set or not, accounting ready or not, files
+    /// under the quota or not.
+    #[test]
+    fn quota_computed_renders_as_quota_json() {
+        let spec: crate::WorldSpec = serde_json::from_value(json!({
+            "clusters": [{"name": "boston",
+                "users": [{"name": "admin", "password": "pw", "role": "admin"}],
+                "quotas": [{"path": "/ifs/data/eng", "hard_bytes": 10},
+                           {"path": "/ifs/data/eng/sub", "soft_bytes": 5, "ready": false},
+                           {"path": "/ifs/data/empty"}],
+                "files": [{"root": "/ifs/data/eng", "count": 5, "size_bytes": 100},
+                          {"root": "/ifs/data/eng/sub", "count": 3, "size_bytes": 7}]}]
+        }))
+        .unwrap();
+        let w = crate::model::WorldState::from_spec(&spec, 7).unwrap();
+        let mut cl = w.cluster("boston").unwrap().clone();
+        let extra = [
+            json!({"path": "/ifs/data/eng", "type": "user", "persona": {"id": "UID:1"},
+                   "thresholds": {"hard": 100, "soft": 50, "soft_grace": 60}, "enforced": true}),
+            json!({"path": "/ifs/data/eng", "type": "group", "persona": {"name": "g"},
+                   "thresholds": {"advisory": null}, "ready": true, "id": "stale",
+                   "usage": {"x": 1}, "linked": true, "zz_unknown": [1, 2]}),
+            json!({"type": "directory"}),
+        ];
+        for (i, e) in extra.iter().enumerate() {
+            cl.cfg
+                .quotas
+                .insert(format!("x{i}"), e.as_object().cloned().unwrap());
+        }
+        assert!(cl.cfg.quotas.len() >= 6);
+        for (id, o) in &cl.cfg.quotas {
+            let want = serde_json::to_vec(&quota_json(&cl, id, o)).unwrap();
+            let got = render_to_vec("quota", o, &quota_computed(&cl, id, o));
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                String::from_utf8(want).unwrap()
+            );
+        }
+    }
 }
