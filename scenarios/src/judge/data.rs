@@ -69,9 +69,14 @@ fn last_sync_snapshot_at(f: &Facts<'_>, policy: &str) -> Option<u64> {
         .max()
 }
 
+/// Policy → [`last_sync_snapshot_at`] (0: none), filled as [`lost`] asks: the answer
+/// depends only on the policy, and scanning the policy's audit entries for every client
+/// write (thousands per run) was most of I4.
+type SnapTimes = BTreeMap<String, u64>;
+
 /// Whether an acknowledged source write is missing on the target after the run (only for
 /// policies the run failed over), and the last sync's snapshot time.
-fn lost(f: &Facts<'_>, e: &ClientEvent) -> Option<(bool, u64)> {
+fn lost(f: &Facts<'_>, e: &ClientEvent, snaps: &mut SnapTimes) -> Option<(bool, u64)> {
     let world = f.ev.world?;
     if !e.ok || e.cluster.as_deref() != Some(f.report.from.as_str()) {
         return None;
@@ -81,7 +86,14 @@ fn lost(f: &Facts<'_>, e: &ClientEvent) -> Option<(bool, u64)> {
         return None;
     }
     let mapped = map_path(e.path.as_deref()?, &p.source_path, &p.target_path)?;
-    let snap = last_sync_snapshot_at(f, &p.name).unwrap_or(0);
+    let snap = match snaps.get(&p.name) {
+        Some(&t) => t,
+        None => {
+            let t = last_sync_snapshot_at(f, &p.name).unwrap_or(0);
+            snaps.insert(p.name.clone(), t);
+            t
+        }
+    };
     Some((world.sim.read_file(&f.report.to, &mapped).is_none(), snap))
 }
 
@@ -209,6 +221,7 @@ pub fn i4_no_data_loss(f: &Facts<'_>) -> Finding {
             .max()
             .unwrap_or(0)
     });
+    let mut snaps = SnapTimes::new();
     for e in f.ev.clients.iter().filter(|e| e.ok) {
         let Some(path) = e.path.as_deref() else {
             continue;
@@ -216,7 +229,7 @@ pub fn i4_no_data_loss(f: &Facts<'_>) -> Finding {
         let on_source = e.cluster.as_deref() == Some(from.as_str());
         let on_target = e.cluster.as_deref() == Some(to.as_str());
         if on_source {
-            if let Some((missing, snap)) = lost(f, e) {
+            if let Some((missing, snap)) = lost(f, e, &mut snaps) {
                 out.judged += 1;
                 if missing && e.t_ms < snap {
                     out.violations.push(format!(
@@ -430,6 +443,8 @@ pub fn i5_no_split_brain(f: &Facts<'_>) -> Finding {
 
 /// Per-client outage windows and lost writes.
 pub fn client_outages(f: &Facts<'_>) -> Vec<Outage> {
-    let is_lost = |e: &ClientEvent| lost(f, e).is_some_and(|(missing, _)| missing);
+    let snaps = std::cell::RefCell::new(SnapTimes::new());
+    let is_lost =
+        |e: &ClientEvent| lost(f, e, &mut snaps.borrow_mut()).is_some_and(|(missing, _)| missing);
     crate::clients::outages(f.ev.clients, &f.report.from, &f.report.to, &is_lost)
 }
