@@ -135,14 +135,48 @@ fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// An empty database with [`SCHEMA`], made once per process (`None` if it could not be).
+///
+/// Why: `drill` opens a fresh in-memory store for every scenario, and running the schema
+/// (each CREATE TABLE parsed, compiled and run, its definition then parsed again into the
+/// schema, plus `sqlite_sequence` for the AUTOINCREMENT) cost as much as everything the
+/// store does afterwards. Copying this database's few pages (SQLite's backup API) makes the
+/// same database — same tables, same `sqlite_master` — with none of that work.
+fn schema_template() -> Option<&'static Mutex<Connection>> {
+    static TEMPLATE: std::sync::OnceLock<Option<Mutex<Connection>>> = std::sync::OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let conn = Connection::open_in_memory().ok()?;
+            conn.execute_batch(SCHEMA).ok()?;
+            Some(Mutex::new(conn))
+        })
+        .as_ref()
+}
+
+/// Give the new, empty in-memory database of `conn` the schema: a copy of
+/// [`schema_template`], or (when there is none) the schema run on it.
+fn copy_schema(conn: &mut Connection) -> Result<(), StoreError> {
+    if let Some(template) = schema_template() {
+        let template = lock(template);
+        let backup = rusqlite::backup::Backup::new(&template, conn)?;
+        if backup.step(-1)? == rusqlite::backup::StepResult::Done {
+            return Ok(());
+        }
+    }
+    conn.execute_batch(SCHEMA)?;
+    Ok(())
+}
+
 impl Store {
-    fn init(conn: Connection, location: String, file: bool) -> Result<Store, StoreError> {
+    fn init(mut conn: Connection, location: String, file: bool) -> Result<Store, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         if file {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.execute_batch(SCHEMA)?;
+        } else {
+            copy_schema(&mut conn)?;
         }
-        conn.execute_batch(SCHEMA)?;
         Ok(Store {
             conn: Mutex::new(conn),
             location,
@@ -157,7 +191,8 @@ impl Store {
 
     /// A named in-memory store that other connections of this process can open by
     /// [`Store::location`] (a SQLite URI) while this one lives: `drill` gives each run one
-    /// and its judge reads the tables from there.
+    /// and its judge reads the tables from there. The store is new: `name` must not be one
+    /// that a live connection of this process still has open (its tables would be replaced).
     pub fn memory(name: &str) -> Result<Store, StoreError> {
         let uri = format!("file:{name}?mode=memory&cache=shared");
         let conn = Connection::open_with_flags(
@@ -199,7 +234,7 @@ impl Store {
     /// Every job, by source and policy.
     pub fn jobs(&self) -> Result<Vec<Job>, StoreError> {
         let c = lock(&self.conn);
-        let mut st = c.prepare(
+        let mut st = c.prepare_cached(
             "SELECT source, policy, target, state, reason, updated_ms, last_run_ms, last_result, last_counts
              FROM config_jobs ORDER BY source, policy",
         )?;
@@ -255,10 +290,12 @@ impl Store {
         let changes = serde_json::to_string(&run.changes)?;
         let mut c = lock(&self.conn);
         let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute(
+        // Cached statements, as in `job`: every config job run records one.
+        tx.prepare_cached(
             "INSERT INTO config_job_runs (source, policy, trigger, started_ms, ended_ms, result, counts, changes, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
+        )?
+        .execute(params![
                 run.source,
                 run.policy,
                 run.trigger,
@@ -268,13 +305,18 @@ impl Store {
                 counts,
                 changes,
                 run.detail
-            ],
-        )?;
-        tx.execute(
+            ])?;
+        tx.prepare_cached(
             "UPDATE config_jobs SET last_run_ms = ?3, last_result = ?4, last_counts = ?5
              WHERE source = ?1 AND policy = ?2",
-            params![run.source, run.policy, run.ended_ms, run.result, counts],
-        )?;
+        )?
+        .execute(params![
+            run.source,
+            run.policy,
+            run.ended_ms,
+            run.result,
+            counts
+        ])?;
         tx.commit()?;
         Ok(())
     }
@@ -345,11 +387,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         let json = serde_json::to_string(config)?;
         let c = lock(&self.conn);
-        c.execute(
+        c.prepare_cached(
             "INSERT INTO config_cache (source, policy, read_ms, config) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (source, policy) DO UPDATE SET read_ms = excluded.read_ms, config = excluded.config",
-            params![source, policy, read_ms, json],
-        )?;
+        )?
+        .execute(params![source, policy, read_ms, json])?;
         Ok(())
     }
 
@@ -361,11 +403,10 @@ impl Store {
     ) -> Result<Option<(i64, ConfigSet)>, StoreError> {
         let c = lock(&self.conn);
         let row: Option<(i64, String)> = c
-            .query_row(
+            .prepare_cached(
                 "SELECT read_ms, config FROM config_cache WHERE source = ?1 AND policy = ?2",
-                params![source, policy],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            )?
+            .query_row(params![source, policy], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         row.map(|(t, j)| Ok((t, serde_json::from_str(&j)?)))
             .transpose()
@@ -478,6 +519,54 @@ mod tests {
             .unwrap());
         assert!(s.cache("a", "hr").unwrap().is_none());
         assert_eq!(s.jobs().unwrap().len(), 1);
+    }
+
+    /// A store made by copying the template has the database that running the schema
+    /// makes: the same `sqlite_master` (tables, indexes, `sqlite_sequence`, their SQL).
+    #[test]
+    fn a_copied_schema_is_the_schema() {
+        fn master(c: &Connection) -> Vec<(String, String, String, Option<String>)> {
+            let mut st = c
+                .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name")
+                .unwrap();
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        }
+        let ran = Connection::open_in_memory().unwrap();
+        ran.execute_batch(SCHEMA).unwrap();
+        let want = master(&ran);
+        assert!(want.iter().any(|(_, n, _, _)| n == "sqlite_sequence"));
+        for s in [
+            Store::private().unwrap(),
+            Store::memory("store-test-copy").unwrap(),
+        ] {
+            assert_eq!(master(&lock(&s.conn)), want);
+        }
+        let s = Store::private().unwrap();
+        let run = |p: &str| JobRun {
+            source: "a".into(),
+            policy: p.into(),
+            trigger: "t".into(),
+            started_ms: 1,
+            ended_ms: 2,
+            result: "succeeded".into(),
+            counts: BTreeMap::new(),
+            changes: vec![],
+            detail: String::new(),
+        };
+        s.ensure("a", "eng", "b").unwrap();
+        s.record_run(&run("eng")).unwrap();
+        s.record_run(&run("eng")).unwrap();
+        let ids: Vec<i64> = lock(&s.conn)
+            .prepare("SELECT id FROM config_job_runs ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(ids, vec![1, 2]);
     }
 
     #[test]

@@ -266,7 +266,7 @@ impl<'de> Visitor<'de> for IsPath {
 
 /// Any JSON value, read through `deserialize_any` as a `Value` is (numbers range-checked,
 /// strings checked as UTF-8) but not built.
-struct Validate;
+pub(crate) struct Validate;
 
 impl<'de> serde::Deserialize<'de> for Validate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Validate, D::Error> {

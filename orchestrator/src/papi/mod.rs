@@ -181,6 +181,17 @@ impl std::fmt::Debug for PapiClient {
     }
 }
 
+/// A request body: `body` as JSON, the bytes that serialising it to a `Value` first wrote
+/// (`Value` maps keep insertion order here: `preserve_order`), `null` when it cannot be
+/// serialised. Written directly: the `Value` tree was built, and for a `Value` body
+/// cloned, for every write.
+fn json_body<B: Serialize + ?Sized>(body: &B) -> Bytes {
+    match serde_json::to_vec(body) {
+        Ok(v) => Bytes::from(v),
+        Err(_) => Bytes::from_static(b"null"),
+    }
+}
+
 /// `Basic base64(user:password)`.
 fn basic_auth(user: &str, password: &Secret) -> http::HeaderValue {
     let token =
@@ -311,6 +322,17 @@ impl PapiClient {
         rest: &str,
         body: Option<serde_json::Value>,
     ) -> Result<Bytes, PapiError> {
+        let body = body.map(|v| Bytes::from(serde_json::to_vec(&v).unwrap_or_default()));
+        self.call_bytes(method, rest, body).await
+    }
+
+    /// [`PapiClient::call`] with the body already written.
+    async fn call_bytes(
+        &self,
+        method: http::Method,
+        rest: &str,
+        body: Option<Bytes>,
+    ) -> Result<Bytes, PapiError> {
         let path: &str = &self.platform_path(rest);
         if !self.writes_tracked && method != http::Method::GET {
             if let Some(i) = config_path_index(rest) {
@@ -319,7 +341,6 @@ impl PapiClient {
                 self.config_writes[i].fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
         }
-        let body = body.map(|v| Bytes::from(serde_json::to_vec(&v).unwrap_or_default()));
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -389,9 +410,10 @@ impl PapiClient {
         })
     }
 
-    /// POST `body` to create an object (the response body is not needed).
+    /// POST `body` to create an object (the response body is not needed: it is checked as
+    /// strictly as reading it as a `Value` would, without building one).
     async fn create(&self, rest: &str, body: &serde_json::Value) -> Result<(), PapiError> {
-        let _: serde_json::Value = self.post_json(rest, body).await?;
+        let _: envelope::Validate = self.post_json(rest, body).await?;
         Ok(())
     }
 
@@ -401,8 +423,9 @@ impl PapiClient {
         rest: &str,
         body: &B,
     ) -> Result<T, PapiError> {
-        let v = serde_json::to_value(body).unwrap_or_default();
-        let bytes = self.call(http::Method::POST, rest, Some(v)).await?;
+        let bytes = self
+            .call_bytes(http::Method::POST, rest, Some(json_body(body)))
+            .await?;
         if bytes.is_empty() {
             return self.decode(&http::Method::POST, rest, b"{}");
         }
@@ -411,8 +434,7 @@ impl PapiClient {
 
     /// PUT a JSON body (PAPI answers 204).
     pub async fn put_json<B: Serialize>(&self, rest: &str, body: &B) -> Result<(), PapiError> {
-        let v = serde_json::to_value(body).unwrap_or_default();
-        self.call(http::Method::PUT, rest, Some(v))
+        self.call_bytes(http::Method::PUT, rest, Some(json_body(body)))
             .await
             .map(|_| ())
     }
@@ -481,8 +503,7 @@ impl PapiClient {
     /// `POST /sync/jobs {"id": policy, "action": action}`.
     pub async fn start_job(&self, policy: &str, action: JobAction) -> Result<(), PapiError> {
         let body = serde_json::json!({"id": policy, "action": <&str>::from(action)});
-        let _: serde_json::Value = self.post_json("sync/jobs", &body).await?;
-        Ok(())
+        self.create("sync/jobs", &body).await
     }
 
     /// Reports of a policy's finished jobs, newest first.
