@@ -185,6 +185,35 @@ impl Interner {
 }
 
 impl AuditLog {
+    /// Append an entry without context whose detail is already JSON text (`detail_json`,
+    /// which must read back as the detail value and hold no float): what [`AuditLog::push`]
+    /// stores for `AuditEntry::new(t_ms, cluster, actor, action, object)` with that result
+    /// and detail, without building the entry's strings and JSON map first. Simulated
+    /// clients write hundreds of times per scenario, and building each entry was most of a
+    /// write's cost.
+    pub fn push_plain(
+        &mut self,
+        t_ms: u64,
+        [cluster, actor, action, object, result]: [&str; 5],
+        detail_json: Option<String>,
+    ) {
+        let s = &mut self.strings;
+        let r = Record {
+            t_ms,
+            cluster: s.id(cluster),
+            actor: s.id(actor),
+            run: NONE,
+            step: NONE,
+            policy: NONE,
+            zone: NONE,
+            action: s.id(action),
+            object: s.id(object),
+            result: s.id(result),
+            detail: detail_json.map_or(Detail::Null, |t| Detail::Text(t.into_boxed_str())),
+        };
+        self.records.push(r);
+    }
+
     /// Append an entry; its `seq` becomes its 1-based position (the one it had is ignored).
     pub fn push(&mut self, e: AuditEntry) {
         let s = &mut self.strings;
