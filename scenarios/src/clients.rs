@@ -364,8 +364,7 @@ impl Client {
                 // clients do.
                 let picked = route.targets.iter().find_map(|t| {
                     let c = world.cluster_of_host(&t.host)?;
-                    let exists = world.sim.is_up(&c) && world.has_smb_share(&c, &t.share);
-                    exists.then_some((t, c))
+                    world.smb_share_answers(&c, &t.share).then_some((t, c))
                 });
                 let Some((t, c)) = picked else {
                     return unreachable();

@@ -255,6 +255,15 @@ impl World {
             .unwrap_or(false)
     }
 
+    /// Whether `cluster` is up and has an SMB share called `name` (any zone): `is_up` and
+    /// [`World::has_smb_share`] read under one lock (DFS referral checks ask this for every
+    /// target on every write).
+    pub fn smb_share_answers(&self, cluster: &str, name: &str) -> bool {
+        self.sim
+            .with_up_config(cluster, |up, cfg| up && find_smb_share(cfg, name).is_some())
+            .unwrap_or(false)
+    }
+
     /// What an SMB client connecting to share `name` of `cluster` needs: the share's path
     /// and what `look` makes of its permissions, read in place (clients ask on every write;
     /// [`World::smb_share`] copies the permissions).

@@ -171,6 +171,16 @@ impl Interner {
         id
     }
 
+    /// A new id for `s` without looking it up or recording it for lookups: for strings
+    /// seen once (a client write's new file), whose hashing and map entry were most of an
+    /// interning. Ids only index `strings`, so a repeated string under two ids reads back
+    /// the same.
+    fn fresh(&mut self, s: &str) -> u32 {
+        let id = u32::try_from(self.strings.len()).unwrap_or(NONE - 1);
+        self.strings.push(s.into());
+        id
+    }
+
     fn opt_id(&mut self, s: Option<&str>) -> u32 {
         s.map_or(NONE, |s| self.id(s))
     }
@@ -207,7 +217,7 @@ impl AuditLog {
             policy: NONE,
             zone: NONE,
             action: s.id(action),
-            object: s.id(object),
+            object: s.fresh(object),
             result: s.id(result),
             detail: detail_json.map_or(Detail::Null, |t| Detail::Text(t.into_boxed_str())),
         };
