@@ -296,22 +296,8 @@ impl Client {
                         None => return (None, Err((None, format!("{host} does not resolve")))),
                     },
                 };
-                if !world.sim.is_up(&cluster) {
-                    self.mount = None;
-                    return (
-                        None,
-                        Err((Some(cluster), "NFS server not responding".into())),
-                    );
-                }
-                if !world.protocol_service_on(&cluster, "nfs") {
-                    // The server stops answering: the mount is lost, the next write mounts
-                    // again by name.
-                    self.mount = None;
-                    let msg = format!("NFS service is disabled on {cluster}");
-                    return (None, Err((Some(cluster), msg)));
-                }
                 let ip = self.ip();
-                let allowed = world.any_nfs_export(&cluster, |e| {
+                let allows = |e: &serde_json::Map<String, Value>| {
                     let covers = e
                         .get("paths")
                         .and_then(Value::as_array)
@@ -327,12 +313,45 @@ impl Client {
                         .filter_map(Value::as_str)
                         .collect();
                     covers && (clients.is_empty() || clients.iter().any(|c| cidr_contains(c, ip)))
-                });
-                if !allowed {
-                    return (
-                        None,
-                        Err((Some(cluster), format!("no export of {path} for {ip}"))),
-                    );
+                };
+                // The server's checks, read under one lock (an unknown cluster does not
+                // answer).
+                let check = world
+                    .sim
+                    .with_up_config(&cluster, |up, cfg| {
+                        if !up {
+                            NfsCheck::Down
+                        } else if !World::protocol_service_on_in(cfg, "nfs") {
+                            NfsCheck::ServiceOff
+                        } else if !cfg.nfs_exports.values().any(allows) {
+                            NfsCheck::NoExport
+                        } else {
+                            NfsCheck::Ok
+                        }
+                    })
+                    .unwrap_or(NfsCheck::Down);
+                match check {
+                    NfsCheck::Ok => {}
+                    NfsCheck::Down => {
+                        self.mount = None;
+                        return (
+                            None,
+                            Err((Some(cluster), "NFS server not responding".into())),
+                        );
+                    }
+                    NfsCheck::ServiceOff => {
+                        // The server stops answering: the mount is lost, the next write
+                        // mounts again by name.
+                        self.mount = None;
+                        let msg = format!("NFS service is disabled on {cluster}");
+                        return (None, Err((Some(cluster), msg)));
+                    }
+                    NfsCheck::NoExport => {
+                        return (
+                            None,
+                            Err((Some(cluster), format!("no export of {path} for {ip}"))),
+                        );
+                    }
                 }
                 let file = file_name(path.trim_end_matches('/'));
                 let (t, r) = world
@@ -398,6 +417,17 @@ impl Client {
             }
         }
     }
+}
+
+/// What an NFS server makes of a write before it reaches the file system.
+enum NfsCheck {
+    Ok,
+    /// Down (or unknown): not responding.
+    Down,
+    /// Its NFS service is off.
+    ServiceOff,
+    /// No export covers the path for the client's address.
+    NoExport,
 }
 
 /// Where an SMB write goes.
@@ -575,13 +605,16 @@ pub fn outages(
     to: &str,
     lost: &dyn Fn(&ClientEvent) -> bool,
 ) -> Vec<Outage> {
-    let mut names: Vec<&str> = log.iter().map(|e| e.client.as_str()).collect();
-    names.sort();
-    names.dedup();
-    names
+    // Each client's events in log order, clients in name order: one pass over the log
+    // (a scan of the whole log per client was quadratic).
+    let mut by_client: std::collections::BTreeMap<&str, Vec<&ClientEvent>> =
+        std::collections::BTreeMap::new();
+    for e in log {
+        by_client.entry(e.client.as_str()).or_default().push(e);
+    }
+    by_client
         .into_iter()
-        .map(|n| {
-            let mine: Vec<&ClientEvent> = log.iter().filter(|e| e.client == n).collect();
+        .map(|(n, mine)| {
             let first_target_ok_ms = mine
                 .iter()
                 .find(|e| e.ok && e.cluster.as_deref() == Some(to))
