@@ -351,18 +351,15 @@ impl Sim {
                 Ok(e.version)
             })();
             if !matches!(result, Err(FsError::UnknownCluster(_))) {
-                // What `AuditEntry::new(..).detail(json!({"version": v, "size_bytes": n}))`
-                // or `.error(..)` stores, written directly (keys in insertion order, as the
-                // workspace's `preserve_order` JSON maps keep them).
-                let (res, detail) = match &result {
-                    Ok(v) => (
-                        std::borrow::Cow::Borrowed("ok"),
-                        Some(format!("{{\"version\":{v},\"size_bytes\":{size_bytes}}}")),
-                    ),
-                    Err(e) => (format!("error: {e}").into(), None),
+                let msg;
+                let written = match &result {
+                    Ok(v) => Ok((*v, size_bytes)),
+                    Err(e) => {
+                        msg = e.to_string();
+                        Err(msg.as_str())
+                    }
                 };
-                w.audit
-                    .push_plain(now, [cluster, &actor, "fs.write", path, &res], detail);
+                w.audit.push_fs_write(now, cluster, &actor, path, written);
             }
             (now, result)
         })
