@@ -80,6 +80,48 @@ enum Target {
     },
 }
 
+/// A DFS client's path, resolved as far as it can be once: the namespace is fixed for the
+/// world's life (DFS-mode failover renames shares, never the namespace), so the referral
+/// and, for each of its targets, the UNC path `DfsRoot::resolve` would give are the same
+/// on every write. Only which target's share exists on a server that answers changes, and
+/// that is asked on every write.
+struct DfsRoute {
+    /// Per referral target in priority order: `(host, share)` as `pick_target` checks them,
+    /// and the resolved UNC path split as `parse_unc` splits it (`Err` holds the resolved
+    /// path when it does not parse).
+    targets: Vec<DfsTarget>,
+}
+
+struct DfsTarget {
+    host: String,
+    share: String,
+    /// `None` when `resolve` gives up after picking this target.
+    resolved: Option<Result<(String, String, String), String>>,
+}
+
+impl DfsRoute {
+    /// `None` when the path has no referral (every write fails as unreachable).
+    fn new(root: &sim_ad_dns::dfs::DfsRoot, path: &str) -> Option<DfsRoute> {
+        let ns = root.referral(path)?;
+        let targets = ns
+            .targets
+            .iter()
+            .filter_map(|t| {
+                // `pick_target` skips malformed targets.
+                let (host, share, _) = sim_ad_dns::dfs::parse_unc(t)?;
+                let resolved = sim_ad_dns::dfs::DfsRoot::resolve_via(ns, path, t)
+                    .map(|unc| sim_ad_dns::dfs::parse_unc(&unc).ok_or(unc));
+                Some(DfsTarget {
+                    host,
+                    share,
+                    resolved,
+                })
+            })
+            .collect();
+        Some(DfsRoute { targets })
+    }
+}
+
 fn parse(spec: &ClientSpec) -> Result<Target, String> {
     match spec.protocol {
         Protocol::Smb => {
@@ -146,17 +188,63 @@ struct Client {
     idx: usize,
     spec: ClientSpec,
     target: Target,
+    /// `client:<name>`, the actor of its writes in the audit log (built once, not per write).
+    actor: String,
+    /// For an SMB client, its `\dir` below the share as `/dir` (empty at the share's root).
+    smb_rest: String,
+    /// For a DFS client, its path's referral (`None`: no namespace covers it).
+    dfs: Option<DfsRoute>,
     mount: Option<String>,
     generation: u64,
     written: u64,
 }
 
+/// `rest` of `\\host\share\rest` as a `/`-separated suffix of the share's path.
+fn rest_suffix(rest: &str) -> String {
+    let mut out = String::new();
+    for part in rest.split(['\\', '/']).filter(|p| !p.is_empty()) {
+        out.push('/');
+        out.push_str(part);
+    }
+    out
+}
+
+/// What a write attempt gives: `Ok((cluster, file))` or `Err((cluster if known, message))`.
+type Attempt = Result<(String, String), (Option<String>, String)>;
+
 impl Client {
+    fn new(idx: usize, spec: ClientSpec, target: Target, world: &World) -> Client {
+        let actor = if spec.name.starts_with("client:") {
+            spec.name.clone()
+        } else {
+            format!("client:{}", spec.name)
+        };
+        let smb_rest = match &target {
+            Target::Smb { rest, .. } => rest_suffix(rest),
+            _ => String::new(),
+        };
+        let dfs = match &target {
+            Target::Dfs { path } => DfsRoute::new(&world.dfs, path),
+            _ => None,
+        };
+        Client {
+            idx,
+            spec,
+            target,
+            actor,
+            smb_rest,
+            dfs,
+            mount: None,
+            generation: 0,
+            written: 0,
+        }
+    }
+
     fn ip(&self) -> Ipv4Addr {
         Ipv4Addr::new(10, 9, (self.idx / 250) as u8, (self.idx % 250 + 1) as u8)
     }
 
-    fn kerberos(&self, world: &World, host: &str, cluster: &str) -> Result<(), String> {
+    fn kerberos(world: &World, host: &str, cluster: &str) -> Result<(), String> {
         let Some(result) = world.sim.with_ad(|d| {
             // Windows asks for HOST/<name as typed>; try the FQDN form first.
             d.kerberos(&format!("HOST/{host}"))
@@ -173,47 +261,50 @@ impl Client {
         Ok(())
     }
 
-    /// One write attempt: Ok((cluster, file)) or Err((cluster if known, message)).
-    fn attempt(&mut self, world: &World) -> Result<(String, String), (Option<String>, String)> {
-        let name = self.spec.name.clone();
-        let file_name = format!("{name}-{:06}", self.written);
+    /// One write attempt, and the virtual time of the write when it reached a cluster's
+    /// file system (the time to log it with; `None`: ask the clock).
+    fn attempt(&mut self, world: &World) -> (Option<u64>, Attempt) {
+        let n = self.written;
+        let file_name = |dir: &str| format!("{dir}/{}-{n:06}", self.spec.name);
         match &self.target {
-            Target::Smb { host, share, rest } => {
-                let (host, share, rest) = (host.clone(), share.clone(), rest.clone());
-                self.smb_write(world, &host, &share, &rest, &file_name, true)
+            Target::Smb { host, share, .. } => {
+                let mut at = None;
+                let r = smb_write(
+                    world,
+                    &mut self.mount,
+                    &mut at,
+                    SmbOpen {
+                        host,
+                        known_cluster: None,
+                        share,
+                        rest: &self.smb_rest,
+                        kerberos: true,
+                    },
+                    &file_name,
+                    &self.actor,
+                );
+                (at, r)
             }
             Target::Nfs { host, path } => {
-                let (host, path) = (host.clone(), path.clone());
                 let cluster = match &self.mount {
                     Some(c) => c.clone(),
-                    None => {
-                        let c = world
-                            .cluster_of_host(&host)
-                            .ok_or_else(|| (None, format!("{host} does not resolve")))?;
-                        self.mount = Some(c.clone());
-                        c
-                    }
+                    None => match world.cluster_of_host(host) {
+                        Some(c) => {
+                            self.mount = Some(c.clone());
+                            c
+                        }
+                        None => return (None, Err((None, format!("{host} does not resolve")))),
+                    },
                 };
-                if !world.sim.is_up(&cluster) {
-                    self.mount = None;
-                    return Err((Some(cluster), "NFS server not responding".into()));
-                }
-                if !world.protocol_service_on(&cluster, "nfs") {
-                    // The server stops answering: the mount is lost, the next write mounts
-                    // again by name.
-                    self.mount = None;
-                    let msg = format!("NFS service is disabled on {cluster}");
-                    return Err((Some(cluster), msg));
-                }
                 let ip = self.ip();
-                let allowed = world.any_nfs_export(&cluster, |e| {
+                let allows = |e: &serde_json::Map<String, Value>| {
                     let covers = e
                         .get("paths")
                         .and_then(Value::as_array)
                         .into_iter()
                         .flatten()
                         .filter_map(Value::as_str)
-                        .any(|p| crate::lab::path_under(&path, p));
+                        .any(|p| crate::lab::path_under(path, p));
                     let clients: Vec<&str> = e
                         .get("clients")
                         .and_then(Value::as_array)
@@ -222,95 +313,202 @@ impl Client {
                         .filter_map(Value::as_str)
                         .collect();
                     covers && (clients.is_empty() || clients.iter().any(|c| cidr_contains(c, ip)))
-                });
-                if !allowed {
-                    return Err((Some(cluster), format!("no export of {path} for {ip}")));
-                }
-                let file = format!("{}/{file_name}", path.trim_end_matches('/'));
-                world
+                };
+                // The server's checks, read under one lock (an unknown cluster does not
+                // answer).
+                let check = world
                     .sim
-                    .client_write(&cluster, &file, WRITE_BYTES, &name)
-                    .map(|_| (cluster.clone(), file))
-                    .map_err(|e| (Some(cluster.clone()), e.to_string()))
+                    .with_up_config(&cluster, |up, cfg| {
+                        if !up {
+                            NfsCheck::Down
+                        } else if !World::protocol_service_on_in(cfg, "nfs") {
+                            NfsCheck::ServiceOff
+                        } else if !cfg.nfs_exports.values().any(allows) {
+                            NfsCheck::NoExport
+                        } else {
+                            NfsCheck::Ok
+                        }
+                    })
+                    .unwrap_or(NfsCheck::Down);
+                match check {
+                    NfsCheck::Ok => {}
+                    NfsCheck::Down => {
+                        self.mount = None;
+                        return (
+                            None,
+                            Err((Some(cluster), "NFS server not responding".into())),
+                        );
+                    }
+                    NfsCheck::ServiceOff => {
+                        // The server stops answering: the mount is lost, the next write
+                        // mounts again by name.
+                        self.mount = None;
+                        let msg = format!("NFS service is disabled on {cluster}");
+                        return (None, Err((Some(cluster), msg)));
+                    }
+                    NfsCheck::NoExport => {
+                        return (
+                            None,
+                            Err((Some(cluster), format!("no export of {path} for {ip}"))),
+                        );
+                    }
+                }
+                let file = file_name(path.trim_end_matches('/'));
+                let (t, r) = world
+                    .sim
+                    .client_write_at(&cluster, &file, WRITE_BYTES, &self.actor);
+                let r = match r {
+                    Ok(_) => Ok((cluster, file)),
+                    Err(e) => Err((Some(cluster), e.to_string())),
+                };
+                (Some(t), r)
             }
             Target::Dfs { path } => {
-                // A server that does not answer is skipped: the client tries the next
-                // referral target, as Windows DFS clients do.
-                let share_exists = |h: &str, s: &str| {
-                    world
-                        .cluster_of_host(h)
-                        .is_some_and(|c| world.sim.is_up(&c) && world.has_smb_share(&c, s))
-                };
-                let unc = world.dfs.resolve(path, share_exists).ok_or_else(|| {
+                self.mount = None; // DFS follows the referral every time
+                let unreachable = || {
                     (
                         None,
-                        format!("no DFS referral target of {path} is reachable"),
+                        Err((
+                            None,
+                            format!("no DFS referral target of {path} is reachable"),
+                        )),
                     )
-                })?;
-                let (host, share, rest) = sim_ad_dns::dfs::parse_unc(&unc)
-                    .ok_or_else(|| (None, format!("bad referral {unc}")))?;
-                self.mount = None; // DFS follows the referral every time
-                self.smb_write(world, &host, &share, &rest, &file_name, false)
+                };
+                let Some(route) = &self.dfs else {
+                    return unreachable();
+                };
+                // What `DfsRoot::resolve` does on every write: the first target whose
+                // share exists on a server that answers. A server that does not answer is
+                // skipped: the client tries the next referral target, as Windows DFS
+                // clients do.
+                let picked = route.targets.iter().find_map(|t| {
+                    let c = world.cluster_of_host(&t.host)?;
+                    world.smb_share_answers(&c, &t.share).then_some((t, c))
+                });
+                let Some((t, c)) = picked else {
+                    return unreachable();
+                };
+                let (host, share, rest) = match &t.resolved {
+                    None => return unreachable(),
+                    Some(Err(unc)) => {
+                        return (None, Err((None, format!("bad referral {unc}"))));
+                    }
+                    Some(Ok(x)) => x,
+                };
+                // The server the referral check just found for this host (names resolve
+                // the same within one attempt: nothing changes in between).
+                let known_cluster = (host == &t.host).then_some(c);
+                let mut at = None;
+                let r = smb_write(
+                    world,
+                    &mut self.mount,
+                    &mut at,
+                    SmbOpen {
+                        host,
+                        known_cluster,
+                        share,
+                        rest: &rest_suffix(rest),
+                        kerberos: false,
+                    },
+                    &file_name,
+                    &self.actor,
+                );
+                (at, r)
             }
         }
     }
+}
 
-    fn smb_write(
-        &mut self,
-        world: &World,
-        host: &str,
-        share: &str,
-        rest: &str,
-        file_name: &str,
-        kerberos: bool,
-    ) -> Result<(String, String), (Option<String>, String)> {
-        let cluster = match &self.mount {
-            Some(c) => c.clone(),
-            None => {
-                let c = world
-                    .cluster_of_host(host)
-                    .ok_or_else(|| (None, format!("{host} does not resolve")))?;
-                if kerberos {
-                    self.kerberos(world, host, &c)
-                        .map_err(|e| (Some(c.clone()), e))?;
-                }
-                c
+/// What an NFS server makes of a write before it reaches the file system.
+enum NfsCheck {
+    Ok,
+    /// Down (or unknown): not responding.
+    Down,
+    /// Its NFS service is off.
+    ServiceOff,
+    /// No export covers the path for the client's address.
+    NoExport,
+}
+
+/// Where an SMB write goes.
+struct SmbOpen<'a> {
+    host: &'a str,
+    /// The cluster `host` resolves to, when the caller just resolved it.
+    known_cluster: Option<String>,
+    share: &'a str,
+    /// The directory below the share, as a `/dir` suffix.
+    rest: &'a str,
+    kerberos: bool,
+}
+
+/// An SMB write through `mount` (the session's cluster; dropped on any error). `at` gets
+/// the virtual time of the write when it reached the file system.
+fn smb_write(
+    world: &World,
+    mount: &mut Option<String>,
+    at: &mut Option<u64>,
+    open: SmbOpen<'_>,
+    file_name: &dyn Fn(&str) -> String,
+    actor: &str,
+) -> Attempt {
+    let cluster = match mount.take() {
+        Some(c) => c,
+        None => {
+            let c = match open.known_cluster {
+                Some(c) => c,
+                None => world
+                    .cluster_of_host(open.host)
+                    .ok_or_else(|| (None, format!("{} does not resolve", open.host)))?,
+            };
+            if open.kerberos {
+                Client::kerberos(world, open.host, &c).map_err(|e| (Some(c.clone()), e))?;
             }
-        };
-        let fail = |me: &mut Self, msg: String| {
-            me.mount = None;
-            Err((Some(cluster.clone()), msg))
-        };
-        if !world.sim.is_up(&cluster) {
-            return fail(self, "connection reset".into());
+            c
         }
-        if !world.protocol_service_on(&cluster, "smb") {
-            // The session is torn down; the next write connects again by name.
-            return fail(self, format!("SMB service is disabled on {cluster}"));
-        }
-        let Some((share_path, denied)) = world.smb_share_with(&cluster, share, denies_everyone)
-        else {
-            return fail(self, format!("share {share} not found on {cluster}"));
-        };
-        if denied {
-            return fail(self, format!("access denied on {share} (Deny Everyone)"));
-        }
-        let mut dir = share_path.trim_end_matches('/').to_string();
-        for part in rest.split(['\\', '/']).filter(|p| !p.is_empty()) {
-            dir.push('/');
-            dir.push_str(part);
-        }
-        let file = format!("{dir}/{file_name}");
-        match world
-            .sim
-            .client_write(&cluster, &file, WRITE_BYTES, &self.spec.name)
-        {
-            Ok(_) => {
-                self.mount = Some(cluster.clone());
-                Ok((cluster, file))
+    };
+    // The checks a connection makes, read under one lock: the server answers, its SMB
+    // service is on, the share exists and does not deny everyone.
+    let checked = world
+        .sim
+        .with_up_config(&cluster, |up, cfg| {
+            if !up {
+                return Err("connection reset".to_string());
             }
-            Err(e) => fail(self, e.to_string()),
+            if !World::protocol_service_on_in(cfg, "smb") {
+                // The session is torn down; the next write connects again by name.
+                return Err(format!("SMB service is disabled on {cluster}"));
+            }
+            let Some((_, s, share_path)) = crate::world::find_smb_share(cfg, open.share) else {
+                return Err(format!("share {} not found on {cluster}", open.share));
+            };
+            let empty = Value::Array(vec![]);
+            if denies_everyone(s.get("permissions").unwrap_or(&empty)) {
+                return Err(format!("access denied on {} (Deny Everyone)", open.share));
+            }
+            let mut dir = String::with_capacity(share_path.len() + open.rest.len());
+            dir.push_str(share_path.trim_end_matches('/'));
+            dir.push_str(open.rest);
+            Ok(file_name(&dir))
+        })
+        .unwrap_or_else(|| {
+            // An unknown cluster is neither up nor configured.
+            Err("connection reset".to_string())
+        });
+    let file = match checked {
+        Ok(f) => f,
+        // The session is dropped (`mount` stays empty).
+        Err(msg) => return Err((Some(cluster), msg)),
+    };
+    let (t, r) = world
+        .sim
+        .client_write_at(&cluster, &file, WRITE_BYTES, actor);
+    *at = Some(t);
+    match r {
+        Ok(_) => {
+            *mount = Some(cluster.clone());
+            Ok((cluster, file))
         }
+        Err(e) => Err((Some(cluster), e.to_string())),
     }
 }
 
@@ -323,14 +521,7 @@ pub async fn run_clients(world: World, specs: Vec<ClientSpec>, ctl: ClientContro
         if spec.writes_per_minute == 0 {
             continue;
         }
-        clients.push(Client {
-            idx,
-            spec,
-            target,
-            mount: None,
-            generation: 0,
-            written: 0,
-        });
+        clients.push(Client::new(idx, spec, target, &world));
     }
     if clients.is_empty() {
         return;
@@ -365,11 +556,13 @@ pub async fn run_clients(world: World, specs: Vec<ClientSpec>, ctl: ClientContro
             c.mount = None;
         }
         if c.written < MAX_WRITES_PER_CLIENT {
-            let result = c.attempt(&world);
+            let (at, result) = c.attempt(&world);
             c.written += 1;
+            // The time right after the attempt: the write's own when it reached a cluster.
+            let t_ms = at.unwrap_or_else(|| world.sim.now_ms());
             let ev = match result {
                 Ok((cluster, path)) => ClientEvent {
-                    t_ms: world.sim.now_ms(),
+                    t_ms,
                     client: c.spec.name.clone(),
                     cluster: Some(cluster),
                     path: Some(path),
@@ -377,7 +570,7 @@ pub async fn run_clients(world: World, specs: Vec<ClientSpec>, ctl: ClientContro
                     error: None,
                 },
                 Err((cluster, error)) => ClientEvent {
-                    t_ms: world.sim.now_ms(),
+                    t_ms,
                     client: c.spec.name.clone(),
                     cluster,
                     path: None,
@@ -412,13 +605,16 @@ pub fn outages(
     to: &str,
     lost: &dyn Fn(&ClientEvent) -> bool,
 ) -> Vec<Outage> {
-    let mut names: Vec<&str> = log.iter().map(|e| e.client.as_str()).collect();
-    names.sort();
-    names.dedup();
-    names
+    // Each client's events in log order, clients in name order: one pass over the log
+    // (a scan of the whole log per client was quadratic).
+    let mut by_client: std::collections::BTreeMap<&str, Vec<&ClientEvent>> =
+        std::collections::BTreeMap::new();
+    for e in log {
+        by_client.entry(e.client.as_str()).or_default().push(e);
+    }
+    by_client
         .into_iter()
-        .map(|n| {
-            let mine: Vec<&ClientEvent> = log.iter().filter(|e| e.client == n).collect();
+        .map(|(n, mine)| {
             let first_target_ok_ms = mine
                 .iter()
                 .find(|e| e.ok && e.cluster.as_deref() == Some(to))

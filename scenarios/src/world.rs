@@ -47,7 +47,7 @@ pub struct World {
 }
 
 /// The first share called `name` (any zone) that has a path: its key, object and path.
-fn find_smb_share<'a>(
+pub(crate) fn find_smb_share<'a>(
     cfg: &'a sim_onefs::config::ConfigState,
     name: &str,
 ) -> Option<(&'a String, &'a sim_onefs::config::Obj, &'a str)> {
@@ -255,6 +255,15 @@ impl World {
             .unwrap_or(false)
     }
 
+    /// Whether `cluster` is up and has an SMB share called `name` (any zone): `is_up` and
+    /// [`World::has_smb_share`] read under one lock (DFS referral checks ask this for every
+    /// target on every write).
+    pub fn smb_share_answers(&self, cluster: &str, name: &str) -> bool {
+        self.sim
+            .with_up_config(cluster, |up, cfg| up && find_smb_share(cfg, name).is_some())
+            .unwrap_or(false)
+    }
+
     /// What an SMB client connecting to share `name` of `cluster` needs: the share's path
     /// and what `look` makes of its permissions, read in place (clients ask on every write;
     /// [`World::smb_share`] copies the permissions).
@@ -293,15 +302,23 @@ impl World {
     /// On when the cluster or the setting is unknown.
     pub fn protocol_service_on(&self, cluster: &str, protocol: &str) -> bool {
         self.sim
-            .with_config(cluster, |cfg| {
-                let settings = match protocol {
-                    "smb" => &cfg.smb_settings,
-                    "nfs" => &cfg.nfs_settings,
-                    _ => return None,
-                };
-                settings.get("service").and_then(Value::as_bool)
-            })
-            .flatten()
+            .with_config(cluster, |cfg| Self::protocol_service_on_in(cfg, protocol))
+            .unwrap_or(true)
+    }
+
+    /// [`World::protocol_service_on`] on a configuration already in hand.
+    pub(crate) fn protocol_service_on_in(
+        cfg: &sim_onefs::config::ConfigState,
+        protocol: &str,
+    ) -> bool {
+        let settings = match protocol {
+            "smb" => &cfg.smb_settings,
+            "nfs" => &cfg.nfs_settings,
+            _ => return true,
+        };
+        settings
+            .get("service")
+            .and_then(Value::as_bool)
             .unwrap_or(true)
     }
 

@@ -145,6 +145,13 @@ impl DfsRoot {
     pub fn resolve(&self, path: &str, share_exists: impl Fn(&str, &str) -> bool) -> Option<String> {
         let ns = self.referral(path)?;
         let target = pick_target(ns, share_exists)?;
+        Self::resolve_via(ns, path, &target)
+    }
+
+    /// The end of [`DfsRoot::resolve`] once `ns` (the referral of `path`) and its `target`
+    /// are chosen: the remainder of the path appended to the target. A client that writes
+    /// through the same path again and again computes this once per target.
+    pub fn resolve_via(ns: &Namespace, path: &str, target: &str) -> Option<String> {
         let depth = components(&ns.path)?.len();
         let (h, s, rest) = parse_unc(path)?;
         let mut all: Vec<String> = vec![h, s];

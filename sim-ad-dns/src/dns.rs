@@ -243,17 +243,16 @@ impl Zone {
     /// The zone cut at or above `name` (excluding the apex), if any: walking down from the
     /// apex, the first name that owns NS records. Data below a cut is not ours to answer.
     fn cut_for(&self, name: &str) -> Option<(&str, &[String])> {
-        let mut labels: Vec<&str> = name.split('.').collect();
         let depth = self.origin.split('.').count();
-        // Candidates from just below the apex down to the name itself.
-        let mut candidates = Vec::new();
-        while labels.len() > depth {
-            candidates.push(labels.join("."));
-            labels.remove(0);
-        }
-        candidates.reverse();
-        for c in candidates {
-            if let Some((owner, targets)) = self.ns.get_key_value(&c) {
+        // Where each suffix of `name` starts: label i's suffix has `labels - i` labels.
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(name.match_indices('.').map(|(i, _)| i + 1))
+            .collect();
+        // Candidates from just below the apex down to the name itself (suffixes with more
+        // labels than the apex, shortest first), borrowed from `name`.
+        let below_apex = starts.len().saturating_sub(depth);
+        for &start in starts[..below_apex].iter().rev() {
+            if let Some((owner, targets)) = self.ns.get_key_value(&name[start..]) {
                 return Some((owner.as_str(), targets.as_slice()));
             }
         }
@@ -395,7 +394,13 @@ impl Dns {
     /// The zone that is authoritative for `name`: the one with the longest matching origin.
     pub fn zone_for(&self, name: &str) -> Option<&Zone> {
         let n = normalize_name(name).ok()?;
-        self.zone_key_for(&n).map(|k| &self.zones[k])
+        self.zone_of_normalized(&n)
+    }
+
+    /// [`Dns::zone_for`] of a name already normalised (`normalize_name` leaves such a name
+    /// as it is, so this skips a second pass and copy).
+    fn zone_of_normalized(&self, n: &str) -> Option<&Zone> {
+        self.zone_key_for(n).map(|k| &self.zones[k])
     }
 
     fn zone_key_for(&self, n: &str) -> Option<&str> {
@@ -491,7 +496,7 @@ impl Dns {
         let Ok(n) = normalize_name(name) else {
             return vec![];
         };
-        self.zone_for(&n)
+        self.zone_of_normalized(&n)
             .and_then(|z| z.a.get(&n).cloned())
             .unwrap_or_default()
     }
@@ -560,7 +565,7 @@ impl Dns {
     ) -> Result<Resolution, DnsError> {
         let n = normalize_name(name)?;
         let zone = self
-            .zone_for(&n)
+            .zone_of_normalized(&n)
             .ok_or_else(|| DnsError::NotAuthoritative { name: n.clone() })?;
         if let Some((_, targets)) = zone.cut_for(&n) {
             let mut asked = Vec::new();

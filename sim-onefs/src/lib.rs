@@ -301,12 +301,25 @@ impl Sim {
         size_bytes: u64,
         actor: &str,
     ) -> Result<u64, FsError> {
+        self.client_write_at(cluster, path, size_bytes, actor).1
+    }
+
+    /// [`Sim::client_write`], also giving the virtual time of the write (what
+    /// [`Sim::now_ms`] reads right after it; a simulated client logs it with each write).
+    pub fn client_write_at(
+        &self,
+        cluster: &str,
+        path: &str,
+        size_bytes: u64,
+        actor: &str,
+    ) -> (u64, Result<u64, FsError>) {
         self.with_world(|w| {
             let now = w.now_ms;
-            let actor = if actor.starts_with("client:") {
-                actor.to_string()
+            // Clients pass `client:<name>` already: no new string per write.
+            let actor: std::borrow::Cow<str> = if actor.starts_with("client:") {
+                actor.into()
             } else {
-                format!("client:{actor}")
+                format!("client:{actor}").into()
             };
             let result = (|| {
                 let c = w
@@ -337,15 +350,18 @@ impl Sim {
                 e.mtime_ms = now;
                 Ok(e.version)
             })();
-            let mut entry = AuditEntry::new(now, cluster, &actor, "fs.write", path);
-            entry = match &result {
-                Ok(v) => entry.detail(serde_json::json!({"version": v, "size_bytes": size_bytes})),
-                Err(e) => entry.error(&e.to_string()),
-            };
             if !matches!(result, Err(FsError::UnknownCluster(_))) {
-                w.push_audit(entry);
+                let msg;
+                let written = match &result {
+                    Ok(v) => Ok((*v, size_bytes)),
+                    Err(e) => {
+                        msg = e.to_string();
+                        Err(msg.as_str())
+                    }
+                };
+                w.audit.push_fs_write(now, cluster, &actor, path, written);
             }
-            result
+            (now, result)
         })
     }
 
@@ -428,6 +444,17 @@ impl Sim {
     }
 
     /// Whether the cluster is up (not taken down by a fault).
+    /// Run `f` on whether `cluster` is up and on its configuration, read in place under one
+    /// lock (what a simulated client checks before each write: [`Sim::is_up`] and
+    /// [`Sim::with_config`] together); `None` for an unknown cluster.
+    pub fn with_up_config<R>(
+        &self,
+        cluster: &str,
+        f: impl FnOnce(bool, &crate::config::ConfigState) -> R,
+    ) -> Option<R> {
+        self.with_world_read(|w| w.cluster(cluster).map(|c| f(c.up, &c.cfg)))
+    }
+
     pub fn is_up(&self, cluster: &str) -> bool {
         self.with_world_read(|w| w.cluster(cluster).is_some_and(|c| c.up))
     }

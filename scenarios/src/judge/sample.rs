@@ -204,7 +204,7 @@ impl Sampler {
         let sim = &self.world.sim;
         let writable = end.policy.as_deref().and_then(|p| self.writable(p));
         let (t_ms, up, names) = (sim.now_ms(), self.up(), self.names());
-        let (dfs_unreachable, dfs_dual) = (self.dfs_unreachable(), self.dfs_dual());
+        let (dfs_unreachable, dfs_dual) = self.dfs_reach();
         let spn_collisions = sim.with_ad_read(spn_collisions).unwrap_or_default();
         let mut samples = self.lock();
         let prev = samples.steps.last();
@@ -265,36 +265,41 @@ impl Sampler {
         out
     }
 
-    fn dfs_unreachable(&self) -> BTreeSet<String> {
+    /// `(unreachable, dual)`: the DFS namespaces with no referral target whose share
+    /// answers (what `pick_target` finds none for), and those with more than one (DFS
+    /// clients would pick different copies; S4: exactly one copy answers). One pass: a
+    /// target is live when it parses and its host resolves to an up cluster with the share;
+    /// each host is resolved once per sample (nothing changes while the sample is taken).
+    fn dfs_reach(&self) -> (BTreeSet<String>, BTreeSet<String>) {
         let w = &self.world;
-        let share_exists = |h: &str, s: &str| {
-            w.cluster_of_host(h)
-                .is_some_and(|c| w.sim.is_up(&c) && w.has_smb_share(&c, s))
+        let mut hosts: Vec<(String, Option<String>)> = Vec::new();
+        let mut live = |t: &String| {
+            let Some((h, s, _)) = sim_ad_dns::dfs::parse_unc(t) else {
+                return false;
+            };
+            let i = match hosts.iter().position(|(k, _)| *k == h) {
+                Some(i) => i,
+                None => {
+                    let c = w.cluster_of_host(&h);
+                    hosts.push((h, c));
+                    hosts.len() - 1
+                }
+            };
+            hosts[i]
+                .1
+                .as_deref()
+                .is_some_and(|c| w.smb_share_answers(c, &s))
         };
-        w.dfs
-            .namespaces
-            .values()
-            .filter(|ns| ns.pick_target(share_exists).is_none())
-            .map(|ns| ns.path.clone())
-            .collect()
-    }
-
-    /// Namespaces whose referral lists more than one target with a live share: DFS clients
-    /// would pick different copies (S4: exactly one copy answers).
-    fn dfs_dual(&self) -> BTreeSet<String> {
-        let w = &self.world;
-        let live = |t: &String| {
-            sim_ad_dns::dfs::parse_unc(t).is_some_and(|(h, s, _)| {
-                w.cluster_of_host(&h)
-                    .is_some_and(|c| w.sim.is_up(&c) && w.has_smb_share(&c, &s))
-            })
-        };
-        w.dfs
-            .namespaces
-            .values()
-            .filter(|ns| ns.targets.iter().filter(|t| live(t)).count() > 1)
-            .map(|ns| ns.path.clone())
-            .collect()
+        let (mut unreachable, mut dual) = (BTreeSet::new(), BTreeSet::new());
+        for ns in w.dfs.namespaces.values() {
+            let n = ns.targets.iter().filter(|t| live(t)).count();
+            if n == 0 {
+                unreachable.insert(ns.path.clone());
+            } else if n > 1 {
+                dual.insert(ns.path.clone());
+            }
+        }
+        (unreachable, dual)
     }
 
     fn writable(&self, policy: &str) -> Option<(bool, bool)> {
@@ -366,16 +371,18 @@ impl Sampler {
                 (spns, spn_collisions(d))
             })
             .unwrap_or_default();
+        let (t_ms, up) = (sim.now_ms(), self.up());
+        let (dfs_unreachable, dfs_dual) = self.dfs_reach();
         Snapshot {
-            t_ms: sim.now_ms(),
+            t_ms,
             config,
             policies,
-            up: self.up(),
+            up,
             names,
             spns,
             ns,
-            dfs_unreachable: self.dfs_unreachable(),
-            dfs_dual: self.dfs_dual(),
+            dfs_unreachable,
+            dfs_dual,
             writable,
             spn_collisions,
         }
