@@ -469,7 +469,7 @@ fn ctx_of<'a>(
 ) -> Result<Ctx<'a>, ApiError> {
     let WorldState { clusters, rng, .. } = w;
     let cl = clusters
-        .get_mut(&st.cluster)
+        .get_mut(&*st.cluster)
         .ok_or_else(|| ApiError::not_found("cluster"))?;
     let dirs = Dirs {
         files: &cl.files,
