@@ -303,10 +303,10 @@ impl Sim {
     ) -> Result<u64, FsError> {
         self.with_world(|w| {
             let now = w.now_ms;
-            let actor = if actor.starts_with("client:") {
-                actor.to_string()
+            let actor: std::borrow::Cow<'_, str> = if actor.starts_with("client:") {
+                actor.into()
             } else {
-                format!("client:{actor}")
+                ["client:", actor].concat().into()
             };
             let result = (|| {
                 let c = w
@@ -337,13 +337,17 @@ impl Sim {
                 e.mtime_ms = now;
                 Ok(e.version)
             })();
-            let mut entry = AuditEntry::new(now, cluster, &actor, "fs.write", path);
-            entry = match &result {
-                Ok(v) => entry.detail(serde_json::json!({"version": v, "size_bytes": size_bytes})),
-                Err(e) => entry.error(&e.to_string()),
-            };
-            if !matches!(result, Err(FsError::UnknownCluster(_))) {
-                w.push_audit(entry);
+            match &result {
+                // `{"version": v, "size_bytes": size_bytes}` serialised.
+                Ok(v) => w.audit.push_plain(
+                    now,
+                    [cluster, &actor, "fs.write", path],
+                    format!("{{\"version\":{v},\"size_bytes\":{size_bytes}}}"),
+                ),
+                Err(FsError::UnknownCluster(_)) => {}
+                Err(e) => w.push_audit(
+                    AuditEntry::new(now, cluster, &actor, "fs.write", path).error(&e.to_string()),
+                ),
             }
             result
         })
