@@ -657,7 +657,7 @@ async fn papi_request(st: &ApiState, mut req: Request, next: Next) -> Response {
             w.eval_request_faults(&RequestInfo {
                 cluster: &st.cluster,
                 method: method.as_str(),
-                route: &route,
+                route,
                 ctx: &ctx,
                 now_ms: now,
                 job_policy: None,
@@ -693,7 +693,7 @@ async fn papi_request(st: &ApiState, mut req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     if let Some(cfg) = lost.filter(|_| resp.status().is_success()) {
         st.sim
-            .with_world(|w| w.lose_write(&st.cluster, cfg, method.as_str(), &route));
+            .with_world(|w| w.lose_write(&st.cluster, cfg, method.as_str(), route));
     }
     if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
         return ApiError::new(
