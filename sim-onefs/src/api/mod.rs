@@ -712,3 +712,29 @@ async fn papi_request(st: &ApiState, mut req: Request, next: Next) -> Response {
     }
     resp
 }
+
+#[cfg(test)]
+mod date_header_tests {
+    use super::date_header;
+    use crate::clock::Epoch;
+
+    /// The per-second `Date` cache never answers with another second's or another
+    /// epoch's value: each call agrees with formatting afresh.
+    #[test]
+    fn date_header_follows_the_second_and_the_epoch() {
+        let a = Epoch::default();
+        let b = Epoch::from_unix_s(1_000_000_000);
+        for (ep, ms) in [
+            (a, 0),
+            (a, 999),
+            (a, 1000),
+            (b, 1000),
+            (a, 1000),
+            (a, 61_500),
+            (a, 1500),
+        ] {
+            let got = date_header(ep, ms).expect("valid date");
+            assert_eq!(got.to_str().unwrap(), ep.http_date(ms), "{ms} ms");
+        }
+    }
+}
