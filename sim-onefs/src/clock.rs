@@ -8,6 +8,7 @@
 //! client computing RPO as `now − last_success` from the `Date` header gets a real figure
 //! (DESIGN §3 "Times in PAPI bodies").
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
@@ -22,6 +23,12 @@ pub const EPOCH_UNIX_S: i64 = 1_767_225_600;
 /// origin, so virtual time never jumps or runs backwards.
 #[derive(Debug)]
 pub struct Clock {
+    /// When the world started: virtual time 0 while the speed has never changed.
+    start: Instant,
+    /// Set once the speed has been changed: from then on `state` holds the rate. Until then
+    /// (always, except under `drill serve --speed`) virtual time is just tokio's time since
+    /// `start`, read without the lock: every world access reads the clock.
+    rebased: AtomicBool,
     state: std::sync::Mutex<Rate>,
 }
 
@@ -38,9 +45,12 @@ pub const MAX_SPEED: u32 = 100_000;
 
 impl Clock {
     pub fn start() -> Clock {
+        let start = Instant::now();
         Clock {
+            start,
+            rebased: AtomicBool::new(false),
             state: std::sync::Mutex::new(Rate {
-                origin: Instant::now(),
+                origin: start,
                 base_ms: 0,
                 speed: 1,
             }),
@@ -53,6 +63,13 @@ impl Clock {
 
     /// Milliseconds since the world was created.
     pub fn now_ms(&self) -> u64 {
+        // Before any speed change the rate is (origin = start, base 0, speed 1): the same
+        // figure as the general formula below. A reader racing the first `set_speed` sees
+        // either rate; both give the same time at the moment of the change (no jump).
+        if !self.rebased.load(Ordering::Acquire) {
+            return u64::try_from(Instant::now().duration_since(self.start).as_millis())
+                .unwrap_or(u64::MAX);
+        }
         let r = self.rate();
         let real =
             u64::try_from(Instant::now().duration_since(r.origin).as_millis()).unwrap_or(u64::MAX);
@@ -77,6 +94,7 @@ impl Clock {
             base_ms: now,
             speed,
         };
+        self.rebased.store(true, Ordering::Release);
         Ok(())
     }
 }

@@ -221,8 +221,32 @@ pub fn replace_subtree(files: &mut BTreeMap<String, FileEntry>, root: &str, snap
         files.remove(&k);
     }
     for (rel, e) in added {
-        files.insert(format!("{root}{rel}"), e.clone());
+        files.insert([root, rel].concat(), e.clone());
     }
+}
+
+/// The path of a spec'd file: `format!("{root}/f{i:06}")`, written without the formatter
+/// (a world build names every file of the spec, thousands per world).
+pub(crate) fn file_key(root: &str, i: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut n = i;
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        n /= 10;
+        len += 1;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut s = String::with_capacity(root.len() + 2 + len.max(6));
+    s.push_str(root);
+    s.push_str("/f");
+    for _ in len..6 {
+        s.push('0');
+    }
+    s.extend(digits[..len].iter().rev().map(|&d| char::from(d)));
+    s
 }
 
 /// `files` after [`replace_subtree`] with each `(root, snapshot)` of `copies` in turn, for
@@ -252,7 +276,7 @@ fn lay_out(
     for (root, snap) in copies {
         all.extend(
             snap.iter()
-                .map(|(rel, e)| (format!("{root}{rel}"), e.clone())),
+                .map(|(rel, e)| ([root.as_str(), rel].concat(), e.clone())),
         );
     }
     // Keys are distinct (the roots do not nest), so the order of equal keys is moot.
@@ -336,7 +360,7 @@ impl WorldState {
                 .flat_map(|f| {
                     (0..f.count).map(move |i| {
                         (
-                            format!("{}/f{:06}", f.root, i),
+                            file_key(&f.root, i),
                             FileEntry {
                                 version: 1,
                                 size_bytes: f.size_bytes,
@@ -424,7 +448,7 @@ impl WorldState {
                 picks.sort_unstable();
                 let cl = w.clusters.get_mut(&c.name).expect("validated");
                 for i in picks {
-                    if let Some(e) = cl.files.get_mut(&format!("{}/f{:06}", f.root, i)) {
+                    if let Some(e) = cl.files.get_mut(&file_key(&f.root, i as u64)) {
                         e.version = 2;
                     }
                 }
@@ -1189,6 +1213,13 @@ mod tests {
                 }
                 prop_assert_eq!(observed(&known), observed(&plain));
             }
+        }
+
+        /// A spec'd file's path is the formatter's.
+        #[test]
+        fn file_key_is_the_formatted_path(root in "[a-z/]{0,12}", i in any::<u64>(), small in 0u64..2_000_000) {
+            prop_assert_eq!(file_key(&root, i), format!("{root}/f{i:06}"));
+            prop_assert_eq!(file_key(&root, small), format!("{root}/f{small:06}"));
         }
 
         /// The merge gives exactly what "remove all under root, insert all" gives.

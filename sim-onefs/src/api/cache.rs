@@ -114,17 +114,19 @@ pub(crate) fn json_response(body: Bytes) -> Response {
         .into_response()
 }
 
+/// The cache key of a request: the cluster plus the request's path and query.
+fn cache_key(st: &ApiState, uri: &axum::http::Uri) -> String {
+    let pq = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    [&*st.cluster, "\n", pq].concat()
+}
+
 /// [`cached_json`] for a body `render` serialises itself (from pieces kept elsewhere).
 pub(crate) fn cached_bytes(
     st: &ApiState,
     uri: &axum::http::Uri,
     render: impl FnOnce(&WorldState) -> Result<Bytes, ApiError>,
 ) -> ApiResult {
-    let key = format!(
-        "{}\n{}",
-        st.cluster,
-        uri.path_and_query().map_or(uri.path(), |p| p.as_str())
-    );
+    let key = cache_key(st, uri);
     let (body, version, hit) = st.sim.with_world_read(|w| {
         if let Some(b) = crate::lock(st.sim.body_cache()).get(w.version, &key) {
             return Ok::<_, ApiError>((b, w.version, true));
@@ -145,11 +147,7 @@ pub(crate) fn cached_json(
     uri: &axum::http::Uri,
     render: impl FnOnce(&WorldState) -> Result<Value, ApiError>,
 ) -> ApiResult {
-    let key = format!(
-        "{}\n{}",
-        st.cluster,
-        uri.path_and_query().map_or(uri.path(), |p| p.as_str())
-    );
+    let key = cache_key(st, uri);
     enum Got {
         Hit(Bytes),
         Miss(Value, u64),

@@ -391,6 +391,12 @@ pub(crate) trait Resource: 'static {
     ) -> Option<(&'static str, Value)> {
         None
     }
+    /// A list item's bytes written directly: by default from [`Resource::plain_parts`];
+    /// a resource with a cheaper way overrides it (None: the list serialises `render`).
+    fn plain_bytes(cl: &Cluster, scope: &Scope, key: &Self::Key, o: &Obj) -> Option<Vec<u8>> {
+        Self::plain_parts(cl, scope, key, o)
+            .map(|(kind, computed)| objects::render_to_vec(kind, o, &computed))
+    }
     fn find(c: &ConfigState, scope: &Scope, req: &Req) -> Result<Self::Key, ApiError>;
     fn render(cl: &Cluster, scope: &Scope, key: &Self::Key, o: &Obj) -> Value;
     /// Checks and normalisation of a body that need no world (after field validation).
@@ -469,7 +475,7 @@ fn ctx_of<'a>(
 ) -> Result<Ctx<'a>, ApiError> {
     let WorldState { clusters, rng, .. } = w;
     let cl = clusters
-        .get_mut(&st.cluster)
+        .get_mut(&*st.cluster)
         .ok_or_else(|| ApiError::not_found("cluster"))?;
     let dirs = Dirs {
         files: &cl.files,
@@ -542,8 +548,8 @@ pub(crate) async fn list<R: Resource>(
                 .filter(|(k, _)| !R::SPEC.zone_keyed || in_zone(&scope, &k.to_string()))
                 .filter(|(k, o)| R::listed(&scope, &req, k, o))
                 .map(|(k, o)| {
-                    Bytes::from(match R::plain_parts(cl, &scope, k, o) {
-                        Some((kind, computed)) => objects::render_to_vec(kind, o, &computed),
+                    Bytes::from(match R::plain_bytes(cl, &scope, k, o) {
+                        Some(b) => b,
                         None => {
                             serde_json::to_vec(&R::render(cl, &scope, k, o)).unwrap_or_default()
                         }

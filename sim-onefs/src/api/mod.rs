@@ -67,7 +67,9 @@ use resources::zones::Zones;
 #[derive(Clone)]
 pub(crate) struct ApiState {
     pub sim: Sim,
-    pub cluster: String,
+    /// Shared, not owned: axum clones the state for the middleware and for every handler's
+    /// `State` extractor, several times per request.
+    pub cluster: std::sync::Arc<str>,
 }
 
 /// The router state and request context of an authenticated request (the context is set by
@@ -83,11 +85,9 @@ impl axum::extract::FromRequestParts<ApiState> for Caller {
         parts: &mut http::request::Parts,
         st: &ApiState,
     ) -> Result<Caller, ApiError> {
-        let ctx = parts
-            .extensions
-            .get::<ReqCtx>()
-            .cloned()
-            .unwrap_or_default();
+        // Taken, not copied: the context is read once per request, by this extractor (the
+        // handlers that read it as `Extension<ReqCtx>` do not also take a `Caller`).
+        let ctx = parts.extensions.remove::<ReqCtx>().unwrap_or_default();
         Ok(Caller {
             st: st.clone(),
             ctx,
@@ -101,7 +101,7 @@ pub const MAX_API_VERSION: u32 = 22;
 pub(crate) fn router(sim: Sim, cluster: &str) -> Router {
     let st = ApiState {
         sim,
-        cluster: cluster.to_string(),
+        cluster: cluster.into(),
     };
     // The routes are the same for every cluster and world: built once per process (parsing
     // ~50 paths into the route table cost about as much as a small scenario's requests),
@@ -432,8 +432,23 @@ fn header_str(h: &HeaderMap, name: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// Decoded `Authorization: Basic …` credentials: `user:password`, split at `colon`.
+struct BasicCredentials {
+    raw: String,
+    colon: usize,
+}
+
+impl BasicCredentials {
+    fn user(&self) -> &str {
+        &self.raw[..self.colon]
+    }
+    fn password(&self) -> &str {
+        &self.raw[self.colon + 1..]
+    }
+}
+
 /// Decode `Authorization: Basic …` into (user, password).
-fn basic_credentials(h: &HeaderMap) -> Option<(String, String)> {
+fn basic_credentials(h: &HeaderMap) -> Option<BasicCredentials> {
     let v = h.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = v.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -442,9 +457,31 @@ fn basic_credentials(h: &HeaderMap) -> Option<(String, String)> {
     let raw = base64::engine::general_purpose::STANDARD
         .decode(rest.trim())
         .ok()?;
-    let s = String::from_utf8(raw).ok()?;
-    let (u, p) = s.split_once(':')?;
-    Some((u.to_string(), p.to_string()))
+    let raw = String::from_utf8(raw).ok()?;
+    let colon = raw.find(':')?;
+    Some(BasicCredentials { raw, colon })
+}
+
+/// The `Date` header value of virtual time `ms`, formatted once per Unix second per thread:
+/// a run polls many times within one virtual second, and the value depends on nothing but
+/// the second (the epoch is folded into the key).
+fn date_header(epoch: crate::clock::Epoch, ms: u64) -> Option<http::HeaderValue> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(i64, http::HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let second = epoch.unix_s(i64::try_from(ms).unwrap_or(i64::MAX));
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((s, v)) = last.as_ref() {
+            if *s == second {
+                return Some(v.clone());
+            }
+        }
+        let v = http::HeaderValue::from_str(&epoch.http_date(ms)).ok()?;
+        *last = Some((second, v.clone()));
+        Some(v)
+    })
 }
 
 /// Split `/platform/N/rest` into the version token and `rest`.
@@ -462,9 +499,9 @@ fn version_ok(v: &str) -> bool {
 /// Every response states the cluster's time in `Date`, on the same clock as the times in
 /// PAPI bodies (DESIGN §3): virtual time under `drill run`, real time under `drill serve`.
 async fn papi_middleware(State(st): State<ApiState>, req: Request, next: Next) -> Response {
-    let mut resp = papi_request(st.clone(), req, next).await;
-    let date = st.sim.with_world_read(|w| w.epoch.http_date(w.now_ms));
-    if let Ok(v) = http::HeaderValue::from_str(&date) {
+    let mut resp = papi_request(&st, req, next).await;
+    let (epoch, now) = st.sim.with_world_read(|w| (w.epoch, w.now_ms));
+    if let Some(v) = date_header(epoch, now) {
         resp.headers_mut().insert(header::DATE, v);
     }
     resp
@@ -474,14 +511,24 @@ async fn papi_middleware(State(st): State<ApiState>, req: Request, next: Next) -
 struct Look {
     up: bool,
     papi_latency: u64,
-    basic_user: Option<crate::spec::UserSpec>,
+    basic_user: Option<User>,
     has_rules: bool,
 }
 
-async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
+/// What a request needs of its authenticated user (not the password).
+struct User {
+    name: String,
+    role: Role,
+}
+
+async fn papi_request(st: &ApiState, mut req: Request, next: Next) -> Response {
     let find_user = |w: &crate::model::WorldState, ok: &dyn Fn(&crate::spec::UserSpec) -> bool| {
-        w.cluster(&st.cluster)
-            .and_then(|c| c.users.iter().find(|x| ok(x)).cloned())
+        w.cluster(&st.cluster).and_then(|c| {
+            c.users.iter().find(|x| ok(x)).map(|u| User {
+                name: u.name.clone(),
+                role: u.role,
+            })
+        })
     };
     // One look at the world for what the request reads of it before its handler: whether
     // the cluster is up, the latency, the Basic user, whether request rules exist. Nothing
@@ -494,7 +541,7 @@ async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
         papi_latency: w.costs.papi_latency_ms,
         basic_user: basic
             .as_ref()
-            .and_then(|(u, p)| find_user(w, &|x| x.name == *u && x.password == *p)),
+            .and_then(|b| find_user(w, &|x| x.name == b.user() && x.password == b.password())),
         has_rules: w
             .faults
             .iter()
@@ -564,7 +611,7 @@ async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
         _ => return ApiError::not_found(format!("Path not found: {path}")).into_response(),
     };
     let _ = ver;
-    let route = route.trim_end_matches('/').to_string();
+    let route = route.trim_end_matches('/');
     let read_like = method == Method::GET || method == Method::HEAD;
     match user.role {
         Role::ReadOnly if !read_like => {
@@ -594,7 +641,7 @@ async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
 
     let h = req.headers();
     let ctx = ReqCtx {
-        actor: user.name.clone(),
+        actor: user.name,
         run: header_str(h, "x-dr-run"),
         step: header_str(h, "x-dr-step"),
         policy: header_str(h, "x-dr-policy"),
@@ -610,7 +657,7 @@ async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
             w.eval_request_faults(&RequestInfo {
                 cluster: &st.cluster,
                 method: method.as_str(),
-                route: &route,
+                route,
                 ctx: &ctx,
                 now_ms: now,
                 job_policy: None,
@@ -646,7 +693,7 @@ async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     if let Some(cfg) = lost.filter(|_| resp.status().is_success()) {
         st.sim
-            .with_world(|w| w.lose_write(&st.cluster, cfg, method.as_str(), &route));
+            .with_world(|w| w.lose_write(&st.cluster, cfg, method.as_str(), route));
     }
     if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
         return ApiError::new(
@@ -664,4 +711,30 @@ async fn papi_request(st: ApiState, mut req: Request, next: Next) -> Response {
         .into_response();
     }
     resp
+}
+
+#[cfg(test)]
+mod date_header_tests {
+    use super::date_header;
+    use crate::clock::Epoch;
+
+    /// The per-second `Date` cache never answers with another second's or another
+    /// epoch's value: each call agrees with formatting afresh.
+    #[test]
+    fn date_header_follows_the_second_and_the_epoch() {
+        let a = Epoch::default();
+        let b = Epoch::from_unix_s(1_000_000_000);
+        for (ep, ms) in [
+            (a, 0),
+            (a, 999),
+            (a, 1000),
+            (b, 1000),
+            (a, 1000),
+            (a, 61_500),
+            (a, 1500),
+        ] {
+            let got = date_header(ep, ms).expect("valid date");
+            assert_eq!(got.to_str().unwrap(), ep.http_date(ms), "{ms} ms");
+        }
+    }
 }

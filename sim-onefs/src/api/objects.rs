@@ -67,20 +67,56 @@ pub(crate) fn render(kind: &str, obj: &Map<String, Value>, computed: Value) -> V
 /// body cache rarely holds them (clients' writes move the world's version); cloning every
 /// default and field into a fresh map per item, per request, was most of such a read.
 pub(crate) fn render_to_vec(kind: &str, obj: &Map<String, Value>, computed: &Value) -> Vec<u8> {
+    let parts: Vec<(&str, Part<'_>)> = computed
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), Part::Json(v)))
+        .collect();
+    render_parts_to_vec(kind, obj, &parts)
+}
+
+/// A computed field's value for [`render_parts_to_vec`]: a JSON value, or one already
+/// serialised (a resource that writes a nested object straight to bytes).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Part<'a> {
+    Json(&'a Value),
+    Raw(&'a [u8]),
+}
+
+impl Part<'_> {
+    fn write(self, out: &mut Vec<u8>) {
+        match self {
+            // Writing into a `Vec` cannot fail.
+            Part::Json(v) => {
+                let _ = serde_json::to_writer(&mut *out, v);
+            }
+            Part::Raw(b) => out.extend_from_slice(b),
+        }
+    }
+}
+
+/// [`render_to_vec`] with the computed fields given in order as [`Part`]s (later entries of
+/// the same key replace earlier ones in place, as inserting into a map does).
+pub(crate) fn render_parts_to_vec(
+    kind: &str,
+    obj: &Map<String, Value>,
+    computed: &[(&str, Part<'_>)],
+) -> Vec<u8> {
     let kd = kind_defaults(kind);
     // Which defaults are overridden, and by what (`computed` over the object); the
     // object's other keys in order (their values possibly from `computed`); `computed`'s
     // keys that are neither.
-    let mut over: Vec<Option<&Value>> = vec![None; kd.entries.len()];
-    let mut rest: Vec<(&str, &Value)> = Vec::new();
+    let mut over: Vec<Option<Part<'_>>> = vec![None; kd.entries.len()];
+    let mut rest: Vec<(&str, Part<'_>)> = Vec::new();
     for (k, v) in obj {
         match kd.index.get(k.as_str()) {
-            Some(&i) => over[i] = Some(v),
-            None => rest.push((k, v)),
+            Some(&i) => over[i] = Some(Part::Json(v)),
+            None => rest.push((k, Part::Json(v))),
         }
     }
-    for (k, v) in computed.as_object().into_iter().flatten() {
-        if let Some(&i) = kd.index.get(k.as_str()) {
+    for &(k, v) in computed {
+        if let Some(&i) = kd.index.get(k) {
             over[i] = Some(v);
         } else if let Some(slot) = rest.iter_mut().find(|(rk, _)| *rk == k) {
             slot.1 = v;
@@ -99,7 +135,7 @@ pub(crate) fn render_to_vec(kind: &str, obj: &Map<String, Value>, computed: &Val
             None => out.extend_from_slice(entry),
             Some(v) => {
                 out.extend_from_slice(&entry[..*key_len]);
-                let _ = serde_json::to_writer(&mut out, v);
+                v.write(&mut out);
             }
         }
     }
@@ -109,7 +145,7 @@ pub(crate) fn render_to_vec(kind: &str, obj: &Map<String, Value>, computed: &Val
         }
         let _ = serde_json::to_writer(&mut out, k);
         out.push(b':');
-        let _ = serde_json::to_writer(&mut out, v);
+        v.write(&mut out);
     }
     out.push(b'}');
     out
@@ -166,30 +202,11 @@ pub(crate) fn fill_defaults(kind: &str, v: &mut Value) {
     }
 }
 
-/// The bytes of `v` after [`fill_defaults`], without inserting the defaults: `v`
-/// serialised, then the defaults it lacks, serialised once per kind and key list.
-pub(crate) fn to_vec_with_defaults(kind: &str, v: &Value) -> Vec<u8> {
-    let mut b = serde_json::to_vec(v).unwrap_or_default();
-    let Value::Object(m) = v else { return b };
-    let missing = missing_defaults(kind, m);
-    if missing.tail.is_empty() {
-        return b;
-    }
-    b.pop(); // the closing `}`
-    if !m.is_empty() {
-        b.push(b',');
-    }
-    b.extend_from_slice(&missing.tail);
-    b.push(b'}');
-    b
-}
-
 /// The non-null defaults of `kind`, in table order, that an object with some key list
-/// lacks, and their entries serialised (`"k":v,…`, as inside a JSON object).
+/// lacks.
 #[derive(Debug)]
 struct MissingDefaults {
     list: Vec<(&'static String, &'static Value)>,
-    tail: Vec<u8>,
 }
 
 type Missing = Arc<MissingDefaults>;
@@ -218,16 +235,7 @@ fn missing_defaults(kind: &str, m: &Map<String, Value>) -> Missing {
         .iter()
         .filter(|(k, d)| !d.is_null() && !m.contains_key(*k))
         .collect();
-    let entries: Map<String, Value> = list
-        .iter()
-        .map(|(k, d)| ((*k).clone(), (*d).clone()))
-        .collect();
-    let whole = serde_json::to_vec(&Value::Object(entries)).unwrap_or_default();
-    let tail = whole
-        .get(1..whole.len().saturating_sub(1))
-        .unwrap_or_default()
-        .to_vec();
-    let missing: Missing = Arc::new(MissingDefaults { list, tail });
+    let missing: Missing = Arc::new(MissingDefaults { list });
     let mut memo = crate::lock(memo);
     let lists = memo.entry(kind.to_string()).or_default();
     if lists.len() < MISSING_PER_KIND {
@@ -611,23 +619,6 @@ mod tests {
                     String::from_utf8(render_to_vec(kind, &m, &c)).unwrap(),
                     String::from_utf8(want).unwrap()
                 );
-            }
-        }
-
-        /// Serialising with the defaults spliced in gives the bytes of filling them in
-        /// and serialising.
-        #[test]
-        fn to_vec_with_defaults_agrees_with_fill_then_serialise(objs in prop::collection::vec(object(), 1..6)) {
-            for (kind, kv) in objs.iter().chain(objs.iter()) {
-                let mut m = Map::new();
-                for (k, x) in kv {
-                    m.insert(k.clone(), json!(x));
-                }
-                let v = Value::Object(m);
-                let mut want = v.clone();
-                fill_defaults_plain(kind, &mut want);
-                let want = serde_json::to_vec(&want).expect("json");
-                prop_assert_eq!(to_vec_with_defaults(kind, &v), want);
             }
         }
 

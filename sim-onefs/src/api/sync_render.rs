@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::objects::{fill_defaults, to_vec_with_defaults};
+use super::objects::fill_defaults;
 use crate::clock::Epoch;
 use crate::synciq::{Job, Policy, Report, SyncSettings, TargetPolicy};
 
@@ -13,7 +13,120 @@ fn opt_unix(ep: Epoch, ms: Option<i64>) -> Value {
 
 /// [`policy_json`] serialised, as [`crate::policy_index::Policies::rendered`] keeps it.
 pub(crate) fn policy_rendered(p: &Policy, ep: Epoch) -> crate::policy_index::Rendered {
-    super::cache::to_bytes(&policy_json(p, ep))
+    policy_bytes(p, ep).into()
+}
+
+/// [`policy_json`] serialised, written from a template: the ~70 fields that are the same
+/// for every policy are rendered once (from the first policy's [`policy_json`], so they
+/// cannot drift from it) and only the policy's own fields are written per rendering.
+///
+/// Why: a policy is re-rendered after every change to it (each job's start and end), and
+/// building its `Value` (a key string and a hash per field) then serialising it was most of
+/// the polled `GET sync/policies/{id}`.
+pub(crate) fn policy_bytes(p: &Policy, ep: Epoch) -> Vec<u8> {
+    static TEMPLATE: std::sync::OnceLock<Vec<Seg<PolicyField>>> = std::sync::OnceLock::new();
+    let template = TEMPLATE.get_or_init(|| template(&policy_json(p, ep), PolicyField::of));
+    let mut out = Vec::with_capacity(2048);
+    let opt = |ms: Option<i64>| ms.map(|x| ep.unix_s(x));
+    for seg in template {
+        match seg {
+            Seg::Lit(b) => out.extend_from_slice(b),
+            // Writing into a `Vec` cannot fail.
+            Seg::Field(f) => {
+                let _ = match f {
+                    PolicyField::Action => write_json(&mut out, &p.action),
+                    PolicyField::Conflicted => write_json(&mut out, &p.conflicted),
+                    PolicyField::Description => write_json(&mut out, &p.description),
+                    PolicyField::Enabled => write_json(&mut out, &p.enabled),
+                    PolicyField::HasSyncState => write_json(&mut out, &p.last_success_ms.is_some()),
+                    PolicyField::Id => write_json(&mut out, &p.id),
+                    PolicyField::LastJobState => write_json(&mut out, &p.last_job_state),
+                    PolicyField::LastStarted => write_json(&mut out, &opt(p.last_started_ms)),
+                    PolicyField::LastSuccess => write_json(&mut out, &opt(p.last_success_ms)),
+                    PolicyField::Name => write_json(&mut out, &p.name),
+                    PolicyField::Schedule => write_json(&mut out, &p.schedule),
+                    PolicyField::SourceRootPath => write_json(&mut out, &p.source_root_path),
+                    PolicyField::TargetHost => write_json(&mut out, &p.target_host),
+                    PolicyField::TargetPath => write_json(&mut out, &p.target_path),
+                };
+            }
+        }
+    }
+    out
+}
+
+/// The fields of [`policy_json`] whose values depend on the policy.
+#[derive(Clone, Copy, Debug)]
+enum PolicyField {
+    Action,
+    Conflicted,
+    Description,
+    Enabled,
+    HasSyncState,
+    Id,
+    LastJobState,
+    LastStarted,
+    LastSuccess,
+    Name,
+    Schedule,
+    SourceRootPath,
+    TargetHost,
+    TargetPath,
+}
+
+impl PolicyField {
+    fn of(key: &str) -> Option<PolicyField> {
+        Some(match key {
+            "action" => PolicyField::Action,
+            "conflicted" => PolicyField::Conflicted,
+            "description" => PolicyField::Description,
+            "enabled" => PolicyField::Enabled,
+            "has_sync_state" => PolicyField::HasSyncState,
+            "id" => PolicyField::Id,
+            "last_job_state" => PolicyField::LastJobState,
+            "last_started" => PolicyField::LastStarted,
+            "last_success" => PolicyField::LastSuccess,
+            "name" => PolicyField::Name,
+            "schedule" => PolicyField::Schedule,
+            "source_root_path" => PolicyField::SourceRootPath,
+            "target_host" => PolicyField::TargetHost,
+            "target_path" => PolicyField::TargetPath,
+            _ => return None,
+        })
+    }
+}
+
+/// A rendering cut into literal bytes and the fields written per object.
+enum Seg<F> {
+    Lit(Vec<u8>),
+    Field(F),
+}
+
+/// Cut the serialisation of object `v` at the values of the keys `field` names.
+fn template<F>(v: &Value, field: impl Fn(&str) -> Option<F>) -> Vec<Seg<F>> {
+    let mut segs = Vec::new();
+    let mut lit = b"{".to_vec();
+    if let Value::Object(m) = v {
+        for (i, (k, x)) in m.iter().enumerate() {
+            if i > 0 {
+                lit.push(b',');
+            }
+            let _ = write_json(&mut lit, k.as_str());
+            lit.push(b':');
+            match field(k) {
+                Some(f) => {
+                    segs.push(Seg::Lit(std::mem::take(&mut lit)));
+                    segs.push(Seg::Field(f));
+                }
+                None => {
+                    let _ = write_json(&mut lit, x);
+                }
+            }
+        }
+    }
+    lit.push(b'}');
+    segs.push(Seg::Lit(lit));
+    segs
 }
 
 /// A policy as `GET sync/policies` returns it.
@@ -402,9 +515,115 @@ pub(crate) fn report_json(r: &Report, ep: Epoch) -> Value {
     v
 }
 
-/// [`report_json`] serialised (the defaults spliced in as bytes, not inserted).
+/// [`report_json`] serialised, written from a template as [`policy_bytes`] is: the
+/// fields every report shares (and the defaults) once, the report's own fields per report.
+///
+/// Why: every finished job adds a report on both sides, each rendered once when first
+/// listed; building its `Value` was most of a `GET sync/reports` after a job.
 pub(crate) fn report_bytes(r: &Report, ep: Epoch) -> Vec<u8> {
-    to_vec_with_defaults("sync_report", &report_fields(r, ep))
+    static TEMPLATE: std::sync::OnceLock<Vec<Seg<ReportField>>> = std::sync::OnceLock::new();
+    let template = TEMPLATE.get_or_init(|| template(&report_json(r, ep), ReportField::of));
+    let start = ep.unix_s(r.start_ms);
+    let end = ep.unix_s(r.end_ms);
+    let mut out = Vec::with_capacity(2048);
+    for seg in template {
+        match seg {
+            Seg::Lit(b) => out.extend_from_slice(b),
+            // Writing into a `Vec` cannot fail.
+            Seg::Field(f) => {
+                let _ = match f {
+                    ReportField::Action => write_json(&mut out, r.action.as_str()),
+                    ReportField::BytesTransferred
+                    | ReportField::NetworkBytesToTarget
+                    | ReportField::TotalNetworkBytes => write_json(&mut out, &r.bytes_transferred),
+                    ReportField::Duration => write_json(&mut out, &(end - start).max(0)),
+                    ReportField::EndTime => write_json(&mut out, &end),
+                    ReportField::Error => {
+                        write_json(&mut out, r.errors.first().map_or("", String::as_str))
+                    }
+                    ReportField::Errors => write_json(&mut out, &r.errors),
+                    ReportField::FileDataBytes | ReportField::TotalDataBytes => {
+                        write_json(&mut out, &r.total_data_bytes)
+                    }
+                    ReportField::FilesTransferred => write_json(&mut out, &r.files_transferred),
+                    ReportField::Id => write_json(&mut out, &r.id),
+                    ReportField::JobId => write_json(&mut out, &r.job_id),
+                    ReportField::Policy => {
+                        write_policy_summary(
+                            &mut out,
+                            &r.policy_name,
+                            &r.source_root_path,
+                            &r.target_host,
+                            &r.target_path,
+                        );
+                        Ok(())
+                    }
+                    ReportField::PolicyId => write_json(&mut out, &r.policy_id),
+                    ReportField::PolicyName => write_json(&mut out, &r.policy_name),
+                    ReportField::StartTime => write_json(&mut out, &start),
+                    ReportField::State => write_json(&mut out, r.state.as_str()),
+                    ReportField::SyncType => {
+                        write_json(&mut out, if r.initial { "initial" } else { "incremental" })
+                    }
+                    ReportField::TotalFiles => write_json(&mut out, &r.total_files),
+                };
+            }
+        }
+    }
+    out
+}
+
+/// The fields of [`report_json`] whose values depend on the report.
+#[derive(Clone, Copy, Debug)]
+enum ReportField {
+    Action,
+    BytesTransferred,
+    Duration,
+    EndTime,
+    Error,
+    Errors,
+    FileDataBytes,
+    FilesTransferred,
+    Id,
+    JobId,
+    NetworkBytesToTarget,
+    Policy,
+    PolicyId,
+    PolicyName,
+    StartTime,
+    State,
+    SyncType,
+    TotalDataBytes,
+    TotalFiles,
+    TotalNetworkBytes,
+}
+
+impl ReportField {
+    fn of(key: &str) -> Option<ReportField> {
+        Some(match key {
+            "action" => ReportField::Action,
+            "bytes_transferred" => ReportField::BytesTransferred,
+            "duration" => ReportField::Duration,
+            "end_time" => ReportField::EndTime,
+            "error" => ReportField::Error,
+            "errors" => ReportField::Errors,
+            "file_data_bytes" => ReportField::FileDataBytes,
+            "files_transferred" => ReportField::FilesTransferred,
+            "id" => ReportField::Id,
+            "job_id" => ReportField::JobId,
+            "network_bytes_to_target" => ReportField::NetworkBytesToTarget,
+            "policy" => ReportField::Policy,
+            "policy_id" => ReportField::PolicyId,
+            "policy_name" => ReportField::PolicyName,
+            "start_time" => ReportField::StartTime,
+            "state" => ReportField::State,
+            "sync_type" => ReportField::SyncType,
+            "total_data_bytes" => ReportField::TotalDataBytes,
+            "total_files" => ReportField::TotalFiles,
+            "total_network_bytes" => ReportField::TotalNetworkBytes,
+            _ => return None,
+        })
+    }
 }
 
 /// A report's own fields, before the defaults.
@@ -587,6 +806,66 @@ mod tests {
                 ))
                 .expect("json");
                 let got = job_envelope_bytes(j, now, ep);
+                prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want));
+            }
+        }
+    }
+
+    fn policy() -> impl Strategy<Value = Policy> {
+        (
+            ("[a-z0-9 \"\\\\é]{0,10}", any::<bool>(), any::<bool>()),
+            (
+                prop::option::of(-5_000_000i64..5_000_000),
+                prop::option::of(-5_000_000i64..5_000_000),
+                prop::sample::select(vec![
+                    JobState::Finished,
+                    JobState::Running,
+                    JobState::Failed,
+                ]),
+            ),
+        )
+            .prop_map(
+                |((name, enabled, conflicted), (last_started_ms, last_success_ms, state))| Policy {
+                    id: format!("id-{name}"),
+                    name: name.clone(),
+                    enabled,
+                    action: if enabled {
+                        "sync".into()
+                    } else {
+                        "copy".into()
+                    },
+                    source_root_path: format!("/ifs/data/{name}"),
+                    target_host: format!("t{name}"),
+                    target_cluster: "b".into(),
+                    target_path: format!("/ifs/dr/{name}"),
+                    schedule: if conflicted {
+                        String::new()
+                    } else {
+                        name.clone()
+                    },
+                    description: format!("d{name}"),
+                    last_job_state: state,
+                    last_started_ms,
+                    last_success_ms,
+                    conflicted,
+                    synced: crate::model::SharedSnapshot::default(),
+                },
+            )
+    }
+
+    proptest! {
+        /// A policy written from the template is the serialisation of its `Value`
+        /// rendering, for any policies and epoch (the template taken from whichever
+        /// policy comes first).
+        #[test]
+        fn policy_bytes_agree_with_policy_json(
+            policies in prop::collection::vec(policy(), 1..4),
+            s in 0i64..253_402_300_799,
+        ) {
+            let ep = Epoch::from_unix_s(s);
+            for p in &policies {
+                let want = serde_json::to_vec(&policy_json(p, ep)).expect("json");
+                let got = policy_bytes(p, ep);
                 prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want));
             }
         }

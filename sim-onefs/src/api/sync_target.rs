@@ -49,7 +49,7 @@ pub(super) async fn delete_one(Caller { st, ctx }: Caller, p: PathR, q: QueryR) 
             c.synciq
                 .jobs
                 .get(&id)
-                .is_some_and(|j| j.target == st.cluster)
+                .is_some_and(|j| *j.target == *st.cluster)
         });
         if (local_job || source_job) && !force {
             return Err(ApiError::conflict(format!(

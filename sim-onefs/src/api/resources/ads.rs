@@ -238,7 +238,7 @@ pub(in super::super) async fn ads_create(Caller { st, ctx }: Caller, body: Bytes
         }
         let account = str_field(&m, "machine_account")
             .map(|a| a.trim_end_matches('$').to_string())
-            .unwrap_or_else(|| st.cluster.clone());
+            .unwrap_or_else(|| st.cluster.to_string());
         if d.account(&account).is_err() {
             d.add_account(&account).map_err(ad_error)?;
         }

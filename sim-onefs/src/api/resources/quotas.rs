@@ -83,15 +83,7 @@ fn quota_json(cl: &Cluster, id: &str, o: &Obj) -> Value {
 /// field, …) over its stored ones: [`quota_json`] is `render("quota", o, computed)`, so a
 /// list writes each item straight to bytes ([`Resource::plain_parts`]).
 fn quota_computed(cl: &Cluster, id: &str, o: &Obj) -> Value {
-    let path = str_field(o, "path").unwrap_or_default();
-    let (bytes, files) = cl
-        .files
-        .range(path.to_string()..)
-        .take_while(|(k, _)| k.starts_with(path))
-        .filter(|(k, _)| is_under(k, path))
-        .fold((0u64, 0u64), |(b, n), (_, f)| (b + f.size_bytes, n + 1));
-    // `ready: false` = the accounting waits on a QuotaScan job (set by the world's spec).
-    let ready = o.get("ready").and_then(Value::as_bool).unwrap_or(true);
+    let (bytes, files, ready) = usage_of(cl, o);
     let usage = json!({
         "applogical": bytes, "applogical_ready": ready, "fslogical": bytes, "fslogical_ready": ready,
         "fsphysical": bytes, "fsphysical_ready": ready, "inodes": files, "inodes_ready": ready,
@@ -129,6 +121,135 @@ fn quota_computed(cl: &Cluster, id: &str, o: &Obj) -> Value {
         computed["persona"] = Value::Null;
     }
     computed
+}
+
+/// Bytes and files under the quota's path, and whether its accounting is ready.
+fn usage_of(cl: &Cluster, o: &Obj) -> (u64, u64, bool) {
+    let path = str_field(o, "path").unwrap_or_default();
+    let (bytes, files) = cl
+        .files
+        .range::<str, _>((std::ops::Bound::Included(path), std::ops::Bound::Unbounded))
+        .take_while(|(k, _)| k.starts_with(path))
+        .filter(|(k, _)| is_under(k, path))
+        .fold((0u64, 0u64), |(b, n), (_, f)| (b + f.size_bytes, n + 1));
+    // `ready: false` = the accounting waits on a QuotaScan job (set by the world's spec).
+    let ready = o.get("ready").and_then(Value::as_bool).unwrap_or(true);
+    (bytes, files, ready)
+}
+
+/// A list item's bytes: [`render_to_vec`](super::super::objects::render_to_vec) of
+/// [`quota_computed`], with its `usage` and `thresholds` objects written straight to
+/// bytes in the same key order (`usage` is the same 16 keys for every quota;
+/// `thresholds` is the six threshold fields, the stored ones over them, then the
+/// `*_exceeded` flags).
+///
+/// Why: quotas are listed on every config-replication read, and building those two maps
+/// (a string key and a hash per field) per quota per request was most of such a list.
+fn quota_bytes(cl: &Cluster, id: &str, o: &Obj) -> Vec<u8> {
+    use super::super::objects::Part;
+    let (bytes, files, ready) = usage_of(cl, o);
+    let mut usage = Vec::with_capacity(512);
+    let b = bytes.to_string();
+    let r: &str = if ready { "true" } else { "false" };
+    usage.push(b'{');
+    for (i, (k, v)) in [
+        ("applogical", b.as_str()),
+        ("applogical_ready", r),
+        ("fslogical", &b),
+        ("fslogical_ready", r),
+        ("fsphysical", &b),
+        ("fsphysical_ready", r),
+        ("inodes", &files.to_string()),
+        ("inodes_ready", r),
+        ("physical", &b),
+        ("physical_data", &b),
+        ("physical_data_ready", r),
+        ("physical_protection", "0"),
+        ("physical_protection_ready", r),
+        ("physical_ready", r),
+        ("shadow_refs", "0"),
+        ("shadow_refs_ready", r),
+    ]
+    .iter()
+    .enumerate()
+    {
+        if i > 0 {
+            usage.push(b',');
+        }
+        usage.push(b'"');
+        usage.extend_from_slice(k.as_bytes());
+        usage.extend_from_slice(b"\":");
+        usage.extend_from_slice(v.as_bytes());
+    }
+    usage.push(b'}');
+
+    // The thresholds map as `quota_computed` builds it: insertion order, a later insert of
+    // a key replacing its value in place.
+    let null = Part::Raw(b"null");
+    let fals = Part::Raw(b"false");
+    let mut th: Vec<(&str, Part<'_>)> = [
+        "hard",
+        "soft",
+        "advisory",
+        "soft_grace",
+        "percent_advisory",
+        "percent_soft",
+    ]
+    .iter()
+    .map(|&k| (k, null))
+    .collect();
+    fn set<'a>(th: &mut Vec<(&'a str, Part<'a>)>, k: &'a str, v: Part<'a>) {
+        match th.iter_mut().find(|(x, _)| *x == k) {
+            Some(slot) => slot.1 = v,
+            None => th.push((k, v)),
+        }
+    }
+    if let Some(Value::Object(t)) = o.get("thresholds") {
+        for (k, v) in t {
+            set(&mut th, k.as_str(), Part::Json(v));
+        }
+    }
+    for (e, l) in [
+        ("hard_exceeded", "hard_last_exceeded"),
+        ("soft_exceeded", "soft_last_exceeded"),
+        ("advisory_exceeded", "advisory_last_exceeded"),
+    ] {
+        set(&mut th, e, fals);
+        set(&mut th, l, null);
+    }
+    set(&mut th, "soft_exceeded", fals);
+    let mut thresholds = Vec::with_capacity(512);
+    thresholds.push(b'{');
+    for (i, (k, v)) in th.iter().enumerate() {
+        if i > 0 {
+            thresholds.push(b',');
+        }
+        // Writing into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut thresholds, k);
+        thresholds.push(b':');
+        match v {
+            Part::Json(v) => {
+                let _ = serde_json::to_writer(&mut thresholds, v);
+            }
+            Part::Raw(b) => thresholds.extend_from_slice(b),
+        }
+    }
+    thresholds.push(b'}');
+
+    let id_json = serde_json::to_vec(id).unwrap_or_default();
+    let mut parts: Vec<(&str, Part<'_>)> = vec![
+        ("id", Part::Raw(&id_json)),
+        ("usage", Part::Raw(&usage)),
+        ("ready", Part::Raw(r.as_bytes())),
+        ("notifications", Part::Raw(b"\"default\"")),
+        ("thresholds", Part::Raw(&thresholds)),
+        ("linked", fals),
+    ];
+    // A directory quota has no persona: `null`, not absent (Dell's PAPI schema requires it).
+    if o.get("persona").is_none() {
+        parts.push(("persona", null));
+    }
+    super::super::objects::render_parts_to_vec("quota", o, &parts)
 }
 
 impl Resource for Quotas {
@@ -170,6 +291,9 @@ impl Resource for Quotas {
         o: &Obj,
     ) -> Option<(&'static str, Value)> {
         Some(("quota", quota_computed(cl, key, o)))
+    }
+    fn plain_bytes(cl: &Cluster, _scope: &Scope, key: &String, o: &Obj) -> Option<Vec<u8>> {
+        Some(quota_bytes(cl, key, o))
     }
     fn check_body(op: Op, _req: &mut Req, m: &mut Obj) -> Result<(), ApiError> {
         if op == Op::Update {
@@ -371,6 +495,11 @@ mod tests {
             let got = render_to_vec("quota", o, &quota_computed(&cl, id, o));
             assert_eq!(
                 String::from_utf8(got).unwrap(),
+                String::from_utf8(want.clone()).unwrap()
+            );
+            let direct = quota_bytes(&cl, id, o);
+            assert_eq!(
+                String::from_utf8(direct).unwrap(),
                 String::from_utf8(want).unwrap()
             );
         }
