@@ -410,18 +410,21 @@ impl WorldState {
             version: 0,
             next_due: None,
         };
-        // The initial syncs' copies into the targets. When no policy copies from a cluster
-        // that a policy copies into, no initial sync reads a copy, so all copies can be
-        // laid out at the end, each target tree built in one go: inserting them one policy
-        // after the other cost a search per file and left the tree's nodes about half full
-        // (a B-tree filled by appends), i.e. about twice the memory for the whole run.
-        let targets: std::collections::BTreeSet<&str> =
-            spec.policies.iter().map(|p| p.target.as_str()).collect();
-        let defer = lay_out_copies && spec.policies.iter().all(|p| !targets.contains(&*p.source));
+        // The initial syncs' copies into the targets. A copy is laid out only when some
+        // policy is about to read its target cluster (as its source), or at the end: each
+        // target's pending copies are then built into its tree in one go. Inserting them
+        // one policy after the other cost a search per file and left the tree's nodes
+        // about half full (a B-tree filled by appends), i.e. about twice the memory for
+        // the whole run. Target paths on one cluster never nest (validated), which
+        // `lay_out` needs; copies into a cluster read in between are laid out before the
+        // read, so every initial sync reads what copying one at a time would give it.
         let mut copies: BTreeMap<String, Vec<(String, SharedSnapshot)>> = BTreeMap::new();
         for p in &spec.policies {
+            if let Some(pending) = copies.remove(&p.source) {
+                w.lay_out_pending(&p.source, &pending);
+            }
             let snap = w.install_initial_policy(p);
-            if defer {
+            if lay_out_copies {
                 copies
                     .entry(p.target.clone())
                     .or_default()
@@ -431,9 +434,8 @@ impl WorldState {
                 replace_subtree(&mut tgt.files, &p.target_path, &snap);
             }
         }
-        for (cluster, copies) in copies {
-            let tgt = w.clusters.get_mut(&cluster).expect("validated");
-            tgt.files = lay_out(std::mem::take(&mut tgt.files), &copies);
+        for (cluster, pending) in copies {
+            w.lay_out_pending(&cluster, &pending);
         }
         // Changes since the initial sync: chosen after all copies exist, so targets hold v1.
         for c in &spec.clusters {
@@ -455,6 +457,21 @@ impl WorldState {
             }
         }
         Ok(w)
+    }
+
+    /// Apply the initial copies `pending` (roots that do not nest) to `cluster`'s files:
+    /// the tree rebuilt in one go when they are a large part of it, else each copied in
+    /// (both give the same files; a rebuild costs the whole tree, a copy a search per file).
+    fn lay_out_pending(&mut self, cluster: &str, pending: &[(String, SharedSnapshot)]) {
+        let tgt = self.clusters.get_mut(cluster).expect("validated");
+        let copied: usize = pending.iter().map(|(_, s)| s.len()).sum();
+        if copied.saturating_mul(4) >= tgt.files.len() {
+            tgt.files = lay_out(std::mem::take(&mut tgt.files), pending);
+        } else {
+            for (root, snap) in pending {
+                replace_subtree(&mut tgt.files, root, snap);
+            }
+        }
     }
 
     pub fn cluster(&self, name: &str) -> Option<&Cluster> {
