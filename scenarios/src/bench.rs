@@ -2,7 +2,8 @@
 //! one run, each printed with its target and whether it was met (a table, or `--json`).
 //!
 //! * **Failover wall time** per failover and per policy on generated worlds of (by default)
-//!   10, 100 and 1000 policies, and the per-policy ratio of the largest size to the one
+//!   10, 100 and 1000 policies — the fastest of repeated runs (one at least, until a second
+//!   is spent, ten at most) —, and the per-policy ratio of the largest size to the one
 //!   before it (flat = linear). The worlds are skewed (file sets spanning three orders of
 //!   magnitude, 16 KiB .. 16 MiB files), every policy has a report history (so the scheduler
 //!   orders jobs longest-expected-first), the clusters have few job slots (contention), the
@@ -287,6 +288,12 @@ pub fn peak_rss_kib() -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// Wall time a failover figure spends repeating its run (at least one run): the figure is
+/// the fastest run.
+const MEASURE_MIN_MS: f64 = 1000.0;
+/// Most runs of one failover figure.
+const MEASURE_MAX_RUNS: u32 = 10;
+
 /// Run one bench failover.
 pub fn failover(
     policies: usize,
@@ -298,10 +305,22 @@ pub fn failover(
     let scn = Scenario::parse(&yaml, "<bench>")
         .map_err(|e| BenchError::World(policies, e.to_string()))?;
     let reset = reset_peak_rss();
-    let t = Instant::now();
-    let r = run_scenario(&scn, &DrillOptions::default())
-        .map_err(|e| BenchError::Run(policies, e.to_string()))?;
-    let wall_ms = t.elapsed().as_secs_f64() * 1000.0;
+    // The fastest of several runs: a 100-policy failover takes about 50 ms, and one
+    // scheduling hiccup of a shared machine doubles a single measurement (and with it the
+    // per-policy ratio). Runs are deterministic, so every run gives the same report.
+    let (mut wall_ms, mut spent_ms, mut runs) = (f64::INFINITY, 0.0, 0);
+    let r = loop {
+        let t = Instant::now();
+        let r = run_scenario(&scn, &DrillOptions::default())
+            .map_err(|e| BenchError::Run(policies, e.to_string()))?;
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        wall_ms = wall_ms.min(ms);
+        spent_ms += ms;
+        runs += 1;
+        if spent_ms >= MEASURE_MIN_MS || runs >= MEASURE_MAX_RUNS {
+            break r;
+        }
+    };
     let perf = r.report.performance.as_ref();
     Ok(FailoverRun {
         policies,

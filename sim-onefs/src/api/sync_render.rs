@@ -334,16 +334,16 @@ pub(crate) fn job_json(j: &Job, now: u64, ep: Epoch) -> Value {
 /// bytes are rendered once (from the first job's [`job_json`], so they cannot drift from it)
 /// and only the job's own fields are written per poll.
 pub(crate) fn job_envelope_bytes(j: &Job, now: u64, ep: Epoch) -> Vec<u8> {
-    static TEMPLATE: std::sync::OnceLock<Vec<JobSeg>> = std::sync::OnceLock::new();
-    let template = TEMPLATE.get_or_init(|| job_template(&job_json(j, now, ep)));
+    static TEMPLATE: std::sync::OnceLock<Vec<Seg<JobField>>> = std::sync::OnceLock::new();
+    let template = TEMPLATE.get_or_init(|| template(&job_json(j, now, ep), JobField::of));
     let mut out = Vec::with_capacity(4096);
     out.extend_from_slice(b"{\"jobs\":[");
     let frac = j.progress(now);
     let part = |n: u64| (n as f64 * frac) as u64;
     for seg in template {
         match seg {
-            JobSeg::Lit(b) => out.extend_from_slice(b),
-            JobSeg::Field(f) => {
+            Seg::Lit(b) => out.extend_from_slice(b),
+            Seg::Field(f) => {
                 // Writing into a `Vec` cannot fail.
                 let _ = match f {
                     JobField::Action => write_json(&mut out, j.action.as_str()),
@@ -419,13 +419,6 @@ fn write_policy_summary(out: &mut Vec<u8>, name: &str, src: &str, host: &str, tp
     out.push(b'}');
 }
 
-/// A piece of a job's body: bytes every job shares, or one of the job's own fields.
-#[derive(Debug)]
-enum JobSeg {
-    Lit(Vec<u8>),
-    Field(JobField),
-}
-
 /// The fields of [`job_json`] whose values depend on the job or the clock.
 #[derive(Clone, Copy, Debug)]
 enum JobField {
@@ -479,34 +472,6 @@ impl JobField {
             _ => return None,
         })
     }
-}
-
-/// The pieces of a rendered job: its keys and shared values as bytes, its own fields as
-/// holes, in the rendering's key order (defaults included).
-fn job_template(v: &Value) -> Vec<JobSeg> {
-    let mut segs = Vec::new();
-    let mut lit = b"{".to_vec();
-    if let Value::Object(m) = v {
-        for (i, (k, x)) in m.iter().enumerate() {
-            if i > 0 {
-                lit.push(b',');
-            }
-            let _ = write_json(&mut lit, k.as_str());
-            lit.push(b':');
-            match JobField::of(k) {
-                Some(f) => {
-                    segs.push(JobSeg::Lit(std::mem::take(&mut lit)));
-                    segs.push(JobSeg::Field(f));
-                }
-                None => {
-                    let _ = write_json(&mut lit, x);
-                }
-            }
-        }
-    }
-    lit.push(b'}');
-    segs.push(JobSeg::Lit(lit));
-    segs
 }
 
 pub(crate) fn report_json(r: &Report, ep: Epoch) -> Value {

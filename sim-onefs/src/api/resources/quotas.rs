@@ -15,6 +15,17 @@ use crate::model::{is_under, random_hex, valid_ifs_path, Cluster};
 
 pub(crate) struct Quotas;
 
+/// The threshold fields OneFS sends on every quota, unset ones as `null` (Dell's PAPI schema
+/// and the isilon-sdk models list them), in their order.
+const THRESHOLD_KEYS: [&str; 6] = [
+    "hard",
+    "soft",
+    "advisory",
+    "soft_grace",
+    "percent_advisory",
+    "percent_soft",
+];
+
 /// Create arguments that are not stored.
 const TRANSIENT: &[&str] = &[
     "force",
@@ -94,14 +105,7 @@ fn quota_computed(cl: &Cluster, id: &str, o: &Obj) -> Value {
     // Unset thresholds are `null` (OneFS sends every threshold field, as Dell's PAPI schema
     // and the isilon-sdk models list them).
     let mut th = Map::new();
-    for k in [
-        "hard",
-        "soft",
-        "advisory",
-        "soft_grace",
-        "percent_advisory",
-        "percent_soft",
-    ] {
+    for k in THRESHOLD_KEYS {
         th.insert(k.into(), Value::Null);
     }
     if let Some(Value::Object(t)) = o.get("thresholds") {
@@ -187,17 +191,7 @@ fn quota_bytes(cl: &Cluster, id: &str, o: &Obj) -> Vec<u8> {
     // a key replacing its value in place.
     let null = Part::Raw(b"null");
     let fals = Part::Raw(b"false");
-    let mut th: Vec<(&str, Part<'_>)> = [
-        "hard",
-        "soft",
-        "advisory",
-        "soft_grace",
-        "percent_advisory",
-        "percent_soft",
-    ]
-    .iter()
-    .map(|&k| (k, null))
-    .collect();
+    let mut th: Vec<(&str, Part<'_>)> = THRESHOLD_KEYS.iter().map(|&k| (k, null)).collect();
     fn set<'a>(th: &mut Vec<(&'a str, Part<'a>)>, k: &'a str, v: Part<'a>) {
         match th.iter_mut().find(|(x, _)| *x == k) {
             Some(slot) => slot.1 = v,
