@@ -153,10 +153,16 @@ fn schema_template() -> Option<&'static Mutex<Connection>> {
         .as_ref()
 }
 
-/// Give the new, empty in-memory database of `conn` the schema: a copy of
-/// [`schema_template`], or (when there is none) the schema run on it.
+/// Give the in-memory database of `conn` the schema: a copy of [`schema_template`] when
+/// the database is empty, else (a named store another connection still holds open, whose
+/// tables a copy would replace; or no template) the schema run on it, which keeps what
+/// exists.
 fn copy_schema(conn: &mut Connection) -> Result<(), StoreError> {
-    if let Some(template) = schema_template() {
+    let empty: bool =
+        conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM sqlite_master)", [], |r| {
+            r.get(0)
+        })?;
+    if let Some(template) = schema_template().filter(|_| empty) {
         let template = lock(template);
         let backup = rusqlite::backup::Backup::new(&template, conn)?;
         if backup.step(-1)? == rusqlite::backup::StepResult::Done {
@@ -191,8 +197,8 @@ impl Store {
 
     /// A named in-memory store that other connections of this process can open by
     /// [`Store::location`] (a SQLite URI) while this one lives: `drill` gives each run one
-    /// and its judge reads the tables from there. The store is new: `name` must not be one
-    /// that a live connection of this process still has open (its tables would be replaced).
+    /// and its judge reads the tables from there. A name a live store of this process still
+    /// holds opens that store's tables, as they are.
     pub fn memory(name: &str) -> Result<Store, StoreError> {
         let uri = format!("file:{name}?mode=memory&cache=shared");
         let conn = Connection::open_with_flags(
@@ -567,6 +573,20 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(ids, vec![1, 2]);
+    }
+
+    /// Opening a name a live store holds keeps its rows (the schema copy is for empty
+    /// databases only).
+    #[test]
+    fn reopening_a_live_named_store_keeps_its_rows() {
+        let first = Store::memory("store-test-reopen").unwrap();
+        first
+            .set_state("a", "eng", "b", JobState::UserDisabled, "t")
+            .unwrap();
+        let second = Store::memory("store-test-reopen").unwrap();
+        let jobs = second.jobs().unwrap();
+        assert_eq!(jobs.len(), 1, "{jobs:?}");
+        assert_eq!(jobs[0].policy, "eng");
     }
 
     #[test]

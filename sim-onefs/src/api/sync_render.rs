@@ -28,30 +28,22 @@ pub(crate) fn policy_bytes(p: &Policy, ep: Epoch) -> Vec<u8> {
     let template = TEMPLATE.get_or_init(|| template(&policy_json(p, ep), PolicyField::of));
     let mut out = Vec::with_capacity(2048);
     let opt = |ms: Option<i64>| ms.map(|x| ep.unix_s(x));
-    for seg in template {
-        match seg {
-            Seg::Lit(b) => out.extend_from_slice(b),
-            // Writing into a `Vec` cannot fail.
-            Seg::Field(f) => {
-                let _ = match f {
-                    PolicyField::Action => write_json(&mut out, &p.action),
-                    PolicyField::Conflicted => write_json(&mut out, &p.conflicted),
-                    PolicyField::Description => write_json(&mut out, &p.description),
-                    PolicyField::Enabled => write_json(&mut out, &p.enabled),
-                    PolicyField::HasSyncState => write_json(&mut out, &p.last_success_ms.is_some()),
-                    PolicyField::Id => write_json(&mut out, &p.id),
-                    PolicyField::LastJobState => write_json(&mut out, &p.last_job_state),
-                    PolicyField::LastStarted => write_json(&mut out, &opt(p.last_started_ms)),
-                    PolicyField::LastSuccess => write_json(&mut out, &opt(p.last_success_ms)),
-                    PolicyField::Name => write_json(&mut out, &p.name),
-                    PolicyField::Schedule => write_json(&mut out, &p.schedule),
-                    PolicyField::SourceRootPath => write_json(&mut out, &p.source_root_path),
-                    PolicyField::TargetHost => write_json(&mut out, &p.target_host),
-                    PolicyField::TargetPath => write_json(&mut out, &p.target_path),
-                };
-            }
-        }
-    }
+    fill(&mut out, template, |out, f| match f {
+        PolicyField::Action => write_json(out, &p.action),
+        PolicyField::Conflicted => write_json(out, &p.conflicted),
+        PolicyField::Description => write_json(out, &p.description),
+        PolicyField::Enabled => write_json(out, &p.enabled),
+        PolicyField::HasSyncState => write_json(out, &p.last_success_ms.is_some()),
+        PolicyField::Id => write_json(out, &p.id),
+        PolicyField::LastJobState => write_json(out, &p.last_job_state),
+        PolicyField::LastStarted => write_json(out, &opt(p.last_started_ms)),
+        PolicyField::LastSuccess => write_json(out, &opt(p.last_success_ms)),
+        PolicyField::Name => write_json(out, &p.name),
+        PolicyField::Schedule => write_json(out, &p.schedule),
+        PolicyField::SourceRootPath => write_json(out, &p.source_root_path),
+        PolicyField::TargetHost => write_json(out, &p.target_host),
+        PolicyField::TargetPath => write_json(out, &p.target_path),
+    });
     out
 }
 
@@ -127,6 +119,23 @@ fn template<F>(v: &Value, field: impl Fn(&str) -> Option<F>) -> Vec<Seg<F>> {
     lit.push(b'}');
     segs.push(Seg::Lit(lit));
     segs
+}
+
+/// Write `template` to `out`, each field hole by `field`.
+fn fill<F>(
+    out: &mut Vec<u8>,
+    template: &[Seg<F>],
+    mut field: impl FnMut(&mut Vec<u8>, &F) -> serde_json::Result<()>,
+) {
+    for seg in template {
+        match seg {
+            Seg::Lit(b) => out.extend_from_slice(b),
+            // Writing into a `Vec` cannot fail.
+            Seg::Field(f) => {
+                let _ = field(out, f);
+            }
+        }
+    }
 }
 
 /// A policy as `GET sync/policies` returns it.
@@ -340,57 +349,41 @@ pub(crate) fn job_envelope_bytes(j: &Job, now: u64, ep: Epoch) -> Vec<u8> {
     out.extend_from_slice(b"{\"jobs\":[");
     let frac = j.progress(now);
     let part = |n: u64| (n as f64 * frac) as u64;
-    for seg in template {
-        match seg {
-            Seg::Lit(b) => out.extend_from_slice(b),
-            Seg::Field(f) => {
-                // Writing into a `Vec` cannot fail.
-                let _ = match f {
-                    JobField::Action => write_json(&mut out, j.action.as_str()),
-                    JobField::BytesTransferred
-                    | JobField::NetworkBytesToTarget
-                    | JobField::TotalNetworkBytes => write_json(&mut out, &part(j.changed_bytes)),
-                    JobField::Duration => write_json(
-                        &mut out,
-                        &j.started_ms.map_or(0, |s| (now.saturating_sub(s)) / 1000),
-                    ),
-                    JobField::FileDataBytes | JobField::TotalDataBytes => {
-                        write_json(&mut out, &j.changed_bytes)
-                    }
-                    JobField::FilesChanged | JobField::FilesSelected => {
-                        write_json(&mut out, &j.changed_files)
-                    }
-                    JobField::FilesTransferred => write_json(&mut out, &part(j.changed_files)),
-                    JobField::Id | JobField::PolicyId => write_json(&mut out, &j.id),
-                    JobField::JobId => write_json(&mut out, &j.job_id),
-                    JobField::LinsTotal | JobField::TotalFiles => {
-                        write_json(&mut out, &j.total_files)
-                    }
-                    JobField::Policy => {
-                        write_policy_summary(
-                            &mut out,
-                            &j.policy_name,
-                            &j.source_root_path,
-                            &j.target,
-                            &j.target_path,
-                        );
-                        Ok(())
-                    }
-                    JobField::PolicyName => write_json(&mut out, &j.policy_name),
-                    JobField::StartTime => {
-                        write_json(&mut out, &j.started_ms.map(|s| ep.unix_s(s as i64)))
-                    }
-                    JobField::State => write_json(&mut out, j.state.as_str()),
-                    JobField::UnchangedDataBytes => {
-                        write_json(&mut out, &j.total_bytes.saturating_sub(j.changed_bytes))
-                    }
-                    JobField::UpToDateFilesSkipped => {
-                        write_json(&mut out, &j.total_files.saturating_sub(j.changed_files))
-                    }
-                };
-            }
+    fill(&mut out, template, |out, f| match f {
+        JobField::Action => write_json(out, j.action.as_str()),
+        JobField::BytesTransferred
+        | JobField::NetworkBytesToTarget
+        | JobField::TotalNetworkBytes => write_json(out, &part(j.changed_bytes)),
+        JobField::Duration => write_json(
+            out,
+            &j.started_ms.map_or(0, |s| (now.saturating_sub(s)) / 1000),
+        ),
+        JobField::FileDataBytes | JobField::TotalDataBytes => write_json(out, &j.changed_bytes),
+        JobField::FilesChanged | JobField::FilesSelected => write_json(out, &j.changed_files),
+        JobField::FilesTransferred => write_json(out, &part(j.changed_files)),
+        JobField::Id | JobField::PolicyId => write_json(out, &j.id),
+        JobField::JobId => write_json(out, &j.job_id),
+        JobField::LinsTotal | JobField::TotalFiles => write_json(out, &j.total_files),
+        JobField::Policy => {
+            write_policy_summary(
+                out,
+                &j.policy_name,
+                &j.source_root_path,
+                &j.target,
+                &j.target_path,
+            );
+            Ok(())
         }
-    }
+        JobField::PolicyName => write_json(out, &j.policy_name),
+        JobField::StartTime => write_json(out, &j.started_ms.map(|s| ep.unix_s(s as i64))),
+        JobField::State => write_json(out, j.state.as_str()),
+        JobField::UnchangedDataBytes => {
+            write_json(out, &j.total_bytes.saturating_sub(j.changed_bytes))
+        }
+        JobField::UpToDateFilesSkipped => {
+            write_json(out, &j.total_files.saturating_sub(j.changed_files))
+        }
+    });
     out.extend_from_slice(b"]}");
     out
 }
@@ -491,50 +484,38 @@ pub(crate) fn report_bytes(r: &Report, ep: Epoch) -> Vec<u8> {
     let start = ep.unix_s(r.start_ms);
     let end = ep.unix_s(r.end_ms);
     let mut out = Vec::with_capacity(2048);
-    for seg in template {
-        match seg {
-            Seg::Lit(b) => out.extend_from_slice(b),
-            // Writing into a `Vec` cannot fail.
-            Seg::Field(f) => {
-                let _ = match f {
-                    ReportField::Action => write_json(&mut out, r.action.as_str()),
-                    ReportField::BytesTransferred
-                    | ReportField::NetworkBytesToTarget
-                    | ReportField::TotalNetworkBytes => write_json(&mut out, &r.bytes_transferred),
-                    ReportField::Duration => write_json(&mut out, &(end - start).max(0)),
-                    ReportField::EndTime => write_json(&mut out, &end),
-                    ReportField::Error => {
-                        write_json(&mut out, r.errors.first().map_or("", String::as_str))
-                    }
-                    ReportField::Errors => write_json(&mut out, &r.errors),
-                    ReportField::FileDataBytes | ReportField::TotalDataBytes => {
-                        write_json(&mut out, &r.total_data_bytes)
-                    }
-                    ReportField::FilesTransferred => write_json(&mut out, &r.files_transferred),
-                    ReportField::Id => write_json(&mut out, &r.id),
-                    ReportField::JobId => write_json(&mut out, &r.job_id),
-                    ReportField::Policy => {
-                        write_policy_summary(
-                            &mut out,
-                            &r.policy_name,
-                            &r.source_root_path,
-                            &r.target_host,
-                            &r.target_path,
-                        );
-                        Ok(())
-                    }
-                    ReportField::PolicyId => write_json(&mut out, &r.policy_id),
-                    ReportField::PolicyName => write_json(&mut out, &r.policy_name),
-                    ReportField::StartTime => write_json(&mut out, &start),
-                    ReportField::State => write_json(&mut out, r.state.as_str()),
-                    ReportField::SyncType => {
-                        write_json(&mut out, if r.initial { "initial" } else { "incremental" })
-                    }
-                    ReportField::TotalFiles => write_json(&mut out, &r.total_files),
-                };
-            }
+    fill(&mut out, template, |out, f| match f {
+        ReportField::Action => write_json(out, r.action.as_str()),
+        ReportField::BytesTransferred
+        | ReportField::NetworkBytesToTarget
+        | ReportField::TotalNetworkBytes => write_json(out, &r.bytes_transferred),
+        ReportField::Duration => write_json(out, &(end - start).max(0)),
+        ReportField::EndTime => write_json(out, &end),
+        ReportField::Error => write_json(out, r.errors.first().map_or("", String::as_str)),
+        ReportField::Errors => write_json(out, &r.errors),
+        ReportField::FileDataBytes | ReportField::TotalDataBytes => {
+            write_json(out, &r.total_data_bytes)
         }
-    }
+        ReportField::FilesTransferred => write_json(out, &r.files_transferred),
+        ReportField::Id => write_json(out, &r.id),
+        ReportField::JobId => write_json(out, &r.job_id),
+        ReportField::Policy => {
+            write_policy_summary(
+                out,
+                &r.policy_name,
+                &r.source_root_path,
+                &r.target_host,
+                &r.target_path,
+            );
+            Ok(())
+        }
+        ReportField::PolicyId => write_json(out, &r.policy_id),
+        ReportField::PolicyName => write_json(out, &r.policy_name),
+        ReportField::StartTime => write_json(out, &start),
+        ReportField::State => write_json(out, r.state.as_str()),
+        ReportField::SyncType => write_json(out, if r.initial { "initial" } else { "incremental" }),
+        ReportField::TotalFiles => write_json(out, &r.total_files),
+    });
     out
 }
 
