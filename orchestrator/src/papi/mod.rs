@@ -24,6 +24,7 @@ pub use transport::{
 pub use types::*;
 
 mod envelope;
+mod fastjson;
 
 use crate::secret::Secret;
 
