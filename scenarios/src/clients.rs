@@ -172,12 +172,9 @@ fn cidr_contains(cidr: &str, ip: Ipv4Addr) -> bool {
     u32::from(net) & mask == u32::from(ip) & mask
 }
 
-/// `v.get(k)` for a string key, by [`field`] (no hashing: asked on every SMB write).
-fn get<'a>(v: &'a Value, k: &str) -> Option<&'a Value> {
-    v.as_object().and_then(|o| field(o, k))
-}
-
 fn denies_everyone(perms: &Value) -> bool {
+    // `Value::get`, without hashing (asked on every SMB write).
+    let get = sim_onefs::config::value_field;
     perms.as_array().is_some_and(|a| {
         a.iter().any(|p| {
             get(p, "permission_type").and_then(Value::as_str) == Some("deny")

@@ -92,15 +92,8 @@ pub(crate) fn find_smb_share<'a>(
     })
 }
 
-/// `o[key]`, found by comparing the keys in order: the same entry `Map::get` finds (keys
-/// are unique), without hashing `key` (SipHash) — cheaper for the few fields of a
-/// configuration object, which clients read on every write.
-pub(crate) fn field<'a>(o: &'a sim_onefs::config::Obj, key: &str) -> Option<&'a Value> {
-    if o.len() > 16 {
-        return o.get(key);
-    }
-    o.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
-}
+/// A configuration object's field, read without hashing (see `sim_onefs::config::field`).
+pub(crate) use sim_onefs::config::field;
 
 fn parent(name: &str) -> Option<&str> {
     name.split_once('.')
@@ -400,8 +393,24 @@ mod tests {
     /// (`İ`), to the same form though they differ beyond ASCII case (`K` Kelvin sign vs `k`),
     /// with the key separator, and prefixes and suffixes of each other.
     const NAMES: &[&str] = &[
-        "data", "Data", "DATA", "data2", "ata", "a", "Ärger", "ärger", "ÄRGER", "İx", "i̇x",
-        "\u{212a}ey", "key", "KEY", "Σσ", "σς", "x\u{1f}data", "",
+        "data",
+        "Data",
+        "DATA",
+        "data2",
+        "ata",
+        "a",
+        "Ärger",
+        "ärger",
+        "ÄRGER",
+        "İx",
+        "i̇x",
+        "\u{212a}ey",
+        "key",
+        "KEY",
+        "Σσ",
+        "σς",
+        "x\u{1f}data",
+        "",
     ];
     const ZONES: &[&str] = &["System", "a", "ab", "a\u{1f}b", "Zone", "zone", "é"];
 
@@ -449,19 +458,6 @@ mod tests {
             name in prop::sample::select(NAMES),
         ) {
             prop_assert_eq!(find_smb_share(&cfg, name), find_smb_share_scan(&cfg, name));
-        }
-
-        /// `field` finds what `Map::get` finds, in small and large maps.
-        #[test]
-        fn field_agrees_with_get(
-            keys in prop::collection::vec("[a-d]{0,2}", 0..40),
-            key in "[a-d]{0,2}",
-        ) {
-            let mut o = Obj::new();
-            for (i, k) in keys.into_iter().enumerate() {
-                o.insert(k, json!(i));
-            }
-            prop_assert_eq!(field(&o, &key), o.get(&key));
         }
     }
 

@@ -1085,8 +1085,11 @@ mod cut_tests {
     }
 
     fn name() -> impl Strategy<Value = String> {
-        prop::collection::vec(prop::sample::select(vec!["a", "b", "corp", "x-1", ""]), 0..5)
-            .prop_map(|l| l.join("."))
+        prop::collection::vec(
+            prop::sample::select(vec!["a", "b", "corp", "x-1", ""]),
+            0..5,
+        )
+        .prop_map(|l| l.join("."))
     }
 
     proptest! {

@@ -314,7 +314,7 @@ impl Sim {
         actor: &str,
     ) -> (u64, Result<u64, FsError>) {
         self.with_world(|w| {
-            let (now, result, _) = client_write_in(w, cluster, path, size_bytes, actor);
+            let (now, result, _) = w.client_write(cluster, path, size_bytes, actor);
             (now, result)
         })
     }
@@ -345,8 +345,8 @@ impl Sim {
             // Only read: the version stays (as `with_world_read` leaves it).
             Err(e) => return Some(Err(e)),
         };
-        let (t, result, msg) = client_write_in(&mut w, cluster, &path, size_bytes, actor);
-        w.version += 1;
+        let (t, result, msg) = w.client_write(cluster, &path, size_bytes, actor);
+        w.bump_version_keeping_schedule();
         let result = result.map_err(|e| msg.unwrap_or_else(|| e.to_string()));
         Some(Ok((path, t, result)))
     }
@@ -559,63 +559,6 @@ impl Sim {
             s.policies.get(&id).map(|p| p.schedule.clone())
         })
     }
-}
-
-/// The write of [`Sim::client_write_at`] on the locked world, and the message of its error
-/// when the write was audited (the audit entry holds it; callers that need it too take it
-/// from here rather than formatting the error again).
-fn client_write_in(
-    w: &mut WorldState,
-    cluster: &str,
-    path: &str,
-    size_bytes: u64,
-    actor: &str,
-) -> (u64, Result<u64, FsError>, Option<String>) {
-    let now = w.now_ms;
-    // Clients pass `client:<name>` already: no new string per write.
-    let actor: std::borrow::Cow<str> = if actor.starts_with("client:") {
-        actor.into()
-    } else {
-        format!("client:{actor}").into()
-    };
-    let result = (|| {
-        let c = w
-            .cluster(cluster)
-            .ok_or_else(|| FsError::UnknownCluster(cluster.to_string()))?;
-        if !c.up {
-            return Err(FsError::ClusterDown(cluster.to_string()));
-        }
-        if !valid_ifs_path(path) {
-            return Err(FsError::InvalidPath(path.to_string()));
-        }
-        if let Some((policy, state)) = w.read_only_reason(cluster, path) {
-            return Err(FsError::ReadOnly {
-                cluster: cluster.to_string(),
-                path: path.to_string(),
-                policy,
-                state,
-            });
-        }
-        let c = w.cluster_mut(cluster).expect("checked");
-        let e = c.files.entry(path.to_string()).or_insert(FileEntry {
-            version: 0,
-            size_bytes,
-            mtime_ms: now,
-        });
-        e.version += 1;
-        e.size_bytes = size_bytes;
-        e.mtime_ms = now;
-        Ok(e.version)
-    })();
-    let mut msg = None;
-    if !matches!(result, Err(FsError::UnknownCluster(_))) {
-        let written = match &result {
-            Ok(v) => Ok((*v, size_bytes)),
-            Err(e) => Err(msg.insert(e.to_string()).as_str()),
-        };
-        w.audit.push_fs_write(now, cluster, &actor, path, written);
-    }
-    (now, result, msg)
 }
 
 /// Lock `m`, or end the process when a panic poisoned it in the middle of a change (serving
