@@ -593,7 +593,8 @@ mod tests {
             prop_assert_eq!(field(&o, &key), o.get(&key));
             let v = Value::Object(o);
             prop_assert_eq!(value_field(&v, &key), v.get(&key));
-            prop_assert_eq!(value_field(&json!([1]), &key), None);
+            let list = json!([1]);
+            prop_assert_eq!(value_field(&list, &key), None);
         }
 
         /// The answer asked in place is the one the listed SSIPs and names give.
