@@ -335,7 +335,7 @@ impl Sim {
         size_bytes: u64,
         actor: &str,
         check: impl FnOnce(bool, &crate::config::ConfigState) -> Result<String, E>,
-    ) -> Option<Result<(String, u64, Result<u64, String>), E>> {
+    ) -> Option<Result<CheckedWrite, E>> {
         let now = self.inner.clock.now_ms();
         let mut w = lock(&self.inner.world);
         w.advance_known(now);
@@ -560,6 +560,10 @@ impl Sim {
         })
     }
 }
+
+/// A write [`Sim::client_write_checked`] made: the file's path, the virtual time of the
+/// write and its result (the new version, or the error's message).
+pub type CheckedWrite = (String, u64, Result<u64, String>);
 
 /// Lock `m`, or end the process when a panic poisoned it in the middle of a change (serving
 /// a half-updated world would answer clients with a state no cluster could be in).
