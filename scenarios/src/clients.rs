@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::scenario::{ClientSpec, Protocol};
-use crate::world::World;
+use crate::world::{field, World};
 
 /// Bytes per simulated write.
 pub const WRITE_BYTES: u64 = 4096;
@@ -173,11 +173,13 @@ fn cidr_contains(cidr: &str, ip: Ipv4Addr) -> bool {
 }
 
 fn denies_everyone(perms: &Value) -> bool {
+    // `Value::get`, without hashing (asked on every SMB write).
+    let get = sim_onefs::config::value_field;
     perms.as_array().is_some_and(|a| {
         a.iter().any(|p| {
-            p.get("permission_type").and_then(Value::as_str) == Some("deny")
-                && p.get("trustee")
-                    .and_then(|t| t.get("id"))
+            get(p, "permission_type").and_then(Value::as_str) == Some("deny")
+                && get(p, "trustee")
+                    .and_then(|t| get(t, "id"))
                     .and_then(Value::as_str)
                     == Some("SID:S-1-1-0")
         })
@@ -207,6 +209,50 @@ fn rest_suffix(rest: &str) -> String {
         out.push_str(part);
     }
     out
+}
+
+/// The file a client's `n`-th write creates in a directory: `<dir>/<client>-<n:06>`.
+struct FileName<'a> {
+    client: &'a str,
+    n: u64,
+}
+
+impl FileName<'_> {
+    /// The file in the directory `dir` (its parts joined), built in one allocation
+    /// without the formatting machinery (one per write).
+    fn under(&self, dir: &[&str]) -> String {
+        let len = dir.iter().map(|d| d.len()).sum::<usize>() + self.client.len() + 22;
+        let mut out = String::with_capacity(len);
+        for d in dir {
+            out.push_str(d);
+        }
+        out.push('/');
+        out.push_str(self.client);
+        out.push('-');
+        push_zero_padded(&mut out, self.n, 6);
+        out
+    }
+}
+
+/// `n` in decimal, zero-padded to `width` digits: what `format!("{n:0width$}")` writes.
+fn push_zero_padded(out: &mut String, n: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for _ in digits.len() - i..width {
+        out.push('0');
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
 }
 
 /// What a write attempt gives: `Ok((cluster, file))` or `Err((cluster if known, message))`.
@@ -264,8 +310,10 @@ impl Client {
     /// One write attempt, and the virtual time of the write when it reached a cluster's
     /// file system (the time to log it with; `None`: ask the clock).
     fn attempt(&mut self, world: &World) -> (Option<u64>, Attempt) {
-        let n = self.written;
-        let file_name = |dir: &str| format!("{dir}/{}-{n:06}", self.spec.name);
+        let file_name = FileName {
+            client: &self.spec.name,
+            n: self.written,
+        };
         match &self.target {
             Target::Smb { host, share, .. } => {
                 let mut at = None;
@@ -298,68 +346,61 @@ impl Client {
                 };
                 let ip = self.ip();
                 let allows = |e: &serde_json::Map<String, Value>| {
-                    let covers = e
-                        .get("paths")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .any(|p| crate::lab::path_under(path, p));
-                    let clients: Vec<&str> = e
-                        .get("clients")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .collect();
-                    covers && (clients.is_empty() || clients.iter().any(|c| cidr_contains(c, ip)))
+                    let strings = |k| {
+                        field(e, k)
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Value::as_str)
+                    };
+                    // Covers the path, for every client (no client listed) or this one.
+                    strings("paths").any(|p| crate::lab::path_under(path, p)) && {
+                        let mut clients = strings("clients").peekable();
+                        clients.peek().is_none() || clients.any(|c| cidr_contains(c, ip))
+                    }
                 };
-                // The server's checks, read under one lock (an unknown cluster does not
-                // answer).
-                let check = world
+                // The server's checks and the write, under one lock (an unknown cluster
+                // does not answer).
+                let checked = world
                     .sim
-                    .with_up_config(&cluster, |up, cfg| {
+                    .client_write_checked(&cluster, WRITE_BYTES, &self.actor, |up, cfg| {
                         if !up {
-                            NfsCheck::Down
+                            Err(NfsCheck::Down)
                         } else if !World::protocol_service_on_in(cfg, "nfs") {
-                            NfsCheck::ServiceOff
+                            Err(NfsCheck::ServiceOff)
                         } else if !cfg.nfs_exports.values().any(allows) {
-                            NfsCheck::NoExport
+                            Err(NfsCheck::NoExport)
                         } else {
-                            NfsCheck::Ok
+                            Ok(file_name.under(&[path.trim_end_matches('/')]))
                         }
                     })
-                    .unwrap_or(NfsCheck::Down);
-                match check {
-                    NfsCheck::Ok => {}
-                    NfsCheck::Down => {
+                    .unwrap_or(Err(NfsCheck::Down));
+                let (file, t, r) = match checked {
+                    Ok(written) => written,
+                    Err(NfsCheck::Down) => {
                         self.mount = None;
                         return (
                             None,
                             Err((Some(cluster), "NFS server not responding".into())),
                         );
                     }
-                    NfsCheck::ServiceOff => {
+                    Err(NfsCheck::ServiceOff) => {
                         // The server stops answering: the mount is lost, the next write
                         // mounts again by name.
                         self.mount = None;
                         let msg = format!("NFS service is disabled on {cluster}");
                         return (None, Err((Some(cluster), msg)));
                     }
-                    NfsCheck::NoExport => {
+                    Err(NfsCheck::NoExport) => {
                         return (
                             None,
                             Err((Some(cluster), format!("no export of {path} for {ip}"))),
                         );
                     }
-                }
-                let file = file_name(path.trim_end_matches('/'));
-                let (t, r) = world
-                    .sim
-                    .client_write_at(&cluster, &file, WRITE_BYTES, &self.actor);
+                };
                 let r = match r {
                     Ok(_) => Ok((cluster, file)),
-                    Err(e) => Err((Some(cluster), e.to_string())),
+                    Err(e) => Err((Some(cluster), e)),
                 };
                 (Some(t), r)
             }
@@ -419,9 +460,8 @@ impl Client {
     }
 }
 
-/// What an NFS server makes of a write before it reaches the file system.
+/// Why an NFS server refuses a write before it reaches the file system.
 enum NfsCheck {
-    Ok,
     /// Down (or unknown): not responding.
     Down,
     /// Its NFS service is off.
@@ -448,7 +488,7 @@ fn smb_write(
     mount: &mut Option<String>,
     at: &mut Option<u64>,
     open: SmbOpen<'_>,
-    file_name: &dyn Fn(&str) -> String,
+    file_name: &FileName<'_>,
     actor: &str,
 ) -> Attempt {
     let cluster = match mount.take() {
@@ -466,11 +506,11 @@ fn smb_write(
             c
         }
     };
-    // The checks a connection makes, read under one lock: the server answers, its SMB
-    // service is on, the share exists and does not deny everyone.
+    // The checks a connection makes, then the write, under one lock: the server answers,
+    // its SMB service is on, the share exists and does not deny everyone.
     let checked = world
         .sim
-        .with_up_config(&cluster, |up, cfg| {
+        .client_write_checked(&cluster, WRITE_BYTES, actor, |up, cfg| {
             if !up {
                 return Err("connection reset".to_string());
             }
@@ -481,34 +521,27 @@ fn smb_write(
             let Some((_, s, share_path)) = crate::world::find_smb_share(cfg, open.share) else {
                 return Err(format!("share {} not found on {cluster}", open.share));
             };
-            let empty = Value::Array(vec![]);
-            if denies_everyone(s.get("permissions").unwrap_or(&empty)) {
+            if field(s, "permissions").is_some_and(denies_everyone) {
                 return Err(format!("access denied on {} (Deny Everyone)", open.share));
             }
-            let mut dir = String::with_capacity(share_path.len() + open.rest.len());
-            dir.push_str(share_path.trim_end_matches('/'));
-            dir.push_str(open.rest);
-            Ok(file_name(&dir))
+            Ok(file_name.under(&[share_path.trim_end_matches('/'), open.rest]))
         })
         .unwrap_or_else(|| {
             // An unknown cluster is neither up nor configured.
             Err("connection reset".to_string())
         });
-    let file = match checked {
-        Ok(f) => f,
+    let (file, t, r) = match checked {
+        Ok(written) => written,
         // The session is dropped (`mount` stays empty).
         Err(msg) => return Err((Some(cluster), msg)),
     };
-    let (t, r) = world
-        .sim
-        .client_write_at(&cluster, &file, WRITE_BYTES, actor);
     *at = Some(t);
     match r {
         Ok(_) => {
             *mount = Some(cluster.clone());
             Ok((cluster, file))
         }
-        Err(e) => Err((Some(cluster), e.to_string())),
+        Err(e) => Err((Some(cluster), e)),
     }
 }
 
@@ -652,6 +685,20 @@ mod tests {
         assert!(cidr_contains("10.9.0.0/16", Ipv4Addr::new(10, 9, 3, 4)));
         assert!(!cidr_contains("10.9.0.0/16", Ipv4Addr::new(10, 8, 3, 4)));
         assert!(cidr_contains("10.9.0.7", Ipv4Addr::new(10, 9, 0, 7)));
+    }
+
+    proptest::proptest! {
+        /// A file name is the one `format!` gave.
+        #[test]
+        fn file_name_is_the_formatted_one(
+            dir in "[a-z/]{0,12}",
+            rest in "[a-z/]{0,6}",
+            client in "[a-z0-9-]{0,8}",
+            n in proptest::prop_oneof![0u64..2_000_000, proptest::num::u64::ANY],
+        ) {
+            let f = FileName { client: &client, n };
+            proptest::prop_assert_eq!(f.under(&[&dir, &rest]), format!("{dir}{rest}/{client}-{n:06}"));
+        }
     }
 
     #[test]

@@ -451,7 +451,8 @@ pub async fn run_scenario_async(
         t(&mut report);
     }
     let audit = sim.audit_log();
-    let mut client_log = log.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    // The clients are done (joined above): the log is taken, not copied.
+    let mut client_log = std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner()));
     if let Some(t) = &opts.tamper {
         t(&world, &mut client_log);
     }

@@ -47,18 +47,53 @@ pub struct World {
 }
 
 /// The first share called `name` (any zone) that has a path: its key, object and path.
+///
+/// Which share: the first in key order whose `name` equals `name` ignoring ASCII case and
+/// whose `path` is a string (what a scan of every share reading each one's `name` gives).
+/// Clients ask this on every write, and reading `name` from every share's JSON map (a
+/// SipHash per share) was most of a write's cost; instead the keys are matched first.
+/// Shares are keyed `zone␟lower(name)` (`sim_onefs::config::zone_key` of the lower-cased
+/// name, kept so by every create, rename and zone rename), and a name equal to `name` but
+/// for ASCII case has the same lower-case form (`str::to_lowercase`), so a share can only
+/// match when its key ends with `␟` + `name` lower-cased: only those shares' objects are
+/// read. Still a walk
+/// of the keys in order (no index to keep up to date), so the first match is the one the
+/// plain scan finds.
 pub(crate) fn find_smb_share<'a>(
     cfg: &'a sim_onefs::config::ConfigState,
     name: &str,
 ) -> Option<(&'a String, &'a sim_onefs::config::Obj, &'a str)> {
-    cfg.smb_shares.iter().find_map(|(key, s)| {
-        let n = s.get("name")?.as_str()?;
+    let matches = |s: &'a sim_onefs::config::Obj| {
+        let n = field(s, "name")?.as_str()?;
         if !n.eq_ignore_ascii_case(name) {
             return None;
         }
-        Some((key, s, s.get("path")?.as_str()?))
+        field(s, "path")?.as_str()
+    };
+    // The key's name part of a share that can match: `name` lower-cased (borrowed when
+    // it is lower case already, as clients' share names usually are).
+    let lower: std::borrow::Cow<'_, str> = if !name.is_ascii() {
+        name.to_lowercase().into()
+    } else if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        name.to_ascii_lowercase().into()
+    } else {
+        name.into()
+    };
+    let mut buf = [0; 4];
+    let sep = sim_onefs::config::KEY_SEP.encode_utf8(&mut buf).as_bytes();
+    cfg.smb_shares.iter().find_map(|(key, s)| {
+        let k = key.as_bytes();
+        let at = k.len().checked_sub(lower.len() + sep.len())?;
+        let (head, tail) = k[at..].split_at(sep.len());
+        if head != sep || tail != lower.as_bytes() {
+            return None;
+        }
+        Some((key, s, matches(s)?))
     })
 }
+
+/// A configuration object's field, read without hashing (see `sim_onefs::config::field`).
+pub(crate) use sim_onefs::config::field;
 
 fn parent(name: &str) -> Option<&str> {
     name.split_once('.')
@@ -179,33 +214,30 @@ impl World {
 
     /// The cluster that owns a pool address.
     pub fn cluster_of_ip(&self, ip: Ipv4Addr) -> Option<String> {
-        // Read in place: clients ask this on every attempt, and the whole configuration
-        // as JSON would be rendered for each.
+        // Read in place, every cluster under one lock: clients ask this on every attempt,
+        // and the whole configuration as JSON would be rendered for each. The world's
+        // clusters (`cluster_names`) are the simulator's, in the same (name) order.
+        let addr = |r: &Value, k: &str| {
+            r.as_object()
+                .and_then(|o| field(o, k))
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<Ipv4Addr>().ok())
+        };
         let owns = |pools: &std::collections::BTreeMap<String, sim_onefs::config::Obj>| {
             pools.values().any(|p| {
-                p.get("ranges")
+                field(p, "ranges")
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
                     .any(|r| {
-                        let lo = r
-                            .get("low")
-                            .and_then(Value::as_str)
-                            .and_then(|s| s.parse::<Ipv4Addr>().ok());
-                        let hi = r
-                            .get("high")
-                            .and_then(Value::as_str)
-                            .and_then(|s| s.parse::<Ipv4Addr>().ok());
+                        let lo = addr(r, "low");
+                        let hi = addr(r, "high");
                         matches!((lo, hi), (Some(lo), Some(hi)) if ip >= lo && ip <= hi)
                     })
             })
         };
-        for name in self.cluster_names.iter() {
-            if self.sim.with_config(name, |cfg| owns(&cfg.pools))? {
-                return Some(name.clone());
-            }
-        }
-        None
+        self.sim
+            .find_config(|name, cfg| owns(&cfg.pools).then(|| name.to_string()))
     }
 
     /// The clusters' names, in order (fixed when the world was built).
@@ -316,8 +348,7 @@ impl World {
             "nfs" => &cfg.nfs_settings,
             _ => return true,
         };
-        settings
-            .get("service")
+        field(settings, "service")
             .and_then(Value::as_bool)
             .unwrap_or(true)
     }
@@ -334,5 +365,114 @@ impl World {
             })
             .flatten()
             .unwrap_or_else(|| cluster.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+    use sim_onefs::config::{zone_key, ConfigState, Obj};
+
+    /// The plain scan `find_smb_share` replaced: every share's `name` read from its map.
+    fn find_smb_share_scan<'a>(
+        cfg: &'a ConfigState,
+        name: &str,
+    ) -> Option<(&'a String, &'a Obj, &'a str)> {
+        cfg.smb_shares.iter().find_map(|(key, s)| {
+            let n = s.get("name")?.as_str()?;
+            if !n.eq_ignore_ascii_case(name) {
+                return None;
+            }
+            Some((key, s, s.get("path")?.as_str()?))
+        })
+    }
+
+    /// Names that differ only in case (ASCII and not), that lower-case to another length
+    /// (`İ`), to the same form though they differ beyond ASCII case (`K` Kelvin sign vs `k`),
+    /// with the key separator, and prefixes and suffixes of each other.
+    const NAMES: &[&str] = &[
+        "data",
+        "Data",
+        "DATA",
+        "data2",
+        "ata",
+        "a",
+        "Ärger",
+        "ärger",
+        "ÄRGER",
+        "İx",
+        "i̇x",
+        "\u{212a}ey",
+        "key",
+        "KEY",
+        "Σσ",
+        "σς",
+        "x\u{1f}data",
+        "",
+    ];
+    const ZONES: &[&str] = &["System", "a", "ab", "a\u{1f}b", "Zone", "zone", "é"];
+
+    /// A share as the simulator stores it (keyed `zone␟lower(name)`): with or without a
+    /// string path, some with `name` later set to a non-string (the key stays).
+    fn shares() -> impl Strategy<Value = ConfigState> {
+        prop::collection::vec(
+            (
+                prop::sample::select(ZONES),
+                prop::sample::select(NAMES),
+                0u8..6,
+                any::<bool>(),
+            ),
+            0..12,
+        )
+        .prop_map(|specs| {
+            let mut cfg = ConfigState::default();
+            for (zone, name, kind, extra_first) in specs {
+                let mut o = Obj::new();
+                if extra_first {
+                    o.insert("description".into(), json!("x"));
+                }
+                match kind {
+                    0 => o.insert("name".into(), json!(7)),
+                    _ => o.insert("name".into(), json!(name)),
+                };
+                match kind {
+                    1 => None,
+                    2 => o.insert("path".into(), json!(null)),
+                    _ => o.insert("path".into(), json!(format!("/ifs/{zone}/{name}"))),
+                };
+                o.insert("permissions".into(), json!([]));
+                cfg.smb_shares
+                    .insert(zone_key(zone, &name.to_lowercase()), o);
+            }
+            cfg
+        })
+    }
+
+    proptest! {
+        /// The key-first search picks exactly the share the plain scan picks.
+        #[test]
+        fn find_smb_share_agrees_with_the_plain_scan(
+            cfg in shares(),
+            name in prop::sample::select(NAMES),
+        ) {
+            prop_assert_eq!(find_smb_share(&cfg, name), find_smb_share_scan(&cfg, name));
+        }
+    }
+
+    #[test]
+    fn find_smb_share_walks_every_zone_in_key_order() {
+        let mut cfg = ConfigState::default();
+        for (zone, name, path) in [("b", "Data", "/ifs/b"), ("a", "DATA", "/ifs/a")] {
+            let o = json!({"name": name, "path": path});
+            cfg.smb_shares.insert(
+                zone_key(zone, &name.to_lowercase()),
+                o.as_object().cloned().unwrap_or_default(),
+            );
+        }
+        let (key, _, path) = find_smb_share(&cfg, "data").expect("found");
+        assert_eq!((key.as_str(), path), ("a\u{1f}data", "/ifs/a"));
+        assert!(find_smb_share(&cfg, "dat").is_none());
     }
 }

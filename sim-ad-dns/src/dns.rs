@@ -243,18 +243,29 @@ impl Zone {
     /// The zone cut at or above `name` (excluding the apex), if any: walking down from the
     /// apex, the first name that owns NS records. Data below a cut is not ours to answer.
     fn cut_for(&self, name: &str) -> Option<(&str, &[String])> {
-        let depth = self.origin.split('.').count();
-        // Where each suffix of `name` starts: label i's suffix has `labels - i` labels.
-        let starts: Vec<usize> = std::iter::once(0)
-            .chain(name.match_indices('.').map(|(i, _)| i + 1))
-            .collect();
+        let depth = self.origin.bytes().filter(|&b| b == b'.').count() + 1;
+        let at = |start: usize| {
+            self.ns
+                .get_key_value(&name[start..])
+                .map(|(owner, targets)| (owner.as_str(), targets.as_slice()))
+        };
         // Candidates from just below the apex down to the name itself (suffixes with more
-        // labels than the apex, shortest first), borrowed from `name`.
-        let below_apex = starts.len().saturating_sub(depth);
-        for &start in starts[..below_apex].iter().rev() {
-            if let Some((owner, targets)) = self.ns.get_key_value(&name[start..]) {
-                return Some((owner.as_str(), targets.as_slice()));
+        // labels than the apex, shortest first), borrowed from `name`: walking the dots
+        // from the right, the suffix after the k-th has k labels. (A walk, not a list of
+        // the suffixes' starts: every client lookup of a SmartConnect name comes here.)
+        let mut labels = 0;
+        for (i, b) in name.bytes().enumerate().rev() {
+            if b == b'.' {
+                labels += 1;
+                if labels > depth {
+                    if let Some(cut) = at(i + 1) {
+                        return Some(cut);
+                    }
+                }
             }
+        }
+        if labels + 1 > depth {
+            return at(0);
         }
         None
     }
@@ -522,7 +533,14 @@ impl Dns {
     /// The SSIP an NS target stands for: the first address of its glue (our own A records
     /// only, no delegation chasing, so a loop is impossible).
     fn ssip_of(&self, target: &str) -> Option<String> {
-        self.a_records(target).first().map(Ipv4Addr::to_string)
+        // `a_records(target).first()`, without copying the RRset (every client lookup of a
+        // SmartConnect name asks this for each NS host).
+        let n = normalize_name(target).ok()?;
+        self.zone_of_normalized(&n)?
+            .a
+            .get(&n)?
+            .first()
+            .map(Ipv4Addr::to_string)
     }
 
     /// The addresses of the NS hosts of the delegation at or above `name` (their glue), in
@@ -1043,5 +1061,50 @@ mod tests {
         dns.add_a("finance.corp.example", ip("192.0.2.1")).unwrap();
         let r = dns.resolve("finance.corp.example", &clusters()).unwrap();
         assert_eq!(r.answered_by.as_deref(), Some(PROD_SSIP));
+    }
+}
+
+#[cfg(test)]
+mod cut_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `Zone::cut_for` as first written: the suffixes' starts listed, then looked up.
+    fn cut_for_listed<'a>(z: &'a Zone, name: &str) -> Option<(&'a str, &'a [String])> {
+        let depth = z.origin.split('.').count();
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(name.match_indices('.').map(|(i, _)| i + 1))
+            .collect();
+        let below_apex = starts.len().saturating_sub(depth);
+        for &start in starts[..below_apex].iter().rev() {
+            if let Some((owner, targets)) = z.ns.get_key_value(&name[start..]) {
+                return Some((owner.as_str(), targets.as_slice()));
+            }
+        }
+        None
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop::sample::select(vec!["a", "b", "corp", "x-1", ""]),
+            0..5,
+        )
+        .prop_map(|l| l.join("."))
+    }
+
+    proptest! {
+        /// The walk finds the cut the listed starts found, for any origin, cuts and name.
+        #[test]
+        fn cut_for_agrees_with_the_listed_starts(
+            origin in name(),
+            cuts in prop::collection::vec(name(), 0..6),
+            q in name(),
+        ) {
+            let mut z = Zone::new(origin);
+            for (i, c) in cuts.into_iter().enumerate() {
+                z.ns.insert(c, vec![format!("ns{i}")]);
+            }
+            prop_assert_eq!(z.cut_for(&q), cut_for_listed(&z, &q));
+        }
     }
 }

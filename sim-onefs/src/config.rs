@@ -55,6 +55,22 @@ pub struct ConfigState {
     pub identity: Obj,
 }
 
+/// `o[key]`, found by comparing the keys in order: the entry `Map::get` finds (keys are
+/// unique), without hashing `key` (SipHash), which costs more than comparing the few keys
+/// of a configuration object. For the reads on every simulated client request (a
+/// SmartConnect answer reads a few fields of every pool; clients read shares and exports).
+pub fn field<'a>(o: &'a Obj, key: &str) -> Option<&'a Value> {
+    if o.len() > 16 {
+        return o.get(key);
+    }
+    o.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+}
+
+/// `v.get(key)` for an object `v` (else `None`), by [`field`].
+pub fn value_field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    v.as_object().and_then(|o| field(o, key))
+}
+
 pub fn zone_key(zone: &str, name: &str) -> String {
     format!("{zone}{KEY_SEP}{name}")
 }
@@ -357,11 +373,12 @@ impl ConfigState {
             if !pool_answers_name(p, n) {
                 continue;
             }
-            let g = p
-                .get("groupnet")
+            let g = field(p, "groupnet")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            let s = p.get("subnet").and_then(Value::as_str).unwrap_or_default();
+            let s = field(p, "subnet")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if self
                 .subnets
                 .get(&format!("{g}.{s}"))
@@ -377,12 +394,12 @@ impl ConfigState {
 /// Whether `ConfigState::pool_names(p)` holds `name` (already trimmed of dots), in any case.
 fn pool_answers_name(p: &Obj, name: &str) -> bool {
     let same = |x: &str| x.trim_end_matches('.').eq_ignore_ascii_case(name);
-    if let Some(z) = p.get("sc_dns_zone").and_then(Value::as_str) {
+    if let Some(z) = field(p, "sc_dns_zone").and_then(Value::as_str) {
         if !z.is_empty() && same(z) {
             return true;
         }
     }
-    if let Some(Value::Array(a)) = p.get("sc_dns_zone_aliases") {
+    if let Some(Value::Array(a)) = field(p, "sc_dns_zone_aliases") {
         return a.iter().filter_map(Value::as_str).any(same);
     }
     false
@@ -391,12 +408,16 @@ fn pool_answers_name(p: &Obj, name: &str) -> bool {
 /// Whether [`subnet_ssips`] of `s` holds `ssip` (`ip`: `ssip` parsed, when it is an address
 /// in its canonical spelling).
 fn subnet_has_ssip(s: &Obj, ssip: &str, ip: Option<Ipv4Addr>) -> bool {
-    let Some(Value::Array(a)) = s.get("sc_service_addrs") else {
+    let Some(Value::Array(a)) = field(s, "sc_service_addrs") else {
         return false;
     };
     a.iter().any(|r| {
-        let lo = r.get("low").and_then(Value::as_str).unwrap_or_default();
-        let hi = r.get("high").and_then(Value::as_str).unwrap_or_default();
+        let lo = value_field(r, "low")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let hi = value_field(r, "high")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         match (lo.parse::<Ipv4Addr>(), hi.parse::<Ipv4Addr>()) {
             (Ok(l), Ok(h)) if u32::from(h) >= u32::from(l) => ip.is_some_and(|x| {
                 let (l, x) = (u32::from(l), u32::from(x));
@@ -430,14 +451,12 @@ pub fn subnet_ssips(s: &Obj) -> Vec<String> {
 /// Up to 16 addresses of a pool's ranges.
 pub fn pool_addrs(p: &Obj) -> Vec<Ipv4Addr> {
     let mut out = Vec::new();
-    if let Some(Value::Array(a)) = p.get("ranges") {
+    if let Some(Value::Array(a)) = field(p, "ranges") {
         for r in a {
-            let lo = r
-                .get("low")
+            let lo = value_field(r, "low")
                 .and_then(Value::as_str)
                 .and_then(|s| s.parse().ok());
-            let hi = r
-                .get("high")
+            let hi = value_field(r, "high")
                 .and_then(Value::as_str)
                 .and_then(|s| s.parse().ok());
             if let (Some(l), Some(h)) = (lo, hi) {
@@ -561,6 +580,23 @@ mod tests {
     }
 
     proptest! {
+        /// `field` finds what `Map::get` finds, in small and large maps.
+        #[test]
+        fn field_agrees_with_get(
+            keys in prop::collection::vec("[a-d]{0,2}", 0..40),
+            key in "[a-d]{0,2}",
+        ) {
+            let mut o = Obj::new();
+            for (i, k) in keys.into_iter().enumerate() {
+                o.insert(k, json!(i));
+            }
+            prop_assert_eq!(field(&o, &key), o.get(&key));
+            let v = Value::Object(o);
+            prop_assert_eq!(value_field(&v, &key), v.get(&key));
+            let list = json!([1]);
+            prop_assert_eq!(value_field(&list, &key), None);
+        }
+
         /// The answer asked in place is the one the listed SSIPs and names give.
         #[test]
         fn smartconnect_answer_agrees_with_the_plain_version(

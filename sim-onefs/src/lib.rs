@@ -314,55 +314,41 @@ impl Sim {
         actor: &str,
     ) -> (u64, Result<u64, FsError>) {
         self.with_world(|w| {
-            let now = w.now_ms;
-            // Clients pass `client:<name>` already: no new string per write.
-            let actor: std::borrow::Cow<str> = if actor.starts_with("client:") {
-                actor.into()
-            } else {
-                format!("client:{actor}").into()
-            };
-            let result = (|| {
-                let c = w
-                    .cluster(cluster)
-                    .ok_or_else(|| FsError::UnknownCluster(cluster.to_string()))?;
-                if !c.up {
-                    return Err(FsError::ClusterDown(cluster.to_string()));
-                }
-                if !valid_ifs_path(path) {
-                    return Err(FsError::InvalidPath(path.to_string()));
-                }
-                if let Some((policy, state)) = w.read_only_reason(cluster, path) {
-                    return Err(FsError::ReadOnly {
-                        cluster: cluster.to_string(),
-                        path: path.to_string(),
-                        policy,
-                        state,
-                    });
-                }
-                let c = w.cluster_mut(cluster).expect("checked");
-                let e = c.files.entry(path.to_string()).or_insert(FileEntry {
-                    version: 0,
-                    size_bytes,
-                    mtime_ms: now,
-                });
-                e.version += 1;
-                e.size_bytes = size_bytes;
-                e.mtime_ms = now;
-                Ok(e.version)
-            })();
-            if !matches!(result, Err(FsError::UnknownCluster(_))) {
-                let msg;
-                let written = match &result {
-                    Ok(v) => Ok((*v, size_bytes)),
-                    Err(e) => {
-                        msg = e.to_string();
-                        Err(msg.as_str())
-                    }
-                };
-                w.audit.push_fs_write(now, cluster, &actor, path, written);
-            }
+            let (now, result, _) = w.client_write(cluster, path, size_bytes, actor);
             (now, result)
         })
+    }
+
+    /// What a simulated client does for each write, under one lock: run `check` on whether
+    /// `cluster` is up and on its configuration (as [`Sim::with_up_config`]); when it gives
+    /// a file's path, write that file as [`Sim::client_write_at`] does. `None` for an
+    /// unknown cluster, `Some(Err)` when `check` refused (nothing written), else the path,
+    /// the virtual time of the write and its result, an error as its message.
+    ///
+    /// The same as the two calls one after the other (nothing can happen in between: the
+    /// world is locked and the virtual clock reads the same), without locking the world
+    /// and reading the clock twice, and with the error's message formatted once (the audit
+    /// entry has it too).
+    pub fn client_write_checked<E>(
+        &self,
+        cluster: &str,
+        size_bytes: u64,
+        actor: &str,
+        check: impl FnOnce(bool, &crate::config::ConfigState) -> Result<String, E>,
+    ) -> Option<Result<CheckedWrite, E>> {
+        let now = self.inner.clock.now_ms();
+        let mut w = lock(&self.inner.world);
+        w.advance_known(now);
+        let c = w.cluster(cluster)?;
+        let path = match check(c.up, &c.cfg) {
+            Ok(p) => p,
+            // Only read: the version stays (as `with_world_read` leaves it).
+            Err(e) => return Some(Err(e)),
+        };
+        let (t, result, msg) = w.client_write(cluster, &path, size_bytes, actor);
+        w.bump_version_keeping_schedule();
+        let result = result.map_err(|e| msg.unwrap_or_else(|| e.to_string()));
+        Some(Ok((path, t, result)))
     }
 
     pub fn read_file(&self, cluster: &str, path: &str) -> Option<FileEntry> {
@@ -574,6 +560,10 @@ impl Sim {
         })
     }
 }
+
+/// A write [`Sim::client_write_checked`] made: the file's path, the virtual time of the
+/// write and its result (the new version, or the error's message).
+pub type CheckedWrite = (String, u64, Result<u64, String>);
 
 /// Lock `m`, or end the process when a panic poisoned it in the middle of a change (serving
 /// a half-updated world would answer clients with a state no cluster could be in).

@@ -115,13 +115,20 @@ pub fn is_under(path: &str, root: &str) -> bool {
     path == root || (path.starts_with(root) && path.as_bytes().get(root.len()) == Some(&b'/'))
 }
 
-/// An absolute, normalised path inside `/ifs`.
+/// An absolute, normalised path inside `/ifs`: `/ifs` or `/ifs/` followed by components
+/// none of which is empty, `.` or `..`.
 pub fn valid_ifs_path(p: &str) -> bool {
-    (p == "/ifs" || p.starts_with("/ifs/"))
-        && !p.ends_with('/')
-        && p.split('/')
-            .skip(1)
-            .all(|s| !s.is_empty() && s != "." && s != "..")
+    // A plain byte walk: every simulated client write asks, and splitting the path with
+    // the string searcher cost several times more.
+    let Some(rest) = p.strip_prefix("/ifs") else {
+        return false;
+    };
+    let Some(rest) = rest.strip_prefix('/') else {
+        return rest.is_empty();
+    };
+    rest.as_bytes()
+        .split(|&b| b == b'/')
+        .all(|s| !s.is_empty() && s != b"." && s != b"..")
 }
 
 /// Files under `root`, keyed relative to it.
@@ -510,6 +517,76 @@ impl WorldState {
             .filter(|(_, tp)| !tp.failover_failback_state.accepts_client_writes())
             .min_by(|a, b| a.0.cmp(b.0))
             .map(|(_, tp)| (tp.name.clone(), tp.failover_failback_state.to_string()))
+    }
+
+    /// The write of [`crate::Sim::client_write_at`], and the message of its error when the
+    /// write was audited (the audit entry holds it; callers that need it too take it from
+    /// here rather than formatting the error again).
+    pub(crate) fn client_write(
+        &mut self,
+        cluster: &str,
+        path: &str,
+        size_bytes: u64,
+        actor: &str,
+    ) -> (u64, Result<u64, crate::FsError>, Option<String>) {
+        let now = self.now_ms;
+        // Clients pass `client:<name>` already: no new string per write.
+        let actor: std::borrow::Cow<str> = if actor.starts_with("client:") {
+            actor.into()
+        } else {
+            format!("client:{actor}").into()
+        };
+        let result = (|| {
+            let c = self
+                .cluster(cluster)
+                .ok_or_else(|| crate::FsError::UnknownCluster(cluster.to_string()))?;
+            if !c.up {
+                return Err(crate::FsError::ClusterDown(cluster.to_string()));
+            }
+            if !valid_ifs_path(path) {
+                return Err(crate::FsError::InvalidPath(path.to_string()));
+            }
+            if let Some((policy, state)) = self.read_only_reason(cluster, path) {
+                return Err(crate::FsError::ReadOnly {
+                    cluster: cluster.to_string(),
+                    path: path.to_string(),
+                    policy,
+                    state,
+                });
+            }
+            let c = self.cluster_mut(cluster).expect("checked");
+            let e = c.files.entry(path.to_string()).or_insert(FileEntry {
+                version: 0,
+                size_bytes,
+                mtime_ms: now,
+            });
+            e.version += 1;
+            e.size_bytes = size_bytes;
+            e.mtime_ms = now;
+            Ok(e.version)
+        })();
+        let mut msg = None;
+        if !matches!(result, Err(crate::FsError::UnknownCluster(_))) {
+            let written = match &result {
+                Ok(v) => Ok((*v, size_bytes)),
+                Err(e) => Err(msg.insert(e.to_string()).as_str()),
+            };
+            self.audit
+                .push_fs_write(now, cluster, &actor, path, written);
+        }
+        (now, result, msg)
+    }
+
+    /// Bump `version` after a client's write, keeping the earliest pending event known
+    /// before it: such a write changes files and the audit log, never what the event loop
+    /// schedules (jobs, fault rules), so the next access need not scan for it again (every
+    /// write of every client would make it).
+    pub(crate) fn bump_version_keeping_schedule(&mut self) {
+        let known = self.next_due.filter(|&(v, _)| v == self.version);
+        self.version += 1;
+        if let Some((_, due)) = known {
+            self.next_due = Some((self.version, due));
+        }
     }
 
     // ---------------------------------------------------------------- event loop
@@ -1197,7 +1274,28 @@ mod tests {
         })
     }
 
+    /// [`valid_ifs_path`] as it was written first (a split on `/`).
+    fn valid_ifs_path_plain(p: &str) -> bool {
+        (p == "/ifs" || p.starts_with("/ifs/"))
+            && !p.ends_with('/')
+            && p.split('/')
+                .skip(1)
+                .all(|s| !s.is_empty() && s != "." && s != "..")
+    }
+
     proptest! {
+        /// The byte walk accepts exactly the paths the split accepted.
+        #[test]
+        fn valid_ifs_path_agrees_with_the_split(
+            parts in prop::collection::vec(
+                prop::sample::select(vec!["", "/", "ifs", "/ifs", "ifs/", ".", "..", "a", "..a", "é", "//"]),
+                0..7,
+            ),
+        ) {
+            let p = parts.concat();
+            prop_assert_eq!(valid_ifs_path(&p), valid_ifs_path_plain(&p), "{:?}", p);
+        }
+
         /// Laying the initial copies out in one go builds the same world as copying them
         /// one policy at a time.
         #[test]
@@ -1209,10 +1307,11 @@ mod tests {
 
         /// `advance_known` (the event scan skipped while nothing changed and nothing is
         /// due) leaves every world exactly as the plain `advance` does, when every change
-        /// bumps the version as `Sim::with_world` does.
+        /// bumps the version as `Sim::with_world` does (a client's write as
+        /// `Sim::client_write_checked` does).
         #[test]
         fn advance_known_agrees_with_advance(
-            ops in prop::collection::vec((0u64..4_000, 0u8..5), 1..40),
+            ops in prop::collection::vec((0u64..4_000, 0u8..6), 1..40),
         ) {
             let ctx = crate::audit::ReqCtx::default();
             let (mut known, mut plain) = (job_world(), job_world());
@@ -1227,6 +1326,13 @@ mod tests {
                         let _ = w.create_job("a", &key, crate::synciq::JobAction::Run, &ctx, now);
                         w.version += 1;
                     }
+                } else if op == 5 {
+                    // A client's write keeps the schedule `advance_known` knew.
+                    let path = format!("/ifs/p{}/c{now}", now % 3);
+                    let _ = known.client_write("a", &path, 10, "client:c");
+                    known.bump_version_keeping_schedule();
+                    let _ = plain.client_write("a", &path, 10, "client:c");
+                    plain.version += 1;
                 }
                 prop_assert_eq!(observed(&known), observed(&plain));
             }

@@ -4,7 +4,8 @@
 //! Why: "is this path read-only to clients?" (every client write, every judge sample of a
 //! policy's writability) asks which target policies' domains contain a path. A scan of
 //! every target policy made that O(policies) per question and O(policies²) per run; the
-//! index answers it from the path's ancestors (one map lookup per path component). Likewise
+//! index answers it from the path's ancestors (a map lookup for each ancestor whose length
+//! some target path has). Likewise
 //! PAPI names a target policy by id or name (`allow_write` jobs are posted by name): the
 //! name index answers that without a scan.
 //!
@@ -25,7 +26,7 @@ use crate::synciq::TargetPolicy;
 pub struct TargetPolicies {
     items: BTreeMap<String, TargetPolicy>,
     /// Target path without trailing `/` → ids of the target policies with that path.
-    by_path: BTreeMap<String, BTreeSet<String>>,
+    by_path: PathIndex,
     /// Name → ids of the target policies with that name.
     by_name: BTreeMap<String, BTreeSet<String>>,
 }
@@ -36,20 +37,63 @@ fn key(target_path: &str) -> &str {
     target_path.trim_end_matches('/')
 }
 
-fn unindex(by_path: &mut BTreeMap<String, BTreeSet<String>>, path: &str, id: &str) {
-    if let Some(ids) = by_path.get_mut(key(path)) {
-        ids.remove(id);
-        if ids.is_empty() {
-            by_path.remove(key(path));
-        }
-    }
+/// Target path (index key) → ids, and how many keys there are of each length.
+///
+/// Why the lengths: `covering` would look up every ancestor of a path (each a walk down the
+/// tree comparing strings), yet target paths are few and mostly alike in length: trying
+/// only the lengths some key has makes it a few byte checks (every client write asks). Kept in step by the only two changes,
+/// [`PathIndex::index`] and [`PathIndex::unindex`].
+#[derive(Clone, Debug, Default)]
+struct PathIndex {
+    ids: BTreeMap<String, BTreeSet<String>>,
+    /// Key length in bytes → number of keys of that length (no entry with a count of 0).
+    lens: BTreeMap<usize, usize>,
 }
 
-fn index(by_path: &mut BTreeMap<String, BTreeSet<String>>, path: &str, id: &str) {
-    by_path
-        .entry(key(path).to_string())
-        .or_default()
-        .insert(id.to_string());
+impl PathIndex {
+    fn unindex(&mut self, path: &str, id: &str) {
+        if let Some(ids) = self.ids.get_mut(key(path)) {
+            ids.remove(id);
+            if ids.is_empty() {
+                self.ids.remove(key(path));
+                let len = key(path).len();
+                if let Some(n) = self.lens.get_mut(&len) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.lens.remove(&len);
+                    }
+                }
+            }
+        }
+    }
+
+    fn index(&mut self, path: &str, id: &str) {
+        let ids = match self.ids.entry(key(path).to_string()) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                *self.lens.entry(key(path).len()).or_default() += 1;
+                e.insert(BTreeSet::new())
+            }
+        };
+        ids.insert(id.to_string());
+    }
+
+    /// The ids stored under the roots `r` with `is_under(path, r)`: `path` itself and each
+    /// prefix of it that ends just before a `/` (the empty prefix included, which is the
+    /// key of a target path `/`). Those of them that are keys have a length some key has:
+    /// only those lengths are tried (a prefix of length `n` is a root when it is all of
+    /// `path` or `path[n]` is `/`), not every `/` of the path.
+    fn covering<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a BTreeSet<String>> {
+        self.lens.keys().filter_map(move |&n| {
+            let root = match path.as_bytes().get(n) {
+                None if n == path.len() => path,
+                // `/` is ASCII: never inside another character, so `n` is a boundary.
+                Some(b'/') => &path[..n],
+                _ => return None,
+            };
+            self.ids.get(root)
+        })
+    }
 }
 
 fn unindex_name(by_name: &mut BTreeMap<String, BTreeSet<String>>, name: &str, id: &str) {
@@ -68,28 +112,18 @@ fn index_name(by_name: &mut BTreeMap<String, BTreeSet<String>>, name: &str, id: 
         .insert(id.to_string());
 }
 
-/// The roots `r` with `is_under(path, r)`: `path` itself and each prefix of it that ends
-/// just before a `/` (the empty prefix included, which is the key of a target path `/`).
-fn ancestors(path: &str) -> impl Iterator<Item = &str> {
-    std::iter::once(path).chain(
-        path.char_indices()
-            .filter(|&(_, c)| c == '/')
-            .map(move |(i, _)| &path[..i]),
-    )
-}
-
 impl TargetPolicies {
     pub fn new() -> TargetPolicies {
         TargetPolicies::default()
     }
 
     pub fn insert(&mut self, id: String, tp: TargetPolicy) -> Option<TargetPolicy> {
-        index(&mut self.by_path, &tp.target_path, &id);
+        self.by_path.index(&tp.target_path, &id);
         index_name(&mut self.by_name, &tp.name, &id);
         let old = self.items.insert(id.clone(), tp);
         if let Some(o) = &old {
             if key(&o.target_path) != key(&self.items[&id].target_path) {
-                unindex(&mut self.by_path, &o.target_path, &id);
+                self.by_path.unindex(&o.target_path, &id);
             }
             if o.name != self.items[&id].name {
                 unindex_name(&mut self.by_name, &o.name, &id);
@@ -100,7 +134,7 @@ impl TargetPolicies {
 
     pub fn remove(&mut self, id: &str) -> Option<TargetPolicy> {
         let old = self.items.remove(id)?;
-        unindex(&mut self.by_path, &old.target_path, id);
+        self.by_path.unindex(&old.target_path, id);
         unindex_name(&mut self.by_name, &old.name, id);
         Some(old)
     }
@@ -144,8 +178,8 @@ impl TargetPolicies {
         &'a self,
         path: &'a str,
     ) -> impl Iterator<Item = (&'a String, &'a TargetPolicy)> {
-        ancestors(path)
-            .filter_map(|a| self.by_path.get(a))
+        self.by_path
+            .covering(path)
             .flatten()
             .filter_map(|id| self.items.get_key_value(id))
     }
@@ -167,7 +201,7 @@ impl Serialize for TargetPolicies {
 /// Mutable access to a target policy that keeps the path index right.
 pub struct TpMut<'a> {
     tp: &'a mut TargetPolicy,
-    by_path: &'a mut BTreeMap<String, BTreeSet<String>>,
+    by_path: &'a mut PathIndex,
     by_name: &'a mut BTreeMap<String, BTreeSet<String>>,
     /// The key it is stored under.
     id: String,
@@ -191,8 +225,8 @@ impl DerefMut for TpMut<'_> {
 impl Drop for TpMut<'_> {
     fn drop(&mut self) {
         if key(&self.old_path) != key(&self.tp.target_path) {
-            unindex(self.by_path, &self.old_path, &self.id);
-            index(self.by_path, &self.tp.target_path, &self.id);
+            self.by_path.unindex(&self.old_path, &self.id);
+            self.by_path.index(&self.tp.target_path, &self.id);
         }
         if self.old_name != self.tp.name {
             unindex_name(self.by_name, &self.old_name, &self.id);
@@ -227,7 +261,7 @@ mod tests {
     fn path() -> impl Strategy<Value = String> {
         (
             prop::collection::vec(
-                prop::sample::select(vec!["ifs", "a", "ab", "b", "a-b"]),
+                prop::sample::select(vec!["ifs", "a", "ab", "b", "a-b", "é", "aé"]),
                 0..4,
             ),
             any::<bool>(),
@@ -289,6 +323,12 @@ mod tests {
                 let want = t.iter().find(|(_, x)| x.name == name).map(|(id, _)| id);
                 prop_assert_eq!(t.id_named(&name), want, "name {}", name);
             }
+            // The length counts are those of the keys.
+            let mut lens = BTreeMap::new();
+            for k in t.by_path.ids.keys() {
+                *lens.entry(k.len()).or_insert(0usize) += 1;
+            }
+            prop_assert_eq!(&t.by_path.lens, &lens);
             for q in &queries {
                 let mut got: Vec<&str> = t.covering(q).map(|(id, _)| id.as_str()).collect();
                 got.sort_unstable();

@@ -18,6 +18,16 @@ impl Sim {
         self.with_world_read(|w| w.cluster(cluster).map(|c| f(&c.cfg)))
     }
 
+    /// The first cluster, in name order, whose configuration `f` gives an answer for, read
+    /// in place under one lock (what [`Sim::with_config`] on each cluster in turn gives,
+    /// without locking the world and reading the clock once per cluster).
+    pub fn find_config<R>(
+        &self,
+        mut f: impl FnMut(&str, &crate::config::ConfigState) -> Option<R>,
+    ) -> Option<R> {
+        self.with_world_read(|w| w.clusters.iter().find_map(|(name, c)| f(name, &c.cfg)))
+    }
+
     /// The cluster's configuration objects as JSON (`zones`, `smb_shares`, `nfs_exports`,
     /// `nfs_aliases`, `quotas`, `pools`, `subnets`, `ads`, …; the layout of
     /// `config::ConfigState`), or `None` for an unknown cluster.
