@@ -123,9 +123,7 @@ pub(super) fn lost_all(f: &Facts<'_>) -> Vec<Option<(bool, u64)>> {
         questions
             .into_iter()
             .map(|q| {
-                q.map(|(mapped, snap)| {
-                    (files.is_none_or(|fs| !fs.contains_key(&mapped)), snap)
-                })
+                q.map(|(mapped, snap)| (files.is_none_or(|fs| !fs.contains_key(&mapped)), snap))
             })
             .collect()
     })
