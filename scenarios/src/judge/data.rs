@@ -135,7 +135,7 @@ fn event_index(f: &Facts<'_>, e: &ClientEvent) -> Option<usize> {
     let size = std::mem::size_of::<ClientEvent>().max(1);
     let offset = (e as *const ClientEvent as usize).wrapping_sub(log.as_ptr() as usize);
     let i = offset / size;
-    (offset % size == 0 && i < log.len() && std::ptr::eq(&log[i], e)).then_some(i)
+    (offset.is_multiple_of(size) && i < log.len() && std::ptr::eq(&log[i], e)).then_some(i)
 }
 
 /// [`lost`] of `e`, from [`Facts::lost_writes`] when `e` is an event of the log.

@@ -187,7 +187,12 @@ pub fn i12_safety(f: &Facts<'_>) -> Finding {
         .filter_map(|x| x.start_seq.map(|a| (a, x.end_seq)))
         .collect();
     let mut served: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    let mut served_of: Option<(&Arc<super::sample::Names>, &Arc<BTreeMap<String, bool>>)> = None;
+    // The maps `served` was worked out from.
+    type Maps<'s> = (
+        &'s Arc<super::sample::Names>,
+        &'s Arc<BTreeMap<String, bool>>,
+    );
+    let mut served_of: Option<Maps<'_>> = None;
     for s in samples.steps.iter().chain(std::iter::once(&end)) {
         // Spelled out only for a violation (most samples have none).
         let at = || {
