@@ -15,7 +15,7 @@ use orchestrator::secret::Secret;
 use orchestrator::{Operator, RunEvent};
 use orchestrator::{Plan, Report, StepInstance};
 use serde::{Deserialize, Serialize};
-use sim_onefs::{AuditEntry, Sim};
+use sim_onefs::{AuditTrail, Sim};
 
 use std::sync::atomic::Ordering;
 
@@ -96,7 +96,9 @@ pub struct DrillResult {
     /// Every client write attempt.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<ClientEvent>,
-    pub audit: Vec<AuditEntry>,
+    /// The clusters' audit log (its entries are built when first read: a campaign reads
+    /// only its fault injections, [`AuditTrail::entries_where`]).
+    pub audit: AuditTrail,
 }
 
 impl DrillResult {
@@ -450,12 +452,16 @@ pub async fn run_scenario_async(
     if let Some(t) = &opts.tamper_report {
         t(&mut report);
     }
-    let audit = sim.audit_log();
     // The clients are done (joined above): the log is taken, not copied.
     let mut client_log = std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner()));
     if let Some(t) = &opts.tamper {
         t(&world, &mut client_log);
     }
+    // The run is over: the log is handed over, not copied. Only what the judge reads is
+    // built for it (`judge::audit_wanted`); the result's trail builds the whole log when
+    // someone reads it.
+    let audit = sim.take_audit_log();
+    let judged_audit = audit.entries_where(judge::audit_wanted);
 
     let which: Vec<&str> = match &scn.expect.invariants {
         InvariantSelection::Keyword(InvariantKeyword::All) => judge::ALL_INVARIANTS.to_vec(),
@@ -474,7 +480,7 @@ pub async fn run_scenario_async(
     let report_json = serde_json::to_vec(&report).unwrap_or_default();
     let evidence = Evidence {
         report: &report_json,
-        audit: &audit,
+        audit: &judged_audit,
         run_offset_ms,
         returned_at_ms: *returned_at.lock().unwrap_or_else(|p| p.into_inner()),
         scenario: scn,
@@ -484,7 +490,7 @@ pub async fn run_scenario_async(
         config_store: Some(config_store.location()),
     };
     let (invariants, outages) = judge::judge_run(&evidence, &which);
-    drop((report_json, samples));
+    drop((report_json, samples, judged_audit));
     let mut expect_failures = check_expect(scn, &report);
     if let InvariantSelection::List(_) = &scn.expect.invariants {
         expect_failures.extend(unjudged_expectations(&invariants));

@@ -41,7 +41,7 @@ mod view;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-pub use audit::{AuditEntry, ReqCtx};
+pub use audit::{AuditEntry, AuditTrail, Keep, ReqCtx};
 pub use faults::{DurationSpec, FaultEffect, FaultMatch, FaultRule};
 pub use model::FileEntry;
 pub use spec::*;
@@ -293,6 +293,13 @@ impl Sim {
         self.with_world_read(|w| w.audit.entries())
     }
 
+    /// The audit log handed over, without building its entries (the world's log is left
+    /// empty): for a harness whose run is over, which reads a few kinds of entry
+    /// ([`AuditTrail::entries_where`]) where [`Sim::audit_log`] would build them all.
+    pub fn take_audit_log(&self) -> AuditTrail {
+        AuditTrail::new(self.with_world(|w| std::mem::take(&mut w.audit)))
+    }
+
     /// A client writes (creates or overwrites) a file; returns the new version.
     pub fn client_write(
         &self,
@@ -351,6 +358,14 @@ impl Sim {
         Some(Ok((path, t, result)))
     }
 
+    /// Read the world in place under one lock, brought up to the current virtual time: for
+    /// a harness that reads many things at one instant (the drill's sampler at every step
+    /// end, its judge after the run), where each [`Sim::is_up`], [`Sim::read_file`], …
+    /// locks the world and reads the clock. `f` must not call back into this `Sim`.
+    pub fn read_world<R>(&self, f: impl FnOnce(&WorldState) -> R) -> R {
+        self.with_world_read(f)
+    }
+
     pub fn read_file(&self, cluster: &str, path: &str) -> Option<FileEntry> {
         self.with_world_read(|w| w.cluster(cluster)?.files.get(path).cloned())
     }
@@ -373,11 +388,7 @@ impl Sim {
 
     /// Whether a client could write `path` on `cluster` now.
     pub fn is_writable(&self, cluster: &str, path: &str) -> bool {
-        self.with_world_read(|w| {
-            w.cluster(cluster).is_some_and(|c| c.up)
-                && valid_ifs_path(path)
-                && w.read_only_reason(cluster, path).is_none()
-        })
+        self.with_world_read(|w| w.is_writable(cluster, path))
     }
 
     /// An administrator changes a SmartConnect pool at the cluster's console (WebUI or
@@ -572,4 +583,14 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         eprintln!("sim-onefs: a panic interrupted a change of the simulated world; stopping rather than serving a half-updated state");
         std::process::exit(70)
     })
+}
+
+impl WorldState {
+    /// Whether a client could write `path` on `cluster` now ([`Sim::is_writable`], for a
+    /// reader already holding the world: [`Sim::read_world`]).
+    pub fn is_writable(&self, cluster: &str, path: &str) -> bool {
+        self.cluster(cluster).is_some_and(|c| c.up)
+            && valid_ifs_path(path)
+            && self.read_only_reason(cluster, path).is_none()
+    }
 }

@@ -78,6 +78,13 @@ type SnapTimes = BTreeMap<String, u64>;
 /// policies the run failed over), and the last sync's snapshot time.
 fn lost(f: &Facts<'_>, e: &ClientEvent, snaps: &mut SnapTimes) -> Option<(bool, u64)> {
     let world = f.ev.world?;
+    let (mapped, snap) = lost_question(f, e, snaps)?;
+    Some((world.sim.read_file(&f.report.to, &mapped).is_none(), snap))
+}
+
+/// What [`lost`] asks the world about `e`: the target path its write maps to, and the last
+/// sync's snapshot time (`None`: not a source write of a failed-over policy).
+fn lost_question(f: &Facts<'_>, e: &ClientEvent, snaps: &mut SnapTimes) -> Option<(String, u64)> {
     if !e.ok || e.cluster.as_deref() != Some(f.report.from.as_str()) {
         return None;
     }
@@ -94,7 +101,49 @@ fn lost(f: &Facts<'_>, e: &ClientEvent, snaps: &mut SnapTimes) -> Option<(bool, 
             t
         }
     };
-    Some((world.sim.read_file(&f.report.to, &mapped).is_none(), snap))
+    Some((mapped, snap))
+}
+
+/// [`lost`] of every client event, by its index in the clients' log: worked out once for
+/// I4 and the outage table (both asked it of every write) and with one read of the world
+/// for all of them (a lock and a clock read per write were most of the cost).
+pub(super) fn lost_all(f: &Facts<'_>) -> Vec<Option<(bool, u64)>> {
+    let Some(world) = f.ev.world else {
+        return vec![None; f.ev.clients.len()];
+    };
+    let mut snaps = SnapTimes::new();
+    let questions: Vec<Option<(String, u64)>> =
+        f.ev.clients
+            .iter()
+            .map(|e| lost_question(f, e, &mut snaps))
+            .collect();
+    let to = f.report.to.as_str();
+    world.sim.read_world(|w| {
+        let files = w.cluster(to).map(|c| &c.files);
+        questions
+            .into_iter()
+            .map(|q| {
+                q.map(|(mapped, snap)| (files.is_none_or(|fs| !fs.contains_key(&mapped)), snap))
+            })
+            .collect()
+    })
+}
+
+/// The index of `e` in the clients' log, when it is one of its events (not a copy).
+fn event_index(f: &Facts<'_>, e: &ClientEvent) -> Option<usize> {
+    let log = f.ev.clients;
+    let size = std::mem::size_of::<ClientEvent>().max(1);
+    let offset = (e as *const ClientEvent as usize).wrapping_sub(log.as_ptr() as usize);
+    let i = offset / size;
+    (offset.is_multiple_of(size) && i < log.len() && std::ptr::eq(&log[i], e)).then_some(i)
+}
+
+/// [`lost`] of `e`, from [`Facts::lost_writes`] when `e` is an event of the log.
+fn lost_of(f: &Facts<'_>, e: &ClientEvent, snaps: &mut SnapTimes) -> Option<(bool, u64)> {
+    match event_index(f, e) {
+        Some(i) => f.lost_writes()[i],
+        None => lost(f, e, snaps),
+    }
 }
 
 /// The data-integrity lock on the source's shares, from the audit log: when each share was
@@ -221,15 +270,21 @@ pub fn i4_no_data_loss(f: &Facts<'_>) -> Finding {
             .max()
             .unwrap_or(0)
     });
-    let mut snaps = SnapTimes::new();
-    for e in f.ev.clients.iter().filter(|e| e.ok) {
+    // Worked out before the world is read below (it reads the world itself).
+    let lost_writes = f.lost_writes();
+    // One read of the world for every file asked about (the loop asks nothing else of it).
+    world.sim.read_world(|w| {
+    let exists = |cluster: &str, path: &str| {
+        w.cluster(cluster).is_some_and(|c| c.files.contains_key(path))
+    };
+    for (i, e) in f.ev.clients.iter().enumerate().filter(|(_, e)| e.ok) {
         let Some(path) = e.path.as_deref() else {
             continue;
         };
         let on_source = e.cluster.as_deref() == Some(from.as_str());
         let on_target = e.cluster.as_deref() == Some(to.as_str());
         if on_source {
-            if let Some((missing, snap)) = lost(f, e, &mut snaps) {
+            if let Some((missing, snap)) = lost_writes[i] {
                 out.judged += 1;
                 if missing && e.t_ms < snap {
                     out.violations.push(format!(
@@ -240,7 +295,7 @@ pub fn i4_no_data_loss(f: &Facts<'_>) -> Finding {
             } else if f.policy_of_path(path).is_some() {
                 // Its policy did not fail over: the source still serves it.
                 out.judged += 1;
-                if world.sim.read_file(from, path).is_none() {
+                if !exists(from, path) {
                     out.violations.push(format!(
                         "{} wrote {path} on {from} at {} ms; its policy did not fail over, yet the write is gone from {from}",
                         e.client, e.t_ms
@@ -255,13 +310,13 @@ pub fn i4_no_data_loss(f: &Facts<'_>) -> Finding {
         {
             out.judged += 1;
             if fenced_at.is_some_and(|t| e.t_ms >= run_start && e.t_ms <= t) {
-                if world.sim.read_file(to, path).is_none() {
+                if !exists(to, path) {
                     out.notes.push(format!(
                         "{} wrote {path} on {to} at {} ms, before the run fenced the returned source: resync-prep there discarded it (stated in the report)",
                         e.client, e.t_ms
                     ));
                 }
-            } else if world.sim.read_file(to, path).is_none() {
+            } else if !exists(to, path) {
                 out.violations.push(if f.returned.is_empty() {
                     format!(
                         "{} wrote {path} on {to} at {} ms, after the cut-over, and the write is gone (S3: nothing is undone once the target is writable)",
@@ -278,6 +333,7 @@ pub fn i4_no_data_loss(f: &Facts<'_>) -> Finding {
             }
         }
     }
+    });
     if f.run.controlled && f.run.options.data_integrity {
         let lock = LockTimes::new(f);
         if !lock.locked.is_empty() {
@@ -444,7 +500,8 @@ pub fn i5_no_split_brain(f: &Facts<'_>) -> Finding {
 /// Per-client outage windows and lost writes.
 pub fn client_outages(f: &Facts<'_>) -> Vec<Outage> {
     let snaps = std::cell::RefCell::new(SnapTimes::new());
-    let is_lost =
-        |e: &ClientEvent| lost(f, e, &mut snaps.borrow_mut()).is_some_and(|(missing, _)| missing);
+    let is_lost = |e: &ClientEvent| {
+        lost_of(f, e, &mut snaps.borrow_mut()).is_some_and(|(missing, _)| missing)
+    };
     crate::clients::outages(f.ev.clients, &f.report.from, &f.report.to, &is_lost)
 }

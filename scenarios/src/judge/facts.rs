@@ -306,6 +306,8 @@ pub struct Facts<'a> {
     /// policies that start with resync-prep on the returned source (DESIGN §2 "Other
     /// runs"), i.e. the mirrors of the policies that failed over; empty otherwise.
     pub returned: BTreeSet<String>,
+    /// [`Facts::lost_writes`], worked out when first asked.
+    lost: std::cell::OnceCell<Vec<Option<(bool, u64)>>>,
 }
 
 fn obj_str<'v>(o: &'v Value, k: &str) -> Option<&'v str> {
@@ -453,7 +455,17 @@ impl<'a> Facts<'a> {
             source_pools,
             targets,
             returned,
+            lost: std::cell::OnceCell::new(),
         })
+    }
+
+    /// For each client event (by its index in the clients' log): whether it is an
+    /// acknowledged source write under a policy the run failed over that is missing on the
+    /// target after the run, with the snapshot time of that policy's last successful sync
+    /// (`None`: not such a write). Worked out once, on first use, for I4 and the outage
+    /// table. Reads the world: not to be first asked while the world is being read.
+    pub fn lost_writes(&self) -> &[Option<(bool, u64)>] {
+        self.lost.get_or_init(|| super::data::lost_all(self))
     }
 
     /// The run's policies whose zone is `zone`, by name.

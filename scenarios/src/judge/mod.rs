@@ -152,7 +152,7 @@ pub struct Evidence<'a> {
     /// read straight into the judge's own types, never held as a `serde_json::Value` (a
     /// 10,000-step report is ~10 MB of JSON but ~100 MB as a `Value`).
     pub report: &'a [u8],
-    /// The clusters' audit log.
+    /// The clusters' audit log: all of it, or at least what [`audit_wanted`] asks for.
     pub audit: &'a [AuditEntry],
     /// Sim ms at which the report's time 0 happened (`None`: unknown, e.g. real-time HTTP).
     pub run_offset_ms: Option<u64>,
@@ -170,6 +170,23 @@ pub struct Evidence<'a> {
     /// in-memory URI opened with `SQLITE_OPEN_URI`): I10 reads its `config_jobs` table,
     /// the store's published format.
     pub config_store: Option<&'a str>,
+}
+
+/// What of the audit log the judge reads, by action (the drill runner builds only that
+/// from the run's log: [`sim_onefs::audit::AuditLog::entries_where`]). No invariant reads a
+/// client's `fs.write` entry (most of a run's log), and only the actions listed here have
+/// their `detail` read: an invariant that starts reading another entry's detail must add
+/// its action here.
+pub fn audit_wanted(action: &str) -> sim_onefs::Keep {
+    match action {
+        "fs.write" => sim_onefs::Keep::Skip,
+        // I3, I4 (`facts::target_records`, `data::last_sync_snapshot_at`), I6, I7, I12
+        // (`access::planted_spns`, `safety::s3_zone_home`).
+        "sync.target_policy.state" | "sync.job.start" | "sync.job.state" | "ad.spn_plant" => {
+            sim_onefs::Keep::Whole
+        }
+        _ => sim_onefs::Keep::Brief,
+    }
 }
 
 /// Judge the invariants named in `which` (unknown ids are `not_judged`).

@@ -28,6 +28,7 @@
 //! unreachable) is a note, not a violation: the report tells the admin what is left.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -51,16 +52,16 @@ fn denies_everyone(v: &Value) -> bool {
         })
 }
 
-/// Served names of up clusters: name → clusters.
-fn servers(
-    names: &BTreeMap<String, BTreeSet<String>>,
+/// Served names of up clusters: name → clusters (borrowed from the sample).
+fn servers<'s>(
+    names: &'s BTreeMap<String, BTreeSet<String>>,
     up: &BTreeMap<String, bool>,
-) -> BTreeMap<String, BTreeSet<String>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+) -> BTreeMap<&'s str, BTreeSet<&'s str>> {
+    let mut out: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (c, ns) in names {
         if up.get(c).copied().unwrap_or(true) {
             for n in ns {
-                out.entry(n.clone()).or_default().insert(c.clone());
+                out.entry(n.as_str()).or_default().insert(c.as_str());
             }
         }
     }
@@ -143,7 +144,16 @@ pub fn i12_safety(f: &Facts<'_>) -> Finding {
     let mut writable: BTreeMap<String, bool> = BTreeMap::new();
     let world = &f.ev.scenario.world;
     let index = PolicyIndex::new(world);
-    let target_path = |p: &str| index.paths(world, p, from, to).map(|x| x.1);
+    // Asked at every step end: each policy's answer worked out once.
+    let mut target_paths: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut target_path = |p: &str| -> Option<String> {
+        if let Some(t) = target_paths.get(p) {
+            return t.clone();
+        }
+        let t = index.paths(world, p, from, to).map(|x| x.1);
+        target_paths.insert(p.to_string(), t.clone());
+        t
+    };
     for (p, (_, t)) in &before.writable {
         if let Some(tp) = target_path(p) {
             writable.insert(tp, *t);
@@ -176,35 +186,51 @@ pub fn i12_safety(f: &Facts<'_>) -> Finding {
         .filter(|x| x.step == "dfs_rename_shares" || x.step == "rollback_dfs_rename_shares")
         .filter_map(|x| x.start_seq.map(|a| (a, x.end_seq)))
         .collect();
+    let mut served: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    // The maps `served` was worked out from.
+    type Maps<'s> = (
+        &'s Arc<super::sample::Names>,
+        &'s Arc<BTreeMap<String, bool>>,
+    );
+    let mut served_of: Option<Maps<'_>> = None;
     for s in samples.steps.iter().chain(std::iter::once(&end)) {
-        let at = if s.step == "the end of the run" {
-            s.step.clone()
-        } else {
-            format!(
-                "after {}{}",
-                s.step,
-                s.policy
-                    .as_deref()
-                    .map(|p| format!("[{p}]"))
-                    .or_else(|| s.zone.as_deref().map(|z| format!("[zone {z}]")))
-                    .unwrap_or_default()
-            )
+        // Spelled out only for a violation (most samples have none).
+        let at = || {
+            if s.step == "the end of the run" {
+                s.step.clone()
+            } else {
+                format!(
+                    "after {}{}",
+                    s.step,
+                    s.policy
+                        .as_deref()
+                        .map(|p| format!("[{p}]"))
+                        .or_else(|| s.zone.as_deref().map(|z| format!("[zone {z}]")))
+                        .unwrap_or_default()
+                )
+            }
         };
         if let (Some(p), Some((_, t))) = (&s.policy, s.writable) {
             if let Some(tp) = target_path(p) {
                 writable.insert(tp, t);
             }
         }
-        let served = servers(&s.names, &s.up);
+        // Consecutive samples mostly share their maps (`sample::share`): the served names
+        // are worked out again only when a map changed.
+        if !served_of.is_some_and(|(n, u)| Arc::ptr_eq(n, &s.names) && Arc::ptr_eq(u, &s.up)) {
+            served = servers(&s.names, &s.up);
+            served_of = Some((&s.names, &s.up));
+        }
         // S2: one name, one cluster.
         for (name, cs) in &served {
             out.judged += 1;
             if cs.len() > 1
                 && served_before.get(name).is_none_or(|b| b.len() < 2)
-                && seen_two.insert(name.clone())
+                && seen_two.insert(name.to_string())
             {
                 out.violations.push(format!(
-                    "{at}, {name} was served by {} (S2: two clusters answering one name)",
+                    "{}, {name} was served by {} (S2: two clusters answering one name)",
+                    at(),
                     cs.iter().cloned().collect::<Vec<_>>().join(" and ")
                 ));
             }
@@ -217,7 +243,7 @@ pub fn i12_safety(f: &Facts<'_>) -> Finding {
             if !served_before.get(name).is_some_and(|b| b.contains(from)) {
                 continue;
             }
-            for (policy, tpath) in names_data.by_name.get(name).into_iter().flatten() {
+            for (policy, tpath) in names_data.by_name.get(*name).into_iter().flatten() {
                 out.judged += 1;
                 if writable.get(tpath).copied().unwrap_or(false) {
                     continue;
@@ -242,9 +268,10 @@ pub fn i12_safety(f: &Facts<'_>) -> Finding {
                         continue;
                     }
                 }
-                if seen_moved.insert((name.clone(), policy.clone())) {
+                if seen_moved.insert((name.to_string(), policy.clone())) {
                     out.violations.push(format!(
-                        "{at}, {to} served {name} while {policy}'s copy there was read-only{} (S2: names follow writable data)",
+                        "{}, {to} served {name} while {policy}'s copy there was read-only{} (S2: names follow writable data)",
+                        at(),
                         if f.policies.contains_key(policy) {
                             ""
                         } else {
@@ -274,7 +301,8 @@ pub fn i12_safety(f: &Facts<'_>) -> Finding {
         for ns in s.dfs_unreachable.iter().filter(|_| judge_dfs) {
             if !before.dfs_unreachable.contains(ns) && seen_dfs.insert(ns.clone()) {
                 out.violations.push(format!(
-                    "{at}, DFS namespace {ns} had no reachable target share (S4)"
+                    "{}, DFS namespace {ns} had no reachable target share (S4)",
+                    at()
                 ));
             }
         }
@@ -284,7 +312,8 @@ pub fn i12_safety(f: &Facts<'_>) -> Finding {
         for ns in s.dfs_dual.iter().filter(|_| judge_dfs) {
             if !before.dfs_dual.contains(ns) && seen_dfs.insert(format!("two:{ns}")) {
                 out.violations.push(format!(
-                    "{at}, DFS namespace {ns} had two reachable target shares: clients could write to both copies (S4)"
+                    "{}, DFS namespace {ns} had two reachable target shares: clients could write to both copies (S4)",
+                    at()
                 ));
             }
         }

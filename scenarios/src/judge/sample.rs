@@ -17,10 +17,12 @@
 //! I11 needs the configuration before the run, I12 judges the safety rules at every step
 //! end from these samples, I6 reads the SPN collisions seen during the run.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
+use sim_onefs::model::WorldState;
 use sim_onefs::WorldSpec;
 
 use crate::lab::PolicyIndex;
@@ -131,6 +133,72 @@ pub fn spn_collisions(d: &sim_ad_dns::Domain) -> BTreeMap<String, Vec<String>> {
     out
 }
 
+/// The names the pools of `clusters` serve (cluster → names; an unknown cluster serves
+/// none): what `ConfigState::pool_names` gives for each pool.
+fn names_in(w: &WorldState, clusters: &[String]) -> Names {
+    clusters
+        .iter()
+        .map(|c| {
+            let names = w
+                .cluster(c)
+                .map(|c| {
+                    c.cfg
+                        .pools
+                        .values()
+                        .flat_map(sim_onefs::config::ConfigState::pool_names)
+                        .collect::<BTreeSet<String>>()
+                })
+                .unwrap_or_default();
+            (c.clone(), names)
+        })
+        .collect()
+}
+
+/// A pool's names as `ConfigState::pool_names` spells them (lower-case, without a
+/// trailing dot), borrowed when already so: a step end compares them with the previous
+/// sample's without building a string.
+fn pool_names_cow(p: &sim_onefs::config::Obj) -> impl Iterator<Item = Cow<'_, str>> {
+    fn norm(n: &str) -> Cow<'_, str> {
+        let t = n.trim_end_matches('.');
+        if t.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(t.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(t)
+        }
+    }
+    let zone = p
+        .get("sc_dns_zone")
+        .and_then(Value::as_str)
+        .filter(|z| !z.is_empty())
+        .map(norm);
+    let aliases = match p.get("sc_dns_zone_aliases") {
+        Some(Value::Array(a)) => a.as_slice(),
+        _ => &[],
+    };
+    zone.into_iter()
+        .chain(aliases.iter().filter_map(Value::as_str).map(norm))
+}
+
+/// Whether [`names_in`] would give `prev` (without building it).
+fn names_equal(w: &WorldState, clusters: &[String], prev: &Names) -> bool {
+    if prev.len() != clusters.len() {
+        return false;
+    }
+    let mut buf: Vec<Cow<'_, str>> = Vec::new();
+    clusters.iter().all(|c| {
+        let Some(want) = prev.get(c) else {
+            return false;
+        };
+        buf.clear();
+        if let Some(c) = w.cluster(c) {
+            buf.extend(c.cfg.pools.values().flat_map(pool_names_cow));
+        }
+        buf.sort_unstable();
+        buf.dedup();
+        buf.len() == want.len() && buf.iter().zip(want).all(|(a, b)| a.as_ref() == b.as_str())
+    })
+}
+
 /// `new`, or the previous sample's `Arc` when it holds the same (one copy for a run of
 /// step ends that saw the same thing).
 fn share<T: PartialEq>(prev: Option<&Arc<T>>, new: T) -> Arc<T> {
@@ -200,12 +268,40 @@ impl Sampler {
     }
 
     /// At the end of a step instance.
+    ///
+    /// The world is read once for the clock, which clusters are up, the names their pools
+    /// serve, the ended policy's writability and the SPN collisions (each through its own
+    /// `Sim` call, every one locking the world and reading the clock, this was most of a
+    /// sample). Nothing moves while a sample is taken (the observer runs between two
+    /// awaits of the orchestrator), so one read sees what the separate ones saw.
     pub fn step_ended(&self, end: StepEnd) {
-        let sim = &self.world.sim;
-        let writable = end.policy.as_deref().and_then(|p| self.writable(p));
-        let (t_ms, up, names) = (sim.now_ms(), self.up(), self.names());
+        let paths = end
+            .policy
+            .as_deref()
+            .and_then(|p| self.policies.paths(&self.spec, p, &self.from, &self.to));
+        // The previous sample's names: equal ones (the common case) are shared, not built.
+        let prev_names = self.lock().steps.last().map(|p| p.names.clone());
+        let (t_ms, up, names, writable, spn_collisions) = self.world.sim.read_world(|w| {
+            let up: BTreeMap<String, bool> = self
+                .world
+                .cluster_names()
+                .iter()
+                .map(|c| (c.clone(), w.cluster(c).is_some_and(|c| c.up)))
+                .collect();
+            let names = match prev_names {
+                Some(prev) if names_equal(w, self.world.cluster_names(), &prev) => prev,
+                _ => Arc::new(names_in(w, self.world.cluster_names())),
+            };
+            let writable = paths.map(|(src, tgt)| {
+                (
+                    w.is_writable(&self.from, &src),
+                    w.is_writable(&self.to, &tgt),
+                )
+            });
+            let spn = w.ad.as_ref().map(spn_collisions).unwrap_or_default();
+            (w.now_ms, up, names, writable, spn)
+        });
         let (dfs_unreachable, dfs_dual) = self.dfs_reach();
-        let spn_collisions = sim.with_ad_read(spn_collisions).unwrap_or_default();
         let mut samples = self.lock();
         let prev = samples.steps.last();
         let s = StepSample {
@@ -216,7 +312,7 @@ impl Sampler {
             status: end.status,
             end_seq: end.end_seq,
             up: share(prev.map(|p| &p.up), up),
-            names: share(prev.map(|p| &p.names), names),
+            names,
             dfs_unreachable: share(prev.map(|p| &p.dfs_unreachable), dfs_unreachable),
             dfs_dual: share(prev.map(|p| &p.dfs_dual), dfs_dual),
             writable,
@@ -248,21 +344,9 @@ impl Sampler {
     }
 
     fn names(&self) -> BTreeMap<String, BTreeSet<String>> {
-        let mut out = BTreeMap::new();
-        for c in self.world.cluster_names() {
-            let names = self
-                .world
-                .sim
-                .with_config(c, |cfg| {
-                    cfg.pools
-                        .values()
-                        .flat_map(sim_onefs::config::ConfigState::pool_names)
-                        .collect::<BTreeSet<String>>()
-                })
-                .unwrap_or_default();
-            out.insert(c.clone(), names);
-        }
-        out
+        self.world
+            .sim
+            .read_world(|w| names_in(w, self.world.cluster_names()))
     }
 
     /// `(unreachable, dual)`: the DFS namespaces with no referral target whose share
