@@ -54,6 +54,10 @@ pub struct DrillOptions {
     pub tamper_report: Option<ReportTamper>,
     /// Also told every run event (progress on a terminal); never changes the run.
     pub observer: Option<orchestrator::Observer>,
+    /// Test-only: judge from the whole audit log (every entry with its detail) instead of
+    /// the part [`judge::audit_wanted`] selects. A test compares the verdicts both ways, so
+    /// an invariant that starts reading an entry the selection leaves out is caught.
+    pub judge_whole_audit: bool,
 }
 
 impl std::fmt::Debug for DrillOptions {
@@ -63,6 +67,7 @@ impl std::fmt::Debug for DrillOptions {
             .field("tamper", &self.tamper.is_some())
             .field("tamper_report", &self.tamper_report.is_some())
             .field("observer", &self.observer.is_some())
+            .field("judge_whole_audit", &self.judge_whole_audit)
             .finish()
     }
 }
@@ -461,7 +466,11 @@ pub async fn run_scenario_async(
     // built for it (`judge::audit_wanted`); the result's trail builds the whole log when
     // someone reads it.
     let audit = sim.take_audit_log();
-    let judged_audit = audit.entries_where(judge::audit_wanted);
+    let judged_audit = if opts.judge_whole_audit {
+        audit.entries_where(|_| sim_onefs::Keep::Whole)
+    } else {
+        audit.entries_where(judge::audit_wanted)
+    };
 
     let which: Vec<&str> = match &scn.expect.invariants {
         InvariantSelection::Keyword(InvariantKeyword::All) => judge::ALL_INVARIANTS.to_vec(),
