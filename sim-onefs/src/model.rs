@@ -804,13 +804,17 @@ impl WorldState {
     pub fn eval_request_faults(&mut self, req: &RequestInfo) -> RequestFaults {
         let mut out = RequestFaults::default();
         for i in 0..self.faults.len() {
-            let rule = self.faults[i].rule.clone();
-            if rule.kind() != RuleKind::Request || !conditions_match(&rule.when, req) {
+            // Matched by reference: most rules do not match most requests, and a clone per
+            // rule per request was most of this function. `rule_fires` changes counters,
+            // never the rule, so the copy taken after it is the one taken before.
+            let f = &self.faults[i].rule;
+            if f.kind() != RuleKind::Request || !conditions_match(&f.when, req) {
                 continue;
             }
             if !self.rule_fires(i) {
                 continue;
             }
+            let rule = self.faults[i].rule.clone();
             let r = Some((req.method, req.route));
             match &rule.effect {
                 FaultEffect::Http { status, .. } => {
@@ -839,16 +843,18 @@ impl WorldState {
     pub fn eval_job_faults(&mut self, req: &RequestInfo, action: &str) -> JobFaults {
         let mut out = JobFaults::default();
         for i in 0..self.faults.len() {
-            let rule = self.faults[i].rule.clone();
+            // Matched by reference, copied only when it fires (see `eval_request_faults`).
+            let f = &self.faults[i].rule;
             let applies = matches!(
-                (&rule.effect, action),
+                (&f.effect, action),
                 (FaultEffect::SyncjobFail { .. }, "run")
                     | (FaultEffect::AllowWriteFail, "allow_write")
                     | (FaultEffect::ResyncPrepFail, "resync_prep")
             );
-            if !applies || !conditions_match(&rule.when, req) || !self.rule_fires(i) {
+            if !applies || !conditions_match(&f.when, req) || !self.rule_fires(i) {
                 continue;
             }
+            let rule = self.faults[i].rule.clone();
             self.audit_fault(
                 i,
                 req.cluster,

@@ -425,6 +425,7 @@ fn dropped() -> Response {
     r
 }
 
+#[cfg(test)]
 fn header_str(h: &HeaderMap, name: &str) -> Option<String> {
     h.get(name)
         .and_then(|v| v.to_str().ok())
@@ -432,9 +433,42 @@ fn header_str(h: &HeaderMap, name: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// The `x-dr-run`, `x-dr-step`, `x-dr-policy` and `x-dr-zone` headers, each as
+/// [`header_str`] reads it (the first value of the name; absent, not visible ASCII or empty:
+/// `None`), in one pass over the headers.
+///
+/// Why: a `HeaderMap::get` by a `&str` name parses and hashes the name first; four of them
+/// per request cost more than walking a request's handful of headers once and comparing
+/// names.
+fn dr_headers(h: &HeaderMap) -> [Option<String>; 4] {
+    let mut out: [Option<String>; 4] = Default::default();
+    let mut seen = [false; 4];
+    for (name, value) in h {
+        let i = match name.as_str() {
+            "x-dr-run" => 0,
+            "x-dr-step" => 1,
+            "x-dr-policy" => 2,
+            "x-dr-zone" => 3,
+            _ => continue,
+        };
+        // `get` answers the first value of a name; later ones are ignored.
+        if std::mem::replace(&mut seen[i], true) {
+            continue;
+        }
+        out[i] = value
+            .to_str()
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+    }
+    out
+}
+
 /// Decoded `Authorization: Basic …` credentials: `user:password`, split at `colon`.
+#[derive(Clone, Debug, PartialEq)]
 struct BasicCredentials {
-    raw: String,
+    /// Shared: the decoded header is cached per thread (see [`basic_credentials`]).
+    raw: std::sync::Arc<str>,
     colon: usize,
 }
 
@@ -447,9 +481,34 @@ impl BasicCredentials {
     }
 }
 
-/// Decode `Authorization: Basic …` into (user, password).
+/// Decode `Authorization: Basic …` into (user, password), remembering the last header
+/// decoded on this thread.
+///
+/// Why: every request of a client carries the same header, and decoding it (base64, UTF-8
+/// check, a new string) cost about as much as a small handler. The answer depends on
+/// nothing but the header's bytes, so a cached answer is the one decoding would give.
 fn basic_credentials(h: &HeaderMap) -> Option<BasicCredentials> {
-    let v = h.get(header::AUTHORIZATION)?.to_str().ok()?;
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(http::HeaderValue, Option<BasicCredentials>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let v = h.get(header::AUTHORIZATION)?;
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((k, c)) = last.as_ref() {
+            if k == v {
+                return c.clone();
+            }
+        }
+        let c = decode_basic(v);
+        *last = Some((v.clone(), c.clone()));
+        c
+    })
+}
+
+/// [`basic_credentials`] without the cache: decode one `Authorization` value.
+fn decode_basic(v: &http::HeaderValue) -> Option<BasicCredentials> {
+    let v = v.to_str().ok()?;
     let (scheme, rest) = v.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -459,7 +518,10 @@ fn basic_credentials(h: &HeaderMap) -> Option<BasicCredentials> {
         .ok()?;
     let raw = String::from_utf8(raw).ok()?;
     let colon = raw.find(':')?;
-    Some(BasicCredentials { raw, colon })
+    Some(BasicCredentials {
+        raw: raw.into(),
+        colon,
+    })
 }
 
 /// The `Date` header value of virtual time `ms`, formatted once per Unix second per thread:
@@ -639,13 +701,13 @@ async fn papi_request(st: &ApiState, mut req: Request, next: Next) -> Response {
         _ => {}
     }
 
-    let h = req.headers();
+    let [run, step, policy, zone] = dr_headers(req.headers());
     let ctx = ReqCtx {
         actor: user.name,
-        run: header_str(h, "x-dr-run"),
-        step: header_str(h, "x-dr-step"),
-        policy: header_str(h, "x-dr-policy"),
-        zone: header_str(h, "x-dr-zone"),
+        run,
+        step,
+        policy,
+        zone,
     };
     // Rule bookkeeping (match counts, audit) mutates the world; without request rules there
     // is nothing to evaluate, and a read leaves the rendered-body cache valid.
@@ -736,5 +798,75 @@ mod date_header_tests {
             let got = date_header(ep, ms).expect("valid date");
             assert_eq!(got.to_str().unwrap(), ep.http_date(ms), "{ms} ms");
         }
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::{basic_credentials, decode_basic, dr_headers, header_str};
+    use axum::http::{HeaderMap, HeaderName, HeaderValue};
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = Vec<u8>> {
+        // Empty, visible ASCII, and obs-text bytes (`to_str` refuses those).
+        prop::collection::vec(
+            prop_oneof![Just(b'a'), Just(b' '), Just(b'/'), Just(0xe9u8)],
+            0..4,
+        )
+    }
+
+    proptest! {
+        /// The one-pass read of the `x-dr-*` headers agrees with four `header_str` calls,
+        /// whatever the order, repetition, case or content of the headers.
+        #[test]
+        fn dr_headers_agrees_with_header_str(
+            hs in prop::collection::vec((0usize..7, value()), 0..10),
+        ) {
+            let names = ["x-dr-run", "X-Dr-Step", "x-dr-policy", "x-dr-zone", "x-dr-other",
+                         "authorization", "x-dr-run-x"];
+            let mut h = HeaderMap::new();
+            for (n, v) in &hs {
+                let name = HeaderName::from_bytes(names[*n].as_bytes()).expect("valid name");
+                h.append(name, HeaderValue::from_bytes(v).expect("valid value"));
+            }
+            let want = ["x-dr-run", "x-dr-step", "x-dr-policy", "x-dr-zone"]
+                .map(|n| header_str(&h, n));
+            prop_assert_eq!(dr_headers(&h), want);
+        }
+
+        /// The per-thread cache of decoded `Authorization` headers answers what decoding
+        /// the header afresh does, across a sequence of repeated and changing headers.
+        #[test]
+        fn basic_credentials_cache_agrees_with_decoding(
+            seq in prop::collection::vec(0usize..6, 1..12),
+        ) {
+            let auth = [
+                None,
+                Some("Basic YWRtaW46c2VjcmV0"),     // admin:secret
+                Some("basic YWRtaW46b3RoZXI="),     // admin:other
+                Some("Basic bm9jb2xvbg=="),         // nocolon
+                Some("Bearer abc"),
+                Some("Basic !!!"),
+            ];
+            for i in seq {
+                let mut h = HeaderMap::new();
+                if let Some(a) = auth[i] {
+                    h.insert(axum::http::header::AUTHORIZATION, HeaderValue::from_static(a));
+                }
+                let want = h.get(axum::http::header::AUTHORIZATION).and_then(decode_basic);
+                prop_assert_eq!(basic_credentials(&h), want);
+            }
+        }
+    }
+
+    #[test]
+    fn basic_credentials_split_user_and_password() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            axum::http::header::AUTHORIZATION,
+            HeaderValue::from_static("Basic YWRtaW46c2VjcmV0"),
+        );
+        let c = basic_credentials(&h).expect("decodes");
+        assert_eq!((c.user(), c.password()), ("admin", "secret"));
     }
 }
