@@ -465,11 +465,21 @@ fn dr_headers(h: &HeaderMap) -> [Option<String>; 4] {
 }
 
 /// Decoded `Authorization: Basic …` credentials: `user:password`, split at `colon`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 struct BasicCredentials {
     /// Shared: the decoded header is cached per thread (see [`basic_credentials`]).
     raw: std::sync::Arc<str>,
     colon: usize,
+}
+
+/// The password never reaches a log or a test failure message.
+impl std::fmt::Debug for BasicCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BasicCredentials")
+            .field("user", &self.user())
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 impl BasicCredentials {
@@ -868,5 +878,7 @@ mod header_tests {
         );
         let c = basic_credentials(&h).expect("decodes");
         assert_eq!((c.user(), c.password()), ("admin", "secret"));
+        let shown = format!("{c:?}");
+        assert!(shown.contains("admin") && !shown.contains("secret"), "{shown}");
     }
 }
