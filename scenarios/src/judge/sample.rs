@@ -166,12 +166,14 @@ fn pool_names_cow(p: &sim_onefs::config::Obj) -> impl Iterator<Item = Cow<'_, st
             Cow::Borrowed(t)
         }
     }
-    let zone = p
-        .get("sc_dns_zone")
+    // Read without hashing (`field`: a scan of the pool's few keys), as every step end
+    // asks this of every pool.
+    let get = sim_onefs::config::field;
+    let zone = get(p, "sc_dns_zone")
         .and_then(Value::as_str)
         .filter(|z| !z.is_empty())
         .map(norm);
-    let aliases = match p.get("sc_dns_zone_aliases") {
+    let aliases = match get(p, "sc_dns_zone_aliases") {
         Some(Value::Array(a)) => a.as_slice(),
         _ => &[],
     };
@@ -479,6 +481,31 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// A pool's names read without hashing are `ConfigState::pool_names`'s, for pools
+        /// with few keys (scanned) and many (hashed).
+        #[test]
+        fn pool_names_cow_matches_pool_names(
+            zone in proptest::option::of("[a-cA-C.]{0,4}"),
+            aliases in proptest::option::of(proptest::collection::vec("[a-cA-C.]{0,4}", 0..3)),
+            extra in 0usize..20,
+        ) {
+            let mut p = sim_onefs::config::Obj::new();
+            for i in 0..extra {
+                p.insert(format!("k{i}"), Value::from(i));
+            }
+            if let Some(z) = zone {
+                p.insert("sc_dns_zone".into(), Value::from(z));
+            }
+            if let Some(a) = aliases {
+                p.insert("sc_dns_zone_aliases".into(), Value::from(a));
+            }
+            let fast: Vec<String> = pool_names_cow(&p).map(|n| n.into_owned()).collect();
+            let plain: Vec<String> = sim_onefs::config::ConfigState::pool_names(&p)
+                .into_iter()
+                .collect();
+            prop_assert_eq!(fast, plain);
+        }
+
         /// The step-end collision scan answers what `Domain::collisions` answers, SPNs
         /// differing only in case included.
         #[test]
