@@ -139,7 +139,7 @@ pub fn i1_order_in(m: &Model<'_, '_>) -> Finding {
                 Pred::Policies { steps: sts, zone } => {
                     let g = groups
                         .entry((sts, zone))
-                        .or_insert_with_key(|(sts, zone)| GroupEnds::new(&m, sts, zone.as_deref()));
+                        .or_insert_with_key(|(sts, zone)| GroupEnds::new(m, sts, zone.as_deref()));
                     for pr in g.not_ended_before(start) {
                         let p = k(pr);
                         out.violations.extend(order_violation(s, start, pr, &p));
