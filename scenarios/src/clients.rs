@@ -199,6 +199,20 @@ struct Client {
     mount: Option<String>,
     generation: u64,
     written: u64,
+    /// For an NFS client: export `clients` entries seen so far, each with whether it
+    /// covers this client's address (fixed per client). Exports list the same few CIDRs
+    /// on every write, and parsing them each time was a noticeable part of a write.
+    cidrs: Vec<(String, bool)>,
+}
+
+/// Whether `cidr` covers `ip`, remembered in `seen` (see `Client::cidrs`).
+fn cidr_contains_cached(seen: &mut Vec<(String, bool)>, cidr: &str, ip: Ipv4Addr) -> bool {
+    if let Some((_, hit)) = seen.iter().find(|(c, _)| c == cidr) {
+        return *hit;
+    }
+    let hit = cidr_contains(cidr, ip);
+    seen.push((cidr.to_string(), hit));
+    hit
 }
 
 /// `rest` of `\\host\share\rest` as a `/`-separated suffix of the share's path.
@@ -283,6 +297,7 @@ impl Client {
             mount: None,
             generation: 0,
             written: 0,
+            cidrs: Vec::new(),
         }
     }
 
@@ -345,7 +360,8 @@ impl Client {
                     },
                 };
                 let ip = self.ip();
-                let allows = |e: &serde_json::Map<String, Value>| {
+                let cidrs = &mut self.cidrs;
+                let mut allows = |e: &serde_json::Map<String, Value>| {
                     let strings = |k| {
                         field(e, k)
                             .and_then(Value::as_array)
@@ -356,7 +372,8 @@ impl Client {
                     // Covers the path, for every client (no client listed) or this one.
                     strings("paths").any(|p| crate::lab::path_under(path, p)) && {
                         let mut clients = strings("clients").peekable();
-                        clients.peek().is_none() || clients.any(|c| cidr_contains(c, ip))
+                        clients.peek().is_none()
+                            || clients.any(|c| cidr_contains_cached(cidrs, c, ip))
                     }
                 };
                 // The server's checks and the write, under one lock (an unknown cluster
@@ -368,7 +385,7 @@ impl Client {
                             Err(NfsCheck::Down)
                         } else if !World::protocol_service_on_in(cfg, "nfs") {
                             Err(NfsCheck::ServiceOff)
-                        } else if !cfg.nfs_exports.values().any(allows) {
+                        } else if !cfg.nfs_exports.values().any(&mut allows) {
                             Err(NfsCheck::NoExport)
                         } else {
                             Ok(file_name.under(&[path.trim_end_matches('/')]))
@@ -698,6 +715,29 @@ mod tests {
         ) {
             let f = FileName { client: &client, n };
             proptest::prop_assert_eq!(f.under(&[&dir, &rest]), format!("{dir}{rest}/{client}-{n:06}"));
+        }
+    }
+
+    proptest::proptest! {
+        /// The remembered answer is `cidr_contains`'s, asked in any order and repeated.
+        #[test]
+        fn cached_cidr_matches_plain(
+            asks in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("10.9.0.0/16".to_string()),
+                    proptest::strategy::Just("10.8.0.0/16".to_string()),
+                    "10\\.9\\.[0-3]\\.[0-9]{1,2}(/[0-9]{1,2})?",
+                    "[0-9./]{0,8}",
+                ],
+                0..12,
+            ),
+            last in 0u8..4,
+        ) {
+            let ip = Ipv4Addr::new(10, 9, 0, last + 1);
+            let mut seen = Vec::new();
+            for c in asks.iter().chain(asks.iter()) {
+                proptest::prop_assert_eq!(cidr_contains_cached(&mut seen, c, ip), cidr_contains(c, ip));
+            }
         }
     }
 

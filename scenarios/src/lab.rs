@@ -37,7 +37,13 @@ pub fn map_path(path: &str, from_root: &str, to_root: &str) -> Option<String> {
         return None;
     }
     let rest = &path[from_root.trim_end_matches('/').len()..];
-    Some(format!("{}{rest}", to_root.trim_end_matches('/')))
+    // Built in one allocation, without the formatting machinery: the judge maps every
+    // acknowledged client write.
+    let to = to_root.trim_end_matches('/');
+    let mut out = String::with_capacity(to.len() + rest.len());
+    out.push_str(to);
+    out.push_str(rest);
+    Some(out)
 }
 
 /// The SPNs a SmartConnect name needs on the account of the cluster that serves it:
@@ -158,6 +164,22 @@ pub fn world_schedule(world: &WorldSpec, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// `map_path` gives what the `format!` it replaced gave.
+        #[test]
+        fn map_path_is_the_formatted_one(
+            path in "[a-c/]{0,10}",
+            from in "[a-c/]{0,6}",
+            to in "[a-c/]{0,6}",
+        ) {
+            let want = path_under(&path, &from).then(|| {
+                let rest = &path[from.trim_end_matches('/').len()..];
+                format!("{}{rest}", to.trim_end_matches('/'))
+            });
+            proptest::prop_assert_eq!(map_path(&path, &from, &to), want);
+        }
+    }
 
     #[test]
     fn paths_compare_by_component() {

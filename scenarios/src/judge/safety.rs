@@ -129,13 +129,19 @@ impl NameData {
 
 /// I12.
 pub fn i12_safety(f: &Facts<'_>) -> Finding {
+    i12_safety_in(&Model::new(f))
+}
+
+/// [`i12_safety`] with the run's model already built (`judge_run` builds it once for I1,
+/// I2, I3 and I12: it indexes every instance of the report).
+pub fn i12_safety_in(m: &Model<'_, '_>) -> Finding {
+    let f = m.f;
     let Some(samples) = f.ev.samples else {
         return Finding::not_judged("the run was not observed (no world samples)");
     };
     let (Some(before), Some(after)) = (samples.before.as_ref(), samples.after.as_ref()) else {
         return Finding::not_judged("no world snapshot before and after the run");
     };
-    let m = Model::new(f);
     let mut out = Finding::default();
     let (from, to) = (f.report.from.as_str(), f.report.to.as_str());
     let served_before = servers(&before.names, &before.up);
@@ -319,8 +325,8 @@ pub fn i12_safety(f: &Facts<'_>) -> Finding {
         }
         out.judged += f.ev.scenario.world.dfs.len();
     }
-    s3_zone_home(f, &m, before, after, &mut out);
-    s5_source_usable(f, &m, before, after, &mut out);
+    s3_zone_home(f, m, before, after, &mut out);
+    s5_source_usable(f, m, before, after, &mut out);
     if out.judged == 0 {
         out.not_judged = Some(
             "the world has no SmartConnect names, DFS namespaces, locked shares or schedules to judge"

@@ -166,12 +166,14 @@ fn pool_names_cow(p: &sim_onefs::config::Obj) -> impl Iterator<Item = Cow<'_, st
             Cow::Borrowed(t)
         }
     }
-    let zone = p
-        .get("sc_dns_zone")
+    // Read without hashing (`field`: a scan of the pool's few keys), as every step end
+    // asks this of every pool.
+    let get = sim_onefs::config::field;
+    let zone = get(p, "sc_dns_zone")
         .and_then(Value::as_str)
         .filter(|z| !z.is_empty())
         .map(norm);
-    let aliases = match p.get("sc_dns_zone_aliases") {
+    let aliases = match get(p, "sc_dns_zone_aliases") {
         Some(Value::Array(a)) => a.as_slice(),
         _ => &[],
     };
@@ -208,6 +210,14 @@ fn share<T: PartialEq>(prev: Option<&Arc<T>>, new: T) -> Arc<T> {
     }
 }
 
+/// [`share`] of a value already in an `Arc`.
+fn share_arc<T: PartialEq>(prev: Option<&Arc<T>>, new: Arc<T>) -> Arc<T> {
+    match prev {
+        Some(p) if Arc::ptr_eq(p, &new) || **p == *new => p.clone(),
+        _ => new,
+    }
+}
+
 /// Everything sampled during one run.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Samples {
@@ -236,6 +246,32 @@ pub struct Sampler {
     from: String,
     to: String,
     samples: Arc<Mutex<Samples>>,
+    /// The AD accounts the last step end saw and their SPN collisions: accounts rarely
+    /// change between step ends, and comparing them costs less than collecting and sorting
+    /// every SPN again.
+    spn_seen: Arc<Mutex<Option<SpnSeen>>>,
+}
+
+/// AD accounts and [`spn_collisions`] of them.
+type SpnSeen = (
+    BTreeMap<String, sim_ad_dns::MachineAccount>,
+    Arc<BTreeMap<String, Vec<String>>>,
+);
+
+/// [`spn_collisions`] of `d`, from `seen` when its accounts are the ones seen last
+/// (then updated to `d`'s).
+fn spn_collisions_seen(
+    seen: &mut Option<SpnSeen>,
+    d: &sim_ad_dns::Domain,
+) -> Arc<BTreeMap<String, Vec<String>>> {
+    match seen {
+        Some((accounts, c)) if *accounts == d.accounts => c.clone(),
+        _ => {
+            let c = Arc::new(spn_collisions(d));
+            *seen = Some((d.accounts.clone(), c.clone()));
+            c
+        }
+    }
 }
 
 impl Sampler {
@@ -248,6 +284,7 @@ impl Sampler {
             from: from.to_string(),
             to: to.to_string(),
             samples: Arc::default(),
+            spn_seen: Arc::default(),
         }
     }
 
@@ -298,7 +335,13 @@ impl Sampler {
                     w.is_writable(&self.to, &tgt),
                 )
             });
-            let spn = w.ad.as_ref().map(spn_collisions).unwrap_or_default();
+            let spn = match w.ad.as_ref() {
+                Some(d) => spn_collisions_seen(
+                    &mut self.spn_seen.lock().unwrap_or_else(|p| p.into_inner()),
+                    d,
+                ),
+                None => Arc::default(),
+            };
             (w.now_ms, up, names, writable, spn)
         });
         let (dfs_unreachable, dfs_dual) = self.dfs_reach();
@@ -316,7 +359,7 @@ impl Sampler {
             dfs_unreachable: share(prev.map(|p| &p.dfs_unreachable), dfs_unreachable),
             dfs_dual: share(prev.map(|p| &p.dfs_dual), dfs_dual),
             writable,
-            spn_collisions: share(prev.map(|p| &p.spn_collisions), spn_collisions),
+            spn_collisions: share_arc(prev.map(|p| &p.spn_collisions), spn_collisions),
         };
         samples.steps.push(s);
     }
@@ -479,6 +522,58 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// A pool's names read without hashing are `ConfigState::pool_names`'s, for pools
+        /// with few keys (scanned) and many (hashed).
+        #[test]
+        fn pool_names_cow_matches_pool_names(
+            zone in proptest::option::of("[a-cA-C.]{0,4}"),
+            aliases in proptest::option::of(proptest::collection::vec("[a-cA-C.]{0,4}", 0..3)),
+            extra in 0usize..20,
+        ) {
+            let mut p = sim_onefs::config::Obj::new();
+            for i in 0..extra {
+                p.insert(format!("k{i}"), Value::from(i));
+            }
+            if let Some(z) = zone {
+                p.insert("sc_dns_zone".into(), Value::from(z));
+            }
+            if let Some(a) = aliases {
+                p.insert("sc_dns_zone_aliases".into(), Value::from(a));
+            }
+            let fast: Vec<String> = pool_names_cow(&p).map(|n| n.into_owned()).collect();
+            let plain: Vec<String> = sim_onefs::config::ConfigState::pool_names(&p)
+                .into_iter()
+                .collect();
+            prop_assert_eq!(fast, plain);
+        }
+
+        /// Collisions remembered from the last accounts seen are those of the accounts
+        /// asked about, through any sequence of account changes.
+        #[test]
+        fn remembered_spn_collisions_match(
+            domains in proptest::collection::vec(
+                proptest::collection::btree_map(
+                    "[a-b]{1}",
+                    proptest::collection::btree_set("HOST/[a-cA-C]{1}", 0..3),
+                    0..3,
+                ),
+                1..6,
+            )
+        ) {
+            let mut seen = None;
+            for accounts in domains.iter().chain(domains.iter().rev()) {
+                let mut d = sim_ad_dns::Domain::new("corp.example");
+                for (name, spns) in accounts {
+                    d.accounts.insert(
+                        name.clone(),
+                        sim_ad_dns::MachineAccount { name: name.clone(), spns: spns.clone() },
+                    );
+                }
+                let got = spn_collisions_seen(&mut seen, &d);
+                prop_assert_eq!(&*got, &spn_collisions(&d));
+            }
+        }
+
         /// The step-end collision scan answers what `Domain::collisions` answers, SPNs
         /// differing only in case included.
         #[test]

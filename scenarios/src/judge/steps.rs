@@ -94,7 +94,13 @@ fn order_violation(s: &StepView, start: u64, pr: &StepView, p: &Key) -> Option<S
 /// Near-linear in the number of instances: the rollbacks are looked up by key, and a
 /// predecessor "every (zone) policy's X" is one [`GroupEnds`] per group, built once.
 pub fn i1_order(f: &Facts<'_>) -> Finding {
-    let m = Model::new(f);
+    i1_order_in(&Model::new(f))
+}
+
+/// [`i1_order`] with the run's model already built (`judge_run` builds it once for
+/// I1, I2, I3 and I12: it indexes every instance of the report).
+pub fn i1_order_in(m: &Model<'_, '_>) -> Finding {
+    let f = m.f;
     let mut out = Finding::default();
     let rollbacks = m.rollbacks();
     // The first rollback the rules call for with each key (as `find` over the list).
@@ -133,7 +139,7 @@ pub fn i1_order(f: &Facts<'_>) -> Finding {
                 Pred::Policies { steps: sts, zone } => {
                     let g = groups
                         .entry((sts, zone))
-                        .or_insert_with_key(|(sts, zone)| GroupEnds::new(&m, sts, zone.as_deref()));
+                        .or_insert_with_key(|(sts, zone)| GroupEnds::new(m, sts, zone.as_deref()));
                     for pr in g.not_ended_before(start) {
                         let p = k(pr);
                         out.violations.extend(order_violation(s, start, pr, &p));
@@ -195,7 +201,13 @@ fn same_skip(expected: &Skip, actual: &Skip) -> bool {
 
 /// I2: instances, skips, the zone gate and rollbacks against the documented rules.
 pub fn i2_skip(f: &Facts<'_>) -> Finding {
-    let m = Model::new(f);
+    i2_skip_in(&Model::new(f))
+}
+
+/// [`i2_skip`] with the run's model already built (`judge_run` builds it once for
+/// I1, I2, I3 and I12: it indexes every instance of the report).
+pub fn i2_skip_in(m: &Model<'_, '_>) -> Finding {
+    let f = m.f;
     let mut out = Finding::default();
     let paused = f.report.outcome == "paused";
     let steps = &f.report.steps;
@@ -450,7 +462,13 @@ fn acts_on_cluster(step: &str) -> bool {
 
 /// I3: statuses against the audit log; outcome, detail, cached schedules, fault effects.
 pub fn i3_truthful(f: &Facts<'_>) -> Finding {
-    let m = Model::new(f);
+    i3_truthful_in(&Model::new(f))
+}
+
+/// [`i3_truthful`] with the run's model already built (`judge_run` builds it once for
+/// I1, I2, I3 and I12: it indexes every instance of the report).
+pub fn i3_truthful_in(m: &Model<'_, '_>) -> Finding {
+    let f = m.f;
     let mut out = Finding::default();
     let steps = &f.report.steps;
     for s in steps {
