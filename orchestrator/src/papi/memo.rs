@@ -149,7 +149,7 @@ mod tests {
             let b = &bodies[(x >> 8) as usize % bodies.len()];
             let path = ["p1", "p2"][(x >> 16) as usize % 2];
             let key = ["items", "other"][(x >> 18) as usize % 2];
-            if (x >> 20) % 2 == 0 {
+            if x & (1 << 20) == 0 {
                 assert_eq!(memo::<Item>(&m, key, path, b), plain::<Item>(key, b));
             } else {
                 assert_eq!(memo::<Value>(&m, key, path, b), plain::<Value>(key, b));
