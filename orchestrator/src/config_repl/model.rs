@@ -238,7 +238,7 @@ pub async fn read_all(
 /// decoded straight into these (a `Value` per share, then a copy of each field, was most
 /// of a cluster read). A share the listing cannot decode fails the read: skipping it
 /// would make its target copy look orphaned, to be deleted.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 struct ShareWire {
     name: String,
     path: String,

@@ -25,6 +25,7 @@ pub use types::*;
 
 mod envelope;
 mod fastjson;
+mod memo;
 
 use crate::secret::Secret;
 
@@ -165,6 +166,9 @@ pub struct PapiClient {
     config_writes: Arc<[std::sync::atomic::AtomicU64; 6]>,
     /// Set on clones whose configuration writes their caller records itself.
     writes_tracked: bool,
+    /// The last page decoded per path and type, shared by the clones: a body the cluster
+    /// answers again byte for byte is not parsed again ([`memo`]).
+    memo: Arc<memo::Memo>,
 }
 
 /// What the derived `Debug` showed before the headers were made once (logs print clients):
@@ -241,6 +245,7 @@ impl PapiClient {
             ctx: CallCtx::default(),
             config_writes: Arc::default(),
             writes_tracked: false,
+            memo: Arc::default(),
         }
     }
 
@@ -462,12 +467,12 @@ impl PapiClient {
 
     /// All SyncIQ policies (follows `resume` tokens).
     pub async fn list_policies(&self) -> Result<Vec<SyncPolicy>, PapiError> {
-        self.list_all("sync/policies", "policies").await
+        self.list_all_memo("sync/policies", "policies").await
     }
 
     /// One policy by name or id; `None` on 404.
     pub async fn get_policy(&self, name: &str) -> Result<Option<SyncPolicy>, PapiError> {
-        self.get_one(&format!("sync/policies/{}", enc(name)), "policies")
+        self.get_one_memo(&format!("sync/policies/{}", enc(name)), "policies")
             .await
     }
 
@@ -486,7 +491,7 @@ impl PapiClient {
         &self,
         name: &str,
     ) -> Result<Option<SyncTargetPolicy>, PapiError> {
-        self.get_one(&format!("sync/target/policies/{}", enc(name)), "policies")
+        self.get_one_memo(&format!("sync/target/policies/{}", enc(name)), "policies")
             .await
     }
 
@@ -510,7 +515,7 @@ impl PapiClient {
     /// Reports of a policy's finished jobs, newest first.
     pub async fn reports(&self, policy_name: &str) -> Result<Vec<SyncReport>, PapiError> {
         let mut reports: Vec<SyncReport> = self
-            .list_all(
+            .list_all_memo(
                 &format!("sync/reports?policy_name={}", enc(policy_name)),
                 "reports",
             )
@@ -592,22 +597,25 @@ impl PapiClient {
     /// SMB shares of a zone. Unlike discovery lists, a 404 here is an error, not "none":
     /// config replication and the lock must never mistake a failed read for an empty zone.
     pub async fn smb_shares(&self, zone: &str) -> Result<Vec<SmbShare>, PapiError> {
-        self.list_all(&in_zone("smb/shares", zone), "shares").await
+        self.list_all_memo(&in_zone("smb/shares", zone), "shares")
+            .await
     }
 
     /// SMB shares of a zone, each decoded as `T`: a caller's own view of the fields it
     /// needs (the parser skips the others instead of building them). The same requests and
     /// errors as [`PapiClient::smb_shares`].
-    pub async fn smb_shares_as<T: DeserializeOwned>(
+    pub async fn smb_shares_as<T: DeserializeOwned + Clone + Send + Sync + 'static>(
         &self,
         zone: &str,
     ) -> Result<Vec<T>, PapiError> {
-        self.list_all(&in_zone("smb/shares", zone), "shares").await
+        self.list_all_memo(&in_zone("smb/shares", zone), "shares")
+            .await
     }
 
     /// SMB shares of a zone as raw JSON (every field, for copying to another cluster).
     pub async fn smb_shares_raw(&self, zone: &str) -> Result<Vec<serde_json::Value>, PapiError> {
-        self.list_all(&in_zone("smb/shares", zone), "shares").await
+        self.list_all_memo(&in_zone("smb/shares", zone), "shares")
+            .await
     }
 
     /// A zone's SMB shares as PAPI lists them, only those whose `path` `want` accepts
@@ -661,19 +669,19 @@ impl PapiClient {
 
     /// NFS exports of a zone.
     pub async fn nfs_exports(&self, zone: &str) -> Result<Vec<NfsExport>, PapiError> {
-        self.list_all(&in_zone("nfs/exports", zone), "exports")
+        self.list_all_memo(&in_zone("nfs/exports", zone), "exports")
             .await
     }
 
     /// NFS aliases of a zone.
     pub async fn nfs_aliases(&self, zone: &str) -> Result<Vec<NfsAlias>, PapiError> {
-        self.list_all(&in_zone("nfs/aliases", zone), "aliases")
+        self.list_all_memo(&in_zone("nfs/aliases", zone), "aliases")
             .await
     }
 
     /// All quotas.
     pub async fn quotas(&self) -> Result<Vec<Quota>, PapiError> {
-        self.list_all("quota/quotas", "quotas").await
+        self.list_all_memo("quota/quotas", "quotas").await
     }
 
     /// Create a quota.
@@ -722,7 +730,7 @@ impl PapiClient {
         zone: Option<&str>,
         id: &str,
     ) -> Result<Option<serde_json::Value>, PapiError> {
-        self.get_one(&coll.path(zone, Some(id)), coll.plural())
+        self.get_one_memo(&coll.path(zone, Some(id)), coll.plural())
             .await
     }
 
@@ -750,7 +758,7 @@ impl PapiClient {
     /// Snapshot schedules (cluster-wide). A 404 is an error: config replication must not
     /// mistake a failed read for "no schedules".
     pub async fn snapshot_schedules(&self) -> Result<Vec<SnapshotSchedule>, PapiError> {
-        self.list_all("snapshot/schedules", "schedules").await
+        self.list_all_memo("snapshot/schedules", "schedules").await
     }
 
     /// The cluster's dedupe settings (`paths`: the directories deduplicated).
@@ -827,9 +835,37 @@ impl PapiClient {
         rest: &str,
         key: &str,
     ) -> Result<Option<T>, PapiError> {
+        self.get_one_with(rest, key, &|bytes| envelope::decode(key, bytes))
+            .await
+    }
+
+    /// [`PapiClient::get_one`] through the client's [`memo`]: for objects read again
+    /// while they do not change (policies, configuration objects).
+    async fn get_one_memo<T: DeserializeOwned + Clone + Send + Sync + 'static>(
+        &self,
+        rest: &str,
+        key: &str,
+    ) -> Result<Option<T>, PapiError> {
+        self.get_one_with(rest, key, &|bytes| self.memo.decode(key, rest, bytes))
+            .await
+    }
+
+    /// [`PapiClient::get_one`] with the page decoder given.
+    async fn get_one_with<T>(
+        &self,
+        rest: &str,
+        key: &str,
+        decode: &PageDecoder<'_, T>,
+    ) -> Result<Option<T>, PapiError> {
         match self.call(http::Method::GET, rest, None).await {
             Ok(bytes) => {
-                let mut list: Vec<T> = match self.decode_envelope(rest, key, &bytes)?.items {
+                let page = decode(&bytes).map_err(|e| PapiError::Decode {
+                    cluster: self.cluster.clone(),
+                    method: "GET".into(),
+                    path: self.platform_path(rest),
+                    detail: e.to_string(),
+                })?;
+                let mut list: Vec<T> = match page.items {
                     Some(items) => items,
                     None => {
                         return Err(PapiError::Decode {
@@ -851,23 +887,6 @@ impl PapiClient {
         }
     }
 
-    /// Decode a list envelope straight into its items: a job or policy body has ~100
-    /// fields the orchestrator never reads, and building them as a `Value` tree (then
-    /// cloning the list out of it) was most of a job poll's cost.
-    fn decode_envelope<T: DeserializeOwned>(
-        &self,
-        rest: &str,
-        key: &str,
-        bytes: &[u8],
-    ) -> Result<envelope::Envelope<T>, PapiError> {
-        envelope::decode(key, bytes).map_err(|e| PapiError::Decode {
-            cluster: self.cluster.clone(),
-            method: "GET".into(),
-            path: self.platform_path(rest),
-            detail: e.to_string(),
-        })
-    }
-
     /// Follow `resume` tokens until the list is complete (bounded, in case a cluster loops).
     async fn list_all<T: DeserializeOwned>(
         &self,
@@ -878,23 +897,44 @@ impl PapiClient {
             .await
     }
 
+    /// [`PapiClient::list_all`] through the client's [`memo`]: for lists read again while
+    /// they do not change (reports, shares, exports, quotas).
+    async fn list_all_memo<T: DeserializeOwned + Clone + Send + Sync + 'static>(
+        &self,
+        rest: &str,
+        key: &str,
+    ) -> Result<Vec<T>, PapiError> {
+        self.list_all_paged(rest, &|path, bytes| self.memo.decode(key, path, bytes))
+            .await
+    }
+
     /// [`PapiClient::list_all`] with the page decoder given.
     async fn list_all_with<T>(
         &self,
         rest: &str,
         decode: &PageDecoder<'_, T>,
     ) -> Result<Vec<T>, PapiError> {
+        self.list_all_paged(rest, &|_, bytes| decode(bytes)).await
+    }
+
+    /// [`PapiClient::list_all_with`] with a page decoder that is told each page's path.
+    async fn list_all_paged<T>(
+        &self,
+        rest: &str,
+        decode: &PathPageDecoder<'_, T>,
+    ) -> Result<Vec<T>, PapiError> {
         const MAX_PAGES: usize = 10_000;
         let mut out = Vec::new();
         let mut next = rest.to_string();
         for _ in 0..MAX_PAGES {
             let bytes = self.call(http::Method::GET, &next, None).await?;
-            let page: envelope::Envelope<T> = decode(&bytes).map_err(|e| PapiError::Decode {
-                cluster: self.cluster.clone(),
-                method: "GET".into(),
-                path: self.platform_path(&next),
-                detail: e.to_string(),
-            })?;
+            let page: envelope::Envelope<T> =
+                decode(&next, &bytes).map_err(|e| PapiError::Decode {
+                    cluster: self.cluster.clone(),
+                    method: "GET".into(),
+                    path: self.platform_path(&next),
+                    detail: e.to_string(),
+                })?;
             out.extend(page.items.unwrap_or_default());
             match page.resume {
                 Some(token) if !token.is_empty() => {
@@ -915,7 +955,11 @@ impl PapiClient {
 
 /// How [`PapiClient::list_all_with`] reads one page.
 type PageDecoder<'a, T> =
-    dyn Fn(&[u8]) -> Result<envelope::Envelope<T>, serde_json::Error> + Sync + 'a;
+    dyn Fn(&Bytes) -> Result<envelope::Envelope<T>, serde_json::Error> + Sync + 'a;
+
+/// How [`PapiClient::list_all_paged`] reads one page: told its path (after `/platform/N/`).
+type PathPageDecoder<'a, T> =
+    dyn Fn(&str, &Bytes) -> Result<envelope::Envelope<T>, serde_json::Error> + Sync + 'a;
 
 /// Split `groupnet0.subnet0.pool0` into its parts (missing parts are empty).
 pub fn split_pool_id(id: &str) -> (&str, &str, &str) {
