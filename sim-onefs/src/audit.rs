@@ -274,9 +274,8 @@ impl AuditLog {
     }
 
     /// Append an entry; its `seq` becomes its 1-based position (the one it had is ignored).
-    pub fn push(&mut self, e: AuditEntry) {
-        let s = &mut self.strings;
-        let detail = match e.detail {
+    pub fn push(&mut self, mut e: AuditEntry) {
+        let detail = match std::mem::take(&mut e.detail) {
             serde_json::Value::Null => Detail::Null,
             v => {
                 let text = serde_json::to_string(&v).unwrap_or_default();
@@ -291,6 +290,20 @@ impl AuditLog {
                 }
             }
         };
+        self.push_detail(e, detail);
+    }
+
+    /// Append `e` (its `detail` ignored) with the detail `text`: what [`AuditLog::push`]
+    /// stores for `e` with detail `v` when `text` is `serde_json::to_string(&v)` and `v`
+    /// is not `null` and holds no float. Why: a caller that can write its detail's text
+    /// directly (a fired fault, several per scenario) skips building a JSON map only to
+    /// serialise it here.
+    pub fn push_text(&mut self, e: AuditEntry, text: String) {
+        self.push_detail(e, Detail::Text(text.into_boxed_str()));
+    }
+
+    fn push_detail(&mut self, e: AuditEntry, detail: Detail) {
+        let s = &mut self.strings;
         let r = Record {
             t_ms: e.t_ms,
             cluster: s.id(&e.cluster),

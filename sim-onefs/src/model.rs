@@ -256,6 +256,36 @@ pub(crate) fn file_key(root: &str, i: u64) -> String {
     s
 }
 
+/// A fired fault's audit detail.
+fn fault_detail(i: usize, effect: &FaultEffect, req: Option<(&str, &str)>) -> serde_json::Value {
+    serde_json::json!({
+        "rule": i,
+        "effect": effect,
+        "method": req.map(|r| r.0),
+        "route": req.map(|r| r.1),
+    })
+}
+
+/// The text of [`fault_detail`] written directly (the JSON map built only to be
+/// serialised by the audit log cost ~10 k instructions per fired fault), or `None` for an
+/// effect holding a float, whose detail the log checks by reading it back.
+fn fault_detail_text(i: usize, effect: &FaultEffect, req: Option<(&str, &str)>) -> Option<String> {
+    if matches!(effect, FaultEffect::SyncjobFail { .. }) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(96);
+    out.extend_from_slice(b"{\"rule\":");
+    out.extend_from_slice(i.to_string().as_bytes());
+    out.extend_from_slice(b",\"effect\":");
+    serde_json::to_writer(&mut out, effect).ok()?;
+    out.extend_from_slice(b",\"method\":");
+    serde_json::to_writer(&mut out, &req.map(|r| r.0)).ok()?;
+    out.extend_from_slice(b",\"route\":");
+    serde_json::to_writer(&mut out, &req.map(|r| r.1)).ok()?;
+    out.push(b'}');
+    String::from_utf8(out).ok()
+}
+
 /// `files` after [`replace_subtree`] with each `(root, snapshot)` of `copies` in turn, for
 /// roots none of which is inside another (target paths on one cluster): the files outside
 /// every root, and each snapshot under its root, built as one tree.
@@ -714,12 +744,6 @@ impl WorldState {
         req: Option<(&str, &str)>,
     ) {
         let rule = &self.faults[i].rule;
-        let detail = serde_json::json!({
-            "rule": i,
-            "effect": rule.effect,
-            "method": req.map(|r| r.0),
-            "route": req.map(|r| r.1),
-        });
         let e = AuditEntry::new(
             t,
             cluster,
@@ -727,9 +751,14 @@ impl WorldState {
             "fault.inject",
             &format!("rule/{i}/{}", rule.effect.name()),
         )
-        .ctx(ctx)
-        .detail(detail);
-        self.push_audit(e);
+        .ctx(ctx);
+        match fault_detail_text(i, &rule.effect, req) {
+            Some(text) => self.audit.push_text(e, text),
+            None => {
+                let detail = fault_detail(i, &rule.effect, req);
+                self.push_audit(e.detail(detail));
+            }
+        }
     }
 
     /// Cluster/link effects (from a time rule or a matched request).
@@ -1174,6 +1203,55 @@ fn validate(spec: &WorldSpec) -> Result<(), SimError> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Every fault effect (floats included), with random text to escape.
+    fn effect() -> impl Strategy<Value = FaultEffect> {
+        let s = || any::<String>();
+        prop_oneof![
+            (any::<u16>(), prop::option::of(any::<u64>()))
+                .prop_map(|(status, count)| FaultEffect::Http { status, count }),
+            any::<u64>().prop_map(|ms| FaultEffect::Delay { ms }),
+            Just(FaultEffect::DropConnection),
+            Just(FaultEffect::LostWrite),
+            any::<f64>().prop_map(|at_progress| FaultEffect::SyncjobFail { at_progress }),
+            (0.0f64..1.0).prop_map(|at_progress| FaultEffect::SyncjobFail { at_progress }),
+            Just(FaultEffect::AllowWriteFail),
+            Just(FaultEffect::ResyncPrepFail),
+            prop::option::of(s()).prop_map(|cluster| FaultEffect::ClusterDown { cluster }),
+            prop::option::of(s()).prop_map(|cluster| FaultEffect::ClusterUp { cluster }),
+            Just(FaultEffect::LinkPartition),
+            Just(FaultEffect::LinkHeal),
+            Just(FaultEffect::AdUnreachable),
+            (s(), s()).prop_map(|(spn, account)| FaultEffect::SpnCollision { spn, account }),
+            Just(FaultEffect::OrchestratorCrash),
+        ]
+    }
+
+    proptest! {
+        /// A fired fault's entry with its detail written directly is the entry the audit
+        /// log stored for the `json!` detail (what the judge and the dumps read back).
+        #[test]
+        fn fault_detail_text_is_the_json_detail(
+            i in 0usize..100_000,
+            effect in effect(),
+            req in prop::option::of((any::<String>(), any::<String>())),
+        ) {
+            let req = req.as_ref().map(|(m, r)| (m.as_str(), r.as_str()));
+            let entry = || AuditEntry::new(5, "c", "fault", "fault.inject", "rule/x");
+            let mut want = AuditLog::default();
+            want.push(entry().detail(fault_detail(i, &effect, req)));
+            let mut got = AuditLog::default();
+            match fault_detail_text(i, &effect, req) {
+                Some(text) => got.push_text(entry(), text),
+                None => got.push(entry().detail(fault_detail(i, &effect, req))),
+            }
+            prop_assert_eq!(
+                serde_json::to_string(&got.entries()).unwrap(),
+                serde_json::to_string(&want.entries()).unwrap()
+            );
+            prop_assert_eq!(got.entries()[0].detail.clone(), want.entries()[0].detail.clone());
+        }
+    }
 
     /// Paths from a small alphabet of components, so that prefixes, siblings that share a
     /// prefix (`a` / `ab` / `a-b`) and equal paths are common.
