@@ -879,6 +879,9 @@ mod header_tests {
         let c = basic_credentials(&h).expect("decodes");
         assert_eq!((c.user(), c.password()), ("admin", "secret"));
         let shown = format!("{c:?}");
-        assert!(shown.contains("admin") && !shown.contains("secret"), "{shown}");
+        assert!(
+            shown.contains("admin") && !shown.contains("secret"),
+            "{shown}"
+        );
     }
 }
