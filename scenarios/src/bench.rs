@@ -143,6 +143,11 @@ pub struct CampaignFigures {
     pub wall_s: f64,
     pub scenarios_per_minute: f64,
     pub violations: u64,
+    /// CPU time (user + system, every worker) the campaign took, where `/proc` has it. On a
+    /// shared machine the wall-time figure moves with the neighbours' load; this one says
+    /// what a scenario costs.
+    #[serde(default)]
+    pub cpu_s: Option<f64>,
 }
 
 /// The simulator's request rate against a bare handler.
@@ -284,6 +289,27 @@ fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
+/// CPU time the process has used so far (user + system, all threads, live and ended; in
+/// seconds), from `/proc/self/stat`, where `/proc` has it.
+pub fn process_cpu_s() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    cpu_s_of_stat(&s)
+}
+
+/// `utime + stime` of a `/proc/<pid>/stat` line, in seconds. The fields are counted after the
+/// command name's closing parenthesis (the name itself may hold spaces and parentheses);
+/// times are in `USER_HZ` ticks, 100 per second on Linux whatever the kernel's own tick
+/// (`proc(5)`: the ABI fixes it).
+fn cpu_s_of_stat(stat: &str) -> Option<f64> {
+    const USER_HZ: f64 = 100.0;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_ascii_whitespace();
+    // After the name: state (3), ppid … cmajflt (4..=12), utime (14), stime (15).
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / USER_HZ)
+}
+
 /// The process's peak RSS (`VmHWM`, KiB), where `/proc` has it.
 pub fn peak_rss_kib() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -416,6 +442,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
         runs.push(failover(n, opts, true, Backlog::Hourly)?);
     }
     let campaign = (opts.campaign_seeds > 0).then(|| {
+        let cpu_before = process_cpu_s();
         let s = run_campaign(&CampaignConfig {
             seeds: 0..opts.campaign_seeds,
             jobs: opts.jobs.max(1),
@@ -431,6 +458,9 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
             wall_s: s.wall_s,
             scenarios_per_minute: s.scenarios_per_minute,
             violations: s.violation_count(),
+            cpu_s: cpu_before
+                .zip(process_cpu_s())
+                .map(|(before, after)| after - before),
         }
     });
     let rps = if opts.rps_secs > 0.0 {
@@ -516,6 +546,15 @@ pub fn figures(
             f.note = format!("{} failing seeds", c.violations);
         }
         out.push(f);
+        let runs = c.seeds.max(1) as f64;
+        out.push(figure(
+            "campaign_cpu_ms_per_scenario",
+            "chaos campaign, CPU time per scenario (all workers)",
+            c.cpu_s.map(|cpu| cpu * 1000.0 / runs),
+            "ms",
+            "",
+            None,
+        ));
     } else {
         out.push(Figure {
             note: "not measured (--campaign-seeds 0)".into(),
@@ -701,5 +740,26 @@ impl BenchReport {
             }
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_is_utime_plus_stime_after_the_name() {
+        // A command name with spaces and parentheses must not shift the fields.
+        let stat = "4242 (drill (x) y) R 1 4242 4242 0 -1 4194304 900 0 3 0 250 35 0 0 20 0 3 0";
+        assert_eq!(cpu_s_of_stat(stat), Some(2.85));
+        assert_eq!(cpu_s_of_stat("4242 (drill) R 1 2"), None);
+        assert_eq!(cpu_s_of_stat("no parenthesis"), None);
+    }
+
+    #[test]
+    fn this_process_has_a_cpu_time() {
+        if std::path::Path::new("/proc/self/stat").exists() {
+            assert!(process_cpu_s().is_some_and(|s| s >= 0.0));
+        }
     }
 }

@@ -65,6 +65,7 @@ fn drill_bench_prints_every_figure_as_json() {
         "peak_rss_mib_4",
         "per_policy_ratio",
         "campaign_per_min",
+        "campaign_cpu_ms_per_scenario",
         "makespan_over_lower_bound",
         "pipelined_over_barrier",
         "outage_without_presync_s",
