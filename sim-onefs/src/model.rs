@@ -1333,7 +1333,12 @@ mod tests {
             vec![("c", "/ifs/a/b"), ("c", "/ifs/a/")],
             vec![("c", "/ifs/a"), ("d", "/ifs/a"), ("d", "/ifs/a")],
             vec![("c", "/"), ("c", "/ifs")],
-            vec![("c", "/ifs/x"), ("c", "/ifs/a"), ("c", "/ifs/a-b"), ("c", "/ifs/a/c")],
+            vec![
+                ("c", "/ifs/x"),
+                ("c", "/ifs/a"),
+                ("c", "/ifs/a-b"),
+                ("c", "/ifs/a/c"),
+            ],
         ] {
             let (got, want) = f(&v);
             assert_eq!(got, want, "{v:?}");

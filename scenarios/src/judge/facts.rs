@@ -818,8 +818,9 @@ mod tests {
     /// Paths from a small alphabet of components (prefixes such as `a` / `ab` / `a-b`,
     /// nesting and equal paths are common), sometimes with a trailing `/`, or `/` or empty.
     fn path() -> impl Strategy<Value = String> {
-        let plain = prop::collection::vec(prop::sample::select(vec!["ifs", "a", "ab", "a-b"]), 0..4)
-            .prop_map(|parts| parts.iter().map(|p| format!("/{p}")).collect::<String>());
+        let plain =
+            prop::collection::vec(prop::sample::select(vec!["ifs", "a", "ab", "a-b"]), 0..4)
+                .prop_map(|parts| parts.iter().map(|p| format!("/{p}")).collect::<String>());
         prop_oneof![
             6 => plain.clone(),
             1 => plain.prop_map(|p| format!("{p}/")),
