@@ -31,6 +31,30 @@ pub fn path_under(path: &str, base: &str) -> bool {
     }
 }
 
+/// The values of a map keyed by path whose keys `k` have `path_under(k, base)`, in key
+/// order (the base itself sorts before `base/…`): the trimmed base itself (unless empty) and the range of keys starting with
+/// `base/` (`0` is the byte after `/`; for an empty base, every key starting with `/`).
+///
+/// Why: "which of these lie under this policy's path" asked per policy of every item (client
+/// writes, config objects) made the judge quadratic in the policies; a range query of a
+/// map built once answers it in O(log n + answer).
+pub fn values_under<'m, K, V>(
+    map: &'m std::collections::BTreeMap<K, V>,
+    base: &str,
+) -> impl Iterator<Item = &'m V> + 'm
+where
+    K: std::borrow::Borrow<str> + Ord,
+{
+    use std::ops::Bound::{Excluded, Included};
+    let base = base.trim_end_matches('/');
+    let exact = if base.is_empty() { None } else { map.get(base) };
+    let (lo, hi) = (format!("{base}/"), format!("{base}0"));
+    exact.into_iter().chain(
+        map.range::<str, _>((Included(lo.as_str()), Excluded(hi.as_str())))
+            .map(|(_, v)| v),
+    )
+}
+
 /// `path` under `from_root`, moved to the same place under `to_root`.
 pub fn map_path(path: &str, from_root: &str, to_root: &str) -> Option<String> {
     if !path_under(path, from_root) {
@@ -178,6 +202,27 @@ mod tests {
                 format!("{}{rest}", to.trim_end_matches('/'))
             });
             proptest::prop_assert_eq!(map_path(&path, &from, &to), want);
+        }
+    }
+
+    proptest::proptest! {
+        /// `values_under` gives the values of the keys a filter with `path_under` keeps
+        /// (nested, equal, `a` / `ab` / `a-b`, trailing `/`, `/`, empty).
+        #[test]
+        fn values_under_is_the_filter(
+            keys in proptest::collection::btree_set("(/(a|ab|a-b)){0,3}/?", 0..12),
+            base in "(/(a|ab|a-b)){0,3}/?",
+        ) {
+            let map: std::collections::BTreeMap<String, String> =
+                keys.iter().map(|k| (k.clone(), k.clone())).collect();
+            let got: Vec<&String> = values_under(&map, &base).collect();
+            let want: Vec<&String> = map
+                .iter()
+                .filter(|(k, _)| path_under(k, &base))
+                .map(|(_, v)| v)
+                .collect();
+            // In key order too.
+            proptest::prop_assert_eq!(got, want);
         }
     }
 

@@ -115,6 +115,66 @@ pub fn is_under(path: &str, root: &str) -> bool {
     path == root || (path.starts_with(root) && path.as_bytes().get(root.len()) == Some(&b'/'))
 }
 
+/// The first pair `(i, j)`, `i < j`, in the order of a scan of every pair (lowest `i`, then
+/// lowest `j`), of `(cluster, path)` items on one cluster whose paths overlap (`is_under`
+/// one way or the other).
+///
+/// Why not that scan: it was O(n²) (999,000 `is_under` calls building a 1000-policy world).
+/// Here each item asks a map of the trimmed paths of its cluster: its ancestors (itself and
+/// each prefix ending before a `/`: what `is_under(path, root)` accepts, compared on
+/// `root` trimmed, as `is_under` does) and its descendants (a range of keys starting with
+/// `path/`). Overlap depends only on the trimmed paths: a trailing `/` of `path` only adds
+/// ancestors that end in `/`, which no trimmed key does.
+///
+/// The first `i` with any overlapping `j != i` is the scan's `i`, and all its partners are
+/// later ones: an earlier partner `j < i` would have found `i` at its own turn. The range
+/// of descendants is non-empty only when there is an overlap (found once), so the whole is
+/// O(n log n) times the path depth.
+pub(crate) fn first_overlap(items: &[(&str, &str)]) -> Option<(usize, usize)> {
+    use std::collections::btree_map::BTreeMap as Map;
+    use std::ops::Bound::{Excluded, Included};
+    // cluster → trimmed path → item indices (ascending).
+    let mut by_cluster: Map<&str, Map<&str, Vec<usize>>> = Map::new();
+    for (i, (cluster, path)) in items.iter().enumerate() {
+        by_cluster
+            .entry(cluster)
+            .or_default()
+            .entry(path.trim_end_matches('/'))
+            .or_default()
+            .push(i);
+    }
+    for (i, (cluster, path)) in items.iter().enumerate() {
+        let keys = &by_cluster[cluster];
+        let key = path.trim_end_matches('/');
+        let mut partners = Vec::new();
+        // Ancestors: `key` itself and each prefix of it that ends just before a `/`.
+        let cuts = key
+            .bytes()
+            .enumerate()
+            .filter(|&(_, b)| b == b'/')
+            .map(|(n, _)| n)
+            .chain(std::iter::once(key.len()));
+        for n in cuts {
+            // `/` is ASCII: `n` is a char boundary.
+            if let Some(ids) = keys.get(&key[..n]) {
+                partners.extend(ids.iter().copied().filter(|&j| j != i));
+            }
+        }
+        // Descendants: keys `key/…` (`0` is the byte after `/`).
+        let (lo, hi) = (format!("{key}/"), format!("{key}0"));
+        for ids in keys
+            .range::<str, _>((Included(lo.as_str()), Excluded(hi.as_str())))
+            .map(|(_, ids)| ids)
+        {
+            partners.extend(ids.iter().copied().filter(|&j| j != i));
+        }
+        if let Some(j) = partners.into_iter().filter(|&j| j > i).min() {
+            return Some((i, j));
+        }
+    }
+    None
+}
+
 /// An absolute, normalised path inside `/ifs`: `/ifs` or `/ifs/` followed by components
 /// none of which is empty, `.` or `..`.
 pub fn valid_ifs_path(p: &str) -> bool {
@@ -1161,18 +1221,17 @@ fn validate(spec: &WorldSpec) -> Result<(), SimError> {
         }
     }
     // Two policies may not write into overlapping target directories of one cluster.
-    for (i, a) in spec.policies.iter().enumerate() {
-        for b in &spec.policies[i + 1..] {
-            if a.target == b.target
-                && (is_under(&a.target_path, &b.target_path)
-                    || is_under(&b.target_path, &a.target_path))
-            {
-                return Err(bad(format!(
-                    "policies `{}` and `{}` have overlapping target paths on `{}`",
-                    a.name, b.name, a.target
-                )));
-            }
-        }
+    let targets: Vec<(&str, &str)> = spec
+        .policies
+        .iter()
+        .map(|p| (p.target.as_str(), p.target_path.as_str()))
+        .collect();
+    if let Some((i, j)) = first_overlap(&targets) {
+        let (a, b) = (&spec.policies[i], &spec.policies[j]);
+        return Err(bad(format!(
+            "policies `{}` and `{}` have overlapping target paths on `{}`",
+            a.name, b.name, a.target
+        )));
     }
     for m in &spec.pool_mappings {
         for (k, v) in [("source", &m.source), ("target", &m.target)] {
@@ -1251,6 +1310,44 @@ mod tests {
             );
             prop_assert_eq!(got.entries()[0].detail.clone(), want.entries()[0].detail.clone());
         }
+    }
+
+    /// The scan `first_overlap` replaced.
+    fn first_overlap_scan(items: &[(&str, &str)]) -> Option<(usize, usize)> {
+        for (i, a) in items.iter().enumerate() {
+            for (j, b) in items.iter().enumerate().skip(i + 1) {
+                if a.0 == b.0 && (is_under(a.1, b.1) || is_under(b.1, a.1)) {
+                    return Some((i, j));
+                }
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn first_overlap_examples() {
+        let f = |v: &[(&str, &str)]| (first_overlap(v), first_overlap_scan(v));
+        for v in [
+            vec![("c", "/ifs/a"), ("c", "/ifs/ab")],
+            vec![("c", "/ifs/a"), ("c", "/ifs/a/b")],
+            vec![("c", "/ifs/a/b"), ("c", "/ifs/a/")],
+            vec![("c", "/ifs/a"), ("d", "/ifs/a"), ("d", "/ifs/a")],
+            vec![("c", "/"), ("c", "/ifs")],
+            vec![
+                ("c", "/ifs/x"),
+                ("c", "/ifs/a"),
+                ("c", "/ifs/a-b"),
+                ("c", "/ifs/a/c"),
+            ],
+        ] {
+            let (got, want) = f(&v);
+            assert_eq!(got, want, "{v:?}");
+        }
+        assert_eq!(first_overlap(&[("c", "/ifs/a"), ("c", "/ifs/ab")]), None);
+        assert_eq!(
+            first_overlap(&[("c", "/ifs/b"), ("c", "/ifs/a/b"), ("c", "/ifs/a//")]),
+            Some((1, 2))
+        );
     }
 
     /// Paths from a small alphabet of components, so that prefixes, siblings that share a
@@ -1441,6 +1538,20 @@ mod tests {
             let mut got = files;
             replace_subtree(&mut got, &root, &snap);
             prop_assert_eq!(got, want);
+        }
+
+        /// The overlap index finds the pair the scan of every pair found (nested, equal,
+        /// sibling-prefix paths, trailing `/`, the root `""`, two clusters).
+        #[test]
+        fn first_overlap_is_the_scan(
+            items in prop::collection::vec(
+                (prop::sample::select(vec!["c", "d"]), root()),
+                0..12,
+            )
+        ) {
+            let items: Vec<(&str, &str)> =
+                items.iter().map(|(c, p)| (*c, p.as_str())).collect();
+            prop_assert_eq!(first_overlap(&items), first_overlap_scan(&items));
         }
 
         /// A shared subtree is the subtree; it is the previous snapshot itself exactly

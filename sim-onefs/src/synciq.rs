@@ -998,15 +998,12 @@ impl WorldState {
                 job.work_ms = costs.resync_prep_ms;
                 // The mirror is an existing reverse policy on the target, or a new `<name>_mirror`.
                 let p = self.clusters[cluster].synciq.policies[id].clone();
+                // The route index: a scan of the target's policies per job start was
+                // quadratic in a 1000-policy failover.
                 let existing = self.clusters.get(&p.target_cluster).and_then(|tc| {
                     tc.synciq
                         .policies
-                        .values()
-                        .find(|q| {
-                            q.target_cluster == cluster
-                                && q.source_root_path == p.target_path
-                                && q.target_path == p.source_root_path
-                        })
+                        .with_route(cluster, &p.target_path, &p.source_root_path)
                         .map(|q| (q.id.clone(), q.name.clone()))
                 });
                 let mid = match existing {

@@ -35,7 +35,7 @@
 //! that failed (reported) with the object kept on the source is a `partial` run, not a
 //! loss. Every `removed_config` entry must name an object that existed before the run.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
@@ -73,7 +73,8 @@ impl Obj {
         !self.paths.is_empty() && self.paths.iter().all(|p| path_under(p, base))
     }
 
-    /// The same object on the other side, at `paths`.
+    /// The same object on the other side, at `paths` (what [`Objects::same_as`] looks up).
+    #[cfg(test)]
     fn same(&self, other: &Obj, paths: &[String]) -> bool {
         self.kind == other.kind && self.name == other.name && other.paths == paths
     }
@@ -153,6 +154,73 @@ fn objects(cfg: &Value, dfs_prefix: &str) -> Vec<Obj> {
         });
     }
     out
+}
+
+/// A cluster's config objects, indexed for the two questions I8 and I11 ask per policy
+/// and per object: "which objects lie under this path" and "is there this object (kind,
+/// name, paths)". A scan of every object for each made both invariants quadratic on
+/// 1000-policy runs (a policy's few objects, looked for among all the cluster's).
+struct Objects<'o> {
+    objs: &'o [Obj],
+    /// First (smallest) path → indices of the objects with it. An object is under a base
+    /// only if its first path is.
+    by_first: BTreeMap<&'o str, Vec<usize>>,
+    /// (kind, name, paths) → index of the first object with them.
+    by_identity: BTreeMap<(&'static str, &'o str, &'o [String]), usize>,
+}
+
+impl<'o> Objects<'o> {
+    fn new(objs: &'o [Obj]) -> Objects<'o> {
+        let mut by_first: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut by_identity = BTreeMap::new();
+        for (i, o) in objs.iter().enumerate() {
+            if let Some(first) = o.paths.first() {
+                by_first.entry(first.as_str()).or_default().push(i);
+            }
+            by_identity
+                .entry((o.kind, o.name.as_str(), o.paths.as_slice()))
+                .or_insert(i);
+        }
+        Objects {
+            objs,
+            by_first,
+            by_identity,
+        }
+    }
+
+    /// The objects `o` with `o.under(base)`, in their order (that of a scan).
+    ///
+    /// `path_under(first, base)`: `first` is the trimmed base or starts with it and `/`
+    /// (an empty base: every path starting with `/`), a range of the sorted first paths
+    /// (`0` is the byte after `/`); then each candidate is checked whole.
+    fn under<'a>(&'a self, base: &'a str) -> impl Iterator<Item = &'o Obj> + 'a {
+        use std::ops::Bound::{Excluded, Included};
+        let base = base.trim_end_matches('/');
+        let (lo, hi) = (format!("{base}/"), format!("{base}0"));
+        let exact = self
+            .by_first
+            .get(base)
+            .filter(|_| !base.is_empty())
+            .into_iter()
+            .flatten();
+        let below = self
+            .by_first
+            .range::<str, _>((Included(lo.as_str()), Excluded(hi.as_str())))
+            .flat_map(|(_, ids)| ids);
+        let mut ids: Vec<usize> = exact.chain(below).copied().collect();
+        ids.sort_unstable();
+        let objs = self.objs;
+        ids.into_iter()
+            .map(move |i| &objs[i])
+            .filter(move |o| o.under(base))
+    }
+
+    /// The first object `t` with `o.same(t, paths)`.
+    fn same_as(&self, o: &Obj, paths: &[String]) -> Option<&'o Obj> {
+        self.by_identity
+            .get(&(o.kind, o.name.as_str(), paths))
+            .map(|&i| &self.objs[i])
+    }
 }
 
 fn mapped(o: &Obj, p: &PolicyFacts) -> Option<Vec<String>> {
@@ -235,6 +303,7 @@ pub fn i8_config_parity(f: &Facts<'_>) -> Finding {
     let dfs = &f.run.options.naming.dfs_prefix;
     let src_objs = objects(src, dfs);
     let tgt_objs = objects(tgt, dfs);
+    let (src_index, tgt_index) = (Objects::new(&src_objs), Objects::new(&tgt_objs));
     let mut out = Finding::default();
     let failed_over: Vec<&PolicyFacts> = f
         .policies
@@ -246,12 +315,12 @@ pub fn i8_config_parity(f: &Facts<'_>) -> Finding {
             .push("quotas not judged: the run's quotas option is off".into());
     }
     for p in &failed_over {
-        for o in src_objs.iter().filter(|o| o.under(&p.source_path)) {
+        for o in src_index.under(&p.source_path) {
             if o.kind == "quota" && !f.run.options.quotas {
                 continue;
             }
             let Some(want) = mapped(o, p) else { continue };
-            let copy = tgt_objs.iter().find(|t| o.same(t, &want));
+            let copy = tgt_index.same_as(o, &want);
             let copied_well = copy.is_some_and(|t| meaning(o) == meaning(t));
             // A copy that failed, as the report says, is the run's reported `partial`,
             // not a silent loss (I3 holds the report to the audit log; I11 to S1).
@@ -318,6 +387,7 @@ pub fn i8_config_parity(f: &Facts<'_>) -> Finding {
     // source path on the source (now a SyncIQ target: no quotas on target directories).
     if let Some(src_after) = f.config_after(from) {
         let left = objects(src_after, dfs);
+        let left_index = Objects::new(&left);
         for p in f.policies.values().filter(|p| p.known) {
             // Zone modes: the zone's quota step removed the quotas of every zone policy
             // whose resync_prep succeeded.
@@ -335,9 +405,9 @@ pub fn i8_config_parity(f: &Facts<'_>) -> Finding {
                 continue;
             }
             out.judged += 1;
-            for o in left
-                .iter()
-                .filter(|o| o.kind == "quota" && o.under(&p.source_path))
+            for o in left_index
+                .under(&p.source_path)
+                .filter(|o| o.kind == "quota")
             {
                 out.violations.push(format!(
                     "the quota removal of {} succeeded but {} is still on {from}",
@@ -489,6 +559,11 @@ pub fn i11_conservation(f: &Facts<'_>) -> Finding {
     let before = objects(src, dfs);
     let on_src = objects(src_after, dfs);
     let on_tgt = objects(tgt_after, dfs);
+    let (before_index, src_index, tgt_index) = (
+        Objects::new(&before),
+        Objects::new(&on_src),
+        Objects::new(&on_tgt),
+    );
     let removed: BTreeSet<(String, &'static str, String)> = f
         .report
         .removed_config
@@ -504,12 +579,12 @@ pub fn i11_conservation(f: &Facts<'_>) -> Finding {
     let mut out = Finding::default();
     for p in f.policies.values().filter(|p| p.known) {
         let moved = f.failed_over(&p.name);
-        for o in before.iter().filter(|o| o.under(&p.source_path)) {
+        for o in before_index.under(&p.source_path) {
             out.judged += 1;
-            if on_src.iter().any(|x| o.same(x, &o.paths)) {
+            if src_index.same_as(o, &o.paths).is_some() {
                 continue; // still on the source
             }
-            let copied = mapped(o, p).is_some_and(|want| on_tgt.iter().any(|x| o.same(x, &want)));
+            let copied = mapped(o, p).is_some_and(|want| tgt_index.same_as(o, &want).is_some());
             let listed = was_removed(from, o);
             let why = if !moved {
                 Some(format!(
@@ -559,4 +634,76 @@ pub fn i11_conservation(f: &Facts<'_>) -> Finding {
             Some("no config object was defined under the run's policies before the run".into());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Paths from a small alphabet of components (prefixes such as `a` / `ab` / `a-b`,
+    /// nesting and equal paths are common), sometimes with a trailing `/`, or `/` or empty.
+    fn path() -> impl Strategy<Value = String> {
+        let plain =
+            prop::collection::vec(prop::sample::select(vec!["ifs", "a", "ab", "a-b"]), 0..4)
+                .prop_map(|parts| parts.iter().map(|p| format!("/{p}")).collect::<String>());
+        prop_oneof![
+            6 => plain.clone(),
+            1 => plain.prop_map(|p| format!("{p}/")),
+            1 => Just("/".to_string()),
+            1 => Just(String::new()),
+        ]
+    }
+
+    /// Objects of two kinds and two names, with zero to three sorted paths (exports).
+    fn obj() -> impl Strategy<Value = Obj> {
+        (
+            prop::sample::select(vec!["smb_share", "nfs_export"]),
+            prop::sample::select(vec!["x", "y"]),
+            prop::collection::vec(path(), 0..3),
+        )
+            .prop_map(|(kind, name, mut paths)| {
+                paths.sort();
+                Obj {
+                    kind,
+                    name: name.to_string(),
+                    paths,
+                    value: Value::Null,
+                }
+            })
+    }
+
+    fn ptr(o: Option<&Obj>) -> Option<*const Obj> {
+        o.map(|o| o as *const Obj)
+    }
+
+    proptest! {
+        /// The index answers both questions as the scans it replaced: the same objects
+        /// under a base, in the same order, and the same first equal object.
+        #[test]
+        fn objects_index_is_the_scan(
+            objs in prop::collection::vec(obj(), 0..12),
+            bases in prop::collection::vec(path(), 1..6),
+            probes in prop::collection::vec(obj(), 1..6),
+        ) {
+            let index = Objects::new(&objs);
+            for base in &bases {
+                let got: Vec<*const Obj> = index.under(base).map(|o| o as *const Obj).collect();
+                let want: Vec<*const Obj> = objs
+                    .iter()
+                    .filter(|o| o.under(base))
+                    .map(|o| o as *const Obj)
+                    .collect();
+                prop_assert_eq!(got, want, "base {:?}", base);
+            }
+            for o in probes.iter().chain(objs.iter()) {
+                for paths in [&o.paths, &objs.first().map_or(vec![], |x| x.paths.clone())] {
+                    prop_assert_eq!(
+                        ptr(index.same_as(o, paths)),
+                        ptr(objs.iter().find(|t| o.same(t, paths)))
+                    );
+                }
+            }
+        }
+    }
 }

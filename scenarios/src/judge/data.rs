@@ -45,7 +45,7 @@ use serde_json::Value;
 use super::facts::Facts;
 use super::Finding;
 use crate::clients::{ClientEvent, Outage};
-use crate::lab::{map_path, path_under};
+use crate::lab::{map_path, path_under, values_under};
 use crate::scenario::Protocol;
 
 /// When the snapshot of `policy`'s last successful sync in this run was taken (sim ms).
@@ -411,11 +411,26 @@ pub fn i5_no_split_brain(f: &Facts<'_>) -> Finding {
             .filter(|c| c.writes_per_minute > 0)
             .map(|c| (c.name.as_str(), f.client_data(c).policy))
             .collect();
+    // Client events by path, so that each policy reads only the events under its source
+    // path (a scan of every event per policy was quadratic).
+    let mut by_path: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, e) in f.ev.clients.iter().enumerate() {
+        if let Some(x) = e.path.as_deref() {
+            by_path.entry(x).or_default().push(i);
+        }
+    }
     for p in f.policies.values().filter(|p| p.known) {
         let Some(t_w) = f.writes_enabled_at(&p.name) else {
             continue;
         };
         any_failed_over = true;
+        // The events under the policy's source path, in log order.
+        let mut under: Vec<usize> = values_under(&by_path, &p.source_path)
+            .flatten()
+            .copied()
+            .collect();
+        under.sort_unstable();
+        let under: Vec<&ClientEvent> = under.into_iter().map(|i| &f.ev.clients[i]).collect();
         // The end of a successful resync_prep fences the source (DESIGN §3): its job's
         // successful finish in the audit log.
         let fence = f
@@ -435,12 +450,8 @@ pub fn i5_no_split_brain(f: &Facts<'_>) -> Finding {
             .filter(|(_, policy)| policy.as_deref() == Some(p.name.as_str()))
             .map(|(name, _)| name.to_string())
             .collect();
-        for e in f.ev.clients {
-            if e.path
-                .as_deref()
-                .is_some_and(|x| path_under(x, &p.source_path))
-                && !clients.contains(&e.client)
-            {
+        for e in &under {
+            if !clients.contains(&e.client) {
                 clients.push(e.client.clone());
             }
         }
@@ -448,14 +459,11 @@ pub fn i5_no_split_brain(f: &Facts<'_>) -> Finding {
             out.judged += 1;
             let smb = matches!(protocol_of(f, c), Some(Protocol::Smb | Protocol::Dfs));
             let mut unprotected_writes = 0usize;
-            for e in f.ev.clients.iter().filter(|e| {
+            for e in under.iter().filter(|e| {
                 &e.client == c
                     && e.ok
                     && e.cluster.as_deref() == Some(from.as_str())
                     && e.t_ms > t_w
-                    && e.path
-                        .as_deref()
-                        .is_some_and(|x| path_under(x, &p.source_path))
             }) {
                 let path = e.path.as_deref().unwrap_or_default();
                 let locked = smb && lock.locked_at(path, e.t_ms);

@@ -308,6 +308,10 @@ pub struct Facts<'a> {
     pub returned: BTreeSet<String>,
     /// [`Facts::lost_writes`], worked out when first asked.
     lost: std::cell::OnceCell<Vec<Option<(bool, u64)>>>,
+    /// The known run policies by source path (trailing `/` trimmed), names in name order:
+    /// [`Facts::policy_of_path`] looks up a path's ancestors here. A scan of every policy
+    /// per path was quadratic (the judge asks it per client write and per locked share).
+    by_source: BTreeMap<String, Vec<String>>,
 }
 
 fn obj_str<'v>(o: &'v Value, k: &str) -> Option<&'v str> {
@@ -443,6 +447,7 @@ impl<'a> Facts<'a> {
         } else {
             BTreeSet::new()
         };
+        let by_source = by_source(&policies);
         Ok(Facts {
             ev,
             report,
@@ -456,6 +461,7 @@ impl<'a> Facts<'a> {
             targets,
             returned,
             lost: std::cell::OnceCell::new(),
+            by_source,
         })
     }
 
@@ -482,12 +488,9 @@ impl<'a> Facts<'a> {
         self.policies.get(policy).map(|p| p.zone.as_str())
     }
 
-    /// The run policy whose source path holds `path` (the deepest).
+    /// The run policy whose source path holds `path` (the deepest): see [`deepest_policy`].
     pub fn policy_of_path(&self, path: &str) -> Option<&PolicyFacts> {
-        self.policies
-            .values()
-            .filter(|p| p.known && path_under(path, &p.source_path))
-            .max_by_key(|p| p.source_path.len())
+        deepest_policy(&self.policies, &self.by_source, path)
     }
 
     /// Sim ms of a report time (ms since the run started), when the offset is known.
@@ -588,6 +591,52 @@ impl<'a> Facts<'a> {
             self.share_path(&share, &joined)
         })
     }
+}
+
+/// The known policies by source path (trailing `/` trimmed), names in name order.
+fn by_source(policies: &BTreeMap<String, PolicyFacts>) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in policies.values().filter(|p| p.known) {
+        out.entry(p.source_path.trim_end_matches('/').to_string())
+            .or_default()
+            .push(p.name.clone());
+    }
+    out
+}
+
+/// The known policy whose source path holds `path`, the deepest: of those with
+/// `path_under(path, source)`, the longest source path as written, of equal ones the last
+/// in name order (what a scan of every policy with `max_by_key` chose).
+///
+/// Those policies are the ones whose trimmed source path is `path` itself or a prefix of
+/// it that ends just before a `/` (the empty prefix, the source `/`, holds every absolute
+/// path): a lookup in `by_source` ([`by_source`] of `policies`) per `/` of the path
+/// instead of a scan of every policy per path, which was quadratic (the judge asks per
+/// client write and per locked share).
+fn deepest_policy<'p>(
+    policies: &'p BTreeMap<String, PolicyFacts>,
+    by_source: &BTreeMap<String, Vec<String>>,
+    path: &str,
+) -> Option<&'p PolicyFacts> {
+    if path.is_empty() {
+        // `path_under("", _)` holds for no source.
+        return None;
+    }
+    let cuts = path
+        .bytes()
+        .enumerate()
+        .filter(|&(_, b)| b == b'/')
+        .map(|(n, _)| n)
+        .chain(std::iter::once(path.len()));
+    // Each prefix is another key, so no name comes twice.
+    let mut found: Vec<&PolicyFacts> = cuts
+        // `/` is ASCII: `n` is a char boundary.
+        .filter_map(|n| by_source.get(&path[..n]))
+        .flatten()
+        .filter_map(|name| policies.get(name))
+        .collect();
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found.into_iter().max_by_key(|p| p.source_path.len())
 }
 
 fn find_pool<'p>(pools: &'p Pools, id: &str) -> Option<(&'p String, &'p PoolFacts)> {
@@ -748,4 +797,68 @@ fn resolve_mappings(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The scan of every policy that [`deepest_policy`] replaced.
+    fn deepest_policy_scan<'p>(
+        policies: &'p BTreeMap<String, PolicyFacts>,
+        path: &str,
+    ) -> Option<&'p PolicyFacts> {
+        policies
+            .values()
+            .filter(|p| p.known && path_under(path, &p.source_path))
+            .max_by_key(|p| p.source_path.len())
+    }
+
+    /// Paths from a small alphabet of components (prefixes such as `a` / `ab` / `a-b`,
+    /// nesting and equal paths are common), sometimes with a trailing `/`, or `/` or empty.
+    fn path() -> impl Strategy<Value = String> {
+        let plain =
+            prop::collection::vec(prop::sample::select(vec!["ifs", "a", "ab", "a-b"]), 0..4)
+                .prop_map(|parts| parts.iter().map(|p| format!("/{p}")).collect::<String>());
+        prop_oneof![
+            6 => plain.clone(),
+            1 => plain.prop_map(|p| format!("{p}/")),
+            1 => Just("/".to_string()),
+            1 => Just(String::new()),
+        ]
+    }
+
+    proptest! {
+        /// The index picks the policy the scan picked (same name, equal-length ties
+        /// included), for paths inside, beside and above the policies.
+        #[test]
+        fn deepest_policy_is_the_scan(
+            sources in prop::collection::vec((path(), any::<bool>()), 0..10),
+            paths in prop::collection::vec(path(), 1..10),
+        ) {
+            let policies: BTreeMap<String, PolicyFacts> = sources
+                .into_iter()
+                .enumerate()
+                .map(|(i, (source_path, known))| {
+                    let name = format!("p{i}");
+                    (name.clone(), PolicyFacts {
+                        name,
+                        source_path,
+                        target_path: String::new(),
+                        zone: String::new(),
+                        known,
+                    })
+                })
+                .collect();
+            let index = by_source(&policies);
+            for q in &paths {
+                prop_assert_eq!(
+                    deepest_policy(&policies, &index, q).map(|p| &p.name),
+                    deepest_policy_scan(&policies, q).map(|p| &p.name),
+                    "path {:?}", q
+                );
+            }
+        }
+    }
 }
