@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound::{Excluded, Included};
 use std::sync::{Arc, Mutex};
 
-use super::model::{self, ConfigSet, Kinds};
+use super::model::{self, ConfigSet, Kinds, PathIndex};
 use crate::papi::{PapiClient, PapiError};
 
 /// How old a shared read may be before a job reads the cluster again, by default (virtual
@@ -125,6 +125,8 @@ impl Dirty {
 #[derive(Debug)]
 struct Snapshot {
     set: Arc<ConfigSet>,
+    /// `set`'s objects by path: each job's part is a range query (see [`PathIndex`]).
+    index: PathIndex,
     zones: Vec<String>,
     kinds: Kinds,
     at: tokio::time::Instant,
@@ -212,6 +214,7 @@ impl ConfigReads {
             let read_ms = super::now_ms();
             let set = model::read_all(client, zones, kinds).await?;
             g.read = Some(Snapshot {
+                index: PathIndex::new(&set),
                 set: Arc::new(set),
                 zones: zones.to_vec(),
                 kinds,
@@ -222,7 +225,7 @@ impl ConfigReads {
         }
         let s = g.read.as_ref().expect("set above");
         Ok(Read {
-            set: s.set.under(base),
+            set: s.index.under(&s.set, base),
             read_ms: s.read_ms,
         })
     }
