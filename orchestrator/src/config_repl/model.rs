@@ -429,14 +429,14 @@ pub(crate) struct PathIndex {
 }
 
 /// Positions `0..n` sorted by `key` (ties by position).
-fn order_by<'a>(n: usize, key: impl Fn(usize) -> &'a str) -> Vec<usize> {
+pub(crate) fn order_by<'a>(n: usize, key: impl Fn(usize) -> &'a str) -> Vec<usize> {
     let mut v: Vec<usize> = (0..n).collect();
     v.sort_by(|a, b| key(*a).cmp(key(*b)).then(a.cmp(b)));
     v
 }
 
 /// The positions in `order` whose key `path_under` accepts under `base`, ascending.
-fn hits<'a>(order: &[usize], key: impl Fn(usize) -> &'a str, base: &str) -> Vec<usize> {
+pub(crate) fn hits<'a>(order: &[usize], key: impl Fn(usize) -> &'a str, base: &str) -> Vec<usize> {
     let range = |lo: &str, hi: &str| {
         let start = order.partition_point(|i| key(*i) < lo);
         let end = order.partition_point(|i| key(*i) < hi);
