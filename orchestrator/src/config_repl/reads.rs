@@ -29,6 +29,7 @@ use std::ops::Bound::{Excluded, Included};
 use std::sync::{Arc, Mutex};
 
 use super::model::{self, ConfigSet, Kinds, PathIndex};
+use crate::naming::Trees;
 use crate::papi::{PapiClient, PapiError};
 
 /// How old a shared read may be before a job reads the cluster again, by default (virtual
@@ -72,14 +73,14 @@ struct Slot {
 struct Dirty {
     /// The paths as recorded.
     raw: BTreeSet<String>,
-    /// The same paths without trailing slashes (their meaning as the base of a tree).
-    trimmed: BTreeSet<String>,
+    /// The same paths as the bases of trees.
+    trimmed: Trees,
 }
 
 impl Dirty {
     fn insert(&mut self, path: &str) {
         self.raw.insert(path.to_string());
-        self.trimmed.insert(path.trim_end_matches('/').to_string());
+        self.trimmed.insert(path);
     }
 
     /// Whether some recorded `d` has `path_under(d, base)`.
@@ -105,15 +106,9 @@ impl Dirty {
                 .is_some()
     }
 
-    /// Whether some recorded `d` has `path_under(base, d)`: `d`'s trimmed form is `base`
-    /// (when not empty) or a prefix of `base` that ends right before a `/` (the empty
-    /// prefix, a root `d` such as `/`, when `base` starts with `/`).
+    /// Whether some recorded `d` has `path_under(base, d)` (see [`Trees`]).
     fn any_above(&self, base: &str) -> bool {
-        (!base.is_empty() && self.trimmed.contains(base))
-            || base
-                .bytes()
-                .enumerate()
-                .any(|(i, c)| c == b'/' && self.trimmed.contains(&base[..i]))
+        self.trimmed.covers(base)
     }
 
     /// Whether some recorded path and `base` overlap (one lies under the other).
