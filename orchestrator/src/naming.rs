@@ -14,6 +14,40 @@ pub(crate) fn path_under(path: &str, base: &str) -> bool {
     path == base || (path.starts_with(base) && path.as_bytes().get(base.len()) == Some(&b'/'))
 }
 
+/// A set of trees (base paths) that answers "is `path` under one of them?" with one
+/// lookup per component of `path`, for callers that ask it of many paths against many
+/// bases (the lock: every share of a zone against every policy's path).
+///
+/// `path_under(path, base)` holds when `base` without its trailing slashes is `path`
+/// itself (not empty), or `path` cut just before one of its `/` (the empty cut, a root
+/// base such as `/`, when `path` starts with `/`), so only those cuts are looked up.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Trees(std::collections::BTreeSet<String>);
+
+impl Trees {
+    /// The trees of `bases`.
+    pub(crate) fn new<'a>(bases: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut t = Trees::default();
+        for b in bases {
+            t.insert(b);
+        }
+        t
+    }
+
+    pub(crate) fn insert(&mut self, base: &str) {
+        self.0.insert(base.trim_end_matches('/').to_string());
+    }
+
+    /// Whether `path_under(path, base)` for some base of the set.
+    pub(crate) fn covers(&self, path: &str) -> bool {
+        (!path.is_empty() && self.0.contains(path))
+            || path
+                .bytes()
+                .enumerate()
+                .any(|(i, c)| c == b'/' && self.0.contains(&path[..i]))
+    }
+}
+
 /// Map `path` under `from_root` to the same place under `to_root`.
 pub(crate) fn map_path(path: &str, from_root: &str, to_root: &str) -> Option<String> {
     if !path_under(path, from_root) {
@@ -72,5 +106,52 @@ mod tests {
             ["HOST/fs", "HOST/fs.example.com"]
         );
         assert_eq!(spns_for("fs"), ["HOST/fs"]);
+    }
+
+    /// Paths from a small alphabet: nested, `/ifs/a` beside `/ifs/ab`, trailing and
+    /// doubled slashes, the root and the empty path.
+    fn apath() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        proptest::collection::vec(
+            prop_oneof![
+                Just("/"),
+                Just("/ifs"),
+                Just("/a"),
+                Just("/ab"),
+                Just("a"),
+                Just("-"),
+                Just("//")
+            ],
+            0..6,
+        )
+        .prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn trees_agree_with_the_scan(
+            bases in proptest::collection::vec(apath(), 0..10),
+            paths in proptest::collection::vec(apath(), 1..10),
+        ) {
+            let t = Trees::new(bases.iter().map(String::as_str));
+            for p in &paths {
+                proptest::prop_assert_eq!(
+                    t.covers(p),
+                    bases.iter().any(|b| path_under(p, b)),
+                    "path {:?} bases {:?}", p, bases
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn trees_by_component() {
+        let t = Trees::new(["/ifs/a/", "/ifs/c"]);
+        assert!(t.covers("/ifs/a"));
+        assert!(t.covers("/ifs/a/b"));
+        assert!(!t.covers("/ifs/ab"));
+        assert!(!t.covers("/ifs"));
+        assert!(Trees::new(["/"]).covers("/x"));
+        assert!(!Trees::new(["/"]).covers(""));
     }
 }

@@ -24,11 +24,12 @@
 //! One read per cluster is in flight at a time: jobs that ask meanwhile wait for it and
 //! share it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound::{Excluded, Included};
 use std::sync::{Arc, Mutex};
 
-use super::model::{self, ConfigSet, Kinds};
-use crate::naming::path_under;
+use super::model::{self, ConfigSet, Kinds, PathIndex};
+use crate::naming::Trees;
 use crate::papi::{PapiClient, PapiError};
 
 /// How old a shared read may be before a job reads the cluster again, by default (virtual
@@ -55,12 +56,72 @@ impl Default for ConfigReads {
 struct Slot {
     read: Option<Snapshot>,
     /// Paths config jobs wrote under on this cluster (kept for the whole run).
-    dirty: Vec<String>,
+    dirty: Dirty,
+}
+
+/// The paths config jobs wrote under, kept so that "does any of them overlap this tree?"
+/// is a few ordered-set lookups instead of a scan: a 1000-policy failover records a path
+/// per policy and asks once per job, and the scan was a million [`path_under`](crate::naming::path_under) calls.
+///
+/// `d` overlaps `base` when `path_under(d, base)` or `path_under(base, d)`. The first is a
+/// range query on the paths as written (`raw`): `d` is `base` (without trailing slashes)
+/// or starts with it followed by `/`. The second holds only when `d` without its trailing
+/// slashes (`trimmed`) is `base` itself or `base` cut just before one of its `/`: a
+/// handful of lookups, one per component of `base`. Both are exactly [`path_under`](crate::naming::path_under)'s
+/// rule (the proptest below compares them with the scan).
+#[derive(Debug, Default)]
+struct Dirty {
+    /// The paths as recorded.
+    raw: BTreeSet<String>,
+    /// The same paths as the bases of trees.
+    trimmed: Trees,
+}
+
+impl Dirty {
+    fn insert(&mut self, path: &str) {
+        self.raw.insert(path.to_string());
+        self.trimmed.insert(path);
+    }
+
+    /// Whether some recorded `d` has `path_under(d, base)`.
+    fn any_under(&self, base: &str) -> bool {
+        let b = base.trim_end_matches('/');
+        if b.is_empty() {
+            // Every absolute path is under the root.
+            return self
+                .raw
+                .range::<str, _>((Included("/"), Excluded("0")))
+                .next()
+                .is_some();
+        }
+        // `b` itself, or `b/...`: the strings from `b/` up to (not including) `b0`, as
+        // `0` is the byte after `/`.
+        let lo = format!("{b}/");
+        let hi = format!("{b}0");
+        self.raw.contains(b)
+            || self
+                .raw
+                .range::<str, _>((Included(lo.as_str()), Excluded(hi.as_str())))
+                .next()
+                .is_some()
+    }
+
+    /// Whether some recorded `d` has `path_under(base, d)` (see [`Trees`]).
+    fn any_above(&self, base: &str) -> bool {
+        self.trimmed.covers(base)
+    }
+
+    /// Whether some recorded path and `base` overlap (one lies under the other).
+    fn overlaps(&self, base: &str) -> bool {
+        self.any_under(base) || self.any_above(base)
+    }
 }
 
 #[derive(Debug)]
 struct Snapshot {
     set: Arc<ConfigSet>,
+    /// `set`'s objects by path: each job's part is a range query (see [`PathIndex`]).
+    index: PathIndex,
     zones: Vec<String>,
     kinds: Kinds,
     at: tokio::time::Instant,
@@ -103,11 +164,6 @@ fn untouched(kinds: Kinds, then: [u64; 6], now: [u64; 6]) -> bool {
         .all(|(held, (t, n))| !held || *t == n)
 }
 
-/// Whether two trees share a directory (one lies under the other).
-fn overlaps(a: &str, b: &str) -> bool {
-    path_under(a, b) || path_under(b, a)
-}
-
 impl ConfigReads {
     /// Reads that are taken again once older than `max_age_ms` (0: every job reads afresh).
     pub fn new(max_age_ms: u64) -> Self {
@@ -145,7 +201,7 @@ impl ConfigReads {
                 && covers(s.kinds, kinds)
                 && zones.iter().all(|z| s.zones.contains(z))
                 && s.at.elapsed().as_millis() <= u128::from(self.max_age_ms)
-        }) && !g.dirty.iter().any(|d| overlaps(d, base));
+        }) && !g.dirty.overlaps(base);
         if !good {
             // Forget the old read first: if this one fails, nothing stale is left.
             g.read = None;
@@ -153,6 +209,7 @@ impl ConfigReads {
             let read_ms = super::now_ms();
             let set = model::read_all(client, zones, kinds).await?;
             g.read = Some(Snapshot {
+                index: PathIndex::new(&set),
                 set: Arc::new(set),
                 zones: zones.to_vec(),
                 kinds,
@@ -163,7 +220,7 @@ impl ConfigReads {
         }
         let s = g.read.as_ref().expect("set above");
         Ok(Read {
-            set: s.set.under(base),
+            set: s.index.under(&s.set, base),
             read_ms: s.read_ms,
         })
     }
@@ -174,8 +231,8 @@ impl ConfigReads {
     pub async fn wrote(&self, cluster: &str, path: &str) {
         let slot = self.slot(cluster);
         let mut g = slot.lock().await;
-        if !g.dirty.iter().any(|d| path_under(path, d)) {
-            g.dirty.push(path.to_string());
+        if !g.dirty.any_above(path) {
+            g.dirty.insert(path);
         }
     }
 }
@@ -183,6 +240,12 @@ impl ConfigReads {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::naming::path_under;
+
+    /// Whether two trees share a directory (one lies under the other): the scan's rule.
+    fn overlaps(a: &str, b: &str) -> bool {
+        path_under(a, b) || path_under(b, a)
+    }
 
     #[test]
     fn overlap_is_either_way_and_by_component() {
@@ -191,6 +254,74 @@ mod tests {
         assert!(overlaps("/ifs/data", "/ifs/data"));
         assert!(!overlaps("/ifs/data/a", "/ifs/data/ab"));
         assert!(!overlaps("/ifs/data/a", "/ifs/data/b"));
+    }
+
+    /// Paths from a small alphabet so that equal paths, nested ones, siblings sharing a
+    /// prefix (`/ifs/a` and `/ifs/ab`), trailing and doubled slashes, `-` and `.` (bytes
+    /// sorting just before `/`), the root and the empty path all occur often.
+    fn path() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just("/"),
+                proptest::strategy::Just("/ifs"),
+                proptest::strategy::Just("/a"),
+                proptest::strategy::Just("/ab"),
+                proptest::strategy::Just("a"),
+                proptest::strategy::Just("-"),
+                proptest::strategy::Just("."),
+                proptest::strategy::Just("0"),
+                proptest::strategy::Just("//"),
+            ],
+            0..6,
+        )
+        .prop_map(|v| v.concat())
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        /// The ordered sets answer what the scans over the recorded paths answered, and
+        /// `wrote`'s "already covered" test keeps the same paths out.
+        #[test]
+        fn dirty_sets_agree_with_the_scan(
+            writes in proptest::collection::vec(path(), 0..12),
+            asks in proptest::collection::vec(path(), 1..12),
+        ) {
+            let mut scan: Vec<String> = Vec::new();
+            let mut set = Dirty::default();
+            for w in &writes {
+                let covered = scan.iter().any(|d| path_under(w, d));
+                proptest::prop_assert_eq!(set.any_above(w), covered, "write {:?} after {:?}", w, scan);
+                if !covered {
+                    scan.push(w.clone());
+                    set.insert(w);
+                }
+                for b in &asks {
+                    proptest::prop_assert_eq!(
+                        set.overlaps(b),
+                        scan.iter().any(|d| overlaps(d, b)),
+                        "ask {:?} with {:?}", b, scan
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dirty_set_edge_cases() {
+        let mut d = Dirty::default();
+        d.insert("/ifs/data/a/");
+        assert!(d.overlaps("/ifs/data/a"));
+        assert!(d.overlaps("/ifs/data"));
+        assert!(d.overlaps("/ifs/data/a/b"));
+        assert!(!d.overlaps("/ifs/data/ab"));
+        assert!(!d.overlaps("/ifs/data/a-b"));
+        assert!(d.overlaps("/"));
+        let mut root = Dirty::default();
+        root.insert("/");
+        assert!(root.overlaps("/ifs/x"));
+        // `path_under("/", "")`: the empty base is the root.
+        assert!(root.overlaps(""));
     }
 
     #[test]

@@ -335,7 +335,8 @@ fn zone_checks(ctx: &RunCtx, z: &str, zp: Option<&ZonePlan>, zn: &mut Node) {
             .inventory
             .policies_between(from, to)
             .into_iter()
-            .filter(|p| !ctx.plan.policies.iter().any(|x| x.name == p.name))
+            // The plan's name index, not a scan of the plan for each policy of the cluster.
+            .filter(|p| ctx.plan_policy(&p.name).is_none())
             .filter(|p| zone_of(ctx, &p.source_path) == z)
             .map(|p| p.name.as_str())
             .collect();
