@@ -48,6 +48,10 @@ use crate::clients::{ClientEvent, Outage};
 use crate::lab::{map_path, path_under, values_under};
 use crate::scenario::Protocol;
 
+/// Above this many run policies I5 indexes the client events by path; up to it a scan per
+/// policy costs less than building the index (both find the same events, in log order).
+const INDEX_MIN_POLICIES: usize = 32;
+
 /// When the snapshot of `policy`'s last successful sync in this run was taken (sim ms).
 fn last_sync_snapshot_at(f: &Facts<'_>, policy: &str) -> Option<u64> {
     let entries: Vec<_> = f.audit.of("sync_data", Some(policy), None).collect();
@@ -412,11 +416,15 @@ pub fn i5_no_split_brain(f: &Facts<'_>) -> Finding {
             .map(|c| (c.name.as_str(), f.client_data(c).policy))
             .collect();
     // Client events by path, so that each policy reads only the events under its source
-    // path (a scan of every event per policy was quadratic).
+    // path (a scan of every event per policy was quadratic). With a handful of policies (a
+    // campaign's worlds) the scan costs less than building the index.
+    let indexed = f.policies.len() > INDEX_MIN_POLICIES;
     let mut by_path: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, e) in f.ev.clients.iter().enumerate() {
-        if let Some(x) = e.path.as_deref() {
-            by_path.entry(x).or_default().push(i);
+    if indexed {
+        for (i, e) in f.ev.clients.iter().enumerate() {
+            if let Some(x) = e.path.as_deref() {
+                by_path.entry(x).or_default().push(i);
+            }
         }
     }
     for p in f.policies.values().filter(|p| p.known) {
@@ -425,12 +433,23 @@ pub fn i5_no_split_brain(f: &Facts<'_>) -> Finding {
         };
         any_failed_over = true;
         // The events under the policy's source path, in log order.
-        let mut under: Vec<usize> = values_under(&by_path, &p.source_path)
-            .flatten()
-            .copied()
-            .collect();
-        under.sort_unstable();
-        let under: Vec<&ClientEvent> = under.into_iter().map(|i| &f.ev.clients[i]).collect();
+        let under: Vec<&ClientEvent> = if indexed {
+            let mut under: Vec<usize> = values_under(&by_path, &p.source_path)
+                .flatten()
+                .copied()
+                .collect();
+            under.sort_unstable();
+            under.into_iter().map(|i| &f.ev.clients[i]).collect()
+        } else {
+            f.ev.clients
+                .iter()
+                .filter(|e| {
+                    e.path
+                        .as_deref()
+                        .is_some_and(|x| path_under(x, &p.source_path))
+                })
+                .collect()
+        };
         // The end of a successful resync_prep fences the source (DESIGN §3): its job's
         // successful finish in the audit log.
         let fence = f

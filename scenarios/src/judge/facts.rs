@@ -490,6 +490,11 @@ impl<'a> Facts<'a> {
 
     /// The run policy whose source path holds `path` (the deepest): see [`deepest_policy`].
     pub fn policy_of_path(&self, path: &str) -> Option<&PolicyFacts> {
+        // A handful of policies (a campaign's worlds): scanning them costs less than a
+        // lookup per component of the path. Both give the same policy (proptest below).
+        if self.policies.len() <= SCAN_MAX_POLICIES {
+            return deepest_policy_scan(&self.policies, path);
+        }
         deepest_policy(&self.policies, &self.by_source, path)
     }
 
@@ -628,15 +633,35 @@ fn deepest_policy<'p>(
         .filter(|&(_, b)| b == b'/')
         .map(|(n, _)| n)
         .chain(std::iter::once(path.len()));
-    // Each prefix is another key, so no name comes twice.
-    let mut found: Vec<&PolicyFacts> = cuts
-        // `/` is ASCII: `n` is a char boundary.
-        .filter_map(|n| by_source.get(&path[..n]))
-        .flatten()
-        .filter_map(|name| policies.get(name))
-        .collect();
-    found.sort_by(|a, b| a.name.cmp(&b.name));
-    found.into_iter().max_by_key(|p| p.source_path.len())
+    // The greatest (source path length, name): the scan's `max_by_key` over name order
+    // keeps the last of equal lengths.
+    let mut best: Option<&PolicyFacts> = None;
+    // `/` is ASCII: `n` is a char boundary.
+    for names in cuts.filter_map(|n| by_source.get(&path[..n])) {
+        for p in names.iter().filter_map(|name| policies.get(name)) {
+            if best.is_none_or(|b| (p.source_path.len(), &p.name) > (b.source_path.len(), &b.name))
+            {
+                best = Some(p);
+            }
+        }
+    }
+    best
+}
+
+/// Up to this many run policies [`Facts::policy_of_path`] scans them all instead of looking
+/// up the path's ancestors: the index pays from a few dozen policies on.
+const SCAN_MAX_POLICIES: usize = 32;
+
+/// The scan [`deepest_policy`] stands for: of the known policies whose source path holds
+/// `path`, the longest source path, of equal ones the last in name order.
+fn deepest_policy_scan<'p>(
+    policies: &'p BTreeMap<String, PolicyFacts>,
+    path: &str,
+) -> Option<&'p PolicyFacts> {
+    policies
+        .values()
+        .filter(|p| p.known && path_under(path, &p.source_path))
+        .max_by_key(|p| p.source_path.len())
 }
 
 fn find_pool<'p>(pools: &'p Pools, id: &str) -> Option<(&'p String, &'p PoolFacts)> {
@@ -803,17 +828,6 @@ fn resolve_mappings(
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    /// The scan of every policy that [`deepest_policy`] replaced.
-    fn deepest_policy_scan<'p>(
-        policies: &'p BTreeMap<String, PolicyFacts>,
-        path: &str,
-    ) -> Option<&'p PolicyFacts> {
-        policies
-            .values()
-            .filter(|p| p.known && path_under(path, &p.source_path))
-            .max_by_key(|p| p.source_path.len())
-    }
 
     /// Paths from a small alphabet of components (prefixes such as `a` / `ab` / `a-b`,
     /// nesting and equal paths are common), sometimes with a trailing `/`, or `/` or empty.
