@@ -82,7 +82,7 @@ pub(crate) fn strip_prefix(name: &str, prefix: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -108,9 +108,11 @@ mod tests {
         assert_eq!(spns_for("fs"), ["HOST/fs"]);
     }
 
-    /// Paths from a small alphabet: nested, `/ifs/a` beside `/ifs/ab`, trailing and
-    /// doubled slashes, the root and the empty path.
-    fn apath() -> impl proptest::strategy::Strategy<Value = String> {
+    /// Paths from a small alphabet, for the proptests that hold path indexes to their scans
+    /// (here, `config_repl`): equal and nested paths, `/ifs/a` beside `/ifs/ab`, trailing
+    /// and doubled slashes, `-` and `.` (bytes sorting just before `/`), `0` (the byte
+    /// after it), the root and the empty path all occur often.
+    pub(crate) fn apath() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
         proptest::collection::vec(
             prop_oneof![
@@ -120,7 +122,9 @@ mod tests {
                 Just("/ab"),
                 Just("a"),
                 Just("-"),
-                Just("//")
+                Just("."),
+                Just("0"),
+                Just("//"),
             ],
             0..6,
         )

@@ -186,8 +186,24 @@ pub fn world_schedule(world: &WorldSpec, name: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Paths from a small alphabet of components, for the proptests that hold the judge's
+    /// path indexes to their scans: prefixes such as `a` / `ab` / `a-b`, nesting and equal
+    /// paths are common, sometimes with a trailing `/`, or `/` or empty.
+    pub(crate) fn path() -> impl Strategy<Value = String> {
+        let plain =
+            prop::collection::vec(prop::sample::select(vec!["ifs", "a", "ab", "a-b"]), 0..4)
+                .prop_map(|parts| parts.iter().map(|p| format!("/{p}")).collect::<String>());
+        prop_oneof![
+            6 => plain.clone(),
+            1 => plain.prop_map(|p| format!("{p}/")),
+            1 => Just("/".to_string()),
+            1 => Just(String::new()),
+        ]
+    }
 
     proptest::proptest! {
         /// `map_path` gives what the `format!` it replaced gave.

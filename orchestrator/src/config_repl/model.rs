@@ -557,26 +557,7 @@ mod tests {
         }
     }
 
-    /// Paths from a small alphabet: equal and nested paths, `/ifs/a` beside `/ifs/ab`,
-    /// trailing and doubled slashes, `-` and `.` (bytes sorting just before `/`), `0` (the
-    /// byte after it), the root and the empty path.
-    fn apath() -> impl Strategy<Value = String> {
-        proptest::collection::vec(
-            prop_oneof![
-                Just("/"),
-                Just("/ifs"),
-                Just("/a"),
-                Just("/ab"),
-                Just("a"),
-                Just("-"),
-                Just("."),
-                Just("0"),
-                Just("//"),
-            ],
-            0..6,
-        )
-        .prop_map(|v| v.concat())
-    }
+    use crate::naming::tests::apath;
 
     fn set_of(paths: &[String], export_paths: &[Vec<String>]) -> ConfigSet {
         let mut set = ConfigSet::default();

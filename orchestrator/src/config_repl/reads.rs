@@ -256,28 +256,7 @@ mod tests {
         assert!(!overlaps("/ifs/data/a", "/ifs/data/b"));
     }
 
-    /// Paths from a small alphabet so that equal paths, nested ones, siblings sharing a
-    /// prefix (`/ifs/a` and `/ifs/ab`), trailing and doubled slashes, `-` and `.` (bytes
-    /// sorting just before `/`), the root and the empty path all occur often.
-    fn path() -> impl proptest::strategy::Strategy<Value = String> {
-        proptest::collection::vec(
-            proptest::prop_oneof![
-                proptest::strategy::Just("/"),
-                proptest::strategy::Just("/ifs"),
-                proptest::strategy::Just("/a"),
-                proptest::strategy::Just("/ab"),
-                proptest::strategy::Just("a"),
-                proptest::strategy::Just("-"),
-                proptest::strategy::Just("."),
-                proptest::strategy::Just("0"),
-                proptest::strategy::Just("//"),
-            ],
-            0..6,
-        )
-        .prop_map(|v| v.concat())
-    }
-
-    use proptest::strategy::Strategy as _;
+    use crate::naming::tests::apath as path;
 
     proptest::proptest! {
         /// The ordered sets answer what the scans over the recorded paths answered, and

@@ -641,19 +641,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Paths from a small alphabet of components (prefixes such as `a` / `ab` / `a-b`,
-    /// nesting and equal paths are common), sometimes with a trailing `/`, or `/` or empty.
-    fn path() -> impl Strategy<Value = String> {
-        let plain =
-            prop::collection::vec(prop::sample::select(vec!["ifs", "a", "ab", "a-b"]), 0..4)
-                .prop_map(|parts| parts.iter().map(|p| format!("/{p}")).collect::<String>());
-        prop_oneof![
-            6 => plain.clone(),
-            1 => plain.prop_map(|p| format!("{p}/")),
-            1 => Just("/".to_string()),
-            1 => Just(String::new()),
-        ]
-    }
+    use crate::lab::tests::path;
 
     /// Objects of two kinds and two names, with zero to three sorted paths (exports).
     fn obj() -> impl Strategy<Value = Obj> {
