@@ -14,6 +14,43 @@ pub(crate) fn path_under(path: &str, base: &str) -> bool {
     path == base || (path.starts_with(base) && path.as_bytes().get(base.len()) == Some(&b'/'))
 }
 
+/// The two ranges, in the byte order of strings (`[lo, hi)` each), that hold exactly the
+/// paths `p` with `path_under(p, base)`: with `b` the base without its trailing slashes,
+/// `b` itself (nothing sorts between `b` and `b\0`) and the paths starting with `b/` (from
+/// `b/` up to `b0`, `0` being the byte after `/`); for the root (`b` empty), every absolute
+/// path (`/` up to `0`) and an empty second range. Path indexes (ordered sets, sorted
+/// positions) answer "what lies under this tree" with these instead of a scan.
+pub(crate) fn under_ranges(base: &str) -> [(String, String); 2] {
+    let b = base.trim_end_matches('/');
+    if b.is_empty() {
+        return [("/".into(), "0".into()), (String::new(), String::new())];
+    }
+    [
+        (b.into(), format!("{b}\0")),
+        (format!("{b}/"), format!("{b}0")),
+    ]
+}
+
+/// Positions `0..n` sorted by `key` (ties by position): an index for [`hits`].
+pub(crate) fn order_by<'a>(n: usize, key: impl Fn(usize) -> &'a str) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..n).collect();
+    v.sort_by(|a, b| key(*a).cmp(key(*b)).then(a.cmp(b)));
+    v
+}
+
+/// The positions in `order` (from [`order_by`] with the same `key`) whose key
+/// `path_under` accepts under `base`, ascending: the order of a scan.
+pub(crate) fn hits<'a>(order: &[usize], key: impl Fn(usize) -> &'a str, base: &str) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    for (lo, hi) in &under_ranges(base) {
+        let start = order.partition_point(|i| key(*i) < lo.as_str());
+        let end = order.partition_point(|i| key(*i) < hi.as_str());
+        out.extend_from_slice(&order[start..end.max(start)]);
+    }
+    out.sort_unstable();
+    out
+}
+
 /// A set of trees (base paths) that answers "is `path` under one of them?" with one
 /// lookup per component of `path`, for callers that ask it of many paths against many
 /// bases (the lock: every share of a zone against every policy's path).

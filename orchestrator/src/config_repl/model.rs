@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::naming::path_under;
+use crate::naming::{hits, order_by, path_under};
 use crate::papi::{PapiClient, PapiError, QuotaThresholds, SmbPermission};
 
 /// Object types a job copies (all by default). A failover's step 5 leaves quotas to steps
@@ -410,12 +410,11 @@ impl ConfigSet {
 /// ([`PathIndex::under`]) is a range query instead of [`ConfigSet::under`]'s scan: the
 /// shared read of a 1000-policy failover holds a thousand shares, asked for once per job.
 ///
-/// Each list holds positions in the set's vectors, sorted by path (then position). The
-/// objects `path_under(p, base)` keeps are those whose path is `base` without its trailing
-/// slashes (`b`), or starts with `b/`: two ranges of the order (`0` is the byte after `/`,
-/// so `b/...` are the strings from `b/` up to `b0`); for the root, every path starting
-/// with `/`. The hits are put back in the set's order, so the result is what `under`
-/// gives, object for object and in the same order (the proptest below compares them).
+/// Each list holds positions in the set's vectors, sorted by path (then position,
+/// [`order_by`]); the objects `path_under(p, base)` keeps are two ranges of that order
+/// ([`hits`], [`crate::naming::under_ranges`]), put back in the set's order, so the result
+/// is what `under` gives, object for object and in the same order (the proptest below
+/// compares them).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PathIndex {
     shares: Vec<usize>,
@@ -426,33 +425,6 @@ pub(crate) struct PathIndex {
     quotas: Vec<usize>,
     schedules: Vec<usize>,
     dedupe: Vec<usize>,
-}
-
-/// Positions `0..n` sorted by `key` (ties by position).
-pub(crate) fn order_by<'a>(n: usize, key: impl Fn(usize) -> &'a str) -> Vec<usize> {
-    let mut v: Vec<usize> = (0..n).collect();
-    v.sort_by(|a, b| key(*a).cmp(key(*b)).then(a.cmp(b)));
-    v
-}
-
-/// The positions in `order` whose key `path_under` accepts under `base`, ascending.
-pub(crate) fn hits<'a>(order: &[usize], key: impl Fn(usize) -> &'a str, base: &str) -> Vec<usize> {
-    let range = |lo: &str, hi: &str| {
-        let start = order.partition_point(|i| key(*i) < lo);
-        let end = order.partition_point(|i| key(*i) < hi);
-        &order[start..end.max(start)]
-    };
-    let b = base.trim_end_matches('/');
-    let mut out: Vec<usize> = if b.is_empty() {
-        range("/", "0").to_vec()
-    } else {
-        // `b` itself (nothing sorts between `b` and `b\0`), then `b/...`.
-        let mut v = range(b, &format!("{b}\0")).to_vec();
-        v.extend_from_slice(range(&format!("{b}/"), &format!("{b}0")));
-        v
-    };
-    out.sort_unstable();
-    out
 }
 
 impl PathIndex {

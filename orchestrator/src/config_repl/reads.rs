@@ -29,7 +29,7 @@ use std::ops::Bound::{Excluded, Included};
 use std::sync::{Arc, Mutex};
 
 use super::model::{self, ConfigSet, Kinds, PathIndex};
-use crate::naming::Trees;
+use crate::naming::{under_ranges, Trees};
 use crate::papi::{PapiClient, PapiError};
 
 /// How old a shared read may be before a job reads the cluster again, by default (virtual
@@ -61,14 +61,15 @@ struct Slot {
 
 /// The paths config jobs wrote under, kept so that "does any of them overlap this tree?"
 /// is a few ordered-set lookups instead of a scan: a 1000-policy failover records a path
-/// per policy and asks once per job, and the scan was a million [`path_under`](crate::naming::path_under) calls.
+/// per policy and asks once per job, and the scan was a million
+/// [`path_under`](crate::naming::path_under) calls.
 ///
 /// `d` overlaps `base` when `path_under(d, base)` or `path_under(base, d)`. The first is a
-/// range query on the paths as written (`raw`): `d` is `base` (without trailing slashes)
-/// or starts with it followed by `/`. The second holds only when `d` without its trailing
-/// slashes (`trimmed`) is `base` itself or `base` cut just before one of its `/`: a
-/// handful of lookups, one per component of `base`. Both are exactly [`path_under`](crate::naming::path_under)'s
-/// rule (the proptest below compares them with the scan).
+/// range query on the paths as written (`raw`, see [`under_ranges`]). The second holds
+/// only when `d` without its trailing slashes (`trimmed`) is `base` itself or `base` cut
+/// just before one of its `/`: a handful of lookups, one per component of `base`
+/// ([`Trees`]). Both are exactly `path_under`'s rule (the proptest below compares them
+/// with the scan).
 #[derive(Debug, Default)]
 struct Dirty {
     /// The paths as recorded.
@@ -83,27 +84,15 @@ impl Dirty {
         self.trimmed.insert(path);
     }
 
-    /// Whether some recorded `d` has `path_under(d, base)`.
+    /// Whether some recorded `d` has `path_under(d, base)`: a range query
+    /// ([`under_ranges`]).
     fn any_under(&self, base: &str) -> bool {
-        let b = base.trim_end_matches('/');
-        if b.is_empty() {
-            // Every absolute path is under the root.
-            return self
-                .raw
-                .range::<str, _>((Included("/"), Excluded("0")))
-                .next()
-                .is_some();
-        }
-        // `b` itself, or `b/...`: the strings from `b/` up to (not including) `b0`, as
-        // `0` is the byte after `/`.
-        let lo = format!("{b}/");
-        let hi = format!("{b}0");
-        self.raw.contains(b)
-            || self
-                .raw
+        under_ranges(base).iter().any(|(lo, hi)| {
+            self.raw
                 .range::<str, _>((Included(lo.as_str()), Excluded(hi.as_str())))
                 .next()
                 .is_some()
+        })
     }
 
     /// Whether some recorded `d` has `path_under(base, d)` (see [`Trees`]).

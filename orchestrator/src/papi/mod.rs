@@ -408,12 +408,22 @@ impl PapiClient {
         rest: &str,
         bytes: &[u8],
     ) -> Result<T, PapiError> {
-        envelope::from_slice(bytes).map_err(|e| PapiError::Decode {
+        envelope::from_slice(bytes).map_err(|e| self.decode_error(method, rest, e))
+    }
+
+    /// A body of `method rest` on this client's cluster that could not be read as expected.
+    fn decode_error(
+        &self,
+        method: &http::Method,
+        rest: &str,
+        detail: impl std::fmt::Display,
+    ) -> PapiError {
+        PapiError::Decode {
             cluster: self.cluster.clone(),
             method: method.to_string(),
             path: self.platform_path(rest),
-            detail: e.to_string(),
-        })
+            detail: detail.to_string(),
+        }
     }
 
     /// POST `body` to create an object (the response body is not needed: it is checked as
@@ -859,21 +869,16 @@ impl PapiClient {
     ) -> Result<Option<T>, PapiError> {
         match self.call(http::Method::GET, rest, None).await {
             Ok(bytes) => {
-                let page = decode(&bytes).map_err(|e| PapiError::Decode {
-                    cluster: self.cluster.clone(),
-                    method: "GET".into(),
-                    path: self.platform_path(rest),
-                    detail: e.to_string(),
-                })?;
+                let page =
+                    decode(&bytes).map_err(|e| self.decode_error(&http::Method::GET, rest, e))?;
                 let mut list: Vec<T> = match page.items {
                     Some(items) => items,
                     None => {
-                        return Err(PapiError::Decode {
-                            cluster: self.cluster.clone(),
-                            method: "GET".into(),
-                            path: self.platform_path(rest),
-                            detail: format!("no {key:?} list in the answer"),
-                        })
+                        return Err(self.decode_error(
+                            &http::Method::GET,
+                            rest,
+                            format_args!("no {key:?} list in the answer"),
+                        ))
                     }
                 };
                 Ok(if list.is_empty() {
@@ -928,13 +933,8 @@ impl PapiClient {
         let mut next = rest.to_string();
         for _ in 0..MAX_PAGES {
             let bytes = self.call(http::Method::GET, &next, None).await?;
-            let page: envelope::Envelope<T> =
-                decode(&next, &bytes).map_err(|e| PapiError::Decode {
-                    cluster: self.cluster.clone(),
-                    method: "GET".into(),
-                    path: self.platform_path(&next),
-                    detail: e.to_string(),
-                })?;
+            let page: envelope::Envelope<T> = decode(&next, &bytes)
+                .map_err(|e| self.decode_error(&http::Method::GET, &next, e))?;
             out.extend(page.items.unwrap_or_default());
             match page.resume {
                 Some(token) if !token.is_empty() => {
@@ -944,12 +944,11 @@ impl PapiClient {
                 _ => return Ok(out),
             }
         }
-        Err(PapiError::Decode {
-            cluster: self.cluster.clone(),
-            method: "GET".into(),
-            path: self.platform_path(rest),
-            detail: format!("more than {MAX_PAGES} pages of results"),
-        })
+        Err(self.decode_error(
+            &http::Method::GET,
+            rest,
+            format_args!("more than {MAX_PAGES} pages of results"),
+        ))
     }
 }
 

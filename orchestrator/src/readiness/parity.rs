@@ -12,8 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use crate::config_repl::model::{hits, order_by};
-use crate::naming::{map_path, path_under};
+use crate::naming::{hits, map_path, order_by, path_under};
 use crate::papi::{NfsAlias, NfsExport, Quota, SmbPermission, SmbShare};
 
 /// One side's configuration, every zone (each object with its zone name).

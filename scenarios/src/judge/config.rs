@@ -42,7 +42,7 @@ use serde_json::{json, Value};
 use super::facts::{Facts, PolicyFacts};
 use super::model::ZONE_QUOTAS;
 use super::Finding;
-use crate::lab::{map_path, path_under, strip_prefix};
+use crate::lab::{map_path, path_under, strip_prefix, values_under};
 
 /// One config object of a cluster.
 #[derive(Debug, Clone)]
@@ -188,26 +188,14 @@ impl<'o> Objects<'o> {
         }
     }
 
-    /// The objects `o` with `o.under(base)`, in their order (that of a scan).
-    ///
-    /// `path_under(first, base)`: `first` is the trimmed base or starts with it and `/`
-    /// (an empty base: every path starting with `/`), a range of the sorted first paths
-    /// (`0` is the byte after `/`); then each candidate is checked whole.
+    /// The objects `o` with `o.under(base)`, in their order (that of a scan): those whose
+    /// first path lies under `base` ([`values_under`], a range of the sorted first paths),
+    /// each then checked whole.
     fn under<'a>(&'a self, base: &'a str) -> impl Iterator<Item = &'o Obj> + 'a {
-        use std::ops::Bound::{Excluded, Included};
-        let base = base.trim_end_matches('/');
-        let (lo, hi) = (format!("{base}/"), format!("{base}0"));
-        let exact = self
-            .by_first
-            .get(base)
-            .filter(|_| !base.is_empty())
-            .into_iter()
-            .flatten();
-        let below = self
-            .by_first
-            .range::<str, _>((Included(lo.as_str()), Excluded(hi.as_str())))
-            .flat_map(|(_, ids)| ids);
-        let mut ids: Vec<usize> = exact.chain(below).copied().collect();
+        let mut ids: Vec<usize> = values_under(&self.by_first, base)
+            .flatten()
+            .copied()
+            .collect();
         ids.sort_unstable();
         let objs = self.objs;
         ids.into_iter()
