@@ -16,8 +16,9 @@
 //!   the usual bytes times the pre-sync's time over the policy's sync interval (from the
 //!   history's report times; an hour when it does not say); allow-write, resync-prep and revert take the cluster's typical
 //!   time; the mirror's first run transfers the writes made on the target during the run,
-//!   predicted as nothing. The orchestrator waits for a job by polling it every
-//!   `job_poll_interval_ms`, so a job step takes its job time rounded up to the next poll.
+//!   predicted as nothing. The orchestrator sees a job end within `job_poll_interval_ms`
+//!   of it (its polls close in on the expected end, `steps/job_poll.rs`), modelled as the
+//!   job time rounded up to the next poll.
 //!   Steps that run no job take no time (their PAPI calls are milliseconds).
 //! * **The schedule**: the plan's DAG list-scheduled the way the executor runs it — an
 //!   instance starts when its predecessors ended, jobs longest first within each cluster's

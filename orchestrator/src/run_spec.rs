@@ -76,8 +76,15 @@ pub struct RunOptions {
     pub parallel: bool,
     /// Auto or manual networking steps.
     pub networking: Networking,
-    /// How often a running SyncIQ job is polled.
+    /// How often a running SyncIQ job is polled at most (and when nothing tells how long it
+    /// has left): a job's end is seen within this long of it.
     pub job_poll_interval_ms: u64,
+    /// The longest wait between two polls of a running SyncIQ job. Between the two bounds
+    /// the wait follows the job's expected remaining time, from its send rate or (jobs that
+    /// send no data) the policy's earlier jobs (`steps/job_poll.rs`), so a long job costs a
+    /// few requests, not one per interval. Set it to `job_poll_interval_ms` (or lower) for
+    /// fixed polling.
+    pub job_poll_max_interval_ms: u64,
     /// Give up waiting for one SyncIQ job after this long.
     pub job_timeout_ms: u64,
     /// Name prefixes the steps use (sites with another convention keep theirs).
@@ -124,6 +131,7 @@ impl Default for RunOptions {
             parallel: true,
             networking: Networking::Auto,
             job_poll_interval_ms: 5_000,
+            job_poll_max_interval_ms: 60_000,
             job_timeout_ms: 24 * 3_600_000,
             naming: Naming::default(),
             on_policy_failure: OnPolicyFailure::Rollback,

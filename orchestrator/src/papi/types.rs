@@ -89,6 +89,12 @@ pub struct SyncJob {
     #[serde(default)]
     pub action: Option<String>,
     pub state: String,
+    /// Bytes sent so far (a `run` job's progress; see `steps::job_poll`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_transferred: Option<u64>,
+    /// Bytes the job has to send in all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_data_bytes: Option<u64>,
 }
 
 /// A finished job's report.

@@ -42,14 +42,18 @@ pub(crate) async fn run_job(
     };
     let saved = ctx.with_state(|s| s.job_reports_before.get(&key).cloned());
     let resumed = saved.is_some();
-    let mut before: BTreeSet<String> = match saved {
-        Some(ids) => ids.into_iter().collect(),
+    // The policy's earlier reports time the wait for a job without progress (`job_poll`);
+    // a resumed step has only their ids.
+    let (mut before, mut history): (BTreeSet<String>, Vec<SyncReport>) = match saved {
+        Some(ids) => (ids.into_iter().collect(), Vec::new()),
         None => remember_reports_before(ctx, client, policy, &key).await?,
     };
 
     // Another job of the policy (a scheduled run that started before 1b) must end first.
     // Whether one did, so the ids of the reports before ours are read again.
     let mut waited = false;
+    // Whether this step started the job (it may adopt one instead).
+    let mut started = false;
     loop {
         match client.get_job(policy).await? {
             Some(j)
@@ -92,7 +96,7 @@ pub(crate) async fn run_job(
             None => {
                 if waited && !resumed {
                     // The job waited for left a report: not ours.
-                    before = remember_reports_before(ctx, client, policy, &key).await?;
+                    (before, history) = remember_reports_before(ctx, client, policy, &key).await?;
                 }
                 if resumed {
                     // This step started the job before the orchestrator stopped; if it has
@@ -118,10 +122,23 @@ pub(crate) async fn run_job(
                     },
                     Err(e) => return Err(e.into()),
                 }
+                started = true;
                 break;
             }
         }
     }
+
+    // An adopted job's start is unknown, so its history cannot say how long it has left.
+    let adopted = !started;
+    let mut poller = super::job_poll::Poller::new(
+        opts.job_poll_interval_ms,
+        opts.job_poll_max_interval_ms,
+        action,
+        if adopted { &[] } else { &history },
+        tokio::time::Instant::now(),
+    );
+    drop(history);
+    let mut wait = poller.first();
 
     // The job is started: from here on, losing contact leaves its outcome unknown.
     let lost = |doing: String, e: crate::papi::PapiError| {
@@ -131,7 +148,10 @@ pub(crate) async fn run_job(
     // Whether a cancel at the deadline already found the job gone (read its report once).
     let mut cancel_raced = false;
     loop {
-        tokio::time::sleep(poll).await;
+        // Never sleep past the deadline by more than one base interval.
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        tokio::time::sleep(wait.min(left.max(poll))).await;
+        wait = poll;
         let job = client.get_job(policy).await.map_err(|e| {
             lost(
                 format!("while the {} job for {policy} ran", action.as_ref()),
@@ -141,6 +161,7 @@ pub(crate) async fn run_job(
         match job {
             Some(j) => {
                 vanished = 0;
+                wait = poller.next(tokio::time::Instant::now(), &j);
                 if matches!(j.state.as_str(), "failed" | "canceled" | "needs_attention") {
                     return Err(StepError::Failed(format!(
                         "{} job for {policy} on {} is {}",
@@ -161,6 +182,7 @@ pub(crate) async fn run_job(
                     // go round once more to read it instead of claiming it did not finish.
                     if !cancel_raced && matches!(&cancel, Err(e) if e.status() == Some(404)) {
                         cancel_raced = true;
+                        wait = poll;
                         continue;
                     }
                     return Err(StepError::Failed(format!(
@@ -237,22 +259,19 @@ fn conclude(
 
 /// Read the ids of `policy`'s reports on `client` and journal them under `key` before a job
 /// starts (write-ahead): a resumed step tells its own job's report from the ones before it.
+/// Returns the ids and the reports.
 async fn remember_reports_before(
     ctx: &RunCtx,
     client: &PapiClient,
     policy: &str,
     key: &str,
-) -> Result<BTreeSet<String>, StepError> {
-    let ids: BTreeSet<String> = client
-        .reports(policy)
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+) -> Result<(BTreeSet<String>, Vec<SyncReport>), StepError> {
+    let reports = client.reports(policy).await?;
+    let ids: BTreeSet<String> = reports.iter().map(|r| r.id.clone()).collect();
     ctx.with_state(|s| {
         s.job_reports_before
             .insert(key.to_string(), ids.iter().cloned().collect())
     });
     ctx.checkpoint()?;
-    Ok(ids)
+    Ok((ids, reports))
 }

@@ -30,6 +30,7 @@ mod failover_quotas;
 mod failover_zone_quotas;
 mod fence_returned_source;
 mod job;
+mod job_poll;
 mod manual;
 mod move_smartconnect_to_target;
 pub(crate) mod presync;
