@@ -9,6 +9,8 @@
 //!   fresh read of the cluster answers at that moment (property test over random
 //!   sequences of jobs, other writes and time).
 
+mod counting;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,66 +18,23 @@ use std::sync::{Arc, Mutex};
 use orchestrator::config_repl::{
     self, job, model, ConfigReads, JobSpec, Kinds, Source, Store, SyncRequest,
 };
-use orchestrator::papi::transport::{Sent, ServiceTransport, Transport};
-use orchestrator::papi::{ClientOptions, ConfigCollection, PapiClient};
-use orchestrator::secret::Secret;
+use orchestrator::papi::{ConfigCollection, PapiClient};
 use proptest::prelude::*;
 use scenarios::Scenario;
 use sim_onefs::Sim;
 
-/// Counts the GET requests that list SMB shares (`…/protocols/smb/shares?…`, no item).
-#[derive(Debug)]
-struct Counting {
-    inner: Arc<dyn Transport>,
-    share_lists: Arc<AtomicUsize>,
+/// The GET requests that list SMB shares (`…/protocols/smb/shares?…`, no item).
+fn share_list(method: &http::Method, path: &str) -> bool {
+    method == http::Method::GET && path.ends_with("/protocols/smb/shares")
 }
 
-impl Transport for Counting {
-    fn send(&self, req: http::Request<bytes::Bytes>) -> Sent<'_> {
-        let path = req.uri().path();
-        if req.method() == http::Method::GET && path.ends_with("/protocols/smb/shares") {
-            self.share_lists.fetch_add(1, Ordering::SeqCst);
-        }
-        self.inner.send(req)
-    }
-
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-}
-
-/// Clients of every cluster of `sim`, each counting its share listings.
 fn clients(
     sim: &Sim,
 ) -> (
     BTreeMap<String, PapiClient>,
     BTreeMap<String, Arc<AtomicUsize>>,
 ) {
-    let mut out = BTreeMap::new();
-    let mut counts = BTreeMap::new();
-    for name in sim.cluster_names() {
-        let (user, password) = sim.admin_credentials(&name).unwrap();
-        let count = Arc::new(AtomicUsize::new(0));
-        let transport = Arc::new(Counting {
-            inner: Arc::new(ServiceTransport::new(
-                name.clone(),
-                sim.service(&name).unwrap(),
-            )),
-            share_lists: count.clone(),
-        });
-        out.insert(
-            name.clone(),
-            PapiClient::new(
-                &name,
-                transport,
-                user,
-                Secret::new(password),
-                ClientOptions::default(),
-            ),
-        );
-        counts.insert(name, count);
-    }
-    (out, counts)
+    counting::clients(sim, share_list)
 }
 
 fn bench_world(policies: usize) -> Scenario {

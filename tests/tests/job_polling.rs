@@ -2,37 +2,18 @@
 //! cluster: a long sync is polled a handful of times, not once per `job_poll_interval_ms`,
 //! and its end is still seen within one interval of when fixed polling sees it.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod counting;
+
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use orchestrator::papi::transport::{Sent, ServiceTransport, Transport};
-use orchestrator::papi::{ClientOptions, PapiClient};
-use orchestrator::secret::Secret;
-use orchestrator::AbsentOperator;
-use orchestrator::Outcome;
-use orchestrator::StepId;
+use orchestrator::{AbsentOperator, Outcome, StepId};
 use scenarios::Scenario;
 use sim_onefs::Sim;
 
-/// Counts `GET …/sync/jobs/<id>` (a poll of one job).
-#[derive(Debug)]
-struct CountingPolls {
-    inner: Arc<dyn Transport>,
-    polls: Arc<AtomicUsize>,
-}
-
-impl Transport for CountingPolls {
-    fn send(&self, req: http::Request<bytes::Bytes>) -> Sent<'_> {
-        if req.method() == http::Method::GET && req.uri().path().contains("/sync/jobs/") {
-            self.polls.fetch_add(1, Ordering::SeqCst);
-        }
-        self.inner.send(req)
-    }
-
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
+/// `GET …/sync/jobs/<id>`: a poll of one job.
+fn job_poll(method: &http::Method, path: &str) -> bool {
+    method == http::Method::GET && path.contains("/sync/jobs/")
 }
 
 /// One policy whose final sync moves 400 MiB over a 1 MB/s link (about 7 minutes).
@@ -65,28 +46,7 @@ run:
 async fn run(max_interval_ms: u64) -> (usize, u64) {
     let scn = world(max_interval_ms);
     let sim = Sim::new(&scn.world, scn.seed).unwrap();
-    let polls = Arc::new(AtomicUsize::new(0));
-    let mut clients = BTreeMap::new();
-    for name in sim.cluster_names() {
-        let (user, password) = sim.admin_credentials(&name).unwrap();
-        let transport = Arc::new(CountingPolls {
-            inner: Arc::new(ServiceTransport::new(
-                name.clone(),
-                sim.service(&name).unwrap(),
-            )),
-            polls: polls.clone(),
-        });
-        clients.insert(
-            name.clone(),
-            PapiClient::new(
-                &name,
-                transport,
-                user,
-                Secret::new(password),
-                ClientOptions::default(),
-            ),
-        );
-    }
+    let (clients, counts) = counting::clients(&sim, job_poll);
     let (_, report) = orchestrator::runner::run(
         "long-sync",
         clients,
@@ -104,7 +64,8 @@ async fn run(max_interval_ms: u64) -> (usize, u64) {
         .unwrap();
     let took_ms = sync.end_ms.unwrap() - sync.start_ms.unwrap();
     assert!(took_ms > 400_000, "the sync took {took_ms} ms");
-    (polls.load(Ordering::SeqCst), sync.end_ms.unwrap())
+    let polls = counts.values().map(|c| c.load(Ordering::SeqCst)).sum();
+    (polls, sync.end_ms.unwrap())
 }
 
 #[tokio::test(start_paused = true)]

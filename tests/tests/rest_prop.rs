@@ -75,6 +75,7 @@ fn bodies() -> impl Strategy<Value = String> {
         Just("steps".to_string()),
         Just("networking".to_string()),
         Just("job_poll_interval_ms".to_string()),
+        Just("job_poll_max_interval_ms".to_string()),
         "[a-z_]{1,8}",
     ];
     let json = json_leaf.prop_recursive(3, 24, 6, move |inner| {
