@@ -23,7 +23,10 @@
 //! (at least one base interval), so an estimate up to a third too long still sees the job's
 //! end within one base interval of it; the looks close in on the end geometrically. When
 //! the estimate holds, a job's end is seen as late as with fixed polling (at most one base
-//! interval), so the plan's estimate (`estimate::polled`) still models it.
+//! interval), so the plan's estimate (`estimate::polled`) still models it. The price: a job
+//! that fails part-way is seen failed at the next look, up to `job_poll_max_interval_ms`
+//! after it failed instead of one interval; the step's outcome is the same, and a failed
+//! job has ended the clients' wait for that policy's data anyway.
 
 use std::time::Duration;
 
