@@ -25,8 +25,9 @@
 //! the estimate holds, a job's end is seen as late as with fixed polling (at most one base
 //! interval), so the plan's estimate (`estimate::polled`) still models it. The price: a job
 //! that fails part-way is seen failed at the next look, up to `job_poll_max_interval_ms`
-//! after it failed instead of one interval; the step's outcome is the same, and a failed
-//! job has ended the clients' wait for that policy's data anyway.
+//! after it failed instead of within one interval. The step's outcome is the same, but a
+//! failed final sync keeps its policy's source locked that much longer before the
+//! rollback lifts the lock; a site that would rather see failures sooner lowers the max.
 
 use std::time::Duration;
 
