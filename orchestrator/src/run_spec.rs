@@ -80,10 +80,10 @@ pub struct RunOptions {
     /// has left): a job's end is seen within this long of it.
     pub job_poll_interval_ms: u64,
     /// The longest wait between two polls of a running SyncIQ job. Between the two bounds
-    /// the wait follows the job's expected remaining time, from its send rate or (jobs that
-    /// send no data) the policy's earlier jobs (`steps/job_poll.rs`), so a long job costs a
-    /// few requests, not one per interval. Set it to `job_poll_interval_ms` (or lower) for
-    /// fixed polling.
+    /// a sync's wait follows its expected remaining time, from its send rate
+    /// (`steps/job_poll.rs`), so a long sync costs a few requests, not one per interval;
+    /// jobs that send no data are polled at `job_poll_interval_ms`. Set it to
+    /// `job_poll_interval_ms` (or lower) for fixed polling.
     pub job_poll_max_interval_ms: u64,
     /// Give up waiting for one SyncIQ job after this long.
     pub job_timeout_ms: u64,

@@ -42,18 +42,14 @@ pub(crate) async fn run_job(
     };
     let saved = ctx.with_state(|s| s.job_reports_before.get(&key).cloned());
     let resumed = saved.is_some();
-    // The policy's earlier reports time the wait for a job without progress (`job_poll`);
-    // a resumed step has only their ids.
-    let (mut before, mut history): (BTreeSet<String>, Vec<SyncReport>) = match saved {
-        Some(ids) => (ids.into_iter().collect(), Vec::new()),
+    let mut before: BTreeSet<String> = match saved {
+        Some(ids) => ids.into_iter().collect(),
         None => remember_reports_before(ctx, client, policy, &key).await?,
     };
 
     // Another job of the policy (a scheduled run that started before 1b) must end first.
     // Whether one did, so the ids of the reports before ours are read again.
     let mut waited = false;
-    // Whether this step started the job (it may adopt one instead).
-    let mut started = false;
     loop {
         match client.get_job(policy).await? {
             Some(j)
@@ -96,7 +92,7 @@ pub(crate) async fn run_job(
             None => {
                 if waited && !resumed {
                     // The job waited for left a report: not ours.
-                    (before, history) = remember_reports_before(ctx, client, policy, &key).await?;
+                    before = remember_reports_before(ctx, client, policy, &key).await?;
                 }
                 if resumed {
                     // This step started the job before the orchestrator stopped; if it has
@@ -122,22 +118,13 @@ pub(crate) async fn run_job(
                     },
                     Err(e) => return Err(e.into()),
                 }
-                started = true;
                 break;
             }
         }
     }
 
-    // An adopted job's start is unknown, so its history cannot say how long it has left.
-    let adopted = !started;
-    let mut poller = super::job_poll::Poller::new(
-        opts.job_poll_interval_ms,
-        opts.job_poll_max_interval_ms,
-        action,
-        if adopted { &[] } else { &history },
-        tokio::time::Instant::now(),
-    );
-    drop(history);
+    let mut poller =
+        super::job_poll::Poller::new(opts.job_poll_interval_ms, opts.job_poll_max_interval_ms);
     let mut wait = poller.first();
 
     // The job is started: from here on, losing contact leaves its outcome unknown.
@@ -259,19 +246,22 @@ fn conclude(
 
 /// Read the ids of `policy`'s reports on `client` and journal them under `key` before a job
 /// starts (write-ahead): a resumed step tells its own job's report from the ones before it.
-/// Returns the ids and the reports.
 async fn remember_reports_before(
     ctx: &RunCtx,
     client: &PapiClient,
     policy: &str,
     key: &str,
-) -> Result<(BTreeSet<String>, Vec<SyncReport>), StepError> {
-    let reports = client.reports(policy).await?;
-    let ids: BTreeSet<String> = reports.iter().map(|r| r.id.clone()).collect();
+) -> Result<BTreeSet<String>, StepError> {
+    let ids: BTreeSet<String> = client
+        .reports(policy)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     ctx.with_state(|s| {
         s.job_reports_before
             .insert(key.to_string(), ids.iter().cloned().collect())
     });
     ctx.checkpoint()?;
-    Ok((ids, reports))
+    Ok(ids)
 }

@@ -2,80 +2,63 @@
 //!
 //! Polling a job every `job_poll_interval_ms` costs one PAPI request per interval for the
 //! whole job: a 20-minute sync polled every 5 s is 240 requests to a cluster that is busy
-//! failing over. Most of them tell nothing. So the wait before the next look is the job's
-//! expected remaining time, less a margin, bounded below by `job_poll_interval_ms` and above
-//! by `job_poll_max_interval_ms`:
+//! failing over. Most of them tell nothing. So the wait before the next look at a `run`
+//! job is its expected remaining time, less a margin, bounded below by
+//! `job_poll_interval_ms` and above by `job_poll_max_interval_ms`. The remaining time comes
+//! from the job's own progress: its send rate between two looks that both saw bytes sent
+//! (`bytes_transferred` of `total_data_bytes`). The first look that sees bytes does not
+//! count from the job's start, because a real job spends a while on its tree walk before
+//! it sends anything; a rate measured from the start would be too low and the wait too
+//! long. Nothing known (no bytes yet, a paused job, a job that sends no data): the base
+//! interval.
 //!
-//! * A `run` job's remaining time comes from its own progress: its send rate between two
-//!   looks that both saw bytes sent (`bytes_transferred` of `total_data_bytes`). The first
-//!   look that sees bytes does not count from the job's start, because a real job spends
-//!   a while on its tree walk before it sends anything; a rate measured from the start
-//!   would be too low and the wait too long.
-//! * Jobs that send no data (allow-write, resync-prep, revert) show no progress; their
-//!   remaining time comes from the policy's earlier jobs of the same action (the fastest
-//!   of their durations in the reports, so a job as fast as any before it is not overslept).
-//!   A `run` job never uses its history: a final sync right after a pre-sync moves a small
-//!   delta and is much faster than the policy's usual syncs, and sleeping through its end
-//!   would lengthen the clients' outage.
-//! * Nothing known (no bytes yet, no history, a paused job): the base interval.
+//! Jobs that send no data (allow-write, resync-prep, revert) are polled at the base
+//! interval. The policy's earlier durations of the action could predict them, but these
+//! jobs lie inside the clients' outage window, and one faster than its history (an
+//! allow-write with little to revert) would be overslept: a longer outage to save a few
+//! requests. For the same reason a `run` never uses its history: a final sync right after
+//! a pre-sync moves a small delta and is much faster than the policy's usual syncs.
 //!
 //! The margin: the next look comes when a quarter of the expected remaining time is left
 //! (at least one base interval), so an estimate up to a third too long still sees the job's
 //! end within one base interval of it; the looks close in on the end geometrically. When
-//! the estimate holds, a job's end is seen as late as with fixed polling (at most one base
-//! interval), so the plan's estimate (`estimate::polled`) still models it. The price: a job
-//! that fails part-way is seen failed at the next look, up to `job_poll_max_interval_ms`
-//! after it failed instead of within one interval. The step's outcome is the same, but a
-//! failed final sync keeps its policy's source locked that much longer before the
-//! rollback lifts the lock; a site that would rather see failures sooner lowers the max.
+//! the rate holds, a job's end is seen as late as with fixed polling (at most one base
+//! interval), so the plan's estimate (`estimate::polled`) still models it. The price: a
+//! sync that speeds up by more than a third, or fails part-way, is seen ended or failed
+//! up to `job_poll_max_interval_ms` later instead of within one interval. The
+//! step's outcome is the same, but the clients' outage (or, for a failed final sync, the
+//! lock before the rollback lifts it) lasts that much longer; a site that would rather
+//! see the end sooner lowers the max.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::papi::{JobAction, SyncJob, SyncReport};
-
-/// The earlier jobs of an action whose durations predict the next one: the newest few.
-const HISTORY_JOBS: usize = 5;
+use crate::papi::SyncJob;
 
 /// Decides the wait before each look at one running job.
 #[derive(Debug)]
 pub(crate) struct Poller {
     base: Duration,
     max: Duration,
-    /// The shortest earlier duration of this action on this policy (not for `run`).
-    expected: Option<Duration>,
-    /// When this step started the job (or first saw it, for an adopted job).
-    since: Instant,
     /// The last look that saw bytes sent: when, and how many.
     seen: Option<(Instant, u64)>,
 }
 
 impl Poller {
-    /// A poller for a job of `action` started (or adopted) at `since`. `history` are the
-    /// policy's reports before the job (any order).
-    pub(crate) fn new(
-        base_ms: u64,
-        max_ms: u64,
-        action: JobAction,
-        history: &[SyncReport],
-        since: Instant,
-    ) -> Self {
+    /// A poller between `base_ms` and `max_ms` (a max below the base is the base).
+    pub(crate) fn new(base_ms: u64, max_ms: u64) -> Self {
         let base = Duration::from_millis(base_ms.max(1));
         Poller {
             base,
             max: Duration::from_millis(max_ms).max(base),
-            expected: (action != JobAction::Run)
-                .then(|| expected_duration(history, action))
-                .flatten(),
-            since,
             seen: None,
         }
     }
 
-    /// The wait before the first look.
+    /// The wait before the first look: nothing is known yet.
     pub(crate) fn first(&self) -> Duration {
-        self.wait(self.expected)
+        self.base
     }
 
     /// The wait before the next look, after a look at `now` found `job` still listed.
@@ -101,10 +84,7 @@ impl Poller {
             }
             _ => None,
         };
-        let from_history = self
-            .expected
-            .map(|d| d.saturating_sub(now.saturating_duration_since(self.since)));
-        self.wait(from_rate.or(from_history))
+        self.wait(from_rate)
     }
 
     /// The wait for an expected remaining time (`None`: unknown).
@@ -116,26 +96,6 @@ impl Poller {
             None => self.base,
         }
     }
-}
-
-/// The shortest duration of the newest [`HISTORY_JOBS`] finished `action` jobs in `reports`.
-fn expected_duration(reports: &[SyncReport], action: JobAction) -> Option<Duration> {
-    let mut done: Vec<&SyncReport> = reports
-        .iter()
-        .filter(|r| {
-            r.state == "finished" && r.action.as_deref().unwrap_or("run") == action.as_ref()
-        })
-        .collect();
-    done.sort_by_key(|r| std::cmp::Reverse(r.end_time.unwrap_or(0)));
-    done.iter()
-        .take(HISTORY_JOBS)
-        .filter_map(|r| {
-            r.duration
-                .or_else(|| Some(r.end_time? - r.start_time?))
-                .and_then(|s| u64::try_from(s).ok())
-        })
-        .min()
-        .map(Duration::from_secs)
 }
 
 #[cfg(test)]
@@ -154,20 +114,12 @@ mod tests {
         }
     }
 
-    fn report(action: &str, state: &str, duration_s: i64, end: i64) -> SyncReport {
-        serde_json::from_value(serde_json::json!({
-            "id": format!("r{end}"), "action": action, "state": state,
-            "duration": duration_s, "end_time": end, "start_time": end - duration_s,
-        }))
-        .unwrap()
-    }
-
     const S: Duration = Duration::from_secs(1);
 
     #[tokio::test(start_paused = true)]
     async fn a_run_job_is_polled_at_the_base_interval_until_it_has_a_send_rate() {
         let t0 = Instant::now();
-        let mut p = Poller::new(1_000, 600_000, JobAction::Run, &[], t0);
+        let mut p = Poller::new(1_000, 600_000);
         assert_eq!(p.first(), S);
         // The first look that sees bytes gives no rate (its bytes include the tree walk).
         assert_eq!(p.next(t0 + S, &job("running", Some(100), Some(10_000))), S);
@@ -179,28 +131,28 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn waits_are_bounded_by_the_base_and_the_max_interval() {
         let t0 = Instant::now();
-        let mut p = Poller::new(1_000, 10_000, JobAction::Run, &[], t0);
+        let mut p = Poller::new(1_000, 10_000);
         p.next(t0 + S, &job("running", Some(1), Some(u64::MAX)));
         assert_eq!(
             p.next(t0 + 2 * S, &job("running", Some(2), Some(u64::MAX))),
             Duration::from_secs(10)
         );
         // Almost done: never less than the base interval.
-        let mut p = Poller::new(1_000, 10_000, JobAction::Run, &[], t0);
+        let mut p = Poller::new(1_000, 10_000);
         p.next(t0 + S, &job("running", Some(1_000), Some(2_001)));
         assert_eq!(
             p.next(t0 + 2 * S, &job("running", Some(2_000), Some(2_001))),
             S
         );
         // A max below the base is the base (fixed polling).
-        let p = Poller::new(5_000, 1, JobAction::Run, &[], t0);
+        let p = Poller::new(5_000, 1);
         assert_eq!(p.first(), Duration::from_secs(5));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_paused_job_or_one_without_progress_is_polled_at_the_base_interval() {
         let t0 = Instant::now();
-        let mut p = Poller::new(1_000, 60_000, JobAction::Run, &[], t0);
+        let mut p = Poller::new(1_000, 60_000);
         p.next(t0 + S, &job("running", Some(100), Some(1_000_000)));
         assert_eq!(
             p.next(t0 + 2 * S, &job("paused", Some(100), Some(1_000_000))),
@@ -218,28 +170,6 @@ mod tests {
         assert_eq!(p.next(t0 + 62 * S, &job("running", None, None)), S);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn jobs_without_data_use_the_fastest_of_their_recent_durations() {
-        let t0 = Instant::now();
-        let history = [
-            report("allow_write", "finished", 40, 100),
-            report("allow_write", "finished", 20, 200),
-            report("allow_write", "failed", 2, 300),
-            report("run", "finished", 1, 400),
-        ];
-        let mut p = Poller::new(1_000, 60_000, JobAction::AllowWrite, &history, t0);
-        // 20 s expected: first look at 15 s.
-        assert_eq!(p.first(), Duration::from_secs(15));
-        // At 15 s, 5 s left: wait until a quarter (at least the base) is left.
-        let w = p.next(t0 + 15 * S, &job("running", None, None));
-        assert_eq!(w, Duration::from_millis(3_750));
-        // Past the expected end: the base interval.
-        assert_eq!(p.next(t0 + 25 * S, &job("running", None, None)), S);
-        // A run job ignores history.
-        let p = Poller::new(1_000, 60_000, JobAction::Run, &history, t0);
-        assert_eq!(p.first(), S);
-    }
-
     proptest! {
         /// Whatever the job shows, the wait stays within [base, max].
         #[test]
@@ -250,20 +180,14 @@ mod tests {
                 (0u64..100_000, prop::option::of(any::<u64>()), prop::option::of(any::<u64>()),
                  prop::bool::ANY),
                 1..12),
-            durations in prop::collection::vec(-5i64..100_000, 0..6),
         ) {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_time().start_paused(true).build().unwrap();
             rt.block_on(async {
                 let t0 = Instant::now();
-                let history: Vec<SyncReport> = durations
-                    .iter()
-                    .enumerate()
-                    .map(|(i, d)| report("resync_prep", "finished", *d, 1_000_000 + i as i64))
-                    .collect();
                 let base = Duration::from_millis(base_ms);
                 let max = Duration::from_millis(max_ms).max(base);
-                let mut p = Poller::new(base_ms, max_ms, JobAction::ResyncPrep, &history, t0);
+                let mut p = Poller::new(base_ms, max_ms);
                 prop_assert!(p.first() >= base && p.first() <= max);
                 let mut now = t0;
                 for (dt, sent, total, running) in looks {
