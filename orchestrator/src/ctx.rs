@@ -44,6 +44,12 @@ pub struct RunState {
     /// job's report among the new ones instead of starting the job again.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub job_reports_before: BTreeMap<String, Vec<String>>,
+    /// Beside `job_reports_before`, when that read was limited to the newest reports and
+    /// came back full: the end time (Unix s) of the oldest of them. A report that ended
+    /// before it is history the read did not reach, never the job's (a journal without the
+    /// key read every report).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub job_reports_floor: BTreeMap<String, i64>,
     /// The readiness tree step 3 built (DESIGN §5), for the report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readiness: Option<crate::readiness::Readiness>,

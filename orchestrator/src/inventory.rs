@@ -51,6 +51,11 @@ pub struct PolicyInfo {
 /// How many of a policy's reports the inventory keeps.
 pub const HISTORY_MAX: usize = 32;
 
+/// How many of a policy's newest reports discovery reads for its history: room for
+/// [`HISTORY_MAX`] finished jobs among failed ones, not the whole history OneFS keeps (up
+/// to 2000 reports a policy), which would make discovery grow with the clusters' age.
+pub const HISTORY_READ: usize = 2 * HISTORY_MAX;
+
 /// One finished SyncIQ job of a policy, from its report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobSample {
@@ -338,7 +343,7 @@ pub async fn discover(
                         .any(|h| h.eq_ignore_ascii_case(&p.target_host))
                 })
                 .map(|c| c.name.clone());
-            let history = match client.reports(&p.name).await {
+            let history = match client.recent_reports(&p.name, HISTORY_READ).await {
                 Ok(reports) => JobSample::from_reports(&reports),
                 Err(_) => Vec::new(),
             };

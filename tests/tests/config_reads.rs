@@ -24,8 +24,8 @@ use scenarios::Scenario;
 use sim_onefs::Sim;
 
 /// The GET requests that list SMB shares (`…/protocols/smb/shares?…`, no item).
-fn share_list(method: &http::Method, path: &str) -> bool {
-    method == http::Method::GET && path.ends_with("/protocols/smb/shares")
+fn share_list(method: &http::Method, uri: &http::Uri) -> bool {
+    method == http::Method::GET && uri.path().ends_with("/protocols/smb/shares")
 }
 
 fn clients(

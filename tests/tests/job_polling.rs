@@ -12,8 +12,8 @@ use scenarios::Scenario;
 use sim_onefs::Sim;
 
 /// `GET …/sync/jobs/<id>`: a poll of one job.
-fn job_poll(method: &http::Method, path: &str) -> bool {
-    method == http::Method::GET && path.contains("/sync/jobs/")
+fn job_poll(method: &http::Method, uri: &http::Uri) -> bool {
+    method == http::Method::GET && uri.path().contains("/sync/jobs/")
 }
 
 /// One policy whose final sync moves 400 MiB over a 1 MB/s link (about 7 minutes).

@@ -780,9 +780,16 @@ async fn read_cluster(
     progress.total(policies.len() as u64);
     for p in policies {
         progress.read(&format!("{name}: reports of {}", p.name));
+        // With a limit, only that many newest reports are asked for: a policy keeps up to
+        // 2000 (OneFS's `report_max_count`); the sort and truncation below still apply.
+        let window = if report_limit > 0 {
+            format!("&reports_per_policy={report_limit}")
+        } else {
+            String::new()
+        };
         let mut reports: Vec<RawReport> = c
             .list_or_empty(
-                &format!("sync/reports?policy_name={}", enc(&p.name)),
+                &format!("sync/reports?policy_name={}{window}", enc(&p.name)),
                 "reports",
             )
             .await?;

@@ -522,21 +522,40 @@ impl PapiClient {
         self.create("sync/jobs", &body).await
     }
 
-    /// Reports of a policy's finished jobs, newest first.
+    /// Reports of a policy's finished jobs, newest first: every report the cluster keeps
+    /// (OneFS keeps up to `report_max_count`, 2000 by default, per policy). Prefer
+    /// [`PapiClient::recent_reports`] where the newest few are enough.
     pub async fn reports(&self, policy_name: &str) -> Result<Vec<SyncReport>, PapiError> {
-        let mut reports: Vec<SyncReport> = self
+        let reports = self
             .list_all_memo(
                 &format!("sync/reports?policy_name={}", enc(policy_name)),
                 "reports",
             )
             .await?;
-        reports.sort_by(|a, b| {
-            b.end_time
-                .unwrap_or(0)
-                .cmp(&a.end_time.unwrap_or(0))
-                .then_with(|| b.id.cmp(&a.id))
-        });
-        Ok(reports)
+        Ok(newest_first(reports))
+    }
+
+    /// The `n` most recent reports of a policy (`reports_per_policy=n`), newest first.
+    ///
+    /// Why not [`PapiClient::reports`]: a job step reads its policy's reports before the job
+    /// starts and after it ends, and a policy synced every quarter hour keeps a year of
+    /// them; reading them all each time grows with the history, not with the work.
+    pub async fn recent_reports(
+        &self,
+        policy_name: &str,
+        n: usize,
+    ) -> Result<Vec<SyncReport>, PapiError> {
+        let reports = self
+            .list_all_memo(
+                &format!(
+                    "sync/reports?policy_name={}&reports_per_policy={}",
+                    enc(policy_name),
+                    n.max(1)
+                ),
+                "reports",
+            )
+            .await?;
+        Ok(newest_first(reports))
     }
 
     /// A list resource; a 404 (resource not licensed or not present) is an empty list.
@@ -1055,6 +1074,18 @@ fn config_path_index(rest: &str) -> Option<usize> {
 }
 
 /// Percent-encode one path segment or query value.
+/// Reports sorted newest first: by end time (a report without one last), then by id, so
+/// the order does not depend on the cluster's.
+fn newest_first(mut reports: Vec<SyncReport>) -> Vec<SyncReport> {
+    reports.sort_by(|a, b| {
+        b.end_time
+            .unwrap_or(0)
+            .cmp(&a.end_time.unwrap_or(0))
+            .then_with(|| b.id.cmp(&a.id))
+    });
+    reports
+}
+
 pub fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, NOT_UNRESERVED).to_string()
 }

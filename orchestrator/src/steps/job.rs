@@ -1,9 +1,18 @@
 //! Start a SyncIQ job and wait for it to end.
 //!
 //! OneFS keeps one job per policy; a finished job disappears from `/sync/jobs` and shows up in
-//! `/sync/reports`. So: note the policy's existing report ids, start the job (or adopt one of
+//! `/sync/reports`. So: note the policy's newest report ids, start the job (or adopt one of
 //! the same action that is already running — a retried or resumed step must not start a second
 //! one), poll until the job is gone, then read the new report to learn how it ended.
+//!
+//! Both report reads ask for the policy's newest [`REPORT_WINDOW`] reports only
+//! (`reports_per_policy`), not its whole history: OneFS keeps up to 2000 reports per policy,
+//! and a step that read them all before and after each job read ever more as the history
+//! grew. The job's report is the newest of its policy (one job runs per policy at a time),
+//! so it is within the window after the job; the window before it gives the ids to tell it
+//! from, and, when it came back full, the end time below which a report is older history
+//! the read did not reach (a report deleted meanwhile can bring such a one into the later
+//! window).
 
 use crate::ctx::StepError;
 use std::collections::BTreeSet;
@@ -40,10 +49,15 @@ pub(crate) async fn run_job(
         Some(t) => format!("{}/{policy}/{}/{t}", client.cluster(), action.as_ref()),
         None => format!("{}/{policy}/{}", client.cluster(), action.as_ref()),
     };
-    let saved = ctx.with_state(|s| s.job_reports_before.get(&key).cloned());
+    let saved = ctx.with_state(|s| {
+        s.job_reports_before.get(&key).map(|ids| Before {
+            ids: ids.iter().cloned().collect(),
+            floor: s.job_reports_floor.get(&key).copied(),
+        })
+    });
     let resumed = saved.is_some();
-    let mut before: BTreeSet<String> = match saved {
-        Some(ids) => ids.into_iter().collect(),
+    let mut before = match saved {
+        Some(b) => b,
         None => remember_reports_before(ctx, client, policy, &key).await?,
     };
 
@@ -97,8 +111,7 @@ pub(crate) async fn run_job(
                 if resumed {
                     // This step started the job before the orchestrator stopped; if it has
                     // finished since, its report is the step's result.
-                    let reports = client.reports(policy).await?;
-                    if let Some(r) = new_report(reports, &before, action) {
+                    if let Some(r) = find_new_report(client, policy, &before, action).await? {
                         tracing::info!(
                             cluster = client.cluster(),
                             policy,
@@ -186,13 +199,15 @@ pub(crate) async fn run_job(
                 }
             }
             None => {
-                let reports = client.reports(policy).await.map_err(|e| {
-                    lost(
-                        format!("reading the {} report of {policy}", action.as_ref()),
-                        e,
-                    )
-                })?;
-                match new_report(reports, &before, action) {
+                let found = find_new_report(client, policy, &before, action)
+                    .await
+                    .map_err(|e| {
+                        lost(
+                            format!("reading the {} report of {policy}", action.as_ref()),
+                            e,
+                        )
+                    })?;
+                match found {
                     Some(r) => return conclude(r, client, policy, action),
                     // A job that is neither listed nor reported: a glitch (a proxy's 404, a
                     // report not written yet). Look again before concluding anything.
@@ -210,15 +225,73 @@ pub(crate) async fn run_job(
     }
 }
 
-/// The report of an `action` job that is not among `before`.
-fn new_report(
-    reports: Vec<SyncReport>,
-    before: &BTreeSet<String>,
+/// How many of a policy's newest reports a job step reads before and after its job.
+///
+/// Four, not one: the ids before the job anchor the read after it, and a report deleted
+/// meanwhile (by hand, or by the cluster's report rotation) still leaves others.
+pub(crate) const REPORT_WINDOW: usize = 4;
+
+/// What a job step read of its policy's reports before the job started.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Before {
+    /// The ids read.
+    ids: BTreeSet<String>,
+    /// When the read came back full ([`REPORT_WINDOW`] reports, each with an end time):
+    /// the oldest end time among them. A report not among `ids` that ended no later is
+    /// older history, not a new report.
+    floor: Option<i64>,
+}
+
+impl Before {
+    /// From the newest reports read (at most `window` were asked for).
+    fn of(recent: &[SyncReport], window: usize) -> Before {
+        let ends: Option<Vec<i64>> = recent.iter().map(|r| r.end_time).collect();
+        Before {
+            ids: recent.iter().map(|r| r.id.clone()).collect(),
+            floor: if recent.len() >= window {
+                ends.and_then(|e| e.into_iter().min())
+            } else {
+                None
+            },
+        }
+    }
+
+    /// Whether `r` is a report that was not there before the job.
+    fn is_new(&self, r: &SyncReport) -> bool {
+        // An equal end time counts as old: a job of this step ends after the read, and a
+        // report taken for old is looked for again, where one taken for new would be
+        // concluded from.
+        !self.ids.contains(&r.id) && self.floor.is_none_or(|f| r.end_time.is_none_or(|t| t > f))
+    }
+}
+
+/// The report of an `action` job that is not among `before` (the newest, `reports` being
+/// newest first).
+fn new_report(reports: &[SyncReport], before: &Before, action: JobAction) -> Option<SyncReport> {
+    reports
+        .iter()
+        .find(|r| before.is_new(r) && r.action.as_deref().unwrap_or("run") == action.as_ref())
+        .cloned()
+}
+
+/// The new report of an `action` job of `policy`, from the newest [`REPORT_WINDOW`]; from
+/// every report when the window is full and holds none (more new reports than the window,
+/// or a cluster that answered a limited read with fewer than the newest).
+async fn find_new_report(
+    client: &PapiClient,
+    policy: &str,
+    before: &Before,
     action: JobAction,
-) -> Option<SyncReport> {
-    reports.into_iter().find(|r| {
-        !before.contains(&r.id) && r.action.as_deref().unwrap_or("run") == action.as_ref()
-    })
+) -> Result<Option<SyncReport>, crate::papi::PapiError> {
+    let recent = client.recent_reports(policy, REPORT_WINDOW).await?;
+    if let Some(r) = new_report(&recent, before, action) {
+        return Ok(Some(r));
+    }
+    if recent.len() < REPORT_WINDOW {
+        // The window was not full: it is every report the policy has.
+        return Ok(None);
+    }
+    Ok(new_report(&client.reports(policy).await?, before, action))
 }
 
 /// How the job ended, from its report.
@@ -244,24 +317,113 @@ fn conclude(
     )))
 }
 
-/// Read the ids of `policy`'s reports on `client` and journal them under `key` before a job
-/// starts (write-ahead): a resumed step tells its own job's report from the ones before it.
+/// Read `policy`'s newest reports on `client` and journal what the step needs of them
+/// under `key` before a job starts (write-ahead): a resumed step tells its own job's report
+/// from the ones before it.
 async fn remember_reports_before(
     ctx: &RunCtx,
     client: &PapiClient,
     policy: &str,
     key: &str,
-) -> Result<BTreeSet<String>, StepError> {
-    let ids: BTreeSet<String> = client
-        .reports(policy)
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+) -> Result<Before, StepError> {
+    let before = Before::of(
+        &client.recent_reports(policy, REPORT_WINDOW).await?,
+        REPORT_WINDOW,
+    );
     ctx.with_state(|s| {
         s.job_reports_before
-            .insert(key.to_string(), ids.iter().cloned().collect())
+            .insert(key.to_string(), before.ids.iter().cloned().collect());
+        match before.floor {
+            Some(f) => s.job_reports_floor.insert(key.to_string(), f),
+            None => s.job_reports_floor.remove(key),
+        };
     });
     ctx.checkpoint()?;
-    Ok(ids)
+    Ok(before)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(id: &str, action: &str, end: Option<i64>) -> SyncReport {
+        SyncReport {
+            id: id.into(),
+            policy_name: Some("p".into()),
+            action: Some(action.into()),
+            state: "finished".into(),
+            start_time: end.map(|e| e - 10),
+            end_time: end,
+            duration: Some(10),
+            errors: Vec::new(),
+            bytes_transferred: None,
+            sync_type: None,
+        }
+    }
+
+    #[test]
+    fn a_short_read_is_every_report_and_has_no_floor() {
+        let recent = [
+            report("2-p", "run", Some(200)),
+            report("1-p", "run", Some(100)),
+        ];
+        let b = Before::of(&recent, 4);
+        assert_eq!(b.floor, None);
+        assert_eq!(b.ids.len(), 2);
+        // Any report not read before is new, however old it claims to be.
+        assert!(b.is_new(&report("0-p", "run", Some(1))));
+        assert!(!b.is_new(&report("1-p", "run", Some(100))));
+    }
+
+    #[test]
+    fn a_full_read_has_the_oldest_end_time_as_its_floor() {
+        let recent: Vec<SyncReport> = (0..4)
+            .map(|i| report(&format!("{}-p", 10 - i), "run", Some(1000 - 100 * i)))
+            .collect();
+        let b = Before::of(&recent, 4);
+        assert_eq!(b.floor, Some(700));
+        // The job's report, after the read.
+        assert!(b.is_new(&report("11-p", "run", Some(1100))));
+        // History older than the window, brought into a later window by a deletion.
+        assert!(!b.is_new(&report("6-p", "run", Some(600))));
+        // Ending in the floor's second: taken for old (looked for again, never concluded from).
+        assert!(!b.is_new(&report("5-p", "run", Some(700))));
+        // A report without an end time cannot be placed: not excluded.
+        assert!(b.is_new(&report("12-p", "run", None)));
+    }
+
+    #[test]
+    fn a_window_with_a_report_lacking_an_end_time_has_no_floor() {
+        let mut recent: Vec<SyncReport> = (0..4)
+            .map(|i| report(&format!("{i}-p"), "run", Some(100 * i)))
+            .collect();
+        recent[2].end_time = None;
+        assert_eq!(Before::of(&recent, 4).floor, None);
+    }
+
+    #[test]
+    fn the_new_report_is_the_newest_new_one_of_the_action() {
+        let before = Before::of(
+            &[
+                report("3-p", "run", Some(300)),
+                report("2-p", "run", Some(200)),
+            ],
+            4,
+        );
+        let after = [
+            report("5-p", "allow_write", Some(500)),
+            report("4-p", "run", Some(400)),
+            report("3-p", "run", Some(300)),
+            report("2-p", "run", Some(200)),
+        ];
+        assert_eq!(
+            new_report(&after, &before, JobAction::Run).map(|r| r.id),
+            Some("4-p".to_string())
+        );
+        assert_eq!(
+            new_report(&after, &before, JobAction::AllowWrite).map(|r| r.id),
+            Some("5-p".to_string())
+        );
+        assert_eq!(new_report(&after, &before, JobAction::ResyncPrep), None);
+    }
 }

@@ -10,8 +10,8 @@ use orchestrator::papi::{ClientOptions, PapiClient};
 use orchestrator::secret::Secret;
 use sim_onefs::Sim;
 
-/// Which requests count: method and URI path.
-pub type Counted = fn(&http::Method, &str) -> bool;
+/// Which requests count: method and URI (path and query).
+pub type Counted = fn(&http::Method, &http::Uri) -> bool;
 
 /// A transport that counts the requests `counted` picks, then sends them on.
 #[derive(Debug)]
@@ -23,7 +23,7 @@ struct Counting {
 
 impl Transport for Counting {
     fn send(&self, req: http::Request<bytes::Bytes>) -> Sent<'_> {
-        if (self.counted)(req.method(), req.uri().path()) {
+        if (self.counted)(req.method(), req.uri()) {
             self.count.fetch_add(1, Ordering::SeqCst);
         }
         self.inner.send(req)
