@@ -4,12 +4,8 @@
 
 mod counting;
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-
-use orchestrator::{AbsentOperator, Outcome, StepId};
+use orchestrator::{Outcome, StepId};
 use scenarios::Scenario;
-use sim_onefs::Sim;
 
 /// `GET …/sync/jobs/<id>`: a poll of one job.
 fn job_poll(method: &http::Method, uri: &http::Uri) -> bool {
@@ -44,18 +40,7 @@ run:
 
 /// Run the failover; return the polls of jobs made and the `sync_data` step's end.
 async fn run(max_interval_ms: u64) -> (usize, u64) {
-    let scn = world(max_interval_ms);
-    let sim = Sim::new(&scn.world, scn.seed).unwrap();
-    let (clients, counts) = counting::clients(&sim, job_poll);
-    let (_, report) = orchestrator::runner::run(
-        "long-sync",
-        clients,
-        &scn.run,
-        Arc::new(AbsentOperator),
-        None,
-    )
-    .await
-    .unwrap();
+    let (report, polls) = counting::run(&world(max_interval_ms), job_poll).await;
     assert_eq!(report.outcome, Outcome::Succeeded, "{report:?}");
     let sync = report
         .steps
@@ -64,7 +49,6 @@ async fn run(max_interval_ms: u64) -> (usize, u64) {
         .unwrap();
     let took_ms = sync.end_ms.unwrap() - sync.start_ms.unwrap();
     assert!(took_ms > 400_000, "the sync took {took_ms} ms");
-    let polls = counts.values().map(|c| c.load(Ordering::SeqCst)).sum();
     (polls, sync.end_ms.unwrap())
 }
 

@@ -5,12 +5,8 @@
 
 mod counting;
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-
-use orchestrator::{AbsentOperator, Outcome, StepId, StepStatus};
+use orchestrator::{Outcome, StepId, StepStatus};
 use scenarios::Scenario;
-use sim_onefs::Sim;
 
 fn report_read(method: &http::Method, uri: &http::Uri) -> bool {
     method == http::Method::GET && uri.path().ends_with("/sync/reports")
@@ -70,23 +66,7 @@ run:
 }
 
 async fn run(fail_sync: bool, counted: counting::Counted) -> (orchestrator::Report, usize) {
-    let scn = world(fail_sync);
-    let sim = Sim::new(&scn.world, scn.seed).unwrap();
-    for f in &scn.faults {
-        sim.add_fault(f.clone());
-    }
-    let (clients, counts) = counting::clients(&sim, counted);
-    let (_, report) = orchestrator::runner::run(
-        "long-history",
-        clients,
-        &scn.run,
-        Arc::new(AbsentOperator),
-        None,
-    )
-    .await
-    .unwrap();
-    let n = counts.values().map(|c| c.load(Ordering::SeqCst)).sum();
-    (report, n)
+    counting::run(&world(fail_sync), counted).await
 }
 
 fn status(report: &orchestrator::Report, step: StepId) -> &StepStatus {

@@ -70,3 +70,25 @@ pub fn clients(
     }
     (out, counts)
 }
+
+/// Run `scn`'s failover (its faults added) on a fresh world with clients that count the
+/// requests `counted` picks; the report and the count over every cluster.
+#[allow(dead_code)] // Not every test that counts runs a whole scenario.
+pub async fn run(scn: &scenarios::Scenario, counted: Counted) -> (orchestrator::Report, usize) {
+    let sim = Sim::new(&scn.world, scn.seed).unwrap();
+    for f in &scn.faults {
+        sim.add_fault(f.clone());
+    }
+    let (clients, counts) = clients(&sim, counted);
+    let (_, report) = orchestrator::runner::run(
+        &scn.name,
+        clients,
+        &scn.run,
+        Arc::new(orchestrator::AbsentOperator),
+        None,
+    )
+    .await
+    .unwrap();
+    let n = counts.values().map(|c| c.load(Ordering::SeqCst)).sum();
+    (report, n)
+}
