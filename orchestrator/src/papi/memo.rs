@@ -203,13 +203,23 @@ mod tests {
         ] {
             assert_eq!(slot_path(other), other);
         }
-        // Two windows answered with the same bytes: the second is a hit.
+        // Two windows answered with the same bytes: the second read is a hit (the page
+        // decoded for the first stays, not replaced by a decoding of its own).
         let m = Memo::default();
         let b = Bytes::from(json!({"items": [{"id": "a"}]}).to_string());
+        let kept = |m: &Memo| {
+            let pages = m.pages.lock().unwrap();
+            assert_eq!(pages.len(), 1);
+            pages.values().next().unwrap().items.clone()
+        };
         memo::<Item>(&m, "items", &format!("{base}&reports_per_policy=64"), &b).unwrap();
-        assert_eq!(m.pages.lock().unwrap().len(), 1);
+        let first = kept(&m);
         memo::<Item>(&m, "items", &format!("{base}&reports_per_policy=4"), &b).unwrap();
-        assert_eq!(m.pages.lock().unwrap().len(), 1);
+        assert!(Arc::ptr_eq(&first, &kept(&m)));
+        // Other bytes under the other window: decoded, and kept in the same slot.
+        let c = Bytes::from(json!({"items": [{"id": "b"}]}).to_string());
+        memo::<Item>(&m, "items", &format!("{base}&reports_per_policy=64"), &c).unwrap();
+        assert!(!Arc::ptr_eq(&first, &kept(&m)));
     }
 
     #[test]

@@ -227,8 +227,10 @@ pub(crate) async fn run_job(
 
 /// How many of a policy's newest reports a job step reads before and after its job.
 ///
-/// Four, not one: the ids before the job anchor the read after it, and a report deleted
-/// meanwhile (by hand, or by the cluster's report rotation) still leaves others.
+/// Four, not one: a report that ends in the second of the oldest read before the job is
+/// taken for old ([`Before::is_new`]), so with one, a job that ended in the same second as
+/// the policy's previous one would not be recognised; with four, four jobs of the policy
+/// would have to end within one second.
 pub(crate) const REPORT_WINDOW: usize = 4;
 
 /// What a job step read of its policy's reports before the job started.
@@ -275,8 +277,8 @@ fn new_report(reports: &[SyncReport], before: &Before, action: JobAction) -> Opt
 }
 
 /// The new report of an `action` job of `policy`, from the newest [`REPORT_WINDOW`]; from
-/// every report when the window is full and holds none (more new reports than the window,
-/// or a cluster that answered a limited read with fewer than the newest).
+/// every report when the window is full and holds none (more new reports since the job
+/// than the window holds, or none yet: a report not written when its job left the list).
 async fn find_new_report(
     client: &PapiClient,
     policy: &str,
