@@ -31,6 +31,29 @@ pub fn path_under(path: &str, base: &str) -> bool {
     }
 }
 
+/// The values of `by_path` (keyed by paths with trailing `/` trimmed) whose key holds
+/// `path` (`path_under(path, key)`): those keyed by `path` itself or by one of its prefixes
+/// that ends before a `/` — a lookup per component instead of a scan of every key (the
+/// judge asks per client write which shares or policies hold its path).
+pub fn holding<'a, V>(
+    by_path: &'a BTreeMap<String, Vec<V>>,
+    path: &'a str,
+) -> impl Iterator<Item = &'a V> + 'a {
+    // The whole path: a key equal to it (the empty key holds only paths starting with `/`,
+    // which the prefix before that first `/` finds).
+    let whole = (!path.is_empty()).then_some(path);
+    let prefixes = path
+        .bytes()
+        .enumerate()
+        .filter(|&(_, b)| b == b'/')
+        .map(move |(i, _)| &path[..i]);
+    whole
+        .into_iter()
+        .chain(prefixes)
+        .filter_map(|p| by_path.get(p))
+        .flatten()
+}
+
 /// The values of a map keyed by path whose keys `k` have `path_under(k, base)`, in key
 /// order (the base itself sorts before `base/…`): the trimmed base itself (unless empty) and the range of keys starting with
 /// `base/` (`0` is the byte after `/`; for an empty base, every key starting with `/`).
@@ -324,5 +347,49 @@ pub(crate) mod tests {
                 );
             }
         }
+    }
+
+    /// Paths over a small alphabet of raw pieces, so that prefixes, equal paths, doubled and trailing
+    /// slashes, `/` itself and the empty path all occur.
+    fn raw_path() -> impl Strategy<Value = String> {
+        proptest::collection::vec(prop::sample::select(vec!["/", "a", "b", "ab", "/a"]), 0..6)
+            .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        /// The index finds exactly the keys a scan with `path_under` finds.
+        #[test]
+        fn holding_finds_what_a_scan_finds(
+            keys in proptest::collection::vec(raw_path(), 0..12),
+            query in raw_path(),
+        ) {
+            let mut index: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for k in &keys {
+                index.entry(k.trim_end_matches('/').to_string()).or_default().push(k.clone());
+            }
+            let mut found: Vec<&String> = holding(&index, &query).collect();
+            found.sort();
+            let mut scanned: Vec<&String> = keys.iter().filter(|k| path_under(&query, k)).collect();
+            scanned.sort();
+            prop_assert_eq!(found, scanned);
+        }
+    }
+
+    #[test]
+    fn holding_examples() {
+        let mut index: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for (k, v) in [("/ifs/a", "a"), ("", "root"), ("/ifs/ab", "ab")] {
+            index.entry(k.to_string()).or_default().push(v);
+        }
+        let of = |p: &str| {
+            let mut v: Vec<&str> = holding(&index, p).copied().collect();
+            v.sort();
+            v
+        };
+        assert_eq!(of("/ifs/a/x"), ["a", "root"]);
+        assert_eq!(of("/ifs/a"), ["a", "root"]);
+        assert_eq!(of("/ifs/abc"), ["root"]);
+        assert_eq!(of("relative"), Vec::<&str>::new());
+        assert_eq!(of(""), Vec::<&str>::new());
     }
 }

@@ -72,7 +72,6 @@ impl Memo {
         bytes: &Bytes,
     ) -> Result<Envelope<T>, serde_json::Error> {
         let type_id = TypeId::of::<Option<Vec<T>>>();
-        let path = slot_path(path);
         let slot = self.slot(type_id, key, path);
         {
             let pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
@@ -108,20 +107,6 @@ impl Memo {
             },
         );
         Ok(env)
-    }
-}
-
-/// The path a page is kept under: `path` without a `reports_per_policy` window that ends
-/// its query (as `PapiClient::recent_reports` writes it).
-///
-/// Why: discovery reads a policy's newest 64 reports and each job step its newest 4; a
-/// short history answers both with the same bytes, which one slot then decodes once. A hit
-/// still needs the very bytes kept, so a longer history only makes the reads replace each
-/// other's page.
-fn slot_path(path: &str) -> &str {
-    match path.rsplit_once("&reports_per_policy=") {
-        Some((head, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => head,
-        _ => path,
     }
 }
 
@@ -173,12 +158,7 @@ mod tests {
         for _ in 0..400 {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
             let b = &bodies[(x >> 8) as usize % bodies.len()];
-            let path = [
-                "p1",
-                "p2",
-                "p1&reports_per_policy=4",
-                "p1&reports_per_policy=64",
-            ][(x >> 16) as usize % 4];
+            let path = ["p1", "p2"][(x >> 16) as usize % 2];
             let key = ["items", "other"][(x >> 18) as usize % 2];
             if x & (1 << 20) == 0 {
                 assert_eq!(memo::<Item>(&m, key, path, b), plain::<Item>(key, b));
@@ -186,40 +166,6 @@ mod tests {
                 assert_eq!(memo::<Value>(&m, key, path, b), plain::<Value>(key, b));
             }
         }
-    }
-
-    #[test]
-    fn windows_of_one_report_list_share_a_slot() {
-        let base = "sync/reports?policy_name=p";
-        assert_eq!(slot_path(&format!("{base}&reports_per_policy=4")), base);
-        assert_eq!(slot_path(&format!("{base}&reports_per_policy=64")), base);
-        assert_eq!(slot_path(base), base);
-        // Only a whole window argument at the end.
-        for other in [
-            "sync/reports?reports_per_policy=4",
-            "sync/reports?policy_name=p&reports_per_policy=",
-            "sync/reports?policy_name=p&reports_per_policy=4x",
-            "sync/reports?policy_name=p&reports_per_policy=4&state=failed",
-        ] {
-            assert_eq!(slot_path(other), other);
-        }
-        // Two windows answered with the same bytes: the second read is a hit (the page
-        // decoded for the first stays, not replaced by a decoding of its own).
-        let m = Memo::default();
-        let b = Bytes::from(json!({"items": [{"id": "a"}]}).to_string());
-        let kept = |m: &Memo| {
-            let pages = m.pages.lock().unwrap();
-            assert_eq!(pages.len(), 1);
-            pages.values().next().unwrap().items.clone()
-        };
-        memo::<Item>(&m, "items", &format!("{base}&reports_per_policy=64"), &b).unwrap();
-        let first = kept(&m);
-        memo::<Item>(&m, "items", &format!("{base}&reports_per_policy=4"), &b).unwrap();
-        assert!(Arc::ptr_eq(&first, &kept(&m)));
-        // Other bytes under the other window: decoded, and kept in the same slot.
-        let c = Bytes::from(json!({"items": [{"id": "b"}]}).to_string());
-        memo::<Item>(&m, "items", &format!("{base}&reports_per_policy=64"), &c).unwrap();
-        assert!(!Arc::ptr_eq(&first, &kept(&m)));
     }
 
     #[test]

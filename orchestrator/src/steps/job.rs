@@ -231,10 +231,10 @@ pub(crate) async fn run_job(
 /// taken for old ([`Before::is_new`]), so with one, a job that ended in the same second as
 /// the policy's previous one would not be recognised; with four, four jobs of the policy
 /// would have to end within one second.
-pub(crate) const REPORT_WINDOW: usize = 4;
+const REPORT_WINDOW: usize = 4;
 
 /// What a job step read of its policy's reports before the job started.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug)]
 struct Before {
     /// The ids read.
     ids: BTreeSet<String>,
@@ -245,12 +245,12 @@ struct Before {
 }
 
 impl Before {
-    /// From the newest reports read (at most `window` were asked for).
-    fn of(recent: &[SyncReport], window: usize) -> Before {
+    /// From the newest reports read ([`REPORT_WINDOW`] were asked for).
+    fn of(recent: &[SyncReport]) -> Before {
         let ends: Option<Vec<i64>> = recent.iter().map(|r| r.end_time).collect();
         Before {
             ids: recent.iter().map(|r| r.id.clone()).collect(),
-            floor: if recent.len() >= window {
+            floor: if recent.len() >= REPORT_WINDOW {
                 ends.and_then(|e| e.into_iter().min())
             } else {
                 None
@@ -277,8 +277,10 @@ fn new_report(reports: &[SyncReport], before: &Before, action: JobAction) -> Opt
 }
 
 /// The new report of an `action` job of `policy`, from the newest [`REPORT_WINDOW`]; from
-/// every report when the window is full and holds none (more new reports since the job
-/// than the window holds, or none yet: a report not written when its job left the list).
+/// every report when the window is full and holds none: more new reports since the read
+/// before the job than the window holds (a run resumed after a long stop, scheduled jobs of
+/// the policy having run meanwhile), or none yet (a report not written when its job left
+/// the list).
 async fn find_new_report(
     client: &PapiClient,
     policy: &str,
@@ -328,10 +330,7 @@ async fn remember_reports_before(
     policy: &str,
     key: &str,
 ) -> Result<Before, StepError> {
-    let before = Before::of(
-        &client.recent_reports(policy, REPORT_WINDOW).await?,
-        REPORT_WINDOW,
-    );
+    let before = Before::of(&client.recent_reports(policy, REPORT_WINDOW).await?);
     ctx.with_state(|s| {
         s.job_reports_before
             .insert(key.to_string(), before.ids.iter().cloned().collect());
@@ -369,7 +368,7 @@ mod tests {
             report("2-p", "run", Some(200)),
             report("1-p", "run", Some(100)),
         ];
-        let b = Before::of(&recent, 4);
+        let b = Before::of(&recent);
         assert_eq!(b.floor, None);
         assert_eq!(b.ids.len(), 2);
         // Any report not read before is new, however old it claims to be.
@@ -382,7 +381,7 @@ mod tests {
         let recent: Vec<SyncReport> = (0..4)
             .map(|i| report(&format!("{}-p", 10 - i), "run", Some(1000 - 100 * i)))
             .collect();
-        let b = Before::of(&recent, 4);
+        let b = Before::of(&recent);
         assert_eq!(b.floor, Some(700));
         // The job's report, after the read.
         assert!(b.is_new(&report("11-p", "run", Some(1100))));
@@ -400,18 +399,15 @@ mod tests {
             .map(|i| report(&format!("{i}-p"), "run", Some(100 * i)))
             .collect();
         recent[2].end_time = None;
-        assert_eq!(Before::of(&recent, 4).floor, None);
+        assert_eq!(Before::of(&recent).floor, None);
     }
 
     #[test]
     fn the_new_report_is_the_newest_new_one_of_the_action() {
-        let before = Before::of(
-            &[
-                report("3-p", "run", Some(300)),
-                report("2-p", "run", Some(200)),
-            ],
-            4,
-        );
+        let before = Before::of(&[
+            report("3-p", "run", Some(300)),
+            report("2-p", "run", Some(200)),
+        ]);
         let after = [
             report("5-p", "allow_write", Some(500)),
             report("4-p", "run", Some(400)),

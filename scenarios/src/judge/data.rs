@@ -45,7 +45,7 @@ use serde_json::Value;
 use super::facts::Facts;
 use super::Finding;
 use crate::clients::{ClientEvent, Outage};
-use crate::lab::{map_path, path_under, values_under};
+use crate::lab::{holding, map_path, path_under, values_under};
 use crate::scenario::Protocol;
 
 /// Above this many run policies I5 indexes the client events by path; up to it a scan per
@@ -218,28 +218,6 @@ impl LockTimes {
             self.locked.get(n).is_some_and(|&l| l < t) && self.lifted.get(n).is_none_or(|&u| t < u)
         })
     }
-}
-
-/// The values of `by_path` (keyed by paths with trailing `/` trimmed) whose key holds
-/// `path` (`path_under(path, key)`): those keyed by `path` itself or by one of its prefixes
-/// that ends before a `/` — a lookup per component instead of a scan of every key.
-fn holding<'a, V>(
-    by_path: &'a BTreeMap<String, Vec<V>>,
-    path: &'a str,
-) -> impl Iterator<Item = &'a V> + 'a {
-    // The whole path: a key equal to it (the empty key holds only paths starting with `/`,
-    // which the prefix before that first `/` finds).
-    let whole = (!path.is_empty()).then_some(path);
-    let prefixes = path
-        .bytes()
-        .enumerate()
-        .filter(|&(_, b)| b == b'/')
-        .map(move |(i, _)| &path[..i]);
-    whole
-        .into_iter()
-        .chain(prefixes)
-        .filter_map(|p| by_path.get(p))
-        .flatten()
 }
 
 /// Sim ms from which the source's protocol services were off, and when they came back
@@ -557,54 +535,4 @@ pub fn client_outages(f: &Facts<'_>) -> Vec<Outage> {
         lost_of(f, e, &mut snaps.borrow_mut()).is_some_and(|(missing, _)| missing)
     };
     crate::clients::outages(f.ev.clients, &f.report.from, &f.report.to, &is_lost)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    /// Paths over a small alphabet, so that prefixes, equal paths, doubled and trailing
-    /// slashes, `/` itself and the empty path all occur.
-    fn path() -> impl Strategy<Value = String> {
-        proptest::collection::vec(prop::sample::select(vec!["/", "a", "b", "ab", "/a"]), 0..6)
-            .prop_map(|parts| parts.concat())
-    }
-
-    proptest! {
-        /// The index finds exactly the keys a scan with `path_under` finds.
-        #[test]
-        fn holding_finds_what_a_scan_finds(
-            keys in proptest::collection::vec(path(), 0..12),
-            query in path(),
-        ) {
-            let mut index: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for k in &keys {
-                index.entry(k.trim_end_matches('/').to_string()).or_default().push(k.clone());
-            }
-            let mut found: Vec<&String> = holding(&index, &query).collect();
-            found.sort();
-            let mut scanned: Vec<&String> = keys.iter().filter(|k| path_under(&query, k)).collect();
-            scanned.sort();
-            prop_assert_eq!(found, scanned);
-        }
-    }
-
-    #[test]
-    fn holding_examples() {
-        let mut index: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-        for (k, v) in [("/ifs/a", "a"), ("", "root"), ("/ifs/ab", "ab")] {
-            index.entry(k.to_string()).or_default().push(v);
-        }
-        let of = |p: &str| {
-            let mut v: Vec<&str> = holding(&index, p).copied().collect();
-            v.sort();
-            v
-        };
-        assert_eq!(of("/ifs/a/x"), ["a", "root"]);
-        assert_eq!(of("/ifs/a"), ["a", "root"]);
-        assert_eq!(of("/ifs/abc"), ["root"]);
-        assert_eq!(of("relative"), Vec::<&str>::new());
-        assert_eq!(of(""), Vec::<&str>::new());
-    }
 }

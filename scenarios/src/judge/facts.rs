@@ -623,26 +623,12 @@ fn deepest_policy<'p>(
     by_source: &BTreeMap<String, Vec<String>>,
     path: &str,
 ) -> Option<&'p PolicyFacts> {
-    if path.is_empty() {
-        // `path_under("", _)` holds for no source.
-        return None;
-    }
-    let cuts = path
-        .bytes()
-        .enumerate()
-        .filter(|&(_, b)| b == b'/')
-        .map(|(n, _)| n)
-        .chain(std::iter::once(path.len()));
     // The greatest (source path length, name): the scan's `max_by_key` over name order
     // keeps the last of equal lengths.
     let mut best: Option<&PolicyFacts> = None;
-    // `/` is ASCII: `n` is a char boundary.
-    for names in cuts.filter_map(|n| by_source.get(&path[..n])) {
-        for p in names.iter().filter_map(|name| policies.get(name)) {
-            if best.is_none_or(|b| (p.source_path.len(), &p.name) > (b.source_path.len(), &b.name))
-            {
-                best = Some(p);
-            }
+    for p in crate::lab::holding(by_source, path).filter_map(|name| policies.get(name)) {
+        if best.is_none_or(|b| (p.source_path.len(), &p.name) > (b.source_path.len(), &b.name)) {
+            best = Some(p);
         }
     }
     best
