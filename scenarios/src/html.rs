@@ -39,6 +39,7 @@ pub fn extras(r: &DrillResult) -> Extras {
             writes_ok: o.writes_ok,
             writes_failed: o.writes_failed,
             lost_writes: o.lost_writes,
+            write_cap_reached_ms: o.write_cap_reached_ms,
         })
         .collect();
     Extras {

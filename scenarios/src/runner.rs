@@ -431,7 +431,9 @@ pub async fn run_scenario_async(
         .await;
         sampler.after_run();
         if has_clients {
-            // Let the clients show what they see after the run (I7).
+            // Let the clients show what they see after the run (I7), also those that
+            // reached their write cap during a long run.
+            ctl.tail.store(true, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(CLIENT_TAIL_MS)).await;
         }
         ctl.stop.store(true, Ordering::SeqCst);

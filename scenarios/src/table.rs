@@ -134,6 +134,19 @@ pub fn render(r: &DrillResult) -> String {
                 o.lost_writes
             );
         }
+        for o in r
+            .outages
+            .iter()
+            .filter(|o| o.write_cap_reached_ms.is_some())
+        {
+            let _ = writeln!(
+                out,
+                "  ({} reached its cap of {} writes at {} and wrote again only after the run)",
+                o.client,
+                crate::clients::MAX_WRITES_PER_CLIENT,
+                o.write_cap_reached_ms.map(fmt_ms).unwrap_or_default()
+            );
+        }
     }
     let _ = writeln!(out, "\ninvariants:");
     for i in &r.invariants {

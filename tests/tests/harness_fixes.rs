@@ -640,3 +640,47 @@ fn generated_failbacks_after_uncontrolled_carry_clients_where_the_fence_moves_na
         );
     }
 }
+
+// ------------------------------------------------------ client-write-cap-before-the-end
+
+#[test]
+fn a_client_that_reached_its_write_cap_is_judged_by_its_writes_after_the_run() {
+    // One write a millisecond: the client reaches its cap (MAX_WRITES_PER_CLIENT, 100 s of
+    // virtual time: 60 s of warm-up and 40 s into the run) while the lock holds its share and
+    // allow-write waits on 30 s delays. Its last write before the cap failed; the
+    // writes it makes after the run (the tail, capped on their own) reach dr, and I7 judges
+    // those. Before the tail was exempt from the cap, I7 blamed the run for the failed
+    // write made while the failover was still under way (chaos seed 2001126).
+    use scenarios::clients::{MAX_TAIL_WRITES_PER_CLIENT, MAX_WRITES_PER_CLIENT};
+    let text = format!(
+        "name: write-cap\nseed: 3\nworld:{}\nclients:\n  - {{name: fast, protocol: smb, path: '\\\\finance.corp.example\\ledger', writes_per_minute: 60000}}\nrun: {{mode: access-zone, from: prod, to: dr, zone: finance, options: {{data_integrity: true}}}}\nfaults: [{{when: {{step: allow_write, policy: ledger}}, effect: {{delay: {{ms: 30000}}}}}}]\n",
+        world("dual")
+    );
+    let scn = Scenario::parse(&text, "<write-cap>").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let r = drill(&scn, DrillOptions::default());
+    assert_eq!(
+        r.report.outcome,
+        Outcome::Succeeded,
+        "{}",
+        scenarios::table::render(&r)
+    );
+    let mine: Vec<&ClientEvent> = r.clients.iter().filter(|e| e.client == "fast").collect();
+    let cap = usize::try_from(MAX_WRITES_PER_CLIENT).unwrap();
+    let tail = usize::try_from(MAX_TAIL_WRITES_PER_CLIENT).unwrap();
+    assert_eq!(mine.len(), cap + tail, "the cap, then the tail's own cap");
+    // The cap came in the outage: its last write failed.
+    let capped = mine[cap - 1];
+    assert!(!capped.ok, "{capped:?}");
+    // The tail reached dr.
+    let last = mine[mine.len() - 1];
+    assert!(last.ok && last.cluster.as_deref() == Some("dr"), "{last:?}");
+    let i7 = invariant(&r, "I7");
+    assert!(i7.is_ok(), "{i7:?}");
+    assert!(!i7.notes.iter().any(|n| n.starts_with("fast")), "{i7:?}");
+    // Its outage window is not known (it did not look between the cap and the tail).
+    let o = r.outages.iter().find(|o| o.client == "fast").unwrap();
+    assert_eq!(o.write_cap_reached_ms, Some(capped.t_ms));
+    assert_eq!(o.window_ms, None, "{o:?}");
+    assert!(scenarios::table::render(&r).contains("fast reached its cap of 100000 writes"));
+    assert!(scenarios::html::render(&r).contains("not known (write cap reached at "));
+}

@@ -101,6 +101,10 @@ pub struct ClientFigures {
     pub writes_failed: u64,
     /// Writes acknowledged on the source that are not on the target after the run.
     pub lost_writes: u64,
+    /// When the client reached its cap of writes during the run (it wrote again only
+    /// after the run, so its outage window is not known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_cap_reached_ms: Option<u64>,
 }
 
 /// A fault sweep: each step × each fault kind, what the run did.
@@ -372,7 +376,10 @@ fn drill(h: &mut String, d: &DrillSection) {
                 esc(&c.client),
                 opt_ms(c.last_source_ok_ms),
                 opt_ms(c.first_target_ok_ms),
-                opt_ms(c.window_ms),
+                match c.write_cap_reached_ms {
+                    Some(t) => format!("not known (write cap reached at {})", opt_ms(Some(t))),
+                    None => opt_ms(c.window_ms),
+                },
                 c.writes_ok,
                 c.writes_failed,
                 c.lost_writes

@@ -279,6 +279,7 @@ fn drill_section_shows_outage_windows_and_lost_writes() {
                     writes_ok: 10,
                     writes_failed: 2,
                     lost_writes: 1,
+                    write_cap_reached_ms: None,
                 }],
             }),
             ..Default::default()

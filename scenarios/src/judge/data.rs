@@ -534,5 +534,12 @@ pub fn client_outages(f: &Facts<'_>) -> Vec<Outage> {
     let is_lost = |e: &ClientEvent| {
         lost_of(f, e, &mut snaps.borrow_mut()).is_some_and(|(missing, _)| missing)
     };
-    crate::clients::outages(f.ev.clients, &f.report.from, &f.report.to, &is_lost)
+    let tail_from_ms = f.ev.samples.and_then(|s| s.after.as_ref()).map(|a| a.t_ms);
+    crate::clients::outages(
+        f.ev.clients,
+        &f.report.from,
+        &f.report.to,
+        tail_from_ms,
+        &is_lost,
+    )
 }
