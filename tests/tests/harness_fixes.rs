@@ -684,3 +684,109 @@ fn a_client_that_reached_its_write_cap_is_judged_by_its_writes_after_the_run() {
     assert!(scenarios::table::render(&r).contains("fast reached its cap of 100000 writes"));
     assert!(scenarios::html::render(&r).contains("not known (write cap reached at "));
 }
+
+// --------------------------------------------- rehearsal: injected Kerberos faults
+
+const REHEARSAL: &str = "{kind: rehearsal, mode: access-zone, from: prod, to: dr, zone: finance}";
+
+/// A rehearsal whose production clients meet an injected fault at 10 s into the run. Its
+/// allow-writes fail, so it ends with `refresh_clients` and the clients open new sessions
+/// (which need Kerberos tickets) on the source.
+fn rehearsal_with(fault: &str, opts: DrillOptions) -> DrillResult {
+    let scn = scenario(
+        "dual",
+        REHEARSAL,
+        &format!(
+            "[{{when: {{at: 10s}}, effect: {fault}}}, {{when: {{step: allow_write}}, effect: allow_write_fail}}]"
+        ),
+        "immediate",
+    );
+    drill(&scn, opts)
+}
+
+fn kerberos_failures(r: &DrillResult, client: &str) -> usize {
+    r.clients
+        .iter()
+        .filter(|e| {
+            e.client == client
+                && e.error
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with("Kerberos:"))
+        })
+        .count()
+}
+
+#[test]
+fn a_rehearsal_is_not_blamed_for_an_spn_collision_a_fault_planted_on_the_production_name() {
+    // Chaos seed 4002029: the plant puts the production name's SPN on dr's account too, and
+    // the production SMB clients of that name get no ticket from then on. The rehearsal did
+    // not do it (it adds only its test alias's SPNs).
+    let r = rehearsal_with(
+        "{spn_collision: {spn: HOST/finance.corp.example, account: dr}}",
+        DrillOptions::default(),
+    );
+    assert!(kerberos_failures(&r, "ws-1") > 0, "the plant had no effect");
+    let i7 = invariant(&r, "I7");
+    assert!(i7.is_ok(), "{i7:?}");
+    assert!(
+        i7.notes
+            .iter()
+            .any(|n| n.starts_with("ws-1's Kerberos failures not blamed")
+                && n.contains("spn_collision")),
+        "{i7:?}"
+    );
+    // ws-2 (another name) and nfs-1 were not touched by the plant and are judged as before.
+    assert_eq!(kerberos_failures(&r, "ws-2"), 0);
+}
+
+#[test]
+fn a_rehearsal_is_not_blamed_for_an_injected_ad_outage() {
+    let r = rehearsal_with("ad_unreachable", DrillOptions::default());
+    assert!(
+        kerberos_failures(&r, "ws-1") > 0,
+        "the outage had no effect"
+    );
+    let i7 = invariant(&r, "I7");
+    assert!(i7.is_ok(), "{i7:?}");
+    assert!(
+        i7.notes
+            .iter()
+            .any(|n| n.starts_with("ws-1's Kerberos failures") && n.contains("ad_unreachable")),
+        "{i7:?}"
+    );
+}
+
+#[test]
+fn a_rehearsal_is_still_blamed_for_kerberos_failures_no_fault_explains() {
+    // The same failures without a fault behind them (the log says a production client of
+    // the rehearsed zone got no ticket): the rehearsal disturbed production.
+    let tamper: scenarios::runner::Tamper = Arc::new(|_w, log: &mut Vec<ClientEvent>| {
+        let e = log
+            .iter_mut()
+            .rev()
+            .find(|e| e.client == "ws-1")
+            .expect("ws-1 wrote");
+        e.ok = false;
+        e.cluster = Some("prod".into());
+        e.path = None;
+        e.error = Some(
+            "Kerberos: SPN HOST/finance.corp.example is on more than one account: [\"dr\", \"prod\"]"
+                .into(),
+        );
+    });
+    let scn = scenario("dual", REHEARSAL, "[]", "immediate");
+    let r = drill(
+        &scn,
+        DrillOptions {
+            tamper: Some(tamper),
+            ..DrillOptions::default()
+        },
+    );
+    let i7 = invariant(&r, "I7");
+    assert!(
+        i7.violations()
+            .iter()
+            .any(|m| m.starts_with("ws-1 was disturbed by the rehearsal")),
+        "{i7:?}"
+    );
+}

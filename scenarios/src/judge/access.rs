@@ -178,6 +178,57 @@ fn excused_by_fault(
     })
 }
 
+/// Why a production SMB client's Kerberos failure `e` during a rehearsal is an injected
+/// fault's doing, not the rehearsal's: AD was made unreachable by an `ad_unreachable` fault
+/// before it; or the client's name `HOST/<host>` is on more than one account because an
+/// `spn_collision` fault planted it on one of them before it, and no configuration write
+/// of the run added that SPN anywhere (a rehearsal adds only its test alias's SPNs: had
+/// it put the production name's SPN on the target's account too, that is its fault
+/// however the plant lies).
+fn kerberos_fault_in_rehearsal(f: &Facts<'_>, c: &ClientSpec, e: &ClientEvent) -> Option<String> {
+    if c.protocol != Protocol::Smb {
+        return None;
+    }
+    let err = e.error.as_deref()?.strip_prefix("Kerberos:")?;
+    let before = |a: &&sim_onefs::AuditEntry| a.t_ms <= e.t_ms;
+    if err.contains("unreachable") {
+        return f
+            .ev
+            .audit
+            .iter()
+            .filter(before)
+            .any(|a| a.action == "ad.unreachable" && a.actor == "fault")
+            .then(|| "an injected ad_unreachable fault made AD unreachable".to_string());
+    }
+    let (host, _, _) = sim_ad_dns::dfs::parse_unc(&c.path)?;
+    let spn = format!("HOST/{host}");
+    if !err.contains(&spn) {
+        return None;
+    }
+    let planted_before = f.ev.audit.iter().filter(before).any(|a| {
+        a.action == "ad.spn_plant"
+            && a.result == "ok"
+            && a.detail
+                .get("spn")
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.eq_ignore_ascii_case(&spn))
+    });
+    let added_by_run = f.ev.audit.iter().filter(before).any(|a| {
+        a.action == "ad.spns.update"
+            && a.detail
+                .get("added")
+                .and_then(Value::as_array)
+                .is_some_and(|added| {
+                    added
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .any(|s| s.eq_ignore_ascii_case(&spn))
+                })
+    });
+    (planted_before && !added_by_run)
+        .then(|| format!("an injected spn_collision fault planted {spn} on a second account"))
+}
+
 /// The data the documented rules say the report must list as unavailable, with why
 /// (safety-rules.md, "Unavailable data"), judged from the statuses and the run's zones:
 /// * *toward(P)*: P's names lead to the target — DFS mode: `dfs_rename_shares[P]` succeeded
@@ -360,16 +411,30 @@ pub fn i7_access(f: &Facts<'_>) -> Finding {
                 "production clients judged until {t} ms, when an injected fault took {from} down"
             ));
         }
+        let mut excused: BTreeMap<&str, String> = BTreeMap::new();
         for e in f.ev.clients.iter().filter(|e| {
             production.contains(e.client.as_str())
                 && source_down_ms.is_none_or(|t| e.t_ms < t)
                 && (!e.ok || e.cluster.as_deref() != Some(from.as_str()))
         }) {
+            if let Some(why) = active
+                .iter()
+                .find(|c| c.name == e.client)
+                .and_then(|c| kerberos_fault_in_rehearsal(f, c, e))
+            {
+                excused.entry(e.client.as_str()).or_insert(why);
+                continue;
+            }
             out.violations.push(format!(
                 "{} was disturbed by the rehearsal at {} ms: {}",
                 e.client,
                 e.t_ms,
                 e.error.as_deref().unwrap_or("write went to the target")
+            ));
+        }
+        for (client, why) in excused {
+            out.notes.push(format!(
+                "{client}'s Kerberos failures not blamed on the rehearsal: {why}"
             ));
         }
         return out;
