@@ -29,13 +29,36 @@ use crate::plan::StepInstance;
 
 /// Whether policy `p` failed over: its source policy is disabled and its mirror exists on
 /// the target (what `resync_prep` leaves behind).
+///
+/// A source policy that is not found is "did not fail over" only where it may really not
+/// exist yet: a failback after an uncontrolled failover whose `returned_resync_prep` did
+/// not create it (`returned`), and no mirror of it on the target. Anywhere else the policy
+/// was read at plan time and nothing in the run deletes it, so a 404 is a read that cannot
+/// be trusted (a proxy, a glitch): taking it for "not failed over" would keep the quotas of
+/// a failed-over policy on the source, report that as correct, and leave its now-writable
+/// target copy unlimited. The step fails instead, before moving any quota of the zone.
 async fn failed_over(
     src: &PapiClient,
     tgt: &PapiClient,
     p: &PolicyInfo,
+    returned: bool,
 ) -> Result<bool, StepError> {
+    let mirror = mirror_name(&p.name);
     let Some(sp) = src.get_policy(&p.name).await? else {
-        return Ok(false);
+        let mirrored = tgt.get_policy(&mirror).await?.is_some();
+        if returned && !mirrored {
+            return Ok(false);
+        }
+        return Err(StepError::Failed(format!(
+            "{} was not found on {}{}: cannot tell whether it failed over, so no quota of the zone was moved",
+            p.name,
+            src.cluster(),
+            if mirrored {
+                format!(" though its mirror {mirror} exists on {}", tgt.cluster())
+            } else {
+                String::new()
+            }
+        )));
     };
     if sp.enabled {
         return Ok(false);
@@ -43,7 +66,6 @@ async fn failed_over(
     // Disabled on the source: resync-prep ran. A mirror that cannot be found then is not
     // "did not fail over" but a read that cannot be trusted; the step fails rather than
     // report the policy's quotas as correctly kept on the source.
-    let mirror = mirror_name(&p.name);
     match tgt.get_policy(&mirror).await? {
         Some(_) => Ok(true),
         None => Err(StepError::Failed(format!(
@@ -67,7 +89,12 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
         let Some(p) = ctx.plan.policies.iter().find(|p| &p.name == name) else {
             continue;
         };
-        if failed_over(&src, &tgt, p).await? {
+        let returned = ctx
+            .plan
+            .returned
+            .as_ref()
+            .is_some_and(|r| r.original_of(&p.name).is_some());
+        if failed_over(&src, &tgt, p, returned).await? {
             moved.push(p);
         } else {
             kept.push(&p.name);

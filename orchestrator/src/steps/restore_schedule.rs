@@ -24,13 +24,21 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
     let cached = ctx.with_state(|s| s.cached_schedules.get(policy).cloned());
     let schedule = match held.or(cached) {
         Some(s) => s,
-        // 1b failed or never ran: the source policy still carries its schedule.
-        None => ctx
-            .source(inst)?
-            .get_policy(policy)
-            .await?
-            .map(|p| p.schedule)
-            .unwrap_or_default(),
+        // 1b failed or never ran: the source policy still carries its schedule. Not found
+        // there, its schedule is unknown: setting the mirror to manual would silently stop
+        // the failed-back direction's replication.
+        None => {
+            ctx.source(inst)?
+                .get_policy(policy)
+                .await?
+                .ok_or_else(|| {
+                    StepError::Failed(format!(
+                        "no cached schedule for {policy} and the policy is not found on {}: cannot tell which schedule {mirror} should get",
+                        ctx.plan.spec.from
+                    ))
+                })?
+                .schedule
+        }
     };
     let m = tgt.get_policy(&mirror).await?.ok_or_else(|| {
         StepError::Failed(format!(
