@@ -59,6 +59,17 @@ fn drill(scn: &Scenario, opts: DrillOptions) -> DrillResult {
     run_scenario(scn, &opts).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// [`drill`] with the evidence tampered with before it is judged.
+fn drill_tampered(scn: &Scenario, tamper: scenarios::runner::Tamper) -> DrillResult {
+    drill(
+        scn,
+        DrillOptions {
+            tamper: Some(tamper),
+            ..DrillOptions::default()
+        },
+    )
+}
+
 fn invariant<'a>(r: &'a DrillResult, id: &str) -> &'a scenarios::judge::InvariantResult {
     r.invariants
         .iter()
@@ -276,13 +287,7 @@ fn i4_counts_only_writes_while_the_lock_was_on_their_share() {
         }
         log.sort_by_key(|e| e.t_ms);
     });
-    let r = drill(
-        &scn,
-        DrillOptions {
-            tamper: Some(tamper),
-            ..DrillOptions::default()
-        },
-    );
+    let r = drill_tampered(&scn, tamper);
     assert_eq!(r.report.outcome, Outcome::Blocked);
     let i4 = invariant(&r, "I4").violations();
     assert_eq!(i4.len(), 1, "{i4:?}");
@@ -541,13 +546,7 @@ fn i7_still_blames_an_spn_the_run_left_on_the_source_next_to_a_planted_one() {
             .unwrap()
             .unwrap();
     });
-    let r = drill(
-        &scn,
-        DrillOptions {
-            tamper: Some(tamper),
-            ..DrillOptions::default()
-        },
-    );
+    let r = drill_tampered(&scn, tamper);
     let i7 = invariant(&r, "I7");
     assert!(
         i7.violations().iter().any(|m| m.starts_with("ws-1")),
@@ -775,13 +774,7 @@ fn a_rehearsal_is_still_blamed_for_kerberos_failures_no_fault_explains() {
         );
     });
     let scn = scenario("dual", REHEARSAL, "[]", "immediate");
-    let r = drill(
-        &scn,
-        DrillOptions {
-            tamper: Some(tamper),
-            ..DrillOptions::default()
-        },
-    );
+    let r = drill_tampered(&scn, tamper);
     let i7 = invariant(&r, "I7");
     assert!(
         i7.violations()
