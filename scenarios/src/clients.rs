@@ -618,14 +618,15 @@ pub async fn run_clients(world: World, specs: Vec<ClientSpec>, ctl: ClientContro
             c.generation = gen;
             c.mount = None;
         }
-        let allowed = if ctl.tail.load(Ordering::SeqCst) {
+        let in_tail = ctl.tail.load(Ordering::SeqCst);
+        let allowed = if in_tail {
             c.written_in_tail < MAX_TAIL_WRITES_PER_CLIENT
         } else {
             c.written < MAX_WRITES_PER_CLIENT
         };
         if allowed {
             let (at, result) = c.attempt(&world);
-            if ctl.tail.load(Ordering::SeqCst) {
+            if in_tail {
                 c.written_in_tail += 1;
             }
             c.written += 1;

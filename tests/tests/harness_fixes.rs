@@ -691,7 +691,7 @@ const REHEARSAL: &str = "{kind: rehearsal, mode: access-zone, from: prod, to: dr
 /// A rehearsal whose production clients meet an injected fault at 10 s into the run. Its
 /// allow-writes fail, so it ends with `refresh_clients` and the clients open new sessions
 /// (which need Kerberos tickets) on the source.
-fn rehearsal_with(fault: &str, opts: DrillOptions) -> DrillResult {
+fn rehearsal_with(fault: &str) -> DrillResult {
     let scn = scenario(
         "dual",
         REHEARSAL,
@@ -700,7 +700,7 @@ fn rehearsal_with(fault: &str, opts: DrillOptions) -> DrillResult {
         ),
         "immediate",
     );
-    drill(&scn, opts)
+    drill(&scn, DrillOptions::default())
 }
 
 fn kerberos_failures(r: &DrillResult, client: &str) -> usize {
@@ -720,10 +720,7 @@ fn a_rehearsal_is_not_blamed_for_an_spn_collision_a_fault_planted_on_the_product
     // Chaos seed 4002029: the plant puts the production name's SPN on dr's account too, and
     // the production SMB clients of that name get no ticket from then on. The rehearsal did
     // not do it (it adds only its test alias's SPNs).
-    let r = rehearsal_with(
-        "{spn_collision: {spn: HOST/finance.corp.example, account: dr}}",
-        DrillOptions::default(),
-    );
+    let r = rehearsal_with("{spn_collision: {spn: HOST/finance.corp.example, account: dr}}");
     assert!(kerberos_failures(&r, "ws-1") > 0, "the plant had no effect");
     let i7 = invariant(&r, "I7");
     assert!(i7.is_ok(), "{i7:?}");
@@ -740,7 +737,7 @@ fn a_rehearsal_is_not_blamed_for_an_spn_collision_a_fault_planted_on_the_product
 
 #[test]
 fn a_rehearsal_is_not_blamed_for_an_injected_ad_outage() {
-    let r = rehearsal_with("ad_unreachable", DrillOptions::default());
+    let r = rehearsal_with("ad_unreachable");
     assert!(
         kerberos_failures(&r, "ws-1") > 0,
         "the outage had no effect"

@@ -1073,7 +1073,6 @@ fn config_path_index(rest: &str) -> Option<usize> {
     })
 }
 
-/// Percent-encode one path segment or query value.
 /// Reports sorted newest first: by end time (a report without one last), then by id, so
 /// the order does not depend on the cluster's.
 fn newest_first(mut reports: Vec<SyncReport>) -> Vec<SyncReport> {
@@ -1086,6 +1085,7 @@ fn newest_first(mut reports: Vec<SyncReport>) -> Vec<SyncReport> {
     reports
 }
 
+/// Percent-encode one path segment or query value.
 pub fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, NOT_UNRESERVED).to_string()
 }

@@ -28,15 +28,8 @@ pub(crate) async fn run(ctx: &RunCtx, inst: &StepInstance) -> Result<StepDone, S
         // there, its schedule is unknown: setting the mirror to manual would silently stop
         // the failed-back direction's replication.
         None => {
-            ctx.source(inst)?
-                .get_policy(policy)
+            super::source_policy(ctx, &ctx.source(inst)?, policy)
                 .await?
-                .ok_or_else(|| {
-                    StepError::Failed(format!(
-                        "no cached schedule for {policy} and the policy is not found on {}: cannot tell which schedule {mirror} should get",
-                        ctx.plan.spec.from
-                    ))
-                })?
                 .schedule
         }
     };

@@ -28,20 +28,27 @@ use super::Finding;
 use crate::clients::ClientEvent;
 use crate::scenario::{ClientSpec, Protocol};
 
+/// Every SPN an `spn_collision` fault planted: (SPN, account, when), both lower-case.
+fn spn_plants<'a>(f: &'a Facts<'_>) -> impl Iterator<Item = (String, String, u64)> + 'a {
+    f.ev.audit
+        .iter()
+        .filter(|a| a.action == "ad.spn_plant" && a.result == "ok")
+        .filter_map(|a| {
+            let spn = a.detail.get("spn").and_then(Value::as_str)?;
+            Some((
+                spn.to_ascii_lowercase(),
+                a.object.to_ascii_lowercase(),
+                a.t_ms,
+            ))
+        })
+}
+
 /// SPNs an `spn_collision` fault planted (lower-case) → the accounts it planted them on
 /// (lower-case).
-fn planted_spns(f: &Facts<'_>) -> std::collections::BTreeMap<String, BTreeSet<String>> {
-    let mut out: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
-    for a in
-        f.ev.audit
-            .iter()
-            .filter(|a| a.action == "ad.spn_plant" && a.result == "ok")
-    {
-        if let Some(spn) = a.detail.get("spn").and_then(Value::as_str) {
-            out.entry(spn.to_ascii_lowercase())
-                .or_default()
-                .insert(a.object.to_ascii_lowercase());
-        }
+fn planted_spns(f: &Facts<'_>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (spn, account, _) in spn_plants(f) {
+        out.entry(spn).or_default().insert(account);
     }
     out
 }
@@ -178,55 +185,67 @@ fn excused_by_fault(
     })
 }
 
-/// Why a production SMB client's Kerberos failure `e` during a rehearsal is an injected
-/// fault's doing, not the rehearsal's: AD was made unreachable by an `ad_unreachable` fault
-/// before it; or the client's name `HOST/<host>` is on more than one account because an
-/// `spn_collision` fault planted it on one of them before it, and no configuration write
-/// of the run added that SPN anywhere (a rehearsal adds only its test alias's SPNs: had
-/// it put the production name's SPN on the target's account too, that is its fault
-/// however the plant lies).
-fn kerberos_fault_in_rehearsal(f: &Facts<'_>, c: &ClientSpec, e: &ClientEvent) -> Option<String> {
-    if c.protocol != Protocol::Smb {
-        return None;
+/// When injected faults that break Kerberos for SMB clients first took effect, read from
+/// the audit log once (a rehearsal asks for every disturbed write of its clients).
+#[derive(Default)]
+struct KerberosFaults {
+    /// The first `ad_unreachable` fault.
+    ad_unreachable_ms: Option<u64>,
+    /// Lower-case SPN → when an `spn_collision` fault first planted it.
+    planted_ms: BTreeMap<String, u64>,
+    /// Lower-case SPN → when a configuration write (`ad.spns.update`) first added it.
+    added_ms: BTreeMap<String, u64>,
+}
+
+impl KerberosFaults {
+    fn of(f: &Facts<'_>) -> KerberosFaults {
+        let mut k = KerberosFaults {
+            ad_unreachable_ms: f
+                .ev
+                .audit
+                .iter()
+                .find(|a| a.action == "ad.unreachable" && a.actor == "fault")
+                .map(|a| a.t_ms),
+            ..KerberosFaults::default()
+        };
+        for (spn, _, t) in spn_plants(f) {
+            k.planted_ms.entry(spn).or_insert(t);
+        }
+        for a in f.ev.audit.iter().filter(|a| a.action == "ad.spns.update") {
+            let added = a.detail.get("added").and_then(Value::as_array);
+            for spn in added.into_iter().flatten().filter_map(Value::as_str) {
+                k.added_ms.entry(spn.to_ascii_lowercase()).or_insert(a.t_ms);
+            }
+        }
+        k
     }
-    let err = e.error.as_deref()?.strip_prefix("Kerberos:")?;
-    let before = |a: &&sim_onefs::AuditEntry| a.t_ms <= e.t_ms;
-    if err.contains("unreachable") {
-        return f
-            .ev
-            .audit
-            .iter()
-            .filter(before)
-            .any(|a| a.action == "ad.unreachable" && a.actor == "fault")
-            .then(|| "an injected ad_unreachable fault made AD unreachable".to_string());
+
+    /// Why a production SMB client's Kerberos failure `e` during a rehearsal is an
+    /// injected fault's doing, not the rehearsal's: AD was made unreachable by an
+    /// `ad_unreachable` fault before it; or the client's name `HOST/<host>` is on more
+    /// than one account because an `spn_collision` fault planted it on one of them before
+    /// it, and no configuration write of the run added that SPN by then (a rehearsal adds
+    /// only its test alias's SPNs: had it put the production name's SPN on the target's
+    /// account too, that is its fault however the plant lies).
+    fn excuse(&self, c: &ClientSpec, e: &ClientEvent) -> Option<String> {
+        if c.protocol != Protocol::Smb {
+            return None;
+        }
+        let err = e.error.as_deref()?.strip_prefix("Kerberos:")?;
+        let by_then = |t: Option<&u64>| t.is_some_and(|&t| t <= e.t_ms);
+        if err.contains("unreachable") {
+            return by_then(self.ad_unreachable_ms.as_ref())
+                .then(|| "an injected ad_unreachable fault made AD unreachable".to_string());
+        }
+        let (host, _, _) = sim_ad_dns::dfs::parse_unc(&c.path)?;
+        let spn = format!("HOST/{host}");
+        if !err.contains(&spn) {
+            return None;
+        }
+        let key = spn.to_ascii_lowercase();
+        (by_then(self.planted_ms.get(&key)) && !by_then(self.added_ms.get(&key)))
+            .then(|| format!("an injected spn_collision fault planted {spn} on a second account"))
     }
-    let (host, _, _) = sim_ad_dns::dfs::parse_unc(&c.path)?;
-    let spn = format!("HOST/{host}");
-    if !err.contains(&spn) {
-        return None;
-    }
-    let planted_before = f.ev.audit.iter().filter(before).any(|a| {
-        a.action == "ad.spn_plant"
-            && a.result == "ok"
-            && a.detail
-                .get("spn")
-                .and_then(Value::as_str)
-                .is_some_and(|s| s.eq_ignore_ascii_case(&spn))
-    });
-    let added_by_run = f.ev.audit.iter().filter(before).any(|a| {
-        a.action == "ad.spns.update"
-            && a.detail
-                .get("added")
-                .and_then(Value::as_array)
-                .is_some_and(|added| {
-                    added
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .any(|s| s.eq_ignore_ascii_case(&spn))
-                })
-    });
-    (planted_before && !added_by_run)
-        .then(|| format!("an injected spn_collision fault planted {spn} on a second account"))
 }
 
 /// The data the documented rules say the report must list as unavailable, with why
@@ -411,6 +430,7 @@ pub fn i7_access(f: &Facts<'_>) -> Finding {
                 "production clients judged until {t} ms, when an injected fault took {from} down"
             ));
         }
+        let kerberos = KerberosFaults::of(f);
         let mut excused: BTreeMap<&str, String> = BTreeMap::new();
         for e in f.ev.clients.iter().filter(|e| {
             production.contains(e.client.as_str())
@@ -420,7 +440,7 @@ pub fn i7_access(f: &Facts<'_>) -> Finding {
             if let Some(why) = active
                 .iter()
                 .find(|c| c.name == e.client)
-                .and_then(|c| kerberos_fault_in_rehearsal(f, c, e))
+                .and_then(|c| kerberos.excuse(c, e))
             {
                 excused.entry(e.client.as_str()).or_insert(why);
                 continue;

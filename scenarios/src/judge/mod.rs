@@ -181,7 +181,7 @@ pub fn audit_wanted(action: &str) -> sim_onefs::Keep {
     match action {
         "fs.write" => sim_onefs::Keep::Skip,
         // I3, I4 (`facts::target_records`, `data::last_sync_snapshot_at`), I6, I7, I12
-        // (`access::planted_spns`, `access::kerberos_fault_in_rehearsal`,
+        // (`access::planted_spns`, `access::KerberosFaults`,
         // `safety::s3_zone_home`).
         "sync.target_policy.state"
         | "sync.job.start"
